@@ -1,0 +1,74 @@
+# ngx_smart_module build, test and tooling entry points.
+#
+#   make            module (.so) + unit tests + tools
+#   make test       unit tests, t/ suite, t/ suite under ASan+UBSan
+#   make deps       install build and test dependencies (Debian 12)
+
+NGINX_SRC     ?= /usr/share/nginx/src
+NGINX_BIN     ?= /usr/sbin/nginx
+BUILD         ?= build
+CC            ?= cc
+
+WARN          := -Wall -Wextra -Werror
+CORE_CFLAGS   := -std=c99 -D_POSIX_C_SOURCE=200809L -O2 -g $(WARN) \
+                 -Ingx_smart_module
+CORE_LIBS     := -ljansson -lcrypto
+SAN_FLAGS     := -fsanitize=address,undefined -fno-omit-frame-pointer \
+                 -fno-sanitize-recover=undefined
+
+CORE_SRCS     := $(sort $(wildcard ngx_smart_module/smart_*.c))
+CORE_HDRS     := $(wildcard ngx_smart_module/smart_*.h)
+GLUE_SRCS     := $(wildcard ngx_smart_module/ngx_http_smart_*.c) \
+                 $(wildcard ngx_smart_module/ngx_http_smart_*.h)
+UNIT_SRCS     := $(sort $(wildcard tests/test_*.c))
+UNIT_BINS     := $(patsubst tests/%.c,$(BUILD)/tests/%,$(UNIT_SRCS))
+
+MODULE        := $(BUILD)/nginx/objs/ngx_http_smart_module.so
+MODULE_SAN    := $(BUILD)/nginx-san/objs/ngx_http_smart_module.so
+
+.PHONY: all module module-san unit test test-unit test-t test-t-san \
+        deps clean
+
+all: module unit
+
+deps:
+	./scripts/install-deps
+
+# --- the NGINX module --------------------------------------------------------
+
+module: $(MODULE)
+module-san: $(MODULE_SAN)
+
+$(MODULE): config $(CORE_SRCS) $(CORE_HDRS) $(GLUE_SRCS)
+	./scripts/build-module $(BUILD)/nginx "$(WARN)"
+
+$(MODULE_SAN): config $(CORE_SRCS) $(CORE_HDRS) $(GLUE_SRCS)
+	./scripts/build-module $(BUILD)/nginx-san "$(WARN) -O1 $(SAN_FLAGS)"
+
+# --- unit tests of the plain-C core (cmocka, under ASan+UBSan) --------------
+
+unit: $(UNIT_BINS)
+
+$(BUILD)/tests/%: tests/%.c $(CORE_SRCS) $(CORE_HDRS) tests/*.h
+	@mkdir -p $(dir $@)
+	$(CC) $(CORE_CFLAGS) -O1 $(SAN_FLAGS) -Itests -o $@ $< $(CORE_SRCS) \
+	    $(CORE_LIBS) -lcmocka
+
+test-unit: unit
+	@set -e; for t in $(UNIT_BINS); do \
+	    echo "== $$t"; ( cd tests && ../$$t ); done
+
+# --- integration tests (t/, prove) ------------------------------------------
+
+test-t: module
+	TEST_NGINX_MODULE=$(CURDIR)/$(MODULE) TEST_NGINX_BINARY=$(NGINX_BIN) \
+	    prove -I t/lib -r t/
+
+test-t-san: module-san
+	TEST_NGINX_MODULE=$(CURDIR)/$(MODULE_SAN) TEST_NGINX_BINARY=$(NGINX_BIN) \
+	    TEST_NGINX_SANITIZE=1 prove -I t/lib -r t/
+
+test: test-unit test-t test-t-san
+
+clean:
+	rm -rf $(BUILD)
