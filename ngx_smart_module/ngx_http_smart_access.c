@@ -1,0 +1,561 @@
+
+/*
+ * ngx_smart_module: the access-phase handler.
+ *
+ * correlation ID -> public endpoints -> bearer token -> token cache ->
+ * key set (maybe waiting for a JWKS fetch) -> verification -> claims.
+ * Every refusal is answered here with a typed OperationOutcome and nothing
+ * reaches the upstream.
+ */
+
+#include "ngx_http_smart_module.h"
+
+#include <openssl/rand.h>
+
+
+#define NGX_HTTP_SMART_WORKER_ID_LEN  12
+
+
+static ngx_int_t ngx_http_smart_is_public(ngx_http_request_t *r,
+    ngx_http_smart_loc_conf_t *slcf);
+static ngx_int_t ngx_http_smart_find_token(ngx_http_request_t *r,
+    ngx_http_smart_ctx_t *ctx, const char **detail);
+static ngx_int_t ngx_http_smart_verify(ngx_http_request_t *r,
+    ngx_http_smart_loc_conf_t *slcf, ngx_http_smart_ctx_t *ctx);
+static ngx_int_t ngx_http_smart_copy_claims(ngx_http_request_t *r,
+    smart_jwt_t *jwt, ngx_http_smart_claims_t *claims);
+static ngx_int_t ngx_http_smart_deny(ngx_http_request_t *r,
+    ngx_http_smart_ctx_t *ctx, smart_err_e err, const char *detail);
+static ngx_uint_t ngx_http_smart_cid_valid(ngx_str_t *v);
+static ngx_int_t ngx_http_smart_set_request_header(ngx_http_request_t *r,
+    ngx_http_smart_loc_conf_t *slcf, ngx_str_t *value);
+
+
+static u_char      ngx_http_smart_worker_id[NGX_HTTP_SMART_WORKER_ID_LEN * 2];
+static uint64_t    ngx_http_smart_cid_seq;
+
+
+/*
+ * Correlation IDs are a random per-worker prefix and a sequence number:
+ * unique across workers and restarts without a random draw per request.
+ */
+
+ngx_int_t
+ngx_http_smart_init_worker_ids(ngx_cycle_t *cycle)
+{
+    u_char  raw[NGX_HTTP_SMART_WORKER_ID_LEN];
+
+    if (RAND_bytes(raw, sizeof(raw)) != 1) {
+        ngx_log_error(NGX_LOG_EMERG, cycle->log, 0,
+                      "smart: RAND_bytes() failed for the worker ID");
+        return NGX_ERROR;
+    }
+
+    ngx_hex_dump(ngx_http_smart_worker_id, raw, sizeof(raw));
+    ngx_http_smart_cid_seq = 0;
+
+    return NGX_OK;
+}
+
+
+ngx_int_t
+ngx_http_smart_access_handler(ngx_http_request_t *r)
+{
+    ngx_int_t                   rc;
+    const char                 *detail;
+    ngx_http_smart_ctx_t       *ctx;
+    ngx_http_smart_loc_conf_t  *slcf;
+
+    slcf = ngx_http_get_module_loc_conf(r, ngx_http_smart_module);
+
+    if (!slcf->enable) {
+        return NGX_DECLINED;
+    }
+
+    ctx = ngx_http_smart_get_ctx(r);
+    if (ctx == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    if (ngx_http_smart_correlation(r, slcf, ctx) != NGX_OK) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    if (ngx_http_smart_is_public(r, slcf)) {
+        ctx->public = 1;
+        ctx->allowed = 1;
+        ngx_str_set(&ctx->reason, "ok");
+        return NGX_OK;
+    }
+
+    if (ctx->verified) {
+        /*
+         * Back after an internal redirect: the token was verified, but maybe
+         * under another location's policy, so it is verified again here.
+         */
+        ctx->verified = 0;
+        ctx->allowed = 0;
+    }
+
+    if (ngx_http_smart_find_token(r, ctx, &detail) != NGX_OK) {
+        return ngx_http_smart_deny(r, ctx, ctx->err, detail);
+    }
+
+    rc = ngx_http_smart_verify(r, slcf, ctx);
+
+    if (rc != NGX_OK) {
+        return rc;
+    }
+
+    ctx->allowed = 1;
+    ngx_str_set(&ctx->reason, "ok");
+
+    return NGX_OK;
+}
+
+
+/* metadata and the SMART discovery document are public (SPEC section 4). */
+
+static ngx_int_t
+ngx_http_smart_is_public(ngx_http_request_t *r,
+    ngx_http_smart_loc_conf_t *slcf)
+{
+    u_char     *p, *end;
+    ngx_str_t   path;
+
+    static ngx_str_t  metadata = ngx_string("metadata");
+    static ngx_str_t  smart_conf = ngx_string(
+                                       ".well-known/smart-configuration");
+
+    if (r->method != NGX_HTTP_GET && r->method != NGX_HTTP_HEAD) {
+        return 0;
+    }
+
+    /* the raw path, exactly as the upstream will receive it */
+
+    p = r->unparsed_uri.data;
+    end = p + r->unparsed_uri.len;
+
+    if (r->args_start != NULL && r->args_start > p && r->args_start <= end) {
+        end = r->args_start - 1;
+    }
+
+    path.data = p;
+    path.len = end - p;
+
+    if (path.len <= slcf->fhir_base.len
+        || ngx_strncmp(path.data, slcf->fhir_base.data, slcf->fhir_base.len)
+           != 0)
+    {
+        return 0;
+    }
+
+    path.data += slcf->fhir_base.len;
+    path.len -= slcf->fhir_base.len;
+
+    if (path.len == metadata.len
+        && ngx_strncmp(path.data, metadata.data, metadata.len) == 0)
+    {
+        return 1;
+    }
+
+    if (path.len == smart_conf.len
+        && ngx_strncmp(path.data, smart_conf.data, smart_conf.len) == 0)
+    {
+        return 1;
+    }
+
+    return 0;
+}
+
+
+/*
+ * RFC 6750 section 2.1: "Bearer" (any case), one space, one b64token.
+ * Only the Authorization header is accepted; a token in the query string
+ * (section 2.3) is refused outright, so that it is never passed on or logged
+ * as if it were usable.
+ */
+
+static ngx_int_t
+ngx_http_smart_find_token(ngx_http_request_t *r, ngx_http_smart_ctx_t *ctx,
+    const char **detail)
+{
+    u_char            *p, *end;
+    ngx_str_t          value, arg;
+    ngx_uint_t         n;
+
+    static ngx_str_t   authorization = ngx_string("Authorization");
+
+    *detail = NULL;
+
+    if (ngx_http_arg(r, (u_char *) "access_token", 12, &arg) == NGX_OK) {
+        ctx->err = SMART_ERR_TOKEN_INVALID;
+        *detail = "access token in the query string";
+        return NGX_ERROR;
+    }
+
+    (void) ngx_http_smart_find_header(r, &authorization, &n);
+
+    if (n > 1) {
+        ctx->err = SMART_ERR_TOKEN_INVALID;
+        *detail = "more than one Authorization header";
+        return NGX_ERROR;
+    }
+
+    if (r->headers_in.authorization == NULL) {
+        ctx->err = SMART_ERR_TOKEN_MISSING;
+        *detail = "no Authorization header";
+        return NGX_ERROR;
+    }
+
+    value = r->headers_in.authorization->value;
+
+    if (value.len < 6
+        || ngx_strncasecmp(value.data, (u_char *) "bearer", 6) != 0
+        || (value.len > 6 && value.data[6] != ' '))
+    {
+        ctx->err = SMART_ERR_TOKEN_MISSING;
+        *detail = "Authorization scheme is not Bearer";
+        return NGX_ERROR;
+    }
+
+    if (value.len <= 7) {
+        ctx->err = SMART_ERR_TOKEN_INVALID;
+        *detail = "empty bearer token";
+        return NGX_ERROR;
+    }
+
+    p = value.data + 7;
+    end = value.data + value.len;
+
+    if ((size_t) (end - p) > SMART_JWT_MAX_LEN) {
+        ctx->err = SMART_ERR_TOKEN_INVALID;
+        *detail = "bearer token too long";
+        return NGX_ERROR;
+    }
+
+    ctx->token.data = p;
+    ctx->token.len = end - p;
+
+    /* b64token = 1*( ALPHA / DIGIT / "-" / "." / "_" / "~" / "+" / "/" ) *"=" */
+
+    while (p < end && (ngx_http_smart_isalnum(*p) || *p == '-' || *p == '.' || *p == '_'
+                       || *p == '~' || *p == '+' || *p == '/'))
+    {
+        p++;
+    }
+
+    while (p < end && *p == '=') {
+        p++;
+    }
+
+    if (p != end || p == ctx->token.data) {
+        ctx->token.len = 0;
+        ctx->err = SMART_ERR_TOKEN_INVALID;
+        *detail = "bearer token is not a single b64token";
+        return NGX_ERROR;
+    }
+
+    return NGX_OK;
+}
+
+
+static ngx_int_t
+ngx_http_smart_verify(ngx_http_request_t *r, ngx_http_smart_loc_conf_t *slcf,
+    ngx_http_smart_ctx_t *ctx)
+{
+    u_char                        key[NGX_HTTP_SMART_FP_LEN];
+    char                          detail[128];
+    ngx_int_t                     rc;
+    smart_jwt_t                   jwt;
+    smart_jwt_policy_t            policy;
+    smart_jwt_status_e            st;
+    const smart_keyset_t         *ks;
+    ngx_http_smart_keys_state_e   kst;
+    ngx_http_smart_main_conf_t   *smcf;
+
+    smcf = ngx_http_get_module_main_conf(r, ngx_http_smart_module);
+
+    if (smcf->cache_zone != NULL) {
+        ngx_http_smart_cache_key(slcf, &ctx->token, key);
+
+        if (ngx_http_smart_cache_get(r, key, &ctx->claims) == NGX_OK) {
+            st = smart_jwt_check_time(ctx->claims.exp, ctx->claims.nbf,
+                                      ctx->claims.iat, slcf->policy.leeway,
+                                      ngx_time());
+            if (st != SMART_JWT_OK) {
+                ngx_memzero(&ctx->claims, sizeof(ngx_http_smart_claims_t));
+                return ngx_http_smart_deny(r, ctx,
+                                           st == SMART_JWT_EXPIRED
+                                           ? SMART_ERR_TOKEN_EXPIRED
+                                           : SMART_ERR_TOKEN_INVALID,
+                                           smart_jwt_status_name(st));
+            }
+
+            ctx->cache_hit = 1;
+            ctx->verified = 1;
+            return NGX_OK;
+        }
+    }
+
+    kst = ngx_http_smart_keys_get(r, slcf, ctx, 0, &ks);
+
+    for ( ;; ) {
+
+        if (kst == NGX_HTTP_SMART_KEYS_WAIT) {
+            return NGX_AGAIN;
+        }
+
+        if (kst == NGX_HTTP_SMART_KEYS_UNAVAILABLE) {
+            return ngx_http_smart_deny(r, ctx,
+                                       SMART_ERR_CONFIGURATION_INVALID,
+                                       "no key set available");
+        }
+
+        policy = slcf->policy;
+        policy.now = ngx_time();
+
+        ngx_memzero(&jwt, sizeof(smart_jwt_t));
+        detail[0] = '\0';
+
+        st = smart_jwt_verify((const char *) ctx->token.data, ctx->token.len,
+                              ks, &policy, &jwt, detail, sizeof(detail));
+
+        if (st != SMART_JWT_KID_UNKNOWN || slcf->jwks_index < 0
+            || ctx->kid_refreshed)
+        {
+            break;
+        }
+
+        /* the IdP may have rotated its keys: one early refresh, then retry */
+
+        smart_jwt_release(&jwt);
+        kst = ngx_http_smart_keys_get(r, slcf, ctx, 1, &ks);
+    }
+
+    switch (st) {
+
+    case SMART_JWT_OK:
+        break;
+
+    case SMART_JWT_EXPIRED:
+        smart_jwt_release(&jwt);
+        return ngx_http_smart_deny(r, ctx, SMART_ERR_TOKEN_EXPIRED, detail);
+
+    case SMART_JWT_NO_KEYS:
+        smart_jwt_release(&jwt);
+        return ngx_http_smart_deny(r, ctx, SMART_ERR_CONFIGURATION_INVALID,
+                                   detail);
+
+    default:
+        smart_jwt_release(&jwt);
+        return ngx_http_smart_deny(r, ctx, SMART_ERR_TOKEN_INVALID,
+                                   detail[0] ? detail
+                                             : smart_jwt_status_name(st));
+    }
+
+    rc = ngx_http_smart_copy_claims(r, &jwt, &ctx->claims);
+    smart_jwt_release(&jwt);
+
+    if (rc != NGX_OK) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    ctx->verified = 1;
+
+    if (smcf->cache_zone != NULL) {
+        ngx_http_smart_cache_put(r, key, &ctx->claims);
+    }
+
+    return NGX_OK;
+}
+
+
+static ngx_int_t
+ngx_http_smart_copy_str(ngx_http_request_t *r, const char *s, ngx_str_t *out)
+{
+    if (s == NULL) {
+        out->data = NULL;
+        out->len = 0;
+        return NGX_OK;
+    }
+
+    out->len = ngx_strlen(s);
+    out->data = ngx_pnalloc(r->pool, out->len + 1);
+    if (out->data == NULL) {
+        return NGX_ERROR;
+    }
+
+    ngx_memcpy(out->data, s, out->len + 1);
+
+    return NGX_OK;
+}
+
+
+static ngx_int_t
+ngx_http_smart_copy_claims(ngx_http_request_t *r, smart_jwt_t *jwt,
+    ngx_http_smart_claims_t *claims)
+{
+    if (ngx_http_smart_copy_str(r, jwt->iss, &claims->iss) != NGX_OK
+        || ngx_http_smart_copy_str(r, jwt->sub, &claims->sub) != NGX_OK
+        || ngx_http_smart_copy_str(r, jwt->client_id, &claims->client_id)
+           != NGX_OK
+        || ngx_http_smart_copy_str(r, jwt->patient, &claims->patient)
+           != NGX_OK
+        || ngx_http_smart_copy_str(r, jwt->fhir_user, &claims->fhir_user)
+           != NGX_OK
+        || ngx_http_smart_copy_str(r, jwt->scope, &claims->scope) != NGX_OK
+        || ngx_http_smart_copy_str(r, jwt->jti, &claims->jti) != NGX_OK)
+    {
+        return NGX_ERROR;
+    }
+
+    claims->exp = (time_t) jwt->exp;
+    claims->nbf = (time_t) jwt->nbf;
+    claims->iat = (time_t) jwt->iat;
+
+    return NGX_OK;
+}
+
+
+static ngx_int_t
+ngx_http_smart_deny(ngx_http_request_t *r, ngx_http_smart_ctx_t *ctx,
+    smart_err_e err, const char *detail)
+{
+    ngx_uint_t                level;
+    const smart_err_entry_t  *e;
+
+    e = smart_err_get(err);
+
+    /* refusals of client credentials are client errors: "info", as NGINX
+     * logs other client mistakes; a key problem is the operator's: "error" */
+
+    level = (err == SMART_ERR_CONFIGURATION_INVALID) ? NGX_LOG_ERR
+                                                     : NGX_LOG_INFO;
+
+    ngx_log_error(level, r->connection->log, 0,
+                  "smart: %s: %s, correlation id \"%V\"",
+                  e ? e->code : "error", detail ? detail : "refused",
+                  &ctx->cid);
+
+    ctx->denied = 1;
+    ctx->allowed = 0;
+    ctx->verified = 0;
+
+    return ngx_http_smart_send_error(r, ctx, err);
+}
+
+
+ngx_int_t
+ngx_http_smart_correlation(ngx_http_request_t *r,
+    ngx_http_smart_loc_conf_t *slcf, ngx_http_smart_ctx_t *ctx)
+{
+    u_char           *p;
+    ngx_uint_t        n;
+    ngx_table_elt_t  *h;
+
+    if (ctx->cid.len != 0) {
+        return NGX_OK;
+    }
+
+    h = ngx_http_smart_find_header(r, &slcf->correlation_header, &n);
+
+    if (n == 1 && ngx_http_smart_cid_valid(&h->value)) {
+        ctx->cid = h->value;
+        return NGX_OK;
+    }
+
+    p = ngx_pnalloc(r->pool, sizeof(ngx_http_smart_worker_id) + 1
+                             + NGX_INT64_LEN);
+    if (p == NULL) {
+        return NGX_ERROR;
+    }
+
+    ctx->cid.data = p;
+    p = ngx_cpymem(p, ngx_http_smart_worker_id,
+                   sizeof(ngx_http_smart_worker_id));
+    *p++ = '-';
+    p = ngx_sprintf(p, "%08uxL", ngx_http_smart_cid_seq++);
+    ctx->cid.len = p - ctx->cid.data;
+
+    /* the upstream must see the same ID as the client and the audit log */
+
+    return ngx_http_smart_set_request_header(r, slcf, &ctx->cid);
+}
+
+
+static ngx_uint_t
+ngx_http_smart_cid_valid(ngx_str_t *v)
+{
+    size_t  i;
+
+    if (v->len < NGX_HTTP_SMART_CID_MIN || v->len > NGX_HTTP_SMART_CID_MAX) {
+        return 0;
+    }
+
+    for (i = 0; i < v->len; i++) {
+        if (!ngx_http_smart_isalnum(v->data[i]) && v->data[i] != '.'
+            && v->data[i] != '_' && v->data[i] != '-')
+        {
+            return 0;
+        }
+    }
+
+    return 1;
+}
+
+
+static ngx_int_t
+ngx_http_smart_set_request_header(ngx_http_request_t *r,
+    ngx_http_smart_loc_conf_t *slcf, ngx_str_t *value)
+{
+    ngx_uint_t        i, replaced;
+    ngx_list_part_t  *part;
+    ngx_table_elt_t  *h;
+
+    replaced = 0;
+    part = &r->headers_in.headers.part;
+    h = part->elts;
+
+    for (i = 0; /* void */; i++) {
+
+        if (i >= part->nelts) {
+            if (part->next == NULL) {
+                break;
+            }
+
+            part = part->next;
+            h = part->elts;
+            i = 0;
+        }
+
+        if (h[i].key.len == slcf->correlation_header.len
+            && ngx_strncasecmp(h[i].key.data, slcf->correlation_header.data,
+                               h[i].key.len)
+               == 0)
+        {
+            /* an invalid or repeated incoming ID is overwritten everywhere */
+            h[i].value = *value;
+            replaced = 1;
+        }
+    }
+
+    if (replaced) {
+        return NGX_OK;
+    }
+
+    h = ngx_list_push(&r->headers_in.headers);
+    if (h == NULL) {
+        return NGX_ERROR;
+    }
+
+    h->key = slcf->correlation_header;
+    h->lowcase_key = slcf->correlation_lc.data;
+    h->hash = ngx_hash_key(h->lowcase_key, h->key.len);
+    h->value = *value;
+#if (nginx_version >= 1023000)
+    h->next = NULL;
+#endif
+
+    return NGX_OK;
+}

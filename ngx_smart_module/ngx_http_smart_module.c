@@ -1,0 +1,1187 @@
+
+/*
+ * ngx_smart_module: directives, configuration, variables and registration.
+ *
+ * Everything here runs at configuration time except the variable handlers,
+ * which only read the request ctx.
+ */
+
+#include "ngx_http_smart_module.h"
+#include "smart_b64.h"
+
+#include <openssl/evp.h>
+
+
+static ngx_int_t ngx_http_smart_add_variables(ngx_conf_t *cf);
+static ngx_int_t ngx_http_smart_init(ngx_conf_t *cf);
+static void *ngx_http_smart_create_main_conf(ngx_conf_t *cf);
+static void *ngx_http_smart_create_srv_conf(ngx_conf_t *cf);
+static void *ngx_http_smart_create_loc_conf(ngx_conf_t *cf);
+static char *ngx_http_smart_merge_loc_conf(ngx_conf_t *cf, void *parent,
+    void *child);
+static char *ngx_http_smart_check_conf(ngx_conf_t *cf,
+    ngx_http_smart_loc_conf_t *conf);
+static char *ngx_http_smart_derive_policy(ngx_conf_t *cf,
+    ngx_http_smart_loc_conf_t *conf);
+static char *ngx_http_smart_str_list(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
+static char *ngx_http_smart_algorithms(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
+static char *ngx_http_smart_claim_name(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
+static char *ngx_http_smart_fhir_base(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
+static char *ngx_http_smart_correlation_header(ngx_conf_t *cf,
+    ngx_command_t *cmd, void *conf);
+static char *ngx_http_smart_error_contact(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
+static ngx_int_t ngx_http_smart_init_process(ngx_cycle_t *cycle);
+static void ngx_http_smart_ctx_cleanup(void *data);
+
+static ngx_int_t ngx_http_smart_variable_str(ngx_http_request_t *r,
+    ngx_http_variable_value_t *v, uintptr_t data);
+static ngx_int_t ngx_http_smart_variable_decision(ngx_http_request_t *r,
+    ngx_http_variable_value_t *v, uintptr_t data);
+static ngx_int_t ngx_http_smart_variable_claim(ngx_http_request_t *r,
+    ngx_http_variable_value_t *v, uintptr_t data);
+
+
+static ngx_conf_num_bounds_t  ngx_http_smart_leeway_bounds = {
+    ngx_conf_check_num_bounds, 0, 3600
+};
+
+
+static ngx_command_t  ngx_http_smart_commands[] = {
+
+    { ngx_string("smart"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_FLAG,
+      ngx_conf_set_flag_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_smart_loc_conf_t, enable),
+      NULL },
+
+    { ngx_string("smart_fhir_base"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_http_smart_fhir_base,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      0,
+      NULL },
+
+    { ngx_string("smart_issuer"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_1MORE,
+      ngx_http_smart_str_list,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_smart_loc_conf_t, issuers),
+      NULL },
+
+    { ngx_string("smart_audience"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_1MORE,
+      ngx_http_smart_str_list,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_smart_loc_conf_t, audiences),
+      NULL },
+
+    { ngx_string("smart_jwks_file"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_http_smart_load_keys,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      0,
+      (void *) "jwks" },
+
+    { ngx_string("smart_key_file"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_http_smart_load_keys,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      0,
+      (void *) "pem" },
+
+    { ngx_string("smart_hmac_secret_file"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_http_smart_load_keys,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      0,
+      (void *) "hmac" },
+
+    { ngx_string("smart_jwks_request"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_http_smart_jwks_request,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      0,
+      NULL },
+
+    { ngx_string("smart_jwks_refresh"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_msec_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_smart_loc_conf_t, jwks_refresh),
+      NULL },
+
+    { ngx_string("smart_algorithms"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_1MORE,
+      ngx_http_smart_algorithms,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      0,
+      NULL },
+
+    { ngx_string("smart_leeway"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_sec_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_smart_loc_conf_t, leeway),
+      &ngx_http_smart_leeway_bounds },
+
+    { ngx_string("smart_scope_claim"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_http_smart_claim_name,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_smart_loc_conf_t, scope_claim),
+      NULL },
+
+    { ngx_string("smart_patient_claim"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_http_smart_claim_name,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_smart_loc_conf_t, patient_claim),
+      NULL },
+
+    { ngx_string("smart_token_cache"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE12,
+      ngx_http_smart_token_cache,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      0,
+      NULL },
+
+    { ngx_string("smart_correlation_header"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_http_smart_correlation_header,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      0,
+      NULL },
+
+    { ngx_string("smart_error_contact"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_http_smart_error_contact,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      0,
+      NULL },
+
+    { ngx_string("smart_explain"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_FLAG,
+      ngx_conf_set_flag_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_smart_loc_conf_t, explain),
+      NULL },
+
+      ngx_null_command
+};
+
+
+static ngx_http_module_t  ngx_http_smart_module_ctx = {
+    ngx_http_smart_add_variables,          /* preconfiguration */
+    ngx_http_smart_init,                   /* postconfiguration */
+
+    ngx_http_smart_create_main_conf,       /* create main configuration */
+    NULL,                                  /* init main configuration */
+
+    ngx_http_smart_create_srv_conf,        /* create server configuration */
+    NULL,                                  /* merge server configuration */
+
+    ngx_http_smart_create_loc_conf,        /* create location configuration */
+    ngx_http_smart_merge_loc_conf          /* merge location configuration */
+};
+
+
+ngx_module_t  ngx_http_smart_module = {
+    NGX_MODULE_V1,
+    &ngx_http_smart_module_ctx,            /* module context */
+    ngx_http_smart_commands,               /* module directives */
+    NGX_HTTP_MODULE,                       /* module type */
+    NULL,                                  /* init master */
+    NULL,                                  /* init module */
+    ngx_http_smart_init_process,           /* init process */
+    NULL,                                  /* init thread */
+    NULL,                                  /* exit thread */
+    NULL,                                  /* exit process */
+    NULL,                                  /* exit master */
+    NGX_MODULE_V1_PADDING
+};
+
+
+#define ngx_http_smart_claim_var(name, field)                                 \
+    { ngx_string(name), NULL, ngx_http_smart_variable_str,                    \
+      offsetof(ngx_http_smart_ctx_t, field), NGX_HTTP_VAR_NOCACHEABLE, 0 }
+
+static ngx_http_variable_t  ngx_http_smart_vars[] = {
+
+    ngx_http_smart_claim_var("smart_sub", claims.sub),
+    ngx_http_smart_claim_var("smart_client_id", claims.client_id),
+    ngx_http_smart_claim_var("smart_patient", claims.patient),
+    ngx_http_smart_claim_var("smart_fhir_user", claims.fhir_user),
+    ngx_http_smart_claim_var("smart_scope", claims.scope),
+    ngx_http_smart_claim_var("smart_jti", claims.jti),
+    ngx_http_smart_claim_var("smart_iss", claims.iss),
+    ngx_http_smart_claim_var("smart_reason", reason),
+    ngx_http_smart_claim_var("smart_correlation_id", cid),
+
+    { ngx_string("smart_decision"), NULL, ngx_http_smart_variable_decision,
+      0, NGX_HTTP_VAR_NOCACHEABLE, 0 },
+
+    { ngx_string("smart_claim_"), NULL, ngx_http_smart_variable_claim,
+      0, NGX_HTTP_VAR_NOCACHEABLE|NGX_HTTP_VAR_PREFIX, 0 },
+
+      ngx_http_null_variable
+};
+
+
+static ngx_str_t  ngx_http_smart_default_corr = ngx_string("X-Correlation-ID");
+
+
+ngx_http_smart_ctx_t *
+ngx_http_smart_get_ctx(ngx_http_request_t *r)
+{
+    ngx_pool_cleanup_t    *cln;
+    ngx_http_smart_ctx_t  *ctx;
+
+    ctx = ngx_http_get_module_ctx(r, ngx_http_smart_module);
+    if (ctx != NULL) {
+        return ctx;
+    }
+
+    /*
+     * An internal redirect (error_page, try_files) clears module contexts;
+     * the verification result and correlation ID must survive it, both for
+     * the variables in the log phase and so that a redirect can never be
+     * used to skip the checks already made.  The pool cleanup keeps it.
+     */
+
+    if (r->main != r) {
+        return NULL;
+    }
+
+    for (cln = r->pool->cleanup; cln != NULL; cln = cln->next) {
+        if (cln->handler == ngx_http_smart_ctx_cleanup) {
+            ctx = cln->data;
+            ngx_http_set_ctx(r, ctx, ngx_http_smart_module);
+            return ctx;
+        }
+    }
+
+    cln = ngx_pool_cleanup_add(r->pool, sizeof(ngx_http_smart_ctx_t));
+    if (cln == NULL) {
+        return NULL;
+    }
+
+    ctx = cln->data;
+    ngx_memzero(ctx, sizeof(ngx_http_smart_ctx_t));
+    ngx_str_set(&ctx->reason, "");
+    cln->handler = ngx_http_smart_ctx_cleanup;
+
+    ngx_http_set_ctx(r, ctx, ngx_http_smart_module);
+
+    return ctx;
+}
+
+
+static void
+ngx_http_smart_ctx_cleanup(void *data)
+{
+    ngx_http_smart_ctx_t  *ctx = data;
+
+    if (ctx->wait.timer_set) {
+        ngx_del_timer(&ctx->wait);
+    }
+
+    if (ctx->payload != NULL) {
+        json_decref(ctx->payload);
+        ctx->payload = NULL;
+    }
+}
+
+
+/* The first request header called name, and how many there are. */
+
+ngx_table_elt_t *
+ngx_http_smart_find_header(ngx_http_request_t *r, ngx_str_t *name,
+    ngx_uint_t *count)
+{
+    ngx_uint_t        i, n;
+    ngx_list_part_t  *part;
+    ngx_table_elt_t  *h, *found;
+
+    n = 0;
+    found = NULL;
+    part = &r->headers_in.headers.part;
+    h = part->elts;
+
+    for (i = 0; /* void */; i++) {
+
+        if (i >= part->nelts) {
+            if (part->next == NULL) {
+                break;
+            }
+
+            part = part->next;
+            h = part->elts;
+            i = 0;
+        }
+
+        if (h[i].key.len == name->len
+            && ngx_strncasecmp(h[i].key.data, name->data, name->len) == 0)
+        {
+            if (found == NULL) {
+                found = &h[i];
+            }
+
+            n++;
+        }
+    }
+
+    if (count != NULL) {
+        *count = n;
+    }
+
+    return found;
+}
+
+
+/* Reads a whole small file at configuration time. */
+
+ngx_int_t
+ngx_http_smart_read_file(ngx_conf_t *cf, ngx_str_t *name, size_t max,
+    ngx_str_t *out)
+{
+    ssize_t          n;
+    ngx_fd_t         fd;
+    ngx_str_t        path;
+    ngx_file_info_t  fi;
+
+    path = *name;
+
+    if (ngx_conf_full_name(cf->cycle, &path, 1) != NGX_OK) {
+        return NGX_ERROR;
+    }
+
+    fd = ngx_open_file(path.data, NGX_FILE_RDONLY, NGX_FILE_OPEN, 0);
+    if (fd == NGX_INVALID_FILE) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, ngx_errno,
+                           ngx_open_file_n " \"%s\" failed", path.data);
+        return NGX_ERROR;
+    }
+
+    if (ngx_fd_info(fd, &fi) == NGX_FILE_ERROR) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, ngx_errno,
+                           ngx_fd_info_n " \"%s\" failed", path.data);
+        goto failed;
+    }
+
+    if (!ngx_is_file(&fi) || (size_t) ngx_file_size(&fi) > max) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "\"%s\" is not a regular file of at most %uz bytes",
+                           path.data, max);
+        goto failed;
+    }
+
+    out->len = (size_t) ngx_file_size(&fi);
+    out->data = ngx_pnalloc(cf->temp_pool, out->len + 1);
+    if (out->data == NULL) {
+        goto failed;
+    }
+
+    n = ngx_read_fd(fd, out->data, out->len);
+    if (n == -1 || (size_t) n != out->len) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, ngx_errno,
+                           ngx_read_fd_n " \"%s\" failed", path.data);
+        goto failed;
+    }
+
+    out->data[out->len] = '\0';
+    ngx_close_file(fd);
+
+    return NGX_OK;
+
+failed:
+
+    ngx_close_file(fd);
+    return NGX_ERROR;
+}
+
+
+static char *
+ngx_http_smart_str_list(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+{
+    char  *p = conf;
+
+    ngx_str_t     *value;
+    ngx_uint_t     i;
+    smart_str_t   *s;
+    ngx_array_t  **a;
+
+    a = (ngx_array_t **) (p + cmd->offset);
+
+    if (*a == NGX_CONF_UNSET_PTR) {
+        *a = ngx_array_create(cf->pool, 2, sizeof(smart_str_t));
+        if (*a == NULL) {
+            return NGX_CONF_ERROR;
+        }
+    }
+
+    value = cf->args->elts;
+
+    for (i = 1; i < cf->args->nelts; i++) {
+        if (value[i].len == 0) {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                               "\"%V\" does not take an empty value",
+                               &cmd->name);
+            return NGX_CONF_ERROR;
+        }
+
+        s = ngx_array_push(*a);
+        if (s == NULL) {
+            return NGX_CONF_ERROR;
+        }
+
+        s->data = (const char *) value[i].data;
+        s->len = value[i].len;
+    }
+
+    return NGX_CONF_OK;
+}
+
+
+static char *
+ngx_http_smart_algorithms(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+{
+    ngx_http_smart_loc_conf_t *slcf = conf;
+
+    unsigned     alg;
+    ngx_str_t   *value;
+    ngx_uint_t   i;
+
+    if (slcf->algorithms_set) {
+        return "is duplicate";
+    }
+
+    value = cf->args->elts;
+    slcf->algorithms = 0;
+
+    for (i = 1; i < cf->args->nelts; i++) {
+
+        if (value[i].len == 4
+            && ngx_strncasecmp(value[i].data, (u_char *) "none", 4) == 0)
+        {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                               "\"smart_algorithms\": \"none\" can never be "
+                               "enabled");
+            return NGX_CONF_ERROR;
+        }
+
+        alg = smart_alg_from_name((const char *) value[i].data, value[i].len);
+        if (alg == 0) {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                               "\"smart_algorithms\": unknown algorithm "
+                               "\"%V\"", &value[i]);
+            return NGX_CONF_ERROR;
+        }
+
+        slcf->algorithms |= alg;
+    }
+
+    slcf->algorithms_set = 1;
+
+    return NGX_CONF_OK;
+}
+
+
+static char *
+ngx_http_smart_claim_name(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+{
+    char  *p = conf;
+
+    ngx_str_t   *value, *field;
+    ngx_uint_t   i;
+
+    field = (ngx_str_t *) (p + cmd->offset);
+
+    if (field->data != NULL) {
+        return "is duplicate";
+    }
+
+    value = cf->args->elts;
+
+    if (value[1].len == 0 || value[1].len > 64) {
+        return "takes a claim name of 1 to 64 characters";
+    }
+
+    for (i = 0; i < value[1].len; i++) {
+        if (value[1].data[i] <= 0x20 || value[1].data[i] >= 0x7f) {
+            return "takes a claim name of printable ASCII characters";
+        }
+    }
+
+    /* ngx_conf arguments are NUL-terminated; the core relies on it */
+    *field = value[1];
+
+    return NGX_CONF_OK;
+}
+
+
+static char *
+ngx_http_smart_fhir_base(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+{
+    ngx_http_smart_loc_conf_t *slcf = conf;
+
+    ngx_str_t  *value;
+
+    if (slcf->fhir_base.data != NULL) {
+        return "is duplicate";
+    }
+
+    value = cf->args->elts;
+
+    if (value[1].len == 0 || value[1].data[0] != '/') {
+        return "takes a URI prefix starting with \"/\"";
+    }
+
+    if (ngx_strlchr(value[1].data, value[1].data + value[1].len, '?') != NULL
+        || ngx_strlchr(value[1].data, value[1].data + value[1].len, '%')
+           != NULL)
+    {
+        return "takes a plain path prefix without \"?\" or \"%\"";
+    }
+
+    slcf->fhir_base = value[1];
+
+    /* "/fhir" and "/fhir/" mean the same base: keep the trailing slash */
+
+    if (value[1].data[value[1].len - 1] != '/') {
+        slcf->fhir_base.data = ngx_pnalloc(cf->pool, value[1].len + 1);
+        if (slcf->fhir_base.data == NULL) {
+            return NGX_CONF_ERROR;
+        }
+
+        ngx_memcpy(slcf->fhir_base.data, value[1].data, value[1].len);
+        slcf->fhir_base.data[value[1].len] = '/';
+        slcf->fhir_base.len = value[1].len + 1;
+    }
+
+    return NGX_CONF_OK;
+}
+
+
+static char *
+ngx_http_smart_correlation_header(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf)
+{
+    ngx_http_smart_loc_conf_t *slcf = conf;
+
+    ngx_str_t   *value;
+    ngx_uint_t   i;
+
+    if (slcf->correlation_header.data != NULL) {
+        return "is duplicate";
+    }
+
+    value = cf->args->elts;
+
+    if (value[1].len == 0 || value[1].len > 64) {
+        return "takes a header name of 1 to 64 characters";
+    }
+
+    for (i = 0; i < value[1].len; i++) {
+        if (!ngx_http_smart_isalnum(value[1].data[i]) && value[1].data[i] != '-'
+            && value[1].data[i] != '_')
+        {
+            return "takes a header name of letters, digits, \"-\" and \"_\"";
+        }
+    }
+
+    slcf->correlation_header = value[1];
+
+    return NGX_CONF_OK;
+}
+
+
+static char *
+ngx_http_smart_error_contact(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+{
+    ngx_http_smart_loc_conf_t *slcf = conf;
+
+    ngx_str_t  *value;
+
+    if (slcf->error_contact.data != NULL) {
+        return "is duplicate";
+    }
+
+    value = cf->args->elts;
+
+    if (value[1].len > 512) {
+        return "takes at most 512 characters";
+    }
+
+    slcf->error_contact = value[1];
+
+    return NGX_CONF_OK;
+}
+
+
+static void *
+ngx_http_smart_create_main_conf(ngx_conf_t *cf)
+{
+    ngx_http_smart_main_conf_t  *smcf;
+
+    smcf = ngx_pcalloc(cf->pool, sizeof(ngx_http_smart_main_conf_t));
+    if (smcf == NULL) {
+        return NULL;
+    }
+
+    if (ngx_array_init(&smcf->jwks_srcs, cf->pool, 2,
+                       sizeof(ngx_http_smart_jwks_src_t))
+        != NGX_OK)
+    {
+        return NULL;
+    }
+
+    return smcf;
+}
+
+
+static void *
+ngx_http_smart_create_srv_conf(ngx_conf_t *cf)
+{
+    ngx_http_smart_srv_conf_t  *sscf;
+
+    sscf = ngx_pcalloc(cf->pool, sizeof(ngx_http_smart_srv_conf_t));
+    if (sscf == NULL) {
+        return NULL;
+    }
+
+    return sscf;
+}
+
+
+static void *
+ngx_http_smart_create_loc_conf(ngx_conf_t *cf)
+{
+    ngx_http_smart_loc_conf_t  *conf;
+
+    conf = ngx_pcalloc(cf->pool, sizeof(ngx_http_smart_loc_conf_t));
+    if (conf == NULL) {
+        return NULL;
+    }
+
+    /*
+     * set by ngx_pcalloc():
+     *
+     *     conf->fhir_base = { 0, NULL };
+     *     conf->keyset = NULL;
+     *     conf->has_public = 0;
+     *     conf->has_hmac = 0;
+     *     conf->jwks_uri = { 0, NULL };
+     *     conf->algorithms_set = 0;
+     *     conf->scope_claim = { 0, NULL };
+     *     conf->patient_claim = { 0, NULL };
+     *     conf->correlation_header = { 0, NULL };
+     *     conf->error_contact = { 0, NULL };
+     */
+
+    conf->enable = NGX_CONF_UNSET;
+    conf->issuers = NGX_CONF_UNSET_PTR;
+    conf->audiences = NGX_CONF_UNSET_PTR;
+    conf->key_material = NGX_CONF_UNSET_PTR;
+    conf->jwks_index = -1;
+    conf->jwks_refresh = NGX_CONF_UNSET_MSEC;
+    conf->leeway = NGX_CONF_UNSET;
+    conf->explain = NGX_CONF_UNSET;
+
+    return conf;
+}
+
+
+static char *
+ngx_http_smart_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
+{
+    ngx_http_smart_loc_conf_t *prev = parent;
+    ngx_http_smart_loc_conf_t *conf = child;
+
+    ngx_uint_t                   i;
+    ngx_http_smart_srv_conf_t   *sscf;
+    ngx_http_smart_main_conf_t  *smcf;
+    ngx_http_smart_jwks_src_t   *src;
+
+    ngx_conf_merge_value(conf->enable, prev->enable, 0);
+    ngx_conf_merge_str_value(conf->fhir_base, prev->fhir_base, "/");
+    ngx_conf_merge_ptr_value(conf->issuers, prev->issuers, NULL);
+    ngx_conf_merge_ptr_value(conf->audiences, prev->audiences, NULL);
+
+    /*
+     * Key sources are inherited as one group: a context that names any key
+     * source uses only its own, so that a location can never end up mixing
+     * its keys with keys of an enclosing context it did not ask for.
+     */
+
+    if (conf->keyset == NULL && conf->jwks_uri.data == NULL) {
+        conf->keyset = prev->keyset;
+        conf->has_public = prev->has_public;
+        conf->has_hmac = prev->has_hmac;
+        conf->jwks_uri = prev->jwks_uri;
+        conf->key_material = prev->key_material;
+    }
+
+    if (conf->key_material == NGX_CONF_UNSET_PTR) {
+        conf->key_material = NULL;
+    }
+    ngx_conf_merge_msec_value(conf->jwks_refresh, prev->jwks_refresh,
+                              600000);
+
+    if (!conf->algorithms_set) {
+        if (prev->algorithms_set) {
+            conf->algorithms = prev->algorithms;
+            conf->algorithms_set = 1;
+
+        } else {
+            conf->algorithms = conf->has_hmac ? SMART_ALG_HS_ALL
+                                              : SMART_ALG_DEFAULT;
+        }
+    }
+
+    ngx_conf_merge_sec_value(conf->leeway, prev->leeway, 60);
+    ngx_conf_merge_str_value(conf->scope_claim, prev->scope_claim, "scope");
+    ngx_conf_merge_str_value(conf->patient_claim, prev->patient_claim,
+                             "patient");
+    ngx_conf_merge_str_value(conf->error_contact, prev->error_contact, "");
+    ngx_conf_merge_value(conf->explain, prev->explain, 0);
+
+    if (conf->correlation_header.data == NULL) {
+        conf->correlation_header = prev->correlation_header.data
+                                   ? prev->correlation_header
+                                   : ngx_http_smart_default_corr;
+    }
+
+    conf->correlation_lc.len = conf->correlation_header.len;
+    conf->correlation_lc.data = ngx_pnalloc(cf->pool,
+                                            conf->correlation_header.len);
+    if (conf->correlation_lc.data == NULL) {
+        return NGX_CONF_ERROR;
+    }
+
+    ngx_strlow(conf->correlation_lc.data, conf->correlation_header.data,
+               conf->correlation_header.len);
+
+    if (conf->jwks_uri.data != NULL) {
+        smcf = ngx_http_conf_get_module_main_conf(cf, ngx_http_smart_module);
+
+        src = smcf->jwks_srcs.elts;
+        for (i = 0; i < smcf->jwks_srcs.nelts; i++) {
+            if (src[i].refresh == conf->jwks_refresh
+                && src[i].uri.len == conf->jwks_uri.len
+                && ngx_strncmp(src[i].uri.data, conf->jwks_uri.data,
+                               conf->jwks_uri.len) == 0)
+            {
+                break;
+            }
+        }
+
+        if (i == smcf->jwks_srcs.nelts) {
+            src = ngx_array_push(&smcf->jwks_srcs);
+            if (src == NULL) {
+                return NGX_CONF_ERROR;
+            }
+
+            src->uri = conf->jwks_uri;
+            src->refresh = conf->jwks_refresh;
+            src->index = i;
+        }
+
+        conf->jwks_index = (ngx_int_t) i;
+    }
+
+    if (conf->enable) {
+        if (ngx_http_smart_check_conf(cf, conf) != NGX_CONF_OK) {
+            return NGX_CONF_ERROR;
+        }
+
+        sscf = ngx_http_conf_get_module_srv_conf(cf, ngx_http_smart_module);
+        sscf->has_smart = 1;
+    }
+
+    return ngx_http_smart_derive_policy(cf, conf);
+}
+
+
+/* nginx -t refuses incomplete or contradictory configuration. */
+
+static char *
+ngx_http_smart_check_conf(ngx_conf_t *cf, ngx_http_smart_loc_conf_t *conf)
+{
+    if (conf->issuers == NULL || conf->issuers->nelts == 0) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "\"smart on\" requires \"smart_issuer\"");
+        return NGX_CONF_ERROR;
+    }
+
+    if (conf->audiences == NULL || conf->audiences->nelts == 0) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "\"smart on\" requires \"smart_audience\"");
+        return NGX_CONF_ERROR;
+    }
+
+    if (conf->keyset == NULL && conf->jwks_uri.data == NULL) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "\"smart on\" requires a key source: "
+                           "\"smart_jwks_file\", \"smart_key_file\", "
+                           "\"smart_jwks_request\" or "
+                           "\"smart_hmac_secret_file\"");
+        return NGX_CONF_ERROR;
+    }
+
+    if (conf->has_hmac
+        && (conf->has_public || conf->jwks_uri.data != NULL))
+    {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "\"smart_hmac_secret_file\" cannot be combined "
+                           "with public keys (\"smart_jwks_file\", "
+                           "\"smart_key_file\", \"smart_jwks_request\") "
+                           "in one context");
+        return NGX_CONF_ERROR;
+    }
+
+    if (conf->has_hmac && (conf->algorithms & ~SMART_ALG_HS_ALL)) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "\"smart_algorithms\" lists RS/ES algorithms but "
+                           "the only key is \"smart_hmac_secret_file\"");
+        return NGX_CONF_ERROR;
+    }
+
+    if (!conf->has_hmac && (conf->algorithms & SMART_ALG_HS_ALL)) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "\"smart_algorithms\": an HS algorithm is usable "
+                           "only with \"smart_hmac_secret_file\"");
+        return NGX_CONF_ERROR;
+    }
+
+    if (conf->algorithms == 0) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "\"smart_algorithms\" is empty");
+        return NGX_CONF_ERROR;
+    }
+
+    if (conf->keyset != NULL && conf->jwks_uri.data == NULL
+        && (smart_keyset_algs(conf->keyset) & conf->algorithms) == 0)
+    {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "no key of this context can verify any algorithm "
+                           "in \"smart_algorithms\"");
+        return NGX_CONF_ERROR;
+    }
+
+    return NGX_CONF_OK;
+}
+
+
+/*
+ * Builds the core's policy and the fingerprint that scopes token-cache
+ * entries: a token verified under one policy (keys, issuers, audiences,
+ * algorithms, claim names) is never a cache hit under another.
+ */
+
+static char *
+ngx_http_smart_derive_policy(ngx_conf_t *cf, ngx_http_smart_loc_conf_t *conf)
+{
+    unsigned int   n;
+    ngx_uint_t     i;
+    ngx_str_t     *m;
+    smart_str_t   *s;
+    EVP_MD_CTX    *md;
+    u_char         alg[sizeof(ngx_uint_t)];
+
+    ngx_memzero(&conf->policy, sizeof(smart_jwt_policy_t));
+
+    conf->policy.algorithms = (unsigned) conf->algorithms;
+    conf->policy.leeway = (long) conf->leeway;
+    conf->policy.scope_claim = (const char *) conf->scope_claim.data;
+    conf->policy.patient_claim = (const char *) conf->patient_claim.data;
+
+    if (conf->issuers != NULL) {
+        conf->policy.issuers = conf->issuers->elts;
+        conf->policy.nissuers = conf->issuers->nelts;
+    }
+
+    if (conf->audiences != NULL) {
+        conf->policy.audiences = conf->audiences->elts;
+        conf->policy.naudiences = conf->audiences->nelts;
+    }
+
+    md = EVP_MD_CTX_new();
+    if (md == NULL || EVP_DigestInit_ex(md, EVP_sha256(), NULL) != 1) {
+        EVP_MD_CTX_free(md);
+        return NGX_CONF_ERROR;
+    }
+
+#define ngx_http_smart_fp_add(d, l)                                           \
+    (void) EVP_DigestUpdate(md, "\0\0\0\0", 4);                               \
+    (void) EVP_DigestUpdate(md, d, l)
+
+    ngx_memcpy(alg, &conf->algorithms, sizeof(ngx_uint_t));
+    ngx_http_smart_fp_add(alg, sizeof(alg));
+    ngx_http_smart_fp_add(conf->scope_claim.data, conf->scope_claim.len);
+    ngx_http_smart_fp_add(conf->patient_claim.data, conf->patient_claim.len);
+    ngx_http_smart_fp_add(conf->jwks_uri.data, conf->jwks_uri.len);
+
+    for (i = 0; i < conf->policy.nissuers; i++) {
+        s = (smart_str_t *) &conf->policy.issuers[i];
+        ngx_http_smart_fp_add("iss", 3);
+        ngx_http_smart_fp_add(s->data, s->len);
+    }
+
+    for (i = 0; i < conf->policy.naudiences; i++) {
+        s = (smart_str_t *) &conf->policy.audiences[i];
+        ngx_http_smart_fp_add("aud", 3);
+        ngx_http_smart_fp_add(s->data, s->len);
+    }
+
+    if (conf->key_material != NULL) {
+        m = conf->key_material->elts;
+        for (i = 0; i < conf->key_material->nelts; i++) {
+            ngx_http_smart_fp_add("key", 3);
+            ngx_http_smart_fp_add(m[i].data, m[i].len);
+        }
+    }
+
+#undef ngx_http_smart_fp_add
+
+    n = NGX_HTTP_SMART_FP_LEN;
+    if (EVP_DigestFinal_ex(md, conf->fp, &n) != 1) {
+        EVP_MD_CTX_free(md);
+        return NGX_CONF_ERROR;
+    }
+
+    EVP_MD_CTX_free(md);
+
+    return NGX_CONF_OK;
+}
+
+
+static ngx_int_t
+ngx_http_smart_add_variables(ngx_conf_t *cf)
+{
+    ngx_http_variable_t  *var, *v;
+
+    for (v = ngx_http_smart_vars; v->name.len; v++) {
+        var = ngx_http_add_variable(cf, &v->name, v->flags);
+        if (var == NULL) {
+            return NGX_ERROR;
+        }
+
+        var->get_handler = v->get_handler;
+        var->data = v->data;
+    }
+
+    return NGX_OK;
+}
+
+
+static ngx_int_t
+ngx_http_smart_variable_str(ngx_http_request_t *r,
+    ngx_http_variable_value_t *v, uintptr_t data)
+{
+    ngx_str_t             *s;
+    ngx_http_smart_ctx_t  *ctx;
+
+    ctx = ngx_http_smart_get_ctx(r->main);
+    if (ctx == NULL) {
+        v->not_found = 1;
+        return NGX_OK;
+    }
+
+    s = (ngx_str_t *) ((char *) ctx + data);
+
+    if (s->data == NULL) {
+        v->not_found = 1;
+        return NGX_OK;
+    }
+
+    v->len = s->len;
+    v->valid = 1;
+    v->no_cacheable = 0;
+    v->not_found = 0;
+    v->data = s->data;
+
+    return NGX_OK;
+}
+
+
+static ngx_int_t
+ngx_http_smart_variable_decision(ngx_http_request_t *r,
+    ngx_http_variable_value_t *v, uintptr_t data)
+{
+    ngx_http_smart_ctx_t  *ctx;
+
+    ctx = ngx_http_smart_get_ctx(r->main);
+    if (ctx == NULL || (!ctx->allowed && !ctx->denied)) {
+        v->not_found = 1;
+        return NGX_OK;
+    }
+
+    v->valid = 1;
+    v->no_cacheable = 0;
+    v->not_found = 0;
+
+    if (ctx->denied) {
+        v->len = sizeof("deny") - 1;
+        v->data = (u_char *) "deny";
+
+    } else {
+        v->len = sizeof("allow") - 1;
+        v->data = (u_char *) "allow";
+    }
+
+    return NGX_OK;
+}
+
+
+/*
+ * $smart_claim_NAME: any top-level string or number claim of the verified
+ * token.  The payload is decoded lazily, once per request, only when such a
+ * variable is used; on a token-cache hit it comes from the token itself,
+ * whose integrity the cache key (its SHA-256) already vouches for.
+ */
+
+static ngx_int_t
+ngx_http_smart_variable_claim(ngx_http_request_t *r,
+    ngx_http_variable_value_t *v, uintptr_t data)
+{
+    ngx_str_t *name = (ngx_str_t *) data;
+
+    u_char                *p, *seg, *dot;
+    size_t                 len, plen;
+    json_t                *claim;
+    ngx_str_t              key;
+    ngx_http_smart_ctx_t  *ctx;
+    char                   num[NGX_INT64_LEN + 32];
+
+    v->not_found = 1;
+
+    ctx = ngx_http_smart_get_ctx(r->main);
+    if (ctx == NULL || !ctx->verified || ctx->token.len == 0) {
+        return NGX_OK;
+    }
+
+    len = sizeof("smart_claim_") - 1;
+    if (name->len <= len || name->len - len > 64) {
+        return NGX_OK;
+    }
+
+    key.len = name->len - len;
+    key.data = ngx_pnalloc(r->pool, key.len + 1);
+    if (key.data == NULL) {
+        return NGX_ERROR;
+    }
+
+    ngx_memcpy(key.data, name->data + len, key.len);
+    key.data[key.len] = '\0';
+
+    if (ctx->payload == NULL) {
+        seg = ngx_strlchr(ctx->token.data, ctx->token.data + ctx->token.len,
+                          '.');
+        if (seg == NULL) {
+            return NGX_OK;
+        }
+
+        seg++;
+        dot = ngx_strlchr(seg, ctx->token.data + ctx->token.len, '.');
+        if (dot == NULL) {
+            return NGX_OK;
+        }
+
+        plen = (size_t) (dot - seg);
+        p = ngx_pnalloc(r->pool, plen);
+        if (p == NULL) {
+            return NGX_ERROR;
+        }
+
+        if (smart_b64url_decode((const char *) seg, plen, p, plen, &len) != 0) {
+            return NGX_OK;
+        }
+
+        ctx->payload = json_loadb((const char *) p, len,
+                                  JSON_REJECT_DUPLICATES, NULL);
+        if (ctx->payload == NULL || !json_is_object(ctx->payload)) {
+            return NGX_OK;
+        }
+    }
+
+    claim = json_object_get(ctx->payload, (const char *) key.data);
+
+    if (json_is_string(claim)) {
+        v->data = (u_char *) json_string_value(claim);
+        v->len = json_string_length(claim);
+
+    } else if (json_is_integer(claim)) {
+        len = ngx_sprintf((u_char *) num, "%L",
+                          (int64_t) json_integer_value(claim))
+              - (u_char *) num;
+        goto copy;
+
+    } else if (json_is_real(claim)) {
+        len = (size_t) snprintf(num, sizeof(num), "%.17g",
+                                json_real_value(claim));
+        if (len >= sizeof(num)) {
+            return NGX_OK;
+        }
+        goto copy;
+
+    } else {
+        return NGX_OK;
+    }
+
+    v->valid = 1;
+    v->no_cacheable = 0;
+    v->not_found = 0;
+
+    return NGX_OK;
+
+copy:
+
+    v->data = ngx_pnalloc(r->pool, len);
+    if (v->data == NULL) {
+        return NGX_ERROR;
+    }
+
+    ngx_memcpy(v->data, num, len);
+    v->len = len;
+    v->valid = 1;
+    v->no_cacheable = 0;
+    v->not_found = 0;
+
+    return NGX_OK;
+}
+
+
+static ngx_int_t
+ngx_http_smart_init(ngx_conf_t *cf)
+{
+    ngx_http_handler_pt        *h;
+    ngx_http_core_main_conf_t  *cmcf;
+
+    cmcf = ngx_http_conf_get_module_main_conf(cf, ngx_http_core_module);
+
+    h = ngx_array_push(&cmcf->phases[NGX_HTTP_ACCESS_PHASE].handlers);
+    if (h == NULL) {
+        return NGX_ERROR;
+    }
+
+    *h = ngx_http_smart_access_handler;
+
+    return ngx_http_smart_filter_init(cf);
+}
+
+
+static ngx_int_t
+ngx_http_smart_init_process(ngx_cycle_t *cycle)
+{
+    if (ngx_http_smart_init_worker_ids(cycle) != NGX_OK) {
+        return NGX_ERROR;
+    }
+
+    return ngx_http_smart_keys_init_process(cycle);
+}

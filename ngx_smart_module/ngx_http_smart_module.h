@@ -1,0 +1,189 @@
+
+/*
+ * ngx_smart_module: NGINX glue shared between the module's files.
+ *
+ * Configuration structures are built at load time and never written while
+ * requests are served; per-request state lives in ngx_http_smart_ctx_t and
+ * per-worker state in ngx_http_smart_worker (created in init_process).
+ */
+
+#ifndef _NGX_HTTP_SMART_MODULE_H_INCLUDED_
+#define _NGX_HTTP_SMART_MODULE_H_INCLUDED_
+
+
+#include <ngx_config.h>
+#include <ngx_core.h>
+#include <ngx_http.h>
+
+#include "smart_jwks.h"
+#include "smart_jwt.h"
+#include "smart_errors.h"
+
+
+#define NGX_HTTP_SMART_CID_MIN          8
+#define NGX_HTTP_SMART_CID_MAX          128
+#define NGX_HTTP_SMART_FP_LEN           32      /* SHA-256 */
+#define NGX_HTTP_SMART_JWKS_EARLY       30      /* s between kid refreshes */
+#define NGX_HTTP_SMART_JWKS_RETRY       1000    /* ms after a failed fetch */
+#define NGX_HTTP_SMART_JWKS_WAIT        10000   /* ms a request may wait */
+#define NGX_HTTP_SMART_JWKS_POLL        10      /* ms between wait checks */
+
+
+#define ngx_http_smart_isalnum(c)                                             \
+    (((c) >= '0' && (c) <= '9') || ((c) >= 'a' && (c) <= 'z')                 \
+     || ((c) >= 'A' && (c) <= 'Z'))
+
+
+/* A JWKS fetched by subrequest: one per distinct (uri, refresh). */
+typedef struct {
+    ngx_str_t                   uri;
+    ngx_msec_t                  refresh;
+    ngx_uint_t                  index;
+} ngx_http_smart_jwks_src_t;
+
+
+typedef struct {
+    ngx_array_t                 jwks_srcs;      /* ngx_http_smart_jwks_src_t */
+    ngx_shm_zone_t             *cache_zone;
+    ngx_uint_t                  cache_max;      /* entries, from zone size */
+} ngx_http_smart_main_conf_t;
+
+
+typedef struct {
+    ngx_flag_t                  has_smart;      /* some smart location */
+} ngx_http_smart_srv_conf_t;
+
+
+typedef struct {
+    ngx_flag_t                  enable;
+    ngx_str_t                   fhir_base;
+
+    ngx_array_t                *issuers;        /* smart_str_t */
+    ngx_array_t                *audiences;      /* smart_str_t */
+
+    /* key sources; inherited as one group */
+    smart_keyset_t             *keyset;         /* files, PEM, HMAC */
+    ngx_uint_t                  has_public;     /* jwks_file or key_file */
+    ngx_uint_t                  has_hmac;
+    ngx_int_t                   jwks_index;     /* -1: no jwks_request */
+    ngx_str_t                   jwks_uri;
+    ngx_msec_t                  jwks_refresh;
+    ngx_array_t                *key_material;   /* ngx_str_t, for the fp */
+
+    ngx_uint_t                  algorithms;
+    ngx_uint_t                  algorithms_set;
+    time_t                      leeway;
+    ngx_str_t                   scope_claim;    /* NUL-terminated */
+    ngx_str_t                   patient_claim;  /* NUL-terminated */
+    ngx_str_t                   correlation_header;
+    ngx_str_t                   correlation_lc; /* lowercase, for lookup */
+    ngx_str_t                   error_contact;  /* NUL-terminated */
+    ngx_flag_t                  explain;
+
+    /* derived at merge time, read-only afterwards */
+    smart_jwt_policy_t          policy;         /* now is set per request */
+    u_char                      fp[NGX_HTTP_SMART_FP_LEN];
+} ngx_http_smart_loc_conf_t;
+
+
+/* Claims kept per request, copied into the request pool. */
+typedef struct {
+    ngx_str_t                   iss;
+    ngx_str_t                   sub;
+    ngx_str_t                   client_id;
+    ngx_str_t                   patient;
+    ngx_str_t                   fhir_user;
+    ngx_str_t                   scope;
+    ngx_str_t                   jti;
+    time_t                      exp;
+    time_t                      nbf;
+    time_t                      iat;
+} ngx_http_smart_claims_t;
+
+
+typedef struct {
+    ngx_str_t                   cid;
+    ngx_str_t                   token;
+    ngx_http_smart_claims_t     claims;
+    json_t                     *payload;        /* lazy, $smart_claim_ */
+
+    smart_err_e                 err;            /* valid when denied */
+    ngx_str_t                   reason;         /* "ok" or a catalogue code */
+    ngx_str_t                   scope_needed;
+
+    ngx_event_t                 wait;           /* JWKS wait poll */
+    ngx_msec_t                  wait_start;
+
+    /* response replacement (filters) */
+    ngx_str_t                   body;
+    ngx_str_t                   www_authenticate;
+
+    unsigned                    verified:1;
+    unsigned                    allowed:1;
+    unsigned                    denied:1;
+    unsigned                    public:1;
+    unsigned                    cache_hit:1;
+    unsigned                    jwks_started:1;
+    unsigned                    jwks_done:1;
+    unsigned                    kid_refreshed:1;
+    unsigned                    waiting:1;
+    unsigned                    replace:1;      /* body filter swaps body */
+    unsigned                    replaced:1;
+    unsigned                    cid_set:1;
+} ngx_http_smart_ctx_t;
+
+
+extern ngx_module_t  ngx_http_smart_module;
+
+
+/* ngx_http_smart_module.c */
+ngx_http_smart_ctx_t *ngx_http_smart_get_ctx(ngx_http_request_t *r);
+ngx_table_elt_t *ngx_http_smart_find_header(ngx_http_request_t *r,
+    ngx_str_t *name, ngx_uint_t *count);
+ngx_int_t ngx_http_smart_read_file(ngx_conf_t *cf, ngx_str_t *name,
+    size_t max, ngx_str_t *out);
+
+/* ngx_http_smart_access.c */
+ngx_int_t ngx_http_smart_access_handler(ngx_http_request_t *r);
+ngx_int_t ngx_http_smart_correlation(ngx_http_request_t *r,
+    ngx_http_smart_loc_conf_t *slcf, ngx_http_smart_ctx_t *ctx);
+ngx_int_t ngx_http_smart_init_worker_ids(ngx_cycle_t *cycle);
+
+/* ngx_http_smart_keys.c */
+char *ngx_http_smart_load_keys(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
+char *ngx_http_smart_jwks_request(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
+ngx_int_t ngx_http_smart_keys_init_process(ngx_cycle_t *cycle);
+
+typedef enum {
+    NGX_HTTP_SMART_KEYS_READY = 0,
+    NGX_HTTP_SMART_KEYS_WAIT,           /* fetch in flight; come back */
+    NGX_HTTP_SMART_KEYS_UNAVAILABLE     /* configuration-invalid */
+} ngx_http_smart_keys_state_e;
+
+ngx_http_smart_keys_state_e ngx_http_smart_keys_get(ngx_http_request_t *r,
+    ngx_http_smart_loc_conf_t *slcf, ngx_http_smart_ctx_t *ctx,
+    ngx_uint_t unknown_kid, const smart_keyset_t **ks);
+ngx_int_t ngx_http_smart_jwks_capture_header(ngx_http_request_t *r);
+ngx_int_t ngx_http_smart_jwks_capture_body(ngx_http_request_t *r,
+    ngx_chain_t *in);
+
+/* ngx_http_smart_cache.c */
+char *ngx_http_smart_token_cache(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
+void ngx_http_smart_cache_key(ngx_http_smart_loc_conf_t *slcf,
+    ngx_str_t *token, u_char *key);
+ngx_int_t ngx_http_smart_cache_get(ngx_http_request_t *r, u_char *key,
+    ngx_http_smart_claims_t *claims);
+void ngx_http_smart_cache_put(ngx_http_request_t *r, u_char *key,
+    ngx_http_smart_claims_t *claims);
+
+/* ngx_http_smart_filter.c */
+ngx_int_t ngx_http_smart_filter_init(ngx_conf_t *cf);
+ngx_int_t ngx_http_smart_send_error(ngx_http_request_t *r,
+    ngx_http_smart_ctx_t *ctx, smart_err_e err);
+ngx_int_t ngx_http_smart_render_error(ngx_http_request_t *r,
+    ngx_http_smart_ctx_t *ctx, smart_err_e err);
+
+#endif /* _NGX_HTTP_SMART_MODULE_H_INCLUDED_ */
