@@ -49,7 +49,7 @@ $(MODULE_SAN): config $(CORE_SRCS) $(CORE_HDRS) $(GLUE_SRCS)
 
 unit: $(UNIT_BINS)
 
-$(BUILD)/tests/%: tests/%.c $(CORE_SRCS) $(CORE_HDRS) tests/*.h
+$(BUILD)/tests/%: tests/%.c $(CORE_SRCS) $(CORE_HDRS) $(wildcard tests/*.h)
 	@mkdir -p $(dir $@)
 	$(CC) $(CORE_CFLAGS) -O1 $(SAN_FLAGS) -Itests -o $@ $< $(CORE_SRCS) \
 	    $(CORE_LIBS) -lcmocka
@@ -68,7 +68,7 @@ test-t-san: module-san
 	TEST_NGINX_MODULE=$(CURDIR)/$(MODULE_SAN) TEST_NGINX_BINARY=$(NGINX_BIN) \
 	    TEST_NGINX_SANITIZE=1 prove -I t/lib -r t/
 
-test: test-unit test-t test-t-san
+test: deps test-unit test-t test-t-san
 
 clean:
 	rm -rf $(BUILD)

@@ -22,6 +22,8 @@ static ngx_int_t ngx_http_smart_prepare_error(ngx_http_request_t *r,
 static ngx_uint_t ngx_http_smart_duplicate_authorization(
     ngx_http_request_t *r);
 static int ngx_http_smart_oo_format(ngx_http_request_t *r);
+static ngx_int_t ngx_http_smart_explain(ngx_http_request_t *r,
+    ngx_http_smart_ctx_t *ctx);
 
 
 static ngx_http_output_header_filter_pt  ngx_http_next_header_filter;
@@ -412,7 +414,38 @@ ngx_http_smart_header_filter(ngx_http_request_t *r)
         return NGX_ERROR;
     }
 
+    if (slcf->explain && (ctx->allowed || ctx->denied)
+        && ngx_http_smart_explain(r, ctx) != NGX_OK)
+    {
+        return NGX_ERROR;
+    }
+
     return ngx_http_next_header_filter(r);
+}
+
+
+/* smart_explain: "allow ok" or "deny <reason>", for sandbox and support. */
+
+static ngx_int_t
+ngx_http_smart_explain(ngx_http_request_t *r, ngx_http_smart_ctx_t *ctx)
+{
+    u_char     *p;
+    ngx_str_t   value;
+
+    static ngx_str_t  name = ngx_string("X-Smart-Decision");
+
+    value.len = sizeof("allow ") - 1 + ctx->reason.len;
+    value.data = ngx_pnalloc(r->pool, value.len);
+    if (value.data == NULL) {
+        return NGX_ERROR;
+    }
+
+    p = ngx_cpymem(value.data, ctx->denied ? "deny " : "allow ",
+                   ctx->denied ? sizeof("deny ") - 1 : sizeof("allow ") - 1);
+    p = ngx_cpymem(p, ctx->reason.data, ctx->reason.len);
+    value.len = p - value.data;
+
+    return ngx_http_smart_set_out_header(r, &name, &value);
 }
 
 

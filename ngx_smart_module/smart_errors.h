@@ -81,20 +81,59 @@ typedef struct {
 } smart_oo_t;
 
 
+/* The catalogue row of err; NULL when err is outside the enum. */
 const smart_err_entry_t *smart_err_get(smart_err_e err);
 
-/* Looks a code up ("token-expired"); returns SMART_ERR__COUNT if unknown. */
+/*
+ * Looks a code up ("token-expired", exact and case-sensitive); returns
+ * SMART_ERR__COUNT if unknown or code is NULL.
+ */
 smart_err_e smart_err_from_code(const char *code, size_t len);
 
 /*
  * Renders the OperationOutcome.  Returns the length of the full document
  * (not counting the NUL); writes at most cap bytes including a NUL when cap
- * is not 0.  All strings are escaped for the chosen format; a correlation ID
- * outside [A-Za-z0-9._-] is never emitted raw.
+ * is not 0 (buf may be NULL when cap is 0).  All strings are escaped for
+ * the chosen format and invalid UTF-8 becomes U+FFFD; a correlation ID that
+ * is NULL, empty, longer than 128 bytes or outside [A-Za-z0-9._-] is
+ * rendered as "invalid", never raw.  An err outside the enum renders as
+ * configuration-invalid (a gateway fault: 503, contact support, never a
+ * token problem).  oo NULL renders nothing and returns 0.
  */
 size_t smart_oo_render(char *buf, size_t cap, const smart_oo_t *oo);
 
-/* "application/fhir+json" or "application/fhir+xml". */
+/*
+ * "application/fhir+json" or "application/fhir+xml"; any other format is
+ * rendered as JSON, so it is named as JSON too.
+ */
 const char *smart_oo_content_type(int format);
+
+/*
+ * The retry guidance as a stable token for logs, docs and X-Smart-Decision:
+ * "no", "yes", "after-sign-in", "after-reload", "reopen-chart",
+ * "contact-support"; "unknown" for a value outside the enum.
+ */
+const char *smart_retry_name(smart_retry_e retry);
+
+/*
+ * Renders the RFC 6750 WWW-Authenticate value that goes with err, with
+ * snprintf() semantics as smart_oo_render():
+ *
+ *   token-missing                  Bearer realm="R"
+ *   token-invalid, token-expired   Bearer realm="R", error="invalid_token",
+ *                                      error_description="<fixed text>"
+ *   scope-insufficient, patient-mismatch, patient-context-missing
+ *                                  Bearer realm="R",
+ *                                      error="insufficient_scope",
+ *                                      scope="S"
+ *
+ * Every other err carries no WWW-Authenticate: returns 0 and writes "".
+ * realm and scope_needed are reduced to printable ASCII without '"' and
+ * backslash (RFC 6750 section 3), and spaces in scope_needed to single
+ * separators; a realm that is NULL or reduces to "" is "smart"; the scope
+ * attribute is left out when scope_needed is NULL or reduces to "".
+ */
+size_t smart_www_authenticate(char *buf, size_t cap, smart_err_e err,
+    const char *realm, const char *scope_needed);
 
 #endif /* SMART_ERRORS_H */
