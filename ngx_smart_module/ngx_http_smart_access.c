@@ -22,6 +22,9 @@ static ngx_int_t ngx_http_smart_find_token(ngx_http_request_t *r,
     ngx_http_smart_ctx_t *ctx, const char **detail);
 static ngx_int_t ngx_http_smart_verify(ngx_http_request_t *r,
     ngx_http_smart_loc_conf_t *slcf, ngx_http_smart_ctx_t *ctx);
+static smart_jwt_status_e ngx_http_smart_verify_with(
+    ngx_http_smart_loc_conf_t *slcf, ngx_http_smart_ctx_t *ctx,
+    const smart_keyset_t *ks, smart_jwt_t *jwt, char *detail, size_t len);
 static ngx_int_t ngx_http_smart_copy_claims(ngx_http_request_t *r,
     smart_jwt_t *jwt, ngx_http_smart_claims_t *claims);
 static ngx_int_t ngx_http_smart_deny(ngx_http_request_t *r,
@@ -268,7 +271,6 @@ ngx_http_smart_verify(ngx_http_request_t *r, ngx_http_smart_loc_conf_t *slcf,
     char                          detail[128];
     ngx_int_t                     rc;
     smart_jwt_t                   jwt;
-    smart_jwt_policy_t            policy;
     smart_jwt_status_e            st;
     const smart_keyset_t         *ks;
     ngx_http_smart_keys_state_e   kst;
@@ -300,37 +302,29 @@ ngx_http_smart_verify(ngx_http_request_t *r, ngx_http_smart_loc_conf_t *slcf,
 
     kst = ngx_http_smart_keys_get(r, slcf, ctx, 0, &ks);
 
-    for ( ;; ) {
+    if (kst != NGX_HTTP_SMART_KEYS_READY) {
+        goto keys_not_ready;
+    }
 
-        if (kst == NGX_HTTP_SMART_KEYS_WAIT) {
-            return NGX_AGAIN;
-        }
+    st = ngx_http_smart_verify_with(slcf, ctx, ks, &jwt, detail,
+                                    sizeof(detail));
 
-        if (kst == NGX_HTTP_SMART_KEYS_UNAVAILABLE) {
-            return ngx_http_smart_deny(r, ctx,
-                                       SMART_ERR_CONFIGURATION_INVALID,
-                                       "no key set available");
-        }
-
-        policy = slcf->policy;
-        policy.now = ngx_time();
-
-        ngx_memzero(&jwt, sizeof(smart_jwt_t));
-        detail[0] = '\0';
-
-        st = smart_jwt_verify((const char *) ctx->token.data, ctx->token.len,
-                              ks, &policy, &jwt, detail, sizeof(detail));
-
-        if (st != SMART_JWT_KID_UNKNOWN || slcf->jwks_index < 0
-            || ctx->kid_refreshed)
-        {
-            break;
-        }
-
-        /* the IdP may have rotated its keys: one early refresh, then retry */
+    if (st == SMART_JWT_KID_UNKNOWN && slcf->jwks_index >= 0
+        && !ctx->kid_refreshed)
+    {
+        /* the IdP may have rotated its keys: one early refresh, one retry */
 
         smart_jwt_release(&jwt);
+
         kst = ngx_http_smart_keys_get(r, slcf, ctx, 1, &ks);
+        ctx->kid_refreshed = 1;
+
+        if (kst != NGX_HTTP_SMART_KEYS_READY) {
+            goto keys_not_ready;
+        }
+
+        st = ngx_http_smart_verify_with(slcf, ctx, ks, &jwt, detail,
+                                        sizeof(detail));
     }
 
     switch (st) {
@@ -368,6 +362,33 @@ ngx_http_smart_verify(ngx_http_request_t *r, ngx_http_smart_loc_conf_t *slcf,
     }
 
     return NGX_OK;
+
+keys_not_ready:
+
+    if (kst == NGX_HTTP_SMART_KEYS_WAIT) {
+        return NGX_AGAIN;
+    }
+
+    return ngx_http_smart_deny(r, ctx, SMART_ERR_CONFIGURATION_INVALID,
+                               "no key set available");
+}
+
+
+static smart_jwt_status_e
+ngx_http_smart_verify_with(ngx_http_smart_loc_conf_t *slcf,
+    ngx_http_smart_ctx_t *ctx, const smart_keyset_t *ks, smart_jwt_t *jwt,
+    char *detail, size_t len)
+{
+    smart_jwt_policy_t  policy;
+
+    policy = slcf->policy;
+    policy.now = ngx_time();
+
+    ngx_memzero(jwt, sizeof(smart_jwt_t));
+    detail[0] = '\0';
+
+    return smart_jwt_verify((const char *) ctx->token.data, ctx->token.len,
+                            ks, &policy, jwt, detail, len);
 }
 
 

@@ -262,6 +262,14 @@ ngx_http_smart_keys_get(ngx_http_request_t *r, ngx_http_smart_loc_conf_t *slcf,
 
     if (st->keys != NULL && !unknown_kid) {
 
+        if (ctx->kid_refreshed && ctx->waiting && st->in_flight
+            && now - ctx->wait_start < NGX_HTTP_SMART_JWKS_WAIT)
+        {
+            /* still waiting for the refresh an unknown kid asked for */
+            ngx_http_smart_jwks_wait(r, ctx);
+            return NGX_HTTP_SMART_KEYS_WAIT;
+        }
+
         if (now - st->fetched >= src->refresh && !st->in_flight
             && (st->failed == 0
                 || now - st->failed >= NGX_HTTP_SMART_JWKS_RETRY))
