@@ -476,7 +476,10 @@ ngx_http_smart_jwks_done(ngx_http_request_t *r, void *data, ngx_int_t rc)
     err[0] = '\0';
     ks = NULL;
 
-    if (rc != NGX_OK && rc != NGX_DONE) {
+    if (rc >= NGX_HTTP_SPECIAL_RESPONSE) {
+        ngx_snprintf((u_char *) err, sizeof(err) - 1, "status %i%Z", rc);
+
+    } else if (rc != NGX_OK && rc != NGX_DONE) {
         ngx_snprintf((u_char *) err, sizeof(err) - 1, "subrequest failed%Z");
 
     } else if (fetch->status != NGX_HTTP_OK) {

@@ -27,6 +27,8 @@ static char *ngx_http_smart_str_list(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
 static char *ngx_http_smart_algorithms(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
+static char *ngx_http_smart_leeway(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
 static char *ngx_http_smart_claim_name(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
 static char *ngx_http_smart_fhir_base(ngx_conf_t *cf, ngx_command_t *cmd,
@@ -44,11 +46,6 @@ static ngx_int_t ngx_http_smart_variable_decision(ngx_http_request_t *r,
     ngx_http_variable_value_t *v, uintptr_t data);
 static ngx_int_t ngx_http_smart_variable_claim(ngx_http_request_t *r,
     ngx_http_variable_value_t *v, uintptr_t data);
-
-
-static ngx_conf_num_bounds_t  ngx_http_smart_leeway_bounds = {
-    ngx_conf_check_num_bounds, 0, 3600
-};
 
 
 static ngx_command_t  ngx_http_smart_commands[] = {
@@ -125,10 +122,10 @@ static ngx_command_t  ngx_http_smart_commands[] = {
 
     { ngx_string("smart_leeway"),
       NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
-      ngx_conf_set_sec_slot,
+      ngx_http_smart_leeway,
       NGX_HTTP_LOC_CONF_OFFSET,
-      offsetof(ngx_http_smart_loc_conf_t, leeway),
-      &ngx_http_smart_leeway_bounds },
+      0,
+      NULL },
 
     { ngx_string("smart_scope_claim"),
       NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
@@ -487,6 +484,35 @@ ngx_http_smart_algorithms(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
     }
 
     slcf->algorithms_set = 1;
+
+    return NGX_CONF_OK;
+}
+
+
+static char *
+ngx_http_smart_leeway(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+{
+    ngx_http_smart_loc_conf_t *slcf = conf;
+
+    time_t      t;
+    ngx_str_t  *value;
+
+    if (slcf->leeway != NGX_CONF_UNSET) {
+        return "is duplicate";
+    }
+
+    value = cf->args->elts;
+
+    t = ngx_parse_time(&value[1], 1);
+
+    if (t == (time_t) NGX_ERROR || t > 3600) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "\"smart_leeway\" takes a time of at most 1h, "
+                           "not \"%V\"", &value[1]);
+        return NGX_CONF_ERROR;
+    }
+
+    slcf->leeway = t;
 
     return NGX_CONF_OK;
 }

