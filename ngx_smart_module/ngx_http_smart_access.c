@@ -294,6 +294,9 @@ ngx_http_smart_verify(ngx_http_request_t *r, ngx_http_smart_loc_conf_t *slcf,
                                            smart_jwt_status_name(st));
             }
 
+            ngx_log_debug0(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
+                           "smart: token cache hit");
+
             ctx->cache_hit = 1;
             ctx->verified = 1;
             return NGX_OK;
