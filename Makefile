@@ -52,7 +52,7 @@ unit: $(UNIT_BINS)
 $(BUILD)/tests/%: tests/%.c $(CORE_SRCS) $(CORE_HDRS) $(wildcard tests/*.h)
 	@mkdir -p $(dir $@)
 	$(CC) $(CORE_CFLAGS) -O1 $(SAN_FLAGS) -Itests -o $@ $< $(CORE_SRCS) \
-	    $(CORE_LIBS) -lcmocka
+	    $(CORE_LIBS) -lcmocka -ljwt
 
 test-unit: unit
 	@set -e; for t in $(UNIT_BINS); do \
