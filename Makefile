@@ -27,7 +27,7 @@ MODULE        := $(BUILD)/nginx/objs/ngx_http_smart_module.so
 MODULE_SAN    := $(BUILD)/nginx-san/objs/ngx_http_smart_module.so
 
 .PHONY: all module module-san unit test test-unit test-t test-t-san \
-        deps clean
+        deps clean fuzz test-fuzz
 
 all: module unit
 
@@ -58,6 +58,29 @@ test-unit: unit
 	@set -e; for t in $(UNIT_BINS); do \
 	    echo "== $$t"; ( cd tests && ../$$t ); done
 
+# --- libFuzzer targets of the core (clang), run for a bounded time ---------
+
+FUZZ_SRCS     := $(sort $(wildcard tests/fuzz/fuzz_*.c))
+FUZZ_BINS     := $(patsubst tests/fuzz/%.c,$(BUILD)/fuzz/%,$(FUZZ_SRCS))
+FUZZ_SECONDS  ?= 15
+
+fuzz: $(FUZZ_BINS)
+
+$(BUILD)/fuzz/%: tests/fuzz/%.c $(CORE_SRCS) $(CORE_HDRS)
+	@mkdir -p $(dir $@)
+	clang -std=c99 -D_POSIX_C_SOURCE=200809L -O1 -g $(WARN) \
+	    -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \
+	    -Ingx_smart_module -o $@ $< $(CORE_SRCS) $(CORE_LIBS)
+
+test-fuzz: fuzz
+	@set -e; for f in $(FUZZ_BINS); do \
+	    mkdir -p $$f.corpus; \
+	    echo "== $$f ($(FUZZ_SECONDS) s)"; \
+	    $$f -max_total_time=$(FUZZ_SECONDS) -print_final_stats=1 \
+	        -rss_limit_mb=2048 $$f.corpus 2>$$f.log \
+	    || { tail -50 $$f.log; exit 1; }; \
+	    grep -E '^stat::number_of_executed_units' $$f.log; done
+
 # --- integration tests (t/, prove) ------------------------------------------
 
 test-t: module
@@ -68,7 +91,7 @@ test-t-san: module-san
 	TEST_NGINX_MODULE=$(CURDIR)/$(MODULE_SAN) TEST_NGINX_BINARY=$(NGINX_BIN) \
 	    TEST_NGINX_SANITIZE=1 prove -I t/lib -r t/
 
-test: deps test-unit test-t test-t-san
+test: deps test-unit test-fuzz test-t test-t-san
 
 clean:
 	rm -rf $(BUILD)
