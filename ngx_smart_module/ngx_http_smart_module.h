@@ -107,6 +107,11 @@ typedef struct {
     ngx_http_smart_claims_t     claims;
     json_t                     *payload;        /* lazy, $smart_claim_ */
 
+    /* the FHIR request, as classified (empty until classification) */
+    ngx_str_t                   resource;       /* $smart_resource */
+    ngx_str_t                   interaction;    /* $smart_interaction */
+    ngx_str_t                   resource_id;
+
     smart_err_e                 err;            /* valid when denied */
     ngx_str_t                   reason;         /* "ok" or a catalogue code */
     ngx_str_t                   scope_needed;
@@ -131,6 +136,16 @@ typedef struct {
     unsigned                    replaced:1;
     unsigned                    cid_set:1;
 } ngx_http_smart_ctx_t;
+
+
+/* Counters shown by smart_status, summed over workers (SPEC section 8). */
+typedef enum {
+    NGX_HTTP_SMART_STAT_CACHE_HIT = 0,
+    NGX_HTTP_SMART_STAT_CACHE_MISS,
+    NGX_HTTP_SMART_STAT_JWKS_REFRESH,
+    NGX_HTTP_SMART_STAT_JWKS_FAILURE,
+    NGX_HTTP_SMART_STAT__GLUE_COUNT     /* the status module adds its own */
+} ngx_http_smart_stat_e;
 
 
 extern ngx_module_t  ngx_http_smart_module;
