@@ -12,12 +12,12 @@
 #include <string.h>
 
 #include "smart_errors.h"
+#include "smart_text.h"
 
 
 #define SMART_CID_MAX       128
 #define SMART_CID_INVALID   "invalid"
 #define SMART_REALM_DEFAULT "smart"
-#define SMART_REPLACEMENT   0xFFFD
 
 
 /*
@@ -213,71 +213,6 @@ smart_out_finish(smart_out_t *out)
 }
 
 
-/*
- * Strict UTF-8 (Unicode 3.9 table 3-7): no overlong forms, no surrogates,
- * nothing above U+10FFFF.  A bad sequence yields U+FFFD and consumes one
- * byte, so decoding always makes progress.
- */
-static size_t
-smart_utf8_next(const unsigned char *p, size_t n, uint32_t *cp)
-{
-    size_t    need, i;
-    uint32_t  c;
-    unsigned  lo, hi;
-
-    if (p[0] < 0x80) {
-        *cp = p[0];
-        return 1;
-    }
-
-    lo = 0x80;
-    hi = 0xBF;
-
-    if (p[0] >= 0xC2 && p[0] <= 0xDF) {
-        need = 1;
-        c = p[0] & 0x1F;
-
-    } else if (p[0] >= 0xE0 && p[0] <= 0xEF) {
-        need = 2;
-        c = p[0] & 0x0F;
-        if (p[0] == 0xE0) {
-            lo = 0xA0;
-        } else if (p[0] == 0xED) {
-            hi = 0x9F;
-        }
-
-    } else if (p[0] >= 0xF0 && p[0] <= 0xF4) {
-        need = 3;
-        c = p[0] & 0x07;
-        if (p[0] == 0xF0) {
-            lo = 0x90;
-        } else if (p[0] == 0xF4) {
-            hi = 0x8F;
-        }
-
-    } else {
-        *cp = SMART_REPLACEMENT;
-        return 1;
-    }
-
-    if (n < need + 1 || p[1] < lo || p[1] > hi) {
-        *cp = SMART_REPLACEMENT;
-        return 1;
-    }
-
-    for (i = 1; i <= need; i++) {
-        if (i > 1 && (p[i] < 0x80 || p[i] > 0xBF)) {
-            *cp = SMART_REPLACEMENT;
-            return 1;
-        }
-        c = (c << 6) | (p[i] & 0x3F);
-    }
-
-    *cp = c;
-    return need + 1;
-}
-
-
 static void
 smart_out_utf8(smart_out_t *out, uint32_t cp)
 {
@@ -345,7 +280,12 @@ smart_json_escape(smart_out_t *out, const char *s)
     n = strlen(s);
 
     while (n > 0) {
-        k = smart_utf8_next(p, n, &cp);
+        k = smart_utf8_decode(p, n, &cp);
+        if (k == 0) {
+            /* a bad byte becomes U+FFFD and decoding moves on */
+            cp = SMART_UTF8_REPLACEMENT;
+            k = 1;
+        }
 
         if (cp == '"') {
             smart_out_mem(out, "\\\"", 2);
@@ -389,7 +329,12 @@ smart_xml_escape(smart_out_t *out, const char *s)
     n = strlen(s);
 
     while (n > 0) {
-        k = smart_utf8_next(p, n, &cp);
+        k = smart_utf8_decode(p, n, &cp);
+        if (k == 0) {
+            /* a bad byte becomes U+FFFD and decoding moves on */
+            cp = SMART_UTF8_REPLACEMENT;
+            k = 1;
+        }
 
         switch (cp) {
         case '&':
@@ -414,7 +359,7 @@ smart_xml_escape(smart_out_t *out, const char *s)
             break;
         default:
             if (cp < 0x20 || cp == 0xFFFE || cp == 0xFFFF) {
-                smart_out_utf8(out, SMART_REPLACEMENT);
+                smart_out_utf8(out, SMART_UTF8_REPLACEMENT);
 
             } else if (cp >= 0x7F && cp <= 0x9F) {
                 smart_out_hex(out, "&#x", cp, 2, ";");

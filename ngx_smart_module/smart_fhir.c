@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "smart_fhir.h"
+#include "smart_text.h"
 
 
 #define SMART_FHIR_ALIGN      16
@@ -79,7 +80,6 @@ static int smart_fhir_parse_pair(smart_fhir_ctx_t *ctx, const char *s,
     size_t len, smart_fhir_src_e src);
 static int smart_fhir_decode(smart_fhir_ctx_t *ctx, const char *s,
     size_t len, size_t max, char **out, size_t *outlen);
-static int smart_fhir_valid_utf8(const unsigned char *s, size_t len);
 static int smart_fhir_split_name(smart_fhir_ctx_t *ctx,
     smart_fhir_param_t *p, char *name, size_t len);
 static int smart_fhir_split_values(smart_fhir_ctx_t *ctx,
@@ -1182,23 +1182,6 @@ smart_fhir_parse_pair(smart_fhir_ctx_t *ctx, const char *s, size_t len,
 }
 
 
-static int
-smart_fhir_hex(unsigned char c)
-{
-    if (c >= '0' && c <= '9') {
-        return c - '0';
-    }
-
-    if (c >= 'a' && c <= 'f') {
-        return c - 'a' + 10;
-    }
-
-    if (c >= 'A' && c <= 'F') {
-        return c - 'A' + 10;
-    }
-
-    return -1;
-}
 
 
 /* application/x-www-form-urlencoded: "%XX" and '+' as space */
@@ -1230,8 +1213,8 @@ smart_fhir_decode(smart_fhir_ctx_t *ctx, const char *s, size_t len,
                                        "truncated percent-encoding");
             }
 
-            hi = smart_fhir_hex((unsigned char) s[i + 1]);
-            lo = smart_fhir_hex((unsigned char) s[i + 2]);
+            hi = smart_hex_digit((unsigned char) s[i + 1]);
+            lo = smart_hex_digit((unsigned char) s[i + 2]);
 
             if (hi < 0 || lo < 0) {
                 return smart_fhir_fail(ctx, SMART_FHIR_R_QUERY_ENCODING,
@@ -1257,7 +1240,7 @@ smart_fhir_decode(smart_fhir_ctx_t *ctx, const char *s, size_t len,
 
     d[n] = '\0';
 
-    if (!smart_fhir_valid_utf8((const unsigned char *) d, n)) {
+    if (!smart_utf8_valid((const unsigned char *) d, n)) {
         return smart_fhir_fail(ctx, SMART_FHIR_R_QUERY_ENCODING,
                                "invalid UTF-8");
     }
@@ -1269,58 +1252,6 @@ smart_fhir_decode(smart_fhir_ctx_t *ctx, const char *s, size_t len,
 }
 
 
-/* RFC 3629: no overlong forms, no surrogates, nothing above U+10FFFF */
-static int
-smart_fhir_valid_utf8(const unsigned char *s, size_t len)
-{
-    size_t          i, k, need;
-    unsigned long   cp, min;
-
-    for (i = 0; i < len; /* void */) {
-        if (s[i] < 0x80) {
-            i++;
-            continue;
-        }
-
-        if (s[i] >= 0xc2 && s[i] <= 0xdf) {
-            need = 1;
-            cp = s[i] & 0x1f;
-            min = 0x80;
-
-        } else if (s[i] >= 0xe0 && s[i] <= 0xef) {
-            need = 2;
-            cp = s[i] & 0x0f;
-            min = 0x800;
-
-        } else if (s[i] >= 0xf0 && s[i] <= 0xf4) {
-            need = 3;
-            cp = s[i] & 0x07;
-            min = 0x10000;
-
-        } else {
-            return 0;
-        }
-
-        if (len - i - 1 < need) {
-            return 0;
-        }
-
-        for (k = 1; k <= need; k++) {
-            if ((s[i + k] & 0xc0) != 0x80) {
-                return 0;
-            }
-            cp = (cp << 6) | (s[i + k] & 0x3f);
-        }
-
-        if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff)) {
-            return 0;
-        }
-
-        i += need + 1;
-    }
-
-    return 1;
-}
 
 
 static int

@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "smart_scope.h"
+#include "smart_text.h"
 
 
 #define SMART_SCOPE_OK  SMART_SCOPE_REASON__COUNT
@@ -159,8 +160,6 @@ static smart_scope_reason_e smart_scope_granular(smart_scope_build_t *b,
 static smart_scope_reason_e smart_scope_param(smart_scope_build_t *b,
     const char *p, size_t n);
 static int smart_scope_name_ok(const char *p, size_t n);
-static int smart_scope_hex(int c);
-static int smart_scope_utf8_ok(const unsigned char *p, size_t n);
 static char *smart_scope_store(smart_scope_arena_t *a, const char *p,
     size_t n);
 static int smart_scope_prefix(const char *t, size_t n, const char *lit);
@@ -822,8 +821,8 @@ smart_scope_param(smart_scope_build_t *b, const char *p, size_t n)
                 return SMART_SCOPE_BAD_ESCAPE;
             }
 
-            hi = smart_scope_hex((unsigned char) v[i + 1]);
-            lo = smart_scope_hex((unsigned char) v[i + 2]);
+            hi = smart_hex_digit((unsigned char) v[i + 1]);
+            lo = smart_hex_digit((unsigned char) v[i + 2]);
 
             if (hi < 0 || lo < 0) {
                 return SMART_SCOPE_BAD_ESCAPE;
@@ -843,7 +842,7 @@ smart_scope_param(smart_scope_build_t *b, const char *p, size_t n)
 
     *d = '\0';
 
-    if (!smart_scope_utf8_ok((const unsigned char *) value,
+    if (!smart_utf8_valid((const unsigned char *) value,
                              (size_t) (d - value)))
     {
         return SMART_SCOPE_BAD_DECODED;
@@ -893,80 +892,8 @@ smart_scope_name_ok(const char *p, size_t n)
 }
 
 
-static int
-smart_scope_hex(int c)
-{
-    if (c >= '0' && c <= '9') {
-        return c - '0';
-    }
-
-    if (c >= 'a' && c <= 'f') {
-        return c - 'a' + 10;
-    }
-
-    if (c >= 'A' && c <= 'F') {
-        return c - 'A' + 10;
-    }
-
-    return -1;
-}
 
 
-/* RFC 3629: no overlong forms, no surrogates, nothing above U+10FFFF. */
-static int
-smart_scope_utf8_ok(const unsigned char *p, size_t n)
-{
-    size_t    i, k, need;
-    unsigned  cp, min;
-
-    i = 0;
-
-    while (i < n) {
-        if (p[i] < 0x80) {
-            i++;
-            continue;
-        }
-
-        if (p[i] >= 0xc2 && p[i] <= 0xdf) {
-            need = 1;
-            cp = p[i] & 0x1f;
-            min = 0x80;
-
-        } else if (p[i] >= 0xe0 && p[i] <= 0xef) {
-            need = 2;
-            cp = p[i] & 0x0f;
-            min = 0x800;
-
-        } else if (p[i] >= 0xf0 && p[i] <= 0xf4) {
-            need = 3;
-            cp = p[i] & 0x07;
-            min = 0x10000;
-
-        } else {
-            return 0;
-        }
-
-        if (n - i - 1 < need) {
-            return 0;
-        }
-
-        for (k = 1; k <= need; k++) {
-            if ((p[i + k] & 0xc0) != 0x80) {
-                return 0;
-            }
-
-            cp = (cp << 6) | (p[i + k] & 0x3f);
-        }
-
-        if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff)) {
-            return 0;
-        }
-
-        i += need + 1;
-    }
-
-    return 1;
-}
 
 
 /* Copies p[0..n) and a NUL into the arena; NULL if it does not fit. */
