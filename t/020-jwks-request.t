@@ -229,3 +229,44 @@ my $body = '{"resourceType":"Patient"}';
 --- error_code eval
 [201, 200]
 --- upstream_requests: 1
+
+=== TEST 12: the key set is refreshed in the background every smart_jwks_refresh
+--- config
+    location /fhir/ {
+        smart on;
+        smart_fhir_base /fhir/;
+        smart_issuer https://issuer.example.test;
+        smart_audience https://fhir.example.test;
+        smart_jwks_request /_jwks;
+        smart_jwks_refresh 1s;
+        proxy_pass http://127.0.0.1:$TEST_NGINX_UPSTREAM_PORT;
+    }
+
+    location = /_jwks {
+        internal;
+        proxy_pass http://127.0.0.1:$TEST_NGINX_SERVER_PORT/idp/jwks.json;
+    }
+
+    location /idp/ {
+        root $TEST_NGINX_HTML_DIR;
+    }
+
+    location /idp-admin/ {
+        alias $TEST_NGINX_HTML_DIR/idp/;
+        dav_methods PUT;
+        create_full_put_path on;
+    }
+--- raw_request eval
+[::put_jwks(::fixture('jwks-1.json')),
+ ::get_with(Smart::Token::mint(alg => 'ES256')),
+ ::put_jwks(::fixture('jwks-2.json')),
+ ::get_with(Smart::Token::mint(alg => 'ES256')),
+ ::get_with(Smart::Token::mint(alg => 'ES256', exp => time() + 400))]
+--- request_delay eval
+[0, 0, 0, 1.5, 0.5]
+--- error_code eval
+[201, 200, 204, 200, 401]
+--- error_log eval
+[qr/smart: fetching JWKS from "\/_jwks" \(refresh\)/,
+ qr/smart: JWKS from "\/_jwks" loaded: 2 keys/]
+--- upstream_requests: 2
