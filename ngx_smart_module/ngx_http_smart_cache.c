@@ -213,18 +213,26 @@ ngx_http_smart_cache_key(ngx_http_smart_loc_conf_t *slcf, ngx_str_t *token,
     u_char *key)
 {
     unsigned int        n;
+    static EVP_MD      *sha256;
     static EVP_MD_CTX  *md;
 
-    /* one digest context per worker, reused: the hot path allocates none */
+    /*
+     * One digest context and one fetched SHA-256 per worker, reused: the hot
+     * path neither allocates nor asks the OpenSSL 3 providers again.
+     */
 
     if (md == NULL) {
         md = EVP_MD_CTX_new();
     }
 
+    if (sha256 == NULL) {
+        sha256 = EVP_MD_fetch(NULL, "SHA256", NULL);
+    }
+
     n = NGX_HTTP_SMART_FP_LEN;
 
-    if (md == NULL
-        || EVP_DigestInit_ex(md, EVP_sha256(), NULL) != 1
+    if (md == NULL || sha256 == NULL
+        || EVP_DigestInit_ex(md, sha256, NULL) != 1
         || EVP_DigestUpdate(md, slcf->fp, NGX_HTTP_SMART_FP_LEN) != 1
         || EVP_DigestUpdate(md, token->data, token->len) != 1
         || EVP_DigestFinal_ex(md, key, &n) != 1)
