@@ -27,7 +27,7 @@ MODULE        := $(BUILD)/nginx/objs/ngx_http_smart_module.so
 MODULE_SAN    := $(BUILD)/nginx-san/objs/ngx_http_smart_module.so
 
 .PHONY: all module module-san unit test test-unit test-t test-t-san \
-        deps clean fuzz test-fuzz
+        deps clean fuzz test-fuzz bench
 
 all: module unit
 
@@ -92,6 +92,16 @@ test-t-san: module-san
 	    TEST_NGINX_SANITIZE=1 prove -I t/lib -r t/
 
 test: deps test-unit test-fuzz test-t test-t-san
+
+# --- benchmark (not part of make test: numbers, not assertions) -----------
+
+bench: module $(BUILD)/bench/verify_speed
+	perl bench/run.pl
+
+$(BUILD)/bench/verify_speed: bench/verify_speed.c $(CORE_SRCS) $(CORE_HDRS)
+	@mkdir -p $(dir $@)
+	$(CC) -std=c99 -D_POSIX_C_SOURCE=200809L -O2 -g $(WARN) \
+	    -Ingx_smart_module -o $@ $< $(CORE_SRCS) $(CORE_LIBS)
 
 clean:
 	rm -rf $(BUILD)
