@@ -20,6 +20,14 @@ static ngx_int_t ngx_http_smart_is_public(ngx_http_request_t *r,
     ngx_http_smart_loc_conf_t *slcf);
 static ngx_int_t ngx_http_smart_find_token(ngx_http_request_t *r,
     ngx_http_smart_ctx_t *ctx, const char **detail);
+static ngx_uint_t ngx_http_smart_needs_body(ngx_http_request_t *r);
+static ngx_int_t ngx_http_smart_read_body(ngx_http_request_t *r,
+    ngx_http_smart_loc_conf_t *slcf, ngx_http_smart_ctx_t *ctx);
+static void ngx_http_smart_body_handler(ngx_http_request_t *r);
+static ngx_int_t ngx_http_smart_body_bytes(ngx_http_request_t *r,
+    ngx_http_smart_loc_conf_t *slcf, ngx_str_t *out);
+static ngx_int_t ngx_http_smart_classify(ngx_http_request_t *r,
+    ngx_http_smart_loc_conf_t *slcf, ngx_http_smart_ctx_t *ctx);
 static ngx_int_t ngx_http_smart_verify(ngx_http_request_t *r,
     ngx_http_smart_loc_conf_t *slcf, ngx_http_smart_ctx_t *ctx);
 static smart_jwt_status_e ngx_http_smart_verify_with(
@@ -91,20 +99,35 @@ ngx_http_smart_access_handler(ngx_http_request_t *r)
         return NGX_OK;
     }
 
-    if (ctx->verified) {
-        /*
-         * Back after an internal redirect: the token was verified, but maybe
-         * under another location's policy, so it is verified again here.
-         */
+    ctx->allowed = 0;
+
+    /*
+     * A token is verified once per policy: back here after reading the
+     * body, or after an internal redirect within the same location, the
+     * check stands; a redirect into another location verifies again.
+     */
+
+    if (!ctx->verified || ctx->verified_by != slcf) {
         ctx->verified = 0;
-        ctx->allowed = 0;
+
+        if (ngx_http_smart_find_token(r, ctx, &detail) != NGX_OK) {
+            return ngx_http_smart_deny(r, ctx, ctx->err, detail);
+        }
+
+        rc = ngx_http_smart_verify(r, slcf, ctx);
+
+        if (rc != NGX_OK) {
+            return rc;
+        }
+
+        ctx->verified_by = slcf;
     }
 
-    if (ngx_http_smart_find_token(r, ctx, &detail) != NGX_OK) {
-        return ngx_http_smart_deny(r, ctx, ctx->err, detail);
+    if (ngx_http_smart_needs_body(r) && !ctx->body_done) {
+        return ngx_http_smart_read_body(r, slcf, ctx);
     }
 
-    rc = ngx_http_smart_verify(r, slcf, ctx);
+    rc = ngx_http_smart_classify(r, slcf, ctx);
 
     if (rc != NGX_OK) {
         return rc;
@@ -112,6 +135,269 @@ ngx_http_smart_access_handler(ngx_http_request_t *r)
 
     ctx->allowed = 1;
     ngx_str_set(&ctx->reason, "ok");
+
+    return NGX_OK;
+}
+
+
+/* Writes, bundles and POST _search carry what the decision depends on. */
+
+static ngx_uint_t
+ngx_http_smart_needs_body(ngx_http_request_t *r)
+{
+    return (r->method & (NGX_HTTP_POST|NGX_HTTP_PUT|NGX_HTTP_PATCH)) != 0;
+}
+
+
+/*
+ * Reads the request body without blocking (as the mirror module does) and
+ * resumes the phases when it is complete.  The body stays in memory: the
+ * module raised client_body_buffer_size to smart_body_max in this context,
+ * and anything larger is refused as request-too-large.
+ */
+
+static ngx_int_t
+ngx_http_smart_read_body(ngx_http_request_t *r,
+    ngx_http_smart_loc_conf_t *slcf, ngx_http_smart_ctx_t *ctx)
+{
+    ngx_int_t  rc;
+
+    if (r->headers_in.content_length_n > (off_t) slcf->body_max) {
+        return ngx_http_smart_deny(r, ctx, SMART_ERR_REQUEST_TOO_LARGE,
+                                   "request body above smart_body_max");
+    }
+
+    r->request_body_in_single_buf = 1;
+
+    rc = ngx_http_read_client_request_body(r, ngx_http_smart_body_handler);
+
+    if (rc >= NGX_HTTP_SPECIAL_RESPONSE) {
+        return rc;
+    }
+
+    ngx_http_finalize_request(r, NGX_DONE);
+
+    return NGX_DONE;
+}
+
+
+static void
+ngx_http_smart_body_handler(ngx_http_request_t *r)
+{
+    ngx_http_smart_ctx_t  *ctx;
+
+    ctx = ngx_http_smart_get_ctx(r);
+    if (ctx == NULL) {
+        ngx_http_finalize_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
+        return;
+    }
+
+    ctx->body_done = 1;
+
+    /* the body read here is still sent upstream by proxy_pass */
+    r->preserve_body = 1;
+
+    r->write_event_handler = ngx_http_core_run_phases;
+    ngx_http_core_run_phases(r);
+}
+
+
+/* The read body as one memory block; NGX_DECLINED when it is too large. */
+
+static ngx_int_t
+ngx_http_smart_body_bytes(ngx_http_request_t *r,
+    ngx_http_smart_loc_conf_t *slcf, ngx_str_t *out)
+{
+    u_char       *p;
+    size_t        len;
+    ngx_buf_t    *b;
+    ngx_chain_t  *cl;
+
+    ngx_str_null(out);
+
+    if (r->request_body == NULL || r->request_body->bufs == NULL) {
+        return NGX_OK;
+    }
+
+    len = 0;
+
+    for (cl = r->request_body->bufs; cl != NULL; cl = cl->next) {
+        b = cl->buf;
+
+        if (b->in_file && !ngx_buf_in_memory(b)) {
+            return NGX_DECLINED;
+        }
+
+        len += b->last - b->pos;
+    }
+
+    if (len > slcf->body_max) {
+        return NGX_DECLINED;
+    }
+
+    if (len == 0) {
+        return NGX_OK;
+    }
+
+    if (r->request_body->bufs->next == NULL) {
+        out->data = r->request_body->bufs->buf->pos;
+        out->len = len;
+        return NGX_OK;
+    }
+
+    p = ngx_pnalloc(r->pool, len);
+    if (p == NULL) {
+        return NGX_ERROR;
+    }
+
+    out->data = p;
+    out->len = len;
+
+    for (cl = r->request_body->bufs; cl != NULL; cl = cl->next) {
+        if (cl->buf->last > cl->buf->pos) {
+            p = ngx_cpymem(p, cl->buf->pos, cl->buf->last - cl->buf->pos);
+        }
+    }
+
+    return NGX_OK;
+}
+
+
+static void
+ngx_http_smart_req_cleanup(void *data)
+{
+    smart_fhir_req_free(data);
+}
+
+
+/*
+ * The FHIR request as the upstream will see it: the raw path below
+ * smart_fhir_base (never the normalised r->uri), the raw query, the body.
+ */
+
+static ngx_int_t
+ngx_http_smart_classify(ngx_http_request_t *r,
+    ngx_http_smart_loc_conf_t *slcf, ngx_http_smart_ctx_t *ctx)
+{
+    u_char               *p, *end;
+    ngx_int_t             rc;
+    ngx_uint_t            i, n;
+    ngx_table_elt_t      *h;
+    ngx_pool_cleanup_t   *cln;
+    smart_fhir_req_t     *req;
+    smart_fhir_input_t    in;
+    smart_fhir_status_e   st;
+
+    static ngx_str_t  overrides[] = {
+        ngx_string("X-HTTP-Method-Override"),
+        ngx_string("X-HTTP-Method"),
+        ngx_string("X-Method-Override")
+    };
+    static ngx_str_t  if_none_exist = ngx_string("If-None-Exist");
+    static ngx_str_t  content_type = ngx_string("Content-Type");
+
+    p = r->unparsed_uri.data;
+    end = p + r->unparsed_uri.len;
+
+    if (r->args_start != NULL && r->args_start > p && r->args_start <= end) {
+        end = r->args_start - 1;
+    }
+
+    if ((size_t) (end - p) + 1 == slcf->fhir_base.len
+        && ngx_strncmp(p, slcf->fhir_base.data, end - p) == 0)
+    {
+        p = end;        /* the base itself, without its trailing slash */
+
+    } else if ((size_t) (end - p) >= slcf->fhir_base.len
+               && ngx_strncmp(p, slcf->fhir_base.data, slcf->fhir_base.len)
+                  == 0)
+    {
+        p += slcf->fhir_base.len;
+
+    } else {
+        return ngx_http_smart_deny(r, ctx, SMART_ERR_REQUEST_INVALID,
+                                   "request path outside smart_fhir_base");
+    }
+
+    ngx_memzero(&in, sizeof(smart_fhir_input_t));
+
+    in.method = (const char *) r->method_name.data;
+    in.method_len = r->method_name.len;
+    in.path = (const char *) p;
+    in.path_len = end - p;
+    in.query = (const char *) r->args.data;
+    in.query_len = r->args.len;
+
+    for (i = 0; i < sizeof(overrides) / sizeof(overrides[0]); i++) {
+        if (ngx_http_smart_find_header(r, &overrides[i], NULL) != NULL) {
+            in.method_override = 1;
+        }
+    }
+
+    h = ngx_http_smart_find_header(r, &if_none_exist, &n);
+    if (h != NULL) {
+        in.if_none_exist = (const char *) h->value.data;
+        in.if_none_exist_len = h->value.len;
+    }
+
+    if (ctx->body_done) {
+        rc = ngx_http_smart_body_bytes(r, slcf, &ctx->req_body);
+
+        if (rc == NGX_ERROR) {
+            return NGX_HTTP_INTERNAL_SERVER_ERROR;
+        }
+
+        if (rc == NGX_DECLINED) {
+            return ngx_http_smart_deny(r, ctx, SMART_ERR_REQUEST_TOO_LARGE,
+                                       "request body above smart_body_max");
+        }
+
+        in.body = (const char *) ctx->req_body.data;
+        in.body_len = ctx->req_body.len;
+
+        h = ngx_http_smart_find_header(r, &content_type, NULL);
+        in.body_is_form = h != NULL
+            && h->value.len >= sizeof("application/x-www-form-urlencoded") - 1
+            && ngx_strncasecmp(h->value.data,
+                   (u_char *) "application/x-www-form-urlencoded",
+                   sizeof("application/x-www-form-urlencoded") - 1) == 0;
+    }
+
+    cln = ngx_pool_cleanup_add(r->pool, 0);
+    if (cln == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    req = NULL;
+    st = smart_fhir_classify(&in, &req);
+
+    if (st == SMART_FHIR_NOMEM || req == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    cln->handler = ngx_http_smart_req_cleanup;
+    cln->data = req;
+
+    if (st != SMART_FHIR_OK) {
+        return ngx_http_smart_deny(r, ctx, SMART_ERR_REQUEST_INVALID,
+                                   req->detail);
+    }
+
+    ctx->req = req;
+
+    if (req->type_name != NULL) {
+        ctx->resource.data = (u_char *) req->type_name;
+        ctx->resource.len = ngx_strlen(req->type_name);
+    }
+
+    ctx->interaction.data = (u_char *)
+                            smart_fhir_interaction_name(req->interaction);
+    ctx->interaction.len = ngx_strlen(ctx->interaction.data);
+
+    if (req->id != NULL) {
+        ctx->resource_id.data = (u_char *) req->id;
+        ctx->resource_id.len = ngx_strlen(req->id);
+    }
 
     return NGX_OK;
 }

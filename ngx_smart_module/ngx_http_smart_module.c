@@ -37,6 +37,8 @@ static char *ngx_http_smart_correlation_header(ngx_conf_t *cf,
     ngx_command_t *cmd, void *conf);
 static char *ngx_http_smart_error_contact(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
+static char *ngx_http_smart_check_body_max(ngx_conf_t *cf, void *post,
+    void *data);
 static ngx_int_t ngx_http_smart_init_process(ngx_cycle_t *cycle);
 static void ngx_http_smart_ctx_cleanup(void *data);
 
@@ -46,6 +48,10 @@ static ngx_int_t ngx_http_smart_variable_decision(ngx_http_request_t *r,
     ngx_http_variable_value_t *v, uintptr_t data);
 static ngx_int_t ngx_http_smart_variable_claim(ngx_http_request_t *r,
     ngx_http_variable_value_t *v, uintptr_t data);
+
+
+static ngx_conf_post_handler_pt  ngx_http_smart_body_max_bounds =
+    ngx_http_smart_check_body_max;
 
 
 static ngx_command_t  ngx_http_smart_commands[] = {
@@ -162,6 +168,13 @@ static ngx_command_t  ngx_http_smart_commands[] = {
       0,
       NULL },
 
+    { ngx_string("smart_body_max"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_size_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_smart_loc_conf_t, body_max),
+      &ngx_http_smart_body_max_bounds },
+
     { ngx_string("smart_explain"),
       NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_FLAG,
       ngx_conf_set_flag_slot,
@@ -219,6 +232,8 @@ static ngx_http_variable_t  ngx_http_smart_vars[] = {
     ngx_http_smart_claim_var("smart_iss", claims.iss),
     ngx_http_smart_claim_var("smart_reason", reason),
     ngx_http_smart_claim_var("smart_correlation_id", cid),
+    ngx_http_smart_claim_var("smart_resource", resource),
+    ngx_http_smart_claim_var("smart_interaction", interaction),
 
     { ngx_string("smart_decision"), NULL, ngx_http_smart_variable_decision,
       0, NGX_HTTP_VAR_NOCACHEABLE, 0 },
@@ -650,6 +665,19 @@ ngx_http_smart_error_contact(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 }
 
 
+static char *
+ngx_http_smart_check_body_max(ngx_conf_t *cf, void *post, void *data)
+{
+    size_t  *sp = data;
+
+    if (*sp < 1024 || *sp > 64 * 1024 * 1024) {
+        return "takes a size from 1k to 64m";
+    }
+
+    return NGX_CONF_OK;
+}
+
+
 static void *
 ngx_http_smart_create_main_conf(ngx_conf_t *cf)
 {
@@ -718,6 +746,7 @@ ngx_http_smart_create_loc_conf(ngx_conf_t *cf)
     conf->jwks_refresh = NGX_CONF_UNSET_MSEC;
     conf->leeway = NGX_CONF_UNSET;
     conf->explain = NGX_CONF_UNSET;
+    conf->body_max = NGX_CONF_UNSET_SIZE;
 
     return conf;
 }
@@ -730,6 +759,7 @@ ngx_http_smart_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
     ngx_http_smart_loc_conf_t *conf = child;
 
     ngx_uint_t                   i;
+    ngx_http_core_loc_conf_t    *clcf;
     ngx_http_smart_srv_conf_t   *sscf;
     ngx_http_smart_main_conf_t  *smcf;
     ngx_http_smart_jwks_src_t   *src;
@@ -776,6 +806,7 @@ ngx_http_smart_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
                              "patient");
     ngx_conf_merge_str_value(conf->error_contact, prev->error_contact, "");
     ngx_conf_merge_value(conf->explain, prev->explain, 0);
+    ngx_conf_merge_size_value(conf->body_max, prev->body_max, 1024 * 1024);
 
     if (conf->correlation_header.data == NULL) {
         conf->correlation_header = prev->correlation_header.data
@@ -828,6 +859,18 @@ ngx_http_smart_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
 
         sscf = ngx_http_conf_get_module_srv_conf(cf, ngx_http_smart_module);
         sscf->has_smart = 1;
+
+        /*
+         * Request bodies the policy inspects must stay in memory: reading
+         * one back from a temporary file would block the worker.  So a
+         * smart context buffers bodies up to smart_body_max in memory
+         * (NGINX allocates only what a request's body needs).
+         */
+
+        clcf = ngx_http_conf_get_module_loc_conf(cf, ngx_http_core_module);
+        if (clcf->client_body_buffer_size < conf->body_max) {
+            clcf->client_body_buffer_size = conf->body_max;
+        }
     }
 
     return ngx_http_smart_derive_policy(cf, conf);

@@ -18,6 +18,7 @@
 #include "smart_jwks.h"
 #include "smart_jwt.h"
 #include "smart_errors.h"
+#include "smart_fhir.h"
 
 
 #define NGX_HTTP_SMART_CID_MIN          8
@@ -79,6 +80,7 @@ typedef struct {
     ngx_str_t                   correlation_lc; /* lowercase, for lookup */
     ngx_str_t                   error_contact;  /* NUL-terminated */
     ngx_flag_t                  explain;
+    size_t                      body_max;
 
     /* derived at merge time, read-only afterwards */
     smart_jwt_policy_t          policy;         /* now is set per request */
@@ -116,12 +118,17 @@ typedef struct {
     ngx_str_t                   reason;         /* "ok" or a catalogue code */
     ngx_str_t                   scope_needed;
 
+    smart_fhir_req_t           *req;            /* the classification */
+    ngx_str_t                   req_body;       /* request body, if read */
+
     ngx_event_t                 wait;           /* JWKS wait poll */
     ngx_msec_t                  wait_start;
 
     /* response replacement (filters) */
-    ngx_str_t                   body;
+    ngx_str_t                   body;           /* the typed body */
     ngx_str_t                   www_authenticate;
+
+    ngx_http_smart_loc_conf_t  *verified_by;    /* policy of the check */
 
     unsigned                    verified:1;
     unsigned                    allowed:1;
@@ -135,6 +142,7 @@ typedef struct {
     unsigned                    replace:1;      /* body filter swaps body */
     unsigned                    replaced:1;
     unsigned                    cid_set:1;
+    unsigned                    body_done:1;
 } ngx_http_smart_ctx_t;
 
 

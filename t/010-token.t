@@ -606,6 +606,7 @@ Content-Type: application/fhir+xml
 --- config
     location /fhir/ {
         smart on;
+        smart_fhir_base /fhir/;
         smart_issuer https://issuer.example.test;
         smart_audience https://fhir.example.test;
         smart_jwks_file $TEST_NGINX_FIXTURES/jwks-1.json;
@@ -628,6 +629,7 @@ X-Obj: []
 --- config
     location /fhir/ {
         smart on;
+        smart_fhir_base /fhir/;
         smart_issuer https://issuer.example.test;
         smart_audience https://fhir.example.test;
         smart_jwks_file $TEST_NGINX_FIXTURES/jwks-1.json;
@@ -661,6 +663,7 @@ X-Scope: patient/Observation.rs
 --- config
     location /fhir/ {
         smart on;
+        smart_fhir_base /fhir/;
         smart_issuer https://issuer.example.test;
         smart_audience https://fhir.example.test;
         smart_jwks_file $TEST_NGINX_FIXTURES/jwks-1.json;
@@ -687,6 +690,7 @@ GET /fhir/Patient/1
 --- config
     location /fhir/ {
         smart on;
+        smart_fhir_base /fhir/;
         smart_issuer https://issuer.example.test;
         smart_audience https://fhir.example.test;
         smart_jwks_file $TEST_NGINX_FIXTURES/jwks-1.json;
