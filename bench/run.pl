@@ -2,7 +2,7 @@
 # make bench: plain NGINX proxying against the gateway, on loopback, in
 # interleaved rounds, as ratios within one run (the machine is noisy).
 #
-#   A plain proxy
+#   A plain proxy (the same request, token included, passed upstream)
 #   B smart on, RS256, same token each request, token cache on
 #   C as B with ES256
 #   D as B with a different token on every request and the cache off
@@ -130,6 +130,7 @@ my ($up_port) = start_nginx('upstream', <<'_U_', 0);
 _U_
 
 my $smart = <<"_S_";
+            smart_fhir_base /fhir/;
             smart_issuer https://issuer.example.test;
             smart_audience https://fhir.example.test;
             smart_jwks_file $fix/jwks-1.json;
@@ -169,7 +170,9 @@ print $tf Smart::Token::mint(exp => time() + 3600, jti => "cold-$_"), "\n"
 close $tf;
 
 my %run = (
-    A => sub { wrk("http://127.0.0.1:$port{A}/fhir/Patient/123") },
+    # the same request as B: a plain proxy passes the token on too
+    A => sub { wrk("http://127.0.0.1:$port{A}/fhir/Patient/123",
+                   '-H', "'Authorization: Bearer $rs'") },
     B => sub { wrk("http://127.0.0.1:$port{B}/fhir/Patient/123",
                    '-H', "'Authorization: Bearer $rs'") },
     C => sub { wrk("http://127.0.0.1:$port{C}/fhir/Patient/123",
