@@ -1,0 +1,2950 @@
+/*
+ * ngx_smart_module policy core: the authorization decision (SPEC section 4).
+ * docs/scopes.md states every rule in reviewer language; this file is the
+ * one implementation the module, the CLI, the tests and the fuzzer share.
+ *
+ * Shape: a request is decided along "paths", one per kind of grant (an
+ * unrestricted user/system scope, an unrestricted patient scope, granular
+ * scopes of either kind, a patient scope without a patient claim).  Each
+ * path answers allow, narrow or deny; the union of the scopes is the best
+ * answer: any allow, else the first narrowing, else the most specific
+ * refusal.  Nothing here widens a request: a narrowing only appends
+ * parameters, which FHIR search combines with AND.
+ *
+ * Plain C99 + jansson: no NGINX headers, no global mutable state.
+ */
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <jansson.h>
+
+#include "smart_b64.h"
+#include "smart_policy.h"
+
+
+#define V_DENY          0
+#define V_NARROW        1
+#define V_ALLOW         2
+
+#define PIN_NA          0       /* type outside the compartment */
+#define PIN_NO          1       /* nothing limits it to the patient */
+#define PIN_YES         2       /* limited to the patient */
+#define PIN_OTHER       3       /* names another patient */
+
+#define REF_OK          0
+#define REF_MISMATCH    1       /* a reference to another patient */
+#define REF_UNVERIFIED  2       /* a reference we cannot tie to anyone */
+
+#define CTX_US          (SMART_SCOPE_USER | SMART_SCOPE_SYSTEM)
+
+#define PATIENT_FEATURES_DENIED                                              \
+    (SMART_FHIR_F_CHAIN | SMART_FHIR_F_HAS | SMART_FHIR_F_FILTER             \
+     | SMART_FHIR_F_INCLUDE_WILD | SMART_FHIR_F_QUERY                        \
+     | SMART_FHIR_F_CONTAINED)
+
+#define MAX_PATH_SEGS   8
+#define MAX_PTR_SEGS    64
+
+
+typedef struct {
+    int                      verdict;
+    smart_err_e              reason;
+    char                     needed[SMART_POLICY_NEEDED_MAX];
+    const smart_scope_t     *granted;
+    const char              *why;
+    size_t                   nparams;
+    smart_policy_param_t     params[SMART_POLICY_MAX_NARROW];
+    int                      empty;     /* no path offered anything yet */
+} res_t;
+
+
+typedef struct {
+    const smart_policy_conf_t   *conf;
+    const smart_scope_set_t     *set;
+    const char                  *patient;   /* valid id or NULL */
+    size_t                       patient_len;
+    int                          nomem;
+} pctx_t;
+
+
+typedef struct {
+    char                    *p;
+    size_t                   len;
+    size_t                   cap;
+    int                      nomem;
+} sbuf_t;
+
+
+static const smart_policy_op_t  smart_policy_defaults[] = {
+    { "everything", SMART_SCOPE_ANY_CONTEXT,
+      { SMART_SCOPE_R | SMART_SCOPE_S }, 1,
+      { SMART_POLICY_OP_TYPE_ANY }, 1 },
+    { "export", SMART_SCOPE_SYSTEM,
+      { SMART_SCOPE_R | SMART_SCOPE_S }, 1,
+      { SMART_POLICY_OP_TYPE_ANY }, 1 },
+    { "validate", SMART_SCOPE_ANY_CONTEXT,
+      { SMART_SCOPE_C, SMART_SCOPE_U }, 2,
+      { 0 }, 0 },
+};
+
+
+static void decide_req(pctx_t *c, const smart_fhir_req_t *req,
+    const json_t *body, int body_present, int in_bundle, res_t *r);
+
+
+/* --- small helpers ------------------------------------------------------ */
+
+static void
+sb_add(sbuf_t *sb, const char *s, size_t n)
+{
+    char    *p;
+    size_t   cap;
+
+    if (sb->nomem) {
+        return;
+    }
+
+    if (sb->len + n + 1 > sb->cap) {
+        cap = sb->cap ? sb->cap : 64;
+
+        while (cap < sb->len + n + 1) {
+            cap *= 2;
+        }
+
+        p = realloc(sb->p, cap);
+        if (p == NULL) {
+            sb->nomem = 1;
+            return;
+        }
+
+        sb->p = p;
+        sb->cap = cap;
+    }
+
+    if (n > 0) {
+        memcpy(sb->p + sb->len, s, n);
+    }
+
+    sb->len += n;
+    sb->p[sb->len] = '\0';
+}
+
+
+static void
+sb_adds(sbuf_t *sb, const char *s)
+{
+    sb_add(sb, s, strlen(s));
+}
+
+
+/*
+ * Query-string encoding of one search value piece: unreserved bytes and
+ * '/' ':' stay, everything else (',' '\' '|' '&' '+' included) is %XX, so
+ * the piece decodes back to itself and never splits or joins a value.
+ */
+static void
+sb_add_encoded(sbuf_t *sb, const char *s, size_t n)
+{
+    size_t          i;
+    char            hex[4];
+    unsigned char   ch;
+
+    for (i = 0; i < n; i++) {
+        ch = (unsigned char) s[i];
+
+        if ((ch >= 'A' && ch <= 'Z') || (ch >= 'a' && ch <= 'z')
+            || (ch >= '0' && ch <= '9') || ch == '-' || ch == '.'
+            || ch == '_' || ch == '~' || ch == '/' || ch == ':')
+        {
+            sb_add(sb, (const char *) &s[i], 1);
+            continue;
+        }
+
+        snprintf(hex, sizeof(hex), "%%%02X", ch);
+        sb_add(sb, hex, 3);
+    }
+}
+
+
+static char *
+dupn(const char *s, size_t n)
+{
+    char  *d;
+
+    d = malloc(n + 1);
+    if (d == NULL) {
+        return NULL;
+    }
+
+    memcpy(d, s, n);
+    d[n] = '\0';
+
+    return d;
+}
+
+
+static void
+res_init(res_t *r)
+{
+    memset(r, 0, sizeof(res_t));
+    r->verdict = V_DENY;
+    r->reason = SMART_ERR_SCOPE_INSUFFICIENT;
+    r->empty = 1;
+}
+
+
+static void
+res_clear_params(res_t *r)
+{
+    size_t  i;
+
+    for (i = 0; i < r->nparams; i++) {
+        free(r->params[i].name);
+        free(r->params[i].value);
+    }
+
+    r->nparams = 0;
+}
+
+
+static void
+res_deny(res_t *r, smart_err_e reason, const char *needed, const char *why)
+{
+    res_clear_params(r);
+    r->verdict = V_DENY;
+    r->reason = reason;
+    r->granted = NULL;
+    r->why = why;
+    r->empty = 0;
+    if (needed != r->needed) {
+        snprintf(r->needed, sizeof(r->needed), "%s", needed ? needed : "");
+    }
+}
+
+
+static void
+res_allow(res_t *r, const smart_scope_t *granted, const char *why)
+{
+    r->verdict = (r->nparams > 0) ? V_NARROW : V_ALLOW;
+    r->granted = granted;
+    r->why = why;
+    r->empty = 0;
+    r->needed[0] = '\0';
+}
+
+
+/* Appends name=value (value already query-encoded); 0, or -1 when full. */
+static int
+res_add_param(pctx_t *c, res_t *r, const char *name, const char *value,
+    size_t value_len)
+{
+    char  *n, *v;
+
+    if (r->nparams == SMART_POLICY_MAX_NARROW) {
+        return -1;
+    }
+
+    n = dupn(name, strlen(name));
+    v = dupn(value, value_len);
+
+    if (n == NULL || v == NULL) {
+        free(n);
+        free(v);
+        c->nomem = 1;
+        return -1;
+    }
+
+    r->params[r->nparams].name = n;
+    r->params[r->nparams].value = v;
+    r->nparams++;
+
+    return 0;
+}
+
+
+static int
+deny_rank(smart_err_e e)
+{
+    switch (e) {
+    case SMART_ERR_PATIENT_MISMATCH:
+        return 4;
+    case SMART_ERR_PATIENT_CONTEXT_MISSING:
+        return 3;
+    case SMART_ERR_REQUEST_INVALID:
+        return 2;
+    default:
+        return 1;
+    }
+}
+
+
+/* best takes cand when cand is better; cand is always left empty. */
+static void
+res_offer(res_t *best, res_t *cand)
+{
+    int  better;
+
+    if (cand->empty) {
+        return;
+    }
+
+    if (best->empty) {
+        better = 1;
+
+    } else if (cand->verdict != best->verdict) {
+        better = cand->verdict > best->verdict;
+
+    } else if (cand->verdict == V_DENY) {
+        better = deny_rank(cand->reason) > deny_rank(best->reason);
+
+    } else {
+        better = 0;
+    }
+
+    if (better) {
+        res_clear_params(best);
+        memcpy(best, cand, sizeof(res_t));
+        cand->nparams = 0;
+
+    } else {
+        res_clear_params(cand);
+    }
+
+    res_init(cand);
+}
+
+
+static const char *
+type_name(int t)
+{
+    if (t < 0 || t >= SMART_FHIR_NTYPES) {
+        return "*";
+    }
+
+    return smart_fhir_types[t].name;
+}
+
+
+static int
+in_compartment(int t)
+{
+    return t >= 0 && t < SMART_FHIR_NTYPES
+           && smart_fhir_types[t].in_patient_compartment;
+}
+
+
+static void
+fmt_needed(char *buf, unsigned ctx, int t, unsigned letters)
+{
+    const char  *l, *cn;
+
+    l = smart_scope_perm_string(letters & SMART_SCOPE_CRUDS);
+    cn = smart_scope_context_name((smart_scope_context_e) ctx);
+
+    snprintf(buf, SMART_POLICY_NEEDED_MAX, "%s/%s.%s",
+             cn ? cn : "user", type_name(t), l ? l : "");
+}
+
+
+/* The context a refusal names when no scope of the right kind exists. */
+static unsigned
+guess_ctx(pctx_t *c)
+{
+    if (c->set != NULL) {
+        if (c->set->has_patient_scopes) {
+            return SMART_SCOPE_PATIENT;
+        }
+
+        if (c->set->has_user_scopes) {
+            return SMART_SCOPE_USER;
+        }
+
+        if (c->set->has_system_scopes) {
+            return SMART_SCOPE_SYSTEM;
+        }
+    }
+
+    return c->patient ? SMART_SCOPE_PATIENT : SMART_SCOPE_USER;
+}
+
+
+static int
+is_patient_id(pctx_t *c, const char *s, size_t n)
+{
+    return c->patient != NULL && n == c->patient_len
+           && memcmp(s, c->patient, n) == 0;
+}
+
+
+/* --- grants ------------------------------------------------------------- */
+
+/* First scope without granular restrictions granting need on t. */
+static const smart_scope_t *
+grant_full(pctx_t *c, unsigned ctx, int t, unsigned need)
+{
+    size_t                i, n;
+    const char           *tn;
+    const smart_scope_t  *m[SMART_SCOPE_MAX_SCOPES];
+
+    if (c->set == NULL || ctx == 0) {
+        return NULL;
+    }
+
+    tn = type_name(t);
+    n = smart_scope_match(c->set, ctx, tn, strlen(tn), need, m,
+                          SMART_SCOPE_MAX_SCOPES);
+    if (n > SMART_SCOPE_MAX_SCOPES) {
+        n = SMART_SCOPE_MAX_SCOPES;
+    }
+
+    for (i = 0; i < n; i++) {
+        if (m[i]->nparams == 0) {
+            return m[i];
+        }
+    }
+
+    return NULL;
+}
+
+
+/* Granular scopes granting need on t, in set order. */
+static size_t
+grant_granular(pctx_t *c, unsigned ctx, int t, unsigned need,
+    const smart_scope_t **out)
+{
+    size_t                i, n, k;
+    const char           *tn;
+    const smart_scope_t  *m[SMART_SCOPE_MAX_SCOPES];
+
+    if (c->set == NULL || ctx == 0 || t < 0) {
+        return 0;
+    }
+
+    tn = type_name(t);
+    n = smart_scope_match(c->set, ctx, tn, strlen(tn), need, m,
+                          SMART_SCOPE_MAX_SCOPES);
+    if (n > SMART_SCOPE_MAX_SCOPES) {
+        n = SMART_SCOPE_MAX_SCOPES;
+    }
+
+    for (i = 0, k = 0; i < n; i++) {
+        if (m[i]->nparams > 0) {
+            out[k++] = m[i];
+        }
+    }
+
+    return k;
+}
+
+
+static int
+any_patient_scope(pctx_t *c, int t, unsigned need)
+{
+    const char  *tn;
+
+    if (c->set == NULL) {
+        return 0;
+    }
+
+    tn = type_name(t);
+
+    return smart_scope_match(c->set, SMART_SCOPE_PATIENT, tn, strlen(tn),
+                             need, NULL, 0) > 0;
+}
+
+
+/* --- the patient compartment -------------------------------------------- */
+
+static int
+targets_only_patient(const char *const *targets, size_t n)
+{
+    return n == 1 && strcmp(targets[0], "Patient") == 0;
+}
+
+
+/*
+ * Is name a parameter that ties type t to a patient?  The compartment
+ * parameters of t, and "patient" when it is a reference parameter of t
+ * that can only point to a Patient.  *exclusive: the parameter can only
+ * hold Patient references, so a bare id means Patient/id.
+ */
+static int
+patient_param(int t, const char *name, int *exclusive)
+{
+    const smart_fhir_cparam_t    *cp;
+    const smart_fhir_refparam_t  *rp;
+
+    cp = smart_fhir_compartment_param(t, name, strlen(name));
+    if (cp != NULL) {
+        *exclusive = targets_only_patient(cp->targets, cp->ntargets);
+        return 1;
+    }
+
+    if (strcmp(name, "patient") == 0) {
+        rp = smart_fhir_reference_param(t, name, strlen(name));
+        if (rp != NULL && targets_only_patient(rp->targets, rp->ntargets)) {
+            *exclusive = 1;
+            return 1;
+        }
+    }
+
+    /*
+     * "subject" when the compartment parameter "patient" of t is the
+     * element subject (Condition, Encounter, ...): the same element, so
+     * subject=Patient/P is patient=P.  Its other targets (Group) make a
+     * bare id ambiguous.
+     */
+    if (strcmp(name, "subject") == 0) {
+        cp = smart_fhir_compartment_param(t, "patient", 7);
+        rp = smart_fhir_reference_param(t, name, strlen(name));
+
+        if (cp != NULL && rp != NULL && cp->npaths == 1
+            && strcmp(cp->paths[0].element, "subject") == 0)
+        {
+            *exclusive = targets_only_patient(rp->targets, rp->ntargets);
+            return 1;
+        }
+    }
+
+    return 0;
+}
+
+
+/* One search value piece of a patient parameter: PIN_YES/NO/OTHER. */
+static int
+pin_piece(pctx_t *c, const char *v, int exclusive)
+{
+    size_t  n;
+
+    n = strlen(v);
+
+    if (n > 8 && memcmp(v, "Patient/", 8) == 0) {
+        return is_patient_id(c, v + 8, n - 8) ? PIN_YES : PIN_OTHER;
+    }
+
+    if (n == 8 && memcmp(v, "Patient/", 8) == 0) {
+        return PIN_OTHER;
+    }
+
+    if (strchr(v, '/') != NULL || !exclusive) {
+        /* another type, an absolute URL, or a bare id that could name a
+           Group or a Device: limits nothing, names no patient */
+        return PIN_NO;
+    }
+
+    return is_patient_id(c, v, n) ? PIN_YES : PIN_OTHER;
+}
+
+
+/*
+ * How the parameters of req limit type t to the patient: PIN_NA outside
+ * the compartment, PIN_OTHER when any patient parameter value names
+ * someone else, PIN_YES when one such parameter has only the patient.
+ * Patient itself is limited by _id.
+ */
+static int
+pin_status(pctx_t *c, const smart_fhir_req_t *req, int t)
+{
+    int                        st, excl, pinned, all, p;
+    size_t                     i, j;
+    const smart_fhir_param_t  *pa;
+
+    if (!in_compartment(t)) {
+        return PIN_NA;
+    }
+
+    pinned = 0;
+
+    for (i = 0; i < req->nparams; i++) {
+        pa = &req->params[i];
+
+        if (pa->chain != NULL) {
+            continue;
+        }
+
+        if (t == SMART_FHIR_TYPE_PATIENT) {
+            if (strcmp(pa->name, "_id") != 0 || pa->modifier != NULL) {
+                continue;
+            }
+            excl = 1;
+
+        } else {
+            if (!patient_param(t, pa->name, &excl)) {
+                continue;
+            }
+
+            if (pa->modifier != NULL) {
+                if (strcmp(pa->modifier, "Patient") != 0) {
+                    continue;
+                }
+                excl = 1;
+            }
+        }
+
+        all = 1;
+
+        for (j = 0; j < pa->nvalues; j++) {
+            p = pin_piece(c, pa->values[j], excl);
+
+            if (p == PIN_OTHER) {
+                return PIN_OTHER;
+            }
+
+            if (p != PIN_YES) {
+                all = 0;
+            }
+        }
+
+        if (all) {
+            pinned = 1;
+        }
+    }
+
+    st = pinned ? PIN_YES : PIN_NO;
+
+    return st;
+}
+
+
+/*
+ * The narrowing parameter for t: _id for Patient, else "patient", then
+ * "subject", else the first compartment parameter.  The value is the bare
+ * id when the parameter holds only Patient references, else Patient/id.
+ */
+static int
+narrow_param(pctx_t *c, int t, res_t *r)
+{
+    int                          excl;
+    const char                  *name;
+    sbuf_t                       sb;
+    const smart_fhir_type_t     *ty;
+
+    ty = &smart_fhir_types[t];
+    excl = 1;
+
+    if (t == SMART_FHIR_TYPE_PATIENT) {
+        name = "_id";
+
+    } else if (patient_param(t, "patient", &excl)) {
+        name = "patient";
+
+    } else if (patient_param(t, "subject", &excl)) {
+        name = "subject";
+
+    } else if (ty->ncparams > 0) {
+        name = ty->cparams[0].name;
+        excl = targets_only_patient(ty->cparams[0].targets,
+                                    ty->cparams[0].ntargets);
+
+    } else {
+        return -1;
+    }
+
+    memset(&sb, 0, sizeof(sbuf_t));
+
+    if (!excl) {
+        sb_adds(&sb, "Patient/");
+    }
+
+    sb_add_encoded(&sb, c->patient, c->patient_len);
+
+    if (sb.nomem) {
+        free(sb.p);
+        c->nomem = 1;
+        return -1;
+    }
+
+    if (res_add_param(c, r, name, sb.p, sb.len) != 0) {
+        free(sb.p);
+        return -1;
+    }
+
+    free(sb.p);
+
+    return 0;
+}
+
+
+/* --- _include / _revinclude ---------------------------------------------- */
+
+/*
+ * Read on one included type tt.  Under a patient grant a compartment type
+ * is acceptable only when the primary search is itself limited to the
+ * patient.  Returns 1, or 0 with r set to the refusal.
+ */
+static int
+include_target_ok(pctx_t *c, int tt, int primary_pinned, res_t *r)
+{
+    char  needed[SMART_POLICY_NEEDED_MAX];
+
+    if (grant_full(c, CTX_US, tt, SMART_SCOPE_R) != NULL) {
+        return 1;
+    }
+
+    if (c->patient != NULL
+        && grant_full(c, SMART_SCOPE_PATIENT, tt, SMART_SCOPE_R) != NULL)
+    {
+        if (tt >= 0 && (!in_compartment(tt) || primary_pinned)) {
+            return 1;
+        }
+
+        fmt_needed(needed, SMART_SCOPE_USER, tt, SMART_SCOPE_R);
+        res_deny(r, SMART_ERR_SCOPE_INSUFFICIENT, needed,
+                 "included resources of a compartment type would not be "
+                 "limited to the patient");
+        return 0;
+    }
+
+    if (c->patient == NULL && any_patient_scope(c, tt, SMART_SCOPE_R)) {
+        fmt_needed(needed, SMART_SCOPE_PATIENT, tt, SMART_SCOPE_R);
+        res_deny(r, SMART_ERR_PATIENT_CONTEXT_MISSING, needed,
+                 "a patient scope would allow the included type, but the "
+                 "token has no patient context");
+        return 0;
+    }
+
+    fmt_needed(needed, guess_ctx(c), tt, SMART_SCOPE_R);
+    res_deny(r, SMART_ERR_SCOPE_INSUFFICIENT, needed,
+             "no scope allows reading an included type");
+
+    return 0;
+}
+
+
+static int
+includes_ok(pctx_t *c, const smart_fhir_req_t *req, int primary_pinned,
+    res_t *r)
+{
+    int                             tt;
+    size_t                          i, j, k;
+    const smart_fhir_param_t       *pa;
+    const smart_fhir_include_t     *inc;
+    const smart_fhir_refparam_t    *rp;
+
+    for (i = 0; i < req->nparams; i++) {
+        pa = &req->params[i];
+
+        if (pa->kind != SMART_FHIR_P_INCLUDE
+            && pa->kind != SMART_FHIR_P_REVINCLUDE)
+        {
+            continue;
+        }
+
+        for (j = 0; j < pa->nincludes; j++) {
+            inc = &pa->includes[j];
+
+            if (pa->kind == SMART_FHIR_P_REVINCLUDE) {
+                tt = inc->src_type;     /* -1 for "*": every type */
+
+                if (!include_target_ok(c, tt, primary_pinned, r)) {
+                    return 0;
+                }
+
+                continue;
+            }
+
+            if (inc->wildcard || inc->param == NULL) {
+                if (!include_target_ok(c, -1, primary_pinned, r)) {
+                    return 0;
+                }
+
+                continue;
+            }
+
+            if (inc->target_type >= 0) {
+                if (!include_target_ok(c, inc->target_type, primary_pinned,
+                                       r))
+                {
+                    return 0;
+                }
+
+                continue;
+            }
+
+            rp = smart_fhir_reference_param(inc->src_type, inc->param,
+                                            strlen(inc->param));
+            if (rp == NULL) {
+                res_deny(r, SMART_ERR_REQUEST_INVALID, NULL,
+                         "_include names no reference parameter of R4");
+                return 0;
+            }
+
+            if (rp->ntargets == 0) {
+                if (!include_target_ok(c, -1, primary_pinned, r)) {
+                    return 0;
+                }
+
+                continue;
+            }
+
+            for (k = 0; k < rp->ntargets; k++) {
+                tt = smart_fhir_type_index(rp->targets[k],
+                                           strlen(rp->targets[k]));
+
+                if (!include_target_ok(c, tt, primary_pinned, r)) {
+                    return 0;
+                }
+            }
+        }
+    }
+
+    return 1;
+}
+
+
+/* --- granular scopes ----------------------------------------------------- */
+
+/*
+ * The end of the comma piece of v[0..n) that starts at start, splitting as
+ * the classifier (and the FHIR server) does: '\' escapes the next byte,
+ * so "\\," is an escaped backslash followed by a separator.
+ */
+static size_t
+piece_end(const char *v, size_t n, size_t start)
+{
+    size_t  i;
+
+    for (i = start; i < n; i++) {
+        if (v[i] == '\\' && i + 1 < n) {
+            i++;
+            continue;
+        }
+
+        if (v[i] == ',') {
+            break;
+        }
+    }
+
+    return i;
+}
+
+
+/* 1 when piece v equals one comma piece of the scope value sv. */
+static int
+granular_value_has(const char *sv, size_t svlen, const char *v)
+{
+    size_t  start, end, vl;
+
+    vl = strlen(v);
+    start = 0;
+
+    for ( ;; ) {
+        end = piece_end(sv, svlen, start);
+
+        if (end - start == vl && memcmp(sv + start, v, vl) == 0) {
+            return 1;
+        }
+
+        if (end >= svlen) {
+            return 0;
+        }
+
+        start = end + 1;
+    }
+}
+
+
+/* 1 when one request parameter named exactly name has only values among
+   the scope values vals[0..nvals). */
+static int
+request_inside(const smart_fhir_req_t *req, const char *name,
+    const smart_scope_param_t *const *vals, size_t nvals)
+{
+    int                        ok;
+    size_t                     i, j, k;
+    const smart_fhir_param_t  *pa;
+
+    for (i = 0; i < req->nparams; i++) {
+        pa = &req->params[i];
+
+        if (strcmp(pa->raw_name, name) != 0) {
+            continue;
+        }
+
+        ok = 1;
+
+        for (j = 0; j < pa->nvalues && ok; j++) {
+            ok = 0;
+
+            for (k = 0; k < nvals; k++) {
+                if (granular_value_has(vals[k]->value, vals[k]->value_len,
+                                       pa->values[j]))
+                {
+                    ok = 1;
+                    break;
+                }
+            }
+        }
+
+        if (ok) {
+            return 1;
+        }
+    }
+
+    return 0;
+}
+
+
+static size_t
+base_len(const char *name)
+{
+    size_t  n;
+
+    n = strcspn(name, ":.");
+
+    return n;
+}
+
+
+/* 1 when the request has a parameter with the base name of sname. */
+static int
+request_names(const smart_fhir_req_t *req, const char *sname)
+{
+    size_t  i, n;
+
+    n = base_len(sname);
+
+    for (i = 0; i < req->nparams; i++) {
+        if (strlen(req->params[i].name) == n
+            && memcmp(req->params[i].name, sname, n) == 0)
+        {
+            return 1;
+        }
+    }
+
+    return 0;
+}
+
+
+/*
+ * 1 when a granular parameter can be appended as a narrowing: a plain
+ * search parameter (optionally with a modifier), or one of the common
+ * filtering parameters.  Result parameters (_include, _has, _count, ...)
+ * and chains would change what comes back rather than filter it.
+ */
+static int
+narrowable_name(const char *name)
+{
+    size_t              i, colons;
+    static const char  *const common[] = {
+        "_id", "_tag", "_security", "_profile", "_source", "_lastUpdated",
+        "_text", "_content", "_list"
+    };
+
+    for (i = 0; i < sizeof(common) / sizeof(common[0]); i++) {
+        if (strcmp(name, common[i]) == 0) {
+            return 1;
+        }
+    }
+
+    if (!((name[0] >= 'A' && name[0] <= 'Z')
+          || (name[0] >= 'a' && name[0] <= 'z')))
+    {
+        return 0;
+    }
+
+    colons = 0;
+
+    for (i = 1; name[i] != '\0'; i++) {
+        if (name[i] == ':') {
+            if (++colons > 1 || name[i + 1] == '\0') {
+                return 0;
+            }
+            continue;
+        }
+
+        if (!((name[i] >= 'A' && name[i] <= 'Z')
+              || (name[i] >= 'a' && name[i] <= 'z')
+              || (name[i] >= '0' && name[i] <= '9') || name[i] == '-'))
+        {
+            return 0;
+        }
+    }
+
+    return 1;
+}
+
+
+/* Appends the comma pieces of a scope value, each piece encoded. */
+static void
+add_pieces(sbuf_t *sb, const char *v, size_t n)
+{
+    size_t  start, end;
+
+    start = 0;
+
+    for ( ;; ) {
+        end = piece_end(v, n, start);
+
+        if (start > 0) {
+            sb_add(sb, ",", 1);
+        }
+
+        sb_add_encoded(sb, v + start, end - start);
+
+        if (end >= n) {
+            return;
+        }
+
+        start = end + 1;
+    }
+}
+
+
+/* 1 when every comma piece of a scope value is the patient, as P or
+   Patient/P. */
+static int
+granular_pins(pctx_t *c, const char *v, size_t n)
+{
+    size_t  start, end, len;
+
+    start = 0;
+
+    for ( ;; ) {
+        end = piece_end(v, n, start);
+        len = end - start;
+
+        if (!is_patient_id(c, v + start, len)
+            && !(len > 8 && memcmp(v + start, "Patient/", 8) == 0
+                 && is_patient_id(c, v + start + 8, len - 8)))
+        {
+            return 0;
+        }
+
+        if (end >= n) {
+            return 1;
+        }
+
+        start = end + 1;
+    }
+}
+
+
+/*
+ * Search under granular scopes g[0..ng).  Allowed when the request is
+ * inside one scope, or inside the union of the one-parameter scopes on one
+ * parameter; refused when it names a restricted parameter otherwise;
+ * narrowed (in narrow mode) with the first scope's restriction, its one
+ * parameter carrying the whole union as a comma list.
+ */
+static void
+granular_search(pctx_t *c, const smart_fhir_req_t *req, int t,
+    const smart_scope_t **g, size_t ng, const char *needed, res_t *r)
+{
+    int                          excl;
+    char                         base[SMART_FHIR_MAX_NAME + 1];
+    size_t                       i, j, k, nv;
+    sbuf_t                       sb;
+    const smart_scope_t         *sc;
+    const smart_scope_param_t   *one[1];
+    const smart_scope_param_t   *vals[SMART_SCOPE_MAX_SCOPES];
+
+    for (i = 0; i < ng; i++) {
+        sc = g[i];
+
+        for (j = 0; j < sc->nparams; j++) {
+            one[0] = &sc->params[j];
+            if (!request_inside(req, sc->params[j].name, one, 1)) {
+                break;
+            }
+        }
+
+        if (j == sc->nparams) {
+            res_allow(r, sc, "inside a granular scope");
+            return;
+        }
+    }
+
+    for (i = 0; i < ng; i++) {
+        if (g[i]->nparams != 1) {
+            continue;
+        }
+
+        for (k = 0, nv = 0; k < ng; k++) {
+            if (g[k]->nparams == 1
+                && strcmp(g[k]->params[0].name, g[i]->params[0].name) == 0)
+            {
+                vals[nv++] = &g[k]->params[0];
+            }
+        }
+
+        if (request_inside(req, g[i]->params[0].name, vals, nv)) {
+            res_allow(r, g[i], "inside the union of granular scopes");
+            return;
+        }
+    }
+
+    for (i = 0; i < ng; i++) {
+        for (j = 0; j < g[i]->nparams; j++) {
+            if (request_names(req, g[i]->params[j].name)) {
+                res_deny(r, SMART_ERR_SCOPE_INSUFFICIENT, needed,
+                         "a search parameter is outside the values the "
+                         "granular scopes allow");
+                return;
+            }
+        }
+    }
+
+    if (c->conf->patient_search == SMART_PATIENT_SEARCH_DENY) {
+        res_deny(r, SMART_ERR_SCOPE_INSUFFICIENT, needed,
+                 "search lacks the granular restriction "
+                 "(smart_patient_search deny)");
+        return;
+    }
+
+    sc = g[0];
+
+    for (j = 0; j < sc->nparams; j++) {
+        if (!narrowable_name(sc->params[j].name)) {
+            res_deny(r, SMART_ERR_SCOPE_INSUFFICIENT, needed,
+                     "the granular restriction cannot be added as a search "
+                     "parameter");
+            return;
+        }
+
+        /* under a patient scope a restriction on a patient parameter that
+           names someone else would contradict the patient narrowing */
+        i = base_len(sc->params[j].name);
+        if (sc->context == SMART_SCOPE_PATIENT && i < sizeof(base)) {
+            memcpy(base, sc->params[j].name, i);
+            base[i] = '\0';
+
+            if ((t == SMART_FHIR_TYPE_PATIENT && strcmp(base, "_id") == 0)
+                || (t != SMART_FHIR_TYPE_PATIENT
+                    && patient_param(t, base, &excl)))
+            {
+                if (!granular_pins(c, sc->params[j].value,
+                                   sc->params[j].value_len))
+                {
+                    res_deny(r, SMART_ERR_SCOPE_INSUFFICIENT, needed,
+                             "the granular restriction names another "
+                             "patient");
+                    return;
+                }
+            }
+        }
+    }
+
+    for (j = 0; j < sc->nparams; j++) {
+        memset(&sb, 0, sizeof(sbuf_t));
+
+        for (k = 0; k < ng; k++) {
+            if (k > 0 && sc->nparams != 1) {
+                break;
+            }
+
+            if (g[k]->nparams != sc->nparams
+                || strcmp(g[k]->params[j].name, sc->params[j].name) != 0)
+            {
+                continue;
+            }
+
+            if (sb.len > 0) {
+                sb_add(&sb, ",", 1);
+            }
+
+            /* the scope value may itself be a comma list: keep its pieces,
+               encode everything inside a piece */
+            add_pieces(&sb, g[k]->params[j].value,
+                       g[k]->params[j].value_len);
+        }
+
+        if (sb.nomem) {
+            free(sb.p);
+            c->nomem = 1;
+            res_deny(r, SMART_ERR_SCOPE_INSUFFICIENT, needed, "no memory");
+            return;
+        }
+
+        if (res_add_param(c, r, sc->params[j].name, sb.p ? sb.p : "",
+                          sb.len) != 0)
+        {
+            free(sb.p);
+            res_deny(r, SMART_ERR_SCOPE_INSUFFICIENT, needed,
+                     "the narrowing cannot be expressed");
+            return;
+        }
+
+        free(sb.p);
+    }
+
+    res_allow(r, sc, "narrowed to the granular scope");
+}
+
+
+/* --- searches ------------------------------------------------------------ */
+
+/* Patient path feature refusal; 1 when refused. */
+static int
+patient_features_denied(const smart_fhir_req_t *req, const char *needed,
+    res_t *r)
+{
+    unsigned  f;
+
+    f = req->features & PATIENT_FEATURES_DENIED;
+    if (f == 0) {
+        return 0;
+    }
+
+    res_deny(r, SMART_ERR_SCOPE_INSUFFICIENT, needed,
+             (f & SMART_FHIR_F_HAS) ? "_has is not allowed under patient "
+                                      "scopes"
+             : (f & SMART_FHIR_F_CHAIN) ? "chained parameters are not "
+                                          "allowed under patient scopes"
+             : (f & SMART_FHIR_F_FILTER) ? "_filter is not allowed under "
+                                           "patient scopes"
+             : (f & SMART_FHIR_F_INCLUDE_WILD) ? "wildcard includes are not "
+                                                 "allowed under patient "
+                                                 "scopes"
+             : "_query and _contained are not allowed under patient scopes");
+
+    return 1;
+}
+
+
+/*
+ * A search of type t (search-type or search-compartment) along a patient
+ * grant (sc unrestricted, or granular g[0..ng)).
+ */
+static void
+patient_search(pctx_t *c, const smart_fhir_req_t *req, int t,
+    const smart_scope_t *sc, const smart_scope_t **g, size_t ng, res_t *r)
+{
+    int    pin, pinned;
+    char   needed_user[SMART_POLICY_NEEDED_MAX];
+    char   needed_pt[SMART_POLICY_NEEDED_MAX];
+
+    fmt_needed(needed_user, SMART_SCOPE_USER, t, SMART_SCOPE_S);
+    fmt_needed(needed_pt, SMART_SCOPE_PATIENT, t, SMART_SCOPE_S);
+
+    if (patient_features_denied(req, needed_user, r)) {
+        return;
+    }
+
+    pinned = 0;
+
+    if (req->interaction == SMART_FHIR_I_SEARCH_COMPARTMENT) {
+        if (!is_patient_id(c, req->compartment_id,
+                           strlen(req->compartment_id)))
+        {
+            res_deny(r, SMART_ERR_PATIENT_MISMATCH, needed_pt,
+                     "the compartment is another patient's");
+            return;
+        }
+
+        pinned = 1;
+    }
+
+    pin = (t >= 0) ? pin_status(c, req, t) : PIN_NA;
+
+    if (pin == PIN_OTHER) {
+        res_deny(r, SMART_ERR_PATIENT_MISMATCH, needed_pt,
+                 "a patient parameter names another patient");
+        return;
+    }
+
+    if (pin == PIN_YES) {
+        pinned = 1;
+    }
+
+    if (!pinned && req->interaction == SMART_FHIR_I_SEARCH_COMPARTMENT) {
+        pinned = 1;
+    }
+
+    if (!pinned && t < 0) {
+        res_deny(r, SMART_ERR_SCOPE_INSUFFICIENT, needed_user,
+                 "a search on every type cannot be limited to the patient");
+        return;
+    }
+
+    if (!pinned && pin == PIN_NO) {
+        if (c->conf->patient_search == SMART_PATIENT_SEARCH_DENY) {
+            res_deny(r, SMART_ERR_SCOPE_INSUFFICIENT, needed_user,
+                     "search lacks the patient parameter "
+                     "(smart_patient_search deny)");
+            return;
+        }
+
+        if (narrow_param(c, t, r) != 0) {
+            res_deny(r, SMART_ERR_SCOPE_INSUFFICIENT, needed_user,
+                     "the narrowing cannot be expressed");
+            return;
+        }
+
+        pinned = 1;
+    }
+
+    if (!includes_ok(c, req, pinned && pin != PIN_NA, r)) {
+        return;
+    }
+
+    if (ng > 0) {
+        granular_search(c, req, t, g, ng, needed_pt, r);
+        return;
+    }
+
+    res_allow(r, sc, r->nparams ? "narrowed to the patient"
+                                : "limited to the patient");
+}
+
+
+static void
+decide_search(pctx_t *c, const smart_fhir_req_t *req, res_t *best)
+{
+    int                    t, pinned;
+    size_t                 ng;
+    res_t                  r;
+    char                   needed[SMART_POLICY_NEEDED_MAX];
+    const smart_scope_t   *sc;
+    const smart_scope_t   *g[SMART_SCOPE_MAX_SCOPES];
+
+    t = req->compartment_all ? -1 : req->type;
+    res_init(&r);
+
+    pinned = 0;
+    if (c->patient != NULL) {
+        if (req->interaction == SMART_FHIR_I_SEARCH_COMPARTMENT) {
+            pinned = is_patient_id(c, req->compartment_id,
+                                   strlen(req->compartment_id));
+        } else {
+            pinned = (pin_status(c, req, t) == PIN_YES);
+        }
+    }
+
+    sc = grant_full(c, CTX_US, t, SMART_SCOPE_S);
+    if (sc != NULL) {
+        if (includes_ok(c, req, pinned, &r)) {
+            res_allow(&r, sc, "allowed by type");
+        }
+        res_offer(best, &r);
+    }
+
+    if (c->patient != NULL) {
+        sc = grant_full(c, SMART_SCOPE_PATIENT, t, SMART_SCOPE_S);
+        if (sc != NULL) {
+            patient_search(c, req, t, sc, NULL, 0, &r);
+            res_offer(best, &r);
+        }
+
+        ng = grant_granular(c, SMART_SCOPE_PATIENT, t, SMART_SCOPE_S, g);
+        if (ng > 0) {
+            patient_search(c, req, t, NULL, g, ng, &r);
+            res_offer(best, &r);
+        }
+    }
+
+    ng = grant_granular(c, CTX_US, t, SMART_SCOPE_S, g);
+    if (ng > 0) {
+        fmt_needed(needed, g[0]->context, t, SMART_SCOPE_S);
+        if (includes_ok(c, req, pinned, &r)) {
+            granular_search(c, req, t, g, ng, needed, &r);
+        }
+        res_offer(best, &r);
+    }
+
+    if (c->patient == NULL && any_patient_scope(c, t, SMART_SCOPE_S)) {
+        fmt_needed(needed, SMART_SCOPE_PATIENT, t, SMART_SCOPE_S);
+        res_deny(&r, SMART_ERR_PATIENT_CONTEXT_MISSING, needed,
+                 "a patient scope would allow it, but the token has no "
+                 "patient context");
+        res_offer(best, &r);
+    }
+}
+
+
+/*
+ * System-level search: every _type (all types when absent) needs s.  A
+ * patient grant on a compartment type needs a parameter valid for that
+ * type limiting it to the patient; the only narrowing is patient=<id>, and
+ * only when every such type has that parameter.
+ */
+static void
+decide_search_system(pctx_t *c, const smart_fhir_req_t *req, res_t *best)
+{
+    int                    t, pin, via_patient, need_narrow, excl;
+    size_t                 i, n;
+    res_t                  r;
+    char                   needed[SMART_POLICY_NEEDED_MAX];
+    const smart_scope_t   *sc, *first;
+
+    res_init(&r);
+    first = NULL;
+    via_patient = 0;
+    need_narrow = 0;
+    n = req->ntypes ? req->ntypes : 1;
+
+    for (i = 0; i < n; i++) {
+        t = req->ntypes ? req->types[i] : -1;
+
+        sc = grant_full(c, CTX_US, t, SMART_SCOPE_S);
+        if (sc != NULL) {
+            first = first ? first : sc;
+            continue;
+        }
+
+        if (c->patient != NULL) {
+            sc = grant_full(c, SMART_SCOPE_PATIENT, t, SMART_SCOPE_S);
+        }
+
+        if (sc != NULL && t >= 0) {
+            first = first ? first : sc;
+            via_patient = 1;
+            pin = pin_status(c, req, t);
+
+            if (pin == PIN_OTHER) {
+                fmt_needed(needed, SMART_SCOPE_PATIENT, t, SMART_SCOPE_S);
+                res_deny(&r, SMART_ERR_PATIENT_MISMATCH, needed,
+                         "a patient parameter names another patient");
+                res_offer(best, &r);
+                return;
+            }
+
+            if (pin == PIN_NO) {
+                if (t == SMART_FHIR_TYPE_PATIENT
+                    || !patient_param(t, "patient", &excl) || !excl
+                    || c->conf->patient_search == SMART_PATIENT_SEARCH_DENY)
+                {
+                    fmt_needed(needed, SMART_SCOPE_USER, t, SMART_SCOPE_S);
+                    res_deny(&r, SMART_ERR_SCOPE_INSUFFICIENT, needed,
+                             "a type of the system search is not limited "
+                             "to the patient");
+                    res_offer(best, &r);
+                    return;
+                }
+
+                need_narrow = 1;
+            }
+
+            continue;
+        }
+
+        if (c->patient == NULL && any_patient_scope(c, t, SMART_SCOPE_S)) {
+            fmt_needed(needed, SMART_SCOPE_PATIENT, t, SMART_SCOPE_S);
+            res_deny(&r, SMART_ERR_PATIENT_CONTEXT_MISSING, needed,
+                     "a patient scope would allow it, but the token has no "
+                     "patient context");
+
+        } else if (sc != NULL || (c->patient != NULL && t < 0
+                   && grant_full(c, SMART_SCOPE_PATIENT, t, SMART_SCOPE_S)))
+        {
+            fmt_needed(needed, SMART_SCOPE_USER, t, SMART_SCOPE_S);
+            res_deny(&r, SMART_ERR_SCOPE_INSUFFICIENT, needed,
+                     "a search on every type cannot be limited to the "
+                     "patient");
+
+        } else {
+            fmt_needed(needed, guess_ctx(c), t, SMART_SCOPE_S);
+            res_deny(&r, SMART_ERR_SCOPE_INSUFFICIENT, needed,
+                     "no scope allows searching a type of the request");
+        }
+
+        res_offer(best, &r);
+        return;
+    }
+
+    if (via_patient) {
+        fmt_needed(needed, SMART_SCOPE_USER, -1, SMART_SCOPE_S);
+        if (patient_features_denied(req, needed, &r)) {
+            res_offer(best, &r);
+            return;
+        }
+    }
+
+    if (need_narrow) {
+        if (res_add_param(c, &r, "patient", c->patient, c->patient_len)
+            != 0)
+        {
+            res_deny(&r, SMART_ERR_SCOPE_INSUFFICIENT, needed,
+                     "the narrowing cannot be expressed");
+            res_offer(best, &r);
+            return;
+        }
+    }
+
+    if (includes_ok(c, req, via_patient, &r)) {
+        res_allow(&r, first, need_narrow ? "narrowed to the patient"
+                                         : "every type allowed");
+    }
+
+    res_offer(best, &r);
+}
+
+
+/* --- reads by id and history --------------------------------------------- */
+
+static void
+decide_read(pctx_t *c, const smart_fhir_req_t *req, unsigned need,
+    res_t *best)
+{
+    int                    t;
+    res_t                  r;
+    char                   needed[SMART_POLICY_NEEDED_MAX];
+    const smart_scope_t   *sc;
+    const smart_scope_t   *g[SMART_SCOPE_MAX_SCOPES];
+    int                    instance;
+
+    t = req->type;
+    instance = (req->id != NULL);
+    res_init(&r);
+
+    sc = grant_full(c, CTX_US, t, need);
+    if (sc != NULL) {
+        res_allow(&r, sc, "allowed by type");
+        res_offer(best, &r);
+        return;
+    }
+
+    if (c->patient != NULL
+        && (sc = grant_full(c, SMART_SCOPE_PATIENT, t, need)) != NULL)
+    {
+        if (t >= 0 && !in_compartment(t)) {
+            res_allow(&r, sc, "type outside the patient compartment");
+
+        } else if (t == SMART_FHIR_TYPE_PATIENT && instance) {
+            if (is_patient_id(c, req->id, strlen(req->id))) {
+                res_allow(&r, sc, "the patient's own record");
+
+            } else {
+                fmt_needed(needed, SMART_SCOPE_PATIENT, t, need);
+                res_deny(&r, SMART_ERR_PATIENT_MISMATCH, needed,
+                         "another patient's record");
+            }
+
+        } else {
+            fmt_needed(needed, SMART_SCOPE_USER, t, need);
+            res_deny(&r, SMART_ERR_SCOPE_INSUFFICIENT, needed,
+                     instance ? "a read by id of a compartment type cannot "
+                                "be checked against the patient"
+                              : "type history cannot be limited to the "
+                                "patient");
+        }
+
+        res_offer(best, &r);
+    }
+
+    if ((c->patient != NULL
+         && grant_granular(c, SMART_SCOPE_PATIENT, t, need, g) > 0)
+        || grant_granular(c, CTX_US, t, need, g) > 0)
+    {
+        fmt_needed(needed, g[0]->context, t, need);
+        res_deny(&r, SMART_ERR_SCOPE_INSUFFICIENT, needed,
+                 "granular scopes grant searches only; a read by id or a "
+                 "history cannot be checked");
+        res_offer(best, &r);
+    }
+
+    if (c->patient == NULL && any_patient_scope(c, t, need)) {
+        fmt_needed(needed, SMART_SCOPE_PATIENT, t, need);
+        res_deny(&r, SMART_ERR_PATIENT_CONTEXT_MISSING, needed,
+                 "a patient scope would allow it, but the token has no "
+                 "patient context");
+        res_offer(best, &r);
+    }
+}
+
+
+/* --- write bodies --------------------------------------------------------- */
+
+/* Reference value s: REF_OK (counted in *mine when the patient), ... */
+static int
+check_ref_string(pctx_t *c, const char *s, size_t n, int strict, int *mine)
+{
+    const char  *slash, *id, *end;
+    int          t;
+
+    slash = memchr(s, '/', n);
+    if (slash == NULL) {
+        return REF_UNVERIFIED;
+    }
+
+    t = smart_fhir_type_index(s, (size_t) (slash - s));
+    if (t < 0) {
+        return REF_UNVERIFIED;
+    }
+
+    id = slash + 1;
+    end = memchr(id, '/', n - (size_t) (id - s));
+    if (end != NULL) {
+        /* only Type/id/_history/vid */
+        if ((size_t) (s + n - end) < 11 || memcmp(end, "/_history/", 10) != 0
+            || !smart_fhir_valid_id(end + 10, (size_t) (s + n - end - 10)))
+        {
+            return REF_UNVERIFIED;
+        }
+
+    } else {
+        end = s + n;
+    }
+
+    if (!smart_fhir_valid_id(id, (size_t) (end - id))) {
+        return REF_UNVERIFIED;
+    }
+
+    if (t != SMART_FHIR_TYPE_PATIENT) {
+        return strict ? REF_UNVERIFIED : REF_OK;
+    }
+
+    if (!is_patient_id(c, id, (size_t) (end - id))) {
+        return REF_MISMATCH;
+    }
+
+    (*mine)++;
+
+    return REF_OK;
+}
+
+
+static int
+check_ref_object(pctx_t *c, const json_t *v, int strict, int *mine)
+{
+    const json_t  *ref;
+
+    if (!json_is_object(v)) {
+        return REF_UNVERIFIED;
+    }
+
+    ref = json_object_get(v, "reference");
+    if (ref == NULL) {
+        /* a logical reference names someone we cannot see; display only
+           names no one */
+        if (json_object_get(v, "identifier") != NULL || strict) {
+            return REF_UNVERIFIED;
+        }
+
+        return REF_OK;
+    }
+
+    if (!json_is_string(ref)) {
+        return REF_UNVERIFIED;
+    }
+
+    return check_ref_string(c, json_string_value(ref),
+                            json_string_length(ref), strict, mine);
+}
+
+
+/* Walks segs[0..nsegs) below v; worst result over every leaf. */
+static int
+walk_refs(pctx_t *c, const json_t *v, const char *const *segs,
+    const size_t *lens, size_t nsegs, int strict, int *mine)
+{
+    int            worst, rc;
+    size_t         i;
+    char           key[128];
+    const json_t  *child;
+
+    if (json_is_array(v)) {
+        worst = REF_OK;
+
+        for (i = 0; i < json_array_size(v); i++) {
+            if (json_is_array(json_array_get(v, i))) {
+                /* FHIR has no arrays of arrays */
+                return REF_UNVERIFIED;
+            }
+
+            rc = walk_refs(c, json_array_get(v, i), segs, lens, nsegs,
+                           strict, mine);
+            worst = rc > worst ? rc : worst;
+        }
+
+        return worst;
+    }
+
+    if (nsegs == 0) {
+        return check_ref_object(c, v, strict, mine);
+    }
+
+    if (!json_is_object(v) || lens[0] >= sizeof(key)) {
+        return json_is_null(v) ? REF_OK : REF_UNVERIFIED;
+    }
+
+    memcpy(key, segs[0], lens[0]);
+    key[lens[0]] = '\0';
+
+    child = json_object_get(v, key);
+    if (child == NULL) {
+        return REF_OK;
+    }
+
+    return walk_refs(c, child, segs + 1, lens + 1, nsegs - 1, strict, mine);
+}
+
+
+static size_t
+split_dots(const char *path, const char **segs, size_t *lens)
+{
+    size_t       n;
+    const char  *p, *dot;
+
+    n = 0;
+    p = path;
+
+    while (n < MAX_PATH_SEGS) {
+        dot = strchr(p, '.');
+        segs[n] = p;
+        lens[n] = dot ? (size_t) (dot - p) : strlen(p);
+        n++;
+
+        if (dot == NULL) {
+            break;
+        }
+
+        p = dot + 1;
+    }
+
+    return n;
+}
+
+
+/* Every compartment reference of resource res (type t) against the
+   patient. */
+static int
+check_resource_refs(pctx_t *c, int t, const json_t *res)
+{
+    int                          worst, rc, mine;
+    size_t                       i, j, n;
+    const char                  *segs[MAX_PATH_SEGS];
+    size_t                       lens[MAX_PATH_SEGS];
+    const smart_fhir_type_t     *ty;
+
+    ty = &smart_fhir_types[t];
+    worst = REF_OK;
+    mine = 0;
+
+    for (i = 0; i < ty->ncparams; i++) {
+        for (j = 0; j < ty->cparams[i].npaths; j++) {
+            n = split_dots(ty->cparams[i].paths[j].element, segs, lens);
+            rc = walk_refs(c, res, segs, lens, n, 0, &mine);
+            worst = rc > worst ? rc : worst;
+        }
+    }
+
+    if (worst == REF_OK && t != SMART_FHIR_TYPE_PATIENT && mine == 0) {
+        return REF_UNVERIFIED;
+    }
+
+    return worst;
+}
+
+
+/* JSON pointer to element names (array indexes dropped); -1 if bad. */
+static int
+pointer_segs(const char *p, char segs[][64], size_t *nsegs)
+{
+    size_t  n, k;
+    int     digits;
+
+    *nsegs = 0;
+
+    if (*p == '\0') {
+        return 0;
+    }
+
+    if (*p != '/') {
+        return -1;
+    }
+
+    while (*p == '/') {
+        p++;
+        k = 0;
+        digits = 1;
+        n = *nsegs;
+
+        if (n == MAX_PTR_SEGS) {
+            return -1;
+        }
+
+        while (*p != '\0' && *p != '/') {
+            if (k == 63) {
+                return -1;
+            }
+
+            if (*p == '~') {
+                if (p[1] == '0') {
+                    segs[n][k++] = '~';
+                } else if (p[1] == '1') {
+                    segs[n][k++] = '/';
+                } else {
+                    return -1;
+                }
+                p += 2;
+                digits = 0;
+                continue;
+            }
+
+            if (*p < '0' || *p > '9') {
+                digits = 0;
+            }
+
+            segs[n][k++] = *p++;
+        }
+
+        segs[n][k] = '\0';
+
+        if (!(digits && k > 0) && !(k == 1 && segs[n][0] == '-')) {
+            (*nsegs)++;
+        }
+    }
+
+    return 0;
+}
+
+
+/*
+ * One JSON Patch operation against the compartment paths of t: REF_OK,
+ * REF_MISMATCH or REF_UNVERIFIED.
+ */
+static int
+check_patch_op(pctx_t *c, int t, const char *op, const char *path,
+    const char *from, const json_t *value)
+{
+    int                          rc, worst, mine, touches;
+    size_t                       i, j, k, n, ne, nf;
+    const char                  *segs[MAX_PATH_SEGS];
+    size_t                       lens[MAX_PATH_SEGS];
+    char                         e[MAX_PTR_SEGS][64];
+    char                         f[MAX_PTR_SEGS][64];
+    const smart_fhir_type_t     *ty;
+
+    if (strcmp(op, "test") == 0) {
+        return REF_OK;
+    }
+
+    if (pointer_segs(path, e, &ne) != 0) {
+        return REF_UNVERIFIED;
+    }
+
+    nf = 0;
+    if (from != NULL && pointer_segs(from, f, &nf) != 0) {
+        return REF_UNVERIFIED;
+    }
+
+    ty = &smart_fhir_types[t];
+    worst = REF_OK;
+
+    for (i = 0; i < ty->ncparams; i++) {
+        for (j = 0; j < ty->cparams[i].npaths; j++) {
+            n = split_dots(ty->cparams[i].paths[j].element, segs, lens);
+
+            /* the move source loses its reference */
+            if (from != NULL && strcmp(op, "move") == 0) {
+                for (k = 0; k < nf && k < n; k++) {
+                    if (strlen(f[k]) != lens[k]
+                        || memcmp(f[k], segs[k], lens[k]) != 0)
+                    {
+                        break;
+                    }
+                }
+
+                if (k == nf || k == n) {
+                    return REF_UNVERIFIED;
+                }
+            }
+
+            for (k = 0; k < ne && k < n; k++) {
+                if (strlen(e[k]) != lens[k]
+                    || memcmp(e[k], segs[k], lens[k]) != 0)
+                {
+                    break;
+                }
+            }
+
+            touches = (k == ne || k == n);
+            if (!touches) {
+                continue;
+            }
+
+            if (ne == 0 || (strcmp(op, "add") != 0
+                            && strcmp(op, "replace") != 0))
+            {
+                return REF_UNVERIFIED;
+            }
+
+            if (value == NULL) {
+                return REF_UNVERIFIED;
+            }
+
+            if (ne <= n) {
+                mine = 0;
+                rc = walk_refs(c, value, segs + ne, lens + ne, n - ne, 1,
+                               &mine);
+
+            } else if (ne == n + 1 && strcmp(e[n], "reference") == 0) {
+                mine = 0;
+                rc = json_is_string(value)
+                     ? check_ref_string(c, json_string_value(value),
+                                        json_string_length(value), 1, &mine)
+                     : REF_UNVERIFIED;
+
+            } else if (ne == n + 1 && strcmp(e[n], "display") == 0) {
+                rc = REF_OK;
+
+            } else {
+                rc = REF_UNVERIFIED;
+            }
+
+            worst = rc > worst ? rc : worst;
+        }
+    }
+
+    return worst;
+}
+
+
+static int
+check_json_patch(pctx_t *c, int t, const json_t *patch)
+{
+    int            rc, worst;
+    size_t         i;
+    const json_t  *op, *path, *from;
+
+    worst = REF_OK;
+
+    for (i = 0; i < json_array_size(patch); i++) {
+        op = json_array_get(patch, i);
+        path = json_object_get(op, "path");
+        from = json_object_get(op, "from");
+
+        rc = check_patch_op(c, t,
+                 json_string_value(json_object_get(op, "op")),
+                 json_string_value(path),
+                 json_is_string(from) ? json_string_value(from) : NULL,
+                 json_object_get(op, "value"));
+
+        worst = rc > worst ? rc : worst;
+    }
+
+    return worst;
+}
+
+
+/* Shape checks that do not depend on scopes; NULL when the body is fine. */
+static const char *
+body_invalid(const smart_fhir_req_t *req, const json_t *body,
+    int body_present)
+{
+    size_t         i;
+    const char    *s;
+    const json_t  *rt, *id, *op;
+
+    switch (req->interaction) {
+
+    case SMART_FHIR_I_CREATE:
+    case SMART_FHIR_I_UPDATE:
+        if (!body_present || !json_is_object(body)) {
+            return "the body is not a JSON resource";
+        }
+
+        rt = json_object_get(body, "resourceType");
+        if (!json_is_string(rt)
+            || strcmp(json_string_value(rt), req->type_name) != 0)
+        {
+            return "the body's resourceType is not the type of the URL";
+        }
+
+        id = json_object_get(body, "id");
+        if (id != NULL && req->id != NULL
+            && (!json_is_string(id)
+                || strcmp(json_string_value(id), req->id) != 0))
+        {
+            return "the body's id is not the id of the URL";
+        }
+
+        return NULL;
+
+    case SMART_FHIR_I_PATCH:
+        if (!body_present) {
+            return "the body is not a JSON Patch or FHIRPath Patch";
+        }
+
+        if (json_is_object(body)) {
+            rt = json_object_get(body, "resourceType");
+            if (json_is_string(rt)
+                && strcmp(json_string_value(rt), "Parameters") == 0)
+            {
+                return NULL;
+            }
+
+            return "the body is not a JSON Patch or FHIRPath Patch";
+        }
+
+        if (!json_is_array(body)) {
+            return "the body is not a JSON Patch or FHIRPath Patch";
+        }
+
+        for (i = 0; i < json_array_size(body); i++) {
+            op = json_array_get(body, i);
+            s = json_string_value(json_object_get(op, "op"));
+
+            if (!json_is_object(op) || s == NULL
+                || !json_is_string(json_object_get(op, "path"))
+                || (strcmp(s, "add") != 0 && strcmp(s, "remove") != 0
+                    && strcmp(s, "replace") != 0 && strcmp(s, "move") != 0
+                    && strcmp(s, "copy") != 0 && strcmp(s, "test") != 0))
+            {
+                return "a JSON Patch operation is malformed";
+            }
+
+            if ((strcmp(s, "move") == 0 || strcmp(s, "copy") == 0)
+                && !json_is_string(json_object_get(op, "from")))
+            {
+                return "a JSON Patch move or copy has no from";
+            }
+        }
+
+        return NULL;
+
+    default:
+        return NULL;
+    }
+}
+
+
+static void
+patient_write(pctx_t *c, const smart_fhir_req_t *req, unsigned need,
+    const json_t *body, const smart_scope_t *sc, res_t *r)
+{
+    int    t, rc, pin;
+    char   needed_user[SMART_POLICY_NEEDED_MAX];
+    char   needed_pt[SMART_POLICY_NEEDED_MAX];
+
+    t = req->type;
+    fmt_needed(needed_user, SMART_SCOPE_USER, t, need);
+    fmt_needed(needed_pt, SMART_SCOPE_PATIENT, t, need);
+
+    if (!in_compartment(t)) {
+        res_deny(r, SMART_ERR_SCOPE_INSUFFICIENT, needed_user,
+                 "types outside the patient compartment are never written "
+                 "under patient scopes");
+        return;
+    }
+
+    if (t == SMART_FHIR_TYPE_PATIENT
+        && (req->interaction == SMART_FHIR_I_CREATE
+            || req->interaction == SMART_FHIR_I_DELETE))
+    {
+        res_deny(r, SMART_ERR_SCOPE_INSUFFICIENT, needed_user,
+                 "creating or deleting a Patient is not allowed under "
+                 "patient scopes");
+        return;
+    }
+
+    if (req->conditional || req->interaction != SMART_FHIR_I_CREATE) {
+        if (req->id != NULL) {
+            if (t != SMART_FHIR_TYPE_PATIENT) {
+                res_deny(r, SMART_ERR_SCOPE_INSUFFICIENT, needed_user,
+                         "a write by id of a compartment type cannot be "
+                         "checked against the patient; use a conditional "
+                         "write with the patient parameter");
+                return;
+            }
+
+            if (!is_patient_id(c, req->id, strlen(req->id))) {
+                res_deny(r, SMART_ERR_PATIENT_MISMATCH, needed_pt,
+                         "another patient's record");
+                return;
+            }
+
+        } else {
+            if (req->features & PATIENT_FEATURES_DENIED) {
+                patient_features_denied(req, needed_user, r);
+                return;
+            }
+
+            pin = pin_status(c, req, t);
+
+            if (pin == PIN_OTHER) {
+                res_deny(r, SMART_ERR_PATIENT_MISMATCH, needed_pt,
+                         "the criteria name another patient");
+                return;
+            }
+
+            if (pin != PIN_YES) {
+                res_deny(r, SMART_ERR_SCOPE_INSUFFICIENT, needed_user,
+                         "the conditional criteria are not limited to the "
+                         "patient");
+                return;
+            }
+        }
+    }
+
+    rc = REF_OK;
+
+    if (req->interaction == SMART_FHIR_I_CREATE
+        || req->interaction == SMART_FHIR_I_UPDATE)
+    {
+        rc = check_resource_refs(c, t, body);
+
+    } else if (req->interaction == SMART_FHIR_I_PATCH) {
+        if (!json_is_array(body)) {
+            res_deny(r, SMART_ERR_SCOPE_INSUFFICIENT, needed_user,
+                     "FHIRPath Patch is not allowed under patient scopes");
+            return;
+        }
+
+        rc = check_json_patch(c, t, body);
+    }
+
+    if (rc == REF_MISMATCH) {
+        res_deny(r, SMART_ERR_PATIENT_MISMATCH, needed_pt,
+                 "a compartment reference points to another patient");
+        return;
+    }
+
+    if (rc == REF_UNVERIFIED) {
+        res_deny(r, SMART_ERR_SCOPE_INSUFFICIENT, needed_user,
+                 "a compartment reference cannot be tied to the patient");
+        return;
+    }
+
+    res_allow(r, sc, "limited to the patient");
+}
+
+
+static void
+decide_write(pctx_t *c, const smart_fhir_req_t *req, const json_t *body,
+    int body_present, res_t *best)
+{
+    int                    t;
+    unsigned               need;
+    res_t                  r;
+    char                   needed[SMART_POLICY_NEEDED_MAX];
+    const char            *bad;
+    const smart_scope_t   *sc;
+    const smart_scope_t   *g[SMART_SCOPE_MAX_SCOPES];
+
+    t = req->type;
+    res_init(&r);
+
+    switch (req->interaction) {
+    case SMART_FHIR_I_CREATE:
+        need = SMART_SCOPE_C;
+        break;
+    case SMART_FHIR_I_DELETE:
+        need = SMART_SCOPE_D;
+        break;
+    default:
+        need = SMART_SCOPE_U;
+        break;
+    }
+
+    bad = body_invalid(req, body, body_present);
+    if (bad != NULL) {
+        res_deny(&r, SMART_ERR_REQUEST_INVALID, NULL, bad);
+        res_offer(best, &r);
+        return;
+    }
+
+    sc = grant_full(c, CTX_US, t, need);
+    if (sc != NULL) {
+        res_allow(&r, sc, "allowed by type");
+        res_offer(best, &r);
+        return;
+    }
+
+    if (c->patient != NULL
+        && (sc = grant_full(c, SMART_SCOPE_PATIENT, t, need)) != NULL)
+    {
+        patient_write(c, req, need, body, sc, &r);
+        res_offer(best, &r);
+    }
+
+    if ((c->patient != NULL
+         && grant_granular(c, SMART_SCOPE_PATIENT, t, need, g) > 0)
+        || grant_granular(c, CTX_US, t, need, g) > 0)
+    {
+        fmt_needed(needed, g[0]->context, t, need);
+        res_deny(&r, SMART_ERR_SCOPE_INSUFFICIENT, needed,
+                 "granular scopes do not grant writes");
+        res_offer(best, &r);
+    }
+
+    if (c->patient == NULL && any_patient_scope(c, t, need)) {
+        fmt_needed(needed, SMART_SCOPE_PATIENT, t, need);
+        res_deny(&r, SMART_ERR_PATIENT_CONTEXT_MISSING, needed,
+                 "a patient scope would allow it, but the token has no "
+                 "patient context");
+        res_offer(best, &r);
+    }
+}
+
+
+/* --- operations ----------------------------------------------------------- */
+
+static const smart_policy_op_t *
+find_op(const smart_policy_conf_t *conf, const char *name)
+{
+    size_t  i;
+
+    for (i = 0; i < conf->nops; i++) {
+        if (strcmp(conf->ops[i].name, name) == 0) {
+            return &conf->ops[i];
+        }
+    }
+
+    for (i = 0; i < sizeof(smart_policy_defaults)
+                    / sizeof(smart_policy_defaults[0]); i++)
+    {
+        if (strcmp(smart_policy_defaults[i].name, name) == 0) {
+            return &smart_policy_defaults[i];
+        }
+    }
+
+    return NULL;
+}
+
+
+/* The patient-side conditions of an operation granted by a patient scope. */
+static void
+patient_op(pctx_t *c, const smart_fhir_req_t *req, unsigned letters,
+    int nt, const smart_scope_t *sc, res_t *r)
+{
+    char  needed[SMART_POLICY_NEEDED_MAX];
+
+    if (req->op_level == SMART_FHIR_OP_INSTANCE
+        && req->type == SMART_FHIR_TYPE_PATIENT)
+    {
+        if (is_patient_id(c, req->id, strlen(req->id))) {
+            res_allow(r, sc, "operation on the patient's own record");
+
+        } else {
+            fmt_needed(needed, SMART_SCOPE_PATIENT, nt, letters);
+            res_deny(r, SMART_ERR_PATIENT_MISMATCH, needed,
+                     "operation on another patient's record");
+        }
+
+        return;
+    }
+
+    if (req->op_level == SMART_FHIR_OP_INSTANCE && in_compartment(req->type)) {
+        fmt_needed(needed, SMART_SCOPE_USER, nt, letters);
+        res_deny(r, SMART_ERR_SCOPE_INSUFFICIENT, needed,
+                 "an operation on a compartment resource by id cannot be "
+                 "checked against the patient");
+        return;
+    }
+
+    if ((letters & (SMART_SCOPE_R | SMART_SCOPE_S)) != 0
+        && req->op_level != SMART_FHIR_OP_INSTANCE)
+    {
+        fmt_needed(needed, SMART_SCOPE_USER, nt, letters);
+        res_deny(r, SMART_ERR_SCOPE_INSUFFICIENT, needed,
+                 "an operation that reads data at type or system level "
+                 "cannot be limited to the patient");
+        return;
+    }
+
+    res_allow(r, sc, "operation allowed");
+}
+
+
+static void
+decide_op(pctx_t *c, const smart_fhir_req_t *req, res_t *best)
+{
+    int                        nt, ok;
+    size_t                     a, i, ntypes;
+    unsigned                   ctx, letters;
+    res_t                      r, part;
+    char                       needed[SMART_POLICY_NEEDED_MAX];
+    const smart_scope_t       *sc, *first;
+    const smart_policy_op_t   *op;
+
+    res_init(&r);
+    res_init(&part);
+
+    op = find_op(c->conf, req->operation);
+    if (op == NULL) {
+        res_deny(&r, SMART_ERR_SCOPE_INSUFFICIENT, NULL,
+                 "the operation is not configured (smart_operation)");
+        res_offer(best, &r);
+        return;
+    }
+
+    ctx = op->contexts & SMART_SCOPE_ANY_CONTEXT;
+    ntypes = op->ntypes ? op->ntypes : 1;
+
+    for (a = 0; a < op->nalts; a++) {
+        letters = op->alts[a];
+        first = NULL;
+        ok = 1;
+
+        for (i = 0; i < ntypes && ok; i++) {
+            nt = op->ntypes ? op->types[i] : req->type;
+
+            sc = grant_full(c, ctx & CTX_US, nt, letters);
+            if (sc != NULL) {
+                first = first ? first : sc;
+                continue;
+            }
+
+            ok = 0;
+
+            if ((ctx & SMART_SCOPE_PATIENT) && c->patient != NULL
+                && (sc = grant_full(c, SMART_SCOPE_PATIENT, nt, letters))
+                   != NULL)
+            {
+                patient_op(c, req, letters, nt, sc, &part);
+                if (part.verdict == V_ALLOW) {
+                    first = first ? first : sc;
+                    ok = 1;
+                    res_init(&part);
+                    continue;
+                }
+
+                res_offer(&r, &part);
+                continue;
+            }
+
+            if ((ctx & SMART_SCOPE_PATIENT) && c->patient == NULL
+                && any_patient_scope(c, nt, letters))
+            {
+                fmt_needed(needed, SMART_SCOPE_PATIENT, nt, letters);
+                res_deny(&part, SMART_ERR_PATIENT_CONTEXT_MISSING, needed,
+                         "a patient scope would allow it, but the token "
+                         "has no patient context");
+
+            } else {
+                fmt_needed(needed,
+                           (ctx == SMART_SCOPE_PATIENT
+                            || ctx == SMART_SCOPE_USER
+                            || ctx == SMART_SCOPE_SYSTEM) ? ctx
+                                                          : guess_ctx(c),
+                           nt, letters);
+                res_deny(&part, SMART_ERR_SCOPE_INSUFFICIENT, needed,
+                         "no scope grants what the operation needs");
+            }
+
+            res_offer(&r, &part);
+        }
+
+        if (ok) {
+            res_clear_params(&r);
+            res_init(&r);
+            res_allow(&r, first, "operation allowed");
+            break;
+        }
+    }
+
+    res_offer(best, &r);
+}
+
+
+/* --- one request ---------------------------------------------------------- */
+
+static void
+decide_req(pctx_t *c, const smart_fhir_req_t *req, const json_t *body,
+    int body_present, int in_bundle, res_t *r)
+{
+    res_t  tmp;
+
+    res_init(&tmp);
+
+    switch (req->interaction) {
+
+    case SMART_FHIR_I_CAPABILITIES:
+        res_allow(r, NULL, "public: capabilities");
+        return;
+
+    case SMART_FHIR_I_READ:
+    case SMART_FHIR_I_VREAD:
+    case SMART_FHIR_I_HISTORY_INSTANCE:
+        decide_read(c, req, SMART_SCOPE_R, r);
+        break;
+
+    case SMART_FHIR_I_HISTORY_TYPE:
+    case SMART_FHIR_I_HISTORY_SYSTEM:
+        decide_read(c, req, SMART_SCOPE_S, r);
+        break;
+
+    case SMART_FHIR_I_SEARCH_TYPE:
+    case SMART_FHIR_I_SEARCH_COMPARTMENT:
+        decide_search(c, req, r);
+        break;
+
+    case SMART_FHIR_I_SEARCH_SYSTEM:
+        decide_search_system(c, req, r);
+        break;
+
+    case SMART_FHIR_I_CREATE:
+    case SMART_FHIR_I_UPDATE:
+    case SMART_FHIR_I_PATCH:
+    case SMART_FHIR_I_DELETE:
+        decide_write(c, req, body, body_present, r);
+        break;
+
+    case SMART_FHIR_I_OPERATION:
+        decide_op(c, req, r);
+        break;
+
+    default:
+        res_deny(&tmp, SMART_ERR_REQUEST_INVALID, NULL,
+                 in_bundle ? "a bundle inside a bundle" : "not decidable");
+        res_offer(r, &tmp);
+        return;
+    }
+
+    if (r->empty) {
+        /* no path at all: nothing grants the letters */
+        int       t;
+        unsigned  need;
+        char      needed[SMART_POLICY_NEEDED_MAX];
+
+        t = req->compartment_all ? -1 : req->type;
+
+        switch (req->interaction) {
+        case SMART_FHIR_I_READ:
+        case SMART_FHIR_I_VREAD:
+        case SMART_FHIR_I_HISTORY_INSTANCE:
+            need = SMART_SCOPE_R;
+            break;
+        case SMART_FHIR_I_CREATE:
+            need = SMART_SCOPE_C;
+            break;
+        case SMART_FHIR_I_UPDATE:
+        case SMART_FHIR_I_PATCH:
+            need = SMART_SCOPE_U;
+            break;
+        case SMART_FHIR_I_DELETE:
+            need = SMART_SCOPE_D;
+            break;
+        default:
+            need = SMART_SCOPE_S;
+            break;
+        }
+
+        fmt_needed(needed, guess_ctx(c), t, need);
+        res_deny(&tmp, SMART_ERR_SCOPE_INSUFFICIENT, needed,
+                 "no scope grants it");
+        res_offer(r, &tmp);
+    }
+}
+
+
+/* --- bundles ------------------------------------------------------------ */
+
+/* Standard base64 (Binary.data) via the base64url decoder. */
+static json_t *
+binary_json(const json_t *binary)
+{
+    size_t          i, n, out_len;
+    char           *tmp;
+    unsigned char  *dec;
+    const char     *data;
+    json_t         *j;
+
+    data = json_string_value(json_object_get(binary, "data"));
+    if (data == NULL) {
+        return NULL;
+    }
+
+    n = strlen(data);
+    tmp = malloc(n + 1);
+    dec = malloc(SMART_B64URL_DECODED_MAX(n) + 1);
+
+    if (tmp == NULL || dec == NULL) {
+        free(tmp);
+        free(dec);
+        return NULL;
+    }
+
+    for (i = 0; i < n && data[i] != '='; i++) {
+        tmp[i] = (data[i] == '+') ? '-' : (data[i] == '/') ? '_' : data[i];
+    }
+
+    j = NULL;
+
+    if (smart_b64url_decode(tmp, i, dec, SMART_B64URL_DECODED_MAX(n) + 1,
+                            &out_len) == 0)
+    {
+        j = json_loadb((const char *) dec, out_len, JSON_REJECT_DUPLICATES,
+                       NULL);
+    }
+
+    free(tmp);
+    free(dec);
+
+    return j;
+}
+
+
+static void
+decide_entry(pctx_t *c, const json_t *entry, res_t *r)
+{
+    size_t                   ulen;
+    const char              *method, *url, *q, *ine;
+    const json_t            *request, *resource, *body;
+    json_t                  *decoded;
+    smart_fhir_input_t       in;
+    smart_fhir_req_t        *req;
+    smart_fhir_status_e      st;
+
+    request = json_object_get(entry, "request");
+    method = json_string_value(json_object_get(request, "method"));
+    url = json_string_value(json_object_get(request, "url"));
+
+    if (!json_is_object(entry) || method == NULL || url == NULL) {
+        res_deny(r, SMART_ERR_REQUEST_INVALID, NULL,
+                 "a bundle entry has no request method or url");
+        return;
+    }
+
+    ulen = json_string_length(json_object_get(request, "url"));
+    if (strlen(url) != ulen || strstr(url, "://") != NULL || url[0] == '/') {
+        res_deny(r, SMART_ERR_REQUEST_INVALID, NULL,
+                 "a bundle entry url is not relative to the base");
+        return;
+    }
+
+    memset(&in, 0, sizeof(smart_fhir_input_t));
+    in.method = method;
+    in.method_len = strlen(method);
+    q = strchr(url, '?');
+    in.path = url;
+    in.path_len = q ? (size_t) (q - url) : ulen;
+
+    if (q != NULL) {
+        in.query = q + 1;
+        in.query_len = ulen - in.path_len - 1;
+    }
+
+    ine = json_string_value(json_object_get(request, "ifNoneExist"));
+    if (ine != NULL) {
+        in.if_none_exist = ine;
+        in.if_none_exist_len = strlen(ine);
+    }
+
+    req = NULL;
+    st = smart_fhir_classify(&in, &req);
+
+    if (st == SMART_FHIR_NOMEM) {
+        c->nomem = 1;
+        res_deny(r, SMART_ERR_REQUEST_INVALID, NULL, "no memory");
+        return;
+    }
+
+    if (st != SMART_FHIR_OK || req->status != SMART_FHIR_OK) {
+        smart_fhir_req_free(req);
+        res_deny(r, SMART_ERR_REQUEST_INVALID, NULL,
+                 "a bundle entry request is not a valid FHIR request");
+        return;
+    }
+
+    resource = json_object_get(entry, "resource");
+    body = resource;
+    decoded = NULL;
+
+    if (req->interaction == SMART_FHIR_I_PATCH && json_is_object(resource)
+        && json_is_string(json_object_get(resource, "resourceType"))
+        && strcmp(json_string_value(json_object_get(resource,
+                                                    "resourceType")),
+                  "Binary") == 0)
+    {
+        decoded = binary_json(resource);
+        body = decoded;
+    }
+
+    decide_req(c, req, body, body != NULL, 1, r);
+
+    json_decref(decoded);
+    smart_fhir_req_free(req);
+}
+
+
+/* --- the public interface ----------------------------------------------- */
+
+static int
+fill_decision(pctx_t *c, smart_decision_t *d, res_t *r)
+{
+    size_t   i;
+    char     buf[SMART_SCOPE_MAX_LEN * 3 + 64];
+    sbuf_t   sb;
+
+    d->allow = (r->verdict != V_DENY);
+    d->narrowed = (r->verdict == V_NARROW);
+    d->reason = d->allow ? SMART_ERR__COUNT : r->reason;
+    memcpy(d->needed, r->needed, sizeof(d->needed));
+
+    if (d->allow && r->granted != NULL) {
+        smart_scope_format(buf, sizeof(buf), r->granted);
+        d->granted_by = dupn(buf, strlen(buf));
+        if (d->granted_by == NULL) {
+            return -1;
+        }
+    }
+
+    if (d->narrowed) {
+        d->params = calloc(r->nparams, sizeof(smart_policy_param_t));
+        if (d->params == NULL) {
+            return -1;
+        }
+
+        memset(&sb, 0, sizeof(sbuf_t));
+
+        for (i = 0; i < r->nparams; i++) {
+            d->params[i] = r->params[i];
+            if (i > 0) {
+                sb_add(&sb, "&", 1);
+            }
+            sb_add_encoded(&sb, r->params[i].name,
+                           strlen(r->params[i].name));
+            sb_add(&sb, "=", 1);
+            sb_adds(&sb, r->params[i].value);
+        }
+
+        d->nparams = r->nparams;
+        r->nparams = 0;
+
+        if (sb.nomem) {
+            free(sb.p);
+            return -1;
+        }
+
+        d->query_append = sb.p;
+    }
+
+    d->explain = dupn(r->why ? r->why : "", strlen(r->why ? r->why : ""));
+    if (d->explain == NULL) {
+        return -1;
+    }
+
+    (void) c;
+
+    return 0;
+}
+
+
+static void
+decide_bundle(pctx_t *c, const json_t *body, int body_present,
+    smart_decision_t *d, res_t *r)
+{
+    size_t          i, n;
+    const char     *type;
+    const json_t   *entries, *rt;
+    res_t           er;
+
+    if (!body_present || !json_is_object(body)) {
+        res_deny(r, SMART_ERR_REQUEST_INVALID, NULL,
+                 "the body is not a JSON Bundle");
+        return;
+    }
+
+    rt = json_object_get(body, "resourceType");
+    type = json_string_value(json_object_get(body, "type"));
+
+    if (!json_is_string(rt) || strcmp(json_string_value(rt), "Bundle") != 0
+        || type == NULL
+        || (strcmp(type, "batch") != 0 && strcmp(type, "transaction") != 0))
+    {
+        res_deny(r, SMART_ERR_REQUEST_INVALID, NULL,
+                 "the body is not a batch or transaction Bundle");
+        return;
+    }
+
+    d->interaction = (strcmp(type, "batch") == 0) ? SMART_FHIR_I_BATCH
+                                                  : SMART_FHIR_I_TRANSACTION;
+
+    entries = json_object_get(body, "entry");
+    if (entries != NULL && !json_is_array(entries)) {
+        res_deny(r, SMART_ERR_REQUEST_INVALID, NULL,
+                 "Bundle.entry is not an array");
+        return;
+    }
+
+    n = json_array_size(entries);
+    if (n > SMART_POLICY_MAX_ENTRIES) {
+        res_deny(r, SMART_ERR_REQUEST_INVALID, NULL,
+                 "the Bundle has more entries than the gateway checks");
+        return;
+    }
+
+    if (n > 0) {
+        d->entries = calloc(n, sizeof(smart_decision_entry_t));
+        if (d->entries == NULL) {
+            c->nomem = 1;
+            return;
+        }
+    }
+
+    for (i = 0; i < n; i++) {
+        res_init(&er);
+        decide_entry(c, json_array_get(entries, i), &er);
+
+        if (er.verdict == V_NARROW) {
+            res_deny(&er, SMART_ERR_SCOPE_INSUFFICIENT, er.needed,
+                     "the entry would need a narrowing, which a bundle "
+                     "entry cannot carry");
+        }
+
+        if (er.verdict == V_DENY) {
+            d->entries[d->nentries].index = i;
+            d->entries[d->nentries].reason = er.reason;
+            d->entries[d->nentries].why = er.why;
+            memcpy(d->entries[d->nentries].needed, er.needed,
+                   sizeof(er.needed));
+
+            if (d->nentries == 0) {
+                res_deny(r, er.reason, er.needed, er.why);
+            }
+
+            d->nentries++;
+        }
+
+        res_clear_params(&er);
+    }
+
+    if (d->nentries == 0) {
+        res_allow(r, NULL, "every entry allowed");
+    }
+}
+
+
+smart_policy_status_e
+smart_policy_decide(const smart_policy_conf_t *conf,
+    const smart_scope_set_t *scopes, const char *patient,
+    const smart_fhir_req_t *req, const char *body, size_t body_len,
+    smart_decision_t **out)
+{
+    int                    body_present, parsed;
+    pctx_t                 c;
+    res_t                  r;
+    json_t                *json;
+    smart_decision_t      *d;
+    smart_policy_conf_t    defconf;
+
+    if (out == NULL) {
+        return SMART_POLICY_NOMEM;
+    }
+
+    *out = NULL;
+
+    if (conf == NULL) {
+        memset(&defconf, 0, sizeof(smart_policy_conf_t));
+        conf = &defconf;
+    }
+
+    d = calloc(1, sizeof(smart_decision_t));
+    if (d == NULL) {
+        return SMART_POLICY_NOMEM;
+    }
+
+    memset(&c, 0, sizeof(pctx_t));
+    c.conf = conf;
+    c.set = scopes;
+
+    if (patient != NULL && smart_fhir_valid_id(patient, strlen(patient))) {
+        c.patient = patient;
+        c.patient_len = strlen(patient);
+    }
+
+    res_init(&r);
+    json = NULL;
+
+    d->interaction = (req != NULL) ? req->interaction : SMART_FHIR_I_NONE;
+
+    if (req == NULL || req->status != SMART_FHIR_OK) {
+        res_deny(&r, SMART_ERR_REQUEST_INVALID, NULL,
+                 req && req->detail ? req->detail : "the request is invalid");
+        goto done;
+    }
+
+    if (body_len > (conf->body_max ? conf->body_max
+                                   : SMART_POLICY_BODY_MAX_DEFAULT))
+    {
+        res_deny(&r, SMART_ERR_REQUEST_TOO_LARGE, NULL,
+                 "the body is larger than smart_body_max");
+        goto done;
+    }
+
+    body_present = 0;
+    parsed = (req->interaction == SMART_FHIR_I_CREATE
+              || req->interaction == SMART_FHIR_I_UPDATE
+              || req->interaction == SMART_FHIR_I_PATCH
+              || req->interaction == SMART_FHIR_I_BATCH_OR_TRANSACTION);
+
+    if (parsed && body != NULL && body_len > 0) {
+        json = json_loadb(body, body_len, JSON_REJECT_DUPLICATES, NULL);
+        body_present = (json != NULL);
+
+        if (json == NULL) {
+            res_deny(&r, SMART_ERR_REQUEST_INVALID, NULL,
+                     "the body is not valid JSON");
+            goto done;
+        }
+    }
+
+    if (req->interaction == SMART_FHIR_I_BATCH_OR_TRANSACTION) {
+        decide_bundle(&c, json, body_present, d, &r);
+
+    } else {
+        decide_req(&c, req, json, body_present, 0, &r);
+    }
+
+done:
+
+    json_decref(json);
+
+    if (c.nomem || fill_decision(&c, d, &r) != 0) {
+        res_clear_params(&r);
+        smart_decision_free(d);
+        return SMART_POLICY_NOMEM;
+    }
+
+    res_clear_params(&r);
+    *out = d;
+
+    return SMART_POLICY_OK;
+}
+
+
+void
+smart_decision_free(smart_decision_t *d)
+{
+    size_t  i;
+
+    if (d == NULL) {
+        return;
+    }
+
+    for (i = 0; i < d->nparams; i++) {
+        free(d->params[i].name);
+        free(d->params[i].value);
+    }
+
+    free(d->params);
+    free(d->query_append);
+    free(d->granted_by);
+    free(d->entries);
+    free(d->explain);
+    free(d);
+}
+
+
+const smart_policy_op_t *
+smart_policy_default_ops(size_t *n)
+{
+    if (n != NULL) {
+        *n = sizeof(smart_policy_defaults) / sizeof(smart_policy_defaults[0]);
+    }
+
+    return smart_policy_defaults;
+}
+
+
+int
+smart_policy_op_parse(const char *name, size_t name_len,
+    const char *letters, size_t letters_len, const char *const *types,
+    const size_t *type_lens, size_t ntypes, smart_policy_op_t *op,
+    const char **err)
+{
+    size_t       i, j, start;
+    unsigned     m;
+    const char  *e;
+
+    e = NULL;
+
+    if (op == NULL || name == NULL || letters == NULL
+        || (ntypes > 0 && (types == NULL || type_lens == NULL)))
+    {
+        e = "missing argument";
+        goto fail;
+    }
+
+    memset(op, 0, sizeof(smart_policy_op_t));
+
+    if (name_len > 0 && name[0] == '$') {
+        name++;
+        name_len--;
+    }
+
+    if (name_len == 0 || name_len > SMART_FHIR_MAX_OP
+        || !((name[0] >= 'A' && name[0] <= 'Z')
+             || (name[0] >= 'a' && name[0] <= 'z')))
+    {
+        e = "invalid operation name";
+        goto fail;
+    }
+
+    for (i = 0; i < name_len; i++) {
+        if (!((name[i] >= 'A' && name[i] <= 'Z')
+              || (name[i] >= 'a' && name[i] <= 'z')
+              || (name[i] >= '0' && name[i] <= '9')
+              || name[i] == '_' || name[i] == '-'))
+        {
+            e = "invalid operation name";
+            goto fail;
+        }
+    }
+
+    memcpy(op->name, name, name_len);
+    op->name[name_len] = '\0';
+    op->contexts = SMART_SCOPE_ANY_CONTEXT;
+
+    if (letters_len > 8 && memcmp(letters, "patient/", 8) == 0) {
+        op->contexts = SMART_SCOPE_PATIENT;
+        letters += 8;
+        letters_len -= 8;
+
+    } else if (letters_len > 5 && memcmp(letters, "user/", 5) == 0) {
+        op->contexts = SMART_SCOPE_USER;
+        letters += 5;
+        letters_len -= 5;
+
+    } else if (letters_len > 7 && memcmp(letters, "system/", 7) == 0) {
+        op->contexts = SMART_SCOPE_SYSTEM;
+        letters += 7;
+        letters_len -= 7;
+    }
+
+    start = 0;
+
+    for (i = 0; i <= letters_len; i++) {
+        if (i < letters_len && letters[i] != '|') {
+            continue;
+        }
+
+        m = smart_scope_letters(letters + start, i - start);
+        if (m == 0 || op->nalts == SMART_POLICY_OP_MAX_ALTS) {
+            e = "invalid LETTERS: expected [context/]letters[|letters]";
+            goto fail;
+        }
+
+        op->alts[op->nalts++] = m;
+        start = i + 1;
+    }
+
+    if (ntypes > SMART_POLICY_OP_MAX_TYPES) {
+        e = "too many types";
+        goto fail;
+    }
+
+    for (j = 0; j < ntypes; j++) {
+        if (type_lens[j] == 1 && types[j][0] == '*') {
+            op->types[j] = SMART_POLICY_OP_TYPE_ANY;
+            continue;
+        }
+
+        op->types[j] = smart_fhir_type_index(types[j], type_lens[j]);
+        if (op->types[j] < 0) {
+            e = "unknown resource type";
+            goto fail;
+        }
+    }
+
+    op->ntypes = ntypes;
+
+    return 0;
+
+fail:
+
+    if (op != NULL) {
+        memset(op, 0, sizeof(smart_policy_op_t));
+    }
+
+    if (err != NULL) {
+        *err = e;
+    }
+
+    return -1;
+}

@@ -1,0 +1,706 @@
+/*
+ * Unit tests of the authorization decision (smart_policy.[ch],
+ * docs/scopes.md): the decision table tests/policy/decisions.tsv run
+ * through the core with the CLI's own table code, and focused tests of
+ * what the table cannot show (narrowing text, needed scopes, bundle entry
+ * lists, bounds, the operation table, hostile inputs).
+ */
+
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include "smart_policy.h"
+
+#define SMART_SCOPE_CHECK_NO_MAIN
+#include "../tools/smart-scope-check.c"
+
+
+typedef struct {
+    smart_policy_conf_t    conf;
+    smart_scope_set_t     *set;
+    smart_fhir_req_t      *req;
+    smart_decision_t      *d;
+} tp_t;
+
+
+/* Decides method url for scopes/patient with body; the result in t->d. */
+static void
+run(tp_t *t, const char *scopes, const char *patient, const char *method,
+    const char *url, const char *body)
+{
+    const char          *q;
+    smart_fhir_input_t   in;
+
+    t->set = smart_scope_parse(scopes, strlen(scopes));
+    assert_non_null(t->set);
+
+    memset(&in, 0, sizeof(smart_fhir_input_t));
+    in.method = method;
+    in.method_len = strlen(method);
+    q = strchr(url, '?');
+    in.path = url;
+    in.path_len = q ? (size_t) (q - url) : strlen(url);
+
+    if (q != NULL) {
+        in.query = q + 1;
+        in.query_len = strlen(q + 1);
+    }
+
+    assert_int_not_equal(smart_fhir_classify(&in, &t->req),
+                         SMART_FHIR_NOMEM);
+
+    assert_int_equal(smart_policy_decide(&t->conf, t->set, patient, t->req,
+                                         body, body ? strlen(body) : 0,
+                                         &t->d),
+                     SMART_POLICY_OK);
+    assert_non_null(t->d);
+    assert_non_null(t->d->explain);
+}
+
+
+static void
+done(tp_t *t)
+{
+    smart_decision_free(t->d);
+    smart_fhir_req_free(t->req);
+    smart_scope_set_free(t->set);
+    t->d = NULL;
+    t->req = NULL;
+    t->set = NULL;
+}
+
+
+static void
+expect_deny(tp_t *t, smart_err_e reason, const char *needed)
+{
+    assert_int_equal(t->d->allow, 0);
+    assert_int_equal(t->d->narrowed, 0);
+    assert_int_equal(t->d->reason, reason);
+    assert_string_equal(t->d->needed, needed);
+    assert_null(t->d->granted_by);
+    assert_null(t->d->query_append);
+}
+
+
+static void
+expect_narrow(tp_t *t, const char *append)
+{
+    assert_int_equal(t->d->allow, 1);
+    assert_int_equal(t->d->narrowed, 1);
+    assert_non_null(t->d->query_append);
+    assert_string_equal(t->d->query_append, append);
+    assert_true(t->d->nparams > 0);
+}
+
+
+/* --- the table ----------------------------------------------------------- */
+
+static void
+test_table(void **state)
+{
+    long  failed;
+
+    (void) state;
+
+    failed = ssc_run_table("policy/decisions.tsv",
+                           SMART_PATIENT_SEARCH_NARROW, stdout);
+    assert_int_equal(failed, 0);
+}
+
+
+static void
+test_table_counts_failures(void **state)
+{
+    FILE    *f, *out;
+    char     text[2048];
+    size_t   n;
+    long     failed;
+
+    (void) state;
+
+    f = fopen("/tmp/smart_policy_bad.tsv", "w");
+    assert_non_null(f);
+    fputs("# a deliberately wrong table\n"
+          "user/*.rs\t-\tGET\tObservation/1\tdeny\n"
+          "patient/*.rs\t1\tGET\tObservation\tallow\n"
+          "user/*.rs\t-\tGET\tObservation/1\tallow\n"
+          "-\t-\tGET\tObservation/1\tpatient-mismatch\n"
+          "too\tfew\n", f);
+    fclose(f);
+
+    out = tmpfile();
+    assert_non_null(out);
+    failed = ssc_run_table("/tmp/smart_policy_bad.tsv",
+                           SMART_PATIENT_SEARCH_NARROW, out);
+    assert_int_equal(failed, 4);
+    remove("/tmp/smart_policy_bad.tsv");
+
+    rewind(out);
+    n = fread(text, 1, sizeof(text) - 1, out);
+    text[n] = '\0';
+    fclose(out);
+    assert_non_null(strstr(text, "line 3: GET Observation: expected allow, "
+                                 "got narrow"));
+    assert_non_null(strstr(text, "line 6: expected at least 5"));
+    assert_non_null(strstr(text, "\n1 passed, 4 failed\n"));
+
+    out = tmpfile();
+    assert_non_null(out);
+    assert_int_equal(ssc_run_table("/nonexistent/x.tsv",
+                                   SMART_PATIENT_SEARCH_NARROW, out), -1);
+    fclose(out);
+}
+
+
+/* The CLI's output for one decision. */
+static void
+test_cli_print(void **state)
+{
+    FILE        *f;
+    char         out[2048];
+    size_t       n;
+    ssc_case_t   k;
+    smart_decision_t  *d;
+
+    (void) state;
+
+    memset(&k, 0, sizeof(ssc_case_t));
+    k.scopes = "patient/Observation.rs";
+    k.patient = "123";
+    k.method = "GET";
+    k.url = "Observation?code=x";
+
+    d = ssc_decide(&k);
+    assert_non_null(d);
+
+    f = tmpfile();
+    assert_non_null(f);
+    ssc_print(f, d, &k);
+    rewind(f);
+    n = fread(out, 1, sizeof(out) - 1, f);
+    out[n] = '\0';
+    fclose(f);
+    smart_decision_free(d);
+
+    assert_string_equal(out,
+        "decision: narrow\n"
+        "interaction: search-type\n"
+        "granted-by: patient/Observation.rs\n"
+        "narrowing: patient=123\n"
+        "forwarded: Observation?code=x&patient=123\n"
+        "explanation: narrowed to the patient\n");
+
+    k.url = "Observation/1";
+    d = ssc_decide(&k);
+    assert_non_null(d);
+    assert_string_equal(ssc_outcome(d), "scope-insufficient");
+
+    f = tmpfile();
+    assert_non_null(f);
+    ssc_print(f, d, &k);
+    rewind(f);
+    n = fread(out, 1, sizeof(out) - 1, f);
+    out[n] = '\0';
+    fclose(f);
+    smart_decision_free(d);
+
+    assert_non_null(strstr(out, "decision: deny\n"));
+    assert_non_null(strstr(out, "reason: scope-insufficient\n"));
+    assert_non_null(strstr(out, "needed: user/Observation.r\n"));
+}
+
+
+/* --- narrowing ----------------------------------------------------------- */
+
+static void
+test_narrow_patient_param(void **state)
+{
+    tp_t  t;
+
+    (void) state;
+    memset(&t, 0, sizeof(tp_t));
+
+    run(&t, "patient/Observation.rs", "123", "GET", "Observation?code=x",
+        NULL);
+    expect_narrow(&t, "patient=123");
+    assert_string_equal(t.d->params[0].name, "patient");
+    assert_string_equal(t.d->params[0].value, "123");
+    assert_string_equal(t.d->granted_by, "patient/Observation.rs");
+    done(&t);
+
+    /* Patient is limited by _id */
+    run(&t, "patient/Patient.rs", "123", "GET", "Patient?name=x", NULL);
+    expect_narrow(&t, "_id=123");
+    done(&t);
+
+    /* Group has only "member", which also holds Devices and others */
+    run(&t, "patient/Group.rs", "123", "GET", "Group", NULL);
+    expect_narrow(&t, "member=Patient/123");
+    done(&t);
+
+    /* "subject" before other parameters when there is no "patient" */
+    run(&t, "patient/*.rs", "a.b-9", "GET", "Condition", NULL);
+    expect_narrow(&t, "patient=a.b-9");
+    done(&t);
+
+    /* the system search narrowing */
+    run(&t, "patient/*.rs", "123", "GET", "?_type=Observation,Condition",
+        NULL);
+    expect_narrow(&t, "patient=123");
+    done(&t);
+}
+
+
+static void
+test_narrow_granular(void **state)
+{
+    tp_t  t;
+
+    (void) state;
+    memset(&t, 0, sizeof(tp_t));
+
+    run(&t, "patient/Observation.rs?category=http://x.org/cs%7Clab "
+            "patient/Observation.rs?category=vital-signs", "123", "GET",
+        "Observation", NULL);
+    expect_narrow(&t, "patient=123&category=http://x.org/cs%7Clab,"
+                      "vital-signs");
+    assert_int_equal(t.d->nparams, 2);
+    done(&t);
+
+    /* a two-parameter scope narrows with both */
+    run(&t, "user/Condition.rs?category=problem-list-item&"
+            "clinical-status=active", NULL, "GET", "Condition", NULL);
+    expect_narrow(&t, "category=problem-list-item&clinical-status=active");
+    done(&t);
+
+    /* values are encoded so that they neither split nor join */
+    run(&t, "user/Observation.rs?code=a+b%26c%5C%2Cd", NULL, "GET",
+        "Observation", NULL);
+    expect_narrow(&t, "code=a%2Bb%26c%5C%2Cd");
+    done(&t);
+
+    /* the narrowed request is then allowed unchanged */
+    run(&t, "user/Observation.rs?code=a+b%26c%5C%2Cd", NULL, "GET",
+        "Observation?code=a%2Bb%26c%5C%2Cd", NULL);
+    assert_int_equal(t.d->allow, 1);
+    assert_int_equal(t.d->narrowed, 0);
+    done(&t);
+
+    t.conf.patient_search = SMART_PATIENT_SEARCH_DENY;
+    run(&t, "user/Observation.rs?category=lab", NULL, "GET", "Observation",
+        NULL);
+    expect_deny(&t, SMART_ERR_SCOPE_INSUFFICIENT, "user/Observation.s");
+    done(&t);
+}
+
+
+static void
+test_narrow_prefers_unrestricted(void **state)
+{
+    tp_t  t;
+
+    (void) state;
+    memset(&t, 0, sizeof(tp_t));
+
+    /* a user scope allows it as is: no narrowing from the patient scope */
+    run(&t, "patient/Observation.rs user/Observation.rs", "123", "GET",
+        "Observation?code=x", NULL);
+    assert_int_equal(t.d->allow, 1);
+    assert_int_equal(t.d->narrowed, 0);
+    assert_string_equal(t.d->granted_by, "user/Observation.rs");
+    done(&t);
+}
+
+
+/* --- reasons and needed scopes ------------------------------------------- */
+
+static void
+test_needed(void **state)
+{
+    tp_t  t;
+
+    (void) state;
+    memset(&t, 0, sizeof(tp_t));
+
+    run(&t, "patient/Condition.rs", "123", "GET", "Observation?patient=123",
+        NULL);
+    expect_deny(&t, SMART_ERR_SCOPE_INSUFFICIENT, "patient/Observation.s");
+    done(&t);
+
+    run(&t, "patient/Observation.rs", "123", "GET", "Observation/1", NULL);
+    expect_deny(&t, SMART_ERR_SCOPE_INSUFFICIENT, "user/Observation.r");
+    done(&t);
+
+    run(&t, "patient/Patient.rs", "123", "GET", "Patient/9", NULL);
+    expect_deny(&t, SMART_ERR_PATIENT_MISMATCH, "patient/Patient.r");
+    done(&t);
+
+    run(&t, "patient/Patient.rs", NULL, "GET", "Patient/123", NULL);
+    expect_deny(&t, SMART_ERR_PATIENT_CONTEXT_MISSING, "patient/Patient.r");
+    done(&t);
+
+    run(&t, "user/Observation.rs", NULL, "DELETE", "Observation/1", NULL);
+    expect_deny(&t, SMART_ERR_SCOPE_INSUFFICIENT, "user/Observation.d");
+    done(&t);
+
+    run(&t, "", NULL, "GET", "_history", NULL);
+    expect_deny(&t, SMART_ERR_SCOPE_INSUFFICIENT, "user/*.s");
+    done(&t);
+
+    run(&t, "user/*.rs", NULL, "GET", "$export", NULL);
+    expect_deny(&t, SMART_ERR_SCOPE_INSUFFICIENT, "system/*.rs");
+    done(&t);
+
+    run(&t, "user/*.cruds", NULL, "GET", "$nosuch", NULL);
+    expect_deny(&t, SMART_ERR_SCOPE_INSUFFICIENT, "");
+    done(&t);
+
+    /* the patient claim never appears in the explanation */
+    run(&t, "patient/Patient.rs", "secret42", "GET", "Patient/other", NULL);
+    assert_null(strstr(t.d->explain, "secret42"));
+    assert_null(strstr(t.d->needed, "secret42"));
+    done(&t);
+}
+
+
+static void
+test_invalid_inputs(void **state)
+{
+    smart_decision_t      *d;
+    smart_scope_set_t     *set;
+    smart_fhir_req_t       bad;
+    tp_t                   t;
+
+    (void) state;
+    memset(&t, 0, sizeof(tp_t));
+
+    set = smart_scope_parse("user/*.cruds", 12);
+    assert_non_null(set);
+
+    assert_int_equal(smart_policy_decide(NULL, set, NULL, NULL, NULL, 0, &d),
+                     SMART_POLICY_OK);
+    assert_int_equal(d->allow, 0);
+    assert_int_equal(d->reason, SMART_ERR_REQUEST_INVALID);
+    smart_decision_free(d);
+
+    memset(&bad, 0, sizeof(smart_fhir_req_t));
+    bad.status = SMART_FHIR_INVALID;
+    bad.detail = "x";
+    assert_int_equal(smart_policy_decide(NULL, set, NULL, &bad, NULL, 0, &d),
+                     SMART_POLICY_OK);
+    assert_int_equal(d->reason, SMART_ERR_REQUEST_INVALID);
+    smart_decision_free(d);
+
+    assert_int_equal(smart_policy_decide(NULL, set, NULL, NULL, NULL, 0,
+                                         NULL),
+                     SMART_POLICY_NOMEM);
+    smart_decision_free(NULL);
+    smart_scope_set_free(set);
+
+    /* scopes NULL grant nothing */
+    t.set = NULL;
+    run(&t, "", NULL, "GET", "Observation/1", NULL);
+    smart_decision_free(t.d);
+    assert_int_equal(smart_policy_decide(NULL, NULL, NULL, t.req, NULL, 0,
+                                         &t.d),
+                     SMART_POLICY_OK);
+    expect_deny(&t, SMART_ERR_SCOPE_INSUFFICIENT, "user/Observation.r");
+    done(&t);
+
+    /* a patient claim that is not a FHIR id is no patient context */
+    run(&t, "patient/Patient.rs", "1,2", "GET", "Patient/1", NULL);
+    expect_deny(&t, SMART_ERR_PATIENT_CONTEXT_MISSING, "patient/Patient.r");
+    done(&t);
+    run(&t, "patient/Patient.rs", "Patient/1", "GET", "Patient/1", NULL);
+    expect_deny(&t, SMART_ERR_PATIENT_CONTEXT_MISSING, "patient/Patient.r");
+    done(&t);
+}
+
+
+static void
+test_body_max(void **state)
+{
+    tp_t         t;
+    const char  *body;
+
+    (void) state;
+    memset(&t, 0, sizeof(tp_t));
+
+    body = "{\"resourceType\":\"Observation\","
+           "\"subject\":{\"reference\":\"Patient/1\"}}";
+
+    t.conf.body_max = strlen(body) - 1;
+    run(&t, "user/*.cruds", NULL, "POST", "Observation", body);
+    expect_deny(&t, SMART_ERR_REQUEST_TOO_LARGE, "");
+    done(&t);
+
+    t.conf.body_max = strlen(body);
+    run(&t, "user/*.cruds", NULL, "POST", "Observation", body);
+    assert_int_equal(t.d->allow, 1);
+    done(&t);
+}
+
+
+static void
+test_deep_and_hostile_bodies(void **state)
+{
+    tp_t     t;
+    char    *deep;
+    size_t   i, n;
+
+    (void) state;
+    memset(&t, 0, sizeof(tp_t));
+
+    /* deep nesting inside a compartment element: refused, never a crash */
+    n = 1500;
+    deep = malloc(n * 2 + 200);
+    assert_non_null(deep);
+    strcpy(deep, "{\"resourceType\":\"Observation\",\"subject\":");
+    for (i = 0; i < n; i++) {
+        strcat(deep, "[");
+    }
+    strcat(deep, "1");
+    for (i = 0; i < n; i++) {
+        strcat(deep, "]");
+    }
+    strcat(deep, "}");
+
+    run(&t, "patient/*.cruds", "1", "POST", "Observation", deep);
+    assert_int_equal(t.d->allow, 0);
+    done(&t);
+    free(deep);
+
+    /* NUL escape inside a string is refused by the parser */
+    run(&t, "user/*.cruds", NULL, "POST", "Observation",
+        "{\"resourceType\":\"Observ\\u0000ation\"}");
+    expect_deny(&t, SMART_ERR_REQUEST_INVALID, "");
+    done(&t);
+
+    /* references that look right but are not Type/id */
+    run(&t, "patient/*.cruds", "1", "POST", "Observation",
+        "{\"resourceType\":\"Observation\","
+        "\"subject\":{\"reference\":\"Patient/1/x\"}}");
+    expect_deny(&t, SMART_ERR_SCOPE_INSUFFICIENT, "user/Observation.c");
+    done(&t);
+
+    run(&t, "patient/*.cruds", "1", "POST", "Observation",
+        "{\"resourceType\":\"Observation\","
+        "\"subject\":{\"reference\":\"Patient/1/_history/2\"}}");
+    assert_int_equal(t.d->allow, 1);
+    done(&t);
+
+    run(&t, "patient/*.cruds", "1", "POST", "Observation",
+        "{\"resourceType\":\"Observation\","
+        "\"subject\":{\"reference\":42}}");
+    assert_int_equal(t.d->allow, 0);
+    done(&t);
+}
+
+
+/* --- bundles -------------------------------------------------------------- */
+
+static void
+test_bundle_entries(void **state)
+{
+    tp_t  t;
+
+    (void) state;
+    memset(&t, 0, sizeof(tp_t));
+
+    run(&t, "patient/*.cruds", "123", "POST", "",
+        "{\"resourceType\":\"Bundle\",\"type\":\"batch\",\"entry\":["
+        "{\"request\":{\"method\":\"GET\",\"url\":\"Observation?patient=123"
+        "\"}},"
+        "{\"request\":{\"method\":\"GET\",\"url\":\"Observation/1\"}},"
+        "{\"request\":{\"method\":\"GET\",\"url\":\"Patient/123\"}},"
+        "{\"request\":{\"method\":\"GET\",\"url\":\"Patient/9\"}}]}");
+
+    assert_int_equal(t.d->allow, 0);
+    assert_int_equal(t.d->interaction, SMART_FHIR_I_BATCH);
+    assert_int_equal(t.d->nentries, 2);
+    assert_int_equal(t.d->entries[0].index, 1);
+    assert_int_equal(t.d->entries[0].reason, SMART_ERR_SCOPE_INSUFFICIENT);
+    assert_string_equal(t.d->entries[0].needed, "user/Observation.r");
+    assert_int_equal(t.d->entries[1].index, 3);
+    assert_int_equal(t.d->entries[1].reason, SMART_ERR_PATIENT_MISMATCH);
+    assert_int_equal(t.d->reason, SMART_ERR_SCOPE_INSUFFICIENT);
+    done(&t);
+
+    run(&t, "user/*.cruds", NULL, "POST", "",
+        "{\"resourceType\":\"Bundle\",\"type\":\"transaction\",\"entry\":["
+        "{\"request\":{\"method\":\"DELETE\",\"url\":\"Observation/1\"}}]}");
+    assert_int_equal(t.d->allow, 1);
+    assert_int_equal(t.d->interaction, SMART_FHIR_I_TRANSACTION);
+    assert_int_equal(t.d->nentries, 0);
+    done(&t);
+
+    /* an entry url with a NUL escape is not the url the server sees */
+    run(&t, "user/*.cruds", NULL, "POST", "",
+        "{\"resourceType\":\"Bundle\",\"type\":\"batch\",\"entry\":["
+        "{\"request\":{\"method\":\"GET\",\"url\":\"Observation/1\"}},"
+        "{\"request\":{\"method\":\"GET\",\"url\":\"Observation\\u0000/1"
+        "\"}}]}");
+    assert_int_equal(t.d->allow, 0);
+    done(&t);
+}
+
+
+static void
+test_bundle_bound(void **state)
+{
+    tp_t     t;
+    char    *b;
+    size_t   i, cap;
+
+    (void) state;
+    memset(&t, 0, sizeof(tp_t));
+
+    cap = (SMART_POLICY_MAX_ENTRIES + 1) * 64 + 128;
+    b = malloc(cap);
+    assert_non_null(b);
+    strcpy(b, "{\"resourceType\":\"Bundle\",\"type\":\"batch\",\"entry\":[");
+
+    for (i = 0; i <= SMART_POLICY_MAX_ENTRIES; i++) {
+        strcat(b, i ? "," : "");
+        strcat(b, "{\"request\":{\"method\":\"GET\",\"url\":\"Patient/1\"}}");
+    }
+
+    strcat(b, "]}");
+
+    run(&t, "user/*.rs", NULL, "POST", "", b);
+    expect_deny(&t, SMART_ERR_REQUEST_INVALID, "");
+    done(&t);
+    free(b);
+}
+
+
+/* --- operations ----------------------------------------------------------- */
+
+static void
+test_op_parse(void **state)
+{
+    smart_policy_op_t         op;
+    const char               *err;
+    const char               *types[2] = { "Observation", "*" };
+    size_t                    lens[2] = { 11, 1 };
+    const smart_policy_op_t  *defs;
+    size_t                    n;
+
+    (void) state;
+
+    assert_int_equal(smart_policy_op_parse("$lastn", 6, "rs", 2, types,
+                                           lens, 1, &op, &err), 0);
+    assert_string_equal(op.name, "lastn");
+    assert_int_equal(op.nalts, 1);
+    assert_int_equal(op.alts[0], SMART_SCOPE_R | SMART_SCOPE_S);
+    assert_int_equal(op.ntypes, 1);
+    assert_int_equal(op.contexts, SMART_SCOPE_ANY_CONTEXT);
+
+    assert_int_equal(smart_policy_op_parse("export", 6, "user/rs|s", 9,
+                                           types + 1, lens + 1, 1, &op,
+                                           &err), 0);
+    assert_int_equal(op.contexts, SMART_SCOPE_USER);
+    assert_int_equal(op.nalts, 2);
+    assert_int_equal(op.types[0], SMART_POLICY_OP_TYPE_ANY);
+
+    err = NULL;
+    assert_int_equal(smart_policy_op_parse("x", 1, "sr", 2, NULL, NULL, 0,
+                                           &op, &err), -1);
+    assert_non_null(err);
+    assert_int_equal(smart_policy_op_parse("x", 1, "r|", 2, NULL, NULL, 0,
+                                           &op, &err), -1);
+    assert_int_equal(smart_policy_op_parse("x", 1, "read", 4, NULL, NULL, 0,
+                                           &op, &err), -1);
+    assert_int_equal(smart_policy_op_parse("$", 1, "r", 1, NULL, NULL, 0,
+                                           &op, &err), -1);
+    assert_int_equal(smart_policy_op_parse("a b", 3, "r", 1, NULL, NULL, 0,
+                                           &op, &err), -1);
+    types[0] = "observation";
+    assert_int_equal(smart_policy_op_parse("x", 1, "r", 1, types, lens, 1,
+                                           &op, &err), -1);
+    assert_int_equal(smart_policy_op_parse("x", 1, "patient/", 8, NULL,
+                                           NULL, 0, &op, &err), -1);
+
+    defs = smart_policy_default_ops(&n);
+    assert_int_equal(n, 3);
+    assert_string_equal(defs[0].name, "everything");
+}
+
+
+static void
+test_op_table(void **state)
+{
+    tp_t                t;
+    smart_policy_op_t   ops[2];
+    const char         *types[1] = { "*" };
+    size_t              lens[1] = { 1 };
+
+    (void) state;
+    memset(&t, 0, sizeof(tp_t));
+
+    assert_int_equal(smart_policy_op_parse("lastn", 5, "rs", 2, NULL, NULL,
+                                           0, &ops[0], NULL), 0);
+    assert_int_equal(smart_policy_op_parse("export", 6, "user/rs", 7, types,
+                                           lens, 1, &ops[1], NULL), 0);
+    t.conf.ops = ops;
+    t.conf.nops = 2;
+
+    run(&t, "user/Observation.rs", NULL, "GET", "Observation/$lastn", NULL);
+    assert_int_equal(t.d->allow, 1);
+    assert_string_equal(t.d->granted_by, "user/Observation.rs");
+    done(&t);
+
+    run(&t, "user/Condition.rs", NULL, "GET", "Observation/$lastn", NULL);
+    expect_deny(&t, SMART_ERR_SCOPE_INSUFFICIENT, "user/Observation.rs");
+    done(&t);
+
+    /* the configured entry replaces the default of the same name */
+    run(&t, "user/*.rs", NULL, "GET", "$export", NULL);
+    assert_int_equal(t.d->allow, 1);
+    done(&t);
+
+    run(&t, "system/*.rs", NULL, "GET", "$export", NULL);
+    expect_deny(&t, SMART_ERR_SCOPE_INSUFFICIENT, "user/*.rs");
+    done(&t);
+
+    /* the other defaults stay */
+    run(&t, "user/*.rs", NULL, "GET", "Patient/1/$everything", NULL);
+    assert_int_equal(t.d->allow, 1);
+    done(&t);
+
+    /* under patient scopes: a reading operation at type level cannot be
+       limited to the patient */
+    run(&t, "patient/*.rs", "1", "GET", "Observation/$lastn", NULL);
+    expect_deny(&t, SMART_ERR_SCOPE_INSUFFICIENT, "user/Observation.rs");
+    done(&t);
+}
+
+
+int
+main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_table),
+        cmocka_unit_test(test_table_counts_failures),
+        cmocka_unit_test(test_cli_print),
+        cmocka_unit_test(test_narrow_patient_param),
+        cmocka_unit_test(test_narrow_granular),
+        cmocka_unit_test(test_narrow_prefers_unrestricted),
+        cmocka_unit_test(test_needed),
+        cmocka_unit_test(test_invalid_inputs),
+        cmocka_unit_test(test_body_max),
+        cmocka_unit_test(test_deep_and_hostile_bodies),
+        cmocka_unit_test(test_bundle_entries),
+        cmocka_unit_test(test_bundle_bound),
+        cmocka_unit_test(test_op_parse),
+        cmocka_unit_test(test_op_table),
+    };
+
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
