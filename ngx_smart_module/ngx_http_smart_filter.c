@@ -6,7 +6,10 @@
  * The header filter puts the correlation ID on every response of a smart
  * request and swaps responses NGINX produced before the module could run
  * (a duplicate Authorization header) for their typed form; the body filter
- * swaps the body to match.  JWKS subrequests are captured, never sent.
+ * swaps the body to match.  Under smart_errors, upstream failures and the
+ * failures NGINX produces in front of the upstream are swapped the same
+ * way (SPEC section 5, docs/errors.md).  JWKS subrequests are captured,
+ * never sent.
  */
 
 #include "ngx_http_smart_module.h"
@@ -24,6 +27,39 @@ static ngx_uint_t ngx_http_smart_duplicate_authorization(
 static int ngx_http_smart_oo_format(ngx_http_request_t *r);
 static ngx_int_t ngx_http_smart_explain(ngx_http_request_t *r,
     ngx_http_smart_ctx_t *ctx);
+static ngx_int_t ngx_http_smart_upstream_failure(ngx_http_request_t *r,
+    ngx_http_smart_ctx_t *ctx, ngx_http_smart_loc_conf_t *slcf);
+static ngx_uint_t ngx_http_smart_from_upstream(ngx_http_request_t *r);
+static ngx_uint_t ngx_http_smart_is_write(ngx_http_request_t *r,
+    ngx_http_smart_ctx_t *ctx);
+static ngx_int_t ngx_http_smart_failure_map(ngx_http_request_t *r,
+    ngx_http_smart_ctx_t *ctx, ngx_uint_t upstream, smart_err_e *err,
+    ngx_uint_t *status, ngx_uint_t *issues);
+static void ngx_http_smart_strip_headers(ngx_http_request_t *r,
+    ngx_uint_t status);
+static ngx_uint_t ngx_http_smart_header_is(ngx_table_elt_t *h,
+    const char *name);
+static ngx_int_t ngx_http_smart_collect(ngx_http_request_t *r,
+    ngx_http_smart_ctx_t *ctx, ngx_chain_t *in);
+static ngx_int_t ngx_http_smart_collect_done(ngx_http_request_t *r,
+    ngx_http_smart_ctx_t *ctx);
+static ngx_int_t ngx_http_smart_upstream_issues(ngx_http_request_t *r,
+    ngx_http_smart_ctx_t *ctx, json_t **root);
+static const char *ngx_http_smart_json_str(json_t *v, size_t max);
+static ngx_int_t ngx_http_smart_emit(ngx_http_request_t *r,
+    ngx_http_smart_ctx_t *ctx);
+
+
+/*
+ * Upstream bodies read for their OperationOutcome issues (400, 404, 410,
+ * 422) are bounded; a larger or unreadable body gives the catalogue issue
+ * alone.  Issues and their strings are bounded too.
+ */
+#define NGX_HTTP_SMART_UP_BODY_MAX      (64 * 1024)
+#define NGX_HTTP_SMART_UP_ISSUES_MAX    20
+#define NGX_HTTP_SMART_UP_TEXT_MAX      1024
+#define NGX_HTTP_SMART_UP_EXPR_MAX      256
+#define NGX_HTTP_SMART_UP_TOKEN_MAX     64
 
 
 static ngx_http_output_header_filter_pt  ngx_http_next_header_filter;
@@ -121,9 +157,11 @@ ngx_http_smart_prepare_error(ngx_http_request_t *r, ngx_http_smart_ctx_t *ctx,
     ngx_memzero(&oo, sizeof(smart_oo_t));
     oo.err = err;
     oo.correlation_id = (const char *) cid;
-    oo.contact = slcf->error_contact.len ? (const char *) slcf->error_contact.data
-                                         : NULL;
+    oo.contact = slcf->error_contact.len
+                 ? (const char *) slcf->error_contact.data : NULL;
     oo.format = ngx_http_smart_oo_format(r);
+    oo.extra = ctx->extra;
+    oo.nextra = ctx->nextra;
 
     n = smart_oo_render(NULL, 0, &oo);
 
@@ -408,6 +446,10 @@ ngx_http_smart_header_filter(ngx_http_request_t *r)
 
     slcf = ngx_http_get_module_loc_conf(r, ngx_http_smart_module);
 
+    if (ngx_http_smart_upstream_failure(r, ctx, slcf) == NGX_ERROR) {
+        return NGX_ERROR;
+    }
+
     if (ngx_http_smart_set_out_header(r, &slcf->correlation_header, &ctx->cid)
         != NGX_OK)
     {
@@ -418,6 +460,11 @@ ngx_http_smart_header_filter(ngx_http_request_t *r)
         && ngx_http_smart_explain(r, ctx) != NGX_OK)
     {
         return NGX_ERROR;
+    }
+
+    if (ctx->collect) {
+        /* the header goes out with the body, once the upstream's is read */
+        return NGX_OK;
     }
 
     return ngx_http_next_header_filter(r);
@@ -452,8 +499,7 @@ ngx_http_smart_explain(ngx_http_request_t *r, ngx_http_smart_ctx_t *ctx)
 static ngx_int_t
 ngx_http_smart_body_filter(ngx_http_request_t *r, ngx_chain_t *in)
 {
-    ngx_buf_t             *b;
-    ngx_chain_t           *cl, out;
+    ngx_chain_t           *cl;
     ngx_http_smart_ctx_t  *ctx;
 
     if (r != r->main) {
@@ -470,6 +516,10 @@ ngx_http_smart_body_filter(ngx_http_request_t *r, ngx_chain_t *in)
         return ngx_http_next_body_filter(r, in);
     }
 
+    if (ctx->collect) {
+        return ngx_http_smart_collect(r, ctx, in);
+    }
+
     /* the original body is consumed and dropped */
 
     for (cl = in; cl != NULL; cl = cl->next) {
@@ -477,9 +527,26 @@ ngx_http_smart_body_filter(ngx_http_request_t *r, ngx_chain_t *in)
         cl->buf->file_pos = cl->buf->file_last;
     }
 
-    if (ctx->replaced) {
-        return (in == NULL) ? ngx_http_next_body_filter(r, NULL) : NGX_OK;
+    if (r->header_only) {
+        return NGX_OK;
     }
+
+    if (ctx->replaced) {
+        /* lets anything still buffered below go out */
+        return ngx_http_next_body_filter(r, NULL);
+    }
+
+    return ngx_http_smart_emit(r, ctx);
+}
+
+
+/* Sends the typed body, once, as the whole response body. */
+
+static ngx_int_t
+ngx_http_smart_emit(ngx_http_request_t *r, ngx_http_smart_ctx_t *ctx)
+{
+    ngx_buf_t    *b;
+    ngx_chain_t   out;
 
     ctx->replaced = 1;
 
@@ -498,4 +565,621 @@ ngx_http_smart_body_filter(ngx_http_request_t *r, ngx_chain_t *in)
     out.next = NULL;
 
     return ngx_http_next_body_filter(r, &out);
+}
+
+
+/*
+ * smart_errors: an upstream failure, or one NGINX produced in front of the
+ * upstream (refused, reset, timed out, malformed reply), becomes the typed
+ * OperationOutcome of SPEC section 5.  Returns NGX_DECLINED when the
+ * response is not replaced, NGX_OK when it is (ctx->replace; ctx->collect
+ * when the header must wait for the upstream body), NGX_ERROR.
+ */
+
+static ngx_int_t
+ngx_http_smart_upstream_failure(ngx_http_request_t *r,
+    ngx_http_smart_ctx_t *ctx, ngx_http_smart_loc_conf_t *slcf)
+{
+    ngx_str_t                *ct;
+    ngx_uint_t                status, upstream, issues, level;
+    smart_err_e               err;
+    const smart_err_entry_t  *e;
+
+    static ngx_str_t  cache_control = ngx_string("Cache-Control");
+    static ngx_str_t  no_store = ngx_string("no-store");
+
+    if (!slcf->enable || !slcf->errors || !ctx->allowed || ctx->denied
+        || ctx->replace || r->headers_out.status < NGX_HTTP_BAD_REQUEST)
+    {
+        return NGX_DECLINED;
+    }
+
+    upstream = ngx_http_smart_from_upstream(r);
+
+    if (ngx_http_smart_failure_map(r, ctx, upstream, &err, &status, &issues)
+        != NGX_OK)
+    {
+        return NGX_DECLINED;
+    }
+
+    e = smart_err_get(err);
+    if (e == NULL) {
+        return NGX_ERROR;
+    }
+
+    level = (status >= NGX_HTTP_INTERNAL_SERVER_ERROR) ? NGX_LOG_WARN
+                                                       : NGX_LOG_INFO;
+
+    ngx_log_error(level, r->connection->log, 0,
+                  "smart: %s: %s status %ui, request %s upstream, "
+                  "correlation id \"%V\"",
+                  e->code, upstream ? "upstream" : "gateway",
+                  r->headers_out.status,
+                  (upstream || (r->upstream && r->upstream->request_sent))
+                  ? "sent" : "not sent",
+                  &ctx->cid);
+
+    ct = &r->headers_out.content_type;
+    ctx->up_json = (ct->len > 0
+                    && ngx_strlcasestrn(ct->data, ct->data + ct->len,
+                                        (u_char *) "json", 4 - 1)
+                       != NULL);
+    ctx->up_expect = r->headers_out.content_length_n;
+
+    ngx_http_smart_strip_headers(r, status);
+
+    r->headers_out.status = status;
+    ngx_str_null(&r->headers_out.status_line);
+
+    ctx->err = err;
+    ctx->reason.data = (u_char *) e->code;
+    ctx->reason.len = ngx_strlen(e->code);
+    ctx->replace = 1;
+    ctx->extra = NULL;
+    ctx->nextra = 0;
+
+    if (ngx_http_smart_set_out_header(r, &cache_control, &no_store)
+        != NGX_OK)
+    {
+        return NGX_ERROR;
+    }
+
+    if (issues && upstream && ctx->up_json
+        && r->method != NGX_HTTP_HEAD && !r->header_only
+        && ctx->up_expect <= NGX_HTTP_SMART_UP_BODY_MAX)
+    {
+        ctx->collect = 1;
+        r->headers_out.content_length_n = -1;
+        return NGX_OK;
+    }
+
+    if (ngx_http_smart_prepare_error(r, ctx, err) != NGX_OK) {
+        return NGX_ERROR;
+    }
+
+    r->headers_out.content_length_n = ctx->body.len;
+
+    return NGX_OK;
+}
+
+
+/*
+ * The status is the upstream's own when NGINX passes the upstream's
+ * response on; NGINX's special responses (502 refused/reset/malformed, 504
+ * timed out, ...) set r->err_status, and an upstream reply NGINX refused may
+ * have a parsed status that differs from the one sent.
+ */
+
+static ngx_uint_t
+ngx_http_smart_from_upstream(ngx_http_request_t *r)
+{
+    ngx_http_upstream_t  *u;
+
+    u = r->upstream;
+
+    return u != NULL
+           && r->err_status == 0
+           && u->headers_in.status_n == r->headers_out.status;
+}
+
+
+/* POST create, PUT, PATCH, DELETE, batch/transaction; POST _search reads */
+
+static ngx_uint_t
+ngx_http_smart_is_write(ngx_http_request_t *r, ngx_http_smart_ctx_t *ctx)
+{
+    if (!(r->method & (NGX_HTTP_POST|NGX_HTTP_PUT|NGX_HTTP_PATCH
+                       |NGX_HTTP_DELETE)))
+    {
+        return 0;
+    }
+
+    if (ctx->req != NULL) {
+        switch (ctx->req->interaction) {
+        case SMART_FHIR_I_SEARCH_TYPE:
+        case SMART_FHIR_I_SEARCH_SYSTEM:
+        case SMART_FHIR_I_SEARCH_COMPARTMENT:
+            return 0;
+        default:
+            break;
+        }
+    }
+
+    return 1;
+}
+
+
+/*
+ * The catalogue row and the status sent for a failed response (SPEC
+ * section 5 and docs/errors.md).  NGX_DECLINED: not replaced (2xx/3xx, or
+ * a 4xx NGINX produced that has no row: the operator's own answer, such as
+ * "deny" or "auth_request").
+ */
+
+static ngx_int_t
+ngx_http_smart_failure_map(ngx_http_request_t *r, ngx_http_smart_ctx_t *ctx,
+    ngx_uint_t upstream, smart_err_e *err, ngx_uint_t *status,
+    ngx_uint_t *issues)
+{
+    ngx_uint_t                st, write, malformed;
+    ngx_http_upstream_t      *u;
+    const smart_err_entry_t  *e;
+
+    st = r->headers_out.status;
+    u = r->upstream;
+
+    *issues = 0;
+    *status = st;
+
+    if (st < NGX_HTTP_BAD_REQUEST) {
+        return NGX_DECLINED;
+    }
+
+    if (st < NGX_HTTP_INTERNAL_SERVER_ERROR) {
+
+        /* 4xx keep their status: the app may act on it */
+
+        switch (st) {
+
+        case NGX_HTTP_BAD_REQUEST:
+        case 422:
+            *err = SMART_ERR_REQUEST_INVALID;
+            *issues = 1;
+            return NGX_OK;
+
+        case NGX_HTTP_NOT_FOUND:
+        case 410:
+            *err = SMART_ERR_NOT_FOUND;
+            *issues = 1;
+            return NGX_OK;
+
+        case NGX_HTTP_CONFLICT:
+        case NGX_HTTP_PRECONDITION_FAILED:
+            *err = SMART_ERR_CONFLICT;
+            return NGX_OK;
+
+        case NGX_HTTP_REQUEST_ENTITY_TOO_LARGE:
+            *err = SMART_ERR_REQUEST_TOO_LARGE;
+            return NGX_OK;
+
+        case NGX_HTTP_TOO_MANY_REQUESTS:
+            *err = SMART_ERR_RATE_LIMITED;
+            return NGX_OK;
+
+        default:
+            if (!upstream) {
+                return NGX_DECLINED;
+            }
+
+            *err = SMART_ERR_REQUEST_INVALID;
+            return NGX_OK;
+        }
+    }
+
+    write = ngx_http_smart_is_write(r, ctx);
+
+    if (upstream) {
+
+        switch (st) {
+
+        case NGX_HTTP_INTERNAL_SERVER_ERROR:
+            *err = write ? SMART_ERR_WRITE_OUTCOME_UNKNOWN
+                         : SMART_ERR_UPSTREAM_ERROR;
+            break;
+
+        case NGX_HTTP_BAD_GATEWAY:
+            *err = write ? SMART_ERR_WRITE_OUTCOME_UNKNOWN
+                         : SMART_ERR_DATA_UNAVAILABLE;
+            break;
+
+        case NGX_HTTP_SERVICE_UNAVAILABLE:
+            *err = SMART_ERR_DATA_UNAVAILABLE;
+            break;
+
+        case NGX_HTTP_GATEWAY_TIME_OUT:
+            *err = write ? SMART_ERR_WRITE_OUTCOME_UNKNOWN
+                         : SMART_ERR_UPSTREAM_TIMEOUT;
+            break;
+
+        default:
+            *err = SMART_ERR_UPSTREAM_ERROR;
+        }
+
+    } else if (write && u != NULL && u->request_sent) {
+
+        /* timed out, reset or refused reply after the write went out */
+        *err = SMART_ERR_WRITE_OUTCOME_UNKNOWN;
+
+    } else {
+
+        /*
+         * A malformed reply: NGINX parsed a status line, or received bytes
+         * it could not parse, and refused the response (too big or invalid
+         * header); otherwise the upstream refused, reset or closed.
+         */
+
+        malformed = (u != NULL
+                     && (u->headers_in.status_n != 0
+                         || (u->buffer.start != NULL
+                             && u->buffer.last > u->buffer.start)));
+
+        switch (st) {
+
+        case NGX_HTTP_GATEWAY_TIME_OUT:
+            *err = SMART_ERR_UPSTREAM_TIMEOUT;
+            break;
+
+        case NGX_HTTP_BAD_GATEWAY:
+            *err = malformed ? SMART_ERR_UPSTREAM_ERROR
+                             : SMART_ERR_DATA_UNAVAILABLE;
+            break;
+
+        case NGX_HTTP_SERVICE_UNAVAILABLE:
+            *err = SMART_ERR_DATA_UNAVAILABLE;
+            break;
+
+        default:
+            *err = SMART_ERR_UPSTREAM_ERROR;
+        }
+    }
+
+    e = smart_err_get(*err);
+    if (e == NULL) {
+        return NGX_DECLINED;
+    }
+
+    *status = (ngx_uint_t) e->status;
+
+    return NGX_OK;
+}
+
+
+/*
+ * A replaced response keeps none of the upstream's headers but the ones
+ * the app needs to act on: Retry-After (429, 503), ETag (412),
+ * WWW-Authenticate (401), Allow (405).  Everything else (Server,
+ * X-Powered-By, X-AspNet-Version, X-Runtime, X-Debug-*, stack-trace
+ * headers, Via, Set-Cookie, Content-Encoding, Location, ...) is dropped, as
+ * is the upstream's reason phrase.  Headers the configuration adds
+ * (add_header) are added after this filter and are kept.
+ */
+
+static void
+ngx_http_smart_strip_headers(ngx_http_request_t *r, ngx_uint_t status)
+{
+    ngx_uint_t        i, keep;
+    ngx_list_part_t  *part;
+    ngx_table_elt_t  *h;
+
+    part = &r->headers_out.headers.part;
+    h = part->elts;
+
+    for (i = 0; /* void */; i++) {
+
+        if (i >= part->nelts) {
+            if (part->next == NULL) {
+                break;
+            }
+
+            part = part->next;
+            h = part->elts;
+            i = 0;
+        }
+
+        if (h[i].hash == 0) {
+            continue;
+        }
+
+        keep = ((status == NGX_HTTP_TOO_MANY_REQUESTS
+                 || status == NGX_HTTP_SERVICE_UNAVAILABLE)
+                && ngx_http_smart_header_is(&h[i], "Retry-After"))
+               || (status == NGX_HTTP_PRECONDITION_FAILED
+                   && ngx_http_smart_header_is(&h[i], "ETag"))
+               || (status == NGX_HTTP_UNAUTHORIZED
+                   && ngx_http_smart_header_is(&h[i], "WWW-Authenticate"))
+               || (status == NGX_HTTP_NOT_ALLOWED
+                   && ngx_http_smart_header_is(&h[i], "Allow"));
+
+        if (!keep) {
+            h[i].hash = 0;
+        }
+    }
+
+    r->headers_out.server = NULL;
+    r->headers_out.date = NULL;
+    r->headers_out.content_length = NULL;
+    r->headers_out.content_encoding = NULL;
+    r->headers_out.location = NULL;
+    r->headers_out.refresh = NULL;
+    r->headers_out.last_modified = NULL;
+    r->headers_out.last_modified_time = -1;
+    r->headers_out.content_range = NULL;
+    r->headers_out.accept_ranges = NULL;
+    r->headers_out.expires = NULL;
+#if (nginx_version >= 1023000)
+    r->headers_out.cache_control = NULL;
+    r->headers_out.link = NULL;
+#else
+    r->headers_out.cache_control.nelts = 0;
+    r->headers_out.link.nelts = 0;
+#endif
+    r->allow_ranges = 0;
+
+    if (status != NGX_HTTP_UNAUTHORIZED) {
+        r->headers_out.www_authenticate = NULL;
+    }
+
+    if (status != NGX_HTTP_PRECONDITION_FAILED) {
+        r->headers_out.etag = NULL;
+    }
+
+    ngx_str_null(&r->headers_out.charset);
+    r->headers_out.override_charset = NULL;
+}
+
+
+static ngx_uint_t
+ngx_http_smart_header_is(ngx_table_elt_t *h, const char *name)
+{
+    size_t  len;
+
+    len = ngx_strlen(name);
+
+    return h->key.len == len
+           && ngx_strncasecmp(h->key.data, (u_char *) name, len) == 0;
+}
+
+
+/*
+ * Reads the upstream body of a 400/404/410/422 into a bounded buffer,
+ * consuming every buffer as it passes; on the last one the typed response
+ * goes out.  Data only in a file (proxy temporary file) counts as too large:
+ * reading it back could block the worker.
+ */
+
+static ngx_int_t
+ngx_http_smart_collect(ngx_http_request_t *r, ngx_http_smart_ctx_t *ctx,
+    ngx_chain_t *in)
+{
+    size_t        n;
+    ngx_buf_t    *b;
+    ngx_uint_t    last;
+    ngx_chain_t  *cl;
+
+    last = 0;
+
+    for (cl = in; cl != NULL; cl = cl->next) {
+        b = cl->buf;
+
+        if (ngx_buf_in_memory(b)) {
+            n = (size_t) (b->last - b->pos);
+
+            if (n > 0 && !ctx->up_overflow) {
+
+                if (ctx->up_body == NULL) {
+                    ctx->up_cap = (ctx->up_expect >= 0)
+                                  ? (size_t) ctx->up_expect
+                                  : NGX_HTTP_SMART_UP_BODY_MAX;
+
+                    ctx->up_body = ngx_pnalloc(r->pool, ctx->up_cap + 1);
+                    if (ctx->up_body == NULL) {
+                        return NGX_ERROR;
+                    }
+                }
+
+                if (n > ctx->up_cap - ctx->up_len) {
+                    ctx->up_overflow = 1;
+
+                } else {
+                    ngx_memcpy(ctx->up_body + ctx->up_len, b->pos, n);
+                    ctx->up_len += n;
+                }
+            }
+
+        } else if (ngx_buf_size(b) > 0) {
+            ctx->up_overflow = 1;
+        }
+
+        b->pos = b->last;
+
+        if (b->in_file) {
+            b->file_pos = b->file_last;
+        }
+
+        if (b->last_buf) {
+            last = 1;
+        }
+    }
+
+    if (!last) {
+        return NGX_OK;
+    }
+
+    return ngx_http_smart_collect_done(r, ctx);
+}
+
+
+static ngx_int_t
+ngx_http_smart_collect_done(ngx_http_request_t *r, ngx_http_smart_ctx_t *ctx)
+{
+    json_t     *root;
+    ngx_int_t   rc;
+
+    ctx->collect = 0;
+    root = NULL;
+
+    rc = ngx_http_smart_upstream_issues(r, ctx, &root);
+
+    if (rc == NGX_OK) {
+        rc = ngx_http_smart_prepare_error(r, ctx, ctx->err);
+    }
+
+    /* the issues point into root: gone with it */
+
+    ctx->extra = NULL;
+    ctx->nextra = 0;
+
+    if (root != NULL) {
+        json_decref(root);
+    }
+
+    if (rc != NGX_OK) {
+        return NGX_ERROR;
+    }
+
+    r->headers_out.content_length_n = ctx->body.len;
+
+    rc = ngx_http_next_header_filter(r);
+
+    if (rc == NGX_ERROR || rc > NGX_OK || r->header_only) {
+        ctx->replaced = 1;
+        return rc;
+    }
+
+    return ngx_http_smart_emit(r, ctx);
+}
+
+
+/*
+ * The upstream's own OperationOutcome issues, when its body is a complete
+ * JSON OperationOutcome within the bound: severity, code, details.text and
+ * the first expression of each; never diagnostics, never a coding (the
+ * gateway does not vouch for another system's codes), never location.
+ * Anything else leaves the catalogue issue alone.  *root, when set, owns
+ * the strings and is released by the caller after rendering.
+ */
+
+static ngx_int_t
+ngx_http_smart_upstream_issues(ngx_http_request_t *r,
+    ngx_http_smart_ctx_t *ctx, json_t **root)
+{
+    size_t             i, n, k;
+    json_t            *doc, *type, *list, *item, *details, *expr;
+    const char        *rt;
+    smart_oo_issue_t  *is;
+
+    *root = NULL;
+    ctx->extra = NULL;
+    ctx->nextra = 0;
+
+    if (ctx->up_overflow || ctx->up_body == NULL || ctx->up_len == 0
+        || (ctx->up_expect >= 0 && (off_t) ctx->up_len != ctx->up_expect))
+    {
+        return NGX_OK;
+    }
+
+    doc = json_loadb((const char *) ctx->up_body, ctx->up_len,
+                     JSON_REJECT_DUPLICATES, NULL);
+    if (doc == NULL) {
+        return NGX_OK;
+    }
+
+    *root = doc;
+
+    type = json_object_get(doc, "resourceType");
+    rt = ngx_http_smart_json_str(type, NGX_HTTP_SMART_UP_TOKEN_MAX);
+
+    if (!json_is_object(doc) || rt == NULL
+        || ngx_strcmp(rt, "OperationOutcome") != 0)
+    {
+        return NGX_OK;
+    }
+
+    list = json_object_get(doc, "issue");
+    if (!json_is_array(list)) {
+        return NGX_OK;
+    }
+
+    n = json_array_size(list);
+    if (n > NGX_HTTP_SMART_UP_ISSUES_MAX) {
+        n = NGX_HTTP_SMART_UP_ISSUES_MAX;
+    }
+
+    if (n == 0) {
+        return NGX_OK;
+    }
+
+    is = ngx_pcalloc(r->pool, n * sizeof(smart_oo_issue_t));
+    if (is == NULL) {
+        return NGX_ERROR;
+    }
+
+    k = 0;
+
+    for (i = 0; i < n; i++) {
+        item = json_array_get(list, i);
+        if (!json_is_object(item)) {
+            continue;
+        }
+
+        is[k].severity = ngx_http_smart_json_str(
+                             json_object_get(item, "severity"),
+                             NGX_HTTP_SMART_UP_TOKEN_MAX);
+        is[k].code = ngx_http_smart_json_str(json_object_get(item, "code"),
+                                             NGX_HTTP_SMART_UP_TOKEN_MAX);
+
+        details = json_object_get(item, "details");
+        if (json_is_object(details)) {
+            is[k].details_text = ngx_http_smart_json_str(
+                                     json_object_get(details, "text"),
+                                     NGX_HTTP_SMART_UP_TEXT_MAX);
+        }
+
+        expr = json_object_get(item, "expression");
+        if (json_is_array(expr)) {
+            is[k].expression = ngx_http_smart_json_str(
+                                   json_array_get(expr, 0),
+                                   NGX_HTTP_SMART_UP_EXPR_MAX);
+        }
+
+        k++;
+    }
+
+    ctx->extra = is;
+    ctx->nextra = k;
+
+    return NGX_OK;
+}
+
+
+/* A JSON string of at most max bytes without NUL, else NULL. */
+
+static const char *
+ngx_http_smart_json_str(json_t *v, size_t max)
+{
+    size_t       len;
+    const char  *s;
+
+    if (!json_is_string(v)) {
+        return NULL;
+    }
+
+    s = json_string_value(v);
+    len = json_string_length(v);
+
+    if (len > max || ngx_strlen(s) != len) {
+        return NULL;
+    }
+
+    return s;
 }
