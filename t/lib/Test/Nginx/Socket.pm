@@ -60,7 +60,8 @@ my %KnownSection = map { $_ => 1 } @ConfSections, qw(
     request raw_request more_headers error_code response_headers
     response_headers_like response_body response_body_like error_log
     no_error_log timeout wait skip_nginx must_die upstream_requests
-    upstream_log_like no_upstream request_delay ONLY SKIP LAST
+    upstream_log_like no_upstream request_delay request_hooks stop_hook
+    ONLY SKIP LAST
 );
 
 # --- exported helpers -------------------------------------------------------
@@ -1038,6 +1039,8 @@ sub _run_block {
             my $req = $reqs[$i];
             my $delay = _chomped(_per_request($block, 'request_delay', $i));
             sleep $delay if defined $delay && $delay =~ /^\d*\.?\d+$/;
+            my $hook = _per_request($block, 'request_hooks', $i);
+            $hook->($i, \@resps) if ref $hook eq 'CODE';
             my $bytes = _build_request($block, $req->{text}, $req->{raw});
             my ($m) = $bytes =~ /^(\S+)/;
             push @resps, _http($bytes, $timeout,
@@ -1052,6 +1055,9 @@ sub _run_block {
                          header_list => [], body => '' } } @reqs;
     }
     my $stop = _stop_nginx();
+
+    my $stop_hook = _val($block, 'stop_hook');
+    $stop_hook->(\@resps, $name) if ref $stop_hook eq 'CODE';
 
     for my $i (0 .. $#reqs) {
         my $r = $resps[$i];

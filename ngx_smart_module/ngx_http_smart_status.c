@@ -1,0 +1,292 @@
+
+/*
+ * ngx_smart_module: counters in shared memory and the smart_status
+ * location (SPEC section 8), in Prometheus text format.
+ *
+ * One array of atomic words shared by all workers: counters only grow;
+ * the two gauges (audit queue depth, Redis connected) are kept as deltas
+ * each worker adds and takes back, so their value is the sum over live
+ * workers (a worker that crashes leaves its last contribution behind).
+ */
+
+#include "ngx_http_smart_audit.h"
+
+
+#define NGX_HTTP_SMART_STATUS_SIZE  (64 * 1024)
+
+
+static ngx_int_t ngx_http_smart_status_init_zone(ngx_shm_zone_t *shm_zone,
+    void *data);
+
+
+static ngx_atomic_t    *ngx_http_smart_stats;
+static ngx_shm_zone_t  *ngx_http_smart_stats_zone;
+
+
+/* Called for every configuration read: a new one may have no zone. */
+
+void
+ngx_http_smart_status_reset(void)
+{
+    ngx_http_smart_stats = NULL;
+    ngx_http_smart_stats_zone = NULL;
+}
+
+
+ngx_int_t
+ngx_http_smart_status_zone(ngx_conf_t *cf)
+{
+    ngx_shm_zone_t   *zone;
+
+    static ngx_str_t  name = ngx_string("smart_status");
+
+    if (ngx_http_smart_stats_zone != NULL) {
+        return NGX_OK;
+    }
+
+    zone = ngx_shared_memory_add(cf, &name, NGX_HTTP_SMART_STATUS_SIZE,
+                                 &ngx_http_smart_audit_module);
+    if (zone == NULL) {
+        return NGX_ERROR;
+    }
+
+    zone->init = ngx_http_smart_status_init_zone;
+    ngx_http_smart_stats_zone = zone;
+
+    return NGX_OK;
+}
+
+
+static ngx_int_t
+ngx_http_smart_status_init_zone(ngx_shm_zone_t *shm_zone, void *data)
+{
+    ngx_slab_pool_t  *shpool;
+
+    shpool = (ngx_slab_pool_t *) shm_zone->shm.addr;
+
+    /* counters survive a reload: the old zone is reused */
+
+    if (data != NULL) {
+        shm_zone->data = data;
+        ngx_http_smart_stats = data;
+        return NGX_OK;
+    }
+
+    if (shm_zone->shm.exists) {
+        shm_zone->data = shpool->data;
+        ngx_http_smart_stats = shpool->data;
+        return NGX_OK;
+    }
+
+    ngx_http_smart_stats = ngx_slab_calloc(shpool, sizeof(ngx_atomic_t)
+                                                   * NGX_HTTP_SMART_STAT_COUNT);
+    if (ngx_http_smart_stats == NULL) {
+        return NGX_ERROR;
+    }
+
+    shpool->data = (void *) ngx_http_smart_stats;
+    shm_zone->data = (void *) ngx_http_smart_stats;
+
+    return NGX_OK;
+}
+
+
+void
+ngx_http_smart_count(ngx_http_smart_stat_e counter)
+{
+    ngx_http_smart_status_add(counter, 1);
+}
+
+
+void
+ngx_http_smart_status_add(ngx_uint_t counter, ngx_int_t delta)
+{
+    if (ngx_http_smart_stats == NULL || counter >= NGX_HTTP_SMART_STAT_COUNT
+        || delta == 0)
+    {
+        return;
+    }
+
+    (void) ngx_atomic_fetch_add(&ngx_http_smart_stats[counter],
+                                (ngx_atomic_int_t) delta);
+}
+
+
+void
+ngx_http_smart_status_request(ngx_http_smart_ctx_t *ctx)
+{
+    ngx_uint_t                i;
+    const smart_err_entry_t  *e;
+
+    if (ctx->allowed && !ctx->denied) {
+        ngx_http_smart_status_add(NGX_HTTP_SMART_STAT_REQ_ALLOW, 1);
+        return;
+    }
+
+    if (!ctx->denied) {
+        ngx_http_smart_status_add(NGX_HTTP_SMART_STAT_REQ_NONE, 1);
+        return;
+    }
+
+    for (i = 0; i < SMART_ERR__COUNT; i++) {
+        e = smart_err_get((smart_err_e) i);
+
+        if (e != NULL && ngx_strlen(e->code) == ctx->reason.len
+            && ngx_strncmp(e->code, ctx->reason.data, ctx->reason.len) == 0)
+        {
+            ngx_http_smart_status_add(NGX_HTTP_SMART_STAT_REQ_DENY + i, 1);
+            return;
+        }
+    }
+
+    ngx_http_smart_status_add(NGX_HTTP_SMART_STAT_REQ_DENY_OTHER, 1);
+}
+
+
+static ngx_atomic_int_t
+ngx_http_smart_status_get(ngx_uint_t counter)
+{
+    return (ngx_atomic_int_t) ngx_http_smart_stats[counter];
+}
+
+
+#define ngx_http_smart_status_metric(p, end, name, help, type)              \
+    ngx_slprintf(p, end, "# HELP " name " " help "\n# TYPE " name " " type  \
+                 "\n")
+
+
+static u_char *
+ngx_http_smart_status_render(u_char *p, u_char *end)
+{
+    ngx_uint_t                i;
+    const smart_err_entry_t  *e;
+
+    static const char  *audit[] = { "sent", "spooled", "replayed", "lost" };
+
+    p = ngx_http_smart_status_metric(p, end, "smart_requests_total",
+            "Requests in smart contexts by decision and reason.", "counter");
+    p = ngx_slprintf(p, end,
+                     "smart_requests_total{decision=\"allow\",reason=\"ok\"}"
+                     " %A\n",
+                     ngx_http_smart_status_get(NGX_HTTP_SMART_STAT_REQ_ALLOW));
+
+    for (i = 0; i < SMART_ERR__COUNT; i++) {
+        e = smart_err_get((smart_err_e) i);
+        if (e == NULL) {
+            continue;
+        }
+
+        p = ngx_slprintf(p, end,
+                         "smart_requests_total{decision=\"deny\","
+                         "reason=\"%s\"} %A\n", e->code,
+                         ngx_http_smart_status_get(
+                             NGX_HTTP_SMART_STAT_REQ_DENY + i));
+    }
+
+    p = ngx_slprintf(p, end,
+                     "smart_requests_total{decision=\"deny\","
+                     "reason=\"other\"} %A\n",
+                     ngx_http_smart_status_get(
+                         NGX_HTTP_SMART_STAT_REQ_DENY_OTHER));
+    p = ngx_slprintf(p, end,
+                     "smart_requests_total{decision=\"none\",reason=\"\"}"
+                     " %A\n",
+                     ngx_http_smart_status_get(NGX_HTTP_SMART_STAT_REQ_NONE));
+
+    p = ngx_http_smart_status_metric(p, end, "smart_token_cache_total",
+            "Token cache lookups by result.", "counter");
+    p = ngx_slprintf(p, end,
+                     "smart_token_cache_total{result=\"hit\"} %A\n"
+                     "smart_token_cache_total{result=\"miss\"} %A\n",
+                     ngx_http_smart_status_get(NGX_HTTP_SMART_STAT_CACHE_HIT),
+                     ngx_http_smart_status_get(
+                         NGX_HTTP_SMART_STAT_CACHE_MISS));
+
+    p = ngx_http_smart_status_metric(p, end, "smart_jwks_refresh_total",
+            "JWKS fetches by result.", "counter");
+    p = ngx_slprintf(p, end,
+                     "smart_jwks_refresh_total{result=\"ok\"} %A\n"
+                     "smart_jwks_refresh_total{result=\"failed\"} %A\n",
+                     ngx_http_smart_status_get(
+                         NGX_HTTP_SMART_STAT_JWKS_REFRESH),
+                     ngx_http_smart_status_get(
+                         NGX_HTTP_SMART_STAT_JWKS_FAILURE));
+
+    p = ngx_http_smart_status_metric(p, end, "smart_audit_records_total",
+            "Audit records by fate.", "counter");
+
+    for (i = 0; i < 4; i++) {
+        p = ngx_slprintf(p, end,
+                         "smart_audit_records_total{result=\"%s\"} %A\n",
+                         audit[i],
+                         ngx_http_smart_status_get(
+                             NGX_HTTP_SMART_STAT_AUDIT_SENT + i));
+    }
+
+    p = ngx_http_smart_status_metric(p, end, "smart_audit_queue_depth",
+            "Audit records queued for Redis, summed over workers.", "gauge");
+    p = ngx_slprintf(p, end, "smart_audit_queue_depth %A\n",
+                     ngx_http_smart_status_get(
+                         NGX_HTTP_SMART_STAT_AUDIT_QUEUE));
+
+    p = ngx_http_smart_status_metric(p, end, "smart_redis_connected",
+            "Workers connected to the audit Redis.", "gauge");
+    p = ngx_slprintf(p, end, "smart_redis_connected %A\n",
+                     ngx_http_smart_status_get(
+                         NGX_HTTP_SMART_STAT_REDIS_CONNECTED));
+
+    return p;
+}
+
+
+ngx_int_t
+ngx_http_smart_status_handler(ngx_http_request_t *r)
+{
+    size_t        size;
+    ngx_int_t     rc;
+    ngx_buf_t    *b;
+    ngx_chain_t   out;
+
+    if (!(r->method & (NGX_HTTP_GET|NGX_HTTP_HEAD))) {
+        return NGX_HTTP_NOT_ALLOWED;
+    }
+
+    rc = ngx_http_discard_request_body(r);
+    if (rc != NGX_OK) {
+        return rc;
+    }
+
+    if (ngx_http_smart_stats == NULL) {
+        return NGX_HTTP_SERVICE_UNAVAILABLE;
+    }
+
+    /* 1 kB of headers and fixed lines, one line per catalogue code */
+    size = 2048 + 128 * SMART_ERR__COUNT;
+
+    b = ngx_create_temp_buf(r->pool, size);
+    if (b == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    b->last = ngx_http_smart_status_render(b->last, b->end);
+    b->last_buf = (r == r->main) ? 1 : 0;
+    b->last_in_chain = 1;
+
+    ngx_str_set(&r->headers_out.content_type,
+                "text/plain; version=0.0.4; charset=utf-8");
+    r->headers_out.content_type_len = r->headers_out.content_type.len;
+    r->headers_out.content_type_lowcase = NULL;
+    r->headers_out.status = NGX_HTTP_OK;
+    r->headers_out.content_length_n = b->last - b->pos;
+
+    rc = ngx_http_send_header(r);
+
+    if (rc == NGX_ERROR || rc > NGX_OK || r->header_only) {
+        return rc;
+    }
+
+    out.buf = b;
+    out.next = NULL;
+
+    return ngx_http_output_filter(r, &out);
+}
