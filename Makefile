@@ -27,9 +27,9 @@ MODULE        := $(BUILD)/nginx/objs/ngx_http_smart_module.so
 MODULE_SAN    := $(BUILD)/nginx-san/objs/ngx_http_smart_module.so
 
 .PHONY: all module module-san unit test test-unit test-t test-t-san \
-        deps clean fuzz test-fuzz bench
+        deps clean fuzz test-fuzz bench tools test-table
 
-all: module unit
+all: module unit tools
 
 deps:
 	./scripts/install-deps
@@ -54,9 +54,33 @@ $(BUILD)/tests/%: tests/%.c $(CORE_SRCS) $(CORE_HDRS) $(wildcard tests/*.h)
 	$(CC) $(CORE_CFLAGS) -O1 $(SAN_FLAGS) -Itests -o $@ $< $(CORE_SRCS) \
 	    $(CORE_LIBS) -lcmocka -ljwt
 
-test-unit: unit
+test-unit: unit test-table
 	@set -e; for t in $(UNIT_BINS); do \
 	    echo "== $$t"; ( cd tests && ../$$t ); done
+
+# --- command-line tools (same core sources as the module) -------------------
+
+SCOPE_CHECK   := $(BUILD)/tools/smart-scope-check
+
+tools: $(SCOPE_CHECK)
+
+AUDIT_EXPORT  := $(BUILD)/tools/smart-audit-export
+
+tools: $(AUDIT_EXPORT)
+
+$(AUDIT_EXPORT): tools/smart-audit-export.c $(CORE_SRCS) $(CORE_HDRS)
+	@mkdir -p $(dir $@)
+	$(CC) $(CORE_CFLAGS) -o $@ $< $(CORE_SRCS) $(CORE_LIBS) -lhiredis
+
+$(SCOPE_CHECK): tools/smart-scope-check.c $(CORE_SRCS) $(CORE_HDRS)
+	@mkdir -p $(dir $@)
+	$(CC) $(CORE_CFLAGS) -o $@ $< $(CORE_SRCS) $(CORE_LIBS)
+
+# tests/test_policy.c runs the table through the CLI's own table code
+$(BUILD)/tests/test_policy: tools/smart-scope-check.c
+
+test-table: $(SCOPE_CHECK)
+	$(SCOPE_CHECK) --table tests/policy/decisions.tsv
 
 # --- libFuzzer targets of the core (clang), run for a bounded time ---------
 

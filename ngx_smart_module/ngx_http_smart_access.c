@@ -28,6 +28,12 @@ static ngx_int_t ngx_http_smart_body_bytes(ngx_http_request_t *r,
     ngx_http_smart_loc_conf_t *slcf, ngx_str_t *out);
 static ngx_int_t ngx_http_smart_classify(ngx_http_request_t *r,
     ngx_http_smart_loc_conf_t *slcf, ngx_http_smart_ctx_t *ctx);
+static ngx_int_t ngx_http_smart_decide(ngx_http_request_t *r,
+    ngx_http_smart_loc_conf_t *slcf, ngx_http_smart_ctx_t *ctx);
+static ngx_int_t ngx_http_smart_entry_issues(ngx_http_request_t *r,
+    ngx_http_smart_ctx_t *ctx, smart_decision_t *d);
+static ngx_int_t ngx_http_smart_narrow(ngx_http_request_t *r,
+    smart_decision_t *d);
 static ngx_int_t ngx_http_smart_verify(ngx_http_request_t *r,
     ngx_http_smart_loc_conf_t *slcf, ngx_http_smart_ctx_t *ctx);
 static smart_jwt_status_e ngx_http_smart_verify_with(
@@ -133,8 +139,198 @@ ngx_http_smart_access_handler(ngx_http_request_t *r)
         return rc;
     }
 
+    return ngx_http_smart_decide(r, slcf, ctx);
+}
+
+
+static void
+ngx_http_smart_scopes_cleanup(void *data)
+{
+    smart_scope_set_free(data);
+}
+
+
+static void
+ngx_http_smart_decision_cleanup(void *data)
+{
+    smart_decision_free(data);
+}
+
+
+/* The token's scopes and patient context against the classified request. */
+
+static ngx_int_t
+ngx_http_smart_decide(ngx_http_request_t *r, ngx_http_smart_loc_conf_t *slcf,
+    ngx_http_smart_ctx_t *ctx)
+{
+    ngx_pool_cleanup_t     *cln, *dcln;
+    smart_decision_t       *d;
+    smart_scope_set_t      *scopes;
+    smart_policy_status_e   st;
+
+    cln = ngx_pool_cleanup_add(r->pool, 0);
+    dcln = ngx_pool_cleanup_add(r->pool, 0);
+    if (cln == NULL || dcln == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    scopes = NULL;
+
+    if (ctx->claims.scope.len) {
+        scopes = smart_scope_parse((const char *) ctx->claims.scope.data,
+                                   ctx->claims.scope.len);
+        if (scopes == NULL) {
+            return NGX_HTTP_INTERNAL_SERVER_ERROR;
+        }
+
+        cln->handler = ngx_http_smart_scopes_cleanup;
+        cln->data = scopes;
+    }
+
+    d = NULL;
+
+    st = smart_policy_decide(&slcf->policy_conf, scopes,
+                             (const char *) ctx->claims.patient.data,
+                             ctx->req, (const char *) ctx->req_body.data,
+                             ctx->req_body.len, &d);
+
+    if (st != SMART_POLICY_OK || d == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    dcln->handler = ngx_http_smart_decision_cleanup;
+    dcln->data = d;
+    ctx->decision = d;
+
+    if (d->interaction == SMART_FHIR_I_BATCH
+        || d->interaction == SMART_FHIR_I_TRANSACTION)
+    {
+        ctx->interaction.data = (u_char *)
+                                smart_fhir_interaction_name(d->interaction);
+        ctx->interaction.len = ngx_strlen(ctx->interaction.data);
+    }
+
+    if (!d->allow) {
+        ctx->scope_needed.data = (u_char *) d->needed;
+        ctx->scope_needed.len = ngx_strlen(d->needed);
+
+        if (ngx_http_smart_entry_issues(r, ctx, d) != NGX_OK) {
+            return NGX_HTTP_INTERNAL_SERVER_ERROR;
+        }
+
+        return ngx_http_smart_deny(r, ctx, d->reason,
+                                   d->explain ? d->explain : "scopes");
+    }
+
+    if (d->narrowed && ngx_http_smart_narrow(r, d) != NGX_OK) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
     ctx->allowed = 1;
     ngx_str_set(&ctx->reason, "ok");
+
+    return NGX_OK;
+}
+
+
+/* One OperationOutcome issue per denied Bundle entry: Bundle.entry[i]. */
+
+static ngx_int_t
+ngx_http_smart_entry_issues(ngx_http_request_t *r, ngx_http_smart_ctx_t *ctx,
+    smart_decision_t *d)
+{
+    u_char                   *p;
+    size_t                    i;
+    smart_oo_issue_t         *issue;
+    const smart_err_entry_t  *e;
+
+    if (d->nentries == 0) {
+        return NGX_OK;
+    }
+
+    issue = ngx_pcalloc(r->pool, d->nentries * sizeof(smart_oo_issue_t));
+    if (issue == NULL) {
+        return NGX_ERROR;
+    }
+
+    for (i = 0; i < d->nentries; i++) {
+        e = smart_err_get(d->entries[i].reason);
+
+        p = ngx_pnalloc(r->pool, sizeof("Bundle.entry[]") + NGX_SIZE_T_LEN);
+        if (p == NULL) {
+            return NGX_ERROR;
+        }
+
+        ngx_sprintf(p, "Bundle.entry[%uz]%Z", d->entries[i].index);
+
+        issue[i].severity = "error";
+        issue[i].code = e ? e->fhir_code : NULL;
+        issue[i].details_code = e ? e->code : NULL;
+        issue[i].details_text = e ? e->message : NULL;
+        issue[i].expression = (const char *) p;
+    }
+
+    ctx->extra = issue;
+    ctx->nextra = d->nentries;
+
+    return NGX_OK;
+}
+
+
+/*
+ * Appends the narrowing to the query the upstream receives.  Both r->args
+ * (proxy_pass with a URI part) and the raw request target (proxy_pass
+ * without one sends r->unparsed_uri as is) are rewritten; the path part of
+ * the target is kept byte for byte.
+ */
+
+static ngx_int_t
+ngx_http_smart_narrow(ngx_http_request_t *r, smart_decision_t *d)
+{
+    u_char  *p, *path_end, *uri, *args;
+    size_t   path_len, add, len;
+
+    if (d->query_append == NULL || d->query_append[0] == '\0') {
+        return NGX_OK;
+    }
+
+    add = ngx_strlen(d->query_append);
+
+    path_end = r->unparsed_uri.data + r->unparsed_uri.len;
+    if (r->args_start != NULL && r->args_start > r->unparsed_uri.data
+        && r->args_start <= path_end)
+    {
+        path_end = r->args_start - 1;
+    }
+
+    path_len = path_end - r->unparsed_uri.data;
+    len = path_len + 1 + r->args.len + 1 + add;
+
+    uri = ngx_pnalloc(r->pool, len);
+    if (uri == NULL) {
+        return NGX_ERROR;
+    }
+
+    p = ngx_cpymem(uri, r->unparsed_uri.data, path_len);
+    *p++ = '?';
+
+    args = p;
+
+    if (r->args.len) {
+        p = ngx_cpymem(p, r->args.data, r->args.len);
+        *p++ = '&';
+    }
+
+    p = ngx_cpymem(p, d->query_append, add);
+
+    r->args.data = args;
+    r->args.len = p - args;
+    r->args_start = args;
+    r->unparsed_uri.data = uri;
+    r->unparsed_uri.len = p - uri;
+
+    ngx_log_debug1(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
+                   "smart: narrowed to \"%V\"", &r->unparsed_uri);
 
     return NGX_OK;
 }
@@ -583,10 +779,17 @@ ngx_http_smart_verify(ngx_http_request_t *r, ngx_http_smart_loc_conf_t *slcf,
             ngx_log_debug0(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
                            "smart: token cache hit");
 
+            ngx_http_smart_count(NGX_HTTP_SMART_STAT_CACHE_HIT);
+
             ctx->cache_hit = 1;
             ctx->verified = 1;
             return NGX_OK;
         }
+    }
+
+    if (smcf->cache_zone != NULL && !ctx->jwks_started) {
+        /* counted once, not again when the request resumes after a fetch */
+        ngx_http_smart_count(NGX_HTTP_SMART_STAT_CACHE_MISS);
     }
 
     kst = ngx_http_smart_keys_get(r, slcf, ctx, 0, &ks);

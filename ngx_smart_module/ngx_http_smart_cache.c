@@ -365,25 +365,27 @@ ngx_http_smart_cache_get(ngx_http_request_t *r, u_char *key,
         total += cn->len[i];
     }
 
-    p = ngx_pnalloc(r->pool, total + 1);
+    /* each claim NUL-terminated, as the core expects C strings */
+
+    p = ngx_pnalloc(r->pool, total + NGX_HTTP_SMART_CACHE_NSTR);
     if (p == NULL) {
         ngx_shmtx_unlock(&cache->shpool->mutex);
         return NGX_DECLINED;
     }
 
-    ngx_memcpy(p, cn->data, total);
-
     claims->exp = cn->exp;
     claims->nbf = cn->nbf;
     claims->iat = cn->iat;
 
-    src = p;
+    src = cn->data;
     for (i = 0; i < NGX_HTTP_SMART_CACHE_NSTR; i++) {
         s = ngx_http_smart_cache_field(claims, i);
 
         if (cn->present & (1u << i)) {
-            s->data = src;
+            s->data = p;
             s->len = cn->len[i];
+            p = ngx_cpymem(p, src, cn->len[i]);
+            *p++ = '\0';
 
         } else {
             s->data = NULL;

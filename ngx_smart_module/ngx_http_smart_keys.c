@@ -488,8 +488,9 @@ ngx_http_smart_jwks_done(ngx_http_request_t *r, void *data, ngx_int_t rc)
 
     } else if (fetch->in_file) {
         ngx_snprintf((u_char *) err, sizeof(err) - 1,
-                     "response was buffered to a file; set "
-                     "\"proxy_max_temp_file_size 0\" in that location%Z");
+                     "response came as a file buffer: use "
+                     "\"smart_jwks_file\" for local files, and "
+                     "\"proxy_max_temp_file_size 0\" with proxy_pass%Z");
 
     } else if (fetch->overflow) {
         ngx_snprintf((u_char *) err, sizeof(err) - 1,
@@ -518,6 +519,7 @@ ngx_http_smart_jwks_done(ngx_http_request_t *r, void *data, ngx_int_t rc)
 
     if (ks == NULL) {
         st->failed = ngx_current_msec ? ngx_current_msec : 1;
+        ngx_http_smart_count(NGX_HTTP_SMART_STAT_JWKS_FAILURE);
 
         ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
                       "smart: JWKS from \"%V\" refused: %s%s",
@@ -530,6 +532,7 @@ ngx_http_smart_jwks_done(ngx_http_request_t *r, void *data, ngx_int_t rc)
     st->keys = ks;
     st->fetched = ngx_current_msec;
     st->failed = 0;
+    ngx_http_smart_count(NGX_HTTP_SMART_STAT_JWKS_REFRESH);
 
     ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
                   "smart: JWKS from \"%V\" loaded: %uz keys",

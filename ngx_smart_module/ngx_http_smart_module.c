@@ -37,6 +37,8 @@ static char *ngx_http_smart_correlation_header(ngx_conf_t *cf,
     ngx_command_t *cmd, void *conf);
 static char *ngx_http_smart_error_contact(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
+static char *ngx_http_smart_operation(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
 static char *ngx_http_smart_check_body_max(ngx_conf_t *cf, void *post,
     void *data);
 static ngx_int_t ngx_http_smart_init_process(ngx_cycle_t *cycle);
@@ -52,6 +54,13 @@ static ngx_int_t ngx_http_smart_variable_claim(ngx_http_request_t *r,
 
 static ngx_conf_post_handler_pt  ngx_http_smart_body_max_bounds =
     ngx_http_smart_check_body_max;
+
+
+static ngx_conf_enum_t  ngx_http_smart_patient_search[] = {
+    { ngx_string("narrow"), SMART_PATIENT_SEARCH_NARROW },
+    { ngx_string("deny"), SMART_PATIENT_SEARCH_DENY },
+    { ngx_null_string, 0 }
+};
 
 
 static ngx_command_t  ngx_http_smart_commands[] = {
@@ -174,6 +183,27 @@ static ngx_command_t  ngx_http_smart_commands[] = {
       NGX_HTTP_LOC_CONF_OFFSET,
       offsetof(ngx_http_smart_loc_conf_t, body_max),
       &ngx_http_smart_body_max_bounds },
+
+    { ngx_string("smart_patient_search"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_enum_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_smart_loc_conf_t, patient_search),
+      &ngx_http_smart_patient_search },
+
+    { ngx_string("smart_operation"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_2MORE,
+      ngx_http_smart_operation,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      0,
+      NULL },
+
+    { ngx_string("smart_errors"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_FLAG,
+      ngx_conf_set_flag_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_smart_loc_conf_t, errors),
+      NULL },
 
     { ngx_string("smart_explain"),
       NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_FLAG,
@@ -666,6 +696,62 @@ ngx_http_smart_error_contact(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 
 
 static char *
+ngx_http_smart_operation(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+{
+    ngx_http_smart_loc_conf_t *slcf = conf;
+
+    size_t              lens[SMART_POLICY_OP_MAX_TYPES];
+    ngx_str_t          *value;
+    ngx_uint_t          i, ntypes;
+    const char         *err, *types[SMART_POLICY_OP_MAX_TYPES];
+    smart_policy_op_t  *op;
+
+    value = cf->args->elts;
+    ntypes = cf->args->nelts - 3;
+
+    if (ntypes > SMART_POLICY_OP_MAX_TYPES) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "\"smart_operation\": at most %d types",
+                           SMART_POLICY_OP_MAX_TYPES);
+        return NGX_CONF_ERROR;
+    }
+
+    for (i = 0; i < ntypes; i++) {
+        types[i] = (const char *) value[3 + i].data;
+        lens[i] = value[3 + i].len;
+    }
+
+    if (slcf->operations == NGX_CONF_UNSET_PTR) {
+        slcf->operations = ngx_array_create(cf->pool, 4,
+                                            sizeof(smart_policy_op_t));
+        if (slcf->operations == NULL) {
+            return NGX_CONF_ERROR;
+        }
+    }
+
+    op = ngx_array_push(slcf->operations);
+    if (op == NULL) {
+        return NGX_CONF_ERROR;
+    }
+
+    err = NULL;
+
+    if (smart_policy_op_parse((const char *) value[1].data, value[1].len,
+                              (const char *) value[2].data, value[2].len,
+                              types, lens, ntypes, op, &err)
+        != 0)
+    {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "\"smart_operation\": %s",
+                           err ? err : "invalid arguments");
+        return NGX_CONF_ERROR;
+    }
+
+    return NGX_CONF_OK;
+}
+
+
+static char *
 ngx_http_smart_check_body_max(ngx_conf_t *cf, void *post, void *data)
 {
     size_t  *sp = data;
@@ -746,7 +832,10 @@ ngx_http_smart_create_loc_conf(ngx_conf_t *cf)
     conf->jwks_refresh = NGX_CONF_UNSET_MSEC;
     conf->leeway = NGX_CONF_UNSET;
     conf->explain = NGX_CONF_UNSET;
+    conf->errors = NGX_CONF_UNSET;
     conf->body_max = NGX_CONF_UNSET_SIZE;
+    conf->patient_search = NGX_CONF_UNSET_UINT;
+    conf->operations = NGX_CONF_UNSET_PTR;
 
     return conf;
 }
@@ -806,7 +895,17 @@ ngx_http_smart_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
                              "patient");
     ngx_conf_merge_str_value(conf->error_contact, prev->error_contact, "");
     ngx_conf_merge_value(conf->explain, prev->explain, 0);
+    ngx_conf_merge_value(conf->errors, prev->errors, 1);
     ngx_conf_merge_size_value(conf->body_max, prev->body_max, 1024 * 1024);
+    ngx_conf_merge_uint_value(conf->patient_search, prev->patient_search,
+                              SMART_PATIENT_SEARCH_NARROW);
+    ngx_conf_merge_ptr_value(conf->operations, prev->operations, NULL);
+
+    conf->policy_conf.patient_search =
+                               (smart_patient_search_e) conf->patient_search;
+    conf->policy_conf.body_max = conf->body_max;
+    conf->policy_conf.ops = conf->operations ? conf->operations->elts : NULL;
+    conf->policy_conf.nops = conf->operations ? conf->operations->nelts : 0;
 
     if (conf->correlation_header.data == NULL) {
         conf->correlation_header = prev->correlation_header.data

@@ -19,6 +19,8 @@
 #include "smart_jwt.h"
 #include "smart_errors.h"
 #include "smart_fhir.h"
+#include "smart_scope.h"
+#include "smart_policy.h"
 
 
 #define NGX_HTTP_SMART_CID_MIN          8
@@ -80,7 +82,11 @@ typedef struct {
     ngx_str_t                   correlation_lc; /* lowercase, for lookup */
     ngx_str_t                   error_contact;  /* NUL-terminated */
     ngx_flag_t                  explain;
+    ngx_flag_t                  errors;         /* smart_errors */
     size_t                      body_max;
+    ngx_uint_t                  patient_search;
+    ngx_array_t                *operations;     /* smart_policy_op_t */
+    smart_policy_conf_t         policy_conf;    /* derived at merge */
 
     /* derived at merge time, read-only afterwards */
     smart_jwt_policy_t          policy;         /* now is set per request */
@@ -117,6 +123,9 @@ typedef struct {
     smart_err_e                 err;            /* valid when denied */
     ngx_str_t                   reason;         /* "ok" or a catalogue code */
     ngx_str_t                   scope_needed;
+    smart_decision_t           *decision;
+    smart_oo_issue_t           *extra;          /* issues after the first */
+    size_t                      nextra;
 
     smart_fhir_req_t           *req;            /* the classification */
     ngx_str_t                   req_body;       /* request body, if read */
@@ -127,6 +136,10 @@ typedef struct {
     /* response replacement (filters) */
     ngx_str_t                   body;           /* the typed body */
     ngx_str_t                   www_authenticate;
+    u_char                     *up_body;        /* upstream body, bounded */
+    size_t                      up_len;
+    size_t                      up_cap;
+    off_t                       up_expect;      /* its Content-Length or -1 */
 
     ngx_http_smart_loc_conf_t  *verified_by;    /* policy of the check */
 
@@ -143,6 +156,9 @@ typedef struct {
     unsigned                    replaced:1;
     unsigned                    cid_set:1;
     unsigned                    body_done:1;
+    unsigned                    collect:1;      /* header waits for body */
+    unsigned                    up_overflow:1;  /* body over the bound */
+    unsigned                    up_json:1;      /* upstream said JSON */
 } ngx_http_smart_ctx_t;
 
 
@@ -208,5 +224,9 @@ ngx_int_t ngx_http_smart_send_error(ngx_http_request_t *r,
     ngx_http_smart_ctx_t *ctx, smart_err_e err);
 ngx_int_t ngx_http_smart_render_error(ngx_http_request_t *r,
     ngx_http_smart_ctx_t *ctx, smart_err_e err);
+
+/* ngx_http_smart_status.c: counts one event; a no-op without smart_status
+ * or an audit sink, safe in any worker */
+void ngx_http_smart_count(ngx_http_smart_stat_e counter);
 
 #endif /* _NGX_HTTP_SMART_MODULE_H_INCLUDED_ */

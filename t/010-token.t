@@ -100,7 +100,7 @@ GET /fhir/Observation?patient=123
 --- more_headers eval
 ::bearer(Smart::Token::mint(alg => 'RS384', kid => undef))
 --- request
-GET /fhir/Patient/1
+GET /fhir/Patient/123
 --- error_code: 200
 --- upstream_requests: 1
 
@@ -109,7 +109,7 @@ GET /fhir/Patient/1
 --- more_headers eval
 ::bearer(Smart::Token::mint(alg => 'RS512', kid => undef))
 --- request
-GET /fhir/Patient/1
+GET /fhir/Patient/123
 --- error_code: 200
 --- upstream_requests: 1
 
@@ -118,14 +118,14 @@ GET /fhir/Patient/1
 --- more_headers eval
 ::bearer(Smart::Token::mint(alg => 'HS256'))
 --- request
-GET /fhir/Patient/1
+GET /fhir/Patient/123
 --- error_code: 200
 --- upstream_requests: 1
 
 === TEST 7: no token: token-missing, challenge without error
 --- config eval: $::Loc
 --- request
-GET /fhir/Patient/1
+GET /fhir/Patient/123
 --- error_code: 401
 --- response_headers
 WWW-Authenticate: Bearer realm="https://fhir.example.test"
@@ -144,7 +144,7 @@ X-Correlation-ID: ^[0-9a-f]{24}-[0-9a-f]{8,}$
 --- more_headers
 Authorization: Basic YWxpY2U6c2VjcmV0
 --- request
-GET /fhir/Patient/1
+GET /fhir/Patient/123
 --- error_code: 401
 --- response_body_like: "code":"token-missing"
 --- upstream_requests: 0
@@ -154,7 +154,7 @@ GET /fhir/Patient/1
 --- more_headers eval
 ::bearer(Smart::Token::mint(exp => time() - 3600, iat => time() - 7200))
 --- request
-GET /fhir/Patient/1
+GET /fhir/Patient/123
 --- error_code: 401
 --- response_headers_like
 WWW-Authenticate: ^Bearer realm="https://fhir.example.test", error="invalid_token"
@@ -166,7 +166,7 @@ WWW-Authenticate: ^Bearer realm="https://fhir.example.test", error="invalid_toke
 --- more_headers eval
 ::bearer(Smart::Token::mint(exp => time() - 20, iat => time() - 600))
 --- request
-GET /fhir/Patient/1
+GET /fhir/Patient/123
 --- error_code: 200
 --- upstream_requests: 1
 
@@ -175,7 +175,7 @@ GET /fhir/Patient/1
 --- more_headers eval
 ::bearer(Smart::Token::mint(nbf => time() + 3600, exp => time() + 7200))
 --- request
-GET /fhir/Patient/1
+GET /fhir/Patient/123
 --- error_code: 401
 --- response_body_like: "code":"token-invalid"
 --- upstream_requests: 0
@@ -185,7 +185,7 @@ GET /fhir/Patient/1
 --- more_headers eval
 ::bearer(Smart::Token::mint(iat => time() + 3600, exp => time() + 7200))
 --- request
-GET /fhir/Patient/1
+GET /fhir/Patient/123
 --- error_code: 401
 --- response_body_like: "code":"token-invalid"
 --- upstream_requests: 0
@@ -195,7 +195,7 @@ GET /fhir/Patient/1
 --- more_headers eval
 ::bearer(Smart::Token::mint(iss => 'https://evil.example.test'))
 --- request
-GET /fhir/Patient/1
+GET /fhir/Patient/123
 --- error_code: 401
 --- response_body_like: "code":"token-invalid"
 --- upstream_requests: 0
@@ -205,7 +205,7 @@ GET /fhir/Patient/1
 --- more_headers eval
 ::bearer(Smart::Token::mint(aud => 'https://other-fhir.example.test'))
 --- request
-GET /fhir/Patient/1
+GET /fhir/Patient/123
 --- error_code: 401
 --- response_body_like: "code":"token-invalid"
 --- upstream_requests: 0
@@ -216,7 +216,7 @@ GET /fhir/Patient/1
 ::bearer(Smart::Token::mint(aud => ['https://a.example.test',
                                     'https://fhir.example.test']))
 --- request
-GET /fhir/Patient/1
+GET /fhir/Patient/123
 --- error_code: 200
 --- upstream_requests: 1
 
@@ -225,7 +225,7 @@ GET /fhir/Patient/1
 --- more_headers eval
 ::bearer(Smart::Token::mint(exp => undef))
 --- request
-GET /fhir/Patient/1
+GET /fhir/Patient/123
 --- error_code: 401
 --- response_body_like: "code":"token-invalid"
 --- upstream_requests: 0
@@ -235,7 +235,7 @@ GET /fhir/Patient/1
 --- more_headers eval
 ::bearer(Smart::Token::tamper_signature(Smart::Token::mint()))
 --- request
-GET /fhir/Patient/1
+GET /fhir/Patient/123
 --- error_code: 401
 --- response_body_like: "code":"token-invalid"
 --- upstream_requests: 0
@@ -245,7 +245,7 @@ GET /fhir/Patient/1
 --- more_headers eval
 ::bearer(Smart::Token::tamper_payload(Smart::Token::mint(), sub => 'mallory'))
 --- request
-GET /fhir/Patient/1
+GET /fhir/Patient/123
 --- error_code: 401
 --- response_body_like: "code":"token-invalid"
 --- upstream_requests: 0
@@ -255,7 +255,7 @@ GET /fhir/Patient/1
 --- more_headers eval
 ::bearer(Smart::Token::strip_signature(Smart::Token::mint()))
 --- request
-GET /fhir/Patient/1
+GET /fhir/Patient/123
 --- error_code: 401
 --- response_body_like: "code":"token-invalid"
 --- upstream_requests: 0
@@ -265,7 +265,7 @@ GET /fhir/Patient/1
 --- more_headers eval
 ::bearer(Smart::Token::forge_alg_none())
 --- request
-GET /fhir/Patient/1
+GET /fhir/Patient/123
 --- error_code: 401
 --- response_body_like: "code":"token-invalid"
 --- upstream_requests: 0
@@ -279,7 +279,7 @@ my $none = Smart::Token::forge_alg_none();
 my ($nh) = split /\./, $none;
 ::bearer("$nh.$p.$s")
 --- request
-GET /fhir/Patient/1
+GET /fhir/Patient/123
 --- error_code: 401
 --- response_body_like: "code":"token-invalid"
 --- upstream_requests: 0
@@ -289,7 +289,7 @@ GET /fhir/Patient/1
 --- more_headers eval
 ::bearer(Smart::Token::hs256_with_pem())
 --- request
-GET /fhir/Patient/1
+GET /fhir/Patient/123
 --- error_code: 401
 --- response_body_like: "code":"token-invalid"
 --- upstream_requests: 0
@@ -299,7 +299,7 @@ GET /fhir/Patient/1
 --- more_headers eval
 ::bearer(Smart::Token::hs256_with_pem(kid => undef))
 --- request
-GET /fhir/Patient/1
+GET /fhir/Patient/123
 --- error_code: 401
 --- response_body_like: "code":"token-invalid"
 --- upstream_requests: 0
@@ -309,7 +309,7 @@ GET /fhir/Patient/1
 --- more_headers eval
 ::bearer(Smart::Token::mint(kid => 'rsa-2', key => 'rsa-2'))
 --- request
-GET /fhir/Patient/1
+GET /fhir/Patient/123
 --- error_code: 401
 --- response_body_like: "code":"token-invalid"
 --- upstream_requests: 0
@@ -319,7 +319,7 @@ GET /fhir/Patient/1
 --- more_headers eval
 ::bearer(Smart::Token::mint(kid => '../../../etc/passwd'))
 --- request
-GET /fhir/Patient/1
+GET /fhir/Patient/123
 --- error_code: 401
 --- response_body_like: "code":"token-invalid"
 --- upstream_requests: 0
@@ -329,7 +329,7 @@ GET /fhir/Patient/1
 --- more_headers eval
 ::bearer(Smart::Token::truncate_token(Smart::Token::mint(), 20))
 --- request
-GET /fhir/Patient/1
+GET /fhir/Patient/123
 --- error_code: 401
 --- response_body_like: "code":"token-invalid"
 --- upstream_requests: 0
@@ -340,7 +340,7 @@ GET /fhir/Patient/1
 my ($h) = split /\./, Smart::Token::mint();
 ::bearer($h)
 --- request
-GET /fhir/Patient/1
+GET /fhir/Patient/123
 --- error_code: 401
 --- response_body_like: "code":"token-invalid"
 --- upstream_requests: 0
@@ -353,7 +353,7 @@ my ($h, $p, $s) = split /\./, $t;
 substr($p, 5, 1) = '+';
 ::bearer("$h.$p.$s")
 --- request
-GET /fhir/Patient/1
+GET /fhir/Patient/123
 --- error_code: 401
 --- response_body_like: "code":"token-invalid"
 --- upstream_requests: 0
@@ -363,7 +363,7 @@ GET /fhir/Patient/1
 --- more_headers eval
 ::bearer('abc.d*f.ghi')
 --- request
-GET /fhir/Patient/1
+GET /fhir/Patient/123
 --- error_code: 401
 --- response_body_like: "code":"token-invalid"
 --- upstream_requests: 0
@@ -373,7 +373,7 @@ GET /fhir/Patient/1
 --- more_headers eval
 ::bearer(Smart::Token::with_header(-raw => '["RS256"]'))
 --- request
-GET /fhir/Patient/1
+GET /fhir/Patient/123
 --- error_code: 401
 --- response_body_like: "code":"token-invalid"
 --- upstream_requests: 0
@@ -383,7 +383,7 @@ GET /fhir/Patient/1
 --- more_headers eval
 ::bearer(Smart::Token::with_payload_json('[1,2,3]'))
 --- request
-GET /fhir/Patient/1
+GET /fhir/Patient/123
 --- error_code: 401
 --- response_body_like: "code":"token-invalid"
 --- upstream_requests: 0
@@ -396,7 +396,7 @@ my $exp = time() + 300;
     '{"iss":"https://issuer.example.test","aud":"https://fhir.example.test",'
     . qq{"exp":$exp,"x":} . ('[' x 2000) . (']' x 2000) . '}'))
 --- request
-GET /fhir/Patient/1
+GET /fhir/Patient/123
 --- error_code: 401
 --- response_body_like: "code":"token-invalid"
 --- upstream_requests: 0
@@ -409,7 +409,7 @@ my $exp = time() + 300;
     '{"iss":"https://issuer.example.test","aud":"https://fhir.example.test",'
     . qq{"sub":"alice","sub":"admin","exp":$exp}))
 --- request
-GET /fhir/Patient/1
+GET /fhir/Patient/123
 --- error_code: 401
 --- response_body_like: "code":"token-invalid"
 --- upstream_requests: 0
@@ -419,7 +419,7 @@ GET /fhir/Patient/1
 --- more_headers eval
 ::bearer(Smart::Token::mint(padding => 'x' x 17000))
 --- request
-GET /fhir/Patient/1
+GET /fhir/Patient/123
 --- error_code: 401
 --- response_body_like: "code":"token-invalid"
 --- error_log
@@ -432,7 +432,7 @@ bearer token too long
 my $t = Smart::Token::mint();
 ::bearer($t) . ::bearer($t)
 --- request
-GET /fhir/Patient/1
+GET /fhir/Patient/123
 --- error_code: 401
 --- response_headers
 Content-Type: application/fhir+json
@@ -446,7 +446,7 @@ X-Correlation-ID: ^[0-9a-f]{24}-[0-9a-f]{8,}$
 --- more_headers eval
 "Authorization: bearer " . Smart::Token::mint() . "\n"
 --- request
-GET /fhir/Patient/1
+GET /fhir/Patient/123
 --- error_code: 200
 --- upstream_requests: 1
 
@@ -455,7 +455,7 @@ GET /fhir/Patient/1
 --- more_headers eval
 "Authorization: bearer " . Smart::Token::forge_alg_none() . "\n"
 --- request
-GET /fhir/Patient/1
+GET /fhir/Patient/123
 --- error_code: 401
 --- response_body_like: "code":"token-invalid"
 --- upstream_requests: 0
@@ -465,7 +465,7 @@ GET /fhir/Patient/1
 --- more_headers
 Authorization: Bearer
 --- request
-GET /fhir/Patient/1
+GET /fhir/Patient/123
 --- error_code: 401
 --- response_body_like: "code":"token-(invalid|missing)"
 --- upstream_requests: 0
@@ -476,7 +476,7 @@ GET /fhir/Patient/1
 my $t = Smart::Token::mint();
 "Authorization: Bearer $t $t\n"
 --- request
-GET /fhir/Patient/1
+GET /fhir/Patient/123
 --- error_code: 401
 --- response_body_like: "code":"token-invalid"
 --- upstream_requests: 0
@@ -484,7 +484,7 @@ GET /fhir/Patient/1
 === TEST 40: token in the query string is refused
 --- config eval: $::Loc
 --- request eval
-"GET /fhir/Patient/1?access_token=" . Smart::Token::mint()
+"GET /fhir/Patient/123?access_token=" . Smart::Token::mint()
 --- error_code: 401
 --- response_body_like: "code":"token-invalid"
 --- upstream_requests: 0
@@ -494,7 +494,7 @@ GET /fhir/Patient/1
 --- more_headers eval
 ::bearer(Smart::Token::mint())
 --- request eval
-"GET /fhir/Patient/1?access_token=" . Smart::Token::mint()
+"GET /fhir/Patient/123?access_token=" . Smart::Token::mint()
 --- error_code: 401
 --- response_body_like: "code":"token-invalid"
 --- upstream_requests: 0
@@ -504,7 +504,7 @@ GET /fhir/Patient/1
 --- more_headers eval
 ::bearer(Smart::Token::mint(header => { crit => ['exp'] }))
 --- request
-GET /fhir/Patient/1
+GET /fhir/Patient/123
 --- error_code: 401
 --- response_body_like: "code":"token-invalid"
 --- upstream_requests: 0
@@ -515,7 +515,7 @@ GET /fhir/Patient/1
 ::bearer(Smart::Token::mint(kid => 'rsa-2', key => 'rsa-2',
     header => { jku => 'https://evil.example.test/jwks.json' }))
 --- request
-GET /fhir/Patient/1
+GET /fhir/Patient/123
 --- error_code: 401
 --- response_body_like: "code":"token-invalid"
 --- upstream_requests: 0
@@ -543,7 +543,7 @@ GET /fhir/Patient/1
 --- more_headers eval
 "X-Correlation-ID: ticket-4711.abc_DEF\n" . ::bearer(Smart::Token::mint())
 --- request
-GET /fhir/Patient/1
+GET /fhir/Patient/123
 --- error_code: 200
 --- response_headers
 X-Correlation-ID: ticket-4711.abc_DEF
@@ -555,7 +555,7 @@ X-Correlation-ID: ticket-4711.abc_DEF
 --- more_headers eval
 "X-Correlation-ID: short\n" . ::bearer(Smart::Token::mint())
 --- request
-GET /fhir/Patient/1
+GET /fhir/Patient/123
 --- error_code: 200
 --- response_headers_like
 X-Correlation-ID: ^[0-9a-f]{24}-[0-9a-f]{8,}$
@@ -567,7 +567,7 @@ X-Correlation-ID: ^[0-9a-f]{24}-[0-9a-f]{8,}$
 --- more_headers
 X-Correlation-ID: support-case-000123
 --- request
-GET /fhir/Patient/1
+GET /fhir/Patient/123
 --- error_code: 401
 --- response_headers
 X-Correlation-ID: support-case-000123
@@ -579,7 +579,7 @@ X-Correlation-ID: support-case-000123
 --- more_headers
 Accept: application/fhir+xml
 --- request
-GET /fhir/Patient/1
+GET /fhir/Patient/123
 --- error_code: 401
 --- response_headers
 Content-Type: application/fhir+xml
@@ -589,7 +589,7 @@ Content-Type: application/fhir+xml
 === TEST 50: after a refused alg none token, a forged token is still refused
 --- config eval: $::Loc
 --- raw_request eval
-[map { "GET /fhir/Patient/1 HTTP/1.1\r\nHost: localhost\r\n"
+[map { "GET /fhir/Patient/123 HTTP/1.1\r\nHost: localhost\r\n"
        . "Connection: close\r\nAuthorization: Bearer $_\r\n\r\n" }
  Smart::Token::forge_alg_none(),
  Smart::Token::tamper_payload(Smart::Token::mint(), sub => 'root'),
@@ -599,7 +599,7 @@ Content-Type: application/fhir+xml
 [401, 401, 401, 200]
 --- response_body_like eval
 ['"code":"token-invalid"', '"code":"token-invalid"', '"code":"token-invalid"',
- '"uri":"/fhir/Patient/1"']
+ '"uri":"/fhir/Patient/123"']
 --- upstream_requests: 1
 
 === TEST 51: $smart_claim_NAME exposes top-level string and number claims
@@ -618,7 +618,7 @@ Content-Type: application/fhir+xml
 --- more_headers eval
 ::bearer(Smart::Token::mint(tenant => 'north', level => 3, obj => { a => 1 }))
 --- request
-GET /fhir/Patient/1
+GET /fhir/Patient/123
 --- error_code: 200
 --- response_headers
 X-Tenant: north
@@ -643,7 +643,7 @@ X-Obj: []
 ::bearer(Smart::Token::mint(patient => 'ignored', patient_id => 4711,
                             scope => undef, scp => ['user/*.rs', 'openid']))
 --- request
-GET /fhir/Patient/1
+GET /fhir/Patient/123
 --- error_code: 200
 --- response_headers
 X-Patient: 4711
@@ -654,7 +654,7 @@ X-Scope: user/*.rs openid
 --- more_headers eval
 ::bearer(Smart::Token::mint(scope => undef, scp => 'patient/Observation.rs'))
 --- request
-GET /fhir/Patient/1
+GET /fhir/Observation?patient=123
 --- error_code: 200
 --- response_headers
 X-Scope: patient/Observation.rs
@@ -671,7 +671,7 @@ X-Scope: patient/Observation.rs
         proxy_pass http://127.0.0.1:$TEST_NGINX_UPSTREAM_PORT;
     }
 --- request
-GET /fhir/Patient/1
+GET /fhir/Patient/123
 --- error_code: 401
 --- response_body_like: "text":"[^"]+ Call the service desk at x4357\."
 --- upstream_requests: 0
@@ -681,7 +681,7 @@ GET /fhir/Patient/1
 --- more_headers eval
 ::bearer(Smart::Token::mint(alg => 'ES256', kid => 'rsa-1'))
 --- request
-GET /fhir/Patient/1
+GET /fhir/Patient/123
 --- error_code: 401
 --- response_body_like: "code":"token-invalid"
 --- upstream_requests: 0
@@ -700,7 +700,7 @@ GET /fhir/Patient/1
 --- more_headers eval
 ::bearer(Smart::Token::mint(alg => 'RS256'))
 --- request
-GET /fhir/Patient/1
+GET /fhir/Patient/123
 --- error_code: 401
 --- response_body_like: "code":"token-invalid"
 --- upstream_requests: 0
@@ -712,7 +712,7 @@ GET /fhir/Patient/1
         proxy_pass http://127.0.0.1:$TEST_NGINX_UPSTREAM_PORT;
     }
 --- request
-GET /fhir/Patient/1
+GET /fhir/Patient/123
 --- error_code: 200
 --- response_headers
 !X-Correlation-ID

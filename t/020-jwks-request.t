@@ -64,7 +64,7 @@ sub put_jwks {
 
 sub get_with {
     my ($token, $path) = @_;
-    $path ||= '/fhir/Patient/1';
+    $path ||= '/fhir/Patient/123';
     return "GET $path HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n"
          . "Authorization: Bearer $token\r\n\r\n";
 }
@@ -89,7 +89,7 @@ smart: JWKS from "/_jwks" loaded: 3 keys
 --- config eval: $::Srv
 --- raw_request eval
 [::put_jwks(::fixture('jwks-1.json')),
- "GET /fhir/Patient/1 HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n"
+ "GET /fhir/Patient/123 HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n"
  . "Cookie: session=secret\r\n"
  . "Authorization: Bearer " . Smart::Token::mint() . "\r\n\r\n"]
 --- error_code eval
@@ -142,7 +142,7 @@ smart: JWKS from "/_jwks" loaded: 3 keys
 --- more_headers eval
 "Authorization: Bearer " . Smart::Token::mint() . "\n"
 --- request eval
-["GET /fhir/Patient/1", "GET /fhir/Patient/2"]
+["GET /fhir/Patient/123", "GET /fhir/Patient/123"]
 --- error_code eval
 [503, 503]
 --- response_headers eval
@@ -196,7 +196,7 @@ keeping the last good key set
 === TEST 9: IdP answering 404: 503 configuration-invalid
 --- config eval: $::Srv
 --- request
-GET /fhir/Patient/1
+GET /fhir/Patient/123
 --- more_headers eval
 "Authorization: Bearer " . Smart::Token::mint() . "\n"
 --- error_code: 503
@@ -223,8 +223,8 @@ my $jwks = '{"keys":[{"kty":"EC","crv":"P-256","kid":"x",'
 my $body = '{"resourceType":"Patient"}';
 [::put_jwks(::fixture('jwks-1.json')),
  "POST /fhir/Patient HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n"
- . "Authorization: Bearer " . Smart::Token::mint() . "\r\n"
- . "Content-Type: application/fhir+json\r\n"
+ . "Authorization: Bearer " . Smart::Token::mint(scope => 'user/*.cruds')
+ . "\r\nContent-Type: application/fhir+json\r\n"
  . "Content-Length: " . length($body) . "\r\n\r\n$body"]
 --- error_code eval
 [201, 200]

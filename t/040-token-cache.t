@@ -39,7 +39,7 @@ _EOC_
 
 sub get_with {
     my ($token, $path) = @_;
-    $path ||= '/fhir/Patient/1';
+    $path ||= '/fhir/Patient/123';
     return "GET $path HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n"
          . "Authorization: Bearer $token\r\n\r\n";
 }
@@ -83,7 +83,7 @@ my $t = Smart::Token::mint(exp => time() + 2, iat => time() - 1);
 --- http_config eval: $::Http
 --- config eval: $::Srv
 --- raw_request eval
-[::get_with($::Token), ::get_with($::Token, '/other/Patient/1'),
+[::get_with($::Token), ::get_with($::Token, '/other/Patient/123'),
  ::get_with($::Token)]
 --- error_code eval
 [200, 401, 200]
@@ -113,3 +113,43 @@ my $t = Smart::Token::mint(exp => time() + 2, iat => time() - 1);
 [(200) x 40]
 --- upstream_requests: 40
 
+
+=== TEST 6: smart_status counts cache hits and misses and JWKS fetches
+--- http_config eval: $::Http
+--- config eval
+$::Srv . <<'_C_';
+    location /jwks/ {
+        smart on;
+        smart_fhir_base /jwks/;
+        smart_issuer https://issuer.example.test;
+        smart_audience https://fhir.example.test;
+        smart_jwks_request /_jwks;
+        proxy_pass http://127.0.0.1:$TEST_NGINX_UPSTREAM_PORT;
+    }
+
+    location = /_jwks {
+        internal;
+        proxy_pass http://127.0.0.1:$TEST_NGINX_SERVER_PORT/idp/jwks-1.json;
+    }
+
+    location /idp/ {
+        alias $TEST_NGINX_FIXTURES/;
+    }
+
+    location = /status {
+        smart_status;
+    }
+_C_
+--- raw_request eval
+[::get_with($::Token), ::get_with($::Token), ::get_with($::Token),
+ ::get_with(Smart::Token::mint(sub => 'dave'), '/jwks/Patient/123'),
+ "GET /status HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n"]
+--- error_code eval
+[200, 200, 200, 200, 200]
+--- response_body_like eval
+['', '', '', '',
+ qr/smart_token_cache_total\{result="hit"\}[ ]2\n
+    smart_token_cache_total\{result="miss"\}[ ]2\n.*
+    smart_jwks_refresh_total\{result="ok"\}[ ]1\n
+    smart_jwks_refresh_total\{result="failed"\}[ ]0\n/sx]
+--- upstream_requests: 4

@@ -190,5 +190,5 @@ GET /admin/Patient/p1
        \'{"resourceType":"Bundle","type":"batch","entry":[]}')]
 --- error_code: 200
 --- response_headers
-X-Interaction: batch-or-transaction
+X-Interaction: batch
 --- upstream_requests: 1
