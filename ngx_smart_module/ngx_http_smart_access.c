@@ -16,6 +16,8 @@
 #define NGX_HTTP_SMART_WORKER_ID_LEN  12
 
 
+static void ngx_http_smart_upstream_path(ngx_http_request_t *r,
+    ngx_str_t *path);
 static ngx_int_t ngx_http_smart_is_public(ngx_http_request_t *r,
     ngx_http_smart_loc_conf_t *slcf);
 static ngx_int_t ngx_http_smart_find_token(ngx_http_request_t *r,
@@ -287,8 +289,9 @@ ngx_http_smart_entry_issues(ngx_http_request_t *r, ngx_http_smart_ctx_t *ctx,
 static ngx_int_t
 ngx_http_smart_narrow(ngx_http_request_t *r, smart_decision_t *d)
 {
-    u_char  *p, *path_end, *uri, *args;
-    size_t   path_len, add, len;
+    u_char     *p, *uri, *args;
+    size_t      add, len;
+    ngx_str_t   path;
 
     if (d->query_append == NULL || d->query_append[0] == '\0') {
         return NGX_OK;
@@ -296,22 +299,16 @@ ngx_http_smart_narrow(ngx_http_request_t *r, smart_decision_t *d)
 
     add = ngx_strlen(d->query_append);
 
-    path_end = r->unparsed_uri.data + r->unparsed_uri.len;
-    if (r->args_start != NULL && r->args_start > r->unparsed_uri.data
-        && r->args_start <= path_end)
-    {
-        path_end = r->args_start - 1;
-    }
+    ngx_http_smart_upstream_path(r, &path);
 
-    path_len = path_end - r->unparsed_uri.data;
-    len = path_len + 1 + r->args.len + 1 + add;
+    len = path.len + 1 + r->args.len + 1 + add;
 
     uri = ngx_pnalloc(r->pool, len);
     if (uri == NULL) {
         return NGX_ERROR;
     }
 
-    p = ngx_cpymem(uri, r->unparsed_uri.data, path_len);
+    p = ngx_cpymem(uri, path.data, path.len);
     *p++ = '?';
 
     args = p;
@@ -476,6 +473,7 @@ ngx_http_smart_classify(ngx_http_request_t *r,
     ngx_http_smart_loc_conf_t *slcf, ngx_http_smart_ctx_t *ctx)
 {
     u_char               *p, *end;
+    ngx_str_t             path;
     ngx_int_t             rc;
     ngx_uint_t            i, n;
     ngx_table_elt_t      *h;
@@ -492,12 +490,10 @@ ngx_http_smart_classify(ngx_http_request_t *r,
     static ngx_str_t  if_none_exist = ngx_string("If-None-Exist");
     static ngx_str_t  content_type = ngx_string("Content-Type");
 
-    p = r->unparsed_uri.data;
-    end = p + r->unparsed_uri.len;
+    ngx_http_smart_upstream_path(r, &path);
 
-    if (r->args_start != NULL && r->args_start > p && r->args_start <= end) {
-        end = r->args_start - 1;
-    }
+    p = path.data;
+    end = path.data + path.len;
 
     if ((size_t) (end - p) + 1 == slcf->fhir_base.len
         && ngx_strncmp(p, slcf->fhir_base.data, end - p) == 0)
@@ -599,13 +595,41 @@ ngx_http_smart_classify(ngx_http_request_t *r,
 }
 
 
+/*
+ * The path the upstream will receive.  While the request target is
+ * unchanged, proxy_pass (without a URI part) sends the raw target as is, so
+ * that is what is judged, byte for byte; after a rewrite or an internal
+ * redirect it sends the normalised URI instead, so that is judged.
+ */
+
+static void
+ngx_http_smart_upstream_path(ngx_http_request_t *r, ngx_str_t *path)
+{
+    u_char  *p, *end;
+
+    if (!r->valid_unparsed_uri) {
+        *path = r->uri;
+        return;
+    }
+
+    p = r->unparsed_uri.data;
+    end = p + r->unparsed_uri.len;
+
+    if (r->args_start != NULL && r->args_start > p && r->args_start <= end) {
+        end = r->args_start - 1;
+    }
+
+    path->data = p;
+    path->len = end - p;
+}
+
+
 /* metadata and the SMART discovery document are public (SPEC section 4). */
 
 static ngx_int_t
 ngx_http_smart_is_public(ngx_http_request_t *r,
     ngx_http_smart_loc_conf_t *slcf)
 {
-    u_char     *p, *end;
     ngx_str_t   path;
 
     static ngx_str_t  metadata = ngx_string("metadata");
@@ -616,17 +640,7 @@ ngx_http_smart_is_public(ngx_http_request_t *r,
         return 0;
     }
 
-    /* the raw path, exactly as the upstream will receive it */
-
-    p = r->unparsed_uri.data;
-    end = p + r->unparsed_uri.len;
-
-    if (r->args_start != NULL && r->args_start > p && r->args_start <= end) {
-        end = r->args_start - 1;
-    }
-
-    path.data = p;
-    path.len = end - p;
+    ngx_http_smart_upstream_path(r, &path);
 
     if (path.len <= slcf->fhir_base.len
         || ngx_strncmp(path.data, slcf->fhir_base.data, slcf->fhir_base.len)

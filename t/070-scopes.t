@@ -261,3 +261,22 @@ my $u = ::token(scope => 'user/Observation.rs', patient => undef);
 --- must_die
 --- error_log
 "smart_operation"
+
+=== TEST 19: after a rewrite the rewritten URI, which the upstream receives, is judged
+--- config
+    location /fhir/ {
+        smart on;
+        smart_fhir_base /fhir/;
+        smart_issuer https://issuer.example.test;
+        smart_audience https://fhir.example.test;
+        smart_jwks_file $TEST_NGINX_FIXTURES/jwks-1.json;
+        rewrite ^/fhir/chart/(.*)$ /fhir/Patient/$1 break;
+        proxy_pass http://127.0.0.1:$TEST_NGINX_UPSTREAM_PORT;
+    }
+--- raw_request eval
+[::get('/fhir/chart/p1', $::P), ::get('/fhir/chart/p2', $::P)]
+--- error_code eval
+[200, 403]
+--- response_body_like eval
+['"uri":"/fhir/Patient/p1"', '"code":"patient-mismatch"']
+--- upstream_requests: 1
