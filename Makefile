@@ -27,7 +27,8 @@ MODULE        := $(BUILD)/nginx/objs/ngx_http_smart_module.so
 MODULE_SAN    := $(BUILD)/nginx-san/objs/ngx_http_smart_module.so
 
 .PHONY: all module module-san unit test test-unit test-t test-t-san \
-        deps clean fuzz test-fuzz bench tools test-table
+        deps clean fuzz test-fuzz bench tools test-table \
+        bench-callgrind bench-rss bench-perf
 
 all: module unit tools
 
@@ -119,8 +120,22 @@ test: deps test-unit test-fuzz test-t test-t-san
 
 # --- benchmark (not part of make test: numbers, not assertions) -----------
 
+# bench: wrk table A-G + verify_speed + the callgrind summary;
+# bench-callgrind: instructions per request of the access-phase handler;
+# bench-rss: worker RSS over 1M requests of F; bench-perf: perf profile of
+# one variant's worker (BENCH_PERF_VARIANT=B|F|A).  See docs/performance.md.
+
 bench: module $(BUILD)/bench/verify_speed
 	perl bench/run.pl
+
+bench-callgrind: module
+	perl bench/callgrind.pl
+
+bench-rss: module
+	perl bench/rss.pl
+
+bench-perf: module
+	perl bench/perf.pl
 
 $(BUILD)/bench/verify_speed: bench/verify_speed.c $(CORE_SRCS) $(CORE_HDRS)
 	@mkdir -p $(dir $@)

@@ -1,16 +1,25 @@
 #!/usr/bin/perl
 # make bench: plain NGINX proxying against the gateway, on loopback, in
-# interleaved rounds, as ratios within one run (the machine is noisy).
+# interleaved rounds, as ratios within one round (the machine is noisy).
 #
 #   A plain proxy (the same request, token included, passed upstream)
 #   B smart on, RS256, same token each request, token cache on
 #   C as B with ES256
-#   D as B with a different token on every request and the cache off
-#     (cold verification of every token; wrk cycles through 1000 tokens)
-#   E, F, G (scopes, audit, audit with Redis stopped) join once the module
-#     has those directives; until then they are reported as not available.
+#   D as B with a different token on every request, token cache off: cold
+#     verification of every token.  wrk cycles through 1000 pre-minted
+#     tokens; with the cache on they would all be hits after the first
+#     1000 requests (a run makes ~100k), and minting one token per request
+#     (~1 ms of RSA signing each in Perl) for a whole run is not practical.
+#     The cache miss + insert that a real cold request adds on top is in
+#     the callgrind count (bench/callgrind.pl: cache on, unique tokens).
+#   E as B plus a scope decision with narrowing: patient/*.rs token for
+#     patient 123, GET /fhir/Observation?code=8867-4 -> upstream sees
+#     code=8867-4&patient=123 (checked once with curl)
+#   F as E plus the audit trail to the bench Redis (checked with XLEN)
+#   G as F with its Redis stopped: records spooled (checked: spool grows)
 #
-# Environment: BENCH_ROUNDS (3), BENCH_SECONDS (10), BENCH_CONNECTIONS (32).
+# Environment: BENCH_ROUNDS (3), BENCH_SECONDS (10), BENCH_CONNECTIONS (32),
+# BENCH_CALLGRIND (1: append bench/callgrind.pl's summary).
 
 use strict;
 use warnings;
@@ -18,83 +27,26 @@ use warnings;
 use Cwd qw(abs_path);
 use File::Basename qw(dirname);
 use File::Path qw(make_path remove_tree);
-use IO::Socket::INET;
-use POSIX qw(WNOHANG);
-use Time::HiRes qw(sleep);
 
-my $top = abs_path(dirname(__FILE__) . '/..');
-use lib;
-lib->import("$top/t/lib");
-require Smart::Token;
+use lib dirname(abs_path(__FILE__));
+use BenchLib;
 
-my $nginx   = $ENV{TEST_NGINX_BINARY} || '/usr/sbin/nginx';
-my $module  = "$top/build/nginx/objs/ngx_http_smart_module.so";
+my $top     = $BenchLib::Top;
 my $rounds  = $ENV{BENCH_ROUNDS} || 3;
 my $seconds = $ENV{BENCH_SECONDS} || 10;
 my $conns   = $ENV{BENCH_CONNECTIONS} || 32;
 my $work    = "$top/build/bench-run";
-my $fix     = "$top/t/fixtures";
 
-die "bench: $module missing; run make module\n" unless -f $module;
+END { BenchLib::stop_all() }
+$SIG{INT} = $SIG{TERM} = sub { BenchLib::stop_all(); exit 1 };
+
+die "bench: $BenchLib::Module missing; run make module\n"
+    unless -f $BenchLib::Module;
 system('wrk --version >/dev/null 2>&1');
 die "bench: wrk is not installed; run make deps\n" if $? == -1;
 
 remove_tree($work);
 make_path($work);
-
-my @pids;
-END { kill 'QUIT', @pids if @pids; }
-
-sub free_port {
-    my $s = IO::Socket::INET->new(LocalAddr => '127.0.0.1', LocalPort => 0,
-                                  Listen => 1, ReuseAddr => 1) or die $!;
-    my $p = $s->sockport;
-    close $s;
-    return $p;
-}
-
-sub start_nginx {
-    my ($name, $http, $with_module) = @_;
-    my $dir = "$work/$name";
-    make_path("$dir/logs", "$dir/conf", "$dir/tmp");
-    my $port = free_port();
-    my $load = $with_module ? "load_module $module;\n" : '';
-    my $user = $> == 0 ? "user root;\n" : '';
-    $http =~ s/\$PORT\b/$port/g;
-    open my $fh, '>', "$dir/conf/nginx.conf" or die $!;
-    print $fh <<"_CONF_";
-${load}${user}daemon off;
-master_process on;
-worker_processes 1;
-error_log $dir/logs/error.log warn;
-pid $dir/logs/nginx.pid;
-events { worker_connections 4096; }
-http {
-    access_log off;
-    client_body_temp_path $dir/tmp/body;
-    proxy_temp_path $dir/tmp/proxy;
-    fastcgi_temp_path $dir/tmp/fastcgi;
-    uwsgi_temp_path $dir/tmp/uwsgi;
-    scgi_temp_path $dir/tmp/scgi;
-    keepalive_requests 1000000;
-$http
-}
-_CONF_
-    close $fh;
-    my $pid = fork();
-    die "fork: $!" unless defined $pid;
-    if ($pid == 0) {
-        exec $nginx, '-p', "$dir/", '-c', "$dir/conf/nginx.conf";
-        exit 127;
-    }
-    push @pids, $pid;
-    for (1 .. 100) {
-        my $s = IO::Socket::INET->new(PeerAddr => "127.0.0.1:$port");
-        return ($port, $pid) if $s;
-        sleep 0.05;
-    }
-    die "bench: $name did not start:\n" . `cat $dir/logs/error.log`;
-}
 
 sub wrk {
     my ($url, @args) = @_;
@@ -105,7 +57,7 @@ sub wrk {
             last;
         }
     }
-    my $out = `wrk -t1 -c$conns -d${seconds}s --latency @args $url @script_args 2>&1`;
+    my $out = `timeout 120 wrk -t1 -c$conns -d${seconds}s --latency @args $url @script_args 2>&1`;
     my ($rps) = $out =~ /Requests\/sec:\s+([\d.]+)/;
     my %lat;
     while ($out =~ /^\s+(50|99)%\s+([\d.]+)(us|ms|s)\s*$/mg) {
@@ -113,83 +65,111 @@ sub wrk {
         $lat{$1} = $v;
     }
     my ($non2xx) = $out =~ /Non-2xx or 3xx responses:\s+(\d+)/;
+    my ($n) = $out =~ /(\d+) requests in/;
     die "bench: wrk failed against $url:\n$out" unless $rps;
     die "bench: $non2xx non-2xx responses from $url\n" if $non2xx;
-    return { rps => $rps, p50 => $lat{50}, p99 => $lat{99} };
+    return { rps => $rps, p50 => $lat{50}, p99 => $lat{99}, n => $n };
 }
 
-# the upstream: NGINX returning a small FHIR resource
-my ($up_port) = start_nginx('upstream', <<'_U_', 0);
-    server {
-        listen 127.0.0.1:$PORT;
-        location / {
-            default_type application/fhir+json;
-            return 200 '{"resourceType":"Patient","id":"123","active":true}';
-        }
-    }
-_U_
+my $up = BenchLib::upstream($work);
+my $redis_f = BenchLib::redis();
+my $redis_g = BenchLib::redis();
 
-my $smart = <<"_S_";
-            smart_fhir_base /fhir/;
-            smart_issuer https://issuer.example.test;
-            smart_audience https://fhir.example.test;
-            smart_jwks_file $fix/jwks-1.json;
-_S_
+my $smart = BenchLib::smart_loc();
+my $cache = 'smart_token_cache tokens 10m;';
+my %gw;
+$gw{A} = BenchLib::gateway($work, 'A', $up->{port}, '', '');
+$gw{B} = BenchLib::gateway($work, 'B', $up->{port}, $cache, $smart);
+$gw{C} = BenchLib::gateway($work, 'C', $up->{port}, $cache, $smart);
+$gw{D} = BenchLib::gateway($work, 'D', $up->{port}, '', $smart);
+$gw{E} = BenchLib::gateway($work, 'E', $up->{port}, $cache, $smart);
+for my $v (qw(F G)) {
+    my $rp = ($v eq 'F' ? $redis_f : $redis_g)->port;
+    $gw{$v} = BenchLib::gateway($work, $v, $up->{port}, <<"_A_", $smart);
+    $cache
+    smart_audit_redis 127.0.0.1:$rp stream=bench maxlen=100000;
+    smart_audit_spool \$DIR/spool/audit;
+_A_
+}
+# G: its Redis goes away after the worker connected
+sleep 0.5;
+$redis_g->stop;
 
-sub gateway {
-    my ($name, $http_extra, $loc) = @_;
-    return start_nginx($name, <<"_G_", 1);
-    upstream fhir { server 127.0.0.1:$up_port; keepalive 64; }
-$http_extra
-    server {
-        listen 127.0.0.1:\$PORT;
-        location /fhir/ {
-$loc
-            proxy_http_version 1.1;
-            proxy_set_header Connection "";
-            proxy_pass http://fhir;
-        }
-    }
-_G_
+my $rs = BenchLib::mint();
+my $es = BenchLib::mint(alg => 'ES256');
+BenchLib::write_tokens("$work/tokens.txt", 1000, 'cold');
+
+my $read   = '/fhir/Patient/123';
+my $search = '/fhir/Observation?code=8867-4';
+my $auth   = "'Authorization: Bearer $rs'";
+
+sub url { "http://127.0.0.1:$gw{$_[0]}{port}$_[1]" }
+
+# --- one-off checks: narrowing, records arriving, spool growing ----------
+{
+    my $h = `curl -s -o /dev/null -D - -H $auth '${\ url('E', $search)}'`;
+    my ($args) = $h =~ /^X-Upstream-Args:\s*(\S*)\r?$/mi;
+    die "bench: E not narrowed:\n$h" unless defined $args
+        && $args =~ /(^|&)patient=123(&|$)/;
+    print STDERR "check E: upstream saw ?$args (client sent ?code=8867-4)\n";
 }
 
-my %port;
-($port{A}) = gateway('A', '', '');
-($port{B}) = gateway('B', 'smart_token_cache tokens 10m;',
-                     "smart on;\n$smart");
-($port{C}) = gateway('C', 'smart_token_cache tokens 10m;',
-                     "smart on;\n$smart");
-($port{D}) = gateway('D', '', "smart on;\n$smart");
+my %worker = map { $_ => BenchLib::worker_pid($gw{$_}{pid}) } keys %gw;
+my $tck = `getconf CLK_TCK` + 0 || 100;
 
-my $rs = Smart::Token::mint(exp => time() + 3600);
-my $es = Smart::Token::mint(alg => 'ES256', exp => time() + 3600);
+# user + system CPU seconds of a process so far
+sub cpu {
+    open my $fh, '<', "/proc/$_[0]/stat" or die "/proc/$_[0]/stat: $!";
+    my @f = split ' ', (<$fh> =~ s/^.*\)\s*//r);
+    return ($f[11] + $f[12]) / $tck;
+}
 
-open my $tf, '>', "$work/tokens.txt" or die $!;
-print $tf Smart::Token::mint(exp => time() + 3600, jti => "cold-$_"), "\n"
-    for 1 .. 1000;
-close $tf;
+# records ever added to the stream (XLEN stops at maxlen ~100000)
+sub added {
+    my $r = eval { $_[0]->cmd('XINFO', 'STREAM', 'bench') } or return 0;
+    my %i = @$r;
+    return $i{'entries-added'} // $i{length};
+}
 
 my %run = (
-    # the same request as B: a plain proxy passes the token on too
-    A => sub { wrk("http://127.0.0.1:$port{A}/fhir/Patient/123",
-                   '-H', "'Authorization: Bearer $rs'") },
-    B => sub { wrk("http://127.0.0.1:$port{B}/fhir/Patient/123",
-                   '-H', "'Authorization: Bearer $rs'") },
-    C => sub { wrk("http://127.0.0.1:$port{C}/fhir/Patient/123",
-                   '-H', "'Authorization: Bearer $es'") },
-    D => sub { wrk("http://127.0.0.1:$port{D}/fhir/Patient/123",
-                   '-s', "$top/bench/cycle.lua", '--', "$work/tokens.txt") },
+    A => sub { wrk(url('A', $read),   '-H', $auth) },
+    B => sub { wrk(url('B', $read),   '-H', $auth) },
+    C => sub { wrk(url('C', $read),   '-H', "'Authorization: Bearer $es'") },
+    D => sub { wrk(url('D', $read),   '-s', "$top/bench/cycle.lua", '--',
+                   "$work/tokens.txt") },
+    E => sub { wrk(url('E', $search), '-H', $auth) },
+    F => sub { wrk(url('F', $search), '-H', $auth) },
+    G => sub { wrk(url('G', $search), '-H', $auth) },
 );
 
-my @order = qw(A B C D);
-my %res;
+my @order = qw(A B C D E F G);
+my (%res, %xlen, %spool);
 
 for my $r (1 .. $rounds) {
     for my $v (@order) {
+        my $x0 = $v eq 'F' ? added($redis_f) : 0;
+        my $s0 = $v eq 'G' ? BenchLib::spool_bytes($gw{G}{dir}) : 0;
+        my $c0 = cpu($worker{$v});
         my $x = $run{$v}->();
+        $x->{cpu} = (cpu($worker{$v}) - $c0) / $x->{n} * 1e6;
         push @{ $res{$v} }, $x;
-        printf STDERR "round %d %s %9.0f req/s p50 %.3f ms p99 %.3f ms\n",
-            $r, $v, $x->{rps}, $x->{p50}, $x->{p99};
+        my $note = '';
+        if ($v eq 'F') {
+            sleep 0.3;
+            my $x1 = added($redis_f);
+            $note = sprintf " XLEN %d, records added %d -> %d (%d requests)",
+                $redis_f->cmd('XLEN', 'bench'), $x0, $x1, $x->{n};
+            die "bench: F records did not arrive\n" unless $x1 > $x0;
+        }
+        if ($v eq 'G') {
+            my $s1 = BenchLib::spool_bytes($gw{G}{dir});
+            $note = sprintf " spool %d -> %d bytes (%d requests)", $s0, $s1,
+                $x->{n};
+            die "bench: G spool did not grow\n" unless $s1 > $s0;
+        }
+        printf STDERR "round %d %s %9.0f req/s p50 %.3f ms p99 %.3f ms "
+            . "worker CPU %.1f us/req%s\n",
+            $r, $v, $x->{rps}, $x->{p50}, $x->{p99}, $x->{cpu}, $note;
     }
 }
 
@@ -202,27 +182,43 @@ my %label = (
     A => 'plain proxy',
     B => 'smart on, RS256, cached',
     C => 'smart on, ES256, cached',
-    D => 'smart on, RS256, new token each request, no cache',
+    D => 'smart on, RS256, new token each request (cold, cache off)',
+    E => 'B + scope decision with narrowing (search)',
+    F => 'E + audit to Redis',
+    G => 'F with Redis stopped (spool)',
 );
 
-my $table = "| variant | req/s | p50 ms | p99 ms | ratio to A |\n"
-          . "|---|---:|---:|---:|---:|\n";
+my $table = "| variant | req/s | p50 ms | p99 ms | ratio to A "
+          . "| p99 - A p99 ms | gateway worker CPU us/req |\n"
+          . "|---|---:|---:|---:|---:|---:|---:|\n";
 for my $v (@order) {
     my @ratio = map { $res{$v}[$_]{rps} / $res{A}[$_]{rps} } 0 .. $rounds - 1;
-    $table .= sprintf "| %s %s | %.0f | %.3f | %.3f | %.3f |\n", $v,
+    my @dp99 = map { $res{$v}[$_]{p99} - $res{A}[$_]{p99} } 0 .. $rounds - 1;
+    $table .= sprintf "| %s %s | %.0f | %.3f | %.3f | %.3f | %+.3f | %.1f |\n", $v,
         $label{$v}, median(map { $_->{rps} } @{ $res{$v} }),
         median(map { $_->{p50} } @{ $res{$v} }),
-        median(map { $_->{p99} } @{ $res{$v} }), median(@ratio);
+        median(map { $_->{p99} } @{ $res{$v} }), median(@ratio),
+        median(@dp99), median(map { $_->{cpu} } @{ $res{$v} });
 }
 
-my $verify = `$top/build/bench/verify_speed $fix 2000 2>&1`;
+my $verify = `$top/build/bench/verify_speed $BenchLib::Fix 2000 2>&1`;
 
 my $report = "wrk -t1 -c$conns -d${seconds}s, $rounds interleaved rounds, "
-           . "medians; one worker per NGINX.\n\n$table\n"
+           . "medians (ratios and p99 differences: median over rounds of "
+           . "the per-round value); one worker per NGINX.\n\n$table\n"
            . "Cold verification in the core (CPU time per token):\n\n"
            . "```\n$verify```\n";
 
 print $report;
+
+BenchLib::stop_all();
+
+if ($ENV{BENCH_CALLGRIND} // 1) {
+    my $cg = `perl $top/bench/callgrind.pl 2>&1`;
+    die "bench: callgrind failed:\n$cg" if $?;
+    $report .= "\n$cg";
+    print "\n$cg";
+}
 
 open my $out, '>', "$work/report.md" or die $!;
 print $out $report;

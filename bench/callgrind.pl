@@ -1,0 +1,153 @@
+#!/usr/bin/perl
+# make bench-callgrind: instructions per request of the module's
+# access-phase handler (and, in the last row, of the audit module's
+# handlers), counted by valgrind --tool=callgrind, which is deterministic.
+#
+# NGINX runs with master_process off (one process) under callgrind with
+# --toggle-collect on the handlers, so only their instructions (callees
+# included: OpenSSL, jansson, the core) are counted.  Each case runs twice,
+# with N1 and N2 requests on one keep-alive connection, and reports
+# (Ir(N2) - Ir(N1)) / (N2 - N1): start-up, first-use and connection costs
+# cancel out.
+#
+#   cached RS256   GET /fhir/Patient/123, the same token (cache on: a hit)
+#   cold RS256     a new token on every request (cache on: miss + verify
+#                  + insert)
+#   bundle x20     POST /fhir/ transaction Bundle of 20 Observation creates
+#                  for the token's patient (patient/Observation.cruds,
+#                  cached token).  The body is sent 0.25 s after the
+#                  headers: the module then reads it from the event loop
+#                  and the access handler runs twice, unnested (a nested
+#                  call would toggle callgrind's collection off inside it).
+#   audit          the F request (search + narrowing, audit to Redis):
+#                  ngx_http_smart_access_handler + ngx_http_smart_audit_access
+#                  + ngx_http_smart_audit_log (the Redis write itself runs
+#                  later from the event loop and is not counted)
+
+use strict;
+use warnings;
+
+use Cwd qw(abs_path);
+use File::Basename qw(dirname);
+use File::Path qw(make_path remove_tree);
+use IO::Socket::INET;
+use Time::HiRes qw(sleep);
+
+use lib dirname(abs_path(__FILE__));
+use BenchLib;
+
+my $top  = $BenchLib::Top;
+my $work = "$top/build/bench-callgrind";
+
+END { BenchLib::stop_all() }
+$SIG{INT} = $SIG{TERM} = sub { BenchLib::stop_all(); exit 1 };
+
+remove_tree($work);
+make_path($work);
+
+my $up = BenchLib::upstream($work);
+my $redis = BenchLib::redis();
+my $smart = BenchLib::smart_loc();
+my $cache = 'smart_token_cache tokens 10m;';
+
+my $rs = BenchLib::mint();
+my $obs = BenchLib::mint(scope => 'patient/Observation.cruds');
+
+my $entry = '{"resource":{"resourceType":"Observation","status":"final",'
+          . '"code":{"text":"heart rate"},"subject":{"reference":'
+          . '"Patient/123"},"valueQuantity":{"value":72,"unit":"/min"}},'
+          . '"request":{"method":"POST","url":"Observation"}}';
+my $bundle = '{"resourceType":"Bundle","type":"transaction","entry":['
+           . join(',', ($entry) x 20) . ']}';
+
+sub request {
+    my ($method, $path, $token, $body) = @_;
+    my $h = "$method $path HTTP/1.1\r\nHost: localhost\r\n"
+          . "Authorization: Bearer $token\r\n";
+    $h .= "Content-Type: application/fhir+json\r\n"
+        . "Content-Length: " . length($body) . "\r\n" if defined $body;
+    return ["$h\r\n", $body];
+}
+
+sub send_all {
+    my ($port, $reqs) = @_;
+    my $s = IO::Socket::INET->new(PeerAddr => "127.0.0.1:$port",
+                                  Timeout => 60) or die "connect: $!";
+    $s->autoflush(1);
+    for my $rq (@$reqs) {
+        print {$s} $rq->[0];
+        if (defined $rq->[1]) {
+            sleep 0.25;
+            print {$s} $rq->[1];
+        }
+        my $status = <$s>;
+        die "bench-callgrind: no response\n" unless defined $status;
+        die "bench-callgrind: $status" unless $status =~ m{^HTTP/1\.1 2};
+        my $len = 0;
+        while (my $l = <$s>) {
+            last if $l eq "\r\n";
+            $len = $1 if $l =~ /^Content-Length:\s*(\d+)/i;
+            die "bench-callgrind: chunked\n" if $l =~ /^Transfer-Encoding/i;
+        }
+        my $buf = '';
+        read($s, $buf, $len) == $len or die "short body\n" if $len;
+    }
+    close $s;
+}
+
+sub run_case {
+    my ($name, $n, $reqs_of, $toggles, $http_extra) = @_;
+    my $out = "$work/$name-$n.out";
+    my @prefix = ('valgrind', '--tool=callgrind', "--callgrind-out-file=$out",
+                  (map { "--toggle-collect=$_" } @$toggles));
+    my $g = BenchLib::gateway($work, "$name-$n", $up->{port},
+                              $http_extra, $smart, single => 1,
+                              prefix => \@prefix, wait => 60);
+    send_all($g->{port}, $reqs_of->($n));
+    my $t0 = Time::HiRes::time();
+    sleep 0.5;
+    BenchLib::stop_pid($g->{pid}, 'QUIT');
+    printf STDERR "stop %.1fs\n", Time::HiRes::time() - $t0 if $ENV{BENCH_DEBUG};
+    open my $fh, '<', $out or die "$out: $!";
+    while (<$fh>) {
+        return $1 if /^(?:summary|totals):\s+(\d+)/;
+    }
+    die "bench-callgrind: no totals in $out\n";
+}
+
+my $access = ['ngx_http_smart_access_handler'];
+my $audit = "$cache\n    smart_audit_redis 127.0.0.1:${\ $redis->port} "
+          . "stream=cg maxlen=100000;\n    smart_audit_spool \$DIR/spool/audit;";
+my $cold_n = 0;
+
+my @cases = (
+    [ 'cached RS256', 'cached', 10, 210, $access, $cache,
+      sub { [ map { request('GET', '/fhir/Patient/123', $rs) } 1 .. $_[0] ] } ],
+    [ 'cold RS256 (cache on, new token each request)', 'cold', 10, 110,
+      $access, $cache,
+      sub { [ map { request('GET', '/fhir/Patient/123',
+                            BenchLib::mint(jti => 'cg-' . $cold_n++)) }
+              1 .. $_[0] ] } ],
+    [ 'transaction bundle, 20 entries', 'bundle', 5, 45, $access, $cache,
+      sub { [ map { request('POST', '/fhir/', $obs, $bundle) } 1 .. $_[0] ] } ],
+    [ 'F: search + narrowing + audit (access + audit handlers)', 'audit',
+      10, 210,
+      [ @$access, 'ngx_http_smart_audit_access', 'ngx_http_smart_audit_log' ],
+      $audit,
+      sub { [ map { request('GET', '/fhir/Observation?code=8867-4', $rs) }
+              1 .. $_[0] ] } ],
+);
+
+my $report = "Instructions per request (valgrind --tool=callgrind, "
+           . "(Ir(N2) - Ir(N1)) / (N2 - N1)):\n\n"
+           . "| case | N1 | N2 | instructions / request |\n"
+           . "|---|---:|---:|---:|\n";
+for my $c (@cases) {
+    my ($label, $name, $n1, $n2, $toggles, $extra, $reqs) = @$c;
+    my $i1 = run_case($name, $n1, $reqs, $toggles, $extra);
+    my $i2 = run_case($name, $n2, $reqs, $toggles, $extra);
+    my $per = ($i2 - $i1) / ($n2 - $n1);
+    printf STDERR "%s: Ir(%d) = %d, Ir(%d) = %d\n", $name, $n1, $i1, $n2, $i2;
+    $report .= sprintf "| %s | %d | %d | %.0f |\n", $label, $n1, $n2, $per;
+}
+print $report;
