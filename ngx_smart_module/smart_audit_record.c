@@ -234,14 +234,22 @@ smart_audit_hash(const smart_audit_record_t *rec, char *out)
         }
     }
 
-    len = smart_audit_canonical(rec, NULL, 0);
+    buf = stack;
+    len = smart_audit_canonical(rec, stack, sizeof(stack));
 
-    buf = (len < sizeof(stack)) ? stack : malloc(len + 1);
-    if (buf == NULL) {
+    if (len == (size_t) -1) {
         return SMART_AUDIT_ERR_NOMEM;
     }
 
-    (void) smart_audit_canonical(rec, buf, len + 1);
+    if (len >= sizeof(stack)) {
+        /* a record with unusually long fields: once more, on the heap */
+        buf = malloc(len + 1);
+        if (buf == NULL) {
+            return SMART_AUDIT_ERR_NOMEM;
+        }
+
+        (void) smart_audit_canonical(rec, buf, len + 1);
+    }
 
     ok = EVP_Digest(buf, len, digest, &mdlen, sha256, NULL) == 1
          && mdlen == 32;
