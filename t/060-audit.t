@@ -229,7 +229,16 @@ sub {
 [map { "GET /fhir/Patient/123?n=$_" } 0 .. 7]
 --- request_hooks eval
 [sub { sleep 0.5 }, undef, undef,
- sub { sleep 0.3; @::Before = $::R->stream('t4'); $::R->stop },
+ sub {
+     # records are written after the response: wait (bounded) until the
+     # third has landed, so that the stop falls between two records
+     for (1 .. 100) {
+         @::Before = $::R->stream('t4');
+         last if @::Before >= 3;
+         sleep 0.05;
+     }
+     $::R->stop;
+ },
  undef, undef, sub { $::R->restart }, undef]
 --- request_delay eval
 [0, 0, 0, 0, 0, 0, 0, 3]
