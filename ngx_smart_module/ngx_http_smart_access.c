@@ -43,8 +43,6 @@ static smart_jwt_status_e ngx_http_smart_verify_with(
     const smart_keyset_t *ks, smart_jwt_t *jwt, char *detail, size_t len);
 static ngx_int_t ngx_http_smart_copy_claims(ngx_http_request_t *r,
     smart_jwt_t *jwt, ngx_http_smart_claims_t *claims);
-static ngx_int_t ngx_http_smart_deny(ngx_http_request_t *r,
-    ngx_http_smart_ctx_t *ctx, smart_err_e err, const char *detail);
 static ngx_uint_t ngx_http_smart_cid_valid(ngx_str_t *v);
 static ngx_int_t ngx_http_smart_set_request_header(ngx_http_request_t *r,
     ngx_http_smart_loc_conf_t *slcf, ngx_str_t *value);
@@ -945,7 +943,7 @@ ngx_http_smart_copy_claims(ngx_http_request_t *r, smart_jwt_t *jwt,
 }
 
 
-static ngx_int_t
+ngx_int_t
 ngx_http_smart_deny(ngx_http_request_t *r, ngx_http_smart_ctx_t *ctx,
     smart_err_e err, const char *detail)
 {
@@ -954,11 +952,15 @@ ngx_http_smart_deny(ngx_http_request_t *r, ngx_http_smart_ctx_t *ctx,
 
     e = smart_err_get(err);
 
-    /* refusals of client credentials are client errors: "info", as NGINX
-     * logs other client mistakes; a key problem is the operator's: "error" */
+    /*
+     * Refusals of what the client sent are client errors: "info", as NGINX
+     * logs other client mistakes; a key or audit sink problem is the
+     * operator's: "error".
+     */
 
-    level = (err == SMART_ERR_CONFIGURATION_INVALID) ? NGX_LOG_ERR
-                                                     : NGX_LOG_INFO;
+    level = (err == SMART_ERR_CONFIGURATION_INVALID
+             || err == SMART_ERR_AUDIT_UNAVAILABLE) ? NGX_LOG_ERR
+                                                    : NGX_LOG_INFO;
 
     ngx_log_error(level, r->connection->log, 0,
                   "smart: %s: %s, correlation id \"%V\"",

@@ -837,17 +837,9 @@ ngx_http_smart_audit_access(ngx_http_request_t *r)
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
-    ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
-                  "smart: audit-unavailable: Redis is not connected and the "
-                  "spool cannot be written, request refused, correlation id "
-                  "\"%V\"", &ctx->cid);
-
-    ctx->denied = 1;
-    ctx->allowed = 0;
-    ctx->err = SMART_ERR_AUDIT_UNAVAILABLE;
-    ngx_str_set(&ctx->reason, "audit-unavailable");
-
-    return ngx_http_smart_send_error(r, ctx, SMART_ERR_AUDIT_UNAVAILABLE);
+    return ngx_http_smart_deny(r, ctx, SMART_ERR_AUDIT_UNAVAILABLE,
+                               "Redis is not connected and the spool "
+                               "cannot be written, request refused");
 }
 
 

@@ -184,6 +184,8 @@ ngx_int_t ngx_http_smart_read_file(ngx_conf_t *cf, ngx_str_t *name,
 
 /* ngx_http_smart_access.c */
 ngx_int_t ngx_http_smart_access_handler(ngx_http_request_t *r);
+ngx_int_t ngx_http_smart_deny(ngx_http_request_t *r,
+    ngx_http_smart_ctx_t *ctx, smart_err_e err, const char *detail);
 ngx_int_t ngx_http_smart_correlation(ngx_http_request_t *r,
     ngx_http_smart_loc_conf_t *slcf, ngx_http_smart_ctx_t *ctx);
 ngx_int_t ngx_http_smart_init_worker_ids(ngx_cycle_t *cycle);
