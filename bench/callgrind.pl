@@ -21,8 +21,18 @@
 #                  call would toggle callgrind's collection off inside it).
 #   audit          the F request (search + narrowing, audit to Redis):
 #                  ngx_http_smart_access_handler + ngx_http_smart_audit_access
-#                  + ngx_http_smart_audit_log (the Redis write itself runs
-#                  later from the event loop and is not counted)
+#                  + ngx_http_smart_audit_log + the posted flush events
+#                  (ngx_http_smart_redis_flush_handler: the socket write;
+#                  ngx_http_smart_audit_spool_handler: the spool write).
+#                  Reading Redis' replies is not counted here.
+#   spool          the same with nothing listening on the Redis port: every
+#                  record goes to the spool (G)
+#   wA wB wF wG    "whole worker": no toggle, every instruction of the
+#                  process per request (NGINX itself, the proxying, the
+#                  reply parsing), for A (smart off), B, F and G
+#
+# BENCH_CG_ONLY=REGEX limits the run to the cases whose short name matches
+# (e.g. BENCH_CG_ONLY='cached|wB').
 
 use strict;
 use warnings;
@@ -96,12 +106,12 @@ sub send_all {
 }
 
 sub run_case {
-    my ($name, $n, $reqs_of, $toggles, $http_extra) = @_;
+    my ($name, $n, $reqs_of, $toggles, $http_extra, $loc) = @_;
     my $out = "$work/$name-$n.out";
     my @prefix = ('valgrind', '--tool=callgrind', "--callgrind-out-file=$out",
                   (map { "--toggle-collect=$_" } @$toggles));
     my $g = BenchLib::gateway($work, "$name-$n", $up->{port},
-                              $http_extra, $smart, single => 1,
+                              $http_extra, $loc // $smart, single => 1,
                               prefix => \@prefix, wait => 60);
     send_all($g->{port}, $reqs_of->($n));
     my $t0 = Time::HiRes::time();
@@ -116,8 +126,17 @@ sub run_case {
 }
 
 my $access = ['ngx_http_smart_access_handler'];
+my $audit_toggles = [ @$access, 'ngx_http_smart_audit_access',
+                      'ngx_http_smart_audit_log',
+                      'ngx_http_smart_redis_flush_handler',
+                      'ngx_http_smart_audit_spool_handler' ];
 my $audit = "$cache\n    smart_audit_redis 127.0.0.1:${\ $redis->port} "
           . "stream=cg maxlen=100000;\n    smart_audit_spool \$DIR/spool/audit;";
+# G: nothing listens on the Redis port, every record goes to the spool
+my $dead = BenchLib::free_port();
+my $spool = "$cache\n    smart_audit_redis 127.0.0.1:$dead "
+          . "stream=cg maxlen=100000;\n    smart_audit_spool \$DIR/spool/audit;";
+my $whole = [];
 my $cold_n = 0;
 
 my @cases = (
@@ -131,9 +150,24 @@ my @cases = (
     [ 'transaction bundle, 20 entries', 'bundle', 5, 45, $access, $cache,
       sub { [ map { request('POST', '/fhir/', $obs, $bundle) } 1 .. $_[0] ] } ],
     [ 'F: search + narrowing + audit (access + audit handlers)', 'audit',
-      10, 210,
-      [ @$access, 'ngx_http_smart_audit_access', 'ngx_http_smart_audit_log' ],
+      10, 210, $audit_toggles, $audit,
+      sub { [ map { request('GET', '/fhir/Observation?code=8867-4', $rs) }
+              1 .. $_[0] ] } ],
+    [ 'G: F with Redis down, spooling (access + audit handlers)', 'spool',
+      10, 210, $audit_toggles, $spool,
+      sub { [ map { request('GET', '/fhir/Observation?code=8867-4', $rs) }
+              1 .. $_[0] ] } ],
+    [ 'whole worker, A: plain proxy', 'wA', 10, 210, $whole, '',
+      sub { [ map { request('GET', '/fhir/Patient/123', $rs) } 1 .. $_[0] ] },
+      '' ],
+    [ 'whole worker, B: cached RS256', 'wB', 10, 210, $whole, $cache,
+      sub { [ map { request('GET', '/fhir/Patient/123', $rs) } 1 .. $_[0] ] } ],
+    [ 'whole worker, F: search + narrowing + audit', 'wF', 10, 210, $whole,
       $audit,
+      sub { [ map { request('GET', '/fhir/Observation?code=8867-4', $rs) }
+              1 .. $_[0] ] } ],
+    [ 'whole worker, G: F with Redis down, spooling', 'wG', 10, 210, $whole,
+      $spool,
       sub { [ map { request('GET', '/fhir/Observation?code=8867-4', $rs) }
               1 .. $_[0] ] } ],
 );
@@ -143,9 +177,11 @@ my $report = "Instructions per request (valgrind --tool=callgrind, "
            . "| case | N1 | N2 | instructions / request |\n"
            . "|---|---:|---:|---:|\n";
 for my $c (@cases) {
-    my ($label, $name, $n1, $n2, $toggles, $extra, $reqs) = @$c;
-    my $i1 = run_case($name, $n1, $reqs, $toggles, $extra);
-    my $i2 = run_case($name, $n2, $reqs, $toggles, $extra);
+    my ($label, $name, $n1, $n2, $toggles, $extra, $reqs, $loc) = @$c;
+    next if defined $ENV{BENCH_CG_ONLY}
+            && $name !~ /^(?:$ENV{BENCH_CG_ONLY})$/;
+    my $i1 = run_case($name, $n1, $reqs, $toggles, $extra, $loc);
+    my $i2 = run_case($name, $n2, $reqs, $toggles, $extra, $loc);
     my $per = ($i2 - $i1) / ($n2 - $n1);
     printf STDERR "%s: Ir(%d) = %d, Ir(%d) = %d\n", $name, $n1, $i1, $n2, $i2;
     $report .= sprintf "| %s | %d | %d | %.0f |\n", $label, $n1, $n2, $per;

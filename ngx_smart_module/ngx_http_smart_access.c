@@ -16,12 +16,29 @@
 #define NGX_HTTP_SMART_WORKER_ID_LEN  12
 
 
+/* What the handler needs of the request headers, found in one walk. */
+typedef struct {
+    ngx_table_elt_t    *cid;            /* first correlation header */
+    ngx_uint_t          ncid;
+    ngx_uint_t          nauth;          /* Authorization headers */
+    ngx_table_elt_t    *if_none_exist;  /* first */
+    ngx_table_elt_t    *content_type;   /* first */
+    ngx_uint_t          method_override;
+} ngx_http_smart_headers_t;
+
+
 static void ngx_http_smart_upstream_path(ngx_http_request_t *r,
     ngx_str_t *path);
 static ngx_int_t ngx_http_smart_is_public(ngx_http_request_t *r,
     ngx_http_smart_loc_conf_t *slcf);
+static void ngx_http_smart_scan_headers(ngx_http_request_t *r,
+    ngx_http_smart_loc_conf_t *slcf, ngx_http_smart_headers_t *hs);
+static ngx_int_t ngx_http_smart_correlation_with(ngx_http_request_t *r,
+    ngx_http_smart_loc_conf_t *slcf, ngx_http_smart_ctx_t *ctx,
+    ngx_table_elt_t *h, ngx_uint_t n);
 static ngx_int_t ngx_http_smart_find_token(ngx_http_request_t *r,
-    ngx_http_smart_ctx_t *ctx, const char **detail);
+    ngx_http_smart_ctx_t *ctx, ngx_http_smart_headers_t *hs,
+    const char **detail);
 static ngx_uint_t ngx_http_smart_needs_body(ngx_http_request_t *r);
 static ngx_int_t ngx_http_smart_read_body(ngx_http_request_t *r,
     ngx_http_smart_loc_conf_t *slcf, ngx_http_smart_ctx_t *ctx);
@@ -29,7 +46,8 @@ static void ngx_http_smart_body_handler(ngx_http_request_t *r);
 static ngx_int_t ngx_http_smart_body_bytes(ngx_http_request_t *r,
     ngx_http_smart_loc_conf_t *slcf, ngx_str_t *out);
 static ngx_int_t ngx_http_smart_classify(ngx_http_request_t *r,
-    ngx_http_smart_loc_conf_t *slcf, ngx_http_smart_ctx_t *ctx);
+    ngx_http_smart_loc_conf_t *slcf, ngx_http_smart_ctx_t *ctx,
+    ngx_http_smart_headers_t *hs);
 static ngx_int_t ngx_http_smart_decide(ngx_http_request_t *r,
     ngx_http_smart_loc_conf_t *slcf, ngx_http_smart_ctx_t *ctx);
 static ngx_int_t ngx_http_smart_entry_issues(ngx_http_request_t *r,
@@ -46,6 +64,35 @@ static ngx_int_t ngx_http_smart_copy_claims(ngx_http_request_t *r,
 static ngx_uint_t ngx_http_smart_cid_valid(ngx_str_t *v);
 static ngx_int_t ngx_http_smart_set_request_header(ngx_http_request_t *r,
     ngx_http_smart_loc_conf_t *slcf, ngx_str_t *value);
+
+
+/* the b64token characters of RFC 6750 section 2.1, "=" aside */
+static const u_char  ngx_http_smart_b64token[256] = {
+    /* 0x00 - 0x1f */
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+    /*    !  "  #  $  %  &  '  (  )  *  +  ,  -  .  / */
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 0, 1, 1, 1,
+    /* 0  1  2  3  4  5  6  7  8  9  :  ;  <  =  >  ? */
+    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 0, 0,
+    /* @  A  B  C  D  E  F  G  H  I  J  K  L  M  N  O */
+    0, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+    /* P  Q  R  S  T  U  V  W  X  Y  Z  [  \  ]  ^  _ */
+    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 1,
+    /* `  a  b  c  d  e  f  g  h  i  j  k  l  m  n  o */
+    0, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+    /* p  q  r  s  t  u  v  w  x  y  z  {  |  }  ~ */
+    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 0, 0, 1, 0,
+    /* 0x80 - 0xff */
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0
+};
 
 
 static u_char      ngx_http_smart_worker_id[NGX_HTTP_SMART_WORKER_ID_LEN * 2];
@@ -81,6 +128,7 @@ ngx_http_smart_access_handler(ngx_http_request_t *r)
     ngx_int_t                   rc;
     const char                 *detail;
     ngx_http_smart_ctx_t       *ctx;
+    ngx_http_smart_headers_t    hs;
     ngx_http_smart_loc_conf_t  *slcf;
 
     slcf = ngx_http_get_module_loc_conf(r, ngx_http_smart_module);
@@ -94,7 +142,11 @@ ngx_http_smart_access_handler(ngx_http_request_t *r)
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
-    if (ngx_http_smart_correlation(r, slcf, ctx) != NGX_OK) {
+    ngx_http_smart_scan_headers(r, slcf, &hs);
+
+    if (ngx_http_smart_correlation_with(r, slcf, ctx, hs.cid, hs.ncid)
+        != NGX_OK)
+    {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
@@ -116,7 +168,7 @@ ngx_http_smart_access_handler(ngx_http_request_t *r)
     if (!ctx->verified || ctx->verified_by != slcf) {
         ctx->verified = 0;
 
-        if (ngx_http_smart_find_token(r, ctx, &detail) != NGX_OK) {
+        if (ngx_http_smart_find_token(r, ctx, &hs, &detail) != NGX_OK) {
             return ngx_http_smart_deny(r, ctx, ctx->err, detail);
         }
 
@@ -133,7 +185,7 @@ ngx_http_smart_access_handler(ngx_http_request_t *r)
         return ngx_http_smart_read_body(r, slcf, ctx);
     }
 
-    rc = ngx_http_smart_classify(r, slcf, ctx);
+    rc = ngx_http_smart_classify(r, slcf, ctx, &hs);
 
     if (rc != NGX_OK) {
         return rc;
@@ -163,6 +215,7 @@ static ngx_int_t
 ngx_http_smart_decide(ngx_http_request_t *r, ngx_http_smart_loc_conf_t *slcf,
     ngx_http_smart_ctx_t *ctx)
 {
+    ngx_uint_t              owned;
     ngx_pool_cleanup_t     *cln, *dcln;
     smart_decision_t       *d;
     smart_scope_set_t      *scopes;
@@ -177,14 +230,18 @@ ngx_http_smart_decide(ngx_http_request_t *r, ngx_http_smart_loc_conf_t *slcf,
     scopes = NULL;
 
     if (ctx->claims.scope.len) {
-        scopes = smart_scope_parse((const char *) ctx->claims.scope.data,
-                                   ctx->claims.scope.len);
+
+        /* compiled once per distinct claim in this worker, used here only */
+
+        scopes = ngx_http_smart_scopes_get(&ctx->claims.scope, &owned);
         if (scopes == NULL) {
             return NGX_HTTP_INTERNAL_SERVER_ERROR;
         }
 
-        cln->handler = ngx_http_smart_scopes_cleanup;
-        cln->data = scopes;
+        if (owned) {
+            cln->handler = ngx_http_smart_scopes_cleanup;
+            cln->data = scopes;
+        }
     }
 
     d = NULL;
@@ -468,25 +525,17 @@ ngx_http_smart_req_cleanup(void *data)
 
 static ngx_int_t
 ngx_http_smart_classify(ngx_http_request_t *r,
-    ngx_http_smart_loc_conf_t *slcf, ngx_http_smart_ctx_t *ctx)
+    ngx_http_smart_loc_conf_t *slcf, ngx_http_smart_ctx_t *ctx,
+    ngx_http_smart_headers_t *hs)
 {
     u_char               *p, *end;
     ngx_str_t             path;
     ngx_int_t             rc;
-    ngx_uint_t            i, n;
     ngx_table_elt_t      *h;
     ngx_pool_cleanup_t   *cln;
     smart_fhir_req_t     *req;
     smart_fhir_input_t    in;
     smart_fhir_status_e   st;
-
-    static ngx_str_t  overrides[] = {
-        ngx_string("X-HTTP-Method-Override"),
-        ngx_string("X-HTTP-Method"),
-        ngx_string("X-Method-Override")
-    };
-    static ngx_str_t  if_none_exist = ngx_string("If-None-Exist");
-    static ngx_str_t  content_type = ngx_string("Content-Type");
 
     ngx_http_smart_upstream_path(r, &path);
 
@@ -518,13 +567,9 @@ ngx_http_smart_classify(ngx_http_request_t *r,
     in.query = (const char *) r->args.data;
     in.query_len = r->args.len;
 
-    for (i = 0; i < sizeof(overrides) / sizeof(overrides[0]); i++) {
-        if (ngx_http_smart_find_header(r, &overrides[i], NULL) != NULL) {
-            in.method_override = 1;
-        }
-    }
+    in.method_override = hs->method_override;
 
-    h = ngx_http_smart_find_header(r, &if_none_exist, &n);
+    h = hs->if_none_exist;
     if (h != NULL) {
         in.if_none_exist = (const char *) h->value.data;
         in.if_none_exist_len = h->value.len;
@@ -545,7 +590,7 @@ ngx_http_smart_classify(ngx_http_request_t *r,
         in.body = (const char *) ctx->req_body.data;
         in.body_len = ctx->req_body.len;
 
-        h = ngx_http_smart_find_header(r, &content_type, NULL);
+        h = hs->content_type;
         in.body_is_form = h != NULL
             && h->value.len >= sizeof("application/x-www-form-urlencoded") - 1
             && ngx_strncasecmp(h->value.data,
@@ -675,13 +720,10 @@ ngx_http_smart_is_public(ngx_http_request_t *r,
 
 static ngx_int_t
 ngx_http_smart_find_token(ngx_http_request_t *r, ngx_http_smart_ctx_t *ctx,
-    const char **detail)
+    ngx_http_smart_headers_t *hs, const char **detail)
 {
     u_char            *p, *end;
     ngx_str_t          value, arg;
-    ngx_uint_t         n;
-
-    static ngx_str_t   authorization = ngx_string("Authorization");
 
     *detail = NULL;
 
@@ -691,9 +733,7 @@ ngx_http_smart_find_token(ngx_http_request_t *r, ngx_http_smart_ctx_t *ctx,
         return NGX_ERROR;
     }
 
-    (void) ngx_http_smart_find_header(r, &authorization, &n);
-
-    if (n > 1) {
+    if (hs->nauth > 1) {
         ctx->err = SMART_ERR_TOKEN_INVALID;
         *detail = "more than one Authorization header";
         return NGX_ERROR;
@@ -731,14 +771,26 @@ ngx_http_smart_find_token(ngx_http_request_t *r, ngx_http_smart_ctx_t *ctx,
         return NGX_ERROR;
     }
 
+    /* its characters are checked by ngx_http_smart_verify() */
+
     ctx->token.data = p;
     ctx->token.len = end - p;
 
-    /* b64token = 1*( ALPHA / DIGIT / "-" / "." / "_" / "~" / "+" / "/" ) *"=" */
+    return NGX_OK;
+}
 
-    while (p < end && (ngx_http_smart_isalnum(*p) || *p == '-' || *p == '.' || *p == '_'
-                       || *p == '~' || *p == '+' || *p == '/'))
-    {
+
+/* b64token = 1*( ALPHA / DIGIT / "-" / "." / "_" / "~" / "+" / "/" ) *"=" */
+
+static ngx_uint_t
+ngx_http_smart_b64token_valid(ngx_str_t *token)
+{
+    u_char  *p, *end;
+
+    p = token->data;
+    end = p + token->len;
+
+    while (p < end && ngx_http_smart_b64token[*p]) {
         p++;
     }
 
@@ -746,14 +798,7 @@ ngx_http_smart_find_token(ngx_http_request_t *r, ngx_http_smart_ctx_t *ctx,
         p++;
     }
 
-    if (p != end || p == ctx->token.data) {
-        ctx->token.len = 0;
-        ctx->err = SMART_ERR_TOKEN_INVALID;
-        *detail = "bearer token is not a single b64token";
-        return NGX_ERROR;
-    }
-
-    return NGX_OK;
+    return p == end && p != token->data;
 }
 
 
@@ -763,7 +808,7 @@ ngx_http_smart_verify(ngx_http_request_t *r, ngx_http_smart_loc_conf_t *slcf,
 {
     u_char                        key[NGX_HTTP_SMART_FP_LEN];
     char                          detail[128];
-    ngx_int_t                     rc;
+    ngx_int_t                     rc, hit;
     smart_jwt_t                   jwt;
     smart_jwt_status_e            st;
     const smart_keyset_t         *ks;
@@ -772,10 +817,38 @@ ngx_http_smart_verify(ngx_http_request_t *r, ngx_http_smart_loc_conf_t *slcf,
 
     smcf = ngx_http_get_module_main_conf(r, ngx_http_smart_module);
 
-    if (smcf->cache_zone != NULL) {
-        ngx_http_smart_cache_key(slcf, &ctx->token, key);
+    hit = NGX_DECLINED;
 
-        if (ngx_http_smart_cache_get(r, key, &ctx->claims) == NGX_OK) {
+    if (smcf->cache_zone != NULL) {
+
+        /*
+         * The worker's memo first: no digest, no lock on a repeat.  It
+         * holds only tokens that passed the character check below, and a
+         * hit is the same bytes, so the check is not repeated for it.
+         */
+
+        hit = ngx_http_smart_memo_get(r, slcf, &ctx->token, &ctx->claims);
+    }
+
+    if (hit != NGX_OK && !ngx_http_smart_b64token_valid(&ctx->token)) {
+        ctx->token.len = 0;
+        ctx->err = SMART_ERR_TOKEN_INVALID;
+        return ngx_http_smart_deny(r, ctx, SMART_ERR_TOKEN_INVALID,
+                                   "bearer token is not a single b64token");
+    }
+
+    if (smcf->cache_zone != NULL) {
+
+        if (hit != NGX_OK) {
+            ngx_http_smart_cache_key(slcf, &ctx->token, key);
+            hit = ngx_http_smart_cache_get(r, key, &ctx->claims);
+
+            if (hit == NGX_OK) {
+                ngx_http_smart_memo_put(slcf, &ctx->token, &ctx->claims);
+            }
+        }
+
+        if (hit == NGX_OK) {
             st = smart_jwt_check_time(ctx->claims.exp, ctx->claims.nbf,
                                       ctx->claims.iat, slcf->policy.leeway,
                                       ngx_time());
@@ -863,6 +936,7 @@ ngx_http_smart_verify(ngx_http_request_t *r, ngx_http_smart_loc_conf_t *slcf,
 
     if (smcf->cache_zone != NULL) {
         ngx_http_smart_cache_put(r, key, &ctx->claims);
+        ngx_http_smart_memo_put(slcf, &ctx->token, &ctx->claims);
     }
 
     return NGX_OK;
@@ -979,7 +1053,6 @@ ngx_int_t
 ngx_http_smart_correlation(ngx_http_request_t *r,
     ngx_http_smart_loc_conf_t *slcf, ngx_http_smart_ctx_t *ctx)
 {
-    u_char           *p;
     ngx_uint_t        n;
     ngx_table_elt_t  *h;
 
@@ -988,6 +1061,23 @@ ngx_http_smart_correlation(ngx_http_request_t *r,
     }
 
     h = ngx_http_smart_find_header(r, &slcf->correlation_header, &n);
+
+    return ngx_http_smart_correlation_with(r, slcf, ctx, h, n);
+}
+
+
+/* h: the first correlation header, n: how many the request has. */
+
+static ngx_int_t
+ngx_http_smart_correlation_with(ngx_http_request_t *r,
+    ngx_http_smart_loc_conf_t *slcf, ngx_http_smart_ctx_t *ctx,
+    ngx_table_elt_t *h, ngx_uint_t n)
+{
+    u_char  *p;
+
+    if (ctx->cid.len != 0) {
+        return NGX_OK;
+    }
 
     if (n == 1 && ngx_http_smart_cid_valid(&h->value)) {
         ctx->cid = h->value;
@@ -1010,6 +1100,103 @@ ngx_http_smart_correlation(ngx_http_request_t *r,
     /* the upstream must see the same ID as the client and the audit log */
 
     return ngx_http_smart_set_request_header(r, slcf, &ctx->cid);
+}
+
+
+/*
+ * One walk over the request headers for everything the handler looks at;
+ * names compare case-insensitively, as ngx_http_smart_find_header() does.
+ */
+
+#define ngx_http_smart_hdr_is(h, s)                                           \
+    ((h)->key.len == sizeof(s) - 1                                            \
+     && ngx_strncasecmp((h)->key.data, (u_char *) s, sizeof(s) - 1) == 0)
+
+static void
+ngx_http_smart_scan_headers(ngx_http_request_t *r,
+    ngx_http_smart_loc_conf_t *slcf, ngx_http_smart_headers_t *hs)
+{
+    ngx_uint_t        i;
+    ngx_list_part_t  *part;
+    ngx_table_elt_t  *h;
+
+    ngx_memzero(hs, sizeof(ngx_http_smart_headers_t));
+
+    part = &r->headers_in.headers.part;
+    h = part->elts;
+
+    for (i = 0; /* void */; i++) {
+
+        if (i >= part->nelts) {
+            if (part->next == NULL) {
+                break;
+            }
+
+            part = part->next;
+            h = part->elts;
+            i = 0;
+        }
+
+        if (h[i].key.len == slcf->correlation_header.len
+            && ngx_strncasecmp(h[i].key.data, slcf->correlation_header.data,
+                               h[i].key.len)
+               == 0)
+        {
+            if (hs->cid == NULL) {
+                hs->cid = &h[i];
+            }
+
+            hs->ncid++;
+        }
+
+        switch (h[i].key.len) {
+
+        case sizeof("Authorization") - 1:       /* and the two others */
+
+            if (ngx_http_smart_hdr_is(&h[i], "Authorization")) {
+                hs->nauth++;
+
+            } else if (ngx_http_smart_hdr_is(&h[i], "If-None-Exist")) {
+                if (hs->if_none_exist == NULL) {
+                    hs->if_none_exist = &h[i];
+                }
+
+            } else if (ngx_http_smart_hdr_is(&h[i], "X-HTTP-Method")) {
+                hs->method_override = 1;
+            }
+
+            break;
+
+        case sizeof("Content-Type") - 1:
+
+            if (hs->content_type == NULL
+                && ngx_http_smart_hdr_is(&h[i], "Content-Type"))
+            {
+                hs->content_type = &h[i];
+            }
+
+            break;
+
+        case sizeof("X-HTTP-Method-Override") - 1:
+
+            if (ngx_http_smart_hdr_is(&h[i], "X-HTTP-Method-Override")) {
+                hs->method_override = 1;
+            }
+
+            break;
+
+        case sizeof("X-Method-Override") - 1:
+
+            if (ngx_http_smart_hdr_is(&h[i], "X-Method-Override")) {
+                hs->method_override = 1;
+            }
+
+            break;
+
+        default:
+            break;
+        }
+    }
 }
 
 

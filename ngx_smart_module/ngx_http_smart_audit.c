@@ -4,9 +4,12 @@
  *
  * Log phase: one record per request of a `smart on` context, chained per
  * worker (worker, seq, prev, hash), put on a bounded per-worker queue and
- * pipelined to Redis as XADD ... MAXLEN ~ N *.  While Redis is not ready
- * or the queue is full, records are appended to this worker's spool file
- * (PATH.<pid>, one NDJSON line per record, one bounded write each).  When
+ * pipelined to Redis as XADD ... MAXLEN ~ N *, written in the Redis
+ * protocol here (smart_audit_xadd_resp()) and sent with one write() per
+ * event-loop pass.  While Redis is not ready or the queue is full, records
+ * are appended to this worker's spool file (PATH.<pid>, one NDJSON line per
+ * record): lines collect in a bounded buffer that a posted event writes
+ * with one write() per pass (or sooner when it is full).  When
  * Redis is ready, spool files are renamed to PATH.<pid>.<serial> and
  * replayed in order, a batch at a time; a file is unlinked only once Redis
  * acknowledged every line of it.  Spools of workers that are gone (reload,
@@ -33,6 +36,15 @@
 #define NGX_HTTP_SMART_AUDIT_FILES         32          /* replay list */
 #define NGX_HTTP_SMART_AUDIT_SCAN          5000        /* ms */
 #define NGX_HTTP_SMART_AUDIT_WORKER_LEN    16
+#define NGX_HTTP_SMART_AUDIT_SPOOL_BUF     (4 * SMART_AUDIT_LINE_MAX)
+#define NGX_HTTP_SMART_AUDIT_SPOOL_LINES   512     /* lines per write */
+
+/* the largest XADD of a record: every value at its bound, and framing */
+#define NGX_HTTP_SMART_AUDIT_RESP_MAX                                         \
+    (ngx_max(SMART_AUDIT_LINE_MAX,                                            \
+             SMART_AUDIT_F__COUNT * SMART_AUDIT_FIELD_MAX                     \
+             + SMART_B64_ENCODED_LEN(SMART_AUDIT_QUERY_MAX))                  \
+     + SMART_AUDIT_F__COUNT * 64)
 
 
 typedef struct {
@@ -64,6 +76,14 @@ typedef struct {
 } ngx_http_smart_audit_file_t;
 
 
+/* A line in the spool buffer: where it ends, and its seq for the log. */
+typedef struct {
+    size_t                        end;
+    size_t                        seq_len;
+    u_char                        seq[NGX_INT64_LEN];
+} ngx_http_smart_audit_line_t;
+
+
 typedef struct {
     ngx_http_smart_audit_file_t   files[NGX_HTTP_SMART_AUDIT_FILES];
     ngx_uint_t                    nfiles;
@@ -91,12 +111,24 @@ typedef struct {
 
     u_char                        worker[NGX_HTTP_SMART_AUDIT_WORKER_LEN];
     uint64_t                      seq;
+
+    time_t                        ts_sec;           /* ts[] is of it */
+    size_t                        ts_len;
+    u_char                        ts[32];           /* "...T..:..:..." */
     u_char                        prev[SMART_AUDIT_HASH_LEN];
+
+    u_char                       *prefix;           /* XADD ... * */
+    size_t                        prefix_len;
+    u_char                       *resp;             /* one command */
 
     char                         *spool_path;       /* PATH.<pid> */
     ngx_fd_t                      spool_fd;
     ngx_uint_t                    serial;
-    u_char                       *line;             /* NDJSON buffer */
+    u_char                       *sbuf;             /* lines to write */
+    size_t                        slen;
+    ngx_http_smart_audit_line_t  *slines;
+    ngx_uint_t                    snlines;
+    ngx_event_t                   spool_ev;         /* posted: write */
     unsigned                      spool_dirty:1;    /* partial line */
     unsigned                      spool_failed:1;
 
@@ -145,6 +177,9 @@ static ngx_int_t ngx_http_smart_audit_spool_write(
     ngx_http_smart_audit_worker_t *w, const smart_audit_record_t *rec);
 static ngx_int_t ngx_http_smart_audit_spool_open(
     ngx_http_smart_audit_worker_t *w);
+static void ngx_http_smart_audit_spool_flush(
+    ngx_http_smart_audit_worker_t *w);
+static void ngx_http_smart_audit_spool_handler(ngx_event_t *ev);
 static void ngx_http_smart_audit_gauges(ngx_http_smart_audit_worker_t *w);
 static void ngx_http_smart_audit_on_reply(void *data, redisReply *reply,
     void *privdata);
@@ -668,22 +703,45 @@ ngx_http_smart_audit_init_process(ngx_cycle_t *cycle)
 
     ngx_hex_dump(w->worker, raw, sizeof(raw));
 
-    w->line = ngx_palloc(cycle->pool, SMART_AUDIT_LINE_MAX);
-    if (w->line == NULL) {
-        return NGX_ERROR;
+    if (amcf->has_redis) {
+        w->prefix_len = smart_audit_xadd_prefix(
+                            (const char *) amcf->stream.data, amcf->stream.len,
+                            (const char *) amcf->maxlen, NULL, 0);
+        w->prefix = ngx_pnalloc(cycle->pool, w->prefix_len);
+        w->resp = ngx_pnalloc(cycle->pool,
+                              w->prefix_len + NGX_HTTP_SMART_AUDIT_RESP_MAX);
+
+        if (w->prefix == NULL || w->resp == NULL) {
+            return NGX_ERROR;
+        }
+
+        (void) smart_audit_xadd_prefix((const char *) amcf->stream.data,
+                                       amcf->stream.len,
+                                       (const char *) amcf->maxlen,
+                                       (char *) w->prefix, w->prefix_len);
     }
 
     if (amcf->spool.len != 0) {
         len = amcf->spool.len + 1 + NGX_INT64_LEN + 1;
         w->spool_path = ngx_pnalloc(cycle->pool, len);
         w->replay.buf = ngx_palloc(cycle->pool, NGX_HTTP_SMART_AUDIT_READ);
+        w->sbuf = ngx_palloc(cycle->pool, NGX_HTTP_SMART_AUDIT_SPOOL_BUF);
+        w->slines = ngx_palloc(cycle->pool,
+                               NGX_HTTP_SMART_AUDIT_SPOOL_LINES
+                               * sizeof(ngx_http_smart_audit_line_t));
 
-        if (w->spool_path == NULL || w->replay.buf == NULL) {
+        if (w->spool_path == NULL || w->replay.buf == NULL
+            || w->sbuf == NULL || w->slines == NULL)
+        {
             return NGX_ERROR;
         }
 
         ngx_snprintf((u_char *) w->spool_path, len, "%V.%P%Z", &amcf->spool,
                      ngx_pid);
+
+        w->spool_ev.handler = ngx_http_smart_audit_spool_handler;
+        w->spool_ev.data = w;
+        w->spool_ev.log = cycle->log;
 
         w->scan.handler = ngx_http_smart_audit_scan_handler;
         w->scan.data = w;
@@ -738,6 +796,7 @@ ngx_http_smart_audit_exit_process(ngx_cycle_t *cycle)
 
     ngx_http_smart_audit_requeue(w);
     ngx_http_smart_audit_spool_queue(w);
+    ngx_http_smart_audit_spool_flush(w);
 
     /* a file being replayed keeps the acknowledged offset in its name */
 
@@ -904,6 +963,66 @@ typedef struct {
 } ngx_http_smart_audit_values_t;
 
 
+/*
+ * Values the module makes itself, printable ASCII by construction: fixed
+ * vocabularies (decision, action, interaction, reason: catalogue codes),
+ * numbers, the timestamp, base64 of the query, the hex worker ID and hash,
+ * and the correlation ID (generated, or kept only when it matched
+ * [A-Za-z0-9._-]{8,128}).  They are copied without the UTF-8 pass; what a
+ * client or a token supplies is always sanitized.
+ */
+static const u_char  ngx_http_smart_audit_own[SMART_AUDIT_F__COUNT] = {
+    1,  /* v */
+    1,  /* ts */
+    1,  /* cid */
+    0,  /* tenant */
+    0,  /* client_id */
+    0,  /* iss */
+    0,  /* sub */
+    0,  /* fhir_user */
+    0,  /* patient */
+    0,  /* jti */
+    0,  /* method */
+    0,  /* resource */
+    0,  /* id */
+    1,  /* interaction */
+    1,  /* action */
+    1,  /* query (base64) */
+    1,  /* decision */
+    1,  /* reason */
+    1,  /* status */
+    1,  /* outcome */
+    1,  /* upstream_status */
+    1,  /* upstream_ms */
+    1,  /* total_ms */
+    0,  /* remote_addr */
+    1,  /* bytes_sent */
+    1,  /* worker */
+    1,  /* seq */
+    1,  /* prev */
+    1   /* hash */
+};
+
+
+/* Decimal digits of v (ngx_sprintf("%uL") without the format parsing). */
+
+static u_char *
+ngx_http_smart_audit_dec(u_char *p, uint64_t v)
+{
+    u_char   tmp[NGX_INT64_LEN];
+    size_t   n;
+
+    n = sizeof(tmp);
+
+    do {
+        tmp[--n] = (u_char) ('0' + v % 10);
+        v /= 10;
+    } while (v != 0);
+
+    return ngx_cpymem(p, tmp + n, sizeof(tmp) - n);
+}
+
+
 static ngx_http_smart_audit_entry_t *
 ngx_http_smart_audit_build(ngx_http_request_t *r,
     ngx_http_smart_audit_loc_conf_t *alcf, ngx_http_smart_ctx_t *ctx)
@@ -933,14 +1052,25 @@ ngx_http_smart_audit_build(ngx_http_request_t *r,
 
     ngx_str_set(&val.v[SMART_AUDIT_F_V], SMART_AUDIT_VERSION);
 
-    ngx_gmtime(r->start_sec, &tm);
+    /* the seconds part changes once a second: made once per second */
+
+    if (w->ts_sec != r->start_sec || w->ts_len == 0) {
+        ngx_gmtime(r->start_sec, &tm);
+        w->ts_len = ngx_sprintf(w->ts, "%4d-%02d-%02dT%02d:%02d:%02d.",
+                                tm.ngx_tm_year, tm.ngx_tm_mon,
+                                tm.ngx_tm_mday, tm.ngx_tm_hour,
+                                tm.ngx_tm_min, tm.ngx_tm_sec)
+                    - w->ts;
+        w->ts_sec = r->start_sec;
+    }
+
+    p = ngx_cpymem(ts, w->ts, w->ts_len);
+    *p++ = (u_char) ('0' + r->start_msec / 100 % 10);
+    *p++ = (u_char) ('0' + r->start_msec / 10 % 10);
+    *p++ = (u_char) ('0' + r->start_msec % 10);
+    *p++ = 'Z';
     val.v[SMART_AUDIT_F_TS].data = ts;
-    val.v[SMART_AUDIT_F_TS].len =
-        ngx_sprintf(ts, "%4d-%02d-%02dT%02d:%02d:%02d.%03MZ",
-                    tm.ngx_tm_year, tm.ngx_tm_mon, tm.ngx_tm_mday,
-                    tm.ngx_tm_hour, tm.ngx_tm_min, tm.ngx_tm_sec,
-                    r->start_msec)
-        - ts;
+    val.v[SMART_AUDIT_F_TS].len = p - ts;
 
     val.v[SMART_AUDIT_F_CID] = ctx->cid;
 
@@ -968,7 +1098,7 @@ ngx_http_smart_audit_build(ngx_http_request_t *r,
                                 (const char *) r->method_name.data,
                                 r->method_name.len);
     val.v[SMART_AUDIT_F_ACTION].data = (u_char *) action;
-    val.v[SMART_AUDIT_F_ACTION].len = ngx_strlen(action);
+    val.v[SMART_AUDIT_F_ACTION].len = 1;        /* one letter */
 
     /* the raw query string, base64 (BALP entity.query) */
 
@@ -1004,7 +1134,8 @@ ngx_http_smart_audit_build(ngx_http_request_t *r,
     st = r->err_status ? (ngx_int_t) r->err_status
                         : (ngx_int_t) (ngx_uint_t) r->headers_out.status;
     val.v[SMART_AUDIT_F_STATUS].data = status;
-    val.v[SMART_AUDIT_F_STATUS].len = ngx_sprintf(status, "%i", st) - status;
+    val.v[SMART_AUDIT_F_STATUS].len =
+        ngx_http_smart_audit_dec(status, (uint64_t) ngx_max(st, 0)) - status;
 
     outcome[0] = (u_char) smart_audit_outcome((int) st)[0];
     val.v[SMART_AUDIT_F_OUTCOME].data = outcome;
@@ -1035,14 +1166,14 @@ ngx_http_smart_audit_build(ngx_http_request_t *r,
         if (state->status != 0) {
             val.v[SMART_AUDIT_F_UPSTREAM_STATUS].data = ups;
             val.v[SMART_AUDIT_F_UPSTREAM_STATUS].len =
-                ngx_sprintf(ups, "%ui", state->status) - ups;
+                ngx_http_smart_audit_dec(ups, state->status) - ups;
         }
     }
 
     if (up_set) {
         val.v[SMART_AUDIT_F_UPSTREAM_MS].data = upms;
         val.v[SMART_AUDIT_F_UPSTREAM_MS].len =
-            ngx_sprintf(upms, "%M", up_ms) - upms;
+            ngx_http_smart_audit_dec(upms, up_ms) - upms;
     }
 
     tp = ngx_timeofday();
@@ -1050,19 +1181,23 @@ ngx_http_smart_audit_build(ngx_http_request_t *r,
                            + (tp->msec - r->start_msec));
     ms = ngx_max(ms, 0);
     val.v[SMART_AUDIT_F_TOTAL_MS].data = totms;
-    val.v[SMART_AUDIT_F_TOTAL_MS].len = ngx_sprintf(totms, "%M", ms) - totms;
+    val.v[SMART_AUDIT_F_TOTAL_MS].len =
+        ngx_http_smart_audit_dec(totms, (uint64_t) ms) - totms;
 
     val.v[SMART_AUDIT_F_REMOTE_ADDR] = r->connection->addr_text;
 
     val.v[SMART_AUDIT_F_BYTES_SENT].data = sent;
     val.v[SMART_AUDIT_F_BYTES_SENT].len =
-        ngx_sprintf(sent, "%O", r->connection->sent) - sent;
+        ngx_http_smart_audit_dec(sent, (uint64_t) ngx_max(r->connection->sent,
+                                                          0))
+        - sent;
 
     val.v[SMART_AUDIT_F_WORKER].data = w->worker;
     val.v[SMART_AUDIT_F_WORKER].len = NGX_HTTP_SMART_AUDIT_WORKER_LEN;
 
     val.v[SMART_AUDIT_F_SEQ].data = seq;
-    val.v[SMART_AUDIT_F_SEQ].len = ngx_sprintf(seq, "%uL", w->seq + 1) - seq;
+    val.v[SMART_AUDIT_F_SEQ].len =
+        ngx_http_smart_audit_dec(seq, w->seq + 1) - seq;
 
     val.v[SMART_AUDIT_F_PREV].data = w->prev;
     val.v[SMART_AUDIT_F_PREV].len = SMART_AUDIT_HASH_LEN;
@@ -1091,9 +1226,20 @@ ngx_http_smart_audit_build(ngx_http_request_t *r,
 
     for (i = 0; i < SMART_AUDIT_F_HASH; i++) {
         q = p;
-        p += smart_audit_sanitize((char *) p, last - p,
-                                  (const char *) val.v[i].data,
-                                  ngx_min(val.v[i].len, cap[i]));
+
+        if (ngx_http_smart_audit_own[i]) {
+            /* the module's own vocabulary, numbers and checked IDs */
+            if (val.v[i].len != 0) {
+                p = ngx_cpymem(p, val.v[i].data,
+                               ngx_min(val.v[i].len, cap[i]));
+            }
+
+        } else {
+            p += smart_audit_sanitize((char *) p, last - p,
+                                      (const char *) val.v[i].data,
+                                      ngx_min(val.v[i].len, cap[i]));
+        }
+
         e->rec.f[i].data = (const char *) q;
         e->rec.f[i].len = p - q;
     }
@@ -1173,10 +1319,8 @@ ngx_http_smart_audit_requeue(ngx_http_smart_audit_worker_t *w)
 static void
 ngx_http_smart_audit_pump(ngx_http_smart_audit_worker_t *w)
 {
-    int                            argc;
-    size_t                         argvlen[SMART_AUDIT_XADD_ARGC];
+    size_t                         len;
     ngx_queue_t                   *q;
-    const char                    *argv[SMART_AUDIT_XADD_ARGC];
     ngx_http_smart_audit_entry_t  *e;
 
     while (!ngx_queue_empty(&w->unsent)
@@ -1185,13 +1329,22 @@ ngx_http_smart_audit_pump(ngx_http_smart_audit_worker_t *w)
         q = ngx_queue_head(&w->unsent);
         e = ngx_queue_data(q, ngx_http_smart_audit_entry_t, queue);
 
-        argc = smart_audit_xadd_argv(&e->rec,
-                                     (const char *) w->amcf->stream.data,
-                                     w->amcf->stream.len,
-                                     (const char *) w->amcf->maxlen,
-                                     argv, argvlen);
+        len = smart_audit_xadd_resp(&e->rec, (const char *) w->prefix,
+                                    w->prefix_len, (char *) w->resp,
+                                    w->prefix_len
+                                    + NGX_HTTP_SMART_AUDIT_RESP_MAX);
 
-        if (ngx_http_smart_redis_command(w->rd, argc, argv, argvlen, e)
+        if (len > w->prefix_len + NGX_HTTP_SMART_AUDIT_RESP_MAX) {
+            /* cannot happen: every value is bounded at build time */
+            ngx_queue_remove(q);
+            w->count--;
+            w->bytes -= e->size;
+            ngx_http_smart_audit_keep(w, e, "record too large");
+            continue;
+        }
+
+        if (ngx_http_smart_redis_formatted(w->rd, (const char *) w->resp,
+                                           len, e)
             != NGX_OK)
         {
             break;
@@ -1232,10 +1385,9 @@ static void
 ngx_http_smart_audit_keep(ngx_http_smart_audit_worker_t *w,
     ngx_http_smart_audit_entry_t *e, const char *why)
 {
-    if (ngx_http_smart_audit_spool_write(w, &e->rec) == NGX_OK) {
-        ngx_http_smart_status_add(NGX_HTTP_SMART_STAT_AUDIT_SPOOLED, 1);
+    /* a buffered line is counted as spooled once it is written */
 
-    } else {
+    if (ngx_http_smart_audit_spool_write(w, &e->rec) != NGX_OK) {
         ngx_log_error(NGX_LOG_ERR, w->log, 0,
                       "smart: audit record lost (%s, spool not writable): "
                       "cid \"%*s\" worker %*s seq %*s", why,
@@ -1377,12 +1529,17 @@ ngx_http_smart_audit_spool_open(ngx_http_smart_audit_worker_t *w)
 }
 
 
+/*
+ * Appends the record's line to the spool buffer (written at the end of the
+ * pass); NGX_OK when it is buffered, else the caller counts it lost.
+ */
+
 static ngx_int_t
 ngx_http_smart_audit_spool_write(ngx_http_smart_audit_worker_t *w,
     const smart_audit_record_t *rec)
 {
-    size_t   len;
-    ssize_t  n;
+    size_t                        len, room;
+    ngx_http_smart_audit_line_t  *ln;
 
     if (w->spool_path == NULL) {
         return NGX_DECLINED;
@@ -1397,39 +1554,146 @@ ngx_http_smart_audit_spool_write(ngx_http_smart_audit_worker_t *w,
         return NGX_ERROR;
     }
 
-    len = smart_audit_ndjson(rec, (char *) w->line, SMART_AUDIT_LINE_MAX);
-    if (len > SMART_AUDIT_LINE_MAX) {
-        return NGX_ERROR;
+    if (w->snlines == NGX_HTTP_SMART_AUDIT_SPOOL_LINES) {
+        ngx_http_smart_audit_spool_flush(w);
+    }
+
+    room = NGX_HTTP_SMART_AUDIT_SPOOL_BUF - w->slen;
+    len = smart_audit_ndjson(rec, (char *) w->sbuf + w->slen, room);
+
+    if (len > room) {
+        if (len > SMART_AUDIT_LINE_MAX) {
+            return NGX_ERROR;
+        }
+
+        /* the buffer is full: write it, then start it with this line */
+
+        ngx_http_smart_audit_spool_flush(w);
+
+        room = NGX_HTTP_SMART_AUDIT_SPOOL_BUF;
+        len = smart_audit_ndjson(rec, (char *) w->sbuf, room);
+
+        if (len > room) {
+            return NGX_ERROR;
+        }
+    }
+
+    w->slen += len;
+
+    ln = &w->slines[w->snlines++];
+    ln->end = w->slen;
+    ln->seq_len = ngx_min(rec->f[SMART_AUDIT_F_SEQ].len, NGX_INT64_LEN);
+    ngx_memcpy(ln->seq, rec->f[SMART_AUDIT_F_SEQ].data, ln->seq_len);
+
+    if (!w->spool_ev.posted) {
+        ngx_post_event(&w->spool_ev, &ngx_posted_events);
+    }
+
+    return NGX_OK;
+}
+
+
+static void
+ngx_http_smart_audit_spool_handler(ngx_event_t *ev)
+{
+    ngx_http_smart_audit_spool_flush(ev->data);
+}
+
+
+/*
+ * Writes the buffered lines in one write() (more only after a short one).
+ * Lines written whole are spooled; the others are lost and logged.
+ */
+
+static void
+ngx_http_smart_audit_spool_flush(ngx_http_smart_audit_worker_t *w)
+{
+    size_t                        done;
+    ssize_t                       n;
+    ngx_err_t                     err;
+    ngx_uint_t                    i, lost;
+    ngx_http_smart_audit_line_t  *first, *last;
+
+    if (w->spool_ev.posted) {
+        ngx_delete_posted_event(&w->spool_ev);
+    }
+
+    if (w->snlines == 0) {
+        w->slen = 0;
+        return;
+    }
+
+    done = 0;
+    err = 0;
+
+    if (w->spool_fd == NGX_INVALID_FILE
+        && ngx_http_smart_audit_spool_open(w) != NGX_OK)
+    {
+        err = ngx_errno;
+        goto failed;
     }
 
     /* end a line a failed write left half written, so it is one bad line */
 
     if (w->spool_dirty) {
         if (ngx_write_fd(w->spool_fd, "\n", 1) != 1) {
-            w->spool_failed = 1;
-            return NGX_ERROR;
+            err = ngx_errno;
+            goto failed;
         }
 
         w->spool_dirty = 0;
     }
 
-    n = ngx_write_fd(w->spool_fd, w->line, len);
+    while (done < w->slen) {
+        n = ngx_write_fd(w->spool_fd, w->sbuf + done, w->slen - done);
 
-    if (n == (ssize_t) len) {
-        w->spool_failed = 0;
-        return NGX_OK;
+        if (n <= 0) {
+            err = (n < 0) ? ngx_errno : NGX_ENOSPC;
+            break;
+        }
+
+        done += n;
     }
 
-    ngx_log_error(NGX_LOG_ERR, w->log, ngx_errno,
+failed:
+
+    for (i = 0; i < w->snlines && w->slines[i].end <= done; i++) {
+        /* void */
+    }
+
+    if (i != 0) {
+        ngx_http_smart_status_add(NGX_HTTP_SMART_STAT_AUDIT_SPOOLED, i);
+    }
+
+    if (done == w->slen) {
+        w->spool_failed = 0;
+        w->slen = 0;
+        w->snlines = 0;
+        return;
+    }
+
+    ngx_log_error(NGX_LOG_ERR, w->log, err,
                   "smart: audit spool \"%s\" write failed", w->spool_path);
 
     w->spool_failed = 1;
 
-    if (n > 0) {
+    if (done > 0 && (i == 0 || w->slines[i - 1].end != done)) {
         w->spool_dirty = 1;
     }
 
-    return NGX_ERROR;
+    lost = w->snlines - i;
+    first = &w->slines[i];
+    last = &w->slines[w->snlines - 1];
+
+    ngx_log_error(NGX_LOG_ERR, w->log, 0,
+                  "smart: audit record lost (spool write failed): "
+                  "%ui record(s), worker %*s seq %*s to %*s", lost,
+                  (size_t) NGX_HTTP_SMART_AUDIT_WORKER_LEN, w->worker,
+                  first->seq_len, first->seq, last->seq_len, last->seq);
+    ngx_http_smart_status_add(NGX_HTTP_SMART_STAT_AUDIT_LOST, lost);
+
+    w->slen = 0;
+    w->snlines = 0;
 }
 
 
@@ -1443,6 +1707,9 @@ ngx_http_smart_audit_rotate(ngx_http_smart_audit_worker_t *w)
     if (w->replay.nfiles >= NGX_HTTP_SMART_AUDIT_FILES) {
         return;
     }
+
+    /* buffered lines belong to this file, before it is renamed */
+    ngx_http_smart_audit_spool_flush(w);
 
     if (ngx_file_info(w->spool_path, &fi) == NGX_FILE_ERROR
         || ngx_file_size(&fi) == 0)
@@ -1613,13 +1880,11 @@ ngx_http_smart_audit_scan_handler(ngx_event_t *ev)
 static void
 ngx_http_smart_audit_replay_pump(ngx_http_smart_audit_worker_t *w)
 {
-    int                             argc;
     char                           *storage;
     u_char                         *p, *nl, *end;
     off_t                           off;
-    size_t                          argvlen[SMART_AUDIT_XADD_ARGC];
+    size_t                          len;
     ssize_t                         n;
-    const char                     *argv[SMART_AUDIT_XADD_ARGC];
     smart_audit_record_t            rec;
     ngx_http_smart_audit_replay_t  *rp;
 
@@ -1692,10 +1957,24 @@ ngx_http_smart_audit_replay_pump(ngx_http_smart_audit_worker_t *w)
                 nl = end - 1;
             }
 
+            len = 0;
+
             if (smart_audit_parse_json((const char *) p, nl - p + 1, &rec,
                                        &storage)
-                != SMART_AUDIT_OK)
+                == SMART_AUDIT_OK)
             {
+                len = smart_audit_xadd_resp(&rec, (const char *) w->prefix,
+                                            w->prefix_len, (char *) w->resp,
+                                            w->prefix_len
+                                            + NGX_HTTP_SMART_AUDIT_RESP_MAX);
+
+                if (len > w->prefix_len + NGX_HTTP_SMART_AUDIT_RESP_MAX) {
+                    free(storage);
+                    len = 0;
+                }
+            }
+
+            if (len == 0) {
                 if (nl - p > 0) {
                     ngx_log_error(NGX_LOG_ERR, w->log, 0,
                                   "smart: audit spool \"%s\": bad line at "
@@ -1715,21 +1994,15 @@ ngx_http_smart_audit_replay_pump(ngx_http_smart_audit_worker_t *w)
                 continue;
             }
 
-            argc = smart_audit_xadd_argv(&rec,
-                                         (const char *) w->amcf->stream.data,
-                                         w->amcf->stream.len,
-                                         (const char *) w->amcf->maxlen,
-                                         argv, argvlen);
+            free(storage);
 
-            if (ngx_http_smart_redis_command(w->rd, argc, argv, argvlen,
-                                             rp)
+            if (ngx_http_smart_redis_formatted(w->rd, (const char *) w->resp,
+                                               len, rp)
                 != NGX_OK)
             {
-                free(storage);
                 return;
             }
 
-            free(storage);
             rp->ends[rp->nsent++] = off + (nl + 1 - rp->buf);
             p = nl + 1;
         }

@@ -524,3 +524,270 @@ ngx_http_smart_cache_expire(ngx_http_smart_cache_t *cache, ngx_uint_t n)
         ngx_http_smart_cache_delete(cache, cn);
     }
 }
+
+
+/*
+ * Per-worker memo in front of the shared cache.
+ *
+ * A hit in the shared cache costs a SHA-256 of the whole token, the zone
+ * lock and a copy; most requests of a worker repeat the same few tokens.
+ * The memo keeps the last tokens this worker saw verified or found in the
+ * shared cache, keyed by the policy fingerprint and the token's exact
+ * bytes (compared in full, so a forged token can only miss), with the
+ * claims the shared entry holds.  It is consulted only where the shared
+ * cache is configured, and its entries obey the same expiry: an entry at
+ * or past exp is a miss, and the caller time-checks a hit as any other.
+ * Slots are chosen by the token's last bytes (its signature); a collision
+ * only replaces the slot.  Bounded: NGX_HTTP_SMART_MEMO_SLOTS entries of at
+ * most NGX_HTTP_SMART_MEMO_MAX bytes each, larger tokens are not kept.
+ */
+
+#define NGX_HTTP_SMART_MEMO_SLOTS   32
+#define NGX_HTTP_SMART_MEMO_MAX     8192
+
+
+typedef struct {
+    u_char                          fp[NGX_HTTP_SMART_FP_LEN];
+    time_t                          exp;
+    time_t                          nbf;
+    time_t                          iat;
+    size_t                          token_len;
+    size_t                          claims_len;     /* incl. the NULs */
+    u_short                         len[NGX_HTTP_SMART_CACHE_NSTR];
+    u_char                          present;
+    u_char                         *data;           /* token, claims */
+} ngx_http_smart_memo_t;
+
+
+static ngx_http_smart_memo_t  ngx_http_smart_memo[NGX_HTTP_SMART_MEMO_SLOTS];
+
+
+static ngx_uint_t
+ngx_http_smart_memo_slot(ngx_str_t *token)
+{
+    ngx_uint_t  h, i, n;
+
+    h = token->len;
+    n = ngx_min(token->len, 8);
+
+    for (i = token->len - n; i < token->len; i++) {
+        h = h * 31 + token->data[i];
+    }
+
+    return h % NGX_HTTP_SMART_MEMO_SLOTS;
+}
+
+
+/* NGX_OK: claims filled from the request pool; NGX_DECLINED: miss. */
+
+ngx_int_t
+ngx_http_smart_memo_get(ngx_http_request_t *r,
+    ngx_http_smart_loc_conf_t *slcf, ngx_str_t *token,
+    ngx_http_smart_claims_t *claims)
+{
+    u_char                 *p, *src;
+    ngx_str_t              *s;
+    ngx_uint_t              i;
+    ngx_http_smart_memo_t  *m;
+
+    if (token->len == 0) {
+        return NGX_DECLINED;
+    }
+
+    m = &ngx_http_smart_memo[ngx_http_smart_memo_slot(token)];
+
+    if (m->data == NULL || m->token_len != token->len
+        || m->exp <= ngx_time()
+        || ngx_memcmp(m->fp, slcf->fp, NGX_HTTP_SMART_FP_LEN) != 0
+        || ngx_memcmp(m->data, token->data, token->len) != 0)
+    {
+        return NGX_DECLINED;
+    }
+
+    /* the request's own copy: the slot may be replaced while it runs */
+
+    p = ngx_pnalloc(r->pool, m->claims_len);
+    if (p == NULL) {
+        return NGX_DECLINED;
+    }
+
+    ngx_memcpy(p, m->data + m->token_len, m->claims_len);
+
+    claims->exp = m->exp;
+    claims->nbf = m->nbf;
+    claims->iat = m->iat;
+
+    src = p;
+    for (i = 0; i < NGX_HTTP_SMART_CACHE_NSTR; i++) {
+        s = ngx_http_smart_cache_field(claims, i);
+
+        if (m->present & (1u << i)) {
+            s->data = src;
+            s->len = m->len[i];
+
+        } else {
+            s->data = NULL;
+            s->len = 0;
+        }
+
+        src += m->len[i] + 1;       /* each value NUL-terminated */
+    }
+
+    return NGX_OK;
+}
+
+
+void
+ngx_http_smart_memo_put(ngx_http_smart_loc_conf_t *slcf, ngx_str_t *token,
+    ngx_http_smart_claims_t *claims)
+{
+    u_char                 *p, *data;
+    size_t                  size, claims_len;
+    ngx_str_t              *s;
+    ngx_uint_t              i;
+    ngx_http_smart_memo_t  *m;
+
+    if (token->len == 0 || claims->exp <= ngx_time()) {
+        return;
+    }
+
+    claims_len = 0;
+
+    for (i = 0; i < NGX_HTTP_SMART_CACHE_NSTR; i++) {
+        s = ngx_http_smart_cache_field(claims, i);
+
+        if (s->len > 0xffff) {
+            return;
+        }
+
+        claims_len += s->len + 1;
+    }
+
+    size = token->len + claims_len;
+
+    if (size > NGX_HTTP_SMART_MEMO_MAX) {
+        return;
+    }
+
+    m = &ngx_http_smart_memo[ngx_http_smart_memo_slot(token)];
+
+    data = ngx_alloc(size, ngx_cycle->log);
+    if (data == NULL) {
+        return;             /* the shared cache still has it */
+    }
+
+    if (m->data != NULL) {
+        ngx_free(m->data);
+    }
+
+    p = ngx_cpymem(data, token->data, token->len);
+
+    m->present = 0;
+
+    for (i = 0; i < NGX_HTTP_SMART_CACHE_NSTR; i++) {
+        s = ngx_http_smart_cache_field(claims, i);
+
+        m->len[i] = (u_short) s->len;
+
+        if (s->data != NULL) {
+            m->present |= (u_char) (1u << i);
+            p = ngx_cpymem(p, s->data, s->len);
+        }
+
+        *p++ = '\0';
+    }
+
+    ngx_memcpy(m->fp, slcf->fp, NGX_HTTP_SMART_FP_LEN);
+    m->exp = claims->exp;
+    m->nbf = claims->nbf;
+    m->iat = claims->iat;
+    m->token_len = token->len;
+    m->claims_len = claims_len;
+    m->data = data;
+}
+
+
+/*
+ * Per-worker compiled scope sets, keyed by the exact scope claim: many
+ * tokens (and every request of one token) carry the same claim, and
+ * compiling it is a pure function of its bytes.  A set returned from here
+ * is read-only and valid until the next call (the caller uses it at once);
+ * one the memo cannot keep (too long) is the caller's to free.
+ */
+
+#define NGX_HTTP_SMART_SCOPES_SLOTS  16
+#define NGX_HTTP_SMART_SCOPES_MAX    2048        /* bytes of a claim kept */
+
+
+typedef struct {
+    u_char                         *text;
+    size_t                          len;
+    smart_scope_set_t              *set;
+    ngx_uint_t                      used;           /* tick of last use */
+} ngx_http_smart_scopes_t;
+
+
+static ngx_http_smart_scopes_t  ngx_http_smart_scopes_memo[
+                                    NGX_HTTP_SMART_SCOPES_SLOTS];
+static ngx_uint_t               ngx_http_smart_scopes_tick;
+
+
+smart_scope_set_t *
+ngx_http_smart_scopes_get(ngx_str_t *scope, ngx_uint_t *owned)
+{
+    u_char                   *text;
+    ngx_uint_t                i, old;
+    smart_scope_set_t        *set;
+    ngx_http_smart_scopes_t  *sc;
+
+    *owned = 0;
+    ngx_http_smart_scopes_tick++;
+    old = 0;
+
+    for (i = 0; i < NGX_HTTP_SMART_SCOPES_SLOTS; i++) {
+        sc = &ngx_http_smart_scopes_memo[i];
+
+        if (sc->set != NULL && sc->len == scope->len
+            && ngx_memcmp(sc->text, scope->data, scope->len) == 0)
+        {
+            sc->used = ngx_http_smart_scopes_tick;
+            return sc->set;
+        }
+
+        if (sc->used < ngx_http_smart_scopes_memo[old].used) {
+            old = i;
+        }
+    }
+
+    set = smart_scope_parse((const char *) scope->data, scope->len);
+    if (set == NULL) {
+        return NULL;
+    }
+
+    if (scope->len > NGX_HTTP_SMART_SCOPES_MAX) {
+        *owned = 1;
+        return set;
+    }
+
+    text = ngx_alloc(scope->len + 1, ngx_cycle->log);
+    if (text == NULL) {
+        *owned = 1;
+        return set;
+    }
+
+    ngx_memcpy(text, scope->data, scope->len);
+
+    sc = &ngx_http_smart_scopes_memo[old];
+
+    if (sc->set != NULL) {
+        smart_scope_set_free(sc->set);
+        ngx_free(sc->text);
+    }
+
+    sc->text = text;
+    sc->len = scope->len;
+    sc->set = set;
+    sc->used = ngx_http_smart_scopes_tick;
+
+    return set;
+}

@@ -219,6 +219,13 @@ ngx_int_t ngx_http_smart_cache_get(ngx_http_request_t *r, u_char *key,
     ngx_http_smart_claims_t *claims);
 void ngx_http_smart_cache_put(ngx_http_request_t *r, u_char *key,
     ngx_http_smart_claims_t *claims);
+ngx_int_t ngx_http_smart_memo_get(ngx_http_request_t *r,
+    ngx_http_smart_loc_conf_t *slcf, ngx_str_t *token,
+    ngx_http_smart_claims_t *claims);
+void ngx_http_smart_memo_put(ngx_http_smart_loc_conf_t *slcf,
+    ngx_str_t *token, ngx_http_smart_claims_t *claims);
+smart_scope_set_t *ngx_http_smart_scopes_get(ngx_str_t *scope,
+    ngx_uint_t *owned);
 
 /* ngx_http_smart_filter.c */
 ngx_int_t ngx_http_smart_filter_init(ngx_conf_t *cf);

@@ -11,6 +11,10 @@
  * learns of it only through the ev.cleanup hook, so rd->ac is never used
  * after a hiredis call without checking it again, and state changes reach
  * the owner through a posted event, never from inside hiredis.
+ *
+ * Commands appended while the connection is ready do not arm the write
+ * event: they post one flush event, which runs after the pass's other
+ * events and writes everything appended in the pass with one write().
  */
 
 #include <ngx_config.h>
@@ -41,6 +45,7 @@ struct ngx_http_smart_redis_s {
     ngx_event_t                     progress_timer;
     ngx_event_t                     retry_timer;
     ngx_event_t                     notify;
+    ngx_event_t                     flush;          /* posted: write */
 
     ngx_http_smart_redis_state_e    state;
     ngx_uint_t                      pending;        /* owner commands */
@@ -53,6 +58,7 @@ struct ngx_http_smart_redis_s {
     void                           *data;
 
     unsigned                        destroying:1;
+    unsigned                        appending:1;    /* in our append */
 };
 
 
@@ -65,6 +71,7 @@ static void ngx_http_smart_redis_retry_handler(ngx_event_t *ev);
 static void ngx_http_smart_redis_connect_timeout(ngx_event_t *ev);
 static void ngx_http_smart_redis_progress_timeout(ngx_event_t *ev);
 static void ngx_http_smart_redis_notify_handler(ngx_event_t *ev);
+static void ngx_http_smart_redis_flush_handler(ngx_event_t *ev);
 static void ngx_http_smart_redis_read_handler(ngx_event_t *ev);
 static void ngx_http_smart_redis_write_handler(ngx_event_t *ev);
 static void ngx_http_smart_redis_add_read(void *data);
@@ -119,6 +126,10 @@ ngx_http_smart_redis_create(ngx_cycle_t *cycle,
     rd->notify.handler = ngx_http_smart_redis_notify_handler;
     rd->notify.data = rd;
     rd->notify.log = cycle->log;
+
+    rd->flush.handler = ngx_http_smart_redis_flush_handler;
+    rd->flush.data = rd;
+    rd->flush.log = cycle->log;
 
     return rd;
 }
@@ -231,6 +242,35 @@ ngx_http_smart_redis_command(ngx_http_smart_redis_t *rd, int argc,
 }
 
 
+ngx_int_t
+ngx_http_smart_redis_formatted(ngx_http_smart_redis_t *rd, const char *cmd,
+    size_t len, void *privdata)
+{
+    int  rc;
+
+    if (!ngx_http_smart_redis_ready(rd)) {
+        return NGX_DECLINED;
+    }
+
+    /* the write event hook posts the flush instead of arming the event */
+
+    rd->appending = 1;
+    rc = redisAsyncFormattedCommand(rd->ac, ngx_http_smart_redis_on_reply,
+                                    privdata, cmd, len);
+    rd->appending = 0;
+
+    if (rc != REDIS_OK) {
+        return NGX_DECLINED;
+    }
+
+    if (rd->pending++ == 0 && rd->handshake == 0) {
+        ngx_http_smart_redis_progress(rd);
+    }
+
+    return NGX_OK;
+}
+
+
 void
 ngx_http_smart_redis_destroy(ngx_http_smart_redis_t *rd)
 {
@@ -242,6 +282,10 @@ ngx_http_smart_redis_destroy(ngx_http_smart_redis_t *rd)
 
     if (rd->notify.posted) {
         ngx_delete_posted_event(&rd->notify);
+    }
+
+    if (rd->flush.posted) {
+        ngx_delete_posted_event(&rd->flush);
     }
 
     if (rd->ac != NULL) {
@@ -376,6 +420,19 @@ ngx_http_smart_redis_notify_handler(ngx_event_t *ev)
 }
 
 
+/* Writes what the pass appended; hiredis arms the event if it must wait. */
+
+static void
+ngx_http_smart_redis_flush_handler(ngx_event_t *ev)
+{
+    ngx_http_smart_redis_t  *rd = ev->data;
+
+    if (rd->ac != NULL && rd->c != NULL) {
+        redisAsyncHandleWrite(rd->ac);
+    }
+}
+
+
 static void
 ngx_http_smart_redis_read_handler(ngx_event_t *ev)
 {
@@ -431,6 +488,14 @@ ngx_http_smart_redis_add_write(void *data)
 {
     ngx_http_smart_redis_t  *rd = data;
 
+    if (rd->appending) {
+        if (!rd->flush.posted && !rd->destroying) {
+            ngx_post_event(&rd->flush, &ngx_posted_events);
+        }
+
+        return;
+    }
+
     if (rd->c != NULL && !rd->c->write->active) {
         if (ngx_add_event(rd->c->write, NGX_WRITE_EVENT, NGX_LEVEL_EVENT)
             != NGX_OK)
@@ -485,6 +550,10 @@ ngx_http_smart_redis_cleanup(void *data)
         ngx_free_connection(c);
         c->fd = (ngx_socket_t) -1;
         rd->c = NULL;
+    }
+
+    if (rd->flush.posted) {
+        ngx_delete_posted_event(&rd->flush);
     }
 
     if (rd->ac != NULL) {

@@ -64,6 +64,14 @@ ngx_uint_t ngx_http_smart_redis_pending(ngx_http_smart_redis_t *rd);
 ngx_int_t ngx_http_smart_redis_command(ngx_http_smart_redis_t *rd, int argc,
     const char **argv, const size_t *argvlen, void *privdata);
 
+/*
+ * Pipelines one command already in the Redis protocol (cmd[0..len), one
+ * command, copied); as ngx_http_smart_redis_command() otherwise.  The
+ * socket is written once per event-loop pass for all commands of the pass.
+ */
+ngx_int_t ngx_http_smart_redis_formatted(ngx_http_smart_redis_t *rd,
+    const char *cmd, size_t len, void *privdata);
+
 /* Drops the connection: pending handlers run with NULL before it returns. */
 void ngx_http_smart_redis_destroy(ngx_http_smart_redis_t *rd);
 

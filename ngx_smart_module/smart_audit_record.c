@@ -23,6 +23,13 @@ static const char  *smart_audit_names[SMART_AUDIT_F__COUNT] = {
 };
 
 
+/* strlen() of each name, so that the per-record paths never call it */
+static const unsigned char  smart_audit_name_lens[SMART_AUDIT_F__COUNT] = {
+    1, 2, 3, 6, 9, 3, 3, 9, 7, 3, 6, 8, 2, 11, 6, 5, 8, 6, 6, 7, 15, 11, 8,
+    11, 10, 6, 3, 4, 4
+};
+
+
 const char  smart_audit_zero_hash[SMART_AUDIT_HASH_LEN + 1] =
     "0000000000000000000000000000000000000000000000000000000000000000";
 
@@ -44,7 +51,7 @@ smart_audit_field_index(const char *name, size_t len)
     int  i;
 
     for (i = 0; i < SMART_AUDIT_F__COUNT; i++) {
-        if (strlen(smart_audit_names[i]) == len
+        if (smart_audit_name_lens[i] == len
             && memcmp(smart_audit_names[i], name, len) == 0)
         {
             return i;
@@ -67,6 +74,31 @@ smart_audit_sanitize(char *dst, size_t cap, const char *src, size_t len)
     n = 0;
 
     while (n < len) {
+
+        /* printable ASCII, by far the common case, is copied as it is */
+
+        if (p[n] >= 0x20 && p[n] < 0x7f) {
+            k = n + 1;
+
+            while (k < len && p[k] >= 0x20 && p[k] < 0x7f) {
+                k++;
+            }
+
+            if (k - n > cap - out) {
+                k = n + (cap - out);
+            }
+
+            memcpy(dst + out, p + n, k - n);
+            out += k - n;
+            n = k;
+
+            if (out == cap) {
+                break;
+            }
+
+            continue;
+        }
+
         k = smart_utf8_decode(p + n, len - n, &cp);
 
         if (k == 0 || cp < 0x20 || cp == 0x7f) {
@@ -169,40 +201,90 @@ smart_audit_outcome(int status)
 }
 
 
+/* Decimal digits of v into p (no NUL); returns the end. */
+
+static char *
+smart_audit_dec(char *p, size_t v)
+{
+    char    tmp[24];
+    size_t  n;
+
+    /* lengths of audit values: almost always one or two digits */
+
+    if (v < 10) {
+        *p = (char) ('0' + v);
+        return p + 1;
+    }
+
+    if (v < 100) {
+        p[0] = (char) ('0' + v / 10);
+        p[1] = (char) ('0' + v % 10);
+        return p + 2;
+    }
+
+    n = sizeof(tmp);
+
+    do {
+        tmp[--n] = (char) ('0' + v % 10);
+        v /= 10;
+    } while (v != 0);
+
+    memcpy(p, tmp + n, sizeof(tmp) - n);
+
+    return p + (sizeof(tmp) - n);
+}
+
+
+static size_t
+smart_audit_dec_len(size_t v)
+{
+    size_t  n;
+
+    n = 1;
+
+    while (v >= 10) {
+        v /= 10;
+        n++;
+    }
+
+    return n;
+}
+
+
 size_t
 smart_audit_canonical(const smart_audit_record_t *rec, char *dst, size_t cap)
 {
-    int          i, n;
-    char         num[32];
-    size_t       total, nlen;
-    const char  *name;
+    int     i;
+    char   *p;
+    size_t  total, nlen;
 
     total = 0;
 
     for (i = 0; i < SMART_AUDIT_F_HASH; i++) {
-        name = smart_audit_names[i];
-        nlen = strlen(name);
-        n = snprintf(num, sizeof(num), "=%zu:", rec->f[i].len);
+        total += smart_audit_name_lens[i] + 2
+                 + smart_audit_dec_len(rec->f[i].len) + rec->f[i].len + 1;
+    }
 
-        if (n < 0) {
-            return (size_t) -1;
+    if (dst == NULL || total > cap) {
+        return total;
+    }
+
+    p = dst;
+
+    for (i = 0; i < SMART_AUDIT_F_HASH; i++) {
+        nlen = smart_audit_name_lens[i];
+        memcpy(p, smart_audit_names[i], nlen);
+        p += nlen;
+        *p++ = '=';
+        p = smart_audit_dec(p, rec->f[i].len);
+        *p++ = ':';
+
+        if (rec->f[i].len != 0) {
+            memcpy(p, rec->f[i].data, rec->f[i].len);
+            p += rec->f[i].len;
         }
 
-        if (dst != NULL && total + nlen + (size_t) n + rec->f[i].len + 1
-                           <= cap)
-        {
-            memcpy(dst + total, name, nlen);
-            memcpy(dst + total + nlen, num, (size_t) n);
-
-            if (rec->f[i].len != 0) {
-                memcpy(dst + total + nlen + n, rec->f[i].data,
-                       rec->f[i].len);
-            }
-
-            dst[total + nlen + n + rec->f[i].len] = '\n';
-        }
-
-        total += nlen + (size_t) n + rec->f[i].len + 1;
+        *p++ = '\n';
     }
 
     return total;
@@ -344,7 +426,7 @@ smart_audit_ndjson(const smart_audit_record_t *rec, char *dst, size_t cap)
         }
 
         smart_audit_put_json_string(dst, cap, &total, smart_audit_names[i],
-                                    strlen(smart_audit_names[i]));
+                                    smart_audit_name_lens[i]);
         smart_audit_put(dst, cap, &total, ":", 1);
         smart_audit_put_json_string(dst, cap, &total,
                                     rec->f[i].len ? rec->f[i].data : "",
@@ -502,12 +584,107 @@ smart_audit_xadd_argv(const smart_audit_record_t *rec, const char *stream,
 
     for (i = 0; i < SMART_AUDIT_F__COUNT; i++) {
         argv[n] = smart_audit_names[i];
-        argvlen[n++] = strlen(smart_audit_names[i]);
+        argvlen[n++] = smart_audit_name_lens[i];
         argv[n] = rec->f[i].len ? rec->f[i].data : "";
         argvlen[n++] = rec->f[i].len;
     }
 
     return n;
+}
+
+
+/* One RESP bulk string: "$LEN\r\nDATA\r\n". */
+
+static size_t
+smart_audit_bulk_len(size_t len)
+{
+    return 1 + smart_audit_dec_len(len) + 2 + len + 2;
+}
+
+
+static char *
+smart_audit_bulk(char *p, const char *s, size_t len)
+{
+    *p++ = '$';
+    p = smart_audit_dec(p, len);
+    *p++ = '\r';
+    *p++ = '\n';
+
+    if (len != 0) {
+        memcpy(p, s, len);
+        p += len;
+    }
+
+    *p++ = '\r';
+    *p++ = '\n';
+
+    return p;
+}
+
+
+size_t
+smart_audit_xadd_prefix(const char *stream, size_t stream_len,
+    const char *maxlen, char *dst, size_t cap)
+{
+    char    *p;
+    size_t   total, mlen;
+
+    mlen = strlen(maxlen);
+
+    total = 1 + smart_audit_dec_len(SMART_AUDIT_XADD_ARGC) + 2
+            + smart_audit_bulk_len(4) + smart_audit_bulk_len(stream_len)
+            + smart_audit_bulk_len(6) + smart_audit_bulk_len(1)
+            + smart_audit_bulk_len(mlen) + smart_audit_bulk_len(1);
+
+    if (dst == NULL || total > cap) {
+        return total;
+    }
+
+    p = dst;
+    *p++ = '*';
+    p = smart_audit_dec(p, SMART_AUDIT_XADD_ARGC);
+    *p++ = '\r';
+    *p++ = '\n';
+    p = smart_audit_bulk(p, "XADD", 4);
+    p = smart_audit_bulk(p, stream, stream_len);
+    p = smart_audit_bulk(p, "MAXLEN", 6);
+    p = smart_audit_bulk(p, "~", 1);
+    p = smart_audit_bulk(p, maxlen, mlen);
+    (void) smart_audit_bulk(p, "*", 1);
+
+    return total;
+}
+
+
+size_t
+smart_audit_xadd_resp(const smart_audit_record_t *rec, const char *prefix,
+    size_t prefix_len, char *dst, size_t cap)
+{
+    int      i;
+    char    *p;
+    size_t   total;
+
+    total = prefix_len;
+
+    for (i = 0; i < SMART_AUDIT_F__COUNT; i++) {
+        total += smart_audit_bulk_len(smart_audit_name_lens[i])
+                 + smart_audit_bulk_len(rec->f[i].len);
+    }
+
+    if (dst == NULL || total > cap) {
+        return total;
+    }
+
+    memcpy(dst, prefix, prefix_len);
+    p = dst + prefix_len;
+
+    for (i = 0; i < SMART_AUDIT_F__COUNT; i++) {
+        p = smart_audit_bulk(p, smart_audit_names[i],
+                             smart_audit_name_lens[i]);
+        p = smart_audit_bulk(p, rec->f[i].data, rec->f[i].len);
+    }
+
+    return total;
 }
 
 

@@ -106,8 +106,8 @@ const char *smart_audit_outcome(int status);
 
 /*
  * The canonical form the hash covers: every field but `hash`, in the fixed
- * order, each as "name=LEN:value\n" (LEN in decimal bytes).  snprintf()
- * semantics: returns the full length, writes at most cap bytes.
+ * order, each as "name=LEN:value\n" (LEN in decimal bytes).  Returns the
+ * full length; writes it only when it fits in cap bytes (dst may be NULL).
  */
 size_t smart_audit_canonical(const smart_audit_record_t *rec, char *dst,
     size_t cap);
@@ -149,6 +149,18 @@ smart_audit_status_e smart_audit_from_pairs(smart_audit_record_t *rec,
 int smart_audit_xadd_argv(const smart_audit_record_t *rec,
     const char *stream, size_t stream_len, const char *maxlen,
     const char **argv, size_t *argvlen);
+
+/*
+ * The same XADD in the Redis protocol (RESP), byte for byte what hiredis
+ * makes of smart_audit_xadd_argv(), without its formatting per argument:
+ * the prefix (array header, XADD <stream> MAXLEN ~ <maxlen> *) is made
+ * once per sink, the rest per record.  Both return the full length and
+ * write only when it fits in cap bytes (dst may be NULL).
+ */
+size_t smart_audit_xadd_prefix(const char *stream, size_t stream_len,
+    const char *maxlen, char *dst, size_t cap);
+size_t smart_audit_xadd_resp(const smart_audit_record_t *rec,
+    const char *prefix, size_t prefix_len, char *dst, size_t cap);
 
 /*
  * The record as one FHIR R4 AuditEvent (IHE BALP RESTful access), compact

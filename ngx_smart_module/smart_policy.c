@@ -335,16 +335,40 @@ in_compartment(int t)
 }
 
 
+/* Appends s to buf[0..*n) within SMART_POLICY_NEEDED_MAX - 1 bytes. */
+static void
+needed_put(char *buf, size_t *n, const char *s)
+{
+    size_t  len;
+
+    len = strlen(s);
+
+    if (len > SMART_POLICY_NEEDED_MAX - 1 - *n) {
+        len = SMART_POLICY_NEEDED_MAX - 1 - *n;
+    }
+
+    memcpy(buf + *n, s, len);
+    *n += len;
+}
+
+
+/* "context/Type.letters", cut as snprintf() would cut it; every request. */
 static void
 fmt_needed(char *buf, unsigned ctx, int t, unsigned letters)
 {
+    size_t       n;
     const char  *l, *cn;
 
     l = smart_scope_perm_string(letters & SMART_SCOPE_CRUDS);
     cn = smart_scope_context_name((smart_scope_context_e) ctx);
 
-    snprintf(buf, SMART_POLICY_NEEDED_MAX, "%s/%s.%s",
-             cn ? cn : "user", type_name(t), l ? l : "");
+    n = 0;
+    needed_put(buf, &n, cn ? cn : "user");
+    needed_put(buf, &n, "/");
+    needed_put(buf, &n, type_name(t));
+    needed_put(buf, &n, ".");
+    needed_put(buf, &n, l ? l : "");
+    buf[n] = '\0';
 }
 
 

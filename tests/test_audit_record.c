@@ -113,9 +113,34 @@ test_canonical(void **state)
     assert_int_equal(smart_audit_hash(&rec, h2), SMART_AUDIT_OK);
     assert_string_not_equal(h1, h2);
 
-    /* snprintf semantics */
+    /* the full length whatever the room */
     assert_int_equal(smart_audit_canonical(&rec, buf, 10),
                      smart_audit_canonical(&rec, NULL, 0));
+
+    /* byte for byte the documented form, written out with snprintf() */
+    {
+        int     i;
+        char    want[4096];
+        size_t  w;
+
+        w = 0;
+        for (i = 0; i < SMART_AUDIT_F_HASH; i++) {
+            w += (size_t) snprintf(want + w, sizeof(want) - w, "%s=%zu:",
+                                   smart_audit_field_name(
+                                       (smart_audit_field_e) i),
+                                   rec.f[i].len);
+            if (rec.f[i].len != 0) {
+                memcpy(want + w, rec.f[i].data, rec.f[i].len);
+                w += rec.f[i].len;
+            }
+
+            want[w++] = '\n';
+        }
+
+        n = smart_audit_canonical(&rec, buf, sizeof(buf));
+        assert_int_equal(n, w);
+        assert_memory_equal(buf, want, w);
+    }
 }
 
 
@@ -226,6 +251,113 @@ test_xadd(void **state)
     assert_memory_equal(argv[7], "1", 1);
     assert_string_equal(argv[argc - 2], "hash");
     assert_int_equal(argvlen[argc - 1], 0);
+}
+
+
+/* hiredis' redisFormatCommandArgv(), written out: the reference. */
+
+static size_t
+resp_of_argv(char *dst, int argc, const char **argv, const size_t *argvlen)
+{
+    int     i;
+    size_t  n;
+
+    n = (size_t) sprintf(dst, "*%d\r\n", argc);
+
+    for (i = 0; i < argc; i++) {
+        n += (size_t) sprintf(dst + n, "$%zu\r\n", argvlen[i]);
+        memcpy(dst + n, argv[i], argvlen[i]);
+        n += argvlen[i];
+        memcpy(dst + n, "\r\n", 2);
+        n += 2;
+    }
+
+    return n;
+}
+
+
+static void
+test_xadd_resp(void **state)
+{
+    int                   i, argc;
+    char                  want[8192], got[8192], prefix[256];
+    char                  big[3000];
+    size_t                n, plen, argvlen[SMART_AUDIT_XADD_ARGC];
+    const char           *argv[SMART_AUDIT_XADD_ARGC];
+    smart_audit_record_t  rec;
+
+    (void) state;
+
+    for (i = 0; i < SMART_AUDIT_F__COUNT; i++) {
+        assert_int_equal(smart_audit_field_index(
+                             smart_audit_field_name((smart_audit_field_e) i),
+                             strlen(smart_audit_field_name(
+                                 (smart_audit_field_e) i))),
+                         i);
+    }
+
+    plen = smart_audit_xadd_prefix("smart:audit", 11, "1000000", NULL, 0);
+    assert_true(plen < sizeof(prefix));
+    assert_int_equal(smart_audit_xadd_prefix("smart:audit", 11, "1000000",
+                                             prefix, plen - 1),
+                     plen);
+    assert_int_equal(smart_audit_xadd_prefix("smart:audit", 11, "1000000",
+                                             prefix, sizeof(prefix)),
+                     plen);
+
+    fill(&rec);
+    memset(big, 'x', sizeof(big));
+    big[5] = '\r';
+    big[6] = '\n';
+    big[7] = '$';
+
+    for (i = 0; i < 3; i++) {
+        if (i == 1) {
+            set(&rec, SMART_AUDIT_F_HASH, smart_audit_zero_hash);
+        }
+
+        if (i == 2) {
+            rec.f[SMART_AUDIT_F_SUB].data = big;
+            rec.f[SMART_AUDIT_F_SUB].len = sizeof(big);
+        }
+
+        argc = smart_audit_xadd_argv(&rec, "smart:audit", 11, "1000000",
+                                     argv, argvlen);
+        n = resp_of_argv(want, argc, argv, argvlen);
+
+        assert_int_equal(smart_audit_xadd_resp(&rec, prefix, plen, NULL, 0),
+                         n);
+        assert_int_equal(smart_audit_xadd_resp(&rec, prefix, plen, got,
+                                               n - 1),
+                         n);
+        assert_int_equal(smart_audit_xadd_resp(&rec, prefix, plen, got,
+                                               sizeof(got)),
+                         n);
+        assert_memory_equal(got, want, n);
+    }
+}
+
+
+static void
+test_sanitize_ascii(void **state)
+{
+    char    out[64];
+    size_t  n;
+
+    (void) state;
+
+    /* the printable-ASCII fast path stops exactly at cap and at others */
+    n = smart_audit_sanitize(out, 4, "abcdefgh", 8);
+    assert_int_equal(n, 4);
+    assert_memory_equal(out, "abcd", 4);
+    n = smart_audit_sanitize(out, 0, "abc", 3);
+    assert_int_equal(n, 0);
+    n = smart_audit_sanitize(out, sizeof(out), "ab\x7f" "c\xc3\xa9" "d\te",
+                             9);
+    assert_int_equal(n, 9);
+    assert_memory_equal(out, "ab?c\xc3\xa9" "d?e", 9);
+    n = smart_audit_sanitize(out, 5, "ab\xc3\xa9\xc3\xa9", 6);
+    assert_int_equal(n, 4);
 }
 
 
@@ -416,6 +548,8 @@ main(void)
         cmocka_unit_test(test_ndjson_roundtrip),
         cmocka_unit_test(test_parse_hostile),
         cmocka_unit_test(test_xadd),
+        cmocka_unit_test(test_xadd_resp),
+        cmocka_unit_test(test_sanitize_ascii),
         cmocka_unit_test(test_action_outcome),
         cmocka_unit_test(test_auditevent),
         cmocka_unit_test(test_verifier),
