@@ -3,6 +3,8 @@
 #   make            module (.so) + unit tests + tools
 #   make test       unit tests, t/ suite, t/ suite under ASan+UBSan
 #   make deps       install build and test dependencies (Debian 12)
+#   make demo       start the lab (sandbox/) and run the guided tour
+#   make demo-stop  stop the lab
 
 NGINX_SRC     ?= /usr/share/nginx/src
 NGINX_BIN     ?= /usr/sbin/nginx
@@ -28,7 +30,8 @@ MODULE_SAN    := $(BUILD)/nginx-san/objs/ngx_http_smart_module.so
 
 .PHONY: all module module-san unit test test-unit test-t test-t-san \
         deps clean fuzz test-fuzz bench tools test-table \
-        bench-callgrind bench-rss bench-perf
+        bench-callgrind bench-rss bench-perf demo demo-stop test-e2e \
+        sandbox-deps
 
 all: module unit tools
 
@@ -116,7 +119,25 @@ test-t-san: module-san
 	TEST_NGINX_MODULE=$(CURDIR)/$(MODULE_SAN) TEST_NGINX_BINARY=$(NGINX_BIN) \
 	    TEST_NGINX_SANITIZE=1 prove -I t/lib -r t/
 
-test: deps test-unit test-fuzz test-t test-t-san
+# --- the lab: sandbox FHIR server, token issuer, Redis, gateway ----------
+
+sandbox-deps:
+	./sandbox/lab deps
+
+demo: deps module tools sandbox-deps
+	./sandbox/lab up
+	./sandbox/lab tour
+
+demo-stop:
+	./sandbox/lab down
+
+# end-to-end: the sandbox's own tests, then the lab started by the tests
+# (free ports, its own directory) with tokens from the issuer
+test-e2e: module tools sandbox-deps
+	SMART_LAB_MODULE=$(CURDIR)/$(MODULE) NGINX_BIN=$(NGINX_BIN) \
+	    node --test --test-concurrency=1 sandbox/test/
+
+test: deps test-unit test-fuzz test-t test-t-san test-e2e
 
 # --- benchmark (not part of make test: numbers, not assertions) -----------
 
