@@ -19,11 +19,15 @@ typedef enum {
     NGX_HTTP_SMART_STAT_AUDIT_LOST,
     NGX_HTTP_SMART_STAT_AUDIT_QUEUE,        /* gauge */
     NGX_HTTP_SMART_STAT_REDIS_CONNECTED,    /* gauge, workers connected */
-    NGX_HTTP_SMART_STAT_REQ_ALLOW,
+    NGX_HTTP_SMART_STAT_REQ_ALLOW,          /* allowed, reason "ok" */
     NGX_HTTP_SMART_STAT_REQ_NONE,           /* ended before a decision */
     NGX_HTTP_SMART_STAT_REQ_DENY_OTHER,
     NGX_HTTP_SMART_STAT_REQ_DENY,           /* + smart_err_e */
-    NGX_HTTP_SMART_STAT_COUNT = NGX_HTTP_SMART_STAT_REQ_DENY
+
+    /* + smart_err_e: allowed, then typed by smart_errors */
+    NGX_HTTP_SMART_STAT_REQ_ALLOW_ERR = NGX_HTTP_SMART_STAT_REQ_DENY
+                                        + SMART_ERR__COUNT,
+    NGX_HTTP_SMART_STAT_COUNT = NGX_HTTP_SMART_STAT_REQ_ALLOW_ERR
                                 + SMART_ERR__COUNT
 } ngx_http_smart_stat_audit_e;
 

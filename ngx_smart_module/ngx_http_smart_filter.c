@@ -4,12 +4,13 @@
  *
  * The module's own refusals are rendered here from the core's catalogue.
  * The header filter puts the correlation ID on every response of a smart
- * request and swaps responses NGINX produced before the module could run
- * (a duplicate Authorization header) for their typed form; the body filter
- * swaps the body to match.  Under smart_errors, upstream failures and the
- * failures NGINX produces in front of the upstream are swapped the same
- * way (SPEC section 5, docs/errors.md).  JWKS subrequests are captured,
- * never sent.
+ * request and swaps refusals NGINX produced in front of the module (a
+ * duplicate Authorization header, a 413 in a smart location) for their
+ * typed form; the body filter swaps the body to match.  Under smart_errors,
+ * upstream failures and the failures NGINX produces in front of the
+ * upstream are swapped the same way (SPEC section 5, docs/errors.md).  The
+ * request body filter keeps inspected bodies within smart_body_max and in
+ * memory.  JWKS subrequests are captured, never sent.
  */
 
 #include "ngx_http_smart_module.h"
@@ -24,6 +25,12 @@ static ngx_int_t ngx_http_smart_prepare_error(ngx_http_request_t *r,
     ngx_http_smart_ctx_t *ctx, smart_err_e err);
 static ngx_uint_t ngx_http_smart_duplicate_authorization(
     ngx_http_request_t *r);
+static smart_err_e ngx_http_smart_nginx_refusal(ngx_http_request_t *r,
+    ngx_http_smart_ctx_t *ctx, const char **detail);
+static ngx_http_smart_ctx_t *ngx_http_smart_type_refusal(
+    ngx_http_request_t *r, smart_err_e err, const char *detail);
+static ngx_int_t ngx_http_smart_request_body_filter(ngx_http_request_t *r,
+    ngx_chain_t *in);
 static int ngx_http_smart_oo_format(ngx_http_request_t *r);
 static ngx_int_t ngx_http_smart_explain(ngx_http_request_t *r,
     ngx_http_smart_ctx_t *ctx);
@@ -64,6 +71,7 @@ static ngx_int_t ngx_http_smart_emit(ngx_http_request_t *r,
 
 static ngx_http_output_header_filter_pt  ngx_http_next_header_filter;
 static ngx_http_output_body_filter_pt    ngx_http_next_body_filter;
+static ngx_http_request_body_filter_pt   ngx_http_next_request_body_filter;
 
 
 ngx_int_t
@@ -74,6 +82,9 @@ ngx_http_smart_filter_init(ngx_conf_t *cf)
 
     ngx_http_next_body_filter = ngx_http_top_body_filter;
     ngx_http_top_body_filter = ngx_http_smart_body_filter;
+
+    ngx_http_next_request_body_filter = ngx_http_top_request_body_filter;
+    ngx_http_top_request_body_filter = ngx_http_smart_request_body_filter;
 
     return NGX_OK;
 }
@@ -388,10 +399,141 @@ ngx_http_smart_duplicate_authorization(ngx_http_request_t *r)
 }
 
 
+/*
+ * Refusals NGINX produces itself, in front of the module's decision, are
+ * typed as the module's own (SPEC section 5):
+ *
+ * - a repeated Authorization header (a 400 before any phase ran, in a
+ *   server with smart locations) is token-invalid;
+ * - a 413 special response in a smart location is request-too-large:
+ *   client_max_body_size checked on Content-Length while the location is
+ *   found (before the access phase), or on a chunked body while it is read,
+ *   or smart_body_max enforced on a body being read by the request body
+ *   filter below.  An upstream's own 413 is left to smart_errors.
+ *
+ * Returns SMART_ERR__COUNT for any other response, or when the response is
+ * typed already.  *detail is the log text, NULL when the refusal was logged
+ * where it was made.
+ */
+
+static smart_err_e
+ngx_http_smart_nginx_refusal(ngx_http_request_t *r, ngx_http_smart_ctx_t *ctx,
+    const char **detail)
+{
+    ngx_http_upstream_t        *u;
+    const smart_err_entry_t    *e;
+    ngx_http_smart_loc_conf_t  *slcf;
+
+    *detail = NULL;
+
+    if (ctx != NULL && (ctx->denied || ctx->replace)) {
+        return SMART_ERR__COUNT;
+    }
+
+    if (ctx == NULL && ngx_http_smart_duplicate_authorization(r)) {
+        *detail = "more than one Authorization header";
+        return SMART_ERR_TOKEN_INVALID;
+    }
+
+    if (r->err_status != NGX_HTTP_REQUEST_ENTITY_TOO_LARGE
+        || r->headers_out.status != NGX_HTTP_REQUEST_ENTITY_TOO_LARGE)
+    {
+        return SMART_ERR__COUNT;
+    }
+
+    slcf = ngx_http_get_module_loc_conf(r, ngx_http_smart_module);
+    if (slcf == NULL || !slcf->enable) {
+        return SMART_ERR__COUNT;
+    }
+
+    /* proxy_intercept_errors: the upstream answered 413 */
+
+    u = r->upstream;
+    if (u != NULL && u->headers_in.status_n != 0) {
+        return SMART_ERR__COUNT;
+    }
+
+    /* the request body filter logged its own refusal */
+
+    e = smart_err_get(SMART_ERR_REQUEST_TOO_LARGE);
+
+    if (ctx == NULL || e == NULL
+        || ctx->reason.len != ngx_strlen(e->code)
+        || ngx_strncmp(ctx->reason.data, e->code, ctx->reason.len) != 0)
+    {
+        *detail = "NGINX answered 413 (client_max_body_size)";
+    }
+
+    return SMART_ERR_REQUEST_TOO_LARGE;
+}
+
+
+/*
+ * Turns the response NGINX produced into the module's typed refusal: the
+ * request context and correlation ID are made here when the access phase
+ * never ran, the body is rendered as for the access phase's refusals, and
+ * the body filter sends it in place of NGINX's.  Keepalive, lingering close
+ * and the discarding of the request body stay as the special response set
+ * them.
+ */
+
+static ngx_http_smart_ctx_t *
+ngx_http_smart_type_refusal(ngx_http_request_t *r, smart_err_e err,
+    const char *detail)
+{
+    const smart_err_entry_t    *e;
+    ngx_http_smart_ctx_t       *ctx;
+    ngx_http_smart_loc_conf_t  *slcf;
+
+    e = smart_err_get(err);
+    ctx = ngx_http_smart_get_ctx(r);
+    slcf = ngx_http_get_module_loc_conf(r, ngx_http_smart_module);
+
+    if (e == NULL || ctx == NULL
+        || ngx_http_smart_correlation(r, slcf, ctx) != NGX_OK
+        || ngx_http_smart_render_error(r, ctx, err) != NGX_OK)
+    {
+        return NULL;
+    }
+
+    if (detail != NULL) {
+        ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
+                      "smart: %s: %s, correlation id \"%V\"",
+                      e->code, detail, &ctx->cid);
+    }
+
+    ctx->denied = 1;
+    ctx->allowed = 0;
+    ctx->replace = 1;
+
+    /* $status and the audit record show the status sent */
+
+    if (r->err_status) {
+        r->err_status = e->status;
+    }
+
+    r->headers_out.status = e->status;
+    r->headers_out.status_line.len = 0;
+    r->headers_out.content_length_n = ctx->body.len;
+
+    if (r->headers_out.content_length) {
+        r->headers_out.content_length->hash = 0;
+        r->headers_out.content_length = NULL;
+    }
+
+    ngx_http_clear_accept_ranges(r);
+    ngx_http_clear_last_modified(r);
+    ngx_http_clear_etag(r);
+
+    return ctx;
+}
+
+
 static ngx_int_t
 ngx_http_smart_header_filter(ngx_http_request_t *r)
 {
-    const smart_err_entry_t    *e;
+    const char                 *detail;
+    smart_err_e                 err;
     ngx_http_smart_ctx_t       *ctx;
     ngx_http_smart_loc_conf_t  *slcf;
 
@@ -406,38 +548,13 @@ ngx_http_smart_header_filter(ngx_http_request_t *r)
 
     ctx = ngx_http_get_module_ctx(r, ngx_http_smart_module);
 
-    if (ctx == NULL && ngx_http_smart_duplicate_authorization(r)) {
-        ctx = ngx_http_smart_get_ctx(r);
-        slcf = ngx_http_get_module_loc_conf(r, ngx_http_smart_module);
+    err = ngx_http_smart_nginx_refusal(r, ctx, &detail);
 
-        if (ctx == NULL
-            || ngx_http_smart_correlation(r, slcf, ctx) != NGX_OK
-            || ngx_http_smart_render_error(r, ctx, SMART_ERR_TOKEN_INVALID)
-               != NGX_OK)
-        {
+    if (err != SMART_ERR__COUNT) {
+        ctx = ngx_http_smart_type_refusal(r, err, detail);
+        if (ctx == NULL) {
             return NGX_ERROR;
         }
-
-        ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
-                      "smart: token-invalid: more than one Authorization "
-                      "header, correlation id \"%V\"", &ctx->cid);
-
-        e = smart_err_get(SMART_ERR_TOKEN_INVALID);
-
-        ctx->denied = 1;
-        ctx->replace = 1;
-        r->headers_out.status = e->status;
-        r->headers_out.status_line.len = 0;
-        r->headers_out.content_length_n = ctx->body.len;
-
-        if (r->headers_out.content_length) {
-            r->headers_out.content_length->hash = 0;
-            r->headers_out.content_length = NULL;
-        }
-
-        ngx_http_clear_accept_ranges(r);
-        ngx_http_clear_last_modified(r);
-        ngx_http_clear_etag(r);
     }
 
     if (ctx == NULL || ctx->cid.len == 0) {
@@ -565,6 +682,96 @@ ngx_http_smart_emit(ngx_http_request_t *r, ngx_http_smart_ctx_t *ctx)
     out.next = NULL;
 
     return ngx_http_next_body_filter(r, &out);
+}
+
+
+/*
+ * Request bodies the access phase reads for inspection (POST, PUT, PATCH in
+ * a smart location) must stay in memory: anything the module cannot hold
+ * is refused before NGINX writes it to a temporary file.  Content-Length is
+ * checked against smart_body_max before reading; a chunked body (or an
+ * HTTP/2 body without a length) is refused here as soon as what it has
+ * sent, plus what its current chunk announces, is above smart_body_max, or
+ * as soon as its raw bytes (chunk framing included) fill the read buffer
+ * (client_body_buffer_size, at least smart_body_max) while more is to
+ * come: the point at which the save filter would spill the body to disk.
+ * The 413 is finalized by NGINX and typed by the header filter.
+ */
+
+static ngx_int_t
+ngx_http_smart_request_body_filter(ngx_http_request_t *r, ngx_chain_t *in)
+{
+    off_t                       size, max;
+    const char                 *detail;
+    const smart_err_entry_t    *e;
+    ngx_http_request_body_t    *rb;
+    ngx_http_smart_ctx_t       *ctx;
+    ngx_http_smart_loc_conf_t  *slcf;
+
+    rb = r->request_body;
+    slcf = ngx_http_get_module_loc_conf(r, ngx_http_smart_module);
+    ctx = ngx_http_get_module_ctx(r, ngx_http_smart_module);
+
+    if (r != r->main || rb == NULL || slcf == NULL || !slcf->enable
+        || ctx == NULL || ctx->allowed || ctx->denied
+        || !(r->method & (NGX_HTTP_POST|NGX_HTTP_PUT|NGX_HTTP_PATCH)))
+    {
+        return ngx_http_next_request_body_filter(r, in);
+    }
+
+    max = (off_t) slcf->body_max;
+
+    if (r->headers_in.chunked) {
+        /* the chunked filter counts the decoded bytes here */
+        size = r->headers_in.content_length_n;
+
+    } else if (r->headers_in.content_length_n >= 0) {
+        size = r->headers_in.content_length_n;
+
+    } else {
+        size = rb->received;
+    }
+
+    detail = NULL;
+
+    if (size > max
+        || (r->headers_in.chunked && rb->chunked != NULL
+            && rb->chunked->size > max - size))
+    {
+        detail = "request body above smart_body_max while reading";
+
+    } else if (rb->rest > 0 && rb->buf != NULL
+               && rb->buf->last == rb->buf->end
+               && (rb->bufs != NULL || in != NULL))
+    {
+        detail = "request body does not fit in the read buffer "
+                 "(client_body_buffer_size)";
+    }
+
+    if (detail == NULL) {
+        return ngx_http_next_request_body_filter(r, in);
+    }
+
+    e = smart_err_get(SMART_ERR_REQUEST_TOO_LARGE);
+    if (e == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
+                  "smart: %s: %s, correlation id \"%V\"",
+                  e->code, detail, &ctx->cid);
+
+    /* the header filter types the 413 and does not log it again */
+
+    ctx->err = SMART_ERR_REQUEST_TOO_LARGE;
+    ctx->reason.data = (u_char *) e->code;
+    ctx->reason.len = ngx_strlen(e->code);
+
+    /* the rest of the body is read and dropped after the response */
+
+    r->lingering_close = 1;
+
+    return NGX_HTTP_REQUEST_ENTITY_TOO_LARGE;
 }
 
 

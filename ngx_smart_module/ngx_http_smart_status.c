@@ -112,34 +112,36 @@ ngx_http_smart_status_add(ngx_uint_t counter, ngx_int_t delta)
 }
 
 
+/*
+ * One count per request, by the decision and reason of its audit record
+ * and $smart_decision / $smart_reason: a refusal by its code; an allowed
+ * request by "ok", or by the code smart_errors typed its failed response
+ * with (the gateway allowed it, the upstream failed it).
+ */
+
 void
 ngx_http_smart_status_request(ngx_http_smart_ctx_t *ctx)
 {
-    ngx_uint_t                i;
-    const smart_err_entry_t  *e;
+    smart_err_e  err;
 
-    if (ctx->allowed && !ctx->denied) {
-        ngx_http_smart_status_add(NGX_HTTP_SMART_STAT_REQ_ALLOW, 1);
-        return;
-    }
-
-    if (!ctx->denied) {
+    if (!ctx->allowed && !ctx->denied) {
         ngx_http_smart_status_add(NGX_HTTP_SMART_STAT_REQ_NONE, 1);
         return;
     }
 
-    for (i = 0; i < SMART_ERR__COUNT; i++) {
-        e = smart_err_get((smart_err_e) i);
+    err = smart_err_from_code((const char *) ctx->reason.data,
+                              ctx->reason.len);
 
-        if (e != NULL && ngx_strlen(e->code) == ctx->reason.len
-            && ngx_strncmp(e->code, ctx->reason.data, ctx->reason.len) == 0)
-        {
-            ngx_http_smart_status_add(NGX_HTTP_SMART_STAT_REQ_DENY + i, 1);
-            return;
-        }
+    if (ctx->denied) {
+        ngx_http_smart_status_add(err < SMART_ERR__COUNT
+                                  ? NGX_HTTP_SMART_STAT_REQ_DENY + err
+                                  : NGX_HTTP_SMART_STAT_REQ_DENY_OTHER, 1);
+        return;
     }
 
-    ngx_http_smart_status_add(NGX_HTTP_SMART_STAT_REQ_DENY_OTHER, 1);
+    ngx_http_smart_status_add(err < SMART_ERR__COUNT
+                              ? NGX_HTTP_SMART_STAT_REQ_ALLOW_ERR + err
+                              : NGX_HTTP_SMART_STAT_REQ_ALLOW, 1);
 }
 
 
@@ -169,6 +171,19 @@ ngx_http_smart_status_render(u_char *p, u_char *end)
                      "smart_requests_total{decision=\"allow\",reason=\"ok\"}"
                      " %A\n",
                      ngx_http_smart_status_get(NGX_HTTP_SMART_STAT_REQ_ALLOW));
+
+    for (i = 0; i < SMART_ERR__COUNT; i++) {
+        e = smart_err_get((smart_err_e) i);
+        if (e == NULL) {
+            continue;
+        }
+
+        p = ngx_slprintf(p, end,
+                         "smart_requests_total{decision=\"allow\","
+                         "reason=\"%s\"} %A\n", e->code,
+                         ngx_http_smart_status_get(
+                             NGX_HTTP_SMART_STAT_REQ_ALLOW_ERR + i));
+    }
 
     for (i = 0; i < SMART_ERR__COUNT; i++) {
         e = smart_err_get((smart_err_e) i);
@@ -260,8 +275,8 @@ ngx_http_smart_status_handler(ngx_http_request_t *r)
         return NGX_HTTP_SERVICE_UNAVAILABLE;
     }
 
-    /* 1 kB of headers and fixed lines, one line per catalogue code */
-    size = 2048 + 128 * SMART_ERR__COUNT;
+    /* 2 kB of fixed lines, two lines (allow, deny) per catalogue code */
+    size = 2048 + 2 * 128 * SMART_ERR__COUNT;
 
     b = ngx_create_temp_buf(r->pool, size);
     if (b == NULL) {

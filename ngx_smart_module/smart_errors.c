@@ -681,8 +681,11 @@ smart_err_from_code(const char *code, size_t len)
         return SMART_ERR__COUNT;
     }
 
+    /* called for every request (status counters): the first byte first */
+
     for (i = 0; i < SMART_ERR__COUNT; i++) {
-        if (strlen(smart_err_table[i].code) == len
+        if ((len == 0 || smart_err_table[i].code[0] == code[0])
+            && strlen(smart_err_table[i].code) == len
             && memcmp(smart_err_table[i].code, code, len) == 0)
         {
             return (smart_err_e) i;
