@@ -5,18 +5,20 @@
  * Log phase: one record per request of a `smart on` context, chained per
  * worker (worker, seq, prev, hash), put on a bounded per-worker queue and
  * pipelined to Redis as XADD ... MAXLEN ~ N *, written in the Redis
- * protocol here (smart_audit_xadd_resp()) and sent with one write() per
- * event-loop pass.  While Redis is not ready or the queue is full, records
- * are appended to this worker's spool file (PATH.<pid>, one NDJSON line per
- * record): lines collect in a bounded buffer that a posted event writes
- * with one write() per pass (or sooner when it is full).  When
- * Redis is ready, spool files are renamed to PATH.<pid>.<serial> and
- * replayed in order, a batch at a time; a file is unlinked only once Redis
- * acknowledged every line of it.  Spools of workers that are gone (reload,
- * crash, restart) are adopted by renaming them, so exactly one live worker
- * replays each file.  At exit, queued records are spooled and a partly
- * replayed file is renamed PATH.<pid>.<serial>@<offset> so that its
- * adopter starts after the acknowledged lines.
+ * protocol here (smart_audit_xadd_resp()) straight into the connection's
+ * output buffer, which is sent about 1 ms after the first record of a
+ * batch (ngx_http_smart_redis.c).  While Redis is not ready or the queue
+ * is full, records are appended to this worker's spool file (PATH.<pid>,
+ * one NDJSON line per record): lines collect in a bounded buffer that a
+ * posted event writes with one write() per pass (or sooner when it is
+ * full).  When Redis is ready, spool files are renamed to
+ * PATH.<pid>.<serial> and replayed in order, a batch at a time; a file is
+ * unlinked only once Redis acknowledged every line of it.  Spools of
+ * workers that are gone (reload, crash, restart) are adopted by renaming
+ * them, so exactly one live worker replays each file.  At exit, queued
+ * records are spooled and a partly replayed file is renamed
+ * PATH.<pid>.<serial>@<offset> so that its adopter starts after the
+ * acknowledged lines.
  */
 
 #include "ngx_http_smart_audit.h"
@@ -38,6 +40,8 @@
 #define NGX_HTTP_SMART_AUDIT_WORKER_LEN    16
 #define NGX_HTTP_SMART_AUDIT_SPOOL_BUF     (4 * SMART_AUDIT_LINE_MAX)
 #define NGX_HTTP_SMART_AUDIT_SPOOL_LINES   512     /* lines per write */
+#define NGX_HTTP_SMART_AUDIT_ENTRY_SLOT    2048    /* bytes: entries reused */
+#define NGX_HTTP_SMART_AUDIT_ENTRY_SPARE   64      /* reusable, per worker */
 
 /* the largest XADD of a record: every value at its bound, and framing */
 #define NGX_HTTP_SMART_AUDIT_RESP_MAX                                         \
@@ -119,7 +123,6 @@ typedef struct {
 
     u_char                       *prefix;           /* XADD ... * */
     size_t                        prefix_len;
-    u_char                       *resp;             /* one command */
 
     char                         *spool_path;       /* PATH.<pid> */
     ngx_fd_t                      spool_fd;
@@ -137,6 +140,10 @@ typedef struct {
 
     ngx_int_t                     g_queue;          /* gauges reported */
     ngx_int_t                     g_connected;
+
+    /* freed entries of ENTRY_SLOT bytes, reused instead of malloc()/free() */
+    void                         *spare[NGX_HTTP_SMART_AUDIT_ENTRY_SPARE];
+    ngx_uint_t                    nspare;
 } ngx_http_smart_audit_worker_t;
 
 
@@ -171,6 +178,10 @@ static void ngx_http_smart_audit_spool_queue(
     ngx_http_smart_audit_worker_t *w);
 static void ngx_http_smart_audit_keep(ngx_http_smart_audit_worker_t *w,
     ngx_http_smart_audit_entry_t *e, const char *why);
+static ngx_http_smart_audit_entry_t *ngx_http_smart_audit_alloc(
+    ngx_http_smart_audit_worker_t *w, size_t size, ngx_log_t *log);
+static void ngx_http_smart_audit_release(ngx_http_smart_audit_worker_t *w,
+    ngx_http_smart_audit_entry_t *e);
 static void ngx_http_smart_audit_free(ngx_http_smart_audit_worker_t *w,
     ngx_http_smart_audit_entry_t *e);
 static ngx_int_t ngx_http_smart_audit_spool_write(
@@ -181,8 +192,9 @@ static void ngx_http_smart_audit_spool_flush(
     ngx_http_smart_audit_worker_t *w);
 static void ngx_http_smart_audit_spool_handler(ngx_event_t *ev);
 static void ngx_http_smart_audit_gauges(ngx_http_smart_audit_worker_t *w);
-static void ngx_http_smart_audit_on_reply(void *data, redisReply *reply,
-    void *privdata);
+static void ngx_http_smart_audit_on_reply(void *data, ngx_int_t rc,
+    ngx_str_t *err, void *privdata);
+static void ngx_http_smart_audit_on_drain(void *data);
 static void ngx_http_smart_audit_on_state(void *data, ngx_uint_t ready);
 static void ngx_http_smart_audit_scan_handler(ngx_event_t *ev);
 static void ngx_http_smart_audit_rotate(ngx_http_smart_audit_worker_t *w);
@@ -192,7 +204,7 @@ static ngx_int_t ngx_http_smart_audit_push_file(
 static void ngx_http_smart_audit_replay_pump(
     ngx_http_smart_audit_worker_t *w);
 static void ngx_http_smart_audit_replay_ack(ngx_http_smart_audit_worker_t *w,
-    redisReply *reply);
+    ngx_int_t rc, ngx_str_t *err);
 static void ngx_http_smart_audit_replay_next(
     ngx_http_smart_audit_worker_t *w, ngx_uint_t done);
 
@@ -708,10 +720,18 @@ ngx_http_smart_audit_init_process(ngx_cycle_t *cycle)
                             (const char *) amcf->stream.data, amcf->stream.len,
                             (const char *) amcf->maxlen, NULL, 0);
         w->prefix = ngx_pnalloc(cycle->pool, w->prefix_len);
-        w->resp = ngx_pnalloc(cycle->pool,
-                              w->prefix_len + NGX_HTTP_SMART_AUDIT_RESP_MAX);
 
-        if (w->prefix == NULL || w->resp == NULL) {
+        if (w->prefix == NULL) {
+            return NGX_ERROR;
+        }
+
+        /* the largest record fits the connection's output buffer */
+
+        if (w->prefix_len + NGX_HTTP_SMART_AUDIT_RESP_MAX
+            > NGX_HTTP_SMART_REDIS_OUT)
+        {
+            ngx_log_error(NGX_LOG_EMERG, cycle->log, 0,
+                          "smart: audit stream name too long");
             return NGX_ERROR;
         }
 
@@ -752,7 +772,8 @@ ngx_http_smart_audit_init_process(ngx_cycle_t *cycle)
     if (amcf->has_redis) {
         w->rd = ngx_http_smart_redis_create(cycle, &amcf->redis,
                                             ngx_http_smart_audit_on_reply,
-                                            ngx_http_smart_audit_on_state, w);
+                                            ngx_http_smart_audit_on_state,
+                                            ngx_http_smart_audit_on_drain, w);
         if (w->rd == NULL) {
             return NGX_ERROR;
         }
@@ -846,6 +867,10 @@ ngx_http_smart_audit_exit_process(ngx_cycle_t *cycle)
                               -w->g_connected);
     w->g_queue = 0;
     w->g_connected = 0;
+
+    while (w->nspare != 0) {
+        ngx_free(w->spare[--w->nspare]);
+    }
 
     ngx_http_smart_audit_worker = NULL;
 }
@@ -1213,7 +1238,7 @@ ngx_http_smart_audit_build(ngx_http_request_t *r,
         size += ngx_min(val.v[i].len, cap[i]);
     }
 
-    e = ngx_alloc(size, r->connection->log);
+    e = ngx_http_smart_audit_alloc(w, size, r->connection->log);
     if (e == NULL) {
         return NULL;
     }
@@ -1245,7 +1270,7 @@ ngx_http_smart_audit_build(ngx_http_request_t *r,
     }
 
     if (smart_audit_hash(&e->rec, hash) != SMART_AUDIT_OK) {
-        ngx_free(e);
+        ngx_http_smart_audit_release(w, e);
         return NULL;
     }
 
@@ -1319,7 +1344,8 @@ ngx_http_smart_audit_requeue(ngx_http_smart_audit_worker_t *w)
 static void
 ngx_http_smart_audit_pump(ngx_http_smart_audit_worker_t *w)
 {
-    size_t                         len;
+    u_char                        *p;
+    size_t                         len, room;
     ngx_queue_t                   *q;
     ngx_http_smart_audit_entry_t  *e;
 
@@ -1329,10 +1355,15 @@ ngx_http_smart_audit_pump(ngx_http_smart_audit_worker_t *w)
         q = ngx_queue_head(&w->unsent);
         e = ngx_queue_data(q, ngx_http_smart_audit_entry_t, queue);
 
+        /* NULL: the pipeline is full; on_drain pumps again */
+
+        p = ngx_http_smart_redis_buffer(w->rd, &room);
+        if (p == NULL) {
+            break;
+        }
+
         len = smart_audit_xadd_resp(&e->rec, (const char *) w->prefix,
-                                    w->prefix_len, (char *) w->resp,
-                                    w->prefix_len
-                                    + NGX_HTTP_SMART_AUDIT_RESP_MAX);
+                                    w->prefix_len, (char *) p, room);
 
         if (len > w->prefix_len + NGX_HTTP_SMART_AUDIT_RESP_MAX) {
             /* cannot happen: every value is bounded at build time */
@@ -1343,15 +1374,21 @@ ngx_http_smart_audit_pump(ngx_http_smart_audit_worker_t *w)
             continue;
         }
 
-        if (ngx_http_smart_redis_formatted(w->rd, (const char *) w->resp,
-                                           len, e)
-            != NGX_OK)
-        {
-            break;
+        if (len > room) {
+            /* NULL: the buffer is full; on_drain pumps again */
+
+            p = ngx_http_smart_redis_reserve(w->rd, len);
+            if (p == NULL) {
+                break;
+            }
+
+            (void) smart_audit_xadd_resp(&e->rec, (const char *) w->prefix,
+                                         w->prefix_len, (char *) p, len);
         }
 
         ngx_queue_remove(q);
         ngx_queue_insert_tail(&w->inflight, q);
+        ngx_http_smart_redis_commit(w->rd, len, e);
     }
 }
 
@@ -1400,6 +1437,41 @@ ngx_http_smart_audit_keep(ngx_http_smart_audit_worker_t *w,
         ngx_http_smart_status_add(NGX_HTTP_SMART_STAT_AUDIT_LOST, 1);
     }
 
+    ngx_http_smart_audit_release(w, e);
+}
+
+
+/* An entry of size bytes: a reused one of ENTRY_SLOT bytes when it fits. */
+
+static ngx_http_smart_audit_entry_t *
+ngx_http_smart_audit_alloc(ngx_http_smart_audit_worker_t *w, size_t size,
+    ngx_log_t *log)
+{
+    if (size > NGX_HTTP_SMART_AUDIT_ENTRY_SLOT) {
+        return ngx_alloc(size, log);
+    }
+
+    if (w->nspare != 0) {
+        return w->spare[--w->nspare];
+    }
+
+    return ngx_alloc(NGX_HTTP_SMART_AUDIT_ENTRY_SLOT, log);
+}
+
+
+/* e->size says how it was allocated (ngx_http_smart_audit_alloc()). */
+
+static void
+ngx_http_smart_audit_release(ngx_http_smart_audit_worker_t *w,
+    ngx_http_smart_audit_entry_t *e)
+{
+    if (e->size <= NGX_HTTP_SMART_AUDIT_ENTRY_SLOT
+        && w->nspare < NGX_HTTP_SMART_AUDIT_ENTRY_SPARE)
+    {
+        w->spare[w->nspare++] = e;
+        return;
+    }
+
     ngx_free(e);
 }
 
@@ -1410,7 +1482,7 @@ ngx_http_smart_audit_free(ngx_http_smart_audit_worker_t *w,
 {
     w->count--;
     w->bytes -= e->size;
-    ngx_free(e);
+    ngx_http_smart_audit_release(w, e);
 }
 
 
@@ -1432,30 +1504,30 @@ ngx_http_smart_audit_gauges(ngx_http_smart_audit_worker_t *w)
 
 
 static void
-ngx_http_smart_audit_on_reply(void *data, redisReply *reply, void *privdata)
+ngx_http_smart_audit_on_reply(void *data, ngx_int_t rc, ngx_str_t *err,
+    void *privdata)
 {
     ngx_http_smart_audit_worker_t  *w = data;
 
     ngx_http_smart_audit_entry_t  *e;
 
     if (privdata == &w->replay) {
-        ngx_http_smart_audit_replay_ack(w, reply);
+        ngx_http_smart_audit_replay_ack(w, rc, err);
         return;
     }
 
     e = privdata;
     ngx_queue_remove(&e->queue);
 
-    if (reply == NULL) {
+    if (rc == NGX_ERROR) {
         /* lost with the connection: sent again or spooled, in order */
         ngx_queue_insert_tail(&w->returned, &e->queue);
         return;
     }
 
-    if (reply->type == REDIS_REPLY_ERROR) {
+    if (rc == NGX_DECLINED) {
         ngx_log_error(NGX_LOG_ERR, w->log, 0,
-                      "smart: redis refused an audit record: %*s",
-                      (size_t) ngx_min(reply->len, 200), reply->str);
+                      "smart: redis refused an audit record: %V", err);
         w->count--;
         w->bytes -= e->size;
         ngx_http_smart_audit_keep(w, e, "redis refused it");
@@ -1465,6 +1537,22 @@ ngx_http_smart_audit_on_reply(void *data, redisReply *reply, void *privdata)
 
     ngx_http_smart_status_add(NGX_HTTP_SMART_STAT_AUDIT_SENT, 1);
     ngx_http_smart_audit_free(w, e);
+    ngx_http_smart_audit_gauges(w);
+
+    if (w->count == 0 && w->spool_path != NULL && !ngx_exiting) {
+        ngx_http_smart_audit_replay_pump(w);
+    }
+}
+
+
+/* The connection's output buffer has room again after a full one. */
+
+static void
+ngx_http_smart_audit_on_drain(void *data)
+{
+    ngx_http_smart_audit_worker_t  *w = data;
+
+    ngx_http_smart_audit_pump(w);
     ngx_http_smart_audit_gauges(w);
 
     if (w->count == 0 && w->spool_path != NULL && !ngx_exiting) {
@@ -1881,7 +1969,7 @@ static void
 ngx_http_smart_audit_replay_pump(ngx_http_smart_audit_worker_t *w)
 {
     char                           *storage;
-    u_char                         *p, *nl, *end;
+    u_char                         *p, *nl, *end, *cmd;
     off_t                           off;
     size_t                          len;
     ssize_t                         n;
@@ -1964,9 +2052,7 @@ ngx_http_smart_audit_replay_pump(ngx_http_smart_audit_worker_t *w)
                 == SMART_AUDIT_OK)
             {
                 len = smart_audit_xadd_resp(&rec, (const char *) w->prefix,
-                                            w->prefix_len, (char *) w->resp,
-                                            w->prefix_len
-                                            + NGX_HTTP_SMART_AUDIT_RESP_MAX);
+                                            w->prefix_len, NULL, 0);
 
                 if (len > w->prefix_len + NGX_HTTP_SMART_AUDIT_RESP_MAX) {
                     free(storage);
@@ -1994,14 +2080,18 @@ ngx_http_smart_audit_replay_pump(ngx_http_smart_audit_worker_t *w)
                 continue;
             }
 
-            free(storage);
+            /* NULL: the buffer is full; on_drain or the acks go on */
 
-            if (ngx_http_smart_redis_formatted(w->rd, (const char *) w->resp,
-                                               len, rp)
-                != NGX_OK)
-            {
+            cmd = ngx_http_smart_redis_reserve(w->rd, len);
+            if (cmd == NULL) {
+                free(storage);
                 return;
             }
+
+            (void) smart_audit_xadd_resp(&rec, (const char *) w->prefix,
+                                         w->prefix_len, (char *) cmd, len);
+            free(storage);
+            ngx_http_smart_redis_commit(w->rd, len, rp);
 
             rp->ends[rp->nsent++] = off + (nl + 1 - rp->buf);
             p = nl + 1;
@@ -2016,13 +2106,13 @@ ngx_http_smart_audit_replay_pump(ngx_http_smart_audit_worker_t *w)
 
 static void
 ngx_http_smart_audit_replay_ack(ngx_http_smart_audit_worker_t *w,
-    redisReply *reply)
+    ngx_int_t rc, ngx_str_t *err)
 {
     ngx_http_smart_audit_replay_t  *rp;
 
     rp = &w->replay;
 
-    if (reply == NULL) {
+    if (rc == NGX_ERROR) {
         /* connection lost: resume after the last acknowledged line */
         return;
     }
@@ -2036,11 +2126,10 @@ ngx_http_smart_audit_replay_ack(ngx_http_smart_audit_worker_t *w,
         return;
     }
 
-    if (reply->type == REDIS_REPLY_ERROR) {
+    if (rc == NGX_DECLINED) {
         ngx_log_error(NGX_LOG_ERR, w->log, 0,
-                      "smart: redis refused a replayed audit record: %*s; "
-                      "replay paused", (size_t) ngx_min(reply->len, 200),
-                      reply->str);
+                      "smart: redis refused a replayed audit record: %V; "
+                      "replay paused", err);
 
         /* the rest of this batch is sent again from `acked` later */
         rp->ignore = rp->nsent - rp->nacked - 1;

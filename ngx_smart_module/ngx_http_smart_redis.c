@@ -12,9 +12,19 @@
  * after a hiredis call without checking it again, and state changes reach
  * the owner through a posted event, never from inside hiredis.
  *
- * Commands appended while the connection is ready do not arm the write
- * event: they post one flush event, which runs after the pass's other
- * events and writes everything appended in the pass with one write().
+ * hiredis connects and runs the handshake.  Once the connection is ready,
+ * hiredis is no longer called for it (except to free it): the owner writes
+ * its commands into a bounded output buffer (reserve, commit), which is
+ * written with one send() NGX_HTTP_SMART_REDIS_FLUSH_DELAY ms after the
+ * first command of a batch (sooner when it holds FLUSH_BYTES), so that one
+ * write carries many commands under load.  The replies are read here and
+ * only counted: a small state machine over the RESP reply types a command
+ * can get (+ simple string, - error, : integer, $ bulk string), resumable
+ * at any byte, so partial reads need no copy.  Each reply completes the
+ * oldest command of the pipeline (a FIFO of the owner's privdata).
+ * Anything else in the stream is a protocol error: the connection is
+ * dropped, and the commands not answered come back as lost, as on any
+ * other connection loss.
  */
 
 #include <ngx_config.h>
@@ -35,6 +45,15 @@ typedef enum {
 } ngx_http_smart_redis_state_e;
 
 
+typedef enum {
+    NGX_HTTP_SMART_REDIS_P_TYPE = 0,
+    NGX_HTTP_SMART_REDIS_P_LINE,        /* +, -, : up to LF */
+    NGX_HTTP_SMART_REDIS_P_LEN,         /* $ length digits */
+    NGX_HTTP_SMART_REDIS_P_LEN_LF,      /* $ length CR seen */
+    NGX_HTTP_SMART_REDIS_P_BULK         /* $ payload and its CRLF */
+} ngx_http_smart_redis_parse_e;
+
+
 struct ngx_http_smart_redis_s {
     ngx_http_smart_redis_conf_t    *conf;
     redisAsyncContext              *ac;
@@ -45,7 +64,8 @@ struct ngx_http_smart_redis_s {
     ngx_event_t                     progress_timer;
     ngx_event_t                     retry_timer;
     ngx_event_t                     notify;
-    ngx_event_t                     flush;          /* posted: write */
+    ngx_event_t                     flush;          /* timer or posted */
+    ngx_event_t                     drain_ev;       /* posted */
 
     ngx_http_smart_redis_state_e    state;
     ngx_uint_t                      pending;        /* owner commands */
@@ -55,10 +75,26 @@ struct ngx_http_smart_redis_s {
 
     ngx_http_smart_redis_reply_pt   reply;
     ngx_http_smart_redis_state_pt   state_handler;
+    ngx_http_smart_redis_drain_pt   drain;
     void                           *data;
 
+    u_char                         *out;            /* OUT bytes */
+    size_t                          out_pos;        /* written up to */
+    size_t                          out_last;       /* appended up to */
+    u_char                         *in;             /* IN bytes */
+    void                          **fifo;           /* PIPELINE slots */
+    ngx_uint_t                      fifo_head;
+
+    ngx_http_smart_redis_parse_e    pstate;
+    off_t                           bulk;           /* $: left to skip */
+    ngx_uint_t                      digits;
+    size_t                          err_len;
+    u_char                          err[NGX_HTTP_SMART_REDIS_ERR_MAX];
+
     unsigned                        destroying:1;
-    unsigned                        appending:1;    /* in our append */
+    unsigned                        blocked:1;      /* a reserve failed */
+    unsigned                        error_reply:1;  /* parsing a '-' */
+    unsigned                        negative:1;     /* $-1 */
 };
 
 
@@ -72,6 +108,15 @@ static void ngx_http_smart_redis_connect_timeout(ngx_event_t *ev);
 static void ngx_http_smart_redis_progress_timeout(ngx_event_t *ev);
 static void ngx_http_smart_redis_notify_handler(ngx_event_t *ev);
 static void ngx_http_smart_redis_flush_handler(ngx_event_t *ev);
+static void ngx_http_smart_redis_drain_handler(ngx_event_t *ev);
+static void ngx_http_smart_redis_send(ngx_http_smart_redis_t *rd);
+static void ngx_http_smart_redis_recv(ngx_http_smart_redis_t *rd);
+static ngx_int_t ngx_http_smart_redis_parse(ngx_http_smart_redis_t *rd,
+    u_char *p, u_char *end);
+static ngx_int_t ngx_http_smart_redis_answer(ngx_http_smart_redis_t *rd,
+    ngx_int_t rc);
+static void ngx_http_smart_redis_unblock(ngx_http_smart_redis_t *rd);
+static void ngx_http_smart_redis_fail(ngx_http_smart_redis_t *rd);
 static void ngx_http_smart_redis_read_handler(ngx_event_t *ev);
 static void ngx_http_smart_redis_write_handler(ngx_event_t *ev);
 static void ngx_http_smart_redis_add_read(void *data);
@@ -85,14 +130,13 @@ static void ngx_http_smart_redis_on_disconnect(const redisAsyncContext *ac,
     int status);
 static void ngx_http_smart_redis_on_handshake(redisAsyncContext *ac,
     void *r, void *privdata);
-static void ngx_http_smart_redis_on_reply(redisAsyncContext *ac, void *r,
-    void *privdata);
 
 
 ngx_http_smart_redis_t *
 ngx_http_smart_redis_create(ngx_cycle_t *cycle,
     ngx_http_smart_redis_conf_t *conf, ngx_http_smart_redis_reply_pt reply,
-    ngx_http_smart_redis_state_pt state, void *data)
+    ngx_http_smart_redis_state_pt state, ngx_http_smart_redis_drain_pt drain,
+    void *data)
 {
     ngx_http_smart_redis_t  *rd;
 
@@ -101,10 +145,20 @@ ngx_http_smart_redis_create(ngx_cycle_t *cycle,
         return NULL;
     }
 
+    rd->out = ngx_pnalloc(cycle->pool, NGX_HTTP_SMART_REDIS_OUT);
+    rd->in = ngx_pnalloc(cycle->pool, NGX_HTTP_SMART_REDIS_IN);
+    rd->fifo = ngx_palloc(cycle->pool,
+                          NGX_HTTP_SMART_REDIS_PIPELINE * sizeof(void *));
+
+    if (rd->out == NULL || rd->in == NULL || rd->fifo == NULL) {
+        return NULL;
+    }
+
     rd->conf = conf;
     rd->log = cycle->log;
     rd->reply = reply;
     rd->state_handler = state;
+    rd->drain = drain;
     rd->data = data;
 
     rd->connect_timer.handler = ngx_http_smart_redis_connect_timeout;
@@ -127,9 +181,15 @@ ngx_http_smart_redis_create(ngx_cycle_t *cycle,
     rd->notify.data = rd;
     rd->notify.log = cycle->log;
 
+    /* not cancelable: a graceful stop writes what is buffered first */
+
     rd->flush.handler = ngx_http_smart_redis_flush_handler;
     rd->flush.data = rd;
     rd->flush.log = cycle->log;
+
+    rd->drain_ev.handler = ngx_http_smart_redis_drain_handler;
+    rd->drain_ev.data = rd;
+    rd->drain_ev.log = cycle->log;
 
     return rd;
 }
@@ -219,55 +279,90 @@ ngx_http_smart_redis_connect(ngx_http_smart_redis_t *rd)
 }
 
 
-ngx_int_t
-ngx_http_smart_redis_command(ngx_http_smart_redis_t *rd, int argc,
-    const char **argv, const size_t *argvlen, void *privdata)
+u_char *
+ngx_http_smart_redis_buffer(ngx_http_smart_redis_t *rd, size_t *room)
 {
     if (!ngx_http_smart_redis_ready(rd)) {
-        return NGX_DECLINED;
+        return NULL;
     }
 
-    if (redisAsyncCommandArgv(rd->ac, ngx_http_smart_redis_on_reply,
-                              privdata, argc, argv, argvlen)
-        != REDIS_OK)
-    {
-        return NGX_DECLINED;
+    if (rd->pending == NGX_HTTP_SMART_REDIS_PIPELINE) {
+        rd->blocked = 1;
+        return NULL;
     }
 
-    if (rd->pending++ == 0 && rd->handshake == 0) {
-        ngx_http_smart_redis_progress(rd);
-    }
+    *room = NGX_HTTP_SMART_REDIS_OUT - rd->out_last;
 
-    return NGX_OK;
+    return rd->out + rd->out_last;
 }
 
 
-ngx_int_t
-ngx_http_smart_redis_formatted(ngx_http_smart_redis_t *rd, const char *cmd,
-    size_t len, void *privdata)
+u_char *
+ngx_http_smart_redis_reserve(ngx_http_smart_redis_t *rd, size_t len)
 {
-    int  rc;
+    size_t  n;
 
-    if (!ngx_http_smart_redis_ready(rd)) {
-        return NGX_DECLINED;
+    if (!ngx_http_smart_redis_ready(rd) || len > NGX_HTTP_SMART_REDIS_OUT) {
+        return NULL;
     }
 
-    /* the write event hook posts the flush instead of arming the event */
-
-    rd->appending = 1;
-    rc = redisAsyncFormattedCommand(rd->ac, ngx_http_smart_redis_on_reply,
-                                    privdata, cmd, len);
-    rd->appending = 0;
-
-    if (rc != REDIS_OK) {
-        return NGX_DECLINED;
+    if (rd->pending == NGX_HTTP_SMART_REDIS_PIPELINE) {
+        rd->blocked = 1;
+        return NULL;
     }
+
+    if (NGX_HTTP_SMART_REDIS_OUT - rd->out_last < len) {
+
+        /* what a short send() left: moved to the front */
+
+        n = rd->out_last - rd->out_pos;
+
+        if (rd->out_pos != 0 && NGX_HTTP_SMART_REDIS_OUT - n >= len) {
+            ngx_memmove(rd->out, rd->out + rd->out_pos, n);
+            rd->out_pos = 0;
+            rd->out_last = n;
+
+        } else {
+            rd->blocked = 1;
+
+            if (!rd->flush.posted) {
+                ngx_post_event(&rd->flush, &ngx_posted_events);
+            }
+
+            return NULL;
+        }
+    }
+
+    return rd->out + rd->out_last;
+}
+
+
+void
+ngx_http_smart_redis_commit(ngx_http_smart_redis_t *rd, size_t len,
+    void *privdata)
+{
+    rd->out_last += len;
+    rd->fifo[(rd->fifo_head + rd->pending) % NGX_HTTP_SMART_REDIS_PIPELINE]
+        = privdata;
 
     if (rd->pending++ == 0 && rd->handshake == 0) {
         ngx_http_smart_redis_progress(rd);
     }
 
-    return NGX_OK;
+    /* a write pending on the socket (EAGAIN) takes the new bytes along */
+
+    if (rd->c == NULL || rd->c->write->active || rd->flush.posted) {
+        return;
+    }
+
+    if (rd->out_last - rd->out_pos >= NGX_HTTP_SMART_REDIS_FLUSH_BYTES) {
+        ngx_post_event(&rd->flush, &ngx_posted_events);
+        return;
+    }
+
+    if (!rd->flush.timer_set) {
+        ngx_add_timer(&rd->flush, NGX_HTTP_SMART_REDIS_FLUSH_DELAY);
+    }
 }
 
 
@@ -288,8 +383,16 @@ ngx_http_smart_redis_destroy(ngx_http_smart_redis_t *rd)
         ngx_delete_posted_event(&rd->flush);
     }
 
+    if (rd->flush.timer_set) {
+        ngx_del_timer(&rd->flush);
+    }
+
+    if (rd->drain_ev.posted) {
+        ngx_delete_posted_event(&rd->drain_ev);
+    }
+
     if (rd->ac != NULL) {
-        /* runs the pending handlers with NULL, then the cleanup hook */
+        /* the cleanup hook runs the pending handlers with NGX_ERROR */
         redisAsyncFree(rd->ac);
     }
 
@@ -420,15 +523,32 @@ ngx_http_smart_redis_notify_handler(ngx_event_t *ev)
 }
 
 
-/* Writes what the pass appended; hiredis arms the event if it must wait. */
-
 static void
 ngx_http_smart_redis_flush_handler(ngx_event_t *ev)
 {
     ngx_http_smart_redis_t  *rd = ev->data;
 
-    if (rd->ac != NULL && rd->c != NULL) {
-        redisAsyncHandleWrite(rd->ac);
+    if (rd->flush.timer_set) {
+        ngx_del_timer(&rd->flush);
+    }
+
+    if (rd->flush.posted) {
+        ngx_delete_posted_event(&rd->flush);
+    }
+
+    if (rd->state == NGX_HTTP_SMART_REDIS_READY && rd->c != NULL) {
+        ngx_http_smart_redis_send(rd);
+    }
+}
+
+
+static void
+ngx_http_smart_redis_drain_handler(ngx_event_t *ev)
+{
+    ngx_http_smart_redis_t  *rd = ev->data;
+
+    if (ngx_http_smart_redis_ready(rd)) {
+        rd->drain(rd->data);
     }
 }
 
@@ -438,6 +558,11 @@ ngx_http_smart_redis_read_handler(ngx_event_t *ev)
 {
     ngx_connection_t        *c = ev->data;
     ngx_http_smart_redis_t  *rd = c->data;
+
+    if (rd->state == NGX_HTTP_SMART_REDIS_READY) {
+        ngx_http_smart_redis_recv(rd);
+        return;
+    }
 
     if (rd->ac != NULL) {
         redisAsyncHandleRead(rd->ac);
@@ -451,8 +576,367 @@ ngx_http_smart_redis_write_handler(ngx_event_t *ev)
     ngx_connection_t        *c = ev->data;
     ngx_http_smart_redis_t  *rd = c->data;
 
+    if (rd->state == NGX_HTTP_SMART_REDIS_READY) {
+        ngx_http_smart_redis_send(rd);
+        return;
+    }
+
     if (rd->ac != NULL) {
         redisAsyncHandleWrite(rd->ac);
+    }
+}
+
+
+/* Writes the output buffer; waits for the write event if the socket is full. */
+
+static void
+ngx_http_smart_redis_send(ngx_http_smart_redis_t *rd)
+{
+    ssize_t           n;
+    ngx_err_t         err;
+    ngx_connection_t *c;
+
+    c = rd->c;
+
+    while (rd->out_pos < rd->out_last) {
+        n = send(c->fd, rd->out + rd->out_pos, rd->out_last - rd->out_pos, 0);
+
+        if (n > 0) {
+            rd->out_pos += n;
+            continue;
+        }
+
+        err = ngx_socket_errno;
+
+        if (n < 0 && err == NGX_EINTR) {
+            continue;
+        }
+
+        if (n < 0 && err == NGX_EAGAIN) {
+            if (!c->write->active
+                && ngx_add_event(c->write, NGX_WRITE_EVENT, NGX_LEVEL_EVENT)
+                   != NGX_OK)
+            {
+                ngx_http_smart_redis_drop(rd);
+            }
+
+            return;
+        }
+
+        ngx_log_error(NGX_LOG_ERR, rd->log, err,
+                      "smart: redis %V:%d send() failed",
+                      &rd->conf->host, (int) rd->conf->port);
+        ngx_http_smart_redis_drop(rd);
+        return;
+    }
+
+    rd->out_pos = 0;
+    rd->out_last = 0;
+
+    if (c->write->active) {
+        (void) ngx_del_event(c->write, NGX_WRITE_EVENT, 0);
+    }
+
+    ngx_http_smart_redis_unblock(rd);
+}
+
+
+/* Reads what is there (level-triggered: the rest comes with the next event). */
+
+static void
+ngx_http_smart_redis_recv(ngx_http_smart_redis_t *rd)
+{
+    ssize_t    n;
+    ngx_err_t  err;
+
+    for ( ;; ) {
+        n = recv(rd->c->fd, rd->in, NGX_HTTP_SMART_REDIS_IN, 0);
+
+        if (n > 0) {
+            if (ngx_http_smart_redis_parse(rd, rd->in, rd->in + n) != NGX_OK) {
+                return;
+            }
+
+            ngx_http_smart_redis_unblock(rd);
+            return;
+        }
+
+        err = ngx_socket_errno;
+
+        if (n < 0 && err == NGX_EINTR) {
+            continue;
+        }
+
+        if (n < 0 && err == NGX_EAGAIN) {
+            return;
+        }
+
+        if (n == 0) {
+            ngx_log_error(NGX_LOG_INFO, rd->log, 0,
+                          "smart: redis disconnected: "
+                          "connection closed by the server");
+        } else {
+            ngx_log_error(NGX_LOG_INFO, rd->log, err,
+                          "smart: redis disconnected: recv() failed");
+        }
+
+        ngx_http_smart_redis_drop(rd);
+        return;
+    }
+}
+
+
+/*
+ * Counts the replies in p[0..end): NGX_OK, or NGX_DONE when the connection
+ * went away (a protocol error, or an owner's handler dropped it).
+ */
+
+static ngx_int_t
+ngx_http_smart_redis_parse(ngx_http_smart_redis_t *rd, u_char *p,
+    u_char *end)
+{
+    u_char  *lf;
+    size_t   n;
+
+    while (p < end) {
+
+        switch (rd->pstate) {
+
+        case NGX_HTTP_SMART_REDIS_P_TYPE:
+
+            switch (*p++) {
+
+            case '+':
+            case ':':
+                rd->error_reply = 0;
+                rd->pstate = NGX_HTTP_SMART_REDIS_P_LINE;
+                break;
+
+            case '-':
+                rd->error_reply = 1;
+                rd->err_len = 0;
+                rd->pstate = NGX_HTTP_SMART_REDIS_P_LINE;
+                break;
+
+            case '$':
+                rd->bulk = 0;
+                rd->digits = 0;
+                rd->negative = 0;
+                rd->pstate = NGX_HTTP_SMART_REDIS_P_LEN;
+                break;
+
+            default:
+                goto invalid;
+            }
+
+            break;
+
+        case NGX_HTTP_SMART_REDIS_P_LINE:
+
+            lf = ngx_strlchr(p, end, LF);
+
+            if (rd->error_reply) {
+                n = ngx_min((size_t) ((lf != NULL ? lf : end) - p),
+                            NGX_HTTP_SMART_REDIS_ERR_MAX - rd->err_len);
+                ngx_memcpy(rd->err + rd->err_len, p, n);
+                rd->err_len += n;
+            }
+
+            if (lf == NULL) {
+                p = end;
+                break;
+            }
+
+            p = lf + 1;
+
+            if (rd->error_reply && rd->err_len != 0
+                && rd->err[rd->err_len - 1] == CR)
+            {
+                rd->err_len--;
+            }
+
+            rd->pstate = NGX_HTTP_SMART_REDIS_P_TYPE;
+
+            if (ngx_http_smart_redis_answer(rd, rd->error_reply
+                                                ? NGX_DECLINED : NGX_OK)
+                != NGX_OK)
+            {
+                return NGX_DONE;
+            }
+
+            break;
+
+        case NGX_HTTP_SMART_REDIS_P_LEN:
+
+            if (*p >= '0' && *p <= '9') {
+                if (rd->digits++ == 10) {
+                    goto invalid;           /* >= 10^10 bytes */
+                }
+
+                rd->bulk = rd->bulk * 10 + (*p++ - '0');
+                break;
+            }
+
+            if (*p == '-' && rd->digits == 0 && !rd->negative) {
+                rd->negative = 1;
+                p++;
+                break;
+            }
+
+            if (*p != CR || rd->digits == 0
+                || (rd->negative && rd->bulk != 1))
+            {
+                goto invalid;
+            }
+
+            p++;
+            rd->pstate = NGX_HTTP_SMART_REDIS_P_LEN_LF;
+            break;
+
+        case NGX_HTTP_SMART_REDIS_P_LEN_LF:
+
+            if (*p++ != LF) {
+                goto invalid;
+            }
+
+            if (rd->negative) {
+                /* $-1: a null reply */
+                rd->pstate = NGX_HTTP_SMART_REDIS_P_TYPE;
+
+                if (ngx_http_smart_redis_answer(rd, NGX_OK) != NGX_OK) {
+                    return NGX_DONE;
+                }
+
+                break;
+            }
+
+            rd->bulk += 2;                  /* the payload's CRLF */
+            rd->pstate = NGX_HTTP_SMART_REDIS_P_BULK;
+            break;
+
+        case NGX_HTTP_SMART_REDIS_P_BULK:
+
+            n = (size_t) ngx_min((off_t) (end - p), rd->bulk);
+            p += n;
+            rd->bulk -= n;
+
+            if (rd->bulk != 0) {
+                break;
+            }
+
+            if (p[-1] != LF) {
+                goto invalid;
+            }
+
+            rd->pstate = NGX_HTTP_SMART_REDIS_P_TYPE;
+
+            if (ngx_http_smart_redis_answer(rd, NGX_OK) != NGX_OK) {
+                return NGX_DONE;
+            }
+
+            break;
+        }
+    }
+
+    return NGX_OK;
+
+invalid:
+
+    ngx_log_error(NGX_LOG_ERR, rd->log, 0,
+                  "smart: redis %V:%d sent an unexpected reply, reconnecting",
+                  &rd->conf->host, (int) rd->conf->port);
+    ngx_http_smart_redis_drop(rd);
+
+    return NGX_DONE;
+}
+
+
+/* The oldest command's reply is complete. */
+
+static ngx_int_t
+ngx_http_smart_redis_answer(ngx_http_smart_redis_t *rd, ngx_int_t rc)
+{
+    void       *privdata;
+    ngx_str_t   err;
+
+    if (rd->pending == 0) {
+        ngx_log_error(NGX_LOG_ERR, rd->log, 0,
+                      "smart: redis %V:%d sent a reply to no command, "
+                      "reconnecting", &rd->conf->host, (int) rd->conf->port);
+        ngx_http_smart_redis_drop(rd);
+        return NGX_DONE;
+    }
+
+    privdata = rd->fifo[rd->fifo_head];
+    rd->fifo_head = (rd->fifo_head + 1) % NGX_HTTP_SMART_REDIS_PIPELINE;
+    rd->pending--;
+
+    ngx_http_smart_redis_progress(rd);
+
+    err.data = rd->err;
+    err.len = rd->err_len;
+
+    rd->reply(rd->data, rc, &err, privdata);
+
+    return (rd->state == NGX_HTTP_SMART_REDIS_READY && rd->c != NULL)
+           ? NGX_OK : NGX_DONE;
+}
+
+
+/* After a reserve failed: let the owner try again when there is room. */
+
+static void
+ngx_http_smart_redis_unblock(ngx_http_smart_redis_t *rd)
+{
+    if (!rd->blocked || rd->destroying
+        || rd->pending == NGX_HTTP_SMART_REDIS_PIPELINE
+        || NGX_HTTP_SMART_REDIS_OUT - (rd->out_last - rd->out_pos)
+           < NGX_HTTP_SMART_REDIS_OUT / 2)
+    {
+        return;
+    }
+
+    rd->blocked = 0;
+
+    if (!rd->drain_ev.posted) {
+        ngx_post_event(&rd->drain_ev, &ngx_posted_events);
+    }
+}
+
+
+/* The connection is gone: every command not answered comes back as lost. */
+
+static void
+ngx_http_smart_redis_fail(ngx_http_smart_redis_t *rd)
+{
+    void  *privdata;
+
+    rd->state = NGX_HTTP_SMART_REDIS_CLOSING;
+
+    while (rd->pending != 0) {
+        privdata = rd->fifo[rd->fifo_head];
+        rd->fifo_head = (rd->fifo_head + 1) % NGX_HTTP_SMART_REDIS_PIPELINE;
+        rd->pending--;
+
+        rd->reply(rd->data, NGX_ERROR, NULL, privdata);
+    }
+
+    rd->fifo_head = 0;
+    rd->out_pos = 0;
+    rd->out_last = 0;
+    rd->pstate = NGX_HTTP_SMART_REDIS_P_TYPE;
+    rd->blocked = 0;
+
+    if (rd->flush.timer_set) {
+        ngx_del_timer(&rd->flush);
+    }
+
+    if (rd->flush.posted) {
+        ngx_delete_posted_event(&rd->flush);
+    }
+
+    if (rd->drain_ev.posted) {
+        ngx_delete_posted_event(&rd->drain_ev);
     }
 }
 
@@ -488,14 +972,6 @@ ngx_http_smart_redis_add_write(void *data)
 {
     ngx_http_smart_redis_t  *rd = data;
 
-    if (rd->appending) {
-        if (!rd->flush.posted && !rd->destroying) {
-            ngx_post_event(&rd->flush, &ngx_posted_events);
-        }
-
-        return;
-    }
-
     if (rd->c != NULL && !rd->c->write->active) {
         if (ngx_add_event(rd->c->write, NGX_WRITE_EVENT, NGX_LEVEL_EVENT)
             != NGX_OK)
@@ -528,6 +1004,8 @@ ngx_http_smart_redis_cleanup(void *data)
     ngx_http_smart_redis_t  *rd = data;
     ngx_connection_t        *c;
 
+    ngx_http_smart_redis_fail(rd);
+
     c = rd->c;
 
     if (c != NULL) {
@@ -550,10 +1028,6 @@ ngx_http_smart_redis_cleanup(void *data)
         ngx_free_connection(c);
         c->fd = (ngx_socket_t) -1;
         rd->c = NULL;
-    }
-
-    if (rd->flush.posted) {
-        ngx_delete_posted_event(&rd->flush);
     }
 
     if (rd->ac != NULL) {
@@ -726,25 +1200,4 @@ ngx_http_smart_redis_on_handshake(redisAsyncContext *ac, void *r,
     rd->was_ready = 1;
     ngx_http_smart_redis_progress(rd);
     ngx_http_smart_redis_post(rd);
-}
-
-
-static void
-ngx_http_smart_redis_on_reply(redisAsyncContext *ac, void *r, void *privdata)
-{
-    ngx_http_smart_redis_t  *rd = ac->data;
-
-    if (rd->pending != 0) {
-        rd->pending--;
-    }
-
-    if (r == NULL) {
-        /* being freed: refuse new commands until the cleanup hook */
-        rd->state = NGX_HTTP_SMART_REDIS_CLOSING;
-
-    } else {
-        ngx_http_smart_redis_progress(rd);
-    }
-
-    rd->reply(rd->data, r, privdata);
 }

@@ -1,12 +1,15 @@
 
 /*
- * ngx_smart_module: a hiredis async context on the NGINX event loop.
+ * ngx_smart_module: a Redis connection on the NGINX event loop.
  *
- * Knows Redis, not audit.  One connection per worker and owner; connect
- * and command progress are bounded by NGINX timers (hiredis 0.14 has no
- * timeouts); reconnects back off exponentially with jitter; commands are
- * pipelined.  Every command's handler is called exactly once: with the
- * reply, or with NULL when the connection is lost or timed out.
+ * Knows Redis, not audit.  One connection per worker and owner; hiredis
+ * connects and runs the handshake (AUTH, SELECT, PING); once ready, the
+ * owner's commands are written here from a bounded output buffer and their
+ * replies are read and counted here (hiredis parses none of them).
+ * Connect and command progress are bounded by NGINX timers; reconnects
+ * back off exponentially with jitter; commands are pipelined.  Every
+ * command's handler is called exactly once: with its reply's outcome, or
+ * with NGX_ERROR when the connection is lost or timed out.
  */
 
 #ifndef _NGX_HTTP_SMART_REDIS_H_INCLUDED_
@@ -16,20 +19,32 @@
 #include <ngx_config.h>
 #include <ngx_core.h>
 
-#include <hiredis/hiredis.h>
-
 
 #define NGX_HTTP_SMART_REDIS_CONNECT_TIMEOUT   1000    /* ms */
 #define NGX_HTTP_SMART_REDIS_COMMAND_TIMEOUT   2000    /* ms without reply */
 #define NGX_HTTP_SMART_REDIS_BACKOFF_MIN       100     /* ms */
 #define NGX_HTTP_SMART_REDIS_BACKOFF_MAX       5000    /* ms */
+#define NGX_HTTP_SMART_REDIS_OUT               (256 * 1024)   /* bytes */
+#define NGX_HTTP_SMART_REDIS_IN                (16 * 1024)    /* bytes */
+#define NGX_HTTP_SMART_REDIS_PIPELINE          8192    /* commands */
+#define NGX_HTTP_SMART_REDIS_FLUSH_DELAY       1       /* ms */
+#define NGX_HTTP_SMART_REDIS_FLUSH_BYTES       (64 * 1024)
+#define NGX_HTTP_SMART_REDIS_ERR_MAX           200     /* error text kept */
 
 
 typedef struct ngx_http_smart_redis_s  ngx_http_smart_redis_t;
 
-/* A command's reply (NULL: connection lost); data is the owner's. */
-typedef void (*ngx_http_smart_redis_reply_pt)(void *data, redisReply *reply,
-    void *privdata);
+/*
+ * A command's outcome; data is the owner's.  rc: NGX_OK (a reply that is
+ * not an error), NGX_DECLINED (an error reply: err is its text without the
+ * '-', at most NGX_HTTP_SMART_REDIS_ERR_MAX bytes), NGX_ERROR (the
+ * connection was lost before the reply; err is NULL).
+ */
+typedef void (*ngx_http_smart_redis_reply_pt)(void *data, ngx_int_t rc,
+    ngx_str_t *err, void *privdata);
+
+/* A command could not be appended earlier; now there may be room. */
+typedef void (*ngx_http_smart_redis_drain_pt)(void *data);
 
 /* The connection became ready (1) or was lost (0); never from hiredis. */
 typedef void (*ngx_http_smart_redis_state_pt)(void *data, ngx_uint_t ready);
@@ -47,7 +62,8 @@ typedef struct {
 
 ngx_http_smart_redis_t *ngx_http_smart_redis_create(ngx_cycle_t *cycle,
     ngx_http_smart_redis_conf_t *conf, ngx_http_smart_redis_reply_pt reply,
-    ngx_http_smart_redis_state_pt state, void *data);
+    ngx_http_smart_redis_state_pt state, ngx_http_smart_redis_drain_pt drain,
+    void *data);
 
 /* Starts connecting now (no-op while connecting or connected). */
 void ngx_http_smart_redis_connect(ngx_http_smart_redis_t *rd);
@@ -58,19 +74,31 @@ ngx_uint_t ngx_http_smart_redis_ready(ngx_http_smart_redis_t *rd);
 ngx_uint_t ngx_http_smart_redis_pending(ngx_http_smart_redis_t *rd);
 
 /*
- * Pipelines one command; NGX_OK when hiredis took it (the handler will be
- * called), NGX_DECLINED when not ready (the handler will not be called).
+ * The free end of the output buffer and its size in *room, without making
+ * room: an owner writes a command there when it fits, and commits it, or
+ * asks for the room it needs with ngx_http_smart_redis_reserve().  NULL
+ * when not ready or when the pipeline is full (then as reserve).
  */
-ngx_int_t ngx_http_smart_redis_command(ngx_http_smart_redis_t *rd, int argc,
-    const char **argv, const size_t *argvlen, void *privdata);
+u_char *ngx_http_smart_redis_buffer(ngx_http_smart_redis_t *rd,
+    size_t *room);
 
 /*
- * Pipelines one command already in the Redis protocol (cmd[0..len), one
- * command, copied); as ngx_http_smart_redis_command() otherwise.  The
- * socket is written once per event-loop pass for all commands of the pass.
+ * Room for one command of exactly len bytes (at most
+ * NGX_HTTP_SMART_REDIS_OUT) in the output buffer, to be written by the
+ * owner in the Redis protocol and then committed.  NULL when not ready, or
+ * when the buffer or the pipeline is full: the drain handler runs once
+ * there may be room again.
  */
-ngx_int_t ngx_http_smart_redis_formatted(ngx_http_smart_redis_t *rd,
-    const char *cmd, size_t len, void *privdata);
+u_char *ngx_http_smart_redis_reserve(ngx_http_smart_redis_t *rd, size_t len);
+
+/*
+ * The command written at the reserved place is complete: its handler will
+ * be called exactly once.  The buffer is written to the socket within
+ * NGX_HTTP_SMART_REDIS_FLUSH_DELAY ms, or at the end of the event-loop
+ * pass once it holds NGX_HTTP_SMART_REDIS_FLUSH_BYTES.
+ */
+void ngx_http_smart_redis_commit(ngx_http_smart_redis_t *rd, size_t len,
+    void *privdata);
 
 /* Drops the connection: pending handlers run with NULL before it returns. */
 void ngx_http_smart_redis_destroy(ngx_http_smart_redis_t *rd);

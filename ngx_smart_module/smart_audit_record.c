@@ -23,6 +23,22 @@ static const char  *smart_audit_names[SMART_AUDIT_F__COUNT] = {
 };
 
 
+/*
+ * The names again, NUL-padded to 16 bytes, for the per-record renderings:
+ * one fixed-size copy of 16 bytes where the bytes after the name are
+ * written again right after (the callers check); a memcpy() of a few bytes
+ * of variable length is compiled to "rep movs", slow to start, and these
+ * run twice for each of the ~30 fields of every record.
+ */
+static const char  smart_audit_names16[SMART_AUDIT_F__COUNT][16] = {
+    "v", "ts", "cid", "tenant", "client_id", "iss", "sub", "fhir_user",
+    "patient", "jti", "method", "resource", "id", "interaction", "action",
+    "query", "decision", "reason", "status", "outcome", "upstream_status",
+    "upstream_ms", "total_ms", "remote_addr", "bytes_sent", "worker", "seq",
+    "prev", "hash"
+};
+
+
 /* strlen() of each name, so that the per-record paths never call it */
 static const unsigned char  smart_audit_name_lens[SMART_AUDIT_F__COUNT] = {
     1, 2, 3, 6, 9, 3, 3, 9, 7, 3, 6, 8, 2, 11, 6, 5, 8, 6, 6, 7, 15, 11, 8,
@@ -254,9 +270,10 @@ smart_audit_dec_len(size_t v)
 size_t
 smart_audit_canonical(const smart_audit_record_t *rec, char *dst, size_t cap)
 {
-    int     i;
-    char   *p;
-    size_t  total, nlen;
+    int          i;
+    char        *p;
+    size_t       total, nlen;
+    const char  *end;
 
     total = 0;
 
@@ -271,9 +288,19 @@ smart_audit_canonical(const smart_audit_record_t *rec, char *dst, size_t cap)
 
     p = dst;
 
+    end = dst + total;
+
     for (i = 0; i < SMART_AUDIT_F_HASH; i++) {
         nlen = smart_audit_name_lens[i];
-        memcpy(p, smart_audit_names[i], nlen);
+
+        /* what follows the name overwrites the padding */
+
+        if (end - p >= 16) {
+            memcpy(p, smart_audit_names16[i], 16);
+        } else {
+            memcpy(p, smart_audit_names[i], nlen);
+        }
+
         p += nlen;
         *p++ = '=';
         p = smart_audit_dec(p, rec->f[i].len);
@@ -355,87 +382,221 @@ smart_audit_hash(const smart_audit_record_t *rec, char *out)
 }
 
 
-/* Appends with snprintf() semantics; *total counts what would be written. */
+/*
+ * The bytes each input byte takes in a JSON string: 1 as it is, 2 for
+ * \" and \\, 6 for \u00XX (controls and DEL).  Bytes >= 0x80 are copied:
+ * values are sanitised (valid UTF-8) before they get here.
+ */
 
-static void
-smart_audit_put(char *dst, size_t cap, size_t *total, const char *s,
-    size_t len)
+static const unsigned char  smart_audit_json_len[256] = {
+    6, 6, 6, 6, 6, 6, 6, 6, 6, 6, 6, 6, 6, 6, 6, 6,
+    6, 6, 6, 6, 6, 6, 6, 6, 6, 6, 6, 6, 6, 6, 6, 6,
+    1, 1, 2, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 2, 1, 1, 1,
+    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 6,
+    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+};
+
+
+#define SMART_AUDIT_ONES   0x0101010101010101ULL
+#define SMART_AUDIT_HIGHS  0x8080808080808080ULL
+
+
+/*
+ * The length of the longest prefix of p[0..len) that JSON takes as it is.
+ * Eight bytes at a time: a word is clean when none of its bytes is below
+ * 0x20, '"', '\\' or DEL (the usual "has a zero byte" and "has a byte less
+ * than n" word tests, exact as to whether, not where); the word with such a
+ * byte, and the tail, are checked byte by byte.
+ */
+
+static size_t
+smart_audit_json_clean(const unsigned char *p, size_t len)
 {
-    if (dst != NULL && *total + len <= cap) {
-        memcpy(dst + *total, s, len);
+    size_t    i;
+    uint64_t  v, t, q, b, d;
+
+    i = 0;
+
+    while (len - i >= 8) {
+        memcpy(&v, p + i, 8);
+
+        q = v ^ (SMART_AUDIT_ONES * '"');
+        b = v ^ (SMART_AUDIT_ONES * '\\');
+        d = v ^ (SMART_AUDIT_ONES * 0x7f);
+
+        t = ((v - SMART_AUDIT_ONES * 0x20) & ~v)
+            | ((q - SMART_AUDIT_ONES) & ~q)
+            | ((b - SMART_AUDIT_ONES) & ~b)
+            | ((d - SMART_AUDIT_ONES) & ~d);
+
+        if ((t & SMART_AUDIT_HIGHS) != 0) {
+            break;
+        }
+
+        i += 8;
     }
 
-    *total += len;
+    while (i < len && smart_audit_json_len[p[i]] == 1) {
+        i++;
+    }
+
+    return i;
 }
 
 
-static void
-smart_audit_put_json_string(char *dst, size_t cap, size_t *total,
-    const char *s, size_t len)
+/* The escaped length of s[0..len), quotes excluded. */
+
+static size_t
+smart_audit_json_len_of(const char *s, size_t len)
 {
-    size_t         i, start;
-    char           esc[8];
-    unsigned char  c;
+    size_t                n, i;
+    const unsigned char  *p;
+
+    if (len == 0) {
+        return 0;
+    }
+
+    p = (const unsigned char *) s;
+    n = 0;
+    i = 0;
+
+    for ( ;; ) {
+        i += smart_audit_json_clean(p + i, len - i);
+
+        if (i == len) {
+            return n + len;
+        }
+
+        n += smart_audit_json_len[p[i]] - 1;
+        i++;
+    }
+}
+
+
+/* Writes s[0..len) escaped, without quotes; dst has room for it. */
+
+static char *
+smart_audit_json_escape(char *dst, const char *s, size_t len)
+{
+    size_t                i, n;
+    unsigned char         c;
+    const unsigned char  *p;
 
     static const char  hex[] = "0123456789abcdef";
 
-    smart_audit_put(dst, cap, total, "\"", 1);
-    start = 0;
+    p = (const unsigned char *) s;
+    i = 0;
 
-    for (i = 0; i < len; i++) {
-        c = (unsigned char) s[i];
+    for ( ;; ) {
+        n = smart_audit_json_clean(p + i, len - i);
+        memcpy(dst, s + i, n);
+        dst += n;
+        i += n;
 
-        if (c != '"' && c != '\\' && c >= 0x20 && c != 0x7f) {
-            continue;
+        if (i == len) {
+            return dst;
         }
 
-        smart_audit_put(dst, cap, total, s + start, i - start);
+        c = p[i++];
+        *dst++ = '\\';
 
-        if (c == '"' || c == '\\') {
-            esc[0] = '\\';
-            esc[1] = (char) c;
-            smart_audit_put(dst, cap, total, esc, 2);
+        if (smart_audit_json_len[c] == 2) {
+            *dst++ = (char) c;
 
         } else {
-            memcpy(esc, "\\u00", 4);
-            esc[4] = hex[c >> 4];
-            esc[5] = hex[c & 0x0f];
-            smart_audit_put(dst, cap, total, esc, 6);
+            memcpy(dst, "u00", 3);
+            dst[3] = hex[c >> 4];
+            dst[4] = hex[c & 0x0f];
+            dst += 5;
         }
-
-        start = i + 1;
     }
-
-    smart_audit_put(dst, cap, total, s + start, len - start);
-    smart_audit_put(dst, cap, total, "\"", 1);
 }
 
+
+/*
+ * One record as one NDJSON line: {"name":"value",...}\n in field order.
+ * The names need no escaping (fixed lowercase identifiers).  When cap
+ * holds the longest possible line (every byte escaped as \u00XX), the line
+ * is written in one pass; otherwise its length is counted first.  Nothing
+ * is written when it does not fit.
+ */
 
 size_t
 smart_audit_ndjson(const smart_audit_record_t *rec, char *dst, size_t cap)
 {
     int     i;
-    size_t  total;
+    char   *p;
+    size_t  total, values;
 
-    total = 0;
-    smart_audit_put(dst, cap, &total, "{", 1);
+    /* '{' + '}' + '\n', per field: "name":"value" and a comma but one */
+
+    total = 3 + SMART_AUDIT_F__COUNT * 6 - 1;
+    values = 0;
+
+    for (i = 0; i < SMART_AUDIT_F__COUNT; i++) {
+        total += smart_audit_name_lens[i];
+        values += rec->f[i].len;
+    }
+
+    if (dst == NULL || total > cap || values > (cap - total) / 6) {
+
+        for (i = 0; i < SMART_AUDIT_F__COUNT; i++) {
+            total += smart_audit_json_len_of(rec->f[i].data, rec->f[i].len);
+        }
+
+        if (dst == NULL || total > cap) {
+            return total;
+        }
+    }
+
+    p = dst;
+    *p++ = '{';
 
     for (i = 0; i < SMART_AUDIT_F__COUNT; i++) {
         if (i != 0) {
-            smart_audit_put(dst, cap, &total, ",", 1);
+            *p++ = ',';
         }
 
-        smart_audit_put_json_string(dst, cap, &total, smart_audit_names[i],
-                                    smart_audit_name_lens[i]);
-        smart_audit_put(dst, cap, &total, ":", 1);
-        smart_audit_put_json_string(dst, cap, &total,
-                                    rec->f[i].len ? rec->f[i].data : "",
-                                    rec->f[i].len);
+        *p++ = '"';
+
+        /*
+         * At least 16 bytes of the line follow the name of a field before
+         * the last: its ":"" and the last field's ,"hash":"" and "}\n";
+         * they overwrite the padding (names are at most 15 bytes).
+         */
+
+        if (i + 1 < SMART_AUDIT_F__COUNT) {
+            memcpy(p, smart_audit_names16[i], 16);
+        } else {
+            memcpy(p, smart_audit_names[i], smart_audit_name_lens[i]);
+        }
+
+        p += smart_audit_name_lens[i];
+        memcpy(p, "\":\"", 3);
+        p += 3;
+
+        if (rec->f[i].len != 0) {
+            p = smart_audit_json_escape(p, rec->f[i].data, rec->f[i].len);
+        }
+
+        *p++ = '"';
     }
 
-    smart_audit_put(dst, cap, &total, "}\n", 2);
+    memcpy(p, "}\n", 2);
+    p += 2;
 
-    return total;
+    return p - dst;
 }
 
 

@@ -121,7 +121,7 @@ extern const char  smart_audit_zero_hash[SMART_AUDIT_HASH_LEN + 1];
 
 /*
  * One NDJSON line (a JSON object of string values in field order and a
- * final '\n').  snprintf() semantics, no NUL is counted.
+ * final '\n'), no NUL; nothing is written when it is longer than cap.
  */
 size_t smart_audit_ndjson(const smart_audit_record_t *rec, char *dst,
     size_t cap);

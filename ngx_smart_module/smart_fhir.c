@@ -14,8 +14,8 @@
 
 
 #define SMART_FHIR_ALIGN      16
-#define SMART_FHIR_BLOCK      4096
 #define SMART_FHIR_MAX_SEGS   4
+#define SMART_FHIR_PARAMS0    8         /* first size of the params array */
 
 
 typedef struct smart_fhir_blk_s  smart_fhir_blk_t;
@@ -30,6 +30,14 @@ struct smart_fhir_blk_s {
 #define SMART_FHIR_BLK_HDR                                                    \
     ((sizeof(smart_fhir_blk_t) + SMART_FHIR_ALIGN - 1)                        \
      & ~(size_t) (SMART_FHIR_ALIGN - 1))
+
+/*
+ * A block is a 1 KiB malloc(), a size glibc serves from its per-thread
+ * cache (larger ones take its slower path, which also consolidates free
+ * chunks): a plain read fits in the first block; the params and _type
+ * arrays are made only when there are parameters, and grown as needed.
+ */
+#define SMART_FHIR_BLOCK      (1024 - SMART_FHIR_BLK_HDR)
 
 
 typedef struct {
@@ -47,9 +55,12 @@ typedef struct {
     smart_fhir_reason_e        reason;
     const char                *detail;
 
-    smart_fhir_param_t        *params;      /* SMART_FHIR_MAX_PARAMS */
+    smart_fhir_param_t        *params;      /* params_cap, grown up to
+                                               SMART_FHIR_MAX_PARAMS */
     size_t                     nparams;
-    int                       *types;       /* SMART_FHIR_NTYPES */
+    size_t                     params_cap;
+    int                       *types;       /* SMART_FHIR_NTYPES, made
+                                               at the first _type */
     size_t                     ntypes;
     int                        search_body; /* POST .../_search */
 } smart_fhir_ctx_t;
@@ -76,6 +87,7 @@ static int smart_fhir_compartment(smart_fhir_ctx_t *ctx,
     const smart_fhir_seg_t *segs, size_t n);
 static int smart_fhir_parse_params(smart_fhir_ctx_t *ctx, const char *s,
     size_t len, smart_fhir_src_e src);
+static int smart_fhir_grow_params(smart_fhir_ctx_t *ctx);
 static int smart_fhir_parse_pair(smart_fhir_ctx_t *ctx, const char *s,
     size_t len, smart_fhir_src_e src);
 static int smart_fhir_decode(smart_fhir_ctx_t *ctx, const char *s,
@@ -316,11 +328,8 @@ smart_fhir_classify(const smart_fhir_input_t *in, smart_fhir_req_t **out)
     ctx.in = in;
 
     req = smart_fhir_alloc(&ctx, sizeof(smart_fhir_req_t));
-    ctx.params = smart_fhir_alloc(&ctx, SMART_FHIR_MAX_PARAMS
-                                        * sizeof(smart_fhir_param_t));
-    ctx.types = smart_fhir_alloc(&ctx, SMART_FHIR_NTYPES * sizeof(int));
 
-    if (req == NULL || ctx.params == NULL || ctx.types == NULL) {
+    if (req == NULL) {
         smart_fhir_free_blocks(ctx.blocks);
         return SMART_FHIR_NOMEM;
     }
@@ -1121,6 +1130,40 @@ smart_fhir_parse_params(smart_fhir_ctx_t *ctx, const char *s, size_t len,
 }
 
 
+/*
+ * Room for more parameters: 8, then 4 times as many, up to the limit; the
+ * old array stays in the blocks (no pointer into it is kept).
+ */
+
+static int
+smart_fhir_grow_params(smart_fhir_ctx_t *ctx)
+{
+    size_t               cap;
+    smart_fhir_param_t  *params;
+
+    cap = (ctx->params_cap == 0) ? SMART_FHIR_PARAMS0 : ctx->params_cap * 4;
+
+    if (cap > SMART_FHIR_MAX_PARAMS) {
+        cap = SMART_FHIR_MAX_PARAMS;
+    }
+
+    params = smart_fhir_alloc(ctx, cap * sizeof(smart_fhir_param_t));
+    if (params == NULL) {
+        return -1;
+    }
+
+    if (ctx->nparams != 0) {
+        memcpy(params, ctx->params,
+               ctx->nparams * sizeof(smart_fhir_param_t));
+    }
+
+    ctx->params = params;
+    ctx->params_cap = cap;
+
+    return 0;
+}
+
+
 static int
 smart_fhir_parse_pair(smart_fhir_ctx_t *ctx, const char *s, size_t len,
     smart_fhir_src_e src)
@@ -1133,6 +1176,10 @@ smart_fhir_parse_pair(smart_fhir_ctx_t *ctx, const char *s, size_t len,
     if (ctx->nparams >= SMART_FHIR_MAX_PARAMS) {
         return smart_fhir_fail(ctx, SMART_FHIR_R_QUERY_LIMIT,
                                "too many parameters");
+    }
+
+    if (ctx->nparams == ctx->params_cap && smart_fhir_grow_params(ctx) != 0) {
+        return -1;
     }
 
     p = &ctx->params[ctx->nparams];
@@ -1473,6 +1520,13 @@ smart_fhir_types_param(smart_fhir_ctx_t *ctx, const smart_fhir_param_t *p)
 {
     int     t;
     size_t  i, k;
+
+    if (ctx->types == NULL) {
+        ctx->types = smart_fhir_alloc(ctx, SMART_FHIR_NTYPES * sizeof(int));
+        if (ctx->types == NULL) {
+            return -1;
+        }
+    }
 
     for (i = 0; i < p->nvalues; i++) {
         t = smart_fhir_type_index(p->values[i], strlen(p->values[i]));

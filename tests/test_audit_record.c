@@ -195,6 +195,133 @@ test_ndjson_roundtrip(void **state)
 }
 
 
+/* The JSON rendering before the table-driven one, as the reference. */
+
+static size_t
+ref_json(char *dst, size_t n, const char *s, size_t len)
+{
+    size_t         i;
+    unsigned char  c;
+
+    dst[n++] = '"';
+
+    for (i = 0; i < len; i++) {
+        c = (unsigned char) s[i];
+
+        if (c == '"' || c == '\\') {
+            dst[n++] = '\\';
+            dst[n++] = (char) c;
+
+        } else if (c < 0x20 || c == 0x7f) {
+            n += sprintf(dst + n, "\\u%04x", c);
+
+        } else {
+            dst[n++] = (char) c;
+        }
+    }
+
+    dst[n++] = '"';
+
+    return n;
+}
+
+
+static size_t
+ref_ndjson(const smart_audit_record_t *rec, char *dst)
+{
+    int     i;
+    size_t  n;
+
+    n = 0;
+    dst[n++] = '{';
+
+    for (i = 0; i < SMART_AUDIT_F__COUNT; i++) {
+        if (i != 0) {
+            dst[n++] = ',';
+        }
+
+        n = ref_json(dst, n, smart_audit_field_name(i),
+                     strlen(smart_audit_field_name(i)));
+        dst[n++] = ':';
+        n = ref_json(dst, n, rec->f[i].data, rec->f[i].len);
+    }
+
+    dst[n++] = '}';
+    dst[n++] = '\n';
+
+    return n;
+}
+
+
+static void
+test_ndjson_bytes(void **state)
+{
+    int                   c;
+    char                  all[256], line[8192], ref[8192];
+    size_t                n, r;
+    smart_audit_record_t  rec;
+
+    (void) state;
+
+    for (c = 0; c < 256; c++) {
+        all[c] = (char) c;
+    }
+
+    /* the renderings copy names as 16-byte pieces (smart_audit_names16) */
+    for (c = 0; c < SMART_AUDIT_F__COUNT; c++) {
+        assert_true(strlen(smart_audit_field_name(c)) < 16);
+    }
+
+    fill(&rec);
+    set(&rec, SMART_AUDIT_F_HASH, smart_audit_zero_hash);
+    rec.f[SMART_AUDIT_F_SUB].data = all;
+    rec.f[SMART_AUDIT_F_SUB].len = sizeof(all);
+    rec.f[SMART_AUDIT_F_JTI].data = NULL;
+    rec.f[SMART_AUDIT_F_JTI].len = 0;
+    set(&rec, SMART_AUDIT_F_REASON, "\"\\\"");
+
+    r = ref_ndjson(&rec, ref);
+    n = smart_audit_ndjson(&rec, line, sizeof(line));
+    assert_int_equal(n, r);
+    assert_memory_equal(line, ref, r);
+
+    /* the size alone, and nothing written when it does not fit */
+    assert_int_equal(smart_audit_ndjson(&rec, NULL, 0), r);
+    memset(line, 'x', sizeof(line));
+    assert_int_equal(smart_audit_ndjson(&rec, line, r - 1), r);
+    assert_int_equal(line[0], 'x');
+
+    /* exactly the room needed (the counting path) */
+    assert_int_equal(smart_audit_ndjson(&rec, line, r), r);
+    assert_memory_equal(line, ref, r);
+
+    /* values of every length 0..40 at every offset of the escapes */
+    for (c = 0; c < 2000; c++) {
+        size_t  k, len;
+        char    v[64];
+
+        len = (size_t) (c % 41);
+
+        for (k = 0; k < len; k++) {
+            v[k] = (char) ((k * 7 + (size_t) c) % 9 == 0
+                           ? "\"\\\x7f\x01\x1f \x80\xff"[(c + k) % 9]
+                           : 'a' + (char) (k % 26));
+        }
+
+        fill(&rec);
+        set(&rec, SMART_AUDIT_F_HASH, smart_audit_zero_hash);
+        rec.f[SMART_AUDIT_F_SUB].data = v;
+        rec.f[SMART_AUDIT_F_SUB].len = len;
+
+        r = ref_ndjson(&rec, ref);
+        assert_int_equal(smart_audit_ndjson(&rec, line, sizeof(line)), r);
+        assert_memory_equal(line, ref, r);
+        assert_int_equal(smart_audit_ndjson(&rec, line, r), r);
+        assert_memory_equal(line, ref, r);
+    }
+}
+
+
 static void
 test_parse_hostile(void **state)
 {
@@ -546,6 +673,7 @@ main(void)
         cmocka_unit_test(test_canonical),
         cmocka_unit_test(test_sanitize),
         cmocka_unit_test(test_ndjson_roundtrip),
+        cmocka_unit_test(test_ndjson_bytes),
         cmocka_unit_test(test_parse_hostile),
         cmocka_unit_test(test_xadd),
         cmocka_unit_test(test_xadd_resp),
