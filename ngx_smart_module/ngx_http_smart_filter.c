@@ -835,6 +835,12 @@ ngx_http_smart_upstream_failure(ngx_http_request_t *r,
 
     ngx_http_smart_strip_headers(r, status);
 
+    /* $status and the audit record show the status sent */
+
+    if (r->err_status) {
+        r->err_status = status;
+    }
+
     r->headers_out.status = status;
     ngx_str_null(&r->headers_out.status_line);
 

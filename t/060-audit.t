@@ -381,3 +381,42 @@ audit record lost
 --- must_die
 --- error_log
 invalid parameter "maxlen=0"
+
+=== TEST 11: the FHIR server down: the record and $status show the 503 sent
+--- http_config
+    smart_audit_redis 127.0.0.1:$TEST_NGINX_REDIS_PORT stream=t11;
+    log_format smart_st '$smart_correlation_id $status';
+    access_log $TEST_NGINX_SERVROOT/logs/status.log smart_st;
+--- config
+    location /fhir/ {
+        smart on;
+        smart_fhir_base /fhir/;
+        smart_issuer https://issuer.example.test;
+        smart_audience https://fhir.example.test;
+        smart_jwks_file $TEST_NGINX_FIXTURES/jwks-1.json;
+        proxy_pass http://127.0.0.1:$TEST_NGINX_DEAD_PORT;
+    }
+--- more_headers eval
+::bearer(sub => 'alice', client_id => 'app-1', patient => '123',
+         scope => 'patient/*.rs')
+--- request eval
+["GET /fhir/Patient/123", "GET /fhir/Observation?code=x"]
+--- error_code eval
+[503, 503]
+--- response_body_like eval
+[qr/"data-unavailable"/, qr/"data-unavailable"/]
+--- stop_hook eval
+sub {
+    my ($r, $name) = @_;
+    my $by = ::check_stream('t11', $r, $name);
+    for my $resp (@$r) {
+        my $rec = $by->{ ::cid_of($resp) } or next;
+        ::is($rec->{reason}, 'data-unavailable', "$name - reason");
+        ::is($rec->{upstream_status}, '502', "$name - NGINX's 502 kept");
+    }
+    my $log = "$ENV{TEST_NGINX_SERVROOT}/logs/status.log";
+    open my $fh, '<', $log or return ::fail("$name - $log: $!");
+    my @l = <$fh>;
+    ::is(scalar(grep { / 503$/ } @l), 2, "$name - \$status is 503")
+        or ::diag("@l");
+}
