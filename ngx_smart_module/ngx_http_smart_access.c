@@ -154,6 +154,9 @@ ngx_http_smart_access_handler(ngx_http_request_t *r)
         ctx->public = 1;
         ctx->allowed = 1;
         ngx_str_set(&ctx->reason, "ok");
+        ctx->interaction.data = (u_char *)
+                    smart_fhir_interaction_name(SMART_FHIR_I_CAPABILITIES);
+        ctx->interaction.len = ngx_strlen(ctx->interaction.data);
         return NGX_OK;
     }
 

@@ -42,7 +42,8 @@ function show(res) {
         console.log(`   Bundle (${res.body.type}): ${n} entr${n === 1 ? 'y' : 'ies'}`
             + `${res.body.total !== undefined ? `, total ${res.body.total}` : ''}`);
     } else if (res.body?.resourceType) {
-        console.log(`   ${res.body.resourceType}/${res.body.id}`);
+        console.log(`   ${res.body.resourceType}${res.body.id ? `/${res.body.id}`
+            : res.body.fhirVersion ? ` (FHIR ${res.body.fhirVersion})` : ''}`);
     }
     if (res.cid) cids.push(res.cid);
 }
@@ -230,16 +231,17 @@ with synthetic patients.  Tokens come from the sandbox issuer ${lab.issuer}.`);
         worker.  Read back now:`);
     const records = await lab.audit(cids);
     const byCid = new Map(records.map((x) => [x.fields.cid, x.fields]));
-    console.log(`   ${'correlation id'.padEnd(26)} ${'client'.padEnd(16)} ${'method'.padEnd(6)} `
+    const w = Math.max(14, ...cids.map((c) => c.length));
+    console.log(`   ${'correlation id'.padEnd(w)} ${'client'.padEnd(16)} ${'method'.padEnd(6)} `
         + `${'resource'.padEnd(20)} ${'decision'.padEnd(8)} ${'reason'.padEnd(20)} status`);
     for (const c of cids) {
         const f = byCid.get(c);
         if (!f) {
-            console.log(`   ${c.padEnd(26)} (no record)`);
+            console.log(`   ${c.padEnd(w)} (no record)`);
             continue;
         }
-        console.log(`   ${c.padEnd(26)} ${(f.client_id || '-').padEnd(16)} ${f.method.padEnd(6)} `
-            + `${(f.resource || '-').padEnd(20)} ${f.decision.padEnd(8)} ${f.reason.padEnd(20)} ${f.status}`);
+        console.log(`   ${c.padEnd(w)} ${(f.client_id || '-').padEnd(16)} ${f.method.padEnd(6)} `
+            + `${(f.resource || f.interaction || '-').padEnd(20)} ${f.decision.padEnd(8)} ${f.reason.padEnd(20)} ${f.status}`);
     }
     expect(cids.every((c) => byCid.has(c)), `one record for each of the ${cids.length} responses`);
     console.log(`   Export as FHIR AuditEvents: build/tools/smart-audit-export --redis 127.0.0.1:${lab.redisPort}`);

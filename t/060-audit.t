@@ -420,3 +420,24 @@ sub {
     ::is(scalar(grep { / 503$/ } @l), 2, "$name - \$status is 503")
         or ::diag("@l");
 }
+
+=== TEST 12: public endpoints are recorded as capabilities, without claims
+--- http_config
+    smart_audit_redis 127.0.0.1:$TEST_NGINX_REDIS_PORT stream=t12;
+--- config eval: $::Loc
+--- request eval
+["GET /fhir/metadata", "GET /fhir/.well-known/smart-configuration"]
+--- error_code eval
+[200, 200]
+--- stop_hook eval
+sub {
+    my ($r, $name) = @_;
+    my $by = ::check_stream('t12', $r, $name);
+    for my $resp (@$r) {
+        my $rec = $by->{ ::cid_of($resp) } or next;
+        ::is($rec->{interaction}, 'capabilities', "$name - interaction");
+        ::is($rec->{action}, 'R', "$name - action");
+        ::is($rec->{decision}, 'allow', "$name - decision");
+        ::is($rec->{client_id}, '', "$name - no claims");
+    }
+}
