@@ -18,8 +18,16 @@
 #   F as E plus the audit trail to the bench Redis (checked with XLEN)
 #   G as F with its Redis stopped: records spooled (checked: spool grows)
 #
+# Each round runs every variant twice: closed loop at saturation (wrk
+# -c32, as fast as it answers: requests/s), then paced below saturation
+# (bench/paced.lua: each of 8 connections waits 1-3 ms after a response
+# before its next request, the same offered load for every variant), where
+# the latency is what a request costs rather than how long it queued.
+#
 # Environment: BENCH_ROUNDS (3), BENCH_SECONDS (10), BENCH_CONNECTIONS (32),
-# BENCH_CALLGRIND (1: append bench/callgrind.pl's summary).
+# BENCH_PACED (1: the paced pass), BENCH_PACED_CONNECTIONS (8),
+# BENCH_PACED_DELAY_MS (2), BENCH_CALLGRIND (1: append bench/callgrind.pl's
+# summary).
 
 use strict;
 use warnings;
@@ -35,6 +43,9 @@ my $top     = $BenchLib::Top;
 my $rounds  = $ENV{BENCH_ROUNDS} || 3;
 my $seconds = $ENV{BENCH_SECONDS} || 10;
 my $conns   = $ENV{BENCH_CONNECTIONS} || 32;
+my $paced   = $ENV{BENCH_PACED} // 1;
+my $pconns  = $ENV{BENCH_PACED_CONNECTIONS} || 8;
+my $pdelay  = $ENV{BENCH_PACED_DELAY_MS} || 2;
 my $work    = "$top/build/bench-run";
 
 END { BenchLib::stop_all() }
@@ -49,7 +60,7 @@ remove_tree($work);
 make_path($work);
 
 sub wrk {
-    my ($url, @args) = @_;
+    my ($c, $url, @args) = @_;
     my @script_args;
     for my $i (0 .. $#args) {
         if ($args[$i] eq '--') {
@@ -57,7 +68,7 @@ sub wrk {
             last;
         }
     }
-    my $out = `timeout 120 wrk -t1 -c$conns -d${seconds}s --latency @args $url @script_args 2>&1`;
+    my $out = `timeout 120 wrk -t1 -c$c -d${seconds}s --latency @args $url @script_args 2>&1`;
     my ($rps) = $out =~ /Requests\/sec:\s+([\d.]+)/;
     my %lat;
     while ($out =~ /^\s+(50|99)%\s+([\d.]+)(us|ms|s)\s*$/mg) {
@@ -131,26 +142,39 @@ sub added {
     return $i{'entries-added'} // $i{length};
 }
 
-my %run = (
-    A => sub { wrk(url('A', $read),   '-H', $auth) },
-    B => sub { wrk(url('B', $read),   '-H', $auth) },
-    C => sub { wrk(url('C', $read),   '-H', "'Authorization: Bearer $es'") },
-    D => sub { wrk(url('D', $read),   '-s', "$top/bench/cycle.lua", '--',
-                   "$work/tokens.txt") },
-    E => sub { wrk(url('E', $search), '-H', $auth) },
-    F => sub { wrk(url('F', $search), '-H', $auth) },
-    G => sub { wrk(url('G', $search), '-H', $auth) },
+# variant => [path, Authorization header or undef, tokens file or undef]
+my %req = (
+    A => [$read,   $auth],
+    B => [$read,   $auth],
+    C => [$read,   "'Authorization: Bearer $es'"],
+    D => [$read,   undef, "$work/tokens.txt"],
+    E => [$search, $auth],
+    F => [$search, $auth],
+    G => [$search, $auth],
 );
 
+sub run_variant {
+    my ($v, $is_paced) = @_;
+    my ($path, $hdr, $tokens) = @{ $req{$v} };
+    my @a = defined $hdr ? ('-H', $hdr) : ();
+    if ($is_paced) {
+        push @a, '-s', "$top/bench/paced.lua", '--', $pdelay,
+            defined $tokens ? $tokens : ();
+    } elsif (defined $tokens) {
+        push @a, '-s', "$top/bench/cycle.lua", '--', $tokens;
+    }
+    return wrk($is_paced ? $pconns : $conns, url($v, $path), @a);
+}
+
 my @order = qw(A B C D E F G);
-my (%res, %xlen, %spool);
+my (%res, %pres, %xlen, %spool);
 
 for my $r (1 .. $rounds) {
     for my $v (@order) {
         my $x0 = $v eq 'F' ? added($redis_f) : 0;
         my $s0 = $v eq 'G' ? BenchLib::spool_bytes($gw{G}{dir}) : 0;
         my $c0 = cpu($worker{$v});
-        my $x = $run{$v}->();
+        my $x = run_variant($v, 0);
         $x->{cpu} = (cpu($worker{$v}) - $c0) / $x->{n} * 1e6;
         push @{ $res{$v} }, $x;
         my $note = '';
@@ -170,6 +194,16 @@ for my $r (1 .. $rounds) {
         printf STDERR "round %d %s %9.0f req/s p50 %.3f ms p99 %.3f ms "
             . "worker CPU %.1f us/req%s\n",
             $r, $v, $x->{rps}, $x->{p50}, $x->{p99}, $x->{cpu}, $note;
+    }
+    next unless $paced;
+    for my $v (@order) {
+        my $c0 = cpu($worker{$v});
+        my $x = run_variant($v, 1);
+        $x->{cpu} = (cpu($worker{$v}) - $c0) / $x->{n} * 1e6;
+        push @{ $pres{$v} }, $x;
+        printf STDERR "round %d %s paced %7.0f req/s p50 %.3f ms "
+            . "p99 %.3f ms worker CPU %.1f us/req\n",
+            $r, $v, $x->{rps}, $x->{p50}, $x->{p99}, $x->{cpu};
     }
 }
 
@@ -201,11 +235,36 @@ for my $v (@order) {
         median(@dp99), median(map { $_->{cpu} } @{ $res{$v} });
 }
 
+my $ptable = '';
+if ($paced) {
+    $ptable = "| variant | req/s | p50 ms | p99 ms | p50 - A p50 ms "
+            . "| p99 - A p99 ms | gateway worker CPU us/req |\n"
+            . "|---|---:|---:|---:|---:|---:|---:|\n";
+    for my $v (@order) {
+        my @d50 = map { $pres{$v}[$_]{p50} - $pres{A}[$_]{p50} }
+                  0 .. $rounds - 1;
+        my @d99 = map { $pres{$v}[$_]{p99} - $pres{A}[$_]{p99} }
+                  0 .. $rounds - 1;
+        $ptable .= sprintf "| %s %s | %.0f | %.3f | %.3f | %+.3f | %+.3f "
+            . "| %.1f |\n", $v, $label{$v},
+            median(map { $_->{rps} } @{ $pres{$v} }),
+            median(map { $_->{p50} } @{ $pres{$v} }),
+            median(map { $_->{p99} } @{ $pres{$v} }), median(@d50),
+            median(@d99), median(map { $_->{cpu} } @{ $pres{$v} });
+    }
+    $ptable = "Paced below saturation (wrk -t1 -c$pconns, a pause of 1 to "
+            . (2 * $pdelay - 1) . " ms (mean $pdelay ms) "
+            . "between a response and the next request on a connection, "
+            . "medians; differences: median over rounds of the per-round "
+            . "value):\n\n$ptable\n";
+}
+
 my $verify = `$top/build/bench/verify_speed $BenchLib::Fix 2000 2>&1`;
 
 my $report = "wrk -t1 -c$conns -d${seconds}s, $rounds interleaved rounds, "
            . "medians (ratios and p99 differences: median over rounds of "
            . "the per-round value); one worker per NGINX.\n\n$table\n"
+           . $ptable
            . "Cold verification in the core (CPU time per token):\n\n"
            . "```\n$verify```\n";
 
