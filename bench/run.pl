@@ -126,6 +126,7 @@ sub url { "http://127.0.0.1:$gw{$_[0]}{port}$_[1]" }
 }
 
 my %worker = map { $_ => BenchLib::worker_pid($gw{$_}{pid}) } keys %gw;
+my $up_worker = BenchLib::worker_pid($up->{pid});
 my $tck = `getconf CLK_TCK` + 0 || 100;
 
 # user + system CPU seconds of a process so far
@@ -133,6 +134,32 @@ sub cpu {
     open my $fh, '<', "/proc/$_[0]/stat" or die "/proc/$_[0]/stat: $!";
     my @f = split ' ', (<$fh> =~ s/^.*\)\s*//r);
     return ($f[11] + $f[12]) / $tck;
+}
+
+# CPU seconds of wrk (children of this process) so far
+sub wrk_cpu {
+    my (undef, undef, $cu, $cs) = times;
+    return $cu + $cs;
+}
+
+# every process of the run that does work per request: the gateway's
+# worker, the upstream's worker, F's Redis, and wrk
+sub cpu_all {
+    my ($v) = @_;
+    return {
+        gw    => cpu($worker{$v}),
+        up    => cpu($up_worker),
+        redis => $v eq 'F' ? cpu($redis_f->{pid}) : 0,
+        wrk   => wrk_cpu(),
+    };
+}
+
+sub cpu_per_req {
+    my ($x, $c0, $c1) = @_;
+    $x->{$_} = ($c1->{$_} - $c0->{$_}) / $x->{n} * 1e6
+        for qw(gw up redis wrk);
+    $x->{cpu} = $x->{gw};
+    $x->{total} = $x->{gw} + $x->{up} + $x->{redis} + $x->{wrk};
 }
 
 # records ever added to the stream (XLEN stops at maxlen ~100000)
@@ -173,9 +200,9 @@ for my $r (1 .. $rounds) {
     for my $v (@order) {
         my $x0 = $v eq 'F' ? added($redis_f) : 0;
         my $s0 = $v eq 'G' ? BenchLib::spool_bytes($gw{G}{dir}) : 0;
-        my $c0 = cpu($worker{$v});
+        my $c0 = cpu_all($v);
         my $x = run_variant($v, 0);
-        $x->{cpu} = (cpu($worker{$v}) - $c0) / $x->{n} * 1e6;
+        cpu_per_req($x, $c0, cpu_all($v));
         push @{ $res{$v} }, $x;
         my $note = '';
         if ($v eq 'F') {
@@ -192,14 +219,15 @@ for my $r (1 .. $rounds) {
             die "bench: G spool did not grow\n" unless $s1 > $s0;
         }
         printf STDERR "round %d %s %9.0f req/s p50 %.3f ms p99 %.3f ms "
-            . "worker CPU %.1f us/req%s\n",
-            $r, $v, $x->{rps}, $x->{p50}, $x->{p99}, $x->{cpu}, $note;
+            . "CPU us/req: gateway %.1f upstream %.1f redis %.1f wrk %.1f"
+            . "%s\n", $r, $v, $x->{rps}, $x->{p50}, $x->{p99}, $x->{gw},
+            $x->{up}, $x->{redis}, $x->{wrk}, $note;
     }
     next unless $paced;
     for my $v (@order) {
-        my $c0 = cpu($worker{$v});
+        my $c0 = cpu_all($v);
         my $x = run_variant($v, 1);
-        $x->{cpu} = (cpu($worker{$v}) - $c0) / $x->{n} * 1e6;
+        cpu_per_req($x, $c0, cpu_all($v));
         push @{ $pres{$v} }, $x;
         printf STDERR "round %d %s paced %7.0f req/s p50 %.3f ms "
             . "p99 %.3f ms worker CPU %.1f us/req\n",
@@ -223,16 +251,21 @@ my %label = (
 );
 
 my $table = "| variant | req/s | p50 ms | p99 ms | ratio to A "
-          . "| p99 - A p99 ms | gateway worker CPU us/req |\n"
-          . "|---|---:|---:|---:|---:|---:|---:|\n";
+          . "| p99 - A p99 ms | gateway worker CPU us/req "
+          . "| all CPU us/req | A's all CPU / this |\n"
+          . "|---|---:|---:|---:|---:|---:|---:|---:|---:|\n";
 for my $v (@order) {
     my @ratio = map { $res{$v}[$_]{rps} / $res{A}[$_]{rps} } 0 .. $rounds - 1;
     my @dp99 = map { $res{$v}[$_]{p99} - $res{A}[$_]{p99} } 0 .. $rounds - 1;
-    $table .= sprintf "| %s %s | %.0f | %.3f | %.3f | %.3f | %+.3f | %.1f |\n", $v,
+    my @cr = map { $res{A}[$_]{total} / $res{$v}[$_]{total} }
+             0 .. $rounds - 1;
+    $table .= sprintf "| %s %s | %.0f | %.3f | %.3f | %.3f | %+.3f | %.1f "
+        . "| %.1f | %.3f |\n", $v,
         $label{$v}, median(map { $_->{rps} } @{ $res{$v} }),
         median(map { $_->{p50} } @{ $res{$v} }),
         median(map { $_->{p99} } @{ $res{$v} }), median(@ratio),
-        median(@dp99), median(map { $_->{cpu} } @{ $res{$v} });
+        median(@dp99), median(map { $_->{cpu} } @{ $res{$v} }),
+        median(map { $_->{total} } @{ $res{$v} }), median(@cr);
 }
 
 my $ptable = '';
@@ -263,7 +296,11 @@ my $verify = `$top/build/bench/verify_speed $BenchLib::Fix 2000 2>&1`;
 
 my $report = "wrk -t1 -c$conns -d${seconds}s, $rounds interleaved rounds, "
            . "medians (ratios and p99 differences: median over rounds of "
-           . "the per-round value); one worker per NGINX.\n\n$table\n"
+           . "the per-round value); one worker per NGINX.  \"all CPU\": "
+           . "user + system CPU per request of the gateway's worker, the "
+           . "upstream's worker, Redis (F) and wrk together; with both "
+           . "cores saturated the ratio to A follows A's all-CPU / this."
+           . "\n\n$table\n"
            . $ptable
            . "Cold verification in the core (CPU time per token):\n\n"
            . "```\n$verify```\n";
