@@ -33,6 +33,7 @@ static ngx_int_t ngx_http_smart_is_public(ngx_http_request_t *r,
     ngx_http_smart_loc_conf_t *slcf);
 static void ngx_http_smart_scan_headers(ngx_http_request_t *r,
     ngx_http_smart_loc_conf_t *slcf, ngx_http_smart_headers_t *hs);
+static u_char *ngx_http_smart_cid_hex(u_char *p, uint64_t v);
 static ngx_int_t ngx_http_smart_correlation_with(ngx_http_request_t *r,
     ngx_http_smart_loc_conf_t *slcf, ngx_http_smart_ctx_t *ctx,
     ngx_table_elt_t *h, ngx_uint_t n);
@@ -1071,6 +1072,34 @@ ngx_http_smart_correlation(ngx_http_request_t *r,
 
 /* h: the first correlation header, n: how many the request has. */
 
+/* The sequence number in lowercase hex, at least 8 digits (as "%08uxL"). */
+
+static u_char *
+ngx_http_smart_cid_hex(u_char *p, uint64_t v)
+{
+    u_char   tmp[16], *t;
+    size_t   n;
+
+    static u_char  hex[] = "0123456789abcdef";
+
+    t = tmp + sizeof(tmp);
+
+    do {
+        *--t = hex[v & 0xf];
+        v >>= 4;
+    } while (v != 0);
+
+    n = tmp + sizeof(tmp) - t;
+
+    while (n < 8) {
+        *p++ = '0';
+        n++;
+    }
+
+    return ngx_cpymem(p, t, tmp + sizeof(tmp) - t);
+}
+
+
 static ngx_int_t
 ngx_http_smart_correlation_with(ngx_http_request_t *r,
     ngx_http_smart_loc_conf_t *slcf, ngx_http_smart_ctx_t *ctx,
@@ -1097,7 +1126,7 @@ ngx_http_smart_correlation_with(ngx_http_request_t *r,
     p = ngx_cpymem(p, ngx_http_smart_worker_id,
                    sizeof(ngx_http_smart_worker_id));
     *p++ = '-';
-    p = ngx_sprintf(p, "%08uxL", ngx_http_smart_cid_seq++);
+    p = ngx_http_smart_cid_hex(p, ngx_http_smart_cid_seq++);
     ctx->cid.len = p - ctx->cid.data;
 
     /* the upstream must see the same ID as the client and the audit log */
@@ -1108,12 +1137,28 @@ ngx_http_smart_correlation_with(ngx_http_request_t *r,
 
 /*
  * One walk over the request headers for everything the handler looks at;
- * names compare case-insensitively, as ngx_http_smart_find_header() does.
+ * names compare case-insensitively, as ngx_http_smart_find_header() does:
+ * through the lowercased copy NGINX keeps of each name (HTTP/1 and HTTP/2
+ * alike), or the name itself for a header another module added without
+ * one.  lc is lowercase.
  */
 
+static ngx_inline ngx_uint_t
+ngx_http_smart_hdr_eq(ngx_table_elt_t *h, u_char *lc, size_t len)
+{
+    if (h->key.len != len) {
+        return 0;
+    }
+
+    if (h->lowcase_key != NULL) {
+        return ngx_memcmp(h->lowcase_key, lc, len) == 0;
+    }
+
+    return ngx_strncasecmp(h->key.data, lc, len) == 0;
+}
+
 #define ngx_http_smart_hdr_is(h, s)                                           \
-    ((h)->key.len == sizeof(s) - 1                                            \
-     && ngx_strncasecmp((h)->key.data, (u_char *) s, sizeof(s) - 1) == 0)
+    ngx_http_smart_hdr_eq(h, (u_char *) s, sizeof(s) - 1)
 
 static void
 ngx_http_smart_scan_headers(ngx_http_request_t *r,
@@ -1140,10 +1185,8 @@ ngx_http_smart_scan_headers(ngx_http_request_t *r,
             i = 0;
         }
 
-        if (h[i].key.len == slcf->correlation_header.len
-            && ngx_strncasecmp(h[i].key.data, slcf->correlation_header.data,
-                               h[i].key.len)
-               == 0)
+        if (ngx_http_smart_hdr_eq(&h[i], slcf->correlation_lc.data,
+                                  slcf->correlation_lc.len))
         {
             if (hs->cid == NULL) {
                 hs->cid = &h[i];
@@ -1156,15 +1199,15 @@ ngx_http_smart_scan_headers(ngx_http_request_t *r,
 
         case sizeof("Authorization") - 1:       /* and the two others */
 
-            if (ngx_http_smart_hdr_is(&h[i], "Authorization")) {
+            if (ngx_http_smart_hdr_is(&h[i], "authorization")) {
                 hs->nauth++;
 
-            } else if (ngx_http_smart_hdr_is(&h[i], "If-None-Exist")) {
+            } else if (ngx_http_smart_hdr_is(&h[i], "if-none-exist")) {
                 if (hs->if_none_exist == NULL) {
                     hs->if_none_exist = &h[i];
                 }
 
-            } else if (ngx_http_smart_hdr_is(&h[i], "X-HTTP-Method")) {
+            } else if (ngx_http_smart_hdr_is(&h[i], "x-http-method")) {
                 hs->method_override = 1;
             }
 
@@ -1173,7 +1216,7 @@ ngx_http_smart_scan_headers(ngx_http_request_t *r,
         case sizeof("Content-Type") - 1:
 
             if (hs->content_type == NULL
-                && ngx_http_smart_hdr_is(&h[i], "Content-Type"))
+                && ngx_http_smart_hdr_is(&h[i], "content-type"))
             {
                 hs->content_type = &h[i];
             }
@@ -1182,7 +1225,7 @@ ngx_http_smart_scan_headers(ngx_http_request_t *r,
 
         case sizeof("X-HTTP-Method-Override") - 1:
 
-            if (ngx_http_smart_hdr_is(&h[i], "X-HTTP-Method-Override")) {
+            if (ngx_http_smart_hdr_is(&h[i], "x-http-method-override")) {
                 hs->method_override = 1;
             }
 
@@ -1190,7 +1233,7 @@ ngx_http_smart_scan_headers(ngx_http_request_t *r,
 
         case sizeof("X-Method-Override") - 1:
 
-            if (ngx_http_smart_hdr_is(&h[i], "X-Method-Override")) {
+            if (ngx_http_smart_hdr_is(&h[i], "x-method-override")) {
                 hs->method_override = 1;
             }
 

@@ -129,6 +129,15 @@ ngx_http_smart_status_request(ngx_http_smart_ctx_t *ctx)
         return;
     }
 
+    /* the common case, without a catalogue lookup */
+
+    if (!ctx->denied && ctx->reason.len == 2
+        && ctx->reason.data[0] == 'o' && ctx->reason.data[1] == 'k')
+    {
+        ngx_http_smart_status_add(NGX_HTTP_SMART_STAT_REQ_ALLOW, 1);
+        return;
+    }
+
     err = smart_err_from_code((const char *) ctx->reason.data,
                               ctx->reason.len);
 

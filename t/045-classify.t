@@ -192,3 +192,27 @@ GET /admin/Patient/p1
 --- response_headers
 X-Interaction: batch
 --- upstream_requests: 1
+
+=== TEST 11: header names are matched in any case
+--- config eval: $::Loc
+--- raw_request eval
+(my $t = $::Auth) =~ s/^Authorization: //; $t =~ s/\n//;
+my $r = sub { "$_[0] HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n"
+              . join('', map { "$_\r\n" } @_[1 .. $#_]) . "\r\n" };
+[$r->('GET /fhir/Patient/p1', "AUTHORIZATION: $t"),
+ $r->('GET /fhir/Patient/p1', "authorization: $t"),
+ $r->('GET /fhir/Patient/p1', "authorization: $t", "AUTHORIZATION: $t"),
+ $r->('GET /fhir/Patient/p1', "authorization: $t",
+      'x-http-method-override: DELETE'),
+ $r->('GET /fhir/Patient/p1', "authorization: $t", 'X-Http-Method: DELETE'),
+ $r->('GET /fhir/Patient/p1', "authorization: $t",
+      'X-METHOD-OVERRIDE: DELETE'),
+ $r->('GET /fhir/Patient/p1', "authorization: $t",
+      'x-correlation-id: case-test-0001')]
+--- error_code eval
+[200, 200, 401, 400, 400, 400, 200]
+--- response_headers_like eval
+["X-Reason: ^ok\$", "X-Reason: ^ok\$", "WWW-Authenticate: ^Bearer .*invalid_token",
+ "X-Reason: ^request-invalid\$", "X-Reason: ^request-invalid\$",
+ "X-Reason: ^request-invalid\$", "X-Correlation-ID: ^case-test-0001\$"]
+--- upstream_requests: 3
