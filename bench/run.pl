@@ -230,8 +230,9 @@ for my $r (1 .. $rounds) {
         cpu_per_req($x, $c0, cpu_all($v));
         push @{ $pres{$v} }, $x;
         printf STDERR "round %d %s paced %7.0f req/s p50 %.3f ms "
-            . "p99 %.3f ms worker CPU %.1f us/req\n",
-            $r, $v, $x->{rps}, $x->{p50}, $x->{p99}, $x->{cpu};
+            . "p99 %.3f ms CPU us/req: gateway %.1f upstream %.1f redis %.1f "
+            . "wrk %.1f\n", $r, $v, $x->{rps}, $x->{p50}, $x->{p99},
+            $x->{gw}, $x->{up}, $x->{redis}, $x->{wrk};
     }
 }
 
