@@ -906,6 +906,7 @@ ngx_http_smart_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
     conf->policy_conf.body_max = conf->body_max;
     conf->policy_conf.ops = conf->operations ? conf->operations->elts : NULL;
     conf->policy_conf.nops = conf->operations ? conf->operations->nelts : 0;
+    conf->policy_conf.no_granted_by = 1;
 
     if (conf->correlation_header.data == NULL) {
         conf->correlation_header = prev->correlation_header.data

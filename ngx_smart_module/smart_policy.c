@@ -2599,7 +2599,7 @@ fill_decision(pctx_t *c, smart_decision_t *d, res_t *r)
     d->reason = d->allow ? SMART_ERR__COUNT : r->reason;
     memcpy(d->needed, r->needed, sizeof(d->needed));
 
-    if (d->allow && r->granted != NULL) {
+    if (d->allow && r->granted != NULL && !c->conf->no_granted_by) {
         smart_scope_format(buf, sizeof(buf), r->granted);
         d->granted_by = dupn(buf, strlen(buf));
         if (d->granted_by == NULL) {
@@ -2637,12 +2637,9 @@ fill_decision(pctx_t *c, smart_decision_t *d, res_t *r)
         d->query_append = sb.p;
     }
 
-    d->explain = dupn(r->why ? r->why : "", strlen(r->why ? r->why : ""));
-    if (d->explain == NULL) {
-        return -1;
-    }
+    /* the reasons are static text (res_allow(), res_deny() callers) */
 
-    (void) c;
+    d->explain = r->why ? r->why : "";
 
     return 0;
 }
@@ -2849,7 +2846,6 @@ smart_decision_free(smart_decision_t *d)
     free(d->query_append);
     free(d->granted_by);
     free(d->entries);
-    free(d->explain);
     free(d);
 }
 

@@ -66,6 +66,9 @@ typedef struct {
        name, the other defaults stay (docs/scopes.md, "Operations") */
     const smart_policy_op_t *ops;
     size_t                   nops;
+    /* 1: leave smart_decision_t.granted_by NULL (the gateway does not use
+       it; formatting it cost every allowed request a malloc) */
+    int                      no_granted_by;
 } smart_policy_conf_t;
 
 
@@ -97,7 +100,8 @@ typedef struct {
        WWW-Authenticate scope="..."; "" when none applies */
     char                     needed[SMART_POLICY_NEEDED_MAX];
     /* canonical text of the scope that allowed it (smart_scope_format());
-       NULL for refusals, public requests and bundles */
+       NULL for refusals, public requests and bundles, and when
+       conf->no_granted_by */
     char                    *granted_by;
     /* the narrowing, in order; and the same joined with '&' ("patient=1&
        category=laboratory"), NULL when not narrowed */
@@ -107,9 +111,9 @@ typedef struct {
     /* bundles: the denied entries, in entry order */
     smart_decision_entry_t  *entries;
     size_t                   nentries;
-    /* one line for reviewers (smart-scope-check, X-Smart-Decision); never
-       holds a patient id or other request data */
-    char                    *explain;
+    /* one line for reviewers (smart-scope-check, X-Smart-Decision); static
+       text, never a patient id or other request data */
+    const char              *explain;
 } smart_decision_t;
 
 

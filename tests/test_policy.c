@@ -239,6 +239,15 @@ test_narrow_patient_param(void **state)
     expect_narrow(&t, "_id=123");
     done(&t);
 
+    /* the gateway's conf: the same decision, without the granted text */
+    t.conf.no_granted_by = 1;
+    run(&t, "patient/Observation.rs", "123", "GET", "Observation?code=x",
+        NULL);
+    expect_narrow(&t, "patient=123");
+    assert_null(t.d->granted_by);
+    assert_string_equal(t.d->explain, "narrowed to the patient");
+    done(&t);
+
     /* Group has only "member", which also holds Devices and others */
     run(&t, "patient/Group.rs", "123", "GET", "Group", NULL);
     expect_narrow(&t, "member=Patient/123");
