@@ -66,6 +66,8 @@ struct ngx_http_smart_redis_s {
     ngx_event_t                     notify;
     ngx_event_t                     flush;          /* timer or posted */
     ngx_event_t                     drain_ev;       /* posted */
+    ngx_event_t                     drop_ev;        /* posted */
+    redisAsyncContext              *drop_ac;        /* what drop_ev drops */
 
     ngx_http_smart_redis_state_e    state;
     ngx_uint_t                      pending;        /* owner commands */
@@ -109,6 +111,8 @@ static void ngx_http_smart_redis_progress_timeout(ngx_event_t *ev);
 static void ngx_http_smart_redis_notify_handler(ngx_event_t *ev);
 static void ngx_http_smart_redis_flush_handler(ngx_event_t *ev);
 static void ngx_http_smart_redis_drain_handler(ngx_event_t *ev);
+static void ngx_http_smart_redis_drop_handler(ngx_event_t *ev);
+static void ngx_http_smart_redis_drop_later(ngx_http_smart_redis_t *rd);
 static void ngx_http_smart_redis_send(ngx_http_smart_redis_t *rd);
 static void ngx_http_smart_redis_recv(ngx_http_smart_redis_t *rd);
 static ngx_int_t ngx_http_smart_redis_parse(ngx_http_smart_redis_t *rd,
@@ -190,6 +194,10 @@ ngx_http_smart_redis_create(ngx_cycle_t *cycle,
     rd->drain_ev.handler = ngx_http_smart_redis_drain_handler;
     rd->drain_ev.data = rd;
     rd->drain_ev.log = cycle->log;
+
+    rd->drop_ev.handler = ngx_http_smart_redis_drop_handler;
+    rd->drop_ev.data = rd;
+    rd->drop_ev.log = cycle->log;
 
     return rd;
 }
@@ -391,6 +399,10 @@ ngx_http_smart_redis_destroy(ngx_http_smart_redis_t *rd)
         ngx_delete_posted_event(&rd->drain_ev);
     }
 
+    if (rd->drop_ev.posted) {
+        ngx_delete_posted_event(&rd->drop_ev);
+    }
+
     if (rd->ac != NULL) {
         /* the cleanup hook runs the pending handlers with NGX_ERROR */
         redisAsyncFree(rd->ac);
@@ -539,6 +551,36 @@ ngx_http_smart_redis_flush_handler(ngx_event_t *ev)
     if (rd->state == NGX_HTTP_SMART_REDIS_READY && rd->c != NULL) {
         ngx_http_smart_redis_send(rd);
     }
+}
+
+
+/*
+ * A drop asked for where hiredis would not defer the free: in the connect
+ * callback and in the event hooks it calls from its own functions.
+ */
+
+static void
+ngx_http_smart_redis_drop_later(ngx_http_smart_redis_t *rd)
+{
+    if (!rd->destroying && !rd->drop_ev.posted) {
+        rd->drop_ac = rd->ac;
+        ngx_post_event(&rd->drop_ev, &ngx_posted_events);
+    }
+}
+
+
+static void
+ngx_http_smart_redis_drop_handler(ngx_event_t *ev)
+{
+    ngx_http_smart_redis_t  *rd = ev->data;
+
+    /* not a newer connection made since the drop was asked for */
+
+    if (rd->ac != NULL && rd->ac == rd->drop_ac) {
+        ngx_http_smart_redis_drop(rd);
+    }
+
+    rd->drop_ac = NULL;
 }
 
 
@@ -873,8 +915,10 @@ ngx_http_smart_redis_answer(ngx_http_smart_redis_t *rd, ngx_int_t rc)
 
     ngx_http_smart_redis_progress(rd);
 
+    /* the text only goes with an error reply (NGX_DECLINED) */
+
     err.data = rd->err;
-    err.len = rd->err_len;
+    err.len = (rc == NGX_DECLINED) ? rd->err_len : 0;
 
     rd->reply(rd->data, rc, &err, privdata);
 
@@ -950,7 +994,7 @@ ngx_http_smart_redis_add_read(void *data)
         if (ngx_add_event(rd->c->read, NGX_READ_EVENT, NGX_LEVEL_EVENT)
             != NGX_OK)
         {
-            ngx_http_smart_redis_drop(rd);
+            ngx_http_smart_redis_drop_later(rd);
         }
     }
 }
@@ -976,7 +1020,7 @@ ngx_http_smart_redis_add_write(void *data)
         if (ngx_add_event(rd->c->write, NGX_WRITE_EVENT, NGX_LEVEL_EVENT)
             != NGX_OK)
         {
-            ngx_http_smart_redis_drop(rd);
+            ngx_http_smart_redis_drop_later(rd);
         }
     }
 }
@@ -1143,9 +1187,16 @@ ngx_http_smart_redis_on_connect(const redisAsyncContext *cac, int status)
 
 failed:
 
+    /*
+     * hiredis 0.14 runs the connect callback without marking itself as
+     * inside a callback: redisAsyncFree() here would free the context
+     * under its caller.
+     */
+
     ngx_log_error(NGX_LOG_ERR, rd->log, 0,
                   "smart: redis handshake could not be sent");
-    ngx_http_smart_redis_drop(rd);
+
+    ngx_http_smart_redis_drop_later(rd);
 }
 
 

@@ -100,7 +100,10 @@ u_char *ngx_http_smart_redis_reserve(ngx_http_smart_redis_t *rd, size_t len);
 void ngx_http_smart_redis_commit(ngx_http_smart_redis_t *rd, size_t len,
     void *privdata);
 
-/* Drops the connection: pending handlers run with NULL before it returns. */
+/*
+ * Drops the connection: pending handlers run with NGX_ERROR (err NULL)
+ * before it returns.
+ */
 void ngx_http_smart_redis_destroy(ngx_http_smart_redis_t *rd);
 
 
