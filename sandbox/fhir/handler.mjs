@@ -146,6 +146,14 @@ function readBody(req, limit) {
     return new Promise((resolve, reject) => {
         const declared = Number(req.headers['content-length']);
         let tooLarge = Number.isFinite(declared) && declared > limit;
+        if (tooLarge) {
+            // refused before the body is read (Node answers Expect:
+            // 100-continue by itself); what was sent is drained unread
+            req.resume();
+            reject(withHeaders(fail(`The request body is larger than ${limit} bytes`, 'too-long', 413),
+                { Connection: 'close' }));
+            return;
+        }
         const chunks = [];
         let size = 0;
         req.on('data', (chunk) => {

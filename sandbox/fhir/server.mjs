@@ -7,7 +7,7 @@
 //
 // See README.md next to this file.
 
-import { closeSync, createWriteStream, openSync } from 'node:fs';
+import { createWriteStream, openSync } from 'node:fs';
 import http from 'node:http';
 import { parseArgs } from 'node:util';
 
@@ -105,15 +105,11 @@ async function main() {
             process.stderr.write(`fhir-server: cannot open the request log: ${err.message}\n`);
             process.exit(1);
         }
+        // the stream owns fd from here (autoClose): it closes it on error
         logStream = createWriteStream(opts.requestLog, { fd, flags: 'a' });
         logStream.on('error', (err) => {
             process.stderr.write(`fhir-server: request log: ${err.message}\n`);
             logStream = undefined;
-            try {
-                closeSync(fd);
-            } catch {
-                // already closed
-            }
         });
     }
 

@@ -12,10 +12,25 @@ function expired(entry) {
     return entry.expires !== undefined && entry.expires <= Date.now();
 }
 
+// removes an entry and its index entries, so that no map outgrows the store
+function forget(key) {
+    const entry = store.get(key);
+    if (!entry) return;
+    store.delete(key);
+    const { uid, userCode, grantId } = entry.payload;
+    if (uid && byUid.get(uid) === key) byUid.delete(uid);
+    if (userCode && byUserCode.get(userCode) === key) byUserCode.delete(userCode);
+    if (grantId && grants.has(grantId)) {
+        const keys = grants.get(grantId);
+        keys.delete(key);
+        if (keys.size === 0) grants.delete(grantId);
+    }
+}
+
 function evict() {
     for (const [key, entry] of store) {
         if (store.size < MAX_ENTRIES && !expired(entry)) break;
-        store.delete(key);
+        forget(key);
     }
 }
 
@@ -26,7 +41,7 @@ export class MemoryAdapter {
 
     async upsert(id, payload, expiresIn) {
         const key = this.key(id);
-        store.delete(key);
+        forget(key);
         evict();
         store.set(key, {
             payload: structuredClone(payload),
@@ -50,7 +65,7 @@ export class MemoryAdapter {
         const entry = key && store.get(key);
         if (!entry) return undefined;
         if (expired(entry)) {
-            store.delete(key);
+            forget(key);
             return undefined;
         }
         return structuredClone(entry.payload);
@@ -61,10 +76,10 @@ export class MemoryAdapter {
         if (entry) entry.payload.consumed = Math.floor(Date.now() / 1000);
     }
 
-    async destroy(id) { store.delete(this.key(id)); }
+    async destroy(id) { forget(this.key(id)); }
 
     async revokeByGrantId(grantId) {
-        for (const key of grants.get(grantId) || []) store.delete(key);
+        for (const key of [...(grants.get(grantId) || [])]) forget(key);
         grants.delete(grantId);
     }
 }

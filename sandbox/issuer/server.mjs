@@ -6,7 +6,7 @@
 //        --keys DIR [--personas FILE] [--app URL] [--ttl SECONDS]
 
 import http from 'node:http';
-import { readFileSync } from 'node:fs';
+import { readFileSync, realpathSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
@@ -274,7 +274,18 @@ export function createServer(opt, personas) {
     });
 }
 
-if (import.meta.url === `file://${process.argv[1]}`) {
+// run as a program (also through a symlinked or space-containing path,
+// which import.meta.url spells differently from argv[1])
+function invokedDirectly() {
+    try {
+        return process.argv[1] !== undefined
+            && realpathSync(process.argv[1]) === realpathSync(fileURLToPath(import.meta.url));
+    } catch {
+        return false;
+    }
+}
+
+if (invokedDirectly()) {
     const opt = options();
     const personas = JSON.parse(readFileSync(opt.personas, 'utf8'));
     const server = createServer(opt, personas);

@@ -137,7 +137,9 @@ export class Lab {
         const deadline = Date.now() + waitMs;
         for (;;) {
             const lines = this.readLogFrom(res.logMark);
-            const mine = lines.filter((l) => !res.cid || !l.cid || l.cid === res.cid);
+            // the gateway always sends the correlation ID upstream: a line
+            // without it is not this response's request
+            const mine = lines.filter((l) => !res.cid || l.cid === res.cid);
             if (mine.length > 0 || Date.now() > deadline) return mine;
             await new Promise((r) => setTimeout(r, 50));
         }

@@ -35,7 +35,6 @@ export async function startLab(name) {
     const dir = join(top, 'build', `lab-${name}`);
     const base = await freeBase();
     const env = { ...process.env, SMART_LAB_DIR: dir, SMART_LAB_PORT_BASE: String(base) };
-    rmSync(dir, { recursive: true, force: true });
     const lab = { dir, env, base };
     lab.cmd = async (what) => {
         try {
@@ -44,6 +43,10 @@ export async function startLab(name) {
             throw new Error(`sandbox/lab ${what} failed: ${e.stderr || e.message}`);
         }
     };
+    // a run that was interrupted left its daemons (Redis, NGINX) behind:
+    // stop them through their pidfiles before the directory goes
+    await lab.cmd('down').catch(() => {});
+    rmSync(dir, { recursive: true, force: true });
     lab.stop = () => lab.cmd('down');
     try {
         await lab.cmd('up');
