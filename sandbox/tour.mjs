@@ -118,7 +118,7 @@ with synthetic patients.  Tokens come from the sandbox issuer ${lab.issuer}.`);
     expect(r.status === 200, 'search allowed');
     expect(seen.some((l) => /[?&]patient=syn-0001(&|$)/.test(l.url)),
         'the upstream received patient=syn-0001');
-    expect((r.body?.entry || []).every((e) =>
+    expect(r.body?.entry?.length > 0 && r.body.entry.every((e) =>
         e.resource?.subject?.reference === 'Patient/syn-0001'), 'only Ana\'s Observations');
 
     step('A denied cross-patient read', `
@@ -178,7 +178,7 @@ with synthetic patients.  Tokens come from the sandbox issuer ${lab.issuer}.`);
     seen = await showUpstream(r);
     expect(r.status === 200 && seen.some((l) => /category=.*laboratory/.test(decodeURIComponent(l.url))),
         'narrowed to category laboratory');
-    expect((r.body?.entry || []).every((e) => (e.resource?.category || []).some((c) =>
+    expect(r.body?.entry?.length > 0 && r.body.entry.every((e) => (e.resource?.category || []).some((c) =>
         (c.coding || []).some((k) => k.code === 'laboratory'))), 'only laboratory results');
     r = await lab.fhir('GET', 'Condition?patient=syn-0002', { token: lee.access_token });
     show(r);
