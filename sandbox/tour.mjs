@@ -7,7 +7,7 @@ import { execFileSync } from 'node:child_process';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-import { loadLab, decodeJwt } from './lib/lab.mjs';
+import { loadLab, decodeJwt, medicationStatement } from './lib/lab.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const lab = loadLab(process.argv[2] || join(here, '..', 'build', 'lab', 'lab.env'));
@@ -133,19 +133,8 @@ with synthetic patients.  Tokens come from the sandbox issuer ${lab.issuer}.`);
     step('A denied write', `
         patient/*.rs is read and search only: the patient app may not record a
         medication.`);
-    const medStatement = (patient) => ({
-        resourceType: 'MedicationStatement',
-        status: 'active',
-        medicationCodeableConcept: {
-            coding: [{ system: 'http://www.nlm.nih.gov/research/umls/rxnorm',
-                code: '197361', display: 'Amlodipine 5 MG Oral Tablet' }],
-        },
-        subject: { reference: `Patient/${patient}` },
-        meta: { tag: [{ system: 'http://terminology.hl7.org/CodeSystem/v3-ActReason',
-            code: 'HTEST', display: 'test health data' }] },
-    });
     r = await lab.fhir('POST', 'MedicationStatement',
-        { token: ana.access_token, body: medStatement('syn-0001') });
+        { token: ana.access_token, body: medicationStatement('syn-0001') });
     show(r);
     expect(r.status === 403 && r.code === 'scope-insufficient', '403 scope-insufficient');
 
@@ -157,13 +146,13 @@ with synthetic patients.  Tokens come from the sandbox issuer ${lab.issuer}.`);
     console.log(`   token: ${decodeJwt(medrec.access_token).header.alg}`
         + ` scope="${decodeJwt(medrec.access_token).payload.scope}"`);
     r = await lab.fhir('POST', 'MedicationStatement',
-        { token: medrec.access_token, body: medStatement('syn-0001') });
+        { token: medrec.access_token, body: medicationStatement('syn-0001') });
     show(r);
     expect(r.status === 201, '201 Created for Ana');
     const location = r.headers.get('location');
     if (location) console.log(`   Location: ${location}`);
     r = await lab.fhir('POST', 'MedicationStatement',
-        { token: medrec.access_token, body: medStatement('syn-0002') });
+        { token: medrec.access_token, body: medicationStatement('syn-0002') });
     show(r);
     expect(r.status === 403 && r.code === 'patient-mismatch',
         'a statement about another patient: 403 patient-mismatch');

@@ -34,6 +34,22 @@ export function loadLab(envFile) {
 }
 
 // The body's catalogue code: OperationOutcome.issue[0].details.coding[].code
+// A synthetic MedicationStatement for a patient (the write the tour and the
+// tests make), tagged as test data like the seed.
+export function medicationStatement(patient) {
+    return {
+        resourceType: 'MedicationStatement',
+        status: 'active',
+        medicationCodeableConcept: {
+            coding: [{ system: 'http://www.nlm.nih.gov/research/umls/rxnorm',
+                code: '197361', display: 'Amlodipine 5 MG Oral Tablet' }],
+        },
+        subject: { reference: `Patient/${patient}` },
+        meta: { tag: [{ system: 'http://terminology.hl7.org/CodeSystem/v3-ActReason',
+            code: 'HTEST', display: 'test health data' }] },
+    };
+}
+
 export function outcomeCode(body) {
     const coding = body?.issue?.[0]?.details?.coding || [];
     return coding.map((c) => c.code).find(Boolean);

@@ -11,7 +11,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 
-import { decodeJwt, persona } from '../lib/lab.mjs';
+import { decodeJwt, medicationStatement, persona } from '../lib/lab.mjs';
 import { loadSigningKeys, signJwt } from '../lib/keys.mjs';
 import { startLab } from './lab-fixture.mjs';
 
@@ -51,15 +51,6 @@ function mint(payloadChanges, { alg = 'RS256' } = {}) {
     });
 }
 
-const medStatement = (patient) => ({
-    resourceType: 'MedicationStatement',
-    status: 'active',
-    medicationCodeableConcept: {
-        coding: [{ system: 'http://www.nlm.nih.gov/research/umls/rxnorm',
-            code: '197361', display: 'Amlodipine 5 MG Oral Tablet' }],
-    },
-    subject: { reference: `Patient/${patient}` },
-});
 
 before(async () => {
     fixture = await startLab('e2e');
@@ -137,7 +128,7 @@ test('cross-patient read and search are refused before the upstream', async () =
 
 test('a read-only token cannot write; the challenge names the scope', async () => {
     const r = await fhir('POST', 'MedicationStatement',
-        { token: tokens.ana.access_token, body: medStatement('syn-0001') });
+        { token: tokens.ana.access_token, body: medicationStatement('syn-0001') });
     assert.equal(r.status, 403);
     assert.equal(r.code, 'scope-insufficient');
     assert.match(r.headers.get('www-authenticate'),
@@ -148,13 +139,13 @@ test('the medication app writes for its patient only; stale If-Match is a typed 
     const created = [];
     for (const t of [tokens.medrec, tokens.medrecCC]) {
         const r = await fhir('POST', 'MedicationStatement',
-            { token: t.access_token, body: medStatement('syn-0001') });
+            { token: t.access_token, body: medicationStatement('syn-0001') });
         assert.equal(r.status, 201);
         assert.match(r.headers.get('location'), /MedicationStatement\/[^/]+\/_history\//);
         created.push(r.body.id);
     }
     const denied = await fhir('POST', 'MedicationStatement',
-        { token: tokens.medrec.access_token, body: medStatement('syn-0002') });
+        { token: tokens.medrec.access_token, body: medicationStatement('syn-0002') });
     assert.equal(denied.status, 403);
     assert.equal(denied.code, 'patient-mismatch');
 
@@ -162,7 +153,7 @@ test('the medication app writes for its patient only; stale If-Match is a typed 
     const id = created[0];
     const r = await fhir('PUT', `MedicationStatement?_id=${id}&patient=syn-0001`, {
         token: tokens.medrec.access_token,
-        body: { ...medStatement('syn-0001'), id, status: 'stopped' },
+        body: { ...medicationStatement('syn-0001'), id, status: 'stopped' },
         headers: { 'If-Match': 'W/"not-the-version"' },
     });
     assert.equal(r.status, 412, r.text);
@@ -170,7 +161,7 @@ test('the medication app writes for its patient only; stale If-Match is a typed 
 });
 
 test('an invalid resource from the app comes back as a typed request-invalid', async () => {
-    const bad = { ...medStatement('syn-0001'), status: 'not-a-status' };
+    const bad = { ...medicationStatement('syn-0001'), status: 'not-a-status' };
     const r = await fhir('POST', 'MedicationStatement', { token: tokens.medrec.access_token, body: bad });
     assert.equal(r.status, 400);
     assert.equal(r.code, 'request-invalid');
