@@ -111,12 +111,21 @@ test-fuzz: fuzz
 
 # --- integration tests (t/, prove) ------------------------------------------
 
-test-t: module
+# LD_PRELOAD fault injection for t/ (tests/fault/)
+FAULT_HIREDIS := $(BUILD)/fault/hiredis_fail.so
+
+$(FAULT_HIREDIS): tests/fault/hiredis_fail.c
+	@mkdir -p $(dir $@)
+	$(CC) -std=c99 -O1 -g $(WARN) -shared -fPIC -o $@ $< -ldl
+
+test-t: module $(FAULT_HIREDIS)
 	TEST_NGINX_MODULE=$(CURDIR)/$(MODULE) TEST_NGINX_BINARY=$(NGINX_BIN) \
+	SMART_FAULT_HIREDIS_SO=$(CURDIR)/$(FAULT_HIREDIS) \
 	    prove -I t/lib -r t/
 
-test-t-san: module-san
+test-t-san: module-san $(FAULT_HIREDIS)
 	TEST_NGINX_MODULE=$(CURDIR)/$(MODULE_SAN) TEST_NGINX_BINARY=$(NGINX_BIN) \
+	SMART_FAULT_HIREDIS_SO=$(CURDIR)/$(FAULT_HIREDIS) \
 	    TEST_NGINX_SANITIZE=1 prove -I t/lib -r t/
 
 # --- the lab: sandbox FHIR server, token issuer, Redis, gateway ----------

@@ -502,10 +502,16 @@ sub _tail {
 
 # --- nginx process control ----------------------------------------------------
 
+# TEST_NGINX_PRELOAD: libraries a test file preloads into nginx (fault
+# injection), after the sanitizer runtime, which must come first.
 sub _nginx_env {
-    return () unless $Sanitize;
+    my @pre;
+    push @pre, $ENV{TEST_NGINX_SANITIZE_PRELOAD} if $Sanitize;
+    push @pre, $ENV{TEST_NGINX_PRELOAD} if $ENV{TEST_NGINX_PRELOAD};
+    my @env = @pre ? (LD_PRELOAD => join ' ', @pre) : ();
+    return @env unless $Sanitize;
     return (
-        LD_PRELOAD    => $ENV{TEST_NGINX_SANITIZE_PRELOAD},
+        @env,
         ASAN_OPTIONS  => "detect_leaks=0:abort_on_error=0"
                        . ":log_path=$ServRoot/logs/asan",
         UBSAN_OPTIONS => "print_stacktrace=1:log_path=$ServRoot/logs/ubsan",
