@@ -1291,10 +1291,8 @@ ngx_http_smart_set_request_header(ngx_http_request_t *r,
             i = 0;
         }
 
-        if (h[i].key.len == slcf->correlation_header.len
-            && ngx_strncasecmp(h[i].key.data, slcf->correlation_header.data,
-                               h[i].key.len)
-               == 0)
+        if (ngx_http_smart_hdr_eq(&h[i], slcf->correlation_lc.data,
+                                  slcf->correlation_lc.len))
         {
             /* an invalid or repeated incoming ID is overwritten everywhere */
             h[i].value = *value;
