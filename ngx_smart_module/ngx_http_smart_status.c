@@ -166,11 +166,35 @@ ngx_http_smart_status_get(ngx_uint_t counter)
                  "\n")
 
 
+/* One smart_requests_total line per catalogue code, counters from base. */
+
 static u_char *
-ngx_http_smart_status_render(u_char *p, u_char *end)
+ngx_http_smart_status_by_code(u_char *p, u_char *end, const char *decision,
+    ngx_uint_t base)
 {
     ngx_uint_t                i;
     const smart_err_entry_t  *e;
+
+    for (i = 0; i < SMART_ERR__COUNT; i++) {
+        e = smart_err_get((smart_err_e) i);
+        if (e == NULL) {
+            continue;
+        }
+
+        p = ngx_slprintf(p, end,
+                         "smart_requests_total{decision=\"%s\","
+                         "reason=\"%s\"} %A\n", decision, e->code,
+                         ngx_http_smart_status_get(base + i));
+    }
+
+    return p;
+}
+
+
+static u_char *
+ngx_http_smart_status_render(u_char *p, u_char *end)
+{
+    ngx_uint_t   i;
 
     static const char  *audit[] = { "sent", "spooled", "replayed", "lost" };
 
@@ -181,31 +205,10 @@ ngx_http_smart_status_render(u_char *p, u_char *end)
                      " %A\n",
                      ngx_http_smart_status_get(NGX_HTTP_SMART_STAT_REQ_ALLOW));
 
-    for (i = 0; i < SMART_ERR__COUNT; i++) {
-        e = smart_err_get((smart_err_e) i);
-        if (e == NULL) {
-            continue;
-        }
-
-        p = ngx_slprintf(p, end,
-                         "smart_requests_total{decision=\"allow\","
-                         "reason=\"%s\"} %A\n", e->code,
-                         ngx_http_smart_status_get(
-                             NGX_HTTP_SMART_STAT_REQ_ALLOW_ERR + i));
-    }
-
-    for (i = 0; i < SMART_ERR__COUNT; i++) {
-        e = smart_err_get((smart_err_e) i);
-        if (e == NULL) {
-            continue;
-        }
-
-        p = ngx_slprintf(p, end,
-                         "smart_requests_total{decision=\"deny\","
-                         "reason=\"%s\"} %A\n", e->code,
-                         ngx_http_smart_status_get(
-                             NGX_HTTP_SMART_STAT_REQ_DENY + i));
-    }
+    p = ngx_http_smart_status_by_code(p, end, "allow",
+                                      NGX_HTTP_SMART_STAT_REQ_ALLOW_ERR);
+    p = ngx_http_smart_status_by_code(p, end, "deny",
+                                      NGX_HTTP_SMART_STAT_REQ_DENY);
 
     p = ngx_slprintf(p, end,
                      "smart_requests_total{decision=\"deny\","
