@@ -681,7 +681,7 @@ smart_err_from_code(const char *code, size_t len)
         return SMART_ERR__COUNT;
     }
 
-    /* called for every request (status counters): the first byte first */
+    /* per request from the status counters (not "ok"): first byte first */
 
     for (i = 0; i < SMART_ERR__COUNT; i++) {
         if ((len == 0 || smart_err_table[i].code[0] == code[0])
