@@ -22,6 +22,7 @@ typedef struct {
     ngx_uint_t          ncid;
     ngx_uint_t          nauth;          /* Authorization headers */
     ngx_table_elt_t    *if_none_exist;  /* first */
+    ngx_uint_t          nif_none_exist;
     ngx_table_elt_t    *content_type;   /* first */
     ngx_uint_t          method_override;
 } ngx_http_smart_headers_t;
@@ -577,6 +578,7 @@ ngx_http_smart_classify(ngx_http_request_t *r,
     if (h != NULL) {
         in.if_none_exist = (const char *) h->value.data;
         in.if_none_exist_len = h->value.len;
+        in.if_none_exist_repeated = (hs->nif_none_exist > 1);
     }
 
     if (ctx->body_done) {
@@ -1206,6 +1208,8 @@ ngx_http_smart_scan_headers(ngx_http_request_t *r,
                 if (hs->if_none_exist == NULL) {
                     hs->if_none_exist = &h[i];
                 }
+
+                hs->nif_none_exist++;
 
             } else if (ngx_http_smart_hdr_is(&h[i], "x-http-method")) {
                 hs->method_override = 1;

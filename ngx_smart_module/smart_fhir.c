@@ -105,6 +105,8 @@ static int smart_fhir_include_piece(smart_fhir_ctx_t *ctx, const char *s,
     smart_fhir_include_t *inc);
 static size_t smart_fhir_count_src(const smart_fhir_ctx_t *ctx,
     smart_fhir_src_e src);
+static int smart_fhir_if_none_exist(smart_fhir_ctx_t *ctx);
+static int smart_fhir_criteria_qmark(smart_fhir_ctx_t *ctx);
 static smart_fhir_status_e smart_fhir_invalid_result(smart_fhir_ctx_t *ctx,
     smart_fhir_req_t **out);
 
@@ -154,7 +156,9 @@ static const char *smart_fhir_reason_names[] = {
     "query-limit",
     "param-name",
     "param-value",
-    "body-not-form"
+    "body-not-form",
+    "query-question-mark",
+    "if-none-exist"
 };
 
 
@@ -394,16 +398,20 @@ smart_fhir_classify(const smart_fhir_input_t *in, smart_fhir_req_t **out)
     }
 
     if (req->interaction == SMART_FHIR_I_CREATE) {
-        if (smart_fhir_parse_params(&ctx, in->if_none_exist,
-                                    in->if_none_exist_len,
-                                    SMART_FHIR_SRC_IF_NONE_EXIST) != 0)
-        {
+        if (smart_fhir_if_none_exist(&ctx) != 0) {
             return smart_fhir_invalid_result(&ctx, out);
         }
 
         if (smart_fhir_count_src(&ctx, SMART_FHIR_SRC_IF_NONE_EXIST) > 0) {
             req->conditional = 1;
         }
+
+        req->create_query = (smart_fhir_count_src(&ctx, SMART_FHIR_SRC_QUERY)
+                             > 0);
+    }
+
+    if (req->conditional && smart_fhir_criteria_qmark(&ctx) != 0) {
+        return smart_fhir_invalid_result(&ctx, out);
     }
 
     if (req->conditional
@@ -1087,6 +1095,92 @@ smart_fhir_count_src(const smart_fhir_ctx_t *ctx, smart_fhir_src_e src)
 }
 
 
+/*
+ * The If-None-Exist header of a create: refused when repeated (servers
+ * join the copies or take the first or the last); "Type?criteria" is read
+ * without "Type?" only when Type is the created type, any other text before
+ * a '?' is refused, as servers cut there or not.
+ */
+static int
+smart_fhir_if_none_exist(smart_fhir_ctx_t *ctx)
+{
+    size_t                     len;
+    const char                *s, *q;
+    const smart_fhir_input_t  *in;
+
+    in = ctx->in;
+
+    if (in->if_none_exist_repeated) {
+        return smart_fhir_fail(ctx, SMART_FHIR_R_IF_NONE_EXIST,
+                               "If-None-Exist is repeated");
+    }
+
+    s = in->if_none_exist;
+    len = in->if_none_exist_len;
+
+    if (s == NULL || len == 0) {
+        return 0;
+    }
+
+    q = memchr(s, '?', len);
+
+    if (q != NULL) {
+        if (ctx->req->type < 0
+            || (size_t) (q - s) != smart_fhir_types[ctx->req->type].len
+            || memcmp(s, ctx->req->type_name, (size_t) (q - s)) != 0)
+        {
+            return smart_fhir_fail(ctx, SMART_FHIR_R_IF_NONE_EXIST,
+                                   "If-None-Exist names another type "
+                                   "before '?'");
+        }
+
+        len -= (size_t) (q - s) + 1;
+        s = q + 1;
+
+        if (len == 0) {
+            return smart_fhir_fail(ctx, SMART_FHIR_R_IF_NONE_EXIST,
+                                   "If-None-Exist has no criteria");
+        }
+    }
+
+    return smart_fhir_parse_params(ctx, s, len,
+                                   SMART_FHIR_SRC_IF_NONE_EXIST);
+}
+
+
+/*
+ * Conditional criteria (If-None-Exist of a create, the query of a
+ * conditional update, patch or delete) with '?' in a decoded name or value:
+ * a server that decodes before it looks for the start of the criteria would
+ * cut there.  Raw '?' is refused for every query by
+ * smart_fhir_parse_params().
+ */
+static int
+smart_fhir_criteria_qmark(smart_fhir_ctx_t *ctx)
+{
+    size_t                     i;
+    smart_fhir_src_e           src;
+    const smart_fhir_param_t  *p;
+
+    src = (ctx->req->interaction == SMART_FHIR_I_CREATE)
+          ? SMART_FHIR_SRC_IF_NONE_EXIST : SMART_FHIR_SRC_QUERY;
+
+    for (i = 0; i < ctx->nparams; i++) {
+        p = &ctx->params[i];
+
+        if (p->source == src
+            && (strchr(p->raw_name, '?') != NULL
+                || memchr(p->value, '?', p->value_len) != NULL))
+        {
+            return smart_fhir_fail(ctx, SMART_FHIR_R_QUERY_QMARK,
+                                   "'?' inside conditional criteria");
+        }
+    }
+
+    return 0;
+}
+
+
 static int
 smart_fhir_parse_params(smart_fhir_ctx_t *ctx, const char *s, size_t len,
     smart_fhir_src_e src)
@@ -1107,6 +1201,16 @@ smart_fhir_parse_params(smart_fhir_ctx_t *ctx, const char *s, size_t len,
         if (c <= 0x20 || c == 0x7f || c == '#' || c == ';') {
             return smart_fhir_fail(ctx, SMART_FHIR_R_QUERY_CHAR,
                                    "character not allowed in query");
+        }
+
+        /*
+         * A second '?': servers cut criteria at the first or at the last
+         * '?', or keep the text between two (docs/security.md, "parsing
+         * differentials"), so no reading is safe.
+         */
+        if (c == '?') {
+            return smart_fhir_fail(ctx, SMART_FHIR_R_QUERY_QMARK,
+                                   "'?' inside a query or criteria");
         }
     }
 

@@ -71,8 +71,18 @@ typedef enum {
     SMART_FHIR_R_QUERY_LIMIT,       /* a SMART_FHIR_MAX_* bound exceeded */
     SMART_FHIR_R_PARAM_NAME,        /* empty or malformed parameter name */
     SMART_FHIR_R_PARAM_VALUE,       /* malformed _include/_revinclude */
-    SMART_FHIR_R_BODY_NOT_FORM      /* POST _search body that is not
+    SMART_FHIR_R_BODY_NOT_FORM,     /* POST _search body that is not
                                        application/x-www-form-urlencoded */
+    /*
+     * Parsing differentials (docs/security.md): servers are known to read
+     * these differently from the gateway, so they are refused by rule.
+     */
+    SMART_FHIR_R_QUERY_QMARK,       /* '?' inside a query, form body or
+                                       If-None-Exist; in conditional
+                                       criteria also as "%3F" */
+    SMART_FHIR_R_IF_NONE_EXIST      /* If-None-Exist repeated, or in the
+                                       "Type?criteria" form with another
+                                       type than the resource's */
 } smart_fhir_reason_e;
 
 
@@ -227,9 +237,13 @@ typedef struct {
     size_t                       body_len;
     int                          body_is_form;  /* Content-Type is
                                         application/x-www-form-urlencoded */
-    /* raw If-None-Exist header (search parameters), only read for create */
+    /* raw If-None-Exist header (search parameters, or "Type?" and the
+       parameters), only read for create */
     const char                  *if_none_exist;
     size_t                       if_none_exist_len;
+    /* 1 when the request carried more than one If-None-Exist header
+       (servers join or pick them differently): INVALID for a create */
+    int                          if_none_exist_repeated;
     /* 1 when X-HTTP-Method-Override (or X-HTTP-Method, X-Method-Override)
        is present with any value */
     int                          method_override;
@@ -277,6 +291,12 @@ typedef struct {
 
     /* 1 for PUT/PATCH/DELETE T?criteria and POST T with If-None-Exist */
     int                          conditional;
+
+    /* create only: the URL carried a query.  Servers never read it as
+       criteria (only If-None-Exist is), so its parameters are kept with
+       source SMART_FHIR_SRC_QUERY but are not criteria; the policy refuses
+       it under patient scopes */
+    int                          create_query;
 
     /* all parameters: query first, then form body, then If-None-Exist */
     const smart_fhir_param_t    *params;

@@ -42,7 +42,9 @@
 #define PATIENT_FEATURES_DENIED                                              \
     (SMART_FHIR_F_CHAIN | SMART_FHIR_F_HAS | SMART_FHIR_F_FILTER             \
      | SMART_FHIR_F_INCLUDE_WILD | SMART_FHIR_F_QUERY                        \
-     | SMART_FHIR_F_CONTAINED)
+     | SMART_FHIR_F_CONTAINED | SMART_FHIR_F_ITERATE)
+
+#define MAX_CHAIN_DEPTH 4       /* levels of a chain or of nested _has */
 
 #define MAX_PATH_SEGS   8
 #define MAX_PTR_SEGS    64
@@ -490,6 +492,21 @@ any_patient_scope(pctx_t *c, int t, unsigned need)
 
 /* --- the patient compartment -------------------------------------------- */
 
+/*
+ * Does pa select what the request acts on?  A create's criteria are its
+ * If-None-Exist alone: servers never read the URL query of a create.
+ */
+static int
+is_criteria(const smart_fhir_req_t *req, const smart_fhir_param_t *pa)
+{
+    if (req->interaction == SMART_FHIR_I_CREATE) {
+        return pa->source == SMART_FHIR_SRC_IF_NONE_EXIST;
+    }
+
+    return pa->source != SMART_FHIR_SRC_IF_NONE_EXIST;
+}
+
+
 static int
 targets_only_patient(const char *const *targets, size_t n)
 {
@@ -593,7 +610,7 @@ pin_status(pctx_t *c, const smart_fhir_req_t *req, int t)
     for (i = 0; i < req->nparams; i++) {
         pa = &req->params[i];
 
-        if (pa->chain != NULL) {
+        if (pa->chain != NULL || !is_criteria(req, pa)) {
             continue;
         }
 
@@ -756,6 +773,15 @@ includes_ok(pctx_t *c, const smart_fhir_req_t *req, int primary_pinned,
     const smart_fhir_include_t     *inc;
     const smart_fhir_refparam_t    *rp;
 
+    /*
+     * :iterate follows references from included resources too, which the
+     * primary search's patient limit does not reach: a patient grant never
+     * covers the included compartment types then.
+     */
+    if (req->features & SMART_FHIR_F_ITERATE) {
+        primary_pinned = 0;
+    }
+
     for (i = 0; i < req->nparams; i++) {
         pa = &req->params[i];
 
@@ -820,6 +846,120 @@ includes_ok(pctx_t *c, const smart_fhir_req_t *req, int primary_pinned,
                     return 0;
                 }
             }
+        }
+    }
+
+    return 1;
+}
+
+
+/* --- chains and _has ---------------------------------------------------- */
+
+/*
+ * Every type a chain ("subject:Patient.name", "subject.organization.name")
+ * or a reverse chain ("_has:Observation:patient:code", nested) starting at
+ * type t can reach must be searchable under an unrestricted user or system
+ * grant: otherwise the search answers, by what it returns, questions about
+ * data the token may not read (existence probes), granular restrictions
+ * included.  spec is the decoded parameter name.  1 when every reached
+ * type is allowed.
+ */
+static int
+reach_ok(pctx_t *c, int t, const char *spec, int depth)
+{
+    int                           tt, mt;
+    size_t                        k, seg, nlen;
+    const char                   *colon, *dot, *rest;
+    const smart_fhir_refparam_t  *rp;
+
+    if (grant_full(c, CTX_US, -1, SMART_SCOPE_S) != NULL) {
+        return 1;
+    }
+
+    if (depth > MAX_CHAIN_DEPTH) {
+        return 0;
+    }
+
+    if (strncmp(spec, "_has:", 5) == 0) {
+        spec += 5;
+        seg = strcspn(spec, ":");
+        tt = smart_fhir_type_index(spec, seg);
+
+        if (tt < 0 || spec[seg] != ':'
+            || grant_full(c, CTX_US, tt, SMART_SCOPE_S) == NULL)
+        {
+            return 0;
+        }
+
+        rest = spec + seg + 1;
+        seg = strcspn(rest, ":");
+
+        if (rest[seg] != ':') {
+            return 0;
+        }
+
+        return reach_ok(c, tt, rest + seg + 1, depth + 1);
+    }
+
+    dot = strchr(spec, '.');
+    if (dot == NULL) {
+        return 1;                   /* a parameter of t itself */
+    }
+
+    seg = (size_t) (dot - spec);
+    colon = memchr(spec, ':', seg);
+    nlen = colon ? (size_t) (colon - spec) : seg;
+    mt = colon ? smart_fhir_type_index(colon + 1,
+                                       (size_t) (dot - colon - 1))
+               : -1;
+
+    if (mt >= 0) {
+        return grant_full(c, CTX_US, mt, SMART_SCOPE_S) != NULL
+               && reach_ok(c, mt, dot + 1, depth + 1);
+    }
+
+    rp = (t >= 0) ? smart_fhir_reference_param(t, spec, nlen) : NULL;
+    if (rp == NULL || rp->ntargets == 0) {
+        return 0;                   /* not a reference of t, or any type */
+    }
+
+    for (k = 0; k < rp->ntargets; k++) {
+        tt = smart_fhir_type_index(rp->targets[k], strlen(rp->targets[k]));
+
+        if (tt < 0 || grant_full(c, CTX_US, tt, SMART_SCOPE_S) == NULL
+            || !reach_ok(c, tt, dot + 1, depth + 1))
+        {
+            return 0;
+        }
+    }
+
+    return 1;
+}
+
+
+/* reach_ok() for every chain and _has of req on type t; 1 when fine, else
+   0 with r set to the refusal. */
+static int
+reaches_ok(pctx_t *c, const smart_fhir_req_t *req, int t,
+    const char *needed, res_t *r)
+{
+    size_t                     i;
+    const smart_fhir_param_t  *pa;
+
+    if ((req->features & (SMART_FHIR_F_CHAIN | SMART_FHIR_F_HAS)) == 0) {
+        return 1;
+    }
+
+    for (i = 0; i < req->nparams; i++) {
+        pa = &req->params[i];
+
+        if ((pa->kind == SMART_FHIR_P_HAS || pa->chain != NULL)
+            && !reach_ok(c, t, pa->raw_name, 0))
+        {
+            res_deny(r, SMART_ERR_SCOPE_INSUFFICIENT, needed,
+                     "a chain or _has reaches a type that no unrestricted "
+                     "scope allows searching");
+            return 0;
         }
     }
 
@@ -1231,6 +1371,8 @@ patient_features_denied(const smart_fhir_req_t *req, const char *needed,
              : (f & SMART_FHIR_F_INCLUDE_WILD) ? "wildcard includes are not "
                                                  "allowed under patient "
                                                  "scopes"
+             : (f & SMART_FHIR_F_ITERATE) ? ":iterate includes are not "
+                                            "allowed under patient scopes"
              : "_query and _contained are not allowed under patient scopes");
 
     return 1;
@@ -1348,7 +1490,10 @@ decide_search(pctx_t *c, const smart_fhir_req_t *req, res_t *best)
 
     sc = grant_full(c, CTX_US, t, SMART_SCOPE_S);
     if (sc != NULL) {
-        if (includes_ok(c, req, pinned, &r)) {
+        fmt_needed(needed, sc->context, t, SMART_SCOPE_S);
+        if (includes_ok(c, req, pinned, &r)
+            && reaches_ok(c, req, t, needed, &r))
+        {
             res_allow(&r, sc, "allowed by type");
         }
         res_offer(best, &r);
@@ -1371,7 +1516,9 @@ decide_search(pctx_t *c, const smart_fhir_req_t *req, res_t *best)
     ng = grant_granular(c, CTX_US, t, SMART_SCOPE_S, g);
     if (ng > 0) {
         fmt_needed(needed, g[0]->context, t, SMART_SCOPE_S);
-        if (includes_ok(c, req, pinned, &r)) {
+        if (includes_ok(c, req, pinned, &r)
+            && reaches_ok(c, req, t, needed, &r))
+        {
             granular_search(c, req, t, g, ng, needed, &r);
         }
         res_offer(best, &r);
@@ -1396,7 +1543,7 @@ decide_search(pctx_t *c, const smart_fhir_req_t *req, res_t *best)
 static void
 decide_search_system(pctx_t *c, const smart_fhir_req_t *req, res_t *best)
 {
-    int                    t, pin, via_patient, need_narrow, excl;
+    int                    t, pin, via_patient, need_narrow, excl, pinned;
     size_t                 i, n;
     res_t                  r;
     char                   needed[SMART_POLICY_NEEDED_MAX];
@@ -1408,12 +1555,34 @@ decide_search_system(pctx_t *c, const smart_fhir_req_t *req, res_t *best)
     need_narrow = 0;
     n = req->ntypes ? req->ntypes : 1;
 
+    /*
+     * The results are limited to the patient only when every type is a
+     * compartment type limited (or narrowed) to the patient: that, not the
+     * kind of grant, is what lets includes of compartment types through.
+     */
+    pinned = (req->ntypes > 0 && c->patient != NULL);
+
     for (i = 0; i < n; i++) {
         t = req->ntypes ? req->types[i] : -1;
+
+        if (t < 0 || !in_compartment(t)) {
+            pinned = 0;
+        }
 
         sc = grant_full(c, CTX_US, t, SMART_SCOPE_S);
         if (sc != NULL) {
             first = first ? first : sc;
+
+            if (c->patient == NULL || pin_status(c, req, t) != PIN_YES) {
+                pinned = 0;
+            }
+
+            fmt_needed(needed, sc->context, t, SMART_SCOPE_S);
+            if (!reaches_ok(c, req, t, needed, &r)) {
+                res_offer(best, &r);
+                return;
+            }
+
             continue;
         }
 
@@ -1496,7 +1665,7 @@ decide_search_system(pctx_t *c, const smart_fhir_req_t *req, res_t *best)
         }
     }
 
-    if (includes_ok(c, req, via_patient, &r)) {
+    if (includes_ok(c, req, pinned, &r)) {
         res_allow(&r, first, need_narrow ? "narrowed to the patient"
                                          : "every type allowed");
     }
@@ -2054,6 +2223,13 @@ patient_write(pctx_t *c, const smart_fhir_req_t *req, unsigned need,
         return;
     }
 
+    if (req->create_query) {
+        res_deny(r, SMART_ERR_REQUEST_INVALID, NULL,
+                 "a create's URL query is not criteria (only If-None-Exist "
+                 "is); refused under patient scopes");
+        return;
+    }
+
     if (t == SMART_FHIR_TYPE_PATIENT
         && (req->interaction == SMART_FHIR_I_CREATE
             || req->interaction == SMART_FHIR_I_DELETE))
@@ -2565,6 +2741,27 @@ decide_entry(pctx_t *c, const json_t *entry, res_t *r)
     }
 
     resource = json_object_get(entry, "resource");
+
+    /*
+     * An entry that reads, searches or deletes has its criteria in the url
+     * alone.  Servers take search criteria from a resource next to it
+     * (dropping the url's query) or ignore it: either way they would not
+     * search what was decided here (docs/security.md).
+     */
+    if (resource != NULL
+        && (req->method == SMART_FHIR_M_GET
+            || req->method == SMART_FHIR_M_DELETE
+            || req->interaction == SMART_FHIR_I_SEARCH_TYPE
+            || req->interaction == SMART_FHIR_I_SEARCH_SYSTEM
+            || req->interaction == SMART_FHIR_I_SEARCH_COMPARTMENT))
+    {
+        smart_fhir_req_free(req);
+        res_deny(r, SMART_ERR_REQUEST_INVALID, NULL,
+                 "a bundle entry that reads, searches or deletes carries a "
+                 "resource: its criteria must be in the url alone");
+        return;
+    }
+
     body = resource;
     decoded = NULL;
 

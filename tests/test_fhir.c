@@ -701,6 +701,106 @@ test_conditional(void **state)
 }
 
 
+/* Parsing differentials (docs/security.md): refused by rule. */
+static void
+expect_ine(const char *path, const char *query, const char *ine,
+    int repeated, smart_fhir_status_e status, smart_fhir_reason_e reason)
+{
+    smart_fhir_req_t    *req;
+    smart_fhir_input_t   in;
+
+    memset(&in, 0, sizeof(in));
+    in.method = "POST";
+    in.method_len = 4;
+    in.path = path;
+    in.path_len = strlen(path);
+    in.query = query;
+    in.query_len = query != NULL ? strlen(query) : 0;
+    in.if_none_exist = ine;
+    in.if_none_exist_len = ine != NULL ? strlen(ine) : 0;
+    in.if_none_exist_repeated = repeated;
+
+    req = classify_in(&in);
+
+    if (req->status != status || req->reason != reason) {
+        print_message("If-None-Exist \"%s\" -> %s\n", ine ? ine : "",
+                      smart_fhir_reason_name(req->reason));
+    }
+
+    assert_int_equal(req->status, status);
+    assert_int_equal(req->reason, reason);
+    smart_fhir_req_free(req);
+}
+
+
+static void
+test_differentials(void **state)
+{
+    smart_fhir_req_t  *req;
+
+    (void) state;
+
+    /* a raw '?' anywhere in a query, a form body or criteria */
+    expect_bad("GET", "Observation", "code=a?b", SMART_FHIR_R_QUERY_QMARK);
+    expect_bad("GET", "Observation", "?patient=1", SMART_FHIR_R_QUERY_QMARK);
+    expect_bad("PATCH", "Observation", "_id=x?&patient=1",
+               SMART_FHIR_R_QUERY_QMARK);
+    expect_bad("DELETE", "Observation", "patient=1&_id=x?",
+               SMART_FHIR_R_QUERY_QMARK);
+    expect_bad_full("POST", "Observation/_search", NULL, "patient=1?code=x",
+                    1, SMART_FHIR_R_QUERY_QMARK);
+
+    /* encoded: refused in conditional criteria only */
+    expect_bad("PUT", "Observation", "_id=x%3F&patient=1",
+               SMART_FHIR_R_QUERY_QMARK);
+    expect_bad("DELETE", "Observation", "patient=1&code=a%3F",
+               SMART_FHIR_R_QUERY_QMARK);
+    req = expect_ok("GET", "Observation", "code=a%3Fb",
+                    SMART_FHIR_I_SEARCH_TYPE);
+    smart_fhir_req_free(req);
+
+    /* If-None-Exist */
+    expect_ine("Observation", NULL, "patient=1&code=x", 0, SMART_FHIR_OK,
+               SMART_FHIR_R_NONE);
+    expect_ine("Observation", NULL, "Observation?patient=1", 0,
+               SMART_FHIR_OK, SMART_FHIR_R_NONE);
+    expect_ine("Observation", NULL, "patient=1", 1, SMART_FHIR_INVALID,
+               SMART_FHIR_R_IF_NONE_EXIST);
+    expect_ine("Observation", NULL, "Patient?_id=1", 0, SMART_FHIR_INVALID,
+               SMART_FHIR_R_IF_NONE_EXIST);
+    expect_ine("Observation", NULL, "?patient=1", 0, SMART_FHIR_INVALID,
+               SMART_FHIR_R_IF_NONE_EXIST);
+    expect_ine("Observation", NULL, "Observation?", 0, SMART_FHIR_INVALID,
+               SMART_FHIR_R_IF_NONE_EXIST);
+    expect_ine("Observation", NULL, "Observatio?patient=1", 0,
+               SMART_FHIR_INVALID, SMART_FHIR_R_IF_NONE_EXIST);
+    expect_ine("Observation", NULL, "Observation?patient=1?_id=x", 0,
+               SMART_FHIR_INVALID, SMART_FHIR_R_QUERY_QMARK);
+    expect_ine("Observation", NULL, "patient=1&status=?_id=x", 0,
+               SMART_FHIR_INVALID, SMART_FHIR_R_IF_NONE_EXIST);
+    expect_ine("Observation", NULL, "patient=1&_id=x%3F", 0,
+               SMART_FHIR_INVALID, SMART_FHIR_R_QUERY_QMARK);
+    /* the header is only read for a create: repeated elsewhere is moot */
+    req = classify_full("PUT", "Observation/1", NULL, NULL, 0, "a=1");
+    assert_int_equal(req->status, SMART_FHIR_OK);
+    smart_fhir_req_free(req);
+
+    /* a create's URL query is kept, flagged, and never criteria */
+    req = classify_full("POST", "Observation", "patient=1", NULL, 0,
+                        "_id=x");
+    assert_int_equal(req->status, SMART_FHIR_OK);
+    assert_int_equal(req->create_query, 1);
+    assert_int_equal(req->conditional, 1);
+    assert_int_equal(req->params[0].source, SMART_FHIR_SRC_QUERY);
+    assert_int_equal(req->params[1].source, SMART_FHIR_SRC_IF_NONE_EXIST);
+    smart_fhir_req_free(req);
+
+    req = classify_full("POST", "Observation", NULL, NULL, 0, NULL);
+    assert_int_equal(req->create_query, 0);
+    smart_fhir_req_free(req);
+}
+
+
 static void
 test_method_rules(void **state)
 {
@@ -1550,13 +1650,17 @@ test_names(void **state)
     assert_string_equal(
         smart_fhir_interaction_name((smart_fhir_interaction_e) 999), "none");
 
-    for (i = 0; i <= SMART_FHIR_R_BODY_NOT_FORM; i++) {
+    for (i = 0; i <= SMART_FHIR_R_IF_NONE_EXIST; i++) {
         assert_string_not_equal(
             smart_fhir_reason_name((smart_fhir_reason_e) i), "unknown");
     }
 
     assert_string_equal(smart_fhir_reason_name(SMART_FHIR_R_PATH_PERCENT),
                         "path-percent");
+    assert_string_equal(smart_fhir_reason_name(SMART_FHIR_R_QUERY_QMARK),
+                        "query-question-mark");
+    assert_string_equal(smart_fhir_reason_name(SMART_FHIR_R_IF_NONE_EXIST),
+                        "if-none-exist");
     assert_string_equal(
         smart_fhir_reason_name((smart_fhir_reason_e) 999), "unknown");
 
@@ -1597,6 +1701,7 @@ main(void)
         cmocka_unit_test(test_params_refused),
         cmocka_unit_test(test_params_limits),
         cmocka_unit_test(test_names),
+        cmocka_unit_test(test_differentials),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);

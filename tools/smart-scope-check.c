@@ -3,12 +3,15 @@
  * of cases, with the same policy core as the module.
  *
  *   smart-scope-check --scopes "..." [--patient ID] [--body FILE]
- *       [--patient-search narrow|deny] METHOD URL
+ *       [--if-none-exist CRITERIA ...] [--patient-search narrow|deny]
+ *       METHOD URL
  *   smart-scope-check --table FILE [--patient-search narrow|deny]
  *
  * Table columns: scopes, patient, method, url, expected, and optionally a
- * body file (relative to the table's directory) and a smart_patient_search
- * mode; "-" for none.  expected: allow, narrow, deny or a reason code.
+ * body file (relative to the table's directory), a smart_patient_search
+ * mode, and from the eighth column on one If-None-Exist header each
+ * (several: the header repeated); "-" for none.  expected: allow, narrow,
+ * deny or a reason code.
  *
  * Compiled with SMART_SCOPE_CHECK_NO_MAIN, the file is a library for
  * tests/test_policy.c, which runs the same table through the same code.
@@ -27,6 +30,8 @@
 
 #define SSC_BODY_MAX    (16 * 1048576)
 #define SSC_LINE_MAX    65536
+#define SSC_INE_MAX     4       /* If-None-Exist headers of one case */
+#define SSC_FIELDS_MAX  (7 + SSC_INE_MAX)
 
 
 typedef struct {
@@ -37,6 +42,8 @@ typedef struct {
     const char              *body;
     size_t                   body_len;
     smart_patient_search_e   mode;
+    const char              *ine[SSC_INE_MAX];  /* If-None-Exist headers */
+    size_t                   nine;
 } ssc_case_t;
 
 
@@ -96,6 +103,13 @@ ssc_decide(const ssc_case_t *k)
     if (q != NULL) {
         in.query = q + 1;
         in.query_len = ulen - plen - 1;
+    }
+
+    /* the glue passes the first header and says whether there were more */
+    if (k->nine > 0) {
+        in.if_none_exist = k->ine[0];
+        in.if_none_exist_len = strlen(k->ine[0]);
+        in.if_none_exist_repeated = (k->nine > 1);
     }
 
     /* POST [..]/_search carries its parameters as a form body */
@@ -246,7 +260,8 @@ ssc_run_table(const char *path, smart_patient_search_e mode, FILE *out)
 {
     int                  ok;
     FILE                *f;
-    char                *line, *fields[7], *body, *dir, *slash;
+    char                *line, *fields[SSC_FIELDS_MAX], *body, *dir;
+    char                *slash;
     char                 bpath[4096];
     size_t               nf, lineno, len, blen;
     long                 passed, failed;
@@ -293,7 +308,7 @@ ssc_run_table(const char *path, smart_patient_search_e mode, FILE *out)
             continue;
         }
 
-        nf = ssc_split(line, fields, 7);
+        nf = ssc_split(line, fields, SSC_FIELDS_MAX);
         if (nf < 5) {
             fprintf(out, "line %zu: expected at least 5 tab-separated "
                     "columns\n", lineno);
@@ -325,6 +340,10 @@ ssc_run_table(const char *path, smart_patient_search_e mode, FILE *out)
             k.mode = SMART_PATIENT_SEARCH_DENY;
         } else if (nf >= 7 && strcmp(fields[6], "narrow") == 0) {
             k.mode = SMART_PATIENT_SEARCH_NARROW;
+        }
+
+        for (k.nine = 0; 7 + k.nine < nf; k.nine++) {
+            k.ine[k.nine] = fields[7 + k.nine];
         }
 
         k.body = body;
@@ -366,7 +385,9 @@ ssc_usage(void)
     fprintf(stderr,
         "usage: smart-scope-check --scopes \"...\" [--patient ID] "
         "[--body FILE]\n"
-        "           [--patient-search narrow|deny] METHOD URL\n"
+        "           [--if-none-exist CRITERIA ...] "
+        "[--patient-search narrow|deny]\n"
+        "           METHOD URL\n"
         "       smart-scope-check --table FILE "
         "[--patient-search narrow|deny]\n");
 }
@@ -403,6 +424,11 @@ main(int argc, char **argv)
         } else if (strcmp(argv[i], "--table") == 0 && i + 1 < argc) {
             table = argv[++i];
 
+        } else if (strcmp(argv[i], "--if-none-exist") == 0 && i + 1 < argc
+                   && k.nine < SSC_INE_MAX)
+        {
+            k.ine[k.nine++] = argv[++i];
+
         } else if (strcmp(argv[i], "--patient-search") == 0 && i + 1 < argc)
         {
             i++;
@@ -432,7 +458,9 @@ main(int argc, char **argv)
     }
 
     if (table != NULL) {
-        if (k.method != NULL || have_scopes || body_file != NULL) {
+        if (k.method != NULL || have_scopes || body_file != NULL
+            || k.nine > 0)
+        {
             ssc_usage();
             return 2;
         }
