@@ -104,8 +104,10 @@ test-fuzz: fuzz
 	@set -e; for f in $(FUZZ_BINS); do \
 	    mkdir -p $$f.corpus; \
 	    echo "== $$f ($(FUZZ_SECONDS) s)"; \
+	    d=tests/fuzz/$$(basename $$f).dict; \
 	    $$f -max_total_time=$(FUZZ_SECONDS) -print_final_stats=1 \
-	        -rss_limit_mb=2048 $$f.corpus 2>$$f.log \
+	        -rss_limit_mb=2048 $$( [ -f $$d ] && echo -dict=$$d ) \
+	        $$f.corpus 2>$$f.log \
 	    || { tail -50 $$f.log; exit 1; }; \
 	    grep -E '^stat::number_of_executed_units' $$f.log; done
 

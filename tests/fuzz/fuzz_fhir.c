@@ -2,7 +2,8 @@
  * libFuzzer target: the FHIR request classifier (smart_fhir.c).
  *
  * Input: byte 0 picks the method (six valid, two invalid) and the flags
- * (form body, method override, If-None-Exist); byte 1 scales the path
+ * (form body, method override, If-None-Exist, If-None-Exist repeated);
+ * byte 1 scales the path
  * length (up to past SMART_FHIR_MAX_PATH), bytes 2-3 the query length; the
  * rest is split into path, query and body, each copied into a buffer of its
  * exact size so that any read past a length is caught by ASan.  The body
@@ -13,7 +14,10 @@
  * '%', '\', ';', empty and dot segments, valid ids, consistent type
  * indexes, and parameters whose strings are NUL-free, control-free,
  * bounded and valid in their name syntax; a method override is always
- * refused.
+ * refused; and the parsing differentials of docs/security.md are refused:
+ * no accepted query, form body or If-None-Exist holds a raw '?', no
+ * accepted conditional criteria a decoded one, a repeated If-None-Exist
+ * never passes a create.  tests/fuzz/fuzz_fhir.dict seeds the tokens.
  */
 
 #include <stdint.h>
@@ -144,9 +148,39 @@ check_param(const smart_fhir_param_t *p)
 static void
 check_ok(const smart_fhir_input_t *in, const smart_fhir_req_t *req)
 {
-    size_t  i;
+    size_t                     i;
+    const smart_fhir_param_t  *p;
 
     check(!in->method_override);
+
+    /* parsing differentials (docs/security.md) */
+    check(in->query_len == 0 || memchr(in->query, '?', in->query_len) == NULL);
+
+    if (req->interaction == SMART_FHIR_I_CREATE) {
+        check(!(in->if_none_exist_repeated && in->if_none_exist_len > 0));
+        check(req->create_query == (in->query_len > 0
+                                    && req->nparams > 0
+                                    && req->params[0].source
+                                       == SMART_FHIR_SRC_QUERY));
+
+    } else {
+        check(req->create_query == 0);
+    }
+
+    for (i = 0; req->conditional && i < req->nparams; i++) {
+        p = &req->params[i];
+
+        if (p->source == SMART_FHIR_SRC_BODY) {
+            continue;
+        }
+
+        if ((req->interaction == SMART_FHIR_I_CREATE)
+            == (p->source == SMART_FHIR_SRC_IF_NONE_EXIST))
+        {
+            check(strchr(p->raw_name, '?') == NULL);
+            check(strchr(p->value, '?') == NULL);
+        }
+    }
     check(req->reason == SMART_FHIR_R_NONE);
     check(req->interaction > SMART_FHIR_I_NONE
           && req->interaction <= SMART_FHIR_I_OPERATION);
@@ -229,6 +263,7 @@ check_invalid(const smart_fhir_req_t *req)
     check(req->params == NULL && req->nparams == 0);
     check(req->types == NULL && req->ntypes == 0);
     check(req->features == 0 && req->conditional == 0);
+    check(req->create_query == 0);
 }
 
 
@@ -275,6 +310,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if ((data[0] >> 6) & 1) {
         in.if_none_exist = body;
         in.if_none_exist_len = in.body_len;
+        in.if_none_exist_repeated = (data[0] >> 7) & 1;
     }
 
     req = NULL;
