@@ -2743,17 +2743,28 @@ decide_entry(pctx_t *c, const json_t *entry, res_t *r)
     resource = json_object_get(entry, "resource");
 
     /*
-     * An entry that reads, searches or deletes has its criteria in the url
-     * alone.  Servers take search criteria from a resource next to it
-     * (dropping the url's query) or ignore it: either way they would not
-     * search what was decided here (docs/security.md).
+     * A "POST T/_search" entry has no form body: servers take its criteria
+     * from the entry's resource, or from nothing, and drop the url's query
+     * (the sandbox server among them), so what was decided here is not what
+     * they search.  An entry that reads or deletes has its criteria in the
+     * url alone; a resource next to it is refused for the same reason
+     * (docs/security.md, "Parsing differentials").
      */
-    if (resource != NULL
-        && (req->method == SMART_FHIR_M_GET
-            || req->method == SMART_FHIR_M_DELETE
-            || req->interaction == SMART_FHIR_I_SEARCH_TYPE
+    if (req->method == SMART_FHIR_M_POST
+        && (req->interaction == SMART_FHIR_I_SEARCH_TYPE
             || req->interaction == SMART_FHIR_I_SEARCH_SYSTEM
             || req->interaction == SMART_FHIR_I_SEARCH_COMPARTMENT))
+    {
+        smart_fhir_req_free(req);
+        res_deny(r, SMART_ERR_REQUEST_INVALID, NULL,
+                 "a bundle entry searches by POST .../_search: servers "
+                 "differ on where its criteria are; use a GET entry");
+        return;
+    }
+
+    if (resource != NULL
+        && (req->method == SMART_FHIR_M_GET
+            || req->method == SMART_FHIR_M_DELETE))
     {
         smart_fhir_req_free(req);
         res_deny(r, SMART_ERR_REQUEST_INVALID, NULL,

@@ -81,12 +81,15 @@ __DATA__
 [('"code":"request-invalid".*Bundle\.entry\[0\]') x 4]
 --- upstream_requests: 0
 
-=== TEST 2: finding 2: the same search entry without a resource is judged and allowed
+=== TEST 2: finding 2: a POST _search entry without a resource is refused too (servers drop its url query); a GET entry is decided and allowed
 --- config eval: $::Loc
 --- raw_request eval
 [::req('POST', '/fhir/', $::P, ::bundle('batch',
-    '{"request":{"method":"POST","url":"Observation/_search?patient=p1"}}'))]
---- error_code: 200
+    '{"request":{"method":"POST","url":"Observation/_search?patient=p1"}}')),
+ ::req('POST', '/fhir/', $::P, ::bundle('batch',
+    '{"request":{"method":"GET","url":"Observation?patient=p1"}}'))]
+--- error_code eval
+[400, 200]
 --- upstream_requests: 1
 
 === TEST 3: finding 3: a create's URL query is not criteria: refused under patient scopes
