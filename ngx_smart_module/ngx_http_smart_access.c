@@ -24,6 +24,8 @@ typedef struct {
     ngx_table_elt_t    *if_none_exist;  /* first */
     ngx_uint_t          nif_none_exist;
     ngx_table_elt_t    *content_type;   /* first */
+    ngx_uint_t          ncontent_type;
+    ngx_uint_t          content_encoding;   /* other than identity */
     ngx_uint_t          method_override;
 } ngx_http_smart_headers_t;
 
@@ -573,6 +575,10 @@ ngx_http_smart_classify(ngx_http_request_t *r,
     in.query_len = r->args.len;
 
     in.method_override = hs->method_override;
+    in.content_type_repeated = (hs->ncontent_type > 1);
+    in.body_encoded = hs->content_encoding;
+    in.body_sent = (r->headers_in.content_length_n > 0
+                    || r->headers_in.chunked);
 
     h = hs->if_none_exist;
     if (h != NULL) {
@@ -1219,10 +1225,25 @@ ngx_http_smart_scan_headers(ngx_http_request_t *r,
 
         case sizeof("Content-Type") - 1:
 
-            if (hs->content_type == NULL
-                && ngx_http_smart_hdr_is(&h[i], "content-type"))
+            if (ngx_http_smart_hdr_is(&h[i], "content-type")) {
+                if (hs->content_type == NULL) {
+                    hs->content_type = &h[i];
+                }
+
+                hs->ncontent_type++;
+            }
+
+            break;
+
+        case sizeof("Content-Encoding") - 1:
+
+            if (ngx_http_smart_hdr_is(&h[i], "content-encoding")
+                && !(h[i].value.len == sizeof("identity") - 1
+                     && ngx_strncasecmp(h[i].value.data,
+                                        (u_char *) "identity",
+                                        sizeof("identity") - 1) == 0))
             {
-                hs->content_type = &h[i];
+                hs->content_encoding = 1;
             }
 
             break;

@@ -106,6 +106,7 @@ static int smart_fhir_include_piece(smart_fhir_ctx_t *ctx, const char *s,
 static size_t smart_fhir_count_src(const smart_fhir_ctx_t *ctx,
     smart_fhir_src_e src);
 static int smart_fhir_if_none_exist(smart_fhir_ctx_t *ctx);
+static int smart_fhir_framing(smart_fhir_ctx_t *ctx);
 static int smart_fhir_criteria_qmark(smart_fhir_ctx_t *ctx);
 static smart_fhir_status_e smart_fhir_invalid_result(smart_fhir_ctx_t *ctx,
     smart_fhir_req_t **out);
@@ -158,7 +159,10 @@ static const char *smart_fhir_reason_names[] = {
     "param-value",
     "body-not-form",
     "query-question-mark",
-    "if-none-exist"
+    "if-none-exist",
+    "header-repeated",
+    "body-encoded",
+    "body-unexpected"
 };
 
 
@@ -356,7 +360,8 @@ smart_fhir_classify(const smart_fhir_input_t *in, smart_fhir_req_t **out)
 
     if (smart_fhir_method(&ctx) != 0
         || smart_fhir_split_path(&ctx, segs, &nsegs) != 0
-        || smart_fhir_shape(&ctx, segs, nsegs) != 0)
+        || smart_fhir_shape(&ctx, segs, nsegs) != 0
+        || smart_fhir_framing(&ctx) != 0)
     {
         return smart_fhir_invalid_result(&ctx, out);
     }
@@ -1092,6 +1097,39 @@ smart_fhir_count_src(const smart_fhir_ctx_t *ctx, smart_fhir_src_e src)
     }
 
     return n;
+}
+
+
+/* Body framing and the headers that say how to read the body. */
+static int
+smart_fhir_framing(smart_fhir_ctx_t *ctx)
+{
+    const smart_fhir_input_t  *in;
+
+    in = ctx->in;
+
+    if (in->content_type_repeated) {
+        return smart_fhir_fail(ctx, SMART_FHIR_R_HEADER_REPEATED,
+                               "Content-Type is repeated");
+    }
+
+    if (!in->body_sent) {
+        return 0;
+    }
+
+    if (in->body_encoded) {
+        return smart_fhir_fail(ctx, SMART_FHIR_R_BODY_ENCODED,
+                               "the body has a Content-Encoding");
+    }
+
+    if (ctx->req->method == SMART_FHIR_M_GET
+        || ctx->req->method == SMART_FHIR_M_DELETE)
+    {
+        return smart_fhir_fail(ctx, SMART_FHIR_R_BODY_UNEXPECTED,
+                               "a body on GET, HEAD or DELETE");
+    }
+
+    return 0;
 }
 
 

@@ -80,9 +80,12 @@ typedef enum {
     SMART_FHIR_R_QUERY_QMARK,       /* '?' inside a query, form body or
                                        If-None-Exist; in conditional
                                        criteria also as "%3F" */
-    SMART_FHIR_R_IF_NONE_EXIST      /* If-None-Exist repeated, or in the
+    SMART_FHIR_R_IF_NONE_EXIST,     /* If-None-Exist repeated, or in the
                                        "Type?criteria" form with another
                                        type than the resource's */
+    SMART_FHIR_R_HEADER_REPEATED,   /* Content-Type repeated */
+    SMART_FHIR_R_BODY_ENCODED,      /* a body with a Content-Encoding */
+    SMART_FHIR_R_BODY_UNEXPECTED    /* a body on GET, HEAD or DELETE */
 } smart_fhir_reason_e;
 
 
@@ -247,6 +250,19 @@ typedef struct {
     /* 1 when X-HTTP-Method-Override (or X-HTTP-Method, X-Method-Override)
        is present with any value */
     int                          method_override;
+    /*
+     * How the request's body is framed, as the glue saw it.  Each is a
+     * parsing differential (docs/security.md) and refused: a body on GET,
+     * HEAD or DELETE (frameworks merge form bodies into the parameters of
+     * any method), a body with a Content-Encoding (the server decodes what
+     * the gateway judged encoded), a repeated Content-Type (the server may
+     * pick the other one).
+     */
+    int                          body_sent;     /* Content-Length > 0 or
+                                                   chunked */
+    int                          body_encoded;  /* Content-Encoding other
+                                                   than identity */
+    int                          content_type_repeated;
 } smart_fhir_input_t;
 
 

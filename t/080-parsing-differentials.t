@@ -205,3 +205,17 @@ __DATA__
 ['"code":"scope-insufficient"', '"code":"scope-insufficient"',
  '"code":"scope-insufficient"', '"uri":"/fhir/Patient\?_has:Observation:patient:code=x"']
 --- upstream_requests: 1
+
+=== TEST 12: repeated headers and body framing the server may read differently
+--- config eval: $::Loc
+--- raw_request eval
+["GET /fhir/Observation?patient=p1 HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\nAuthorization: Bearer $::P\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: 10\r\n\r\npatient=p2",
+ "DELETE /fhir/Observation?patient=p1 HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\nAuthorization: Bearer $::PW\r\nContent-Type: application/x-www-form-urlencoded\r\nTransfer-Encoding: chunked\r\n\r\na\r\n_id=obs-p2\r\n0\r\n\r\n",
+ "POST /fhir/Observation/_search HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\nAuthorization: Bearer $::P\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Type: application/json\r\nContent-Length: 10\r\n\r\npatient=p1",
+ "POST /fhir/Observation HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\nAuthorization: Bearer $::PW\r\nContent-Type: application/fhir+json\r\nContent-Encoding: gzip\r\nContent-Length: 4\r\n\r\nabcd",
+ "POST /fhir/Observation/_search HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\nAuthorization: Bearer $::P\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Encoding: identity\r\nContent-Length: 10\r\n\r\npatient=p1"]
+--- error_code eval
+[400, 400, 400, 400, 200]
+--- response_body_like eval
+[('"code":"request-invalid"') x 4, '"uri":"/fhir/Observation/_search"']
+--- upstream_requests: 1

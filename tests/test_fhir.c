@@ -802,6 +802,66 @@ test_differentials(void **state)
 
 
 static void
+expect_framing(const char *method, const char *path, int body_sent,
+    int body_encoded, int ct_repeated, smart_fhir_reason_e reason)
+{
+    smart_fhir_req_t    *req;
+    smart_fhir_input_t   in;
+
+    memset(&in, 0, sizeof(in));
+    in.method = method;
+    in.method_len = strlen(method);
+    in.path = path;
+    in.path_len = strlen(path);
+    in.body_sent = body_sent;
+    in.body_encoded = body_encoded;
+    in.content_type_repeated = ct_repeated;
+
+    req = classify_in(&in);
+
+    if (req->reason != reason) {
+        print_req(method, path, NULL, req);
+    }
+
+    assert_int_equal(req->reason, reason);
+    assert_int_equal(req->status, reason == SMART_FHIR_R_NONE
+                                  ? SMART_FHIR_OK : SMART_FHIR_INVALID);
+    smart_fhir_req_free(req);
+}
+
+
+static void
+test_framing(void **state)
+{
+    (void) state;
+
+    expect_framing("GET", "Observation", 1, 0, 0,
+                   SMART_FHIR_R_BODY_UNEXPECTED);
+    expect_framing("HEAD", "Observation/1", 1, 0, 0,
+                   SMART_FHIR_R_BODY_UNEXPECTED);
+    expect_framing("DELETE", "Observation/1", 1, 0, 0,
+                   SMART_FHIR_R_BODY_UNEXPECTED);
+    expect_framing("GET", "Patient/1/$everything", 1, 0, 0,
+                   SMART_FHIR_R_BODY_UNEXPECTED);
+    expect_framing("POST", "Observation", 1, 1, 0,
+                   SMART_FHIR_R_BODY_ENCODED);
+    expect_framing("PUT", "Observation/1", 1, 1, 0,
+                   SMART_FHIR_R_BODY_ENCODED);
+    expect_framing("POST", "Observation", 1, 0, 1,
+                   SMART_FHIR_R_HEADER_REPEATED);
+    expect_framing("GET", "Observation", 0, 0, 1,
+                   SMART_FHIR_R_HEADER_REPEATED);
+
+    expect_framing("GET", "Observation", 0, 0, 0, SMART_FHIR_R_NONE);
+    expect_framing("GET", "Observation", 0, 1, 0, SMART_FHIR_R_NONE);
+    expect_framing("POST", "Observation", 1, 0, 0, SMART_FHIR_R_NONE);
+    expect_framing("PATCH", "Observation/1", 1, 0, 0, SMART_FHIR_R_NONE);
+    expect_framing("POST", "Patient/1/$everything", 1, 0, 0,
+                   SMART_FHIR_R_NONE);
+}
+
+
+static void
 test_method_rules(void **state)
 {
     (void) state;
@@ -1650,7 +1710,7 @@ test_names(void **state)
     assert_string_equal(
         smart_fhir_interaction_name((smart_fhir_interaction_e) 999), "none");
 
-    for (i = 0; i <= SMART_FHIR_R_IF_NONE_EXIST; i++) {
+    for (i = 0; i <= SMART_FHIR_R_BODY_UNEXPECTED; i++) {
         assert_string_not_equal(
             smart_fhir_reason_name((smart_fhir_reason_e) i), "unknown");
     }
@@ -1661,6 +1721,9 @@ test_names(void **state)
                         "query-question-mark");
     assert_string_equal(smart_fhir_reason_name(SMART_FHIR_R_IF_NONE_EXIST),
                         "if-none-exist");
+    assert_string_equal(
+        smart_fhir_reason_name(SMART_FHIR_R_BODY_UNEXPECTED),
+        "body-unexpected");
     assert_string_equal(
         smart_fhir_reason_name((smart_fhir_reason_e) 999), "unknown");
 
@@ -1702,6 +1765,7 @@ main(void)
         cmocka_unit_test(test_params_limits),
         cmocka_unit_test(test_names),
         cmocka_unit_test(test_differentials),
+        cmocka_unit_test(test_framing),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -152,6 +152,9 @@ check_ok(const smart_fhir_input_t *in, const smart_fhir_req_t *req)
     const smart_fhir_param_t  *p;
 
     check(!in->method_override);
+    check(!in->content_type_repeated);
+    check(!in->body_sent || (req->method != SMART_FHIR_M_GET
+                             && req->method != SMART_FHIR_M_DELETE));
 
     /* parsing differentials (docs/security.md) */
     check(in->query_len == 0 || memchr(in->query, '?', in->query_len) == NULL);
@@ -287,6 +290,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     in.method_len = strlen(in.method);
     in.body_is_form = (data[0] >> 3) & 1;
     in.method_override = ((data[0] >> 4) & 3) == 3;
+    in.content_type_repeated = ((data[0] >> 4) & 3) == 2;
 
     p = data + 4;
     rest = size - 4;
@@ -306,6 +310,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     in.query_len = qlen;
     in.body = body;
     in.body_len = rest - plen - qlen;
+    in.body_sent = in.body_len > 0 && ((data[0] >> 4) & 3) == 1;
 
     if ((data[0] >> 6) & 1) {
         in.if_none_exist = body;
