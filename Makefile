@@ -31,7 +31,7 @@ MODULE_SAN    := $(BUILD)/nginx-san/objs/ngx_http_smart_module.so
 .PHONY: all module module-san unit test test-unit test-t test-t-san \
         deps clean fuzz test-fuzz bench tools test-table \
         bench-callgrind bench-rss bench-perf demo demo-stop test-e2e \
-        sandbox-deps
+        sandbox-deps tables tables-check
 
 all: module unit tools
 
@@ -85,6 +85,15 @@ $(BUILD)/tests/test_policy: tools/smart-scope-check.c
 
 test-table: $(SCOPE_CHECK)
 	$(SCOPE_CHECK) --table tests/policy/decisions.tsv
+
+# the committed FHIR tables are what the generator makes from the pinned
+# definitions (tools/gen-fhir-tables)
+tables:
+	cd tools/gen-fhir-tables && npm ci --no-audit --no-fund --silent && node gen.js
+
+tables-check:
+	cd tools/gen-fhir-tables && npm ci --no-audit --no-fund --silent \
+	    && node gen.js --check
 
 # --- libFuzzer targets of the core (clang), run for a bounded time ---------
 
@@ -148,7 +157,7 @@ test-e2e: module tools sandbox-deps
 	SMART_LAB_MODULE=$(CURDIR)/$(MODULE) NGINX_BIN=$(NGINX_BIN) \
 	    node --test --test-concurrency=1 sandbox/test/
 
-test: deps test-unit test-fuzz test-t test-t-san test-e2e
+test: deps tables-check test-unit test-fuzz test-t test-t-san test-e2e
 
 # --- benchmark (not part of make test: numbers, not assertions) -----------
 

@@ -287,6 +287,69 @@ smart_fhir_reference_param(int type, const char *name, size_t len)
 }
 
 
+static int
+smart_fhir_codes_have(const smart_fhir_codes_t *c, const char *name,
+    size_t len)
+{
+    int     cmp;
+    size_t  lo, hi, mid, n;
+
+    lo = 0;
+    hi = c->n;
+
+    while (lo < hi) {
+        mid = lo + (hi - lo) / 2;
+        n = strlen(c->names[mid]);
+        cmp = memcmp(name, c->names[mid], len < n ? len : n);
+
+        if (cmp == 0) {
+            if (len == n) {
+                return 1;
+            }
+
+            cmp = len < n ? -1 : 1;
+        }
+
+        if (cmp < 0) {
+            hi = mid;
+
+        } else {
+            lo = mid + 1;
+        }
+    }
+
+    return 0;
+}
+
+
+int
+smart_fhir_param_defined(int type, const char *name, size_t len)
+{
+    int  t;
+
+    if (name == NULL || len == 0 || type >= SMART_FHIR_NTYPES) {
+        return 0;
+    }
+
+    if (smart_fhir_codes_have(&smart_fhir_common_params, name, len)) {
+        return 1;
+    }
+
+    if (type >= 0) {
+        return smart_fhir_codes_have(&smart_fhir_search_params[type], name,
+                                     len);
+    }
+
+    for (t = 0; t < SMART_FHIR_NTYPES; t++) {
+        if (smart_fhir_codes_have(&smart_fhir_search_params[t], name, len)) {
+            return 1;
+        }
+    }
+
+    return 0;
+}
+
+
 const smart_fhir_param_t *
 smart_fhir_find_param(const smart_fhir_req_t *req, const char *name)
 {

@@ -359,6 +359,13 @@ const smart_fhir_cparam_t *smart_fhir_compartment_param(int type,
 const smart_fhir_refparam_t *smart_fhir_reference_param(int type,
     const char *name, size_t len);
 
+/*
+ * 1 when name[0..len) is the code of a SearchParameter R4 defines on type
+ * index type, or on Resource/DomainResource (every type); type -1: on any
+ * type.
+ */
+int smart_fhir_param_defined(int type, const char *name, size_t len);
+
 /* 1 when s[0..len) is a valid FHIR id: [A-Za-z0-9.-]{1,64}, not all dots. */
 int smart_fhir_valid_id(const char *s, size_t len);
 

@@ -4,8 +4,9 @@
  * FHIR R4 (4.0.1) tables for the policy core: every resource type,
  * the official patient compartment
  * (http://hl7.org/fhir/CompartmentDefinition/patient) with the paths
- * behind each compartment parameter, and the reference search parameters of
- * every type with their target types.  Plain C: no NGINX headers.
+ * behind each compartment parameter, the reference search parameters of
+ * every type with their target types, and every search parameter code of
+ * every type.  Plain C: no NGINX headers.
  */
 
 #ifndef SMART_FHIR_TABLES_H
@@ -84,5 +85,18 @@ extern const smart_fhir_type_t  smart_fhir_types[SMART_FHIR_NTYPES];
  * no NUL needed), or -1 when FHIR R4 has no such type.
  */
 int smart_fhir_type_index(const char *name, size_t len);
+
+
+/* Search parameter codes, sorted in byte order. */
+typedef struct {
+    const char *const           *names;
+    size_t                       n;
+} smart_fhir_codes_t;
+
+/* every SearchParameter code defined on each type, by type index */
+extern const smart_fhir_codes_t  smart_fhir_search_params[SMART_FHIR_NTYPES];
+
+/* the codes defined on Resource and DomainResource (every type has them) */
+extern const smart_fhir_codes_t  smart_fhir_common_params;
 
 #endif /* SMART_FHIR_TABLES_H */

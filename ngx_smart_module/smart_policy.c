@@ -853,6 +853,188 @@ includes_ok(pctx_t *c, const smart_fhir_req_t *req, int primary_pinned,
 }
 
 
+/* --- recognised parameters ---------------------------------------------- */
+
+/*
+ * Under patient and granular grants every parameter must be one the
+ * gateway recognises for the request (docs/security.md, "Parsing
+ * differentials"): a SearchParameter R4 defines on the type (generated
+ * table), a parameter R4 search.html defines for all searches, or, on reads
+ * and history, a parameter that shapes the answer.  What a server makes of
+ * anything else (an extension, a typo it tolerates, a named query) is not
+ * what the gateway decided.
+ */
+
+/*
+ * "_offset" is the paging parameter of servers whose next links repeat the
+ * whole query with an offset (the sandbox server, Medplum): it pages the
+ * same, re-evaluated search.  Opaque paging tokens (HAPI's "_getpages",
+ * continuation tokens) name a search stored on the server, which the
+ * request does not show, so they stay unrecognised until the response is
+ * checked.
+ */
+static const char *const  result_params[] = {
+    "_contained", "_containedType", "_count", "_elements", "_format",
+    "_has", "_include", "_list", "_offset", "_pretty", "_revinclude",
+    "_sort", "_summary", "_total"
+};
+
+static const char *const  read_params[] = {
+    "_elements", "_format", "_pretty", "_summary"
+};
+
+static const char *const  history_params[] = {
+    "_at", "_count", "_elements", "_format", "_list", "_pretty", "_since",
+    "_summary"
+};
+
+static const char *const  modifiers[] = {
+    "above", "below", "contains", "exact", "identifier", "in", "missing",
+    "not", "not-in", "of-type", "text"
+};
+
+
+static int
+in_list(const char *const *list, size_t n, const char *s)
+{
+    size_t  i;
+
+    for (i = 0; i < n; i++) {
+        if (strcmp(list[i], s) == 0) {
+            return 1;
+        }
+    }
+
+    return 0;
+}
+
+#define IN_LIST(list, s)  in_list(list, sizeof(list) / sizeof(list[0]), s)
+
+
+/* Is pa's code defined where req searches? */
+static int
+search_param_defined(const smart_fhir_req_t *req, const char *name)
+{
+    size_t  i, n;
+
+    n = strlen(name);
+
+    if (req->interaction == SMART_FHIR_I_SEARCH_SYSTEM) {
+        if (req->ntypes == 0) {
+            return smart_fhir_param_defined(-1, name, n);
+        }
+
+        for (i = 0; i < req->ntypes; i++) {
+            if (smart_fhir_param_defined(req->types[i], name, n)) {
+                return 1;
+            }
+        }
+
+        return 0;
+    }
+
+    return smart_fhir_param_defined(req->compartment_all ? -1 : req->type,
+                                    name, n);
+}
+
+
+static int
+param_recognised(const smart_fhir_req_t *req, const smart_fhir_param_t *pa)
+{
+    switch (req->interaction) {
+
+    case SMART_FHIR_I_READ:
+    case SMART_FHIR_I_VREAD:
+        return pa->modifier == NULL && pa->chain == NULL
+               && IN_LIST(read_params, pa->name);
+
+    case SMART_FHIR_I_HISTORY_INSTANCE:
+    case SMART_FHIR_I_HISTORY_TYPE:
+    case SMART_FHIR_I_HISTORY_SYSTEM:
+        return pa->modifier == NULL && pa->chain == NULL
+               && IN_LIST(history_params, pa->name);
+
+    default:
+        break;
+    }
+
+    switch (pa->kind) {
+
+    case SMART_FHIR_P_TYPE:
+        return req->interaction == SMART_FHIR_I_SEARCH_SYSTEM;
+
+    case SMART_FHIR_P_FILTER:
+    case SMART_FHIR_P_QUERY:
+        /* expressions and server-defined queries: nothing to recognise */
+        return 0;
+
+    case SMART_FHIR_P_NORMAL:
+        break;
+
+    default:
+        /* _include, _revinclude, _has, _list, _contained: checked by their
+           own rules */
+        return 1;
+    }
+
+    if (pa->modifier != NULL && !IN_LIST(modifiers, pa->modifier)
+        && smart_fhir_type_index(pa->modifier, strlen(pa->modifier)) < 0)
+    {
+        return 0;
+    }
+
+    return IN_LIST(result_params, pa->name)
+           || search_param_defined(req, pa->name);
+}
+
+
+/* 1 when every parameter (every criteria parameter of a write) is
+   recognised, else 0 with r set to the refusal. */
+static int
+params_recognised(const smart_fhir_req_t *req, res_t *r)
+{
+    size_t                     i;
+    const smart_fhir_param_t  *pa;
+
+    for (i = 0; i < req->nparams; i++) {
+        pa = &req->params[i];
+
+        if (req->interaction == SMART_FHIR_I_CREATE
+            || req->interaction == SMART_FHIR_I_UPDATE
+            || req->interaction == SMART_FHIR_I_PATCH
+            || req->interaction == SMART_FHIR_I_DELETE)
+        {
+            if (!is_criteria(req, pa)) {
+                continue;
+            }
+
+            if (pa->kind == SMART_FHIR_P_NORMAL
+                && IN_LIST(result_params, pa->name)
+                && strcmp(pa->name, "_format") != 0
+                && strcmp(pa->name, "_pretty") != 0)
+            {
+                break;
+            }
+        }
+
+        if (!param_recognised(req, pa)) {
+            break;
+        }
+    }
+
+    if (i == req->nparams) {
+        return 1;
+    }
+
+    res_deny(r, SMART_ERR_REQUEST_INVALID, NULL,
+             "a parameter the gateway does not recognise for this request "
+             "(not an R4 search parameter of the type, or an unknown "
+             "modifier): refused under patient and granular scopes");
+
+    return 0;
+}
+
+
 /* --- chains and _has ---------------------------------------------------- */
 
 /*
@@ -1214,6 +1396,10 @@ granular_search(pctx_t *c, const smart_fhir_req_t *req, int t,
     const smart_scope_param_t   *one[1];
     const smart_scope_param_t   *vals[SMART_SCOPE_MAX_SCOPES];
 
+    if (!params_recognised(req, r)) {
+        return;
+    }
+
     for (i = 0; i < ng; i++) {
         sc = g[i];
 
@@ -1394,7 +1580,9 @@ patient_search(pctx_t *c, const smart_fhir_req_t *req, int t,
     fmt_needed(needed_user, SMART_SCOPE_USER, t, SMART_SCOPE_S);
     fmt_needed(needed_pt, SMART_SCOPE_PATIENT, t, SMART_SCOPE_S);
 
-    if (patient_features_denied(req, needed_user, r)) {
+    if (patient_features_denied(req, needed_user, r)
+        || !params_recognised(req, r))
+    {
         return;
     }
 
@@ -1648,7 +1836,9 @@ decide_search_system(pctx_t *c, const smart_fhir_req_t *req, res_t *best)
 
     if (via_patient) {
         fmt_needed(needed, SMART_SCOPE_USER, -1, SMART_SCOPE_S);
-        if (patient_features_denied(req, needed, &r)) {
+        if (patient_features_denied(req, needed, &r)
+            || !params_recognised(req, &r))
+        {
             res_offer(best, &r);
             return;
         }
@@ -1701,7 +1891,10 @@ decide_read(pctx_t *c, const smart_fhir_req_t *req, unsigned need,
     if (c->patient != NULL
         && (sc = grant_full(c, SMART_SCOPE_PATIENT, t, need)) != NULL)
     {
-        if (t >= 0 && !in_compartment(t)) {
+        if (!params_recognised(req, &r)) {
+            /* r holds the refusal */
+
+        } else if (t >= 0 && !in_compartment(t)) {
             res_allow(&r, sc, "type outside the patient compartment");
 
         } else if (t == SMART_FHIR_TYPE_PATIENT && instance) {
@@ -2227,6 +2420,10 @@ patient_write(pctx_t *c, const smart_fhir_req_t *req, unsigned need,
         res_deny(r, SMART_ERR_REQUEST_INVALID, NULL,
                  "a create's URL query is not criteria (only If-None-Exist "
                  "is); refused under patient scopes");
+        return;
+    }
+
+    if (!params_recognised(req, r)) {
         return;
     }
 

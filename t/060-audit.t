@@ -226,7 +226,7 @@ sub {
 --- more_headers eval
 ::bearer()
 --- request eval
-[map { "GET /fhir/Patient/123?n=$_" } 0 .. 7]
+[map { "GET /fhir/Patient/123?_elements=n$_" } 0 .. 7]
 --- request_hooks eval
 [sub { sleep 0.5 }, undef, undef,
  sub {
@@ -265,7 +265,7 @@ audit record lost
 --- more_headers eval
 ::bearer()
 --- request eval
-[map { "GET /fhir/Patient/123?n=$_" } 0 .. 5]
+[map { "GET /fhir/Patient/123?_elements=n$_" } 0 .. 5]
 --- request_delay eval
 [0.5, 0, 0, 0, 0.6, 0]
 --- timeout: 1

@@ -219,3 +219,18 @@ __DATA__
 --- response_body_like eval
 [('"code":"request-invalid"') x 4, '"uri":"/fhir/Observation/_search"']
 --- upstream_requests: 1
+
+=== TEST 13: parameters the gateway does not recognise, under patient and granular scopes
+--- config eval: $::Loc
+--- raw_request eval
+[::req('GET', '/fhir/Observation?patient=p1&nosuch=1', $::P),
+ ::req('GET', '/fhir/Observation?patient=p1&code:nosuchmod=x', $::P),
+ ::req('GET', '/fhir/Patient/p1?_include=Patient:organization', $::P),
+ ::req('GET', '/fhir/Observation?category=http://terminology.hl7.org/CodeSystem/observation-category|laboratory&_filter=code%20eq%20x', $::Lab),
+ ::req('GET', '/fhir/Observation?patient=p1&code:text=x&_count=5', $::P),
+ ::req('GET', '/fhir/Observation?nosuch=1', ::token(scope => 'user/Observation.rs'))]
+--- error_code eval
+[400, 400, 400, 400, 200, 200]
+--- response_body_like eval
+[('"code":"request-invalid"') x 4, '"uri":"/fhir/Observation\?patient=p1&code:text=x&_count=5"', '"uri":"/fhir/Observation\?nosuch=1"']
+--- upstream_requests: 2

@@ -831,6 +831,37 @@ expect_framing(const char *method, const char *path, int body_sent,
 
 
 static void
+test_param_defined(void **state)
+{
+    int  obs, pat, med;
+
+    (void) state;
+
+    obs = smart_fhir_type_index("Observation", 11);
+    pat = smart_fhir_type_index("Patient", 7);
+    med = smart_fhir_type_index("Medication", 10);
+
+    assert_true(smart_fhir_param_defined(obs, "code", 4));
+    assert_true(smart_fhir_param_defined(obs, "value-quantity", 14));
+    assert_true(smart_fhir_param_defined(obs, "_lastUpdated", 12));
+    assert_true(smart_fhir_param_defined(obs, "_text", 5));
+    assert_true(smart_fhir_param_defined(pat, "birthdate", 9));
+    assert_false(smart_fhir_param_defined(obs, "birthdate", 9));
+    assert_false(smart_fhir_param_defined(obs, "cod", 3));
+    assert_false(smart_fhir_param_defined(obs, "codes", 5));
+    assert_false(smart_fhir_param_defined(med, "patient", 7));
+    assert_true(smart_fhir_param_defined(-1, "patient", 7));
+    assert_false(smart_fhir_param_defined(-1, "nosuch", 6));
+    assert_false(smart_fhir_param_defined(obs, NULL, 0));
+    assert_false(smart_fhir_param_defined(SMART_FHIR_NTYPES, "code", 4));
+
+    /* the generated lists are sorted and the common list is R4's */
+    assert_int_equal(smart_fhir_common_params.n, 9);
+    assert_true(smart_fhir_search_params[obs].n >= 38);
+}
+
+
+static void
 test_framing(void **state)
 {
     (void) state;
@@ -1766,6 +1797,7 @@ main(void)
         cmocka_unit_test(test_names),
         cmocka_unit_test(test_differentials),
         cmocka_unit_test(test_framing),
+        cmocka_unit_test(test_param_defined),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
