@@ -103,7 +103,7 @@ FUZZ_SECONDS  ?= 15
 
 fuzz: $(FUZZ_BINS)
 
-$(BUILD)/fuzz/%: tests/fuzz/%.c $(CORE_SRCS) $(CORE_HDRS)
+$(BUILD)/fuzz/%: tests/fuzz/%.c tests/fuzz/fuzz_util.h $(CORE_SRCS) $(CORE_HDRS)
 	@mkdir -p $(dir $@)
 	clang -std=c99 -D_POSIX_C_SOURCE=200809L -O1 -g $(WARN) \
 	    -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \

@@ -19,6 +19,8 @@
 
 #include "smart_errors.h"
 
+#include "fuzz_util.h"
+
 
 #define FUZZ_MAX_EXTRA   4
 #define FUZZ_MAX_STRS    (4 + 5 * FUZZ_MAX_EXTRA)
@@ -26,14 +28,6 @@
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
-
-static void
-check(int ok)
-{
-    if (!ok) {
-        abort();
-    }
-}
 
 
 static int
@@ -69,9 +63,9 @@ render(const smart_oo_t *oo, size_t *lenp)
 
     len = smart_oo_render(NULL, 0, oo);
     buf = malloc(len + 1);
-    check(buf != NULL);
-    check(smart_oo_render(buf, len + 1, oo) == len);
-    check(strlen(buf) == len);
+    fuzz_check(buf != NULL);
+    fuzz_check(smart_oo_render(buf, len + 1, oo) == len);
+    fuzz_check(strlen(buf) == len);
     *lenp = len;
 
     return buf;
@@ -88,20 +82,20 @@ check_json(const smart_oo_t *oo, const char *s)
     const unsigned char      *p;
 
     for (p = (const unsigned char *) s; *p != '\0'; p++) {
-        check(*p >= 0x20 && *p != 0x7F && *p != '<' && *p != '>'
+        fuzz_check(*p >= 0x20 && *p != 0x7F && *p != '<' && *p != '>'
               && *p != '&');
     }
 
     doc = json_loads(s, JSON_REJECT_DUPLICATES, &err);
-    check(doc != NULL);
+    fuzz_check(doc != NULL);
 
     id = json_string_value(json_object_get(doc, "id"));
-    check(id != NULL);
-    check(strcmp(id, cid_safe(oo->correlation_id) ? oo->correlation_id
+    fuzz_check(id != NULL);
+    fuzz_check(strcmp(id, cid_safe(oo->correlation_id) ? oo->correlation_id
                                                   : "invalid") == 0);
 
     issues = json_object_get(doc, "issue");
-    check(json_array_size(issues)
+    fuzz_check(json_array_size(issues)
           == 1 + (oo->extra != NULL ? oo->nextra : 0));
 
     e = smart_err_get(oo->err);
@@ -112,12 +106,12 @@ check_json(const smart_oo_t *oo, const char *s)
     is = json_array_get(issues, 0);
     coding = json_array_get(json_object_get(json_object_get(is, "details"),
                                             "coding"), 0);
-    check(strcmp(json_string_value(json_object_get(coding, "code")),
+    fuzz_check(strcmp(json_string_value(json_object_get(coding, "code")),
                  e->code) == 0);
 
     text = json_string_value(json_object_get(json_object_get(is, "details"),
                                              "text"));
-    check(text != NULL && strncmp(text, e->message, strlen(e->message)) == 0);
+    fuzz_check(text != NULL && strncmp(text, e->message, strlen(e->message)) == 0);
 
     json_decref(doc);
 }
@@ -129,14 +123,14 @@ check_xml(const char *s)
     const unsigned char  *p;
     int                   in_value;
 
-    check(strncmp(s, "<OperationOutcome xmlns=\"http://hl7.org/fhir\">", 46)
+    fuzz_check(strncmp(s, "<OperationOutcome xmlns=\"http://hl7.org/fhir\">", 46)
           == 0);
 
     /* inside attribute values: no raw '<', control bytes, or bare '&' */
     in_value = 0;
 
     for (p = (const unsigned char *) s; *p != '\0'; p++) {
-        check(*p >= 0x20);
+        fuzz_check(*p >= 0x20);
 
         if (*p == '"') {
             in_value = !in_value;
@@ -144,10 +138,10 @@ check_xml(const char *s)
         }
 
         if (in_value) {
-            check(*p != '<' && *p != '>');
+            fuzz_check(*p != '<' && *p != '>');
 
             if (*p == '&') {
-                check(strncmp((const char *) p, "&amp;", 5) == 0
+                fuzz_check(strncmp((const char *) p, "&amp;", 5) == 0
                       || strncmp((const char *) p, "&lt;", 4) == 0
                       || strncmp((const char *) p, "&gt;", 4) == 0
                       || strncmp((const char *) p, "&quot;", 6) == 0
@@ -157,8 +151,8 @@ check_xml(const char *s)
         }
     }
 
-    check(!in_value);
-    check(strcmp(s + strlen(s) - 19, "</OperationOutcome>") == 0);
+    fuzz_check(!in_value);
+    fuzz_check(strcmp(s + strlen(s) - 19, "</OperationOutcome>") == 0);
 }
 
 
@@ -169,10 +163,10 @@ check_truncated(const smart_oo_t *oo, const char *full, size_t len,
     char  *buf;
 
     buf = malloc(cap);
-    check(buf != NULL);
-    check(smart_oo_render(buf, cap, oo) == len);
-    check(strlen(buf) == (cap - 1 < len ? cap - 1 : len));
-    check(memcmp(buf, full, strlen(buf)) == 0);
+    fuzz_check(buf != NULL);
+    fuzz_check(smart_oo_render(buf, cap, oo) == len);
+    fuzz_check(strlen(buf) == (cap - 1 < len ? cap - 1 : len));
+    fuzz_check(memcmp(buf, full, strlen(buf)) == 0);
     free(buf);
 }
 
@@ -187,20 +181,20 @@ check_www(smart_err_e err, const char *realm, const char *scope)
 
     len = smart_www_authenticate(NULL, 0, err, realm, scope);
     big = malloc(len + 1);
-    check(big != NULL);
-    check(smart_www_authenticate(big, len + 1, err, realm, scope) == len);
-    check(strlen(big) == len);
+    fuzz_check(big != NULL);
+    fuzz_check(smart_www_authenticate(big, len + 1, err, realm, scope) == len);
+    fuzz_check(strlen(big) == len);
 
     quotes = 0;
     for (p = (const unsigned char *) big; *p != '\0'; p++) {
-        check(*p >= 0x20 && *p <= 0x7E && *p != '\\');
+        fuzz_check(*p >= 0x20 && *p <= 0x7E && *p != '\\');
         quotes += (*p == '"');
     }
-    check(quotes % 2 == 0);
-    check(len == 0 || strncmp(big, "Bearer realm=\"", 14) == 0);
+    fuzz_check(quotes % 2 == 0);
+    fuzz_check(len == 0 || strncmp(big, "Bearer realm=\"", 14) == 0);
 
-    check(smart_www_authenticate(buf, sizeof(buf), err, realm, scope) == len);
-    check(strncmp(buf, big, sizeof(buf) - 1) == 0);
+    fuzz_check(smart_www_authenticate(buf, sizeof(buf), err, realm, scope) == len);
+    fuzz_check(strncmp(buf, big, sizeof(buf) - 1) == 0);
     free(big);
 }
 
@@ -221,7 +215,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     ctl = data[0];
 
     copy = malloc(size);
-    check(copy != NULL);
+    fuzz_check(copy != NULL);
     memcpy(copy, data + 1, size - 1);
     copy[size - 1] = '\0';
 

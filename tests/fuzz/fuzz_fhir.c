@@ -26,6 +26,8 @@
 
 #include "smart_fhir.h"
 
+#include "fuzz_util.h"
+
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -35,30 +37,6 @@ static const char  *fuzz_methods[] = {
 };
 
 
-static void
-check(int ok)
-{
-    if (!ok) {
-        abort();
-    }
-}
-
-
-static char *
-dup_exact(const uint8_t *p, size_t n)
-{
-    char  *d;
-
-    /* never NUL-terminated: the classifier must honour the length */
-    d = malloc(n > 0 ? n : 1);
-    check(d != NULL);
-
-    if (n > 0) {
-        memcpy(d, p, n);
-    }
-
-    return d;
-}
 
 
 static int
@@ -81,12 +59,12 @@ check_str(const char *s, size_t max)
 {
     size_t  i, n;
 
-    check(s != NULL);
+    fuzz_check(s != NULL);
     n = strlen(s);
-    check(n <= max);
+    fuzz_check(n <= max);
 
     for (i = 0; i < n; i++) {
-        check((unsigned char) s[i] >= 0x20 && (unsigned char) s[i] != 0x7f);
+        fuzz_check((unsigned char) s[i] >= 0x20 && (unsigned char) s[i] != 0x7f);
     }
 }
 
@@ -98,24 +76,24 @@ check_param(const smart_fhir_param_t *p)
 
     check_str(p->raw_name, SMART_FHIR_MAX_NAME);
     check_str(p->name, SMART_FHIR_MAX_NAME);
-    check(p->name[0] != '\0');
-    check(strspn(p->raw_name, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnop"
+    fuzz_check(p->name[0] != '\0');
+    fuzz_check(strspn(p->raw_name, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnop"
                  "qrstuvwxyz0123456789_-.:") == strlen(p->raw_name));
-    check(strcmp(p->name, "_method") != 0);
+    fuzz_check(strcmp(p->name, "_method") != 0);
 
     if (p->modifier != NULL) {
         check_str(p->modifier, SMART_FHIR_MAX_NAME);
-        check(p->modifier[0] != '\0');
+        fuzz_check(p->modifier[0] != '\0');
     }
 
     if (p->chain != NULL) {
         check_str(p->chain, SMART_FHIR_MAX_NAME);
-        check(p->chain[0] != '\0');
+        fuzz_check(p->chain[0] != '\0');
     }
 
     check_str(p->value, SMART_FHIR_MAX_VALUE);
-    check(strlen(p->value) == p->value_len);
-    check(p->nvalues >= 1 && p->nvalues <= SMART_FHIR_MAX_VALUES);
+    fuzz_check(strlen(p->value) == p->value_len);
+    fuzz_check(p->nvalues >= 1 && p->nvalues <= SMART_FHIR_MAX_VALUES);
 
     n = 0;
     for (i = 0; i < p->nvalues; i++) {
@@ -124,23 +102,23 @@ check_param(const smart_fhir_param_t *p)
     }
 
     /* the pieces and the commas between them make up the value */
-    check(n + p->nvalues - 1 == p->value_len);
+    fuzz_check(n + p->nvalues - 1 == p->value_len);
 
     if (p->kind == SMART_FHIR_P_INCLUDE
         || p->kind == SMART_FHIR_P_REVINCLUDE)
     {
-        check(p->nincludes == p->nvalues);
+        fuzz_check(p->nincludes == p->nvalues);
 
         for (i = 0; i < p->nincludes; i++) {
-            check(p->includes[i].src_type >= -1
+            fuzz_check(p->includes[i].src_type >= -1
                   && p->includes[i].src_type < SMART_FHIR_NTYPES);
-            check(p->includes[i].target_type >= -1
+            fuzz_check(p->includes[i].target_type >= -1
                   && p->includes[i].target_type < SMART_FHIR_NTYPES);
-            check(p->includes[i].src_type >= 0 || p->includes[i].wildcard);
+            fuzz_check(p->includes[i].src_type >= 0 || p->includes[i].wildcard);
         }
 
     } else {
-        check(p->nincludes == 0 && p->includes == NULL);
+        fuzz_check(p->nincludes == 0 && p->includes == NULL);
     }
 }
 
@@ -151,23 +129,23 @@ check_ok(const smart_fhir_input_t *in, const smart_fhir_req_t *req)
     size_t                     i;
     const smart_fhir_param_t  *p;
 
-    check(!in->method_override);
-    check(!in->content_type_repeated);
-    check(!in->body_sent || (req->method != SMART_FHIR_M_GET
+    fuzz_check(!in->method_override);
+    fuzz_check(!in->content_type_repeated);
+    fuzz_check(!in->body_sent || (req->method != SMART_FHIR_M_GET
                              && req->method != SMART_FHIR_M_DELETE));
 
     /* parsing differentials (docs/security.md) */
-    check(in->query_len == 0 || memchr(in->query, '?', in->query_len) == NULL);
+    fuzz_check(in->query_len == 0 || memchr(in->query, '?', in->query_len) == NULL);
 
     if (req->interaction == SMART_FHIR_I_CREATE) {
-        check(!(in->if_none_exist_repeated && in->if_none_exist_len > 0));
-        check(req->create_query == (in->query_len > 0
+        fuzz_check(!(in->if_none_exist_repeated && in->if_none_exist_len > 0));
+        fuzz_check(req->create_query == (in->query_len > 0
                                     && req->nparams > 0
                                     && req->params[0].source
                                        == SMART_FHIR_SRC_QUERY));
 
     } else {
-        check(req->create_query == 0);
+        fuzz_check(req->create_query == 0);
     }
 
     for (i = 0; req->conditional && i < req->nparams; i++) {
@@ -180,19 +158,19 @@ check_ok(const smart_fhir_input_t *in, const smart_fhir_req_t *req)
         if ((req->interaction == SMART_FHIR_I_CREATE)
             == (p->source == SMART_FHIR_SRC_IF_NONE_EXIST))
         {
-            check(strchr(p->raw_name, '?') == NULL);
-            check(strchr(p->value, '?') == NULL);
+            fuzz_check(strchr(p->raw_name, '?') == NULL);
+            fuzz_check(strchr(p->value, '?') == NULL);
         }
     }
-    check(req->reason == SMART_FHIR_R_NONE);
-    check(req->interaction > SMART_FHIR_I_NONE
+    fuzz_check(req->reason == SMART_FHIR_R_NONE);
+    fuzz_check(req->interaction > SMART_FHIR_I_NONE
           && req->interaction <= SMART_FHIR_I_OPERATION);
-    check(req->method >= SMART_FHIR_M_GET
+    fuzz_check(req->method >= SMART_FHIR_M_GET
           && req->method <= SMART_FHIR_M_DELETE);
 
-    check(in->path_len <= SMART_FHIR_MAX_PATH);
-    check(memchr(in->path, '%', in->path_len) == NULL || in->path_len == 0);
-    check(in->path_len == 0
+    fuzz_check(in->path_len <= SMART_FHIR_MAX_PATH);
+    fuzz_check(memchr(in->path, '%', in->path_len) == NULL || in->path_len == 0);
+    fuzz_check(in->path_len == 0
           || (memchr(in->path, '\\', in->path_len) == NULL
               && memchr(in->path, ';', in->path_len) == NULL
               && in->path[0] != '/' && in->path[in->path_len - 1] != '/'
@@ -201,55 +179,55 @@ check_ok(const smart_fhir_input_t *in, const smart_fhir_req_t *req)
               && !has_sub(in->path, in->path_len, "/../")));
 
     if (req->type >= 0) {
-        check(req->type < SMART_FHIR_NTYPES);
-        check(req->type_name == smart_fhir_types[req->type].name);
+        fuzz_check(req->type < SMART_FHIR_NTYPES);
+        fuzz_check(req->type_name == smart_fhir_types[req->type].name);
 
     } else {
-        check(req->type == -1 && req->type_name == NULL);
+        fuzz_check(req->type == -1 && req->type_name == NULL);
     }
 
     if (req->id != NULL) {
-        check(smart_fhir_valid_id(req->id, strlen(req->id)));
-        check(req->type >= 0);
+        fuzz_check(smart_fhir_valid_id(req->id, strlen(req->id)));
+        fuzz_check(req->type >= 0);
     }
 
     if (req->vid != NULL) {
-        check(req->interaction == SMART_FHIR_I_VREAD);
-        check(smart_fhir_valid_id(req->vid, strlen(req->vid)));
+        fuzz_check(req->interaction == SMART_FHIR_I_VREAD);
+        fuzz_check(smart_fhir_valid_id(req->vid, strlen(req->vid)));
     }
 
     if (req->interaction == SMART_FHIR_I_SEARCH_COMPARTMENT) {
-        check(req->compartment_type == SMART_FHIR_TYPE_PATIENT);
-        check(req->compartment_id != NULL);
-        check(smart_fhir_valid_id(req->compartment_id,
+        fuzz_check(req->compartment_type == SMART_FHIR_TYPE_PATIENT);
+        fuzz_check(req->compartment_id != NULL);
+        fuzz_check(smart_fhir_valid_id(req->compartment_id,
                                   strlen(req->compartment_id)));
-        check(req->compartment_all == (req->type == -1));
+        fuzz_check(req->compartment_all == (req->type == -1));
 
     } else {
-        check(req->compartment_type == -1 && req->compartment_id == NULL);
+        fuzz_check(req->compartment_type == -1 && req->compartment_id == NULL);
     }
 
     if (req->interaction == SMART_FHIR_I_OPERATION) {
-        check(req->operation != NULL && req->operation[0] != '\0');
-        check(strlen(req->operation) <= SMART_FHIR_MAX_OP);
-        check(req->op_level != SMART_FHIR_OP_NONE);
-        check(req->method == SMART_FHIR_M_GET
+        fuzz_check(req->operation != NULL && req->operation[0] != '\0');
+        fuzz_check(strlen(req->operation) <= SMART_FHIR_MAX_OP);
+        fuzz_check(req->op_level != SMART_FHIR_OP_NONE);
+        fuzz_check(req->method == SMART_FHIR_M_GET
               || req->method == SMART_FHIR_M_POST);
 
     } else {
-        check(req->operation == NULL && req->op_level == SMART_FHIR_OP_NONE);
+        fuzz_check(req->operation == NULL && req->op_level == SMART_FHIR_OP_NONE);
     }
 
-    check(req->nparams <= SMART_FHIR_MAX_PARAMS);
+    fuzz_check(req->nparams <= SMART_FHIR_MAX_PARAMS);
 
     for (i = 0; i < req->nparams; i++) {
         check_param(&req->params[i]);
     }
 
-    check(req->ntypes <= SMART_FHIR_NTYPES);
+    fuzz_check(req->ntypes <= SMART_FHIR_NTYPES);
 
     for (i = 0; i < req->ntypes; i++) {
-        check(req->types[i] >= 0 && req->types[i] < SMART_FHIR_NTYPES);
+        fuzz_check(req->types[i] >= 0 && req->types[i] < SMART_FHIR_NTYPES);
     }
 }
 
@@ -257,16 +235,16 @@ check_ok(const smart_fhir_input_t *in, const smart_fhir_req_t *req)
 static void
 check_invalid(const smart_fhir_req_t *req)
 {
-    check(req->reason != SMART_FHIR_R_NONE);
-    check(req->detail != NULL);
-    check(req->interaction == SMART_FHIR_I_NONE);
-    check(req->type == -1 && req->type_name == NULL);
-    check(req->id == NULL && req->vid == NULL && req->operation == NULL);
-    check(req->compartment_type == -1 && req->compartment_id == NULL);
-    check(req->params == NULL && req->nparams == 0);
-    check(req->types == NULL && req->ntypes == 0);
-    check(req->features == 0 && req->conditional == 0);
-    check(req->create_query == 0);
+    fuzz_check(req->reason != SMART_FHIR_R_NONE);
+    fuzz_check(req->detail != NULL);
+    fuzz_check(req->interaction == SMART_FHIR_I_NONE);
+    fuzz_check(req->type == -1 && req->type_name == NULL);
+    fuzz_check(req->id == NULL && req->vid == NULL && req->operation == NULL);
+    fuzz_check(req->compartment_type == -1 && req->compartment_id == NULL);
+    fuzz_check(req->params == NULL && req->nparams == 0);
+    fuzz_check(req->types == NULL && req->ntypes == 0);
+    fuzz_check(req->features == 0 && req->conditional == 0);
+    fuzz_check(req->create_query == 0);
 }
 
 
@@ -300,9 +278,9 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     qlen = ((size_t) data[2] << 8 | data[3]);
     qlen = qlen < rest - plen ? qlen : rest - plen;
 
-    path = dup_exact(p, plen);
-    query = dup_exact(p + plen, qlen);
-    body = dup_exact(p + plen + qlen, rest - plen - qlen);
+    path = fuzz_dup_exact(p, plen);
+    query = fuzz_dup_exact(p + plen, qlen);
+    body = fuzz_dup_exact(p + plen + qlen, rest - plen - qlen);
 
     in.path = path;
     in.path_len = plen;
@@ -321,8 +299,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     req = NULL;
     st = smart_fhir_classify(&in, &req);
 
-    check(st == SMART_FHIR_OK || st == SMART_FHIR_INVALID);
-    check(req != NULL && req->status == st);
+    fuzz_check(st == SMART_FHIR_OK || st == SMART_FHIR_INVALID);
+    fuzz_check(req != NULL && req->status == st);
 
     if (st == SMART_FHIR_OK) {
         check_ok(&in, req);

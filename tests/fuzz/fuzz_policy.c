@@ -21,6 +21,8 @@
 
 #include "smart_policy.h"
 
+#include "fuzz_util.h"
+
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -30,43 +32,7 @@ static const char  *fuzz_methods[] = {
 };
 
 
-static void
-check(int ok)
-{
-    if (!ok) {
-        abort();
-    }
-}
 
-
-static char *
-dup_exact(const uint8_t *p, size_t n)
-{
-    char  *d;
-
-    d = malloc(n > 0 ? n : 1);
-    check(d != NULL);
-
-    if (n > 0) {
-        memcpy(d, p, n);
-    }
-
-    return d;
-}
-
-
-static char *
-dup_cstr(const uint8_t *p, size_t n)
-{
-    char  *d;
-
-    d = malloc(n + 1);
-    check(d != NULL);
-    memcpy(d, p, n);
-    d[n] = '\0';
-
-    return d;
-}
 
 
 /* Next part of data[*pos..size) up to a 0x00 byte. */
@@ -123,7 +89,7 @@ decide(const smart_policy_conf_t *conf, const smart_scope_set_t *set,
     if (smart_policy_decide(conf, set, patient, req, body, body_len, &d)
         != SMART_POLICY_OK)
     {
-        check(d == NULL);
+        fuzz_check(d == NULL);
         d = NULL;
     }
 
@@ -138,52 +104,52 @@ check_decision(const smart_decision_t *d, const char *patient)
 {
     size_t  i;
 
-    check(d->explain != NULL);
-    check(memchr(d->needed, '\0', sizeof(d->needed)) != NULL);
+    fuzz_check(d->explain != NULL);
+    fuzz_check(memchr(d->needed, '\0', sizeof(d->needed)) != NULL);
 
     /* explanations are static English text: no six-byte run with a digit
        ("UTF-8" and "R4" are the only digits in them) */
     if (patient != NULL && strlen(patient) >= 6
         && strpbrk(patient, "0123456789") != NULL)
     {
-        check(strstr(d->explain, patient) == NULL);
+        fuzz_check(strstr(d->explain, patient) == NULL);
     }
 
     if (!d->allow) {
-        check(d->narrowed == 0);
-        check(d->nparams == 0 && d->query_append == NULL);
-        check(d->granted_by == NULL);
-        check(d->reason == SMART_ERR_SCOPE_INSUFFICIENT
+        fuzz_check(d->narrowed == 0);
+        fuzz_check(d->nparams == 0 && d->query_append == NULL);
+        fuzz_check(d->granted_by == NULL);
+        fuzz_check(d->reason == SMART_ERR_SCOPE_INSUFFICIENT
               || d->reason == SMART_ERR_PATIENT_CONTEXT_MISSING
               || d->reason == SMART_ERR_PATIENT_MISMATCH
               || d->reason == SMART_ERR_REQUEST_INVALID
               || d->reason == SMART_ERR_REQUEST_TOO_LARGE);
 
     } else {
-        check(d->needed[0] == '\0');
-        check(d->nentries == 0);
+        fuzz_check(d->needed[0] == '\0');
+        fuzz_check(d->nentries == 0);
     }
 
     if (d->narrowed) {
-        check(d->nparams > 0 && d->nparams <= SMART_POLICY_MAX_NARROW);
-        check(d->query_append != NULL);
+        fuzz_check(d->nparams > 0 && d->nparams <= SMART_POLICY_MAX_NARROW);
+        fuzz_check(d->query_append != NULL);
 
         for (i = 0; i < d->nparams; i++) {
-            check(d->params[i].name != NULL && d->params[i].value != NULL);
-            check(strstr(d->query_append, d->params[i].value) != NULL);
+            fuzz_check(d->params[i].name != NULL && d->params[i].value != NULL);
+            fuzz_check(strstr(d->query_append, d->params[i].value) != NULL);
         }
 
     } else {
-        check(d->nparams == 0 && d->query_append == NULL);
+        fuzz_check(d->nparams == 0 && d->query_append == NULL);
     }
 
     if (d->nentries > 0) {
-        check(d->interaction == SMART_FHIR_I_BATCH
+        fuzz_check(d->interaction == SMART_FHIR_I_BATCH
               || d->interaction == SMART_FHIR_I_TRANSACTION);
 
         for (i = 0; i < d->nentries; i++) {
-            check(d->entries[i].index < SMART_POLICY_MAX_ENTRIES);
-            check(i == 0 || d->entries[i].index > d->entries[i - 1].index);
+            fuzz_check(d->entries[i].index < SMART_POLICY_MAX_ENTRIES);
+            fuzz_check(i == 0 || d->entries[i].index > d->entries[i - 1].index);
         }
     }
 }
@@ -224,16 +190,16 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     method = fuzz_methods[(flags >> 2) & 0x07];
     form = (flags & 0x20) != 0;
 
-    scopes = dup_exact(ps, ns);
-    patient = (flags & 0x01) ? dup_cstr(pp, np) : NULL;
-    url = dup_exact(pu, nu);
-    body = dup_exact(pb, nb);
+    scopes = fuzz_dup_exact(ps, ns);
+    patient = (flags & 0x01) ? fuzz_dup_cstr(pp, np) : NULL;
+    url = fuzz_dup_exact(pu, nu);
+    body = fuzz_dup_exact(pb, nb);
 
     qm = memchr(url, '?', nu);
     path_len = qm ? (size_t) (qm - url) : nu;
     qlen = qm ? nu - path_len - 1 : 0;
-    path = dup_exact((const uint8_t *) url, path_len);
-    query = qm ? dup_exact((const uint8_t *) qm + 1, qlen) : NULL;
+    path = fuzz_dup_exact((const uint8_t *) url, path_len);
+    query = qm ? fuzz_dup_exact((const uint8_t *) qm + 1, qlen) : NULL;
 
     set = smart_scope_parse(scopes, ns);
     req = NULL;
@@ -249,7 +215,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             if (d->narrowed && req != NULL) {
                 nq2 = qlen + 1 + strlen(d->query_append);
                 q2 = malloc(nq2 + 1);
-                check(q2 != NULL);
+                fuzz_check(q2 != NULL);
 
                 if (qlen > 0) {
                     memcpy(q2, query, qlen);
@@ -269,7 +235,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
                 if (d2 != NULL && req2 != NULL
                     && req2->status == SMART_FHIR_OK)
                 {
-                    check(d2->allow && !d2->narrowed);
+                    fuzz_check(d2->allow && !d2->narrowed);
                 }
 
                 smart_decision_free(d2);

@@ -11,17 +11,10 @@
 
 #include "smart_scope.h"
 
+#include "fuzz_util.h"
+
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
-
-static void
-fuzz_check(int ok)
-{
-    if (!ok) {
-        abort();
-    }
-}
 
 
 static void
