@@ -1197,16 +1197,15 @@ smart_fhir_framing(smart_fhir_ctx_t *ctx)
 
 
 /*
- * The If-None-Exist header of a create: refused when repeated (servers
- * join the copies or take the first or the last); "Type?criteria" is read
- * without "Type?" only when Type is the created type, any other text before
- * a '?' is refused, as servers cut there or not.
+ * The If-None-Exist header of a create: search parameters only.  Refused
+ * when repeated (servers join the copies or take the first or the last),
+ * and when it holds a '?' at all: some servers cut "Type?criteria" at the
+ * '?', others read "Type?name" as a parameter name they then ignore, which
+ * drops that criterion (docs/security.md, "Parsing differentials").
  */
 static int
 smart_fhir_if_none_exist(smart_fhir_ctx_t *ctx)
 {
-    size_t                     len;
-    const char                *s, *q;
     const smart_fhir_input_t  *in;
 
     in = ctx->in;
@@ -1216,35 +1215,18 @@ smart_fhir_if_none_exist(smart_fhir_ctx_t *ctx)
                                "If-None-Exist is repeated");
     }
 
-    s = in->if_none_exist;
-    len = in->if_none_exist_len;
-
-    if (s == NULL || len == 0) {
+    if (in->if_none_exist == NULL || in->if_none_exist_len == 0) {
         return 0;
     }
 
-    q = memchr(s, '?', len);
-
-    if (q != NULL) {
-        if (ctx->req->type < 0
-            || (size_t) (q - s) != smart_fhir_types[ctx->req->type].len
-            || memcmp(s, ctx->req->type_name, (size_t) (q - s)) != 0)
-        {
-            return smart_fhir_fail(ctx, SMART_FHIR_R_IF_NONE_EXIST,
-                                   "If-None-Exist names another type "
-                                   "before '?'");
-        }
-
-        len -= (size_t) (q - s) + 1;
-        s = q + 1;
-
-        if (len == 0) {
-            return smart_fhir_fail(ctx, SMART_FHIR_R_IF_NONE_EXIST,
-                                   "If-None-Exist has no criteria");
-        }
+    if (memchr(in->if_none_exist, '?', in->if_none_exist_len) != NULL) {
+        return smart_fhir_fail(ctx, SMART_FHIR_R_IF_NONE_EXIST,
+                               "If-None-Exist holds a '?' (\"Type?criteria\" "
+                               "form)");
     }
 
-    return smart_fhir_parse_params(ctx, s, len,
+    return smart_fhir_parse_params(ctx, in->if_none_exist,
+                                   in->if_none_exist_len,
                                    SMART_FHIR_SRC_IF_NONE_EXIST);
 }
 

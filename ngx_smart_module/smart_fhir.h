@@ -80,9 +80,8 @@ typedef enum {
     SMART_FHIR_R_QUERY_QMARK,       /* '?' inside a query, form body or
                                        If-None-Exist; in conditional
                                        criteria also as "%3F" */
-    SMART_FHIR_R_IF_NONE_EXIST,     /* If-None-Exist repeated, or in the
-                                       "Type?criteria" form with another
-                                       type than the resource's */
+    SMART_FHIR_R_IF_NONE_EXIST,     /* If-None-Exist repeated, or with a
+                                       '?' ("Type?criteria" form) */
     SMART_FHIR_R_HEADER_REPEATED,   /* Content-Type repeated */
     SMART_FHIR_R_BODY_ENCODED,      /* a body with a Content-Encoding */
     SMART_FHIR_R_BODY_UNEXPECTED    /* a body on GET, HEAD or DELETE */
@@ -240,8 +239,8 @@ typedef struct {
     size_t                       body_len;
     int                          body_is_form;  /* Content-Type is
                                         application/x-www-form-urlencoded */
-    /* raw If-None-Exist header (search parameters, or "Type?" and the
-       parameters), only read for create */
+    /* raw If-None-Exist header (search parameters), only read for
+       create */
     const char                  *if_none_exist;
     size_t                       if_none_exist_len;
     /* 1 when the request carried more than one If-None-Exist header

@@ -721,11 +721,12 @@ narrow_param(pctx_t *c, int t, res_t *r)
 
 /*
  * Read on one included type tt.  Under a patient grant a compartment type
- * is acceptable only when the primary search is itself limited to the
- * patient.  Returns 1, or 0 with r set to the refusal.
+ * is acceptable only when the included resources are proven to be in the
+ * patient's compartment (revinclude_proven()).  Returns 1, or 0 with r set
+ * to the refusal.
  */
 static int
-include_target_ok(pctx_t *c, int tt, int primary_pinned, res_t *r)
+include_target_ok(pctx_t *c, int tt, int proven, res_t *r)
 {
     char  needed[SMART_POLICY_NEEDED_MAX];
 
@@ -736,14 +737,14 @@ include_target_ok(pctx_t *c, int tt, int primary_pinned, res_t *r)
     if (c->patient != NULL
         && grant_full(c, SMART_SCOPE_PATIENT, tt, SMART_SCOPE_R) != NULL)
     {
-        if (tt >= 0 && (!in_compartment(tt) || primary_pinned)) {
+        if (tt >= 0 && (!in_compartment(tt) || proven)) {
             return 1;
         }
 
         fmt_needed(needed, SMART_SCOPE_USER, tt, SMART_SCOPE_R);
         res_deny(r, SMART_ERR_SCOPE_INSUFFICIENT, needed,
                  "included resources of a compartment type would not be "
-                 "limited to the patient");
+                 "proven to be the patient's");
         return 0;
     }
 
@@ -760,6 +761,30 @@ include_target_ok(pctx_t *c, int tt, int primary_pinned, res_t *r)
              "no scope allows reading an included type");
 
     return 0;
+}
+
+
+/*
+ * The one include of a compartment type whose results the request proves
+ * to be the patient's: "_revinclude=S:p" on a search of Patient limited to
+ * P, p a compartment parameter of S, returns S resources that p ties to P,
+ * i.e. resources in P's compartment.  Every other include follows
+ * references the patient limit does not cover ("Observation:focus",
+ * "List:item", "Observation:has-member", the multi-valued "performer", the
+ * other patients of "Patient:link"), so under a patient grant it is left to
+ * the response check.
+ */
+static int
+revinclude_proven(const smart_fhir_req_t *req, const smart_fhir_include_t *inc)
+{
+    return req->type == SMART_FHIR_TYPE_PATIENT
+           && req->interaction == SMART_FHIR_I_SEARCH_TYPE
+           && inc->src_type >= 0 && inc->src_type != SMART_FHIR_TYPE_PATIENT
+           && !inc->wildcard && inc->param != NULL
+           && smart_fhir_compartment_param(inc->src_type, inc->param,
+                                           strlen(inc->param)) != NULL
+           && (inc->target_type < 0
+               || inc->target_type == SMART_FHIR_TYPE_PATIENT);
 }
 
 
@@ -797,7 +822,10 @@ includes_ok(pctx_t *c, const smart_fhir_req_t *req, int primary_pinned,
             if (pa->kind == SMART_FHIR_P_REVINCLUDE) {
                 tt = inc->src_type;     /* -1 for "*": every type */
 
-                if (!include_target_ok(c, tt, primary_pinned, r)) {
+                if (!include_target_ok(c, tt, primary_pinned
+                                              && revinclude_proven(req, inc),
+                                       r))
+                {
                     return 0;
                 }
 
@@ -805,7 +833,7 @@ includes_ok(pctx_t *c, const smart_fhir_req_t *req, int primary_pinned,
             }
 
             if (inc->wildcard || inc->param == NULL) {
-                if (!include_target_ok(c, -1, primary_pinned, r)) {
+                if (!include_target_ok(c, -1, 0, r)) {
                     return 0;
                 }
 
@@ -813,9 +841,7 @@ includes_ok(pctx_t *c, const smart_fhir_req_t *req, int primary_pinned,
             }
 
             if (inc->target_type >= 0) {
-                if (!include_target_ok(c, inc->target_type, primary_pinned,
-                                       r))
-                {
+                if (!include_target_ok(c, inc->target_type, 0, r)) {
                     return 0;
                 }
 
@@ -831,7 +857,7 @@ includes_ok(pctx_t *c, const smart_fhir_req_t *req, int primary_pinned,
             }
 
             if (rp->ntargets == 0) {
-                if (!include_target_ok(c, -1, primary_pinned, r)) {
+                if (!include_target_ok(c, -1, 0, r)) {
                     return 0;
                 }
 
@@ -842,7 +868,7 @@ includes_ok(pctx_t *c, const smart_fhir_req_t *req, int primary_pinned,
                 tt = smart_fhir_type_index(rp->targets[k],
                                            strlen(rp->targets[k]));
 
-                if (!include_target_ok(c, tt, primary_pinned, r)) {
+                if (!include_target_ok(c, tt, 0, r)) {
                     return 0;
                 }
             }
@@ -961,19 +987,24 @@ param_recognised(const smart_fhir_req_t *req, const smart_fhir_param_t *pa)
     switch (pa->kind) {
 
     case SMART_FHIR_P_TYPE:
-        return req->interaction == SMART_FHIR_I_SEARCH_SYSTEM;
+        return req->interaction == SMART_FHIR_I_SEARCH_SYSTEM
+               || req->compartment_all;
 
     case SMART_FHIR_P_FILTER:
     case SMART_FHIR_P_QUERY:
         /* expressions and server-defined queries: nothing to recognise */
         return 0;
 
+    case SMART_FHIR_P_CONTAINED:
+        /* contained resources come back with their containers, of any
+           type: nothing limits them to the patient or the restriction */
+        return 0;
+
     case SMART_FHIR_P_NORMAL:
         break;
 
     default:
-        /* _include, _revinclude, _has, _list, _contained: checked by their
-           own rules */
+        /* _include, _revinclude, _has, _list: checked by their own rules */
         return 1;
     }
 
@@ -1008,10 +1039,12 @@ params_recognised(const smart_fhir_req_t *req, res_t *r)
                 continue;
             }
 
-            if (pa->kind == SMART_FHIR_P_NORMAL
-                && IN_LIST(result_params, pa->name)
-                && strcmp(pa->name, "_format") != 0
-                && strcmp(pa->name, "_pretty") != 0)
+            /* criteria select; _include, _has, _type and the result
+               parameters do not */
+            if (pa->kind != SMART_FHIR_P_NORMAL
+                || (IN_LIST(result_params, pa->name)
+                    && strcmp(pa->name, "_format") != 0
+                    && strcmp(pa->name, "_pretty") != 0))
             {
                 break;
             }
@@ -1119,8 +1152,11 @@ reach_ok(pctx_t *c, int t, const char *spec, int depth)
 }
 
 
-/* reach_ok() for every chain and _has of req on type t; 1 when fine, else
-   0 with r set to the refusal. */
+/*
+ * reach_ok() for every chain and _has of req on type t, and
+ * "_containedType=container", which returns the resources (of any type)
+ * that contain the matches: 1 when fine, else 0 with r set to the refusal.
+ */
 static int
 reaches_ok(pctx_t *c, const smart_fhir_req_t *req, int t,
     const char *needed, res_t *r)
@@ -1128,7 +1164,9 @@ reaches_ok(pctx_t *c, const smart_fhir_req_t *req, int t,
     size_t                     i;
     const smart_fhir_param_t  *pa;
 
-    if ((req->features & (SMART_FHIR_F_CHAIN | SMART_FHIR_F_HAS)) == 0) {
+    if ((req->features & (SMART_FHIR_F_CHAIN | SMART_FHIR_F_HAS
+                          | SMART_FHIR_F_CONTAINED)) == 0)
+    {
         return 1;
     }
 
@@ -1141,6 +1179,17 @@ reaches_ok(pctx_t *c, const smart_fhir_req_t *req, int t,
             res_deny(r, SMART_ERR_SCOPE_INSUFFICIENT, needed,
                      "a chain or _has reaches a type that no unrestricted "
                      "scope allows searching");
+            return 0;
+        }
+
+        if (pa->kind == SMART_FHIR_P_CONTAINED
+            && strcmp(pa->raw_name, "_containedType") == 0
+            && strcmp(pa->value, "contained") != 0
+            && grant_full(c, CTX_US, -1, SMART_SCOPE_S) == NULL)
+        {
+            res_deny(r, SMART_ERR_SCOPE_INSUFFICIENT, needed,
+                     "_containedType=container returns containers of any "
+                     "type");
             return 0;
         }
     }
@@ -1535,6 +1584,26 @@ granular_search(pctx_t *c, const smart_fhir_req_t *req, int t,
 
 /* --- searches ------------------------------------------------------------ */
 
+/* 1 when the request has a _type list and Patient is not in it. */
+static int
+types_without_patient(const smart_fhir_req_t *req)
+{
+    size_t  i;
+
+    if (req->ntypes == 0) {
+        return 0;
+    }
+
+    for (i = 0; i < req->ntypes; i++) {
+        if (req->types[i] == SMART_FHIR_TYPE_PATIENT) {
+            return 0;
+        }
+    }
+
+    return 1;
+}
+
+
 /* Patient path feature refusal; 1 when refused. */
 static int
 patient_features_denied(const smart_fhir_req_t *req, const char *needed,
@@ -1597,7 +1666,21 @@ patient_search(pctx_t *c, const smart_fhir_req_t *req, int t,
             return;
         }
 
-        pinned = 1;
+        /*
+         * The CompartmentDefinition puts the Patients linked to P
+         * (Patient.link) in P's compartment, and servers that build
+         * compartments from it return them: other patients' records.
+         * Patient/P/Patient is limited by _id like any Patient search;
+         * Patient/P/STAR needs a _type that leaves Patient out.
+         */
+        if (req->compartment_all && !types_without_patient(req)) {
+            res_deny(r, SMART_ERR_SCOPE_INSUFFICIENT, needed_user,
+                     "Patient/P/* would return the patients linked to P; "
+                     "name the types with _type");
+            return;
+        }
+
+        pinned = (t != SMART_FHIR_TYPE_PATIENT);
     }
 
     pin = (t >= 0) ? pin_status(c, req, t) : PIN_NA;
@@ -1612,7 +1695,9 @@ patient_search(pctx_t *c, const smart_fhir_req_t *req, int t,
         pinned = 1;
     }
 
-    if (!pinned && req->interaction == SMART_FHIR_I_SEARCH_COMPARTMENT) {
+    if (!pinned && req->interaction == SMART_FHIR_I_SEARCH_COMPARTMENT
+        && t != SMART_FHIR_TYPE_PATIENT)
+    {
         pinned = 1;
     }
 
@@ -1668,7 +1753,9 @@ decide_search(pctx_t *c, const smart_fhir_req_t *req, res_t *best)
 
     pinned = 0;
     if (c->patient != NULL) {
-        if (req->interaction == SMART_FHIR_I_SEARCH_COMPARTMENT) {
+        if (req->interaction == SMART_FHIR_I_SEARCH_COMPARTMENT
+            && t != SMART_FHIR_TYPE_PATIENT)
+        {
             pinned = is_patient_id(c, req->compartment_id,
                                    strlen(req->compartment_id));
         } else {
@@ -2545,7 +2632,12 @@ decide_write(pctx_t *c, const smart_fhir_req_t *req, const json_t *body,
 
     sc = grant_full(c, CTX_US, t, need);
     if (sc != NULL) {
-        res_allow(&r, sc, "allowed by type");
+        /* conditional criteria answer (by 200/201/412, by what they
+           delete) what a search would: the same reach rule */
+        fmt_needed(needed, sc->context, t, need);
+        if (!req->conditional || reaches_ok(c, req, t, needed, &r)) {
+            res_allow(&r, sc, "allowed by type");
+        }
         res_offer(best, &r);
         return;
     }

@@ -49,8 +49,8 @@ __DATA__
 --- more_headers eval
 "Authorization: Bearer " . Smart::Token::mint() . "\n"
 --- request eval
-["GET /fhir/Patient/123", "GET /fhir/Patient/123?again=1",
- "GET /fhir/Patient/123?third=1"]
+["GET /fhir/Patient/123", "GET /fhir/Patient/123?_elements=again",
+ "GET /fhir/Patient/123?_elements=third"]
 --- request_delay eval
 [0.3, 0.5, 0.5]
 --- error_code eval

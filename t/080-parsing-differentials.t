@@ -121,7 +121,7 @@ __DATA__
 [('"code":"request-invalid"') x 4]
 --- upstream_requests: 0
 
-=== TEST 5: finding 3: If-None-Exist limited to the patient, plain or as "Type?criteria"
+=== TEST 5: finding 3: If-None-Exist limited to the patient passes; the "Type?criteria" form is refused (servers read "Observation?patient" as a parameter name)
 --- config eval: $::Loc
 --- raw_request eval
 [::req('POST', '/fhir/Observation', $::PW, $::Obs,
@@ -129,8 +129,8 @@ __DATA__
  ::req('POST', '/fhir/Observation', $::PW, $::Obs,
        'If-None-Exist: Observation?patient=p1&code=x')]
 --- error_code eval
-[200, 200]
---- upstream_requests: 2
+[200, 400]
+--- upstream_requests: 1
 
 === TEST 6: finding 3: the same in bundle entries
 --- config eval: $::Loc
@@ -187,7 +187,7 @@ __DATA__
 --- raw_request eval
 [::req('GET', '/fhir/?_type=Organization&_revinclude=Observation:performer', $::P),
  ::req('GET', '/fhir/?_type=Practitioner&_revinclude=Patient:general-practitioner', $::P),
- ::req('GET', '/fhir/?_type=Observation&patient=p1&_revinclude=Provenance:target', $::P)]
+ ::req('GET', '/fhir/?_type=Medication&_include=Medication:manufacturer', $::P)]
 --- error_code eval
 [403, 403, 200]
 --- upstream_requests: 1
@@ -233,4 +233,21 @@ __DATA__
 [400, 400, 400, 400, 200, 200]
 --- response_body_like eval
 [('"code":"request-invalid"') x 4, '"uri":"/fhir/Observation\?patient=p1&code:text=x&_count=5"', '"uri":"/fhir/Observation\?nosuch=1"']
+--- upstream_requests: 2
+
+=== TEST 14: includes under a patient scope: only a _revinclude onto the patient along a compartment parameter is proven; Patient.link is no way in
+--- config eval: $::Loc
+--- raw_request eval
+[::req('GET', '/fhir/Observation?patient=p1&_include=Observation:has-member', $::P),
+ ::req('GET', '/fhir/Patient?_id=p1&_revinclude=Observation:focus', $::P),
+ ::req('GET', '/fhir/Patient?_id=p1&_revinclude=Patient:link', $::P),
+ ::req('GET', '/fhir/Patient/p1/*', $::P),
+ ::req('GET', '/fhir/Patient?_id=p1&_revinclude=Observation:subject', $::P),
+ ::req('GET', '/fhir/Patient/p1/Patient', $::P)]
+--- error_code eval
+[403, 403, 403, 403, 200, 200]
+--- response_body_like eval
+[('"code":"scope-insufficient"') x 4,
+ '"uri":"/fhir/Patient\?_id=p1&_revinclude=Observation:subject"',
+ '"uri":"/fhir/Patient/p1/Patient\?_id=p1"']
 --- upstream_requests: 2

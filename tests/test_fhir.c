@@ -763,7 +763,7 @@ test_differentials(void **state)
     expect_ine("Observation", NULL, "patient=1&code=x", 0, SMART_FHIR_OK,
                SMART_FHIR_R_NONE);
     expect_ine("Observation", NULL, "Observation?patient=1", 0,
-               SMART_FHIR_OK, SMART_FHIR_R_NONE);
+               SMART_FHIR_INVALID, SMART_FHIR_R_IF_NONE_EXIST);
     expect_ine("Observation", NULL, "patient=1", 1, SMART_FHIR_INVALID,
                SMART_FHIR_R_IF_NONE_EXIST);
     expect_ine("Observation", NULL, "Patient?_id=1", 0, SMART_FHIR_INVALID,
@@ -775,7 +775,7 @@ test_differentials(void **state)
     expect_ine("Observation", NULL, "Observatio?patient=1", 0,
                SMART_FHIR_INVALID, SMART_FHIR_R_IF_NONE_EXIST);
     expect_ine("Observation", NULL, "Observation?patient=1?_id=x", 0,
-               SMART_FHIR_INVALID, SMART_FHIR_R_QUERY_QMARK);
+               SMART_FHIR_INVALID, SMART_FHIR_R_IF_NONE_EXIST);
     expect_ine("Observation", NULL, "patient=1&status=?_id=x", 0,
                SMART_FHIR_INVALID, SMART_FHIR_R_IF_NONE_EXIST);
     expect_ine("Observation", NULL, "patient=1&_id=x%3F", 0,

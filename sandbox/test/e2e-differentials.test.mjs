@@ -141,7 +141,7 @@ test('finding 3: a conditional create whose criteria the server never reads', as
     const ok = await lab.fhir('POST', 'MedicationStatement', {
         token: t.medrec,
         body: medicationStatement('syn-0001'),
-        headers: { 'If-None-Exist': 'MedicationStatement?patient=syn-0001&status=unknown' },
+        headers: { 'If-None-Exist': 'patient=syn-0001&status=unknown' },
     });
     assert.ok(ok.status === 200 || ok.status === 201, ok.text);
 });
