@@ -154,6 +154,19 @@ ngx_http_smart_access_handler(ngx_http_request_t *r)
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
+    /*
+     * HTTP/0.9 carries no headers, so no token, and NGINX keeps no header
+     * list for it; public endpoints included, nothing of it goes upstream.
+     * The client gets the typed body alone: HTTP/0.9 has no status line.
+     */
+
+    if (r->http_version < NGX_HTTP_VERSION_10
+        || !ngx_http_smart_headers_usable(r, NGX_HTTP_SMART_HEADERS_IN))
+    {
+        return ngx_http_smart_deny(r, ctx, SMART_ERR_REQUEST_INVALID,
+                                   "HTTP/0.9 request (no headers)");
+    }
+
     if (ngx_http_smart_is_public(r, slcf)) {
         ctx->public = 1;
         ctx->allowed = 1;
@@ -1178,6 +1191,10 @@ ngx_http_smart_scan_headers(ngx_http_request_t *r,
 
     ngx_memzero(hs, sizeof(ngx_http_smart_headers_t));
 
+    if (!ngx_http_smart_headers_usable(r, NGX_HTTP_SMART_HEADERS_IN)) {
+        return;
+    }
+
     part = &r->headers_in.headers.part;
     h = part->elts;
 
@@ -1299,6 +1316,17 @@ ngx_http_smart_set_request_header(ngx_http_request_t *r,
     ngx_uint_t        i, replaced;
     ngx_list_part_t  *part;
     ngx_table_elt_t  *h;
+
+    /*
+     * No list to add to (HTTP/0.9, a request refused before its headers
+     * were read, a subrequest's copy): such a request is never sent
+     * upstream by the module, and the ID stays in the context for the
+     * response and the audit record.
+     */
+
+    if (!ngx_http_smart_headers_usable(r, NGX_HTTP_SMART_HEADERS_IN_PUSH)) {
+        return NGX_OK;
+    }
 
     replaced = 0;
     part = &r->headers_in.headers.part;

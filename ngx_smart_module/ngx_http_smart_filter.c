@@ -26,9 +26,12 @@ static ngx_int_t ngx_http_smart_prepare_error(ngx_http_request_t *r,
 static ngx_uint_t ngx_http_smart_duplicate_authorization(
     ngx_http_request_t *r);
 static smart_err_e ngx_http_smart_nginx_refusal(ngx_http_request_t *r,
-    ngx_http_smart_ctx_t *ctx, const char **detail);
+    ngx_http_smart_ctx_t *ctx, ngx_uint_t *status, const char **detail);
+static smart_err_e ngx_http_smart_early_refusal(ngx_http_request_t *r,
+    const char **detail);
 static ngx_http_smart_ctx_t *ngx_http_smart_type_refusal(
-    ngx_http_request_t *r, smart_err_e err, const char *detail);
+    ngx_http_request_t *r, smart_err_e err, ngx_uint_t status,
+    const char *detail);
 static ngx_int_t ngx_http_smart_request_body_filter(ngx_http_request_t *r,
     ngx_chain_t *in);
 static int ngx_http_smart_oo_format(ngx_http_request_t *r);
@@ -43,6 +46,8 @@ static ngx_int_t ngx_http_smart_failure_map(ngx_http_request_t *r,
     ngx_http_smart_ctx_t *ctx, ngx_uint_t upstream, smart_err_e *err,
     ngx_uint_t *status, ngx_uint_t *issues);
 static void ngx_http_smart_strip_headers(ngx_http_request_t *r,
+    ngx_uint_t status);
+static void ngx_http_smart_drop_headers(ngx_http_request_t *r,
     ngx_uint_t status);
 static ngx_uint_t ngx_http_smart_header_is(ngx_table_elt_t *h,
     const char *name);
@@ -322,6 +327,10 @@ ngx_http_smart_set_out_header(ngx_http_request_t *r, ngx_str_t *key,
     ngx_list_part_t  *part;
     ngx_table_elt_t  *h, *found;
 
+    if (!ngx_http_smart_headers_usable(r, NGX_HTTP_SMART_HEADERS_OUT)) {
+        return NGX_ERROR;
+    }
+
     found = NULL;
     part = &r->headers_out.headers.part;
     h = part->elts;
@@ -409,30 +418,49 @@ ngx_http_smart_duplicate_authorization(ngx_http_request_t *r)
  *   client_max_body_size checked on Content-Length while the location is
  *   found (before the access phase), or on a chunked body while it is read,
  *   or smart_body_max enforced on a body being read by the request body
- *   filter below.  An upstream's own 413 is left to smart_errors.
+ *   filter below.  An upstream's own 413 is left to smart_errors;
+ * - the other refusals NGINX makes before the module saw the request, in a
+ *   smart context (ngx_http_smart_early_refusal()).
  *
  * Returns SMART_ERR__COUNT for any other response, or when the response is
- * typed already.  *detail is the log text, NULL when the refusal was logged
- * where it was made.
+ * typed already.  *status is the status to send, *detail the log text, NULL
+ * when the refusal was logged where it was made.
  */
 
 static smart_err_e
 ngx_http_smart_nginx_refusal(ngx_http_request_t *r, ngx_http_smart_ctx_t *ctx,
-    const char **detail)
+    ngx_uint_t *status, const char **detail)
 {
+    smart_err_e                 err;
     ngx_http_upstream_t        *u;
     const smart_err_entry_t    *e;
     ngx_http_smart_loc_conf_t  *slcf;
 
     *detail = NULL;
+    *status = 0;
 
     if (ctx != NULL && (ctx->denied || ctx->replace)) {
         return SMART_ERR__COUNT;
     }
 
     if (ctx == NULL && ngx_http_smart_duplicate_authorization(r)) {
+        e = smart_err_get(SMART_ERR_TOKEN_INVALID);
+        if (e == NULL) {
+            return SMART_ERR__COUNT;
+        }
+
         *detail = "more than one Authorization header";
+        *status = e->status;
         return SMART_ERR_TOKEN_INVALID;
+    }
+
+    if (ctx == NULL || !ctx->allowed) {
+        err = ngx_http_smart_early_refusal(r, detail);
+
+        if (err != SMART_ERR__COUNT) {
+            *status = r->headers_out.status;
+            return err;
+        }
     }
 
     if (r->err_status != NGX_HTTP_REQUEST_ENTITY_TOO_LARGE
@@ -464,7 +492,82 @@ ngx_http_smart_nginx_refusal(ngx_http_request_t *r, ngx_http_smart_ctx_t *ctx,
         *detail = "NGINX answered 413 (client_max_body_size)";
     }
 
+    *status = NGX_HTTP_REQUEST_ENTITY_TOO_LARGE;
+
     return SMART_ERR_REQUEST_TOO_LARGE;
+}
+
+
+/*
+ * The special responses NGINX makes before the module has decided (no
+ * module context: the access phase never ran; or one still reading the
+ * body it inspects), in a context with "smart on".  Those NGINX makes while reading the request line or headers
+ * are answered in the server's context (r->loc_conf is the server{} one of
+ * the server chosen so far), so they are typed only where "smart on" is set
+ * at server level:
+ *
+ *   request line: 400 (malformed line, invalid URI, HTTP/0.9 other than
+ *   GET), 414 (line over large_client_header_buffers), 505 (HTTP/2+ on an
+ *   HTTP/1 port);
+ *   headers: 400 (invalid or repeated Host, no Host in HTTP/1.1, invalid
+ *   Content-Length, Content-Length with chunked, Transfer-Encoding in
+ *   HTTP/1.0, a malformed header line; 494 header too large, sent as 400),
+ *   405 (TRACE, CONNECT), 501 (unknown Transfer-Encoding).
+ *
+ * The same statuses made in a smart location before the access phase
+ * decided (a rewrite-phase "return", an invalid chunked body the access
+ * phase reads) are typed as well.  NGINX's status is kept: 414 is
+ * request-too-large, every other one request-invalid.  Timeouts and closed
+ * connections get no response at all.
+ */
+
+static smart_err_e
+ngx_http_smart_early_refusal(ngx_http_request_t *r, const char **detail)
+{
+    smart_err_e                 err;
+    ngx_http_smart_loc_conf_t  *slcf;
+
+    if (r != r->main || r->upstream != NULL || r->err_status == 0
+        || r->err_status != r->headers_out.status)
+    {
+        return SMART_ERR__COUNT;
+    }
+
+    slcf = ngx_http_get_module_loc_conf(r, ngx_http_smart_module);
+    if (slcf == NULL || !slcf->enable) {
+        return SMART_ERR__COUNT;
+    }
+
+    err = SMART_ERR_REQUEST_INVALID;
+
+    switch (r->err_status) {
+
+    case NGX_HTTP_BAD_REQUEST:
+        *detail = "NGINX answered 400 before the module decided";
+        break;
+
+    case NGX_HTTP_NOT_ALLOWED:
+        *detail = "NGINX answered 405 before the module decided";
+        break;
+
+    case NGX_HTTP_REQUEST_URI_TOO_LARGE:
+        *detail = "NGINX answered 414 before the module decided";
+        err = SMART_ERR_REQUEST_TOO_LARGE;
+        break;
+
+    case NGX_HTTP_NOT_IMPLEMENTED:
+        *detail = "NGINX answered 501 before the module decided";
+        break;
+
+    case NGX_HTTP_VERSION_NOT_SUPPORTED:
+        *detail = "NGINX answered 505 before the module decided";
+        break;
+
+    default:
+        return SMART_ERR__COUNT;
+    }
+
+    return err;
 }
 
 
@@ -479,7 +582,7 @@ ngx_http_smart_nginx_refusal(ngx_http_request_t *r, ngx_http_smart_ctx_t *ctx,
 
 static ngx_http_smart_ctx_t *
 ngx_http_smart_type_refusal(ngx_http_request_t *r, smart_err_e err,
-    const char *detail)
+    ngx_uint_t status, const char *detail)
 {
     const smart_err_entry_t    *e;
     ngx_http_smart_ctx_t       *ctx;
@@ -509,10 +612,10 @@ ngx_http_smart_type_refusal(ngx_http_request_t *r, smart_err_e err,
     /* $status and the audit record show the status sent */
 
     if (r->err_status) {
-        r->err_status = e->status;
+        r->err_status = status;
     }
 
-    r->headers_out.status = e->status;
+    r->headers_out.status = status;
     r->headers_out.status_line.len = 0;
     r->headers_out.content_length_n = ctx->body.len;
 
@@ -532,6 +635,7 @@ ngx_http_smart_type_refusal(ngx_http_request_t *r, smart_err_e err,
 static ngx_int_t
 ngx_http_smart_header_filter(ngx_http_request_t *r)
 {
+    ngx_uint_t                  status;
     const char                 *detail;
     smart_err_e                 err;
     ngx_http_smart_ctx_t       *ctx;
@@ -548,10 +652,10 @@ ngx_http_smart_header_filter(ngx_http_request_t *r)
 
     ctx = ngx_http_get_module_ctx(r, ngx_http_smart_module);
 
-    err = ngx_http_smart_nginx_refusal(r, ctx, &detail);
+    err = ngx_http_smart_nginx_refusal(r, ctx, &status, &detail);
 
     if (err != SMART_ERR__COUNT) {
-        ctx = ngx_http_smart_type_refusal(r, err, detail);
+        ctx = ngx_http_smart_type_refusal(r, err, status, detail);
         if (ctx == NULL) {
             return NGX_ERROR;
         }
@@ -1080,6 +1184,48 @@ ngx_http_smart_failure_map(ngx_http_request_t *r, ngx_http_smart_ctx_t *ctx,
 static void
 ngx_http_smart_strip_headers(ngx_http_request_t *r, ngx_uint_t status)
 {
+    if (ngx_http_smart_headers_usable(r, NGX_HTTP_SMART_HEADERS_OUT)) {
+        ngx_http_smart_drop_headers(r, status);
+    }
+
+    r->headers_out.server = NULL;
+    r->headers_out.date = NULL;
+    r->headers_out.content_length = NULL;
+    r->headers_out.content_encoding = NULL;
+    r->headers_out.location = NULL;
+    r->headers_out.refresh = NULL;
+    r->headers_out.last_modified = NULL;
+    r->headers_out.last_modified_time = -1;
+    r->headers_out.content_range = NULL;
+    r->headers_out.accept_ranges = NULL;
+    r->headers_out.expires = NULL;
+#if (nginx_version >= 1023000)
+    r->headers_out.cache_control = NULL;
+    r->headers_out.link = NULL;
+#else
+    r->headers_out.cache_control.nelts = 0;
+    r->headers_out.link.nelts = 0;
+#endif
+    r->allow_ranges = 0;
+
+    if (status != NGX_HTTP_UNAUTHORIZED) {
+        r->headers_out.www_authenticate = NULL;
+    }
+
+    if (status != NGX_HTTP_PRECONDITION_FAILED) {
+        r->headers_out.etag = NULL;
+    }
+
+    ngx_str_null(&r->headers_out.charset);
+    r->headers_out.override_charset = NULL;
+}
+
+
+/* Marks every header the replaced response does not keep as deleted. */
+
+static void
+ngx_http_smart_drop_headers(ngx_http_request_t *r, ngx_uint_t status)
+{
     ngx_uint_t        i, keep;
     ngx_list_part_t  *part;
     ngx_table_elt_t  *h;
@@ -1117,37 +1263,6 @@ ngx_http_smart_strip_headers(ngx_http_request_t *r, ngx_uint_t status)
             h[i].hash = 0;
         }
     }
-
-    r->headers_out.server = NULL;
-    r->headers_out.date = NULL;
-    r->headers_out.content_length = NULL;
-    r->headers_out.content_encoding = NULL;
-    r->headers_out.location = NULL;
-    r->headers_out.refresh = NULL;
-    r->headers_out.last_modified = NULL;
-    r->headers_out.last_modified_time = -1;
-    r->headers_out.content_range = NULL;
-    r->headers_out.accept_ranges = NULL;
-    r->headers_out.expires = NULL;
-#if (nginx_version >= 1023000)
-    r->headers_out.cache_control = NULL;
-    r->headers_out.link = NULL;
-#else
-    r->headers_out.cache_control.nelts = 0;
-    r->headers_out.link.nelts = 0;
-#endif
-    r->allow_ranges = 0;
-
-    if (status != NGX_HTTP_UNAUTHORIZED) {
-        r->headers_out.www_authenticate = NULL;
-    }
-
-    if (status != NGX_HTTP_PRECONDITION_FAILED) {
-        r->headers_out.etag = NULL;
-    }
-
-    ngx_str_null(&r->headers_out.charset);
-    r->headers_out.override_charset = NULL;
 }
 
 

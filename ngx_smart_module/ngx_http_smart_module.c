@@ -340,6 +340,42 @@ ngx_http_smart_ctx_cleanup(void *data)
 }
 
 
+/*
+ * Whether a header list of the request may be used.  NGINX allocates
+ * r->headers_out.headers with every request, but r->headers_in.headers only
+ * once it starts reading HTTP/1.x headers (HTTP/2 streams have theirs): an
+ * HTTP/0.9 request ("GET /path" CRLF) runs every phase with a zeroed list,
+ * and a request refused or abandoned while its request line was read (400,
+ * 414, 505, a timeout, a closed connection) reaches the header filter and
+ * the log phase with one.  ngx_list_push() on a zeroed list dereferences
+ * NULL.  A subrequest holds a shallow copy of its parent's list: walking it
+ * is safe, adding to it would change the parent's parts behind its back.
+ * Every walk of and addition to a header list in the module asks here.
+ */
+
+ngx_uint_t
+ngx_http_smart_headers_usable(ngx_http_request_t *r,
+    ngx_http_smart_headers_e which)
+{
+    ngx_list_t  *l;
+
+    l = (which == NGX_HTTP_SMART_HEADERS_OUT) ? &r->headers_out.headers
+                                              : &r->headers_in.headers;
+
+    if (l->last == NULL || l->nalloc == 0
+        || l->size != sizeof(ngx_table_elt_t))
+    {
+        return 0;
+    }
+
+    if (which == NGX_HTTP_SMART_HEADERS_IN_PUSH && r != r->main) {
+        return 0;
+    }
+
+    return 1;
+}
+
+
 /* The first request header called name, and how many there are. */
 
 ngx_table_elt_t *
@@ -352,6 +388,15 @@ ngx_http_smart_find_header(ngx_http_request_t *r, ngx_str_t *name,
 
     n = 0;
     found = NULL;
+
+    if (!ngx_http_smart_headers_usable(r, NGX_HTTP_SMART_HEADERS_IN)) {
+        if (count != NULL) {
+            *count = 0;
+        }
+
+        return NULL;
+    }
+
     part = &r->headers_in.headers.part;
     h = part->elts;
 

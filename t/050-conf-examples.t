@@ -1,5 +1,5 @@
 # Every configuration in conf-examples/ passes `nginx -t` with the module
-# built here.  Paths the examples take from a real installation are mapped
+# built here and sets server_tokens off.  Paths the examples take from a real installation are mapped
 # onto this tree: the module path onto $TEST_NGINX_MODULE and files under
 # /etc/nginx/smart/ onto the test fixtures.
 
@@ -51,6 +51,14 @@ for my $example (@examples) {
     open my $in, '<', $example or die "$example: $!";
     my $conf = do { local $/; <$in> };
     close $in;
+
+    # the NGINX version stays private (issue 12, finding 10): set once for
+    # the whole http block, never turned back on below it
+    (my $code = $conf) =~ s/#[^\n]*//g;
+    like($code, qr/\bhttp\s*\{\s*server_tokens\s+off\s*;/,
+         "$name: server_tokens off first in the http block");
+    unlike($code, qr/\bserver_tokens\s+(?!off\s*;)/,
+           "$name: server_tokens never anything but off");
 
     $conf =~ s{^(\s*load_module\s+)\S+;}{$1$module;}m
         or fail("$name: has no load_module line"), next;
