@@ -451,6 +451,16 @@ ngx_http_smart_jwks_abandon(void *data)
 }
 
 
+/* 1 when r is a JWKS fetch this module started. */
+
+ngx_uint_t
+ngx_http_smart_jwks_subrequest(ngx_http_request_t *r)
+{
+    return r != r->main && r->post_subrequest != NULL
+           && r->post_subrequest->handler == ngx_http_smart_jwks_done;
+}
+
+
 static ngx_int_t
 ngx_http_smart_jwks_done(ngx_http_request_t *r, void *data, ngx_int_t rc)
 {

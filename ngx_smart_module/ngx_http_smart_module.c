@@ -14,6 +14,7 @@
 
 static ngx_int_t ngx_http_smart_add_variables(ngx_conf_t *cf);
 static ngx_int_t ngx_http_smart_init(ngx_conf_t *cf);
+static ngx_int_t ngx_http_smart_subrequest_handler(ngx_http_request_t *r);
 static void *ngx_http_smart_create_main_conf(ngx_conf_t *cf);
 static void *ngx_http_smart_create_srv_conf(ngx_conf_t *cf);
 static void *ngx_http_smart_create_loc_conf(ngx_conf_t *cf);
@@ -1386,7 +1387,46 @@ ngx_http_smart_init(ngx_conf_t *cf)
 
     *h = ngx_http_smart_access_handler;
 
+    h = ngx_array_push(&cmcf->phases[NGX_HTTP_PRECONTENT_PHASE].handlers);
+    if (h == NULL) {
+        return NGX_ERROR;
+    }
+
+    *h = ngx_http_smart_subrequest_handler;
+
     return ngx_http_smart_filter_init(cf);
+}
+
+
+/*
+ * NGINX runs no access phase for subrequests, so a subrequest into a
+ * "smart on" location (auth_request, mirror, an SSI include, another
+ * module's fetch) would reach the upstream without any token check.  It is
+ * refused here, in a phase subrequests do run, except the module's own
+ * JWKS fetches.
+ */
+
+static ngx_int_t
+ngx_http_smart_subrequest_handler(ngx_http_request_t *r)
+{
+    ngx_http_smart_loc_conf_t  *slcf;
+
+    if (r == r->main) {
+        return NGX_DECLINED;
+    }
+
+    slcf = ngx_http_get_module_loc_conf(r, ngx_http_smart_module);
+
+    if (!slcf->enable || ngx_http_smart_jwks_subrequest(r)) {
+        return NGX_DECLINED;
+    }
+
+    ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
+                  "smart: request-invalid: subrequest to \"%V\" refused: "
+                  "subrequests skip the access phase, so no token was "
+                  "checked", &r->uri);
+
+    return NGX_HTTP_FORBIDDEN;
 }
 
 

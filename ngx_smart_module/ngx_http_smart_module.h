@@ -206,6 +206,7 @@ char *ngx_http_smart_load_keys(ngx_conf_t *cf, ngx_command_t *cmd,
 char *ngx_http_smart_jwks_request(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
 ngx_int_t ngx_http_smart_keys_init_process(ngx_cycle_t *cycle);
+ngx_uint_t ngx_http_smart_jwks_subrequest(ngx_http_request_t *r);
 
 typedef enum {
     NGX_HTTP_SMART_KEYS_READY = 0,
