@@ -65,7 +65,6 @@ static smart_jwt_status_e ngx_http_smart_verify_with(
     const smart_keyset_t *ks, smart_jwt_t *jwt, char *detail, size_t len);
 static ngx_int_t ngx_http_smart_copy_claims(ngx_http_request_t *r,
     smart_jwt_t *jwt, ngx_http_smart_claims_t *claims);
-static ngx_uint_t ngx_http_smart_cid_valid(ngx_str_t *v);
 static ngx_int_t ngx_http_smart_set_request_header(ngx_http_request_t *r,
     ngx_http_smart_loc_conf_t *slcf, ngx_str_t *value);
 
@@ -1132,7 +1131,7 @@ ngx_http_smart_correlation_with(ngx_http_request_t *r,
         return NGX_OK;
     }
 
-    if (n == 1 && ngx_http_smart_cid_valid(&h->value)) {
+    if (n == 1 && smart_cid_valid((const char *) h->value.data, h->value.len)) {
         ctx->cid = h->value;
         return NGX_OK;
     }
@@ -1285,27 +1284,6 @@ ngx_http_smart_scan_headers(ngx_http_request_t *r,
             break;
         }
     }
-}
-
-
-static ngx_uint_t
-ngx_http_smart_cid_valid(ngx_str_t *v)
-{
-    size_t  i;
-
-    if (v->len < NGX_HTTP_SMART_CID_MIN || v->len > NGX_HTTP_SMART_CID_MAX) {
-        return 0;
-    }
-
-    for (i = 0; i < v->len; i++) {
-        if (!ngx_http_smart_isalnum(v->data[i]) && v->data[i] != '.'
-            && v->data[i] != '_' && v->data[i] != '-')
-        {
-            return 0;
-        }
-    }
-
-    return 1;
 }
 
 

@@ -501,10 +501,10 @@ ngx_http_smart_nginx_refusal(ngx_http_request_t *r, ngx_http_smart_ctx_t *ctx,
 /*
  * The special responses NGINX makes before the module has decided (no
  * module context: the access phase never ran; or one still reading the
- * body it inspects), in a context with "smart on".  Those NGINX makes while reading the request line or headers
- * are answered in the server's context (r->loc_conf is the server{} one of
- * the server chosen so far), so they are typed only where "smart on" is set
- * at server level:
+ * body it inspects), in a context with "smart on".  Those NGINX makes
+ * while reading the request line or headers are answered in the server's
+ * context (r->loc_conf is the server{} one of the server chosen so far),
+ * so they are typed only where "smart on" is set at server level:
  *
  *   request line: 400 (malformed line, invalid URI, HTTP/0.9 other than
  *   GET), 414 (line over large_client_header_buffers), 505 (HTTP/2+ on an

@@ -18,13 +18,12 @@
 #include "smart_jwks.h"
 #include "smart_jwt.h"
 #include "smart_errors.h"
+#include "smart_text.h"
 #include "smart_fhir.h"
 #include "smart_scope.h"
 #include "smart_policy.h"
 
 
-#define NGX_HTTP_SMART_CID_MIN          8
-#define NGX_HTTP_SMART_CID_MAX          128
 #define NGX_HTTP_SMART_FP_LEN           32      /* SHA-256 */
 #define NGX_HTTP_SMART_JWKS_EARLY       30      /* s between kid refreshes */
 #define NGX_HTTP_SMART_JWKS_RETRY       1000    /* ms after a failed fetch */

@@ -15,7 +15,6 @@
 #include "smart_text.h"
 
 
-#define SMART_CID_MAX       128
 #define SMART_CID_INVALID   "invalid"
 #define SMART_REALM_DEFAULT "smart"
 
@@ -375,28 +374,14 @@ smart_xml_escape(smart_out_t *out, const char *s)
 }
 
 
+/* The ID itself when smart_cid_valid(), else "invalid". */
 static const char *
 smart_cid_safe(const char *cid)
 {
-    size_t  i;
-    char    c;
-
-    if (cid == NULL || cid[0] == '\0') {
+    if (cid == NULL
+        || !smart_cid_valid(cid, strnlen(cid, SMART_CID_MAX + 1)))
+    {
         return SMART_CID_INVALID;
-    }
-
-    for (i = 0; cid[i] != '\0'; i++) {
-        if (i == SMART_CID_MAX) {
-            return SMART_CID_INVALID;
-        }
-
-        c = cid[i];
-
-        if (!((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z')
-              || (c >= '0' && c <= '9') || c == '.' || c == '_' || c == '-'))
-        {
-            return SMART_CID_INVALID;
-        }
     }
 
     return cid;

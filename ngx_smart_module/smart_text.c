@@ -103,3 +103,27 @@ smart_utf8_valid(const unsigned char *p, size_t n)
 
     return 1;
 }
+
+
+int
+smart_cid_valid(const char *s, size_t n)
+{
+    size_t  i;
+    char    c;
+
+    if (s == NULL || n < SMART_CID_MIN || n > SMART_CID_MAX) {
+        return 0;
+    }
+
+    for (i = 0; i < n; i++) {
+        c = s[i];
+
+        if (!((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z')
+              || (c >= '0' && c <= '9') || c == '.' || c == '_' || c == '-'))
+        {
+            return 0;
+        }
+    }
+
+    return 1;
+}

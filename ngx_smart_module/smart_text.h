@@ -1,6 +1,7 @@
 /*
  * ngx_smart_module policy core: small text helpers shared by the parsers
- * and renderers (hex digits, strict UTF-8).  Plain C: no NGINX headers.
+ * and renderers (hex digits, strict UTF-8, correlation IDs).  Plain C: no
+ * NGINX headers.
  */
 
 #ifndef SMART_TEXT_H
@@ -11,6 +12,10 @@
 
 
 #define SMART_UTF8_REPLACEMENT  0xFFFD
+
+/* correlation IDs: [A-Za-z0-9._-]{8,128} (docs/errors.md) */
+#define SMART_CID_MIN           8
+#define SMART_CID_MAX           128
 
 
 /* The value of one hex digit, or -1. */
@@ -26,5 +31,12 @@ size_t smart_utf8_decode(const unsigned char *p, size_t n, uint32_t *cp);
 
 /* 1 when all of p[0..n) is strict UTF-8, else 0. */
 int smart_utf8_valid(const unsigned char *p, size_t n);
+
+/*
+ * 1 when s[0..n) is a correlation ID the gateway keeps and renders:
+ * SMART_CID_MIN to SMART_CID_MAX bytes of [A-Za-z0-9._-].  The one rule for
+ * the incoming header and for every body that carries the ID.
+ */
+int smart_cid_valid(const char *s, size_t n);
 
 #endif /* SMART_TEXT_H */

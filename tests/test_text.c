@@ -99,6 +99,28 @@ test_utf8_decode(void **state)
 }
 
 
+static void
+test_cid_valid(void **state)
+{
+    char  buf[SMART_CID_MAX + 2];
+
+    (void) state;
+
+    assert_true(smart_cid_valid("abc12345", 8));
+    assert_true(smart_cid_valid("AZaz09._-", 9));
+    assert_false(smart_cid_valid("abc1234", 7));
+    assert_false(smart_cid_valid("abc 12345", 9));
+    assert_false(smart_cid_valid("abc/12345", 9));
+    assert_false(smart_cid_valid("abc12345\n", 9));
+    assert_false(smart_cid_valid("abc1\0" "2345", 9));
+    assert_false(smart_cid_valid(NULL, 8));
+
+    memset(buf, 'a', sizeof(buf));
+    assert_true(smart_cid_valid(buf, SMART_CID_MAX));
+    assert_false(smart_cid_valid(buf, SMART_CID_MAX + 1));
+}
+
+
 int
 main(void)
 {
@@ -106,6 +128,7 @@ main(void)
         cmocka_unit_test(test_hex_digit),
         cmocka_unit_test(test_utf8_valid),
         cmocka_unit_test(test_utf8_invalid),
+        cmocka_unit_test(test_cid_valid),
         cmocka_unit_test(test_utf8_decode),
     };
 

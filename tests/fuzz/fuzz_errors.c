@@ -18,6 +18,7 @@
 #include <jansson.h>
 
 #include "smart_errors.h"
+#include "smart_text.h"
 
 #include "fuzz_util.h"
 
@@ -28,31 +29,6 @@
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
-
-
-static int
-cid_safe(const char *cid)
-{
-    size_t  i;
-    char    c;
-
-    if (cid == NULL || cid[0] == '\0') {
-        return 0;
-    }
-
-    for (i = 0; cid[i] != '\0'; i++) {
-        c = cid[i];
-        if (i == 128
-            || !((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z')
-                 || (c >= '0' && c <= '9') || c == '.' || c == '_'
-                 || c == '-'))
-        {
-            return 0;
-        }
-    }
-
-    return 1;
-}
 
 
 static char *
@@ -77,13 +53,13 @@ check_json(const smart_oo_t *oo, const char *s)
 {
     json_t                   *doc, *issues, *is, *coding;
     json_error_t              err;
-    const char               *id, *text;
+    const char               *id, *text, *cid;
     const smart_err_entry_t  *e;
     const unsigned char      *p;
 
     for (p = (const unsigned char *) s; *p != '\0'; p++) {
         fuzz_check(*p >= 0x20 && *p != 0x7F && *p != '<' && *p != '>'
-              && *p != '&');
+                   && *p != '&');
     }
 
     doc = json_loads(s, JSON_REJECT_DUPLICATES, &err);
@@ -91,12 +67,15 @@ check_json(const smart_oo_t *oo, const char *s)
 
     id = json_string_value(json_object_get(doc, "id"));
     fuzz_check(id != NULL);
-    fuzz_check(strcmp(id, cid_safe(oo->correlation_id) ? oo->correlation_id
-                                                  : "invalid") == 0);
+    cid = oo->correlation_id;
+    if (cid == NULL || !smart_cid_valid(cid, strnlen(cid, 200))) {
+        cid = "invalid";
+    }
+    fuzz_check(strcmp(id, cid) == 0);
 
     issues = json_object_get(doc, "issue");
     fuzz_check(json_array_size(issues)
-          == 1 + (oo->extra != NULL ? oo->nextra : 0));
+               == 1 + (oo->extra != NULL ? oo->nextra : 0));
 
     e = smart_err_get(oo->err);
     if (e == NULL) {
@@ -107,11 +86,12 @@ check_json(const smart_oo_t *oo, const char *s)
     coding = json_array_get(json_object_get(json_object_get(is, "details"),
                                             "coding"), 0);
     fuzz_check(strcmp(json_string_value(json_object_get(coding, "code")),
-                 e->code) == 0);
+                      e->code) == 0);
 
     text = json_string_value(json_object_get(json_object_get(is, "details"),
                                              "text"));
-    fuzz_check(text != NULL && strncmp(text, e->message, strlen(e->message)) == 0);
+    fuzz_check(text != NULL
+               && strncmp(text, e->message, strlen(e->message)) == 0);
 
     json_decref(doc);
 }
@@ -123,8 +103,9 @@ check_xml(const char *s)
     const unsigned char  *p;
     int                   in_value;
 
-    fuzz_check(strncmp(s, "<OperationOutcome xmlns=\"http://hl7.org/fhir\">", 46)
-          == 0);
+    fuzz_check(strncmp(s, "<OperationOutcome xmlns=\"http://hl7.org/fhir\">",
+                       46)
+               == 0);
 
     /* inside attribute values: no raw '<', control bytes, or bare '&' */
     in_value = 0;
@@ -142,11 +123,11 @@ check_xml(const char *s)
 
             if (*p == '&') {
                 fuzz_check(strncmp((const char *) p, "&amp;", 5) == 0
-                      || strncmp((const char *) p, "&lt;", 4) == 0
-                      || strncmp((const char *) p, "&gt;", 4) == 0
-                      || strncmp((const char *) p, "&quot;", 6) == 0
-                      || strncmp((const char *) p, "&apos;", 6) == 0
-                      || strncmp((const char *) p, "&#x", 3) == 0);
+                           || strncmp((const char *) p, "&lt;", 4) == 0
+                           || strncmp((const char *) p, "&gt;", 4) == 0
+                           || strncmp((const char *) p, "&quot;", 6) == 0
+                           || strncmp((const char *) p, "&apos;", 6) == 0
+                           || strncmp((const char *) p, "&#x", 3) == 0);
             }
         }
     }
@@ -193,7 +174,8 @@ check_www(smart_err_e err, const char *realm, const char *scope)
     fuzz_check(quotes % 2 == 0);
     fuzz_check(len == 0 || strncmp(big, "Bearer realm=\"", 14) == 0);
 
-    fuzz_check(smart_www_authenticate(buf, sizeof(buf), err, realm, scope) == len);
+    fuzz_check(smart_www_authenticate(buf, sizeof(buf), err, realm, scope)
+               == len);
     fuzz_check(strncmp(buf, big, sizeof(buf) - 1) == 0);
     free(big);
 }

@@ -64,7 +64,8 @@ check_str(const char *s, size_t max)
     fuzz_check(n <= max);
 
     for (i = 0; i < n; i++) {
-        fuzz_check((unsigned char) s[i] >= 0x20 && (unsigned char) s[i] != 0x7f);
+        fuzz_check((unsigned char) s[i] >= 0x20
+                   && (unsigned char) s[i] != 0x7f);
     }
 }
 
@@ -78,7 +79,7 @@ check_param(const smart_fhir_param_t *p)
     check_str(p->name, SMART_FHIR_MAX_NAME);
     fuzz_check(p->name[0] != '\0');
     fuzz_check(strspn(p->raw_name, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnop"
-                 "qrstuvwxyz0123456789_-.:") == strlen(p->raw_name));
+                      "qrstuvwxyz0123456789_-.:") == strlen(p->raw_name));
     fuzz_check(strcmp(p->name, "_method") != 0);
 
     if (p->modifier != NULL) {
@@ -111,9 +112,9 @@ check_param(const smart_fhir_param_t *p)
 
         for (i = 0; i < p->nincludes; i++) {
             fuzz_check(p->includes[i].src_type >= -1
-                  && p->includes[i].src_type < SMART_FHIR_NTYPES);
+                       && p->includes[i].src_type < SMART_FHIR_NTYPES);
             fuzz_check(p->includes[i].target_type >= -1
-                  && p->includes[i].target_type < SMART_FHIR_NTYPES);
+                       && p->includes[i].target_type < SMART_FHIR_NTYPES);
             fuzz_check(p->includes[i].src_type >= 0 || p->includes[i].wildcard);
         }
 
@@ -132,17 +133,18 @@ check_ok(const smart_fhir_input_t *in, const smart_fhir_req_t *req)
     fuzz_check(!in->method_override);
     fuzz_check(!in->content_type_repeated);
     fuzz_check(!in->body_sent || (req->method != SMART_FHIR_M_GET
-                             && req->method != SMART_FHIR_M_DELETE));
+                                  && req->method != SMART_FHIR_M_DELETE));
 
     /* parsing differentials (docs/security.md) */
-    fuzz_check(in->query_len == 0 || memchr(in->query, '?', in->query_len) == NULL);
+    fuzz_check(in->query_len == 0
+               || memchr(in->query, '?', in->query_len) == NULL);
 
     if (req->interaction == SMART_FHIR_I_CREATE) {
         fuzz_check(!(in->if_none_exist_repeated && in->if_none_exist_len > 0));
         fuzz_check(req->create_query == (in->query_len > 0
-                                    && req->nparams > 0
-                                    && req->params[0].source
-                                       == SMART_FHIR_SRC_QUERY));
+                                         && req->nparams > 0
+                                         && req->params[0].source
+                                            == SMART_FHIR_SRC_QUERY));
 
     } else {
         fuzz_check(req->create_query == 0);
@@ -164,19 +166,20 @@ check_ok(const smart_fhir_input_t *in, const smart_fhir_req_t *req)
     }
     fuzz_check(req->reason == SMART_FHIR_R_NONE);
     fuzz_check(req->interaction > SMART_FHIR_I_NONE
-          && req->interaction <= SMART_FHIR_I_OPERATION);
+               && req->interaction <= SMART_FHIR_I_OPERATION);
     fuzz_check(req->method >= SMART_FHIR_M_GET
-          && req->method <= SMART_FHIR_M_DELETE);
+               && req->method <= SMART_FHIR_M_DELETE);
 
     fuzz_check(in->path_len <= SMART_FHIR_MAX_PATH);
-    fuzz_check(memchr(in->path, '%', in->path_len) == NULL || in->path_len == 0);
+    fuzz_check(memchr(in->path, '%', in->path_len) == NULL
+               || in->path_len == 0);
     fuzz_check(in->path_len == 0
-          || (memchr(in->path, '\\', in->path_len) == NULL
-              && memchr(in->path, ';', in->path_len) == NULL
-              && in->path[0] != '/' && in->path[in->path_len - 1] != '/'
-              && !has_sub(in->path, in->path_len, "//")
-              && !has_sub(in->path, in->path_len, "/./")
-              && !has_sub(in->path, in->path_len, "/../")));
+               || (memchr(in->path, '\\', in->path_len) == NULL
+                   && memchr(in->path, ';', in->path_len) == NULL
+                   && in->path[0] != '/' && in->path[in->path_len - 1] != '/'
+                   && !has_sub(in->path, in->path_len, "//")
+                   && !has_sub(in->path, in->path_len, "/./")
+                   && !has_sub(in->path, in->path_len, "/../")));
 
     if (req->type >= 0) {
         fuzz_check(req->type < SMART_FHIR_NTYPES);
@@ -200,7 +203,7 @@ check_ok(const smart_fhir_input_t *in, const smart_fhir_req_t *req)
         fuzz_check(req->compartment_type == SMART_FHIR_TYPE_PATIENT);
         fuzz_check(req->compartment_id != NULL);
         fuzz_check(smart_fhir_valid_id(req->compartment_id,
-                                  strlen(req->compartment_id)));
+                                       strlen(req->compartment_id)));
         fuzz_check(req->compartment_all == (req->type == -1));
 
     } else {
@@ -212,10 +215,11 @@ check_ok(const smart_fhir_input_t *in, const smart_fhir_req_t *req)
         fuzz_check(strlen(req->operation) <= SMART_FHIR_MAX_OP);
         fuzz_check(req->op_level != SMART_FHIR_OP_NONE);
         fuzz_check(req->method == SMART_FHIR_M_GET
-              || req->method == SMART_FHIR_M_POST);
+                   || req->method == SMART_FHIR_M_POST);
 
     } else {
-        fuzz_check(req->operation == NULL && req->op_level == SMART_FHIR_OP_NONE);
+        fuzz_check(req->operation == NULL
+                   && req->op_level == SMART_FHIR_OP_NONE);
     }
 
     fuzz_check(req->nparams <= SMART_FHIR_MAX_PARAMS);

@@ -120,10 +120,10 @@ check_decision(const smart_decision_t *d, const char *patient)
         fuzz_check(d->nparams == 0 && d->query_append == NULL);
         fuzz_check(d->granted_by == NULL);
         fuzz_check(d->reason == SMART_ERR_SCOPE_INSUFFICIENT
-              || d->reason == SMART_ERR_PATIENT_CONTEXT_MISSING
-              || d->reason == SMART_ERR_PATIENT_MISMATCH
-              || d->reason == SMART_ERR_REQUEST_INVALID
-              || d->reason == SMART_ERR_REQUEST_TOO_LARGE);
+                   || d->reason == SMART_ERR_PATIENT_CONTEXT_MISSING
+                   || d->reason == SMART_ERR_PATIENT_MISMATCH
+                   || d->reason == SMART_ERR_REQUEST_INVALID
+                   || d->reason == SMART_ERR_REQUEST_TOO_LARGE);
 
     } else {
         fuzz_check(d->needed[0] == '\0');
@@ -145,7 +145,7 @@ check_decision(const smart_decision_t *d, const char *patient)
 
     if (d->nentries > 0) {
         fuzz_check(d->interaction == SMART_FHIR_I_BATCH
-              || d->interaction == SMART_FHIR_I_TRANSACTION);
+                   || d->interaction == SMART_FHIR_I_TRANSACTION);
 
         for (i = 0; i < d->nentries; i++) {
             fuzz_check(d->entries[i].index < SMART_POLICY_MAX_ENTRIES);

@@ -32,10 +32,10 @@ fuzz_same_scope(const smart_scope_t *a, const smart_scope_t *b)
     for (k = 0; k < a->nparams; k++) {
         fuzz_check(a->params[k].name_len == b->params[k].name_len);
         fuzz_check(memcmp(a->params[k].name, b->params[k].name,
-                          a->params[k].name_len) == 0);
+                               a->params[k].name_len) == 0);
         fuzz_check(a->params[k].value_len == b->params[k].value_len);
         fuzz_check(memcmp(a->params[k].value, b->params[k].value,
-                          a->params[k].value_len) == 0);
+                               a->params[k].value_len) == 0);
     }
 }
 
