@@ -167,7 +167,6 @@ ngx_http_smart_access_handler(ngx_http_request_t *r)
     }
 
     if (ngx_http_smart_is_public(r, slcf)) {
-        ctx->public = 1;
         ctx->allowed = 1;
         ngx_str_set(&ctx->reason, "ok");
         ctx->interaction.data = (u_char *)
@@ -276,7 +275,6 @@ ngx_http_smart_decide(ngx_http_request_t *r, ngx_http_smart_loc_conf_t *slcf,
 
     dcln->handler = ngx_http_smart_decision_cleanup;
     dcln->data = d;
-    ctx->decision = d;
 
     if (d->interaction == SMART_FHIR_I_BATCH
         || d->interaction == SMART_FHIR_I_TRANSACTION)
@@ -890,7 +888,6 @@ ngx_http_smart_verify(ngx_http_request_t *r, ngx_http_smart_loc_conf_t *slcf,
 
             ngx_http_smart_count(NGX_HTTP_SMART_STAT_CACHE_HIT);
 
-            ctx->cache_hit = 1;
             ctx->verified = 1;
             return NGX_OK;
         }

@@ -47,7 +47,6 @@ typedef struct {
 typedef struct {
     ngx_array_t                 jwks_srcs;      /* ngx_http_smart_jwks_src_t */
     ngx_shm_zone_t             *cache_zone;
-    ngx_uint_t                  cache_max;      /* entries, from zone size */
 } ngx_http_smart_main_conf_t;
 
 
@@ -122,7 +121,6 @@ typedef struct {
     smart_err_e                 err;            /* valid when denied */
     ngx_str_t                   reason;         /* "ok" or a catalogue code */
     ngx_str_t                   scope_needed;
-    smart_decision_t           *decision;
     smart_oo_issue_t           *extra;          /* issues after the first */
     size_t                      nextra;
 
@@ -145,15 +143,12 @@ typedef struct {
     unsigned                    verified:1;
     unsigned                    allowed:1;
     unsigned                    denied:1;
-    unsigned                    public:1;
-    unsigned                    cache_hit:1;
     unsigned                    jwks_started:1;
     unsigned                    jwks_done:1;
     unsigned                    kid_refreshed:1;
     unsigned                    waiting:1;
     unsigned                    replace:1;      /* body filter swaps body */
     unsigned                    replaced:1;
-    unsigned                    cid_set:1;
     unsigned                    body_done:1;
     unsigned                    collect:1;      /* header waits for body */
     unsigned                    up_overflow:1;  /* body over the bound */

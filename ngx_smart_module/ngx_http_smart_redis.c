@@ -210,13 +210,6 @@ ngx_http_smart_redis_ready(ngx_http_smart_redis_t *rd)
 }
 
 
-ngx_uint_t
-ngx_http_smart_redis_pending(ngx_http_smart_redis_t *rd)
-{
-    return rd->pending;
-}
-
-
 void
 ngx_http_smart_redis_connect(ngx_http_smart_redis_t *rd)
 {

@@ -71,7 +71,6 @@ void ngx_http_smart_redis_connect(ngx_http_smart_redis_t *rd);
 ngx_uint_t ngx_http_smart_redis_ready(ngx_http_smart_redis_t *rd);
 
 /* Commands sent and not yet answered. */
-ngx_uint_t ngx_http_smart_redis_pending(ngx_http_smart_redis_t *rd);
 
 /*
  * The free end of the output buffer and its size in *room, without making
