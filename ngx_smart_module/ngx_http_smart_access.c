@@ -689,7 +689,7 @@ ngx_http_smart_upstream_path(ngx_http_request_t *r, ngx_str_t *path)
 }
 
 
-/* metadata and the SMART discovery document are public (SPEC section 4). */
+/* metadata and the SMART discovery document are public (docs/scopes.md). */
 
 static ngx_int_t
 ngx_http_smart_is_public(ngx_http_request_t *r,

@@ -1,6 +1,6 @@
 
 /*
- * ngx_smart_module: the audit trail (SPEC sections 2 and 6).
+ * ngx_smart_module: the audit trail (docs/directives.md, docs/audit.md).
  *
  * Log phase: one record per request of a `smart on` context, chained per
  * worker (worker, seq, prev, hash), put on a bounded per-worker queue and

@@ -8,7 +8,7 @@
  * duplicate Authorization header, a 413 in a smart location) for their
  * typed form; the body filter swaps the body to match.  Under smart_errors,
  * upstream failures and the failures NGINX produces in front of the
- * upstream are swapped the same way (SPEC section 5, docs/errors.md).  The
+ * upstream are swapped the same way (docs/errors.md).  The
  * request body filter keeps inspected bodies within smart_body_max and in
  * memory.  JWKS subrequests are captured, never sent.
  */
@@ -410,7 +410,7 @@ ngx_http_smart_duplicate_authorization(ngx_http_request_t *r)
 
 /*
  * Refusals NGINX produces itself, in front of the module's decision, are
- * typed as the module's own (SPEC section 5):
+ * typed as the module's own (docs/errors.md):
  *
  * - a repeated Authorization header (a 400 before any phase ran, in a
  *   server with smart locations) is token-invalid;
@@ -882,7 +882,7 @@ ngx_http_smart_request_body_filter(ngx_http_request_t *r, ngx_chain_t *in)
 /*
  * smart_errors: an upstream failure, or one NGINX produced in front of the
  * upstream (refused, reset, timed out, malformed reply), becomes the typed
- * OperationOutcome of SPEC section 5.  Returns NGX_DECLINED when the
+ * OperationOutcome of docs/errors.md.  Returns NGX_DECLINED when the
  * response is not replaced, NGX_OK when it is (ctx->replace; ctx->collect
  * when the header must wait for the upstream body), NGX_ERROR.
  */
@@ -1027,8 +1027,8 @@ ngx_http_smart_is_write(ngx_http_request_t *r, ngx_http_smart_ctx_t *ctx)
 
 
 /*
- * The catalogue row and the status sent for a failed response (SPEC
- * section 5 and docs/errors.md).  NGX_DECLINED: not replaced (2xx/3xx, or
+ * The catalogue row and the status sent for a failed response
+ * (docs/errors.md).  NGX_DECLINED: not replaced (2xx/3xx, or
  * a 4xx NGINX produced that has no row: the operator's own answer, such as
  * "deny" or "auth_request").
  */

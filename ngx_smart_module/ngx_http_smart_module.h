@@ -156,7 +156,7 @@ typedef struct {
 } ngx_http_smart_ctx_t;
 
 
-/* Counters shown by smart_status, summed over workers (SPEC section 8). */
+/* Counters shown by smart_status, summed over workers (docs/directives.md). */
 typedef enum {
     NGX_HTTP_SMART_STAT_CACHE_HIT = 0,
     NGX_HTTP_SMART_STAT_CACHE_MISS,

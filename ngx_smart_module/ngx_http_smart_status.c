@@ -1,7 +1,7 @@
 
 /*
  * ngx_smart_module: counters in shared memory and the smart_status
- * location (SPEC section 8), in Prometheus text format.
+ * location (docs/directives.md), in Prometheus text format.
  *
  * One array of atomic words shared by all workers: counters only grow;
  * the two gauges (audit queue depth, Redis connected) are kept as deltas

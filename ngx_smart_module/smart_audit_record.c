@@ -1,5 +1,5 @@
 /*
- * ngx_smart_module policy core: the audit record (SPEC section 6).
+ * ngx_smart_module policy core: the audit record (docs/audit.md).
  */
 
 #include <stdint.h>

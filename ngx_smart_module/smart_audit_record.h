@@ -1,5 +1,5 @@
 /*
- * ngx_smart_module policy core: the audit record (SPEC section 6).
+ * ngx_smart_module policy core: the audit record (docs/audit.md).
  *
  * One record per request: its fields in their fixed order, the canonical
  * form the hash chain is computed over, NDJSON serialization (the spool
@@ -101,7 +101,7 @@ size_t smart_audit_sanitize(char *dst, size_t cap, const char *src,
 const char *smart_audit_action(const char *interaction, size_t ilen,
     const char *method, size_t mlen);
 
-/* "0", "4" or "8" for an HTTP status (SPEC section 6). */
+/* "0", "4" or "8" for an HTTP status (docs/audit.md). */
 const char *smart_audit_outcome(int status);
 
 /*

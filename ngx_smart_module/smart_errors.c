@@ -1,6 +1,6 @@
 /*
  * ngx_smart_module policy core: the error catalogue and OperationOutcome
- * rendering (SPEC section 5).  Plain C: no NGINX headers.
+ * rendering (docs/errors.md).  Plain C: no NGINX headers.
  *
  * Every string that reaches an output, the catalogue's own included, goes
  * through one UTF-8 decoder and one escaper per format, so a hostile

@@ -3,7 +3,7 @@
  * rendering.
  *
  * The catalogue is the one place that knows codes, HTTP statuses, FHIR issue
- * types and the messages a clinician reads (SPEC section 5).  Renderers write
+ * types and the messages a clinician reads (docs/errors.md).  Renderers write
  * into a caller buffer with snprintf() semantics, so that NGINX can size a
  * pool allocation and the CLI can use the stack.  Plain C: no NGINX headers.
  */

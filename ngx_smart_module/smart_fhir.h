@@ -2,8 +2,8 @@
  * ngx_smart_module policy core: FHIR REST request classification.
  *
  * smart_fhir_classify() turns the raw request (method, path below the FHIR
- * base, query string, form body) into one of the interactions of SPEC
- * section 4, with the resource type, ids, operation and the decoded search
+ * base, query string, form body) into one of the interactions of
+ * docs/scopes.md, with the resource type, ids, operation and the decoded search
  * parameters, or refuses it as INVALID (400 request-invalid) with a reason.
  * It decides nothing about scopes: the policy engine consumes the result.
  *
@@ -337,7 +337,7 @@ smart_fhir_status_e smart_fhir_classify(const smart_fhir_input_t *in,
 
 void smart_fhir_req_free(smart_fhir_req_t *req);
 
-/* SPEC section 4 names: "read", "search-type", "batch-or-transaction"... */
+/* docs/scopes.md names: "read", "search-type", "batch-or-transaction"... */
 const char *smart_fhir_interaction_name(smart_fhir_interaction_e i);
 
 /* Stable short code for logs and tests: "path-percent", "unknown-type"... */

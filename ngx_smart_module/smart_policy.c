@@ -1,5 +1,5 @@
 /*
- * ngx_smart_module policy core: the authorization decision (SPEC section 4).
+ * ngx_smart_module policy core: the authorization decision (docs/scopes.md).
  * docs/scopes.md states every rule in reviewer language; this file is the
  * one implementation the module, the CLI, the tests and the fuzzer share.
  *

@@ -1,12 +1,12 @@
 /*
- * ngx_smart_module policy core: the authorization decision (SPEC section 4,
+ * ngx_smart_module policy core: the authorization decision (docs/scopes.md,
  * docs/scopes.md).
  *
  * smart_policy_decide() takes the compiled scopes of a verified token, the
  * patient launch context, a classified request (smart_fhir_classify()) and
  * the request body, and answers allow, allow with a narrowing (query
- * parameters to append), or deny with a SPEC section 5 reason and the scope
- * that would have been needed.  Batch and transaction bundles are decided
+ * parameters to append), or deny with a reason of docs/errors.md and the
+ * scope that would have been needed.  Batch and transaction bundles are decided
  * entry by entry.  Plain C99 + jansson: no NGINX headers, no global
  * mutable state, malloc()/free() only.
  */
@@ -147,7 +147,7 @@ int smart_policy_op_parse(const char *name, size_t name_len,
     const size_t *type_lens, size_t ntypes, smart_policy_op_t *op,
     const char **err);
 
-/* The built-in operation table (SPEC section 4 defaults). */
+/* The built-in operation table (docs/scopes.md, "Operations"). */
 const smart_policy_op_t *smart_policy_default_ops(size_t *n);
 
 #endif /* SMART_POLICY_H */

@@ -1,5 +1,5 @@
 /*
- * ngx_smart_module policy core: the SMART scope grammar (SPEC section 4,
+ * ngx_smart_module policy core: the SMART scope grammar (docs/scopes.md,
  * docs/scopes.md "Scope grammar").
  *
  * smart_scope_parse() compiles the scope claim of a verified token into a

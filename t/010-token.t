@@ -1,6 +1,6 @@
 # Token verification in the access phase: what passes, and every way a
-# token is refused (SPEC sections 2, 3 and 5).  Refusals must never reach
-# the upstream: each one checks --- upstream_requests: 0.
+# token is refused (docs/directives.md, docs/errors.md).  Refusals must
+# never reach the upstream: each one checks --- upstream_requests: 0.
 
 use strict;
 use warnings;

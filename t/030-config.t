@@ -1,5 +1,5 @@
 # nginx -t refuses incomplete or contradictory configuration, naming the
-# directive (SPEC section 2).
+# directive (docs/directives.md).
 
 use strict;
 use warnings;

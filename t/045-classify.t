@@ -56,7 +56,7 @@ X-Interaction: read
 X-Reason: ok
 --- upstream_requests: 1
 
-=== TEST 2: the interactions of the SPEC table
+=== TEST 2: every interaction of the table in docs/scopes.md
 --- config eval: $::Loc
 --- raw_request eval
 [::raw('GET /fhir/Patient/p1/_history/2'),

@@ -1,5 +1,5 @@
 # smart_errors: upstream failures, and failures NGINX produces in front of
-# the upstream, become the typed OperationOutcome of SPEC section 5; the
+# the upstream, become the typed OperationOutcome of docs/errors.md; the
 # upstream's body and the headers that leak internals never reach the app;
 # 2xx/3xx and smart_errors off pass through byte for byte.
 #

@@ -1,5 +1,5 @@
 # Every 413 in a smart location is the typed request-too-large refusal of
-# SPEC section 5, whichever limit fired: NGINX's client_max_body_size
+# docs/errors.md, whichever limit fired: NGINX's client_max_body_size
 # (checked on Content-Length before the access phase, and on chunked bodies
 # while they are read) or smart_body_max (on Content-Length before reading,
 # and on chunked bodies as soon as they pass it, before anything is written

@@ -1,4 +1,4 @@
-# The audit trail (SPEC sections 6 and 8): one record per request in Redis
+# The audit trail (docs/audit.md): one record per request in Redis
 # with the correlation ID returned to the client; nothing lost while Redis
 # is gone (spool, replayed exactly once); a Redis that never answers does
 # not hold responses; smart_audit_required fails closed; smart_status.
@@ -49,7 +49,7 @@ _EOC_
 
 sub bearer { "Authorization: Bearer " . Smart::Token::mint(@_) . "\n" }
 
-# The canonical form of SPEC section 6 (docs/audit.md), recomputed here.
+# The canonical form of docs/audit.md, recomputed here.
 sub canonical_hash {
     my ($e) = @_;
     my $c = '';
@@ -81,7 +81,8 @@ sub check_stream {
             or next;
         my $rec = $by_cid{$cid};
         is(join(',', sort grep { $_ ne '_id' } keys %$rec),
-           join(',', sort @Fields), "$name - exactly the SPEC fields ($i)");
+           join(',', sort @Fields),
+           "$name - exactly the fields of docs/audit.md ($i)");
         is($rec->{status}, $resps->[$i]{status}, "$name - status ($i)");
         is($rec->{hash}, canonical_hash($rec), "$name - hash ($i)");
     }

@@ -1,4 +1,4 @@
-# smart_status (SPEC section 8): requests are counted by the decision and
+# smart_status (docs/directives.md): requests are counted by the decision and
 # reason of their audit record ($smart_decision, $smart_reason).  An
 # upstream failure smart_errors typed is decision="allow" with its code
 # (the gateway allowed the request, the upstream failed it), not

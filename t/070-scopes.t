@@ -1,5 +1,5 @@
-# SMART scopes in the access phase, end to end with real tokens (SPEC
-# section 4): allowed requests reach the upstream (narrowed where the rules
+# SMART scopes in the access phase, end to end with real tokens
+# (docs/scopes.md): allowed requests reach the upstream (narrowed where the rules
 # say so, visible in the URI the upstream received), refused ones get 403
 # with the needed scope and never reach it.
 

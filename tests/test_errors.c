@@ -1,6 +1,6 @@
 /*
  * Unit tests of the error catalogue and OperationOutcome / WWW-Authenticate
- * rendering (smart_errors.c, SPEC section 5).
+ * rendering (smart_errors.c, docs/errors.md).
  *
  * JSON output is parsed with jansson and checked field by field.  XML output
  * is checked by a small, strict parser below (libxml2 is not linked into the
@@ -43,7 +43,7 @@ typedef struct {
 } expect_row_t;
 
 
-/* SPEC section 5, in table order, which is also enum order. */
+/* docs/errors.md, in table order, which is also enum order. */
 static const expect_row_t  spec_rows[] = {
     { "token-missing", 401, "login", SMART_RETRY_AFTER_SIGNIN },
     { "token-invalid", 401, "security", SMART_RETRY_AFTER_SIGNIN },

@@ -1,10 +1,11 @@
 /*
- * Unit tests of the FHIR request classifier (smart_fhir.c, SPEC section 4)
+ * Unit tests of the FHIR request classifier (smart_fhir.c, docs/scopes.md)
  * and of the generated FHIR R4 tables (smart_fhir_tables.c).
  *
- * Every row of the SPEC interaction table, every ambiguous-URI form the
- * classifier refuses, parameter parsing (decoding, repeats, comma lists,
- * escapes, chains, _has, _include) and the method override are covered.
+ * Every row of the interaction table of docs/scopes.md, every ambiguous-URI
+ * form the classifier refuses, parameter parsing (decoding, repeats, comma
+ * lists, escapes, chains, _has, _include) and the method override are
+ * covered.
  * Table rows give the expected interaction or refusal reason; the detailed
  * tests after them check the fields.
  */
@@ -368,7 +369,7 @@ test_tables_refparams(void **state)
 }
 
 
-/* --- interactions (SPEC section 4 table) ------------------------------ */
+/* --- interactions (docs/scopes.md table) ------------------------------ */
 
 static const ok_row_t  ok_rows[] = {
     { "GET", "metadata", NULL, SMART_FHIR_I_CAPABILITIES, NULL, NULL },
@@ -560,7 +561,7 @@ test_compartment_fields(void **state)
     assert_string_equal(req->params[1].name, "clinical-status");
     smart_fhir_req_free(req);
 
-    /* only the Patient compartment is defined by the SPEC */
+    /* only the Patient compartment is decided (docs/scopes.md) */
     expect_bad("GET", "Encounter/e1/Observation", NULL,
                SMART_FHIR_R_COMPARTMENT);
     expect_bad("GET", "Practitioner/x/*", NULL, SMART_FHIR_R_COMPARTMENT);

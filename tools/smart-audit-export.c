@@ -1,5 +1,5 @@
 /*
- * smart-audit-export: audit records (SPEC section 6) from the Redis stream
+ * smart-audit-export: audit records (docs/audit.md) from the Redis stream
  * or a spool file, written as FHIR R4 AuditEvent NDJSON (IHE BALP RESTful
  * access), or checked with --verify (per-worker hash chains).
  *

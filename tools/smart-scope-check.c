@@ -1,6 +1,7 @@
 /*
- * smart-scope-check: SPEC section 7.  Decides one request, or a TSV table
- * of cases, with the same policy core as the module.
+ * smart-scope-check (docs/scopes.md, docs/directives.md).  Decides one
+ * request, or a TSV table of cases, with the same policy core as the
+ * module.
  *
  *   smart-scope-check --scopes "..." [--patient ID] [--body FILE]
  *       [--if-none-exist CRITERIA ...] [--patient-search narrow|deny]
