@@ -1,7 +1,8 @@
 # ngx_smart_module build, test and tooling entry points.
 #
 #   make            module (.so) + unit tests + tools
-#   make test       unit tests, t/ suite, t/ suite under ASan+UBSan
+#   make test       unit tests, fuzzers, t/ suite (dynamic module, again
+#                   under ASan+UBSan, and a static build), e2e tests
 #   make deps       install build and test dependencies (Debian 12)
 #   make demo       start the lab (sandbox/) and run the guided tour
 #   make demo-stop  stop the lab
@@ -27,8 +28,12 @@ UNIT_BINS     := $(patsubst tests/%.c,$(BUILD)/tests/%,$(UNIT_SRCS))
 
 MODULE        := $(BUILD)/nginx/objs/ngx_http_smart_module.so
 MODULE_SAN    := $(BUILD)/nginx-san/objs/ngx_http_smart_module.so
+# NGINX 1.22.1 with the module compiled in (--add-module), from Debian's
+# source package (scripts/fetch-nginx-src)
+NGINX_STATIC  := $(BUILD)/nginx-static/objs/nginx
 
-.PHONY: all module module-san unit test test-unit test-t test-t-san \
+.PHONY: all module module-san module-static unit test test-unit test-t \
+        test-t-san test-t-static \
         deps clean fuzz test-fuzz bench tools test-table \
         bench-callgrind bench-rss bench-perf demo demo-stop test-e2e \
         sandbox-deps tables tables-check
@@ -48,6 +53,15 @@ $(MODULE): config $(CORE_SRCS) $(CORE_HDRS) $(GLUE_SRCS)
 
 $(MODULE_SAN): config $(CORE_SRCS) $(CORE_HDRS) $(GLUE_SRCS)
 	./scripts/build-module $(BUILD)/nginx-san "$(WARN) -O1 $(SAN_FLAGS)"
+
+module-static: $(NGINX_STATIC)
+
+$(BUILD)/nginx-src/configure:
+	./scripts/fetch-nginx-src $(BUILD)/nginx-src
+
+$(NGINX_STATIC): $(BUILD)/nginx-src/configure config scripts/build-static \
+        $(CORE_SRCS) $(CORE_HDRS) $(GLUE_SRCS)
+	./scripts/build-static $(BUILD)/nginx-src $(BUILD)/nginx-static "$(WARN)"
 
 # --- unit tests of the plain-C core (cmocka, under ASan+UBSan) --------------
 
@@ -134,6 +148,13 @@ test-t: module $(FAULT_HIREDIS)
 	SMART_FAULT_HIREDIS_SO=$(CURDIR)/$(FAULT_HIREDIS) \
 	    prove -I t/lib -r t/
 
+# the whole t/ suite against the static build: filters, typed errors and the
+# JWKS subrequest depend on the module's place in the filter chain
+test-t-static: module-static $(FAULT_HIREDIS)
+	TEST_NGINX_BINARY=$(CURDIR)/$(NGINX_STATIC) TEST_NGINX_STATIC=1 \
+	SMART_FAULT_HIREDIS_SO=$(CURDIR)/$(FAULT_HIREDIS) \
+	    prove -I t/lib -r t/
+
 test-t-san: module-san $(FAULT_HIREDIS)
 	TEST_NGINX_MODULE=$(CURDIR)/$(MODULE_SAN) TEST_NGINX_BINARY=$(NGINX_BIN) \
 	SMART_FAULT_HIREDIS_SO=$(CURDIR)/$(FAULT_HIREDIS) \
@@ -157,7 +178,8 @@ test-e2e: module tools sandbox-deps
 	SMART_LAB_MODULE=$(CURDIR)/$(MODULE) NGINX_BIN=$(NGINX_BIN) \
 	    node --test --test-concurrency=1 sandbox/test/
 
-test: deps tables-check test-unit test-fuzz test-t test-t-san test-e2e
+test: deps tables-check test-unit test-fuzz test-t test-t-san test-t-static \
+      test-e2e
 
 # --- benchmark (not part of make test: numbers, not assertions) -----------
 

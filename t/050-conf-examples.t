@@ -1,7 +1,8 @@
 # Every configuration in conf-examples/ passes `nginx -t` with the module
-# built here and sets server_tokens off.  Paths the examples take from a real installation are mapped
-# onto this tree: the module path onto $TEST_NGINX_MODULE and files under
-# /etc/nginx/smart/ onto the test fixtures.
+# built here and sets server_tokens off.  Paths the examples take from a
+# real installation are mapped onto this tree: the module path onto
+# $TEST_NGINX_MODULE (or, with TEST_NGINX_STATIC, no load_module at all) and
+# files under /etc/nginx/smart/ onto the test fixtures.
 
 use strict;
 use warnings;
@@ -14,9 +15,11 @@ use Test::More;
 
 my $top = abs_path(dirname(__FILE__) . '/..');
 my $module = $ENV{TEST_NGINX_MODULE};
+my $static = $ENV{TEST_NGINX_STATIC};   # the module is compiled in
 my $binary = $ENV{TEST_NGINX_BINARY} || '/usr/sbin/nginx';
 
-plan skip_all => 'TEST_NGINX_MODULE is not set' unless $module;
+plan skip_all => 'neither TEST_NGINX_MODULE nor TEST_NGINX_STATIC is set'
+    unless $module || $static;
 
 # what the examples call their key files, and the fixture standing in
 my %fixture = (
@@ -60,8 +63,13 @@ for my $example (@examples) {
     unlike($code, qr/\bserver_tokens\s+(?!off\s*;)/,
            "$name: server_tokens never anything but off");
 
-    $conf =~ s{^(\s*load_module\s+)\S+;}{$1$module;}m
-        or fail("$name: has no load_module line"), next;
+    if ($static) {
+        $conf =~ s{^\s*load_module\s+\S+;\n}{}m
+            or fail("$name: has no load_module line"), next;
+    } else {
+        $conf =~ s{^(\s*load_module\s+)\S+;}{$1$module;}m
+            or fail("$name: has no load_module line"), next;
+    }
     $conf =~ s{/etc/nginx/smart/}{$root/smart/}g;
 
     open my $out, '>', "$root/conf/nginx.conf" or die $!;
