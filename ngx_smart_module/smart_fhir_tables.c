@@ -1460,6 +1460,34 @@ static const smart_fhir_refparam_t
     { "source-reference", smart_fhir_tl_50, 4 },
 };
 
+/* Contract patient */
+static const smart_fhir_cpath_t  smart_fhir_cp_33[] = {
+    { "Contract.subject.where(resolve() is Patient)",
+      "subject", "Patient" },
+};
+
+/* Contract subject */
+static const smart_fhir_cpath_t  smart_fhir_cp_34[] = {
+    { "Contract.subject",
+      "subject", NULL },
+};
+
+/* Contract signer */
+static const smart_fhir_cpath_t  smart_fhir_cp_35[] = {
+    { "Contract.signer.party",
+      "signer.party", NULL },
+};
+
+static const smart_fhir_cparam_t
+    smart_fhir_cps_Contract[] = {
+    { "patient", "reference", smart_fhir_cp_33, 1,
+      smart_fhir_tl_2, 1 },
+    { "subject", "reference", smart_fhir_cp_34, 1,
+      smart_fhir_tl_3, 145 },
+    { "signer", "reference", smart_fhir_cp_35, 1,
+      smart_fhir_tl_17, 5 },
+};
+
 static const smart_fhir_refparam_t
     smart_fhir_rps_Contract[] = {
     { "authority", smart_fhir_tl_1, 1 },
@@ -1470,38 +1498,38 @@ static const smart_fhir_refparam_t
 };
 
 /* Coverage policy-holder */
-static const smart_fhir_cpath_t  smart_fhir_cp_33[] = {
+static const smart_fhir_cpath_t  smart_fhir_cp_36[] = {
     { "Coverage.policyHolder",
       "policyHolder", NULL },
 };
 
 /* Coverage subscriber */
-static const smart_fhir_cpath_t  smart_fhir_cp_34[] = {
+static const smart_fhir_cpath_t  smart_fhir_cp_37[] = {
     { "Coverage.subscriber",
       "subscriber", NULL },
 };
 
 /* Coverage beneficiary */
-static const smart_fhir_cpath_t  smart_fhir_cp_35[] = {
+static const smart_fhir_cpath_t  smart_fhir_cp_38[] = {
     { "Coverage.beneficiary",
       "beneficiary", NULL },
 };
 
 /* Coverage payor */
-static const smart_fhir_cpath_t  smart_fhir_cp_36[] = {
+static const smart_fhir_cpath_t  smart_fhir_cp_39[] = {
     { "Coverage.payor",
       "payor", NULL },
 };
 
 static const smart_fhir_cparam_t
     smart_fhir_cps_Coverage[] = {
-    { "policy-holder", "reference", smart_fhir_cp_33, 1,
+    { "policy-holder", "reference", smart_fhir_cp_36, 1,
       smart_fhir_tl_51, 3 },
-    { "subscriber", "reference", smart_fhir_cp_34, 1,
+    { "subscriber", "reference", smart_fhir_cp_37, 1,
       smart_fhir_tl_52, 2 },
-    { "beneficiary", "reference", smart_fhir_cp_35, 1,
+    { "beneficiary", "reference", smart_fhir_cp_38, 1,
       smart_fhir_tl_2, 1 },
-    { "payor", "reference", smart_fhir_cp_36, 1,
+    { "payor", "reference", smart_fhir_cp_39, 1,
       smart_fhir_tl_51, 3 },
 };
 
@@ -1515,14 +1543,14 @@ static const smart_fhir_refparam_t
 };
 
 /* CoverageEligibilityRequest patient */
-static const smart_fhir_cpath_t  smart_fhir_cp_37[] = {
+static const smart_fhir_cpath_t  smart_fhir_cp_40[] = {
     { "CoverageEligibilityRequest.patient",
       "patient", NULL },
 };
 
 static const smart_fhir_cparam_t
     smart_fhir_cps_CoverageEligibilityRequest[] = {
-    { "patient", "reference", smart_fhir_cp_37, 1,
+    { "patient", "reference", smart_fhir_cp_40, 1,
       smart_fhir_tl_2, 1 },
 };
 
@@ -1535,14 +1563,14 @@ static const smart_fhir_refparam_t
 };
 
 /* CoverageEligibilityResponse patient */
-static const smart_fhir_cpath_t  smart_fhir_cp_38[] = {
+static const smart_fhir_cpath_t  smart_fhir_cp_41[] = {
     { "CoverageEligibilityResponse.patient",
       "patient", NULL },
 };
 
 static const smart_fhir_cparam_t
     smart_fhir_cps_CoverageEligibilityResponse[] = {
-    { "patient", "reference", smart_fhir_cp_38, 1,
+    { "patient", "reference", smart_fhir_cp_41, 1,
       smart_fhir_tl_2, 1 },
 };
 
@@ -1555,14 +1583,14 @@ static const smart_fhir_refparam_t
 };
 
 /* DetectedIssue patient */
-static const smart_fhir_cpath_t  smart_fhir_cp_39[] = {
+static const smart_fhir_cpath_t  smart_fhir_cp_42[] = {
     { "DetectedIssue.patient",
       "patient", NULL },
 };
 
 static const smart_fhir_cparam_t
     smart_fhir_cps_DetectedIssue[] = {
-    { "patient", "reference", smart_fhir_cp_39, 1,
+    { "patient", "reference", smart_fhir_cp_42, 1,
       smart_fhir_tl_2, 1 },
 };
 
@@ -1571,6 +1599,18 @@ static const smart_fhir_refparam_t
     { "author", smart_fhir_tl_54, 3 },
     { "implicated", smart_fhir_tl_3, 145 },
     { "patient", smart_fhir_tl_2, 1 },
+};
+
+/* Device patient */
+static const smart_fhir_cpath_t  smart_fhir_cp_43[] = {
+    { "Device.patient",
+      "patient", NULL },
+};
+
+static const smart_fhir_cparam_t
+    smart_fhir_cps_Device[] = {
+    { "patient", "reference", smart_fhir_cp_43, 1,
+      smart_fhir_tl_2, 1 },
 };
 
 static const smart_fhir_refparam_t
@@ -1592,22 +1632,22 @@ static const smart_fhir_refparam_t
 };
 
 /* DeviceRequest subject */
-static const smart_fhir_cpath_t  smart_fhir_cp_40[] = {
+static const smart_fhir_cpath_t  smart_fhir_cp_44[] = {
     { "DeviceRequest.subject",
       "subject", NULL },
 };
 
 /* DeviceRequest performer */
-static const smart_fhir_cpath_t  smart_fhir_cp_41[] = {
+static const smart_fhir_cpath_t  smart_fhir_cp_45[] = {
     { "DeviceRequest.performer",
       "performer", NULL },
 };
 
 static const smart_fhir_cparam_t
     smart_fhir_cps_DeviceRequest[] = {
-    { "subject", "reference", smart_fhir_cp_40, 1,
+    { "subject", "reference", smart_fhir_cp_44, 1,
       smart_fhir_tl_56, 4 },
-    { "performer", "reference", smart_fhir_cp_41, 1,
+    { "performer", "reference", smart_fhir_cp_45, 1,
       smart_fhir_tl_22, 8 },
 };
 
@@ -1626,14 +1666,14 @@ static const smart_fhir_refparam_t
 };
 
 /* DeviceUseStatement subject */
-static const smart_fhir_cpath_t  smart_fhir_cp_42[] = {
+static const smart_fhir_cpath_t  smart_fhir_cp_46[] = {
     { "DeviceUseStatement.subject",
       "subject", NULL },
 };
 
 static const smart_fhir_cparam_t
     smart_fhir_cps_DeviceUseStatement[] = {
-    { "subject", "reference", smart_fhir_cp_42, 1,
+    { "subject", "reference", smart_fhir_cp_46, 1,
       smart_fhir_tl_29, 2 },
 };
 
@@ -1645,14 +1685,14 @@ static const smart_fhir_refparam_t
 };
 
 /* DiagnosticReport subject */
-static const smart_fhir_cpath_t  smart_fhir_cp_43[] = {
+static const smart_fhir_cpath_t  smart_fhir_cp_47[] = {
     { "DiagnosticReport.subject",
       "subject", NULL },
 };
 
 static const smart_fhir_cparam_t
     smart_fhir_cps_DiagnosticReport[] = {
-    { "subject", "reference", smart_fhir_cp_43, 1,
+    { "subject", "reference", smart_fhir_cp_47, 1,
       smart_fhir_tl_56, 4 },
 };
 
@@ -1670,30 +1710,30 @@ static const smart_fhir_refparam_t
 };
 
 /* DocumentManifest subject */
-static const smart_fhir_cpath_t  smart_fhir_cp_44[] = {
+static const smart_fhir_cpath_t  smart_fhir_cp_48[] = {
     { "DocumentManifest.subject",
       "subject", NULL },
 };
 
 /* DocumentManifest author */
-static const smart_fhir_cpath_t  smart_fhir_cp_45[] = {
+static const smart_fhir_cpath_t  smart_fhir_cp_49[] = {
     { "DocumentManifest.author",
       "author", NULL },
 };
 
 /* DocumentManifest recipient */
-static const smart_fhir_cpath_t  smart_fhir_cp_46[] = {
+static const smart_fhir_cpath_t  smart_fhir_cp_50[] = {
     { "DocumentManifest.recipient",
       "recipient", NULL },
 };
 
 static const smart_fhir_cparam_t
     smart_fhir_cps_DocumentManifest[] = {
-    { "subject", "reference", smart_fhir_cp_44, 1,
+    { "subject", "reference", smart_fhir_cp_48, 1,
       smart_fhir_tl_65, 4 },
-    { "author", "reference", smart_fhir_cp_45, 1,
+    { "author", "reference", smart_fhir_cp_49, 1,
       smart_fhir_tl_16, 6 },
-    { "recipient", "reference", smart_fhir_cp_46, 1,
+    { "recipient", "reference", smart_fhir_cp_50, 1,
       smart_fhir_tl_17, 5 },
 };
 
@@ -1708,22 +1748,22 @@ static const smart_fhir_refparam_t
 };
 
 /* DocumentReference subject */
-static const smart_fhir_cpath_t  smart_fhir_cp_47[] = {
+static const smart_fhir_cpath_t  smart_fhir_cp_51[] = {
     { "DocumentReference.subject",
       "subject", NULL },
 };
 
 /* DocumentReference author */
-static const smart_fhir_cpath_t  smart_fhir_cp_48[] = {
+static const smart_fhir_cpath_t  smart_fhir_cp_52[] = {
     { "DocumentReference.author",
       "author", NULL },
 };
 
 static const smart_fhir_cparam_t
     smart_fhir_cps_DocumentReference[] = {
-    { "subject", "reference", smart_fhir_cp_47, 1,
+    { "subject", "reference", smart_fhir_cp_51, 1,
       smart_fhir_tl_65, 4 },
-    { "author", "reference", smart_fhir_cp_48, 1,
+    { "author", "reference", smart_fhir_cp_52, 1,
       smart_fhir_tl_16, 6 },
 };
 
@@ -1740,14 +1780,14 @@ static const smart_fhir_refparam_t
 };
 
 /* Encounter patient */
-static const smart_fhir_cpath_t  smart_fhir_cp_49[] = {
+static const smart_fhir_cpath_t  smart_fhir_cp_53[] = {
     { "Encounter.subject.where(resolve() is Patient)",
       "subject", "Patient" },
 };
 
 static const smart_fhir_cparam_t
     smart_fhir_cps_Encounter[] = {
-    { "patient", "reference", smart_fhir_cp_49, 1,
+    { "patient", "reference", smart_fhir_cp_53, 1,
       smart_fhir_tl_2, 1 },
 };
 
@@ -1774,14 +1814,14 @@ static const smart_fhir_refparam_t
 };
 
 /* EnrollmentRequest subject */
-static const smart_fhir_cpath_t  smart_fhir_cp_50[] = {
+static const smart_fhir_cpath_t  smart_fhir_cp_54[] = {
     { "EnrollmentRequest.candidate",
       "candidate", NULL },
 };
 
 static const smart_fhir_cparam_t
     smart_fhir_cps_EnrollmentRequest[] = {
-    { "subject", "reference", smart_fhir_cp_50, 1,
+    { "subject", "reference", smart_fhir_cp_54, 1,
       smart_fhir_tl_2, 1 },
 };
 
@@ -1797,14 +1837,14 @@ static const smart_fhir_refparam_t
 };
 
 /* EpisodeOfCare patient */
-static const smart_fhir_cpath_t  smart_fhir_cp_51[] = {
+static const smart_fhir_cpath_t  smart_fhir_cp_55[] = {
     { "EpisodeOfCare.patient",
       "patient", NULL },
 };
 
 static const smart_fhir_cparam_t
     smart_fhir_cps_EpisodeOfCare[] = {
-    { "patient", "reference", smart_fhir_cp_51, 1,
+    { "patient", "reference", smart_fhir_cp_55, 1,
       smart_fhir_tl_2, 1 },
 };
 
@@ -1845,22 +1885,22 @@ static const smart_fhir_refparam_t
 };
 
 /* ExplanationOfBenefit patient */
-static const smart_fhir_cpath_t  smart_fhir_cp_52[] = {
+static const smart_fhir_cpath_t  smart_fhir_cp_56[] = {
     { "ExplanationOfBenefit.patient",
       "patient", NULL },
 };
 
 /* ExplanationOfBenefit payee */
-static const smart_fhir_cpath_t  smart_fhir_cp_53[] = {
+static const smart_fhir_cpath_t  smart_fhir_cp_57[] = {
     { "ExplanationOfBenefit.payee.party",
       "payee.party", NULL },
 };
 
 static const smart_fhir_cparam_t
     smart_fhir_cps_ExplanationOfBenefit[] = {
-    { "patient", "reference", smart_fhir_cp_52, 1,
+    { "patient", "reference", smart_fhir_cp_56, 1,
       smart_fhir_tl_2, 1 },
-    { "payee", "reference", smart_fhir_cp_53, 1,
+    { "payee", "reference", smart_fhir_cp_57, 1,
       smart_fhir_tl_17, 5 },
 };
 
@@ -1882,14 +1922,14 @@ static const smart_fhir_refparam_t
 };
 
 /* FamilyMemberHistory patient */
-static const smart_fhir_cpath_t  smart_fhir_cp_54[] = {
+static const smart_fhir_cpath_t  smart_fhir_cp_58[] = {
     { "FamilyMemberHistory.patient",
       "patient", NULL },
 };
 
 static const smart_fhir_cparam_t
     smart_fhir_cps_FamilyMemberHistory[] = {
-    { "patient", "reference", smart_fhir_cp_54, 1,
+    { "patient", "reference", smart_fhir_cp_58, 1,
       smart_fhir_tl_2, 1 },
 };
 
@@ -1900,14 +1940,14 @@ static const smart_fhir_refparam_t
 };
 
 /* Flag patient */
-static const smart_fhir_cpath_t  smart_fhir_cp_55[] = {
+static const smart_fhir_cpath_t  smart_fhir_cp_59[] = {
     { "Flag.subject.where(resolve() is Patient)",
       "subject", "Patient" },
 };
 
 static const smart_fhir_cparam_t
     smart_fhir_cps_Flag[] = {
-    { "patient", "reference", smart_fhir_cp_55, 1,
+    { "patient", "reference", smart_fhir_cp_59, 1,
       smart_fhir_tl_2, 1 },
 };
 
@@ -1920,14 +1960,14 @@ static const smart_fhir_refparam_t
 };
 
 /* Goal patient */
-static const smart_fhir_cpath_t  smart_fhir_cp_56[] = {
+static const smart_fhir_cpath_t  smart_fhir_cp_60[] = {
     { "Goal.subject.where(resolve() is Patient)",
       "subject", "Patient" },
 };
 
 static const smart_fhir_cparam_t
     smart_fhir_cps_Goal[] = {
-    { "patient", "reference", smart_fhir_cp_56, 1,
+    { "patient", "reference", smart_fhir_cp_60, 1,
       smart_fhir_tl_2, 1 },
 };
 
@@ -1938,14 +1978,14 @@ static const smart_fhir_refparam_t
 };
 
 /* Group member */
-static const smart_fhir_cpath_t  smart_fhir_cp_57[] = {
+static const smart_fhir_cpath_t  smart_fhir_cp_61[] = {
     { "Group.member.entity",
       "member.entity", NULL },
 };
 
 static const smart_fhir_cparam_t
     smart_fhir_cps_Group[] = {
-    { "member", "reference", smart_fhir_cp_57, 1,
+    { "member", "reference", smart_fhir_cp_61, 1,
       smart_fhir_tl_75, 7 },
 };
 
@@ -1953,6 +1993,26 @@ static const smart_fhir_refparam_t
     smart_fhir_rps_Group[] = {
     { "managing-entity", smart_fhir_tl_76, 4 },
     { "member", smart_fhir_tl_75, 7 },
+};
+
+/* GuidanceResponse patient */
+static const smart_fhir_cpath_t  smart_fhir_cp_62[] = {
+    { "GuidanceResponse.subject.where(resolve() is Patient)",
+      "subject", "Patient" },
+};
+
+/* GuidanceResponse subject */
+static const smart_fhir_cpath_t  smart_fhir_cp_63[] = {
+    { "GuidanceResponse.subject",
+      "subject", NULL },
+};
+
+static const smart_fhir_cparam_t
+    smart_fhir_cps_GuidanceResponse[] = {
+    { "patient", "reference", smart_fhir_cp_62, 1,
+      smart_fhir_tl_2, 1 },
+    { "subject", "reference", smart_fhir_cp_63, 1,
+      smart_fhir_tl_29, 2 },
 };
 
 static const smart_fhir_refparam_t
@@ -1970,14 +2030,14 @@ static const smart_fhir_refparam_t
 };
 
 /* ImagingStudy patient */
-static const smart_fhir_cpath_t  smart_fhir_cp_58[] = {
+static const smart_fhir_cpath_t  smart_fhir_cp_64[] = {
     { "ImagingStudy.subject.where(resolve() is Patient)",
       "subject", "Patient" },
 };
 
 static const smart_fhir_cparam_t
     smart_fhir_cps_ImagingStudy[] = {
-    { "patient", "reference", smart_fhir_cp_58, 1,
+    { "patient", "reference", smart_fhir_cp_64, 1,
       smart_fhir_tl_2, 1 },
 };
 
@@ -1994,14 +2054,14 @@ static const smart_fhir_refparam_t
 };
 
 /* Immunization patient */
-static const smart_fhir_cpath_t  smart_fhir_cp_59[] = {
+static const smart_fhir_cpath_t  smart_fhir_cp_65[] = {
     { "Immunization.patient",
       "patient", NULL },
 };
 
 static const smart_fhir_cparam_t
     smart_fhir_cps_Immunization[] = {
-    { "patient", "reference", smart_fhir_cp_59, 1,
+    { "patient", "reference", smart_fhir_cp_65, 1,
       smart_fhir_tl_2, 1 },
 };
 
@@ -2016,14 +2076,14 @@ static const smart_fhir_refparam_t
 };
 
 /* ImmunizationEvaluation patient */
-static const smart_fhir_cpath_t  smart_fhir_cp_60[] = {
+static const smart_fhir_cpath_t  smart_fhir_cp_66[] = {
     { "ImmunizationEvaluation.patient",
       "patient", NULL },
 };
 
 static const smart_fhir_cparam_t
     smart_fhir_cps_ImmunizationEvaluation[] = {
-    { "patient", "reference", smart_fhir_cp_60, 1,
+    { "patient", "reference", smart_fhir_cp_66, 1,
       smart_fhir_tl_2, 1 },
 };
 
@@ -2034,14 +2094,14 @@ static const smart_fhir_refparam_t
 };
 
 /* ImmunizationRecommendation patient */
-static const smart_fhir_cpath_t  smart_fhir_cp_61[] = {
+static const smart_fhir_cpath_t  smart_fhir_cp_67[] = {
     { "ImmunizationRecommendation.patient",
       "patient", NULL },
 };
 
 static const smart_fhir_cparam_t
     smart_fhir_cps_ImmunizationRecommendation[] = {
-    { "patient", "reference", smart_fhir_cp_61, 1,
+    { "patient", "reference", smart_fhir_cp_67, 1,
       smart_fhir_tl_2, 1 },
 };
 
@@ -2067,30 +2127,30 @@ static const smart_fhir_refparam_t
 };
 
 /* Invoice subject */
-static const smart_fhir_cpath_t  smart_fhir_cp_62[] = {
+static const smart_fhir_cpath_t  smart_fhir_cp_68[] = {
     { "Invoice.subject",
       "subject", NULL },
 };
 
 /* Invoice patient */
-static const smart_fhir_cpath_t  smart_fhir_cp_63[] = {
+static const smart_fhir_cpath_t  smart_fhir_cp_69[] = {
     { "Invoice.subject.where(resolve() is Patient)",
       "subject", "Patient" },
 };
 
 /* Invoice recipient */
-static const smart_fhir_cpath_t  smart_fhir_cp_64[] = {
+static const smart_fhir_cpath_t  smart_fhir_cp_70[] = {
     { "Invoice.recipient",
       "recipient", NULL },
 };
 
 static const smart_fhir_cparam_t
     smart_fhir_cps_Invoice[] = {
-    { "subject", "reference", smart_fhir_cp_62, 1,
+    { "subject", "reference", smart_fhir_cp_68, 1,
       smart_fhir_tl_29, 2 },
-    { "patient", "reference", smart_fhir_cp_63, 1,
+    { "patient", "reference", smart_fhir_cp_69, 1,
       smart_fhir_tl_2, 1 },
-    { "recipient", "reference", smart_fhir_cp_64, 1,
+    { "recipient", "reference", smart_fhir_cp_70, 1,
       smart_fhir_tl_51, 3 },
 };
 
@@ -2121,22 +2181,22 @@ static const smart_fhir_refparam_t
 };
 
 /* List subject */
-static const smart_fhir_cpath_t  smart_fhir_cp_65[] = {
+static const smart_fhir_cpath_t  smart_fhir_cp_71[] = {
     { "List.subject",
       "subject", NULL },
 };
 
 /* List source */
-static const smart_fhir_cpath_t  smart_fhir_cp_66[] = {
+static const smart_fhir_cpath_t  smart_fhir_cp_72[] = {
     { "List.source",
       "source", NULL },
 };
 
 static const smart_fhir_cparam_t
     smart_fhir_cps_List[] = {
-    { "subject", "reference", smart_fhir_cp_65, 1,
+    { "subject", "reference", smart_fhir_cp_71, 1,
       smart_fhir_tl_56, 4 },
-    { "source", "reference", smart_fhir_cp_66, 1,
+    { "source", "reference", smart_fhir_cp_72, 1,
       smart_fhir_tl_83, 4 },
 };
 
@@ -2166,14 +2226,14 @@ static const smart_fhir_refparam_t
 };
 
 /* MeasureReport patient */
-static const smart_fhir_cpath_t  smart_fhir_cp_67[] = {
+static const smart_fhir_cpath_t  smart_fhir_cp_73[] = {
     { "MeasureReport.subject.where(resolve() is Patient)",
       "subject", "Patient" },
 };
 
 static const smart_fhir_cparam_t
     smart_fhir_cps_MeasureReport[] = {
-    { "patient", "reference", smart_fhir_cp_67, 1,
+    { "patient", "reference", smart_fhir_cp_73, 1,
       smart_fhir_tl_2, 1 },
 };
 
@@ -2187,14 +2247,14 @@ static const smart_fhir_refparam_t
 };
 
 /* Media subject */
-static const smart_fhir_cpath_t  smart_fhir_cp_68[] = {
+static const smart_fhir_cpath_t  smart_fhir_cp_74[] = {
     { "Media.subject",
       "subject", NULL },
 };
 
 static const smart_fhir_cparam_t
     smart_fhir_cps_Media[] = {
-    { "subject", "reference", smart_fhir_cp_68, 1,
+    { "subject", "reference", smart_fhir_cp_74, 1,
       smart_fhir_tl_87, 7 },
 };
 
@@ -2215,30 +2275,30 @@ static const smart_fhir_refparam_t
 };
 
 /* MedicationAdministration patient */
-static const smart_fhir_cpath_t  smart_fhir_cp_69[] = {
+static const smart_fhir_cpath_t  smart_fhir_cp_75[] = {
     { "MedicationAdministration.subject.where(resolve() is Patient)",
       "subject", "Patient" },
 };
 
 /* MedicationAdministration performer */
-static const smart_fhir_cpath_t  smart_fhir_cp_70[] = {
+static const smart_fhir_cpath_t  smart_fhir_cp_76[] = {
     { "MedicationAdministration.performer.actor",
       "performer.actor", NULL },
 };
 
 /* MedicationAdministration subject */
-static const smart_fhir_cpath_t  smart_fhir_cp_71[] = {
+static const smart_fhir_cpath_t  smart_fhir_cp_77[] = {
     { "MedicationAdministration.subject",
       "subject", NULL },
 };
 
 static const smart_fhir_cparam_t
     smart_fhir_cps_MedicationAdministration[] = {
-    { "patient", "reference", smart_fhir_cp_69, 1,
+    { "patient", "reference", smart_fhir_cp_75, 1,
       smart_fhir_tl_2, 1 },
-    { "performer", "reference", smart_fhir_cp_70, 1,
+    { "performer", "reference", smart_fhir_cp_76, 1,
       smart_fhir_tl_91, 5 },
-    { "subject", "reference", smart_fhir_cp_71, 1,
+    { "subject", "reference", smart_fhir_cp_77, 1,
       smart_fhir_tl_29, 2 },
 };
 
@@ -2254,30 +2314,30 @@ static const smart_fhir_refparam_t
 };
 
 /* MedicationDispense subject */
-static const smart_fhir_cpath_t  smart_fhir_cp_72[] = {
+static const smart_fhir_cpath_t  smart_fhir_cp_78[] = {
     { "MedicationDispense.subject",
       "subject", NULL },
 };
 
 /* MedicationDispense patient */
-static const smart_fhir_cpath_t  smart_fhir_cp_73[] = {
+static const smart_fhir_cpath_t  smart_fhir_cp_79[] = {
     { "MedicationDispense.subject.where(resolve() is Patient)",
       "subject", "Patient" },
 };
 
 /* MedicationDispense receiver */
-static const smart_fhir_cpath_t  smart_fhir_cp_74[] = {
+static const smart_fhir_cpath_t  smart_fhir_cp_80[] = {
     { "MedicationDispense.receiver",
       "receiver", NULL },
 };
 
 static const smart_fhir_cparam_t
     smart_fhir_cps_MedicationDispense[] = {
-    { "subject", "reference", smart_fhir_cp_72, 1,
+    { "subject", "reference", smart_fhir_cp_78, 1,
       smart_fhir_tl_29, 2 },
-    { "patient", "reference", smart_fhir_cp_73, 1,
+    { "patient", "reference", smart_fhir_cp_79, 1,
       smart_fhir_tl_2, 1 },
-    { "receiver", "reference", smart_fhir_cp_74, 1,
+    { "receiver", "reference", smart_fhir_cp_80, 1,
       smart_fhir_tl_94, 2 },
 };
 
@@ -2302,14 +2362,14 @@ static const smart_fhir_refparam_t
 };
 
 /* MedicationRequest subject */
-static const smart_fhir_cpath_t  smart_fhir_cp_75[] = {
+static const smart_fhir_cpath_t  smart_fhir_cp_81[] = {
     { "MedicationRequest.subject",
       "subject", NULL },
 };
 
 static const smart_fhir_cparam_t
     smart_fhir_cps_MedicationRequest[] = {
-    { "subject", "reference", smart_fhir_cp_75, 1,
+    { "subject", "reference", smart_fhir_cp_81, 1,
       smart_fhir_tl_29, 2 },
 };
 
@@ -2325,14 +2385,14 @@ static const smart_fhir_refparam_t
 };
 
 /* MedicationStatement subject */
-static const smart_fhir_cpath_t  smart_fhir_cp_76[] = {
+static const smart_fhir_cpath_t  smart_fhir_cp_82[] = {
     { "MedicationStatement.subject",
       "subject", NULL },
 };
 
 static const smart_fhir_cparam_t
     smart_fhir_cps_MedicationStatement[] = {
-    { "subject", "reference", smart_fhir_cp_76, 1,
+    { "subject", "reference", smart_fhir_cp_82, 1,
       smart_fhir_tl_29, 2 },
 };
 
@@ -2394,14 +2454,14 @@ static const smart_fhir_refparam_t
 };
 
 /* MolecularSequence patient */
-static const smart_fhir_cpath_t  smart_fhir_cp_77[] = {
+static const smart_fhir_cpath_t  smart_fhir_cp_83[] = {
     { "MolecularSequence.patient",
       "patient", NULL },
 };
 
 static const smart_fhir_cparam_t
     smart_fhir_cps_MolecularSequence[] = {
-    { "patient", "reference", smart_fhir_cp_77, 1,
+    { "patient", "reference", smart_fhir_cp_83, 1,
       smart_fhir_tl_2, 1 },
 };
 
@@ -2411,14 +2471,14 @@ static const smart_fhir_refparam_t
 };
 
 /* NutritionOrder patient */
-static const smart_fhir_cpath_t  smart_fhir_cp_78[] = {
+static const smart_fhir_cpath_t  smart_fhir_cp_84[] = {
     { "NutritionOrder.patient",
       "patient", NULL },
 };
 
 static const smart_fhir_cparam_t
     smart_fhir_cps_NutritionOrder[] = {
-    { "patient", "reference", smart_fhir_cp_78, 1,
+    { "patient", "reference", smart_fhir_cp_84, 1,
       smart_fhir_tl_2, 1 },
 };
 
@@ -2431,22 +2491,22 @@ static const smart_fhir_refparam_t
 };
 
 /* Observation subject */
-static const smart_fhir_cpath_t  smart_fhir_cp_79[] = {
+static const smart_fhir_cpath_t  smart_fhir_cp_85[] = {
     { "Observation.subject",
       "subject", NULL },
 };
 
 /* Observation performer */
-static const smart_fhir_cpath_t  smart_fhir_cp_80[] = {
+static const smart_fhir_cpath_t  smart_fhir_cp_86[] = {
     { "Observation.performer",
       "performer", NULL },
 };
 
 static const smart_fhir_cparam_t
     smart_fhir_cps_Observation[] = {
-    { "subject", "reference", smart_fhir_cp_79, 1,
+    { "subject", "reference", smart_fhir_cp_85, 1,
       smart_fhir_tl_56, 4 },
-    { "performer", "reference", smart_fhir_cp_80, 1,
+    { "performer", "reference", smart_fhir_cp_86, 1,
       smart_fhir_tl_30, 6 },
 };
 
@@ -2489,14 +2549,14 @@ static const smart_fhir_refparam_t
 };
 
 /* Patient link */
-static const smart_fhir_cpath_t  smart_fhir_cp_81[] = {
+static const smart_fhir_cpath_t  smart_fhir_cp_87[] = {
     { "Patient.link.other",
       "link.other", NULL },
 };
 
 static const smart_fhir_cparam_t
     smart_fhir_cps_Patient[] = {
-    { "link", "reference", smart_fhir_cp_81, 1,
+    { "link", "reference", smart_fhir_cp_87, 1,
       smart_fhir_tl_52, 2 },
 };
 
@@ -2522,14 +2582,14 @@ static const smart_fhir_refparam_t
 };
 
 /* Person patient */
-static const smart_fhir_cpath_t  smart_fhir_cp_82[] = {
+static const smart_fhir_cpath_t  smart_fhir_cp_88[] = {
     { "Person.link.target.where(resolve() is Patient)",
       "link.target", "Patient" },
 };
 
 static const smart_fhir_cparam_t
     smart_fhir_cps_Person[] = {
-    { "patient", "reference", smart_fhir_cp_82, 1,
+    { "patient", "reference", smart_fhir_cp_88, 1,
       smart_fhir_tl_2, 1 },
 };
 
@@ -2562,22 +2622,22 @@ static const smart_fhir_refparam_t
 };
 
 /* Procedure patient */
-static const smart_fhir_cpath_t  smart_fhir_cp_83[] = {
+static const smart_fhir_cpath_t  smart_fhir_cp_89[] = {
     { "Procedure.subject.where(resolve() is Patient)",
       "subject", "Patient" },
 };
 
 /* Procedure performer */
-static const smart_fhir_cpath_t  smart_fhir_cp_84[] = {
+static const smart_fhir_cpath_t  smart_fhir_cp_90[] = {
     { "Procedure.performer.actor",
       "performer.actor", NULL },
 };
 
 static const smart_fhir_cparam_t
     smart_fhir_cps_Procedure[] = {
-    { "patient", "reference", smart_fhir_cp_83, 1,
+    { "patient", "reference", smart_fhir_cp_89, 1,
       smart_fhir_tl_2, 1 },
-    { "performer", "reference", smart_fhir_cp_84, 1,
+    { "performer", "reference", smart_fhir_cp_90, 1,
       smart_fhir_tl_16, 6 },
 };
 
@@ -2595,14 +2655,14 @@ static const smart_fhir_refparam_t
 };
 
 /* Provenance patient */
-static const smart_fhir_cpath_t  smart_fhir_cp_85[] = {
+static const smart_fhir_cpath_t  smart_fhir_cp_91[] = {
     { "Provenance.target.where(resolve() is Patient)",
       "target", "Patient" },
 };
 
 static const smart_fhir_cparam_t
     smart_fhir_cps_Provenance[] = {
-    { "patient", "reference", smart_fhir_cp_85, 1,
+    { "patient", "reference", smart_fhir_cp_91, 1,
       smart_fhir_tl_2, 1 },
 };
 
@@ -2616,22 +2676,22 @@ static const smart_fhir_refparam_t
 };
 
 /* QuestionnaireResponse subject */
-static const smart_fhir_cpath_t  smart_fhir_cp_86[] = {
+static const smart_fhir_cpath_t  smart_fhir_cp_92[] = {
     { "QuestionnaireResponse.subject",
       "subject", NULL },
 };
 
 /* QuestionnaireResponse author */
-static const smart_fhir_cpath_t  smart_fhir_cp_87[] = {
+static const smart_fhir_cpath_t  smart_fhir_cp_93[] = {
     { "QuestionnaireResponse.author",
       "author", NULL },
 };
 
 static const smart_fhir_cparam_t
     smart_fhir_cps_QuestionnaireResponse[] = {
-    { "subject", "reference", smart_fhir_cp_86, 1,
+    { "subject", "reference", smart_fhir_cp_92, 1,
       smart_fhir_tl_3, 145 },
-    { "author", "reference", smart_fhir_cp_87, 1,
+    { "author", "reference", smart_fhir_cp_93, 1,
       smart_fhir_tl_16, 6 },
 };
 
@@ -2648,14 +2708,14 @@ static const smart_fhir_refparam_t
 };
 
 /* RelatedPerson patient */
-static const smart_fhir_cpath_t  smart_fhir_cp_88[] = {
+static const smart_fhir_cpath_t  smart_fhir_cp_94[] = {
     { "RelatedPerson.patient",
       "patient", NULL },
 };
 
 static const smart_fhir_cparam_t
     smart_fhir_cps_RelatedPerson[] = {
-    { "patient", "reference", smart_fhir_cp_88, 1,
+    { "patient", "reference", smart_fhir_cp_94, 1,
       smart_fhir_tl_2, 1 },
 };
 
@@ -2665,22 +2725,22 @@ static const smart_fhir_refparam_t
 };
 
 /* RequestGroup subject */
-static const smart_fhir_cpath_t  smart_fhir_cp_89[] = {
+static const smart_fhir_cpath_t  smart_fhir_cp_95[] = {
     { "RequestGroup.subject",
       "subject", NULL },
 };
 
 /* RequestGroup participant */
-static const smart_fhir_cpath_t  smart_fhir_cp_90[] = {
+static const smart_fhir_cpath_t  smart_fhir_cp_96[] = {
     { "RequestGroup.action.participant",
       "action.participant", NULL },
 };
 
 static const smart_fhir_cparam_t
     smart_fhir_cps_RequestGroup[] = {
-    { "subject", "reference", smart_fhir_cp_89, 1,
+    { "subject", "reference", smart_fhir_cp_95, 1,
       smart_fhir_tl_29, 2 },
-    { "participant", "reference", smart_fhir_cp_90, 1,
+    { "participant", "reference", smart_fhir_cp_96, 1,
       smart_fhir_tl_91, 5 },
 };
 
@@ -2722,14 +2782,14 @@ static const smart_fhir_refparam_t
 };
 
 /* ResearchSubject individual */
-static const smart_fhir_cpath_t  smart_fhir_cp_91[] = {
+static const smart_fhir_cpath_t  smart_fhir_cp_97[] = {
     { "ResearchSubject.individual",
       "individual", NULL },
 };
 
 static const smart_fhir_cparam_t
     smart_fhir_cps_ResearchSubject[] = {
-    { "individual", "reference", smart_fhir_cp_91, 1,
+    { "individual", "reference", smart_fhir_cp_97, 1,
       smart_fhir_tl_2, 1 },
 };
 
@@ -2741,14 +2801,14 @@ static const smart_fhir_refparam_t
 };
 
 /* RiskAssessment subject */
-static const smart_fhir_cpath_t  smart_fhir_cp_92[] = {
+static const smart_fhir_cpath_t  smart_fhir_cp_98[] = {
     { "RiskAssessment.subject",
       "subject", NULL },
 };
 
 static const smart_fhir_cparam_t
     smart_fhir_cps_RiskAssessment[] = {
-    { "subject", "reference", smart_fhir_cp_92, 1,
+    { "subject", "reference", smart_fhir_cp_98, 1,
       smart_fhir_tl_29, 2 },
 };
 
@@ -2762,14 +2822,14 @@ static const smart_fhir_refparam_t
 };
 
 /* Schedule actor */
-static const smart_fhir_cpath_t  smart_fhir_cp_93[] = {
+static const smart_fhir_cpath_t  smart_fhir_cp_99[] = {
     { "Schedule.actor",
       "actor", NULL },
 };
 
 static const smart_fhir_cparam_t
     smart_fhir_cps_Schedule[] = {
-    { "actor", "reference", smart_fhir_cp_93, 1,
+    { "actor", "reference", smart_fhir_cp_99, 1,
       smart_fhir_tl_10, 7 },
 };
 
@@ -2785,22 +2845,22 @@ static const smart_fhir_refparam_t
 };
 
 /* ServiceRequest subject */
-static const smart_fhir_cpath_t  smart_fhir_cp_94[] = {
+static const smart_fhir_cpath_t  smart_fhir_cp_100[] = {
     { "ServiceRequest.subject",
       "subject", NULL },
 };
 
 /* ServiceRequest performer */
-static const smart_fhir_cpath_t  smart_fhir_cp_95[] = {
+static const smart_fhir_cpath_t  smart_fhir_cp_101[] = {
     { "ServiceRequest.performer",
       "performer", NULL },
 };
 
 static const smart_fhir_cparam_t
     smart_fhir_cps_ServiceRequest[] = {
-    { "subject", "reference", smart_fhir_cp_94, 1,
+    { "subject", "reference", smart_fhir_cp_100, 1,
       smart_fhir_tl_56, 4 },
-    { "performer", "reference", smart_fhir_cp_95, 1,
+    { "performer", "reference", smart_fhir_cp_101, 1,
       smart_fhir_tl_22, 8 },
 };
 
@@ -2823,14 +2883,14 @@ static const smart_fhir_refparam_t
 };
 
 /* Specimen subject */
-static const smart_fhir_cpath_t  smart_fhir_cp_96[] = {
+static const smart_fhir_cpath_t  smart_fhir_cp_102[] = {
     { "Specimen.subject",
       "subject", NULL },
 };
 
 static const smart_fhir_cparam_t
     smart_fhir_cps_Specimen[] = {
-    { "subject", "reference", smart_fhir_cp_96, 1,
+    { "subject", "reference", smart_fhir_cp_102, 1,
       smart_fhir_tl_120, 5 },
 };
 
@@ -2854,14 +2914,14 @@ static const smart_fhir_refparam_t
 };
 
 /* SupplyDelivery patient */
-static const smart_fhir_cpath_t  smart_fhir_cp_97[] = {
+static const smart_fhir_cpath_t  smart_fhir_cp_103[] = {
     { "SupplyDelivery.patient",
       "patient", NULL },
 };
 
 static const smart_fhir_cparam_t
     smart_fhir_cps_SupplyDelivery[] = {
-    { "patient", "reference", smart_fhir_cp_97, 1,
+    { "patient", "reference", smart_fhir_cp_103, 1,
       smart_fhir_tl_2, 1 },
 };
 
@@ -2873,14 +2933,14 @@ static const smart_fhir_refparam_t
 };
 
 /* SupplyRequest subject */
-static const smart_fhir_cpath_t  smart_fhir_cp_98[] = {
+static const smart_fhir_cpath_t  smart_fhir_cp_104[] = {
     { "SupplyRequest.deliverTo",
       "deliverTo", NULL },
 };
 
 static const smart_fhir_cparam_t
     smart_fhir_cps_SupplyRequest[] = {
-    { "subject", "reference", smart_fhir_cp_98, 1,
+    { "subject", "reference", smart_fhir_cp_104, 1,
       smart_fhir_tl_121, 3 },
 };
 
@@ -2889,6 +2949,58 @@ static const smart_fhir_refparam_t
     { "requester", smart_fhir_tl_16, 6 },
     { "subject", smart_fhir_tl_121, 3 },
     { "supplier", smart_fhir_tl_122, 2 },
+};
+
+/* Task patient */
+static const smart_fhir_cpath_t  smart_fhir_cp_105[] = {
+    { "Task.for.where(resolve() is Patient)",
+      "for", "Patient" },
+};
+
+/* Task subject */
+static const smart_fhir_cpath_t  smart_fhir_cp_106[] = {
+    { "Task.for",
+      "for", NULL },
+};
+
+/* Task based-on */
+static const smart_fhir_cpath_t  smart_fhir_cp_107[] = {
+    { "Task.basedOn",
+      "basedOn", NULL },
+};
+
+/* Task focus */
+static const smart_fhir_cpath_t  smart_fhir_cp_108[] = {
+    { "Task.focus",
+      "focus", NULL },
+};
+
+/* Task owner */
+static const smart_fhir_cpath_t  smart_fhir_cp_109[] = {
+    { "Task.owner",
+      "owner", NULL },
+};
+
+/* Task requester */
+static const smart_fhir_cpath_t  smart_fhir_cp_110[] = {
+    { "Task.requester",
+      "requester", NULL },
+};
+
+static const smart_fhir_cparam_t
+    smart_fhir_cps_Task[] = {
+    { "patient", "reference", smart_fhir_cp_105, 1,
+      smart_fhir_tl_2, 1 },
+    { "subject", "reference", smart_fhir_cp_106, 1,
+      smart_fhir_tl_3, 145 },
+    { "based-on", "reference", smart_fhir_cp_107, 1,
+      smart_fhir_tl_3, 145 },
+    { "focus", "reference", smart_fhir_cp_108, 1,
+      smart_fhir_tl_3, 145 },
+    { "owner", "reference", smart_fhir_cp_109, 1,
+      smart_fhir_tl_22, 8 },
+    { "requester", "reference", smart_fhir_cp_110, 1,
+      smart_fhir_tl_16, 6 },
 };
 
 static const smart_fhir_refparam_t
@@ -2914,14 +3026,14 @@ static const smart_fhir_refparam_t
 };
 
 /* VisionPrescription patient */
-static const smart_fhir_cpath_t  smart_fhir_cp_99[] = {
+static const smart_fhir_cpath_t  smart_fhir_cp_111[] = {
     { "VisionPrescription.patient",
       "patient", NULL },
 };
 
 static const smart_fhir_cparam_t
     smart_fhir_cps_VisionPrescription[] = {
-    { "patient", "reference", smart_fhir_cp_99, 1,
+    { "patient", "reference", smart_fhir_cp_111, 1,
       smart_fhir_tl_2, 1 },
 };
 
@@ -2934,442 +3046,442 @@ static const smart_fhir_refparam_t
 
 
 const smart_fhir_type_t  smart_fhir_types[SMART_FHIR_NTYPES] = {
-    { "Account", 7, 1,
+    { "Account", 7, 1, SMART_FHIR_PD_COMPARTMENT,
       smart_fhir_cps_Account, 1,
       smart_fhir_rps_Account, 3 },
-    { "ActivityDefinition", 18, 0,
+    { "ActivityDefinition", 18, 0, SMART_FHIR_PD_NONE,
       NULL, 0,
       smart_fhir_rps_ActivityDefinition, 5 },
-    { "AdverseEvent", 12, 1,
+    { "AdverseEvent", 12, 1, SMART_FHIR_PD_COMPARTMENT,
       smart_fhir_cps_AdverseEvent, 1,
       smart_fhir_rps_AdverseEvent, 6 },
-    { "AllergyIntolerance", 18, 1,
+    { "AllergyIntolerance", 18, 1, SMART_FHIR_PD_COMPARTMENT,
       smart_fhir_cps_AllergyIntolerance, 3,
       smart_fhir_rps_AllergyIntolerance, 3 },
-    { "Appointment", 11, 1,
+    { "Appointment", 11, 1, SMART_FHIR_PD_COMPARTMENT,
       smart_fhir_cps_Appointment, 1,
       smart_fhir_rps_Appointment, 8 },
-    { "AppointmentResponse", 19, 1,
+    { "AppointmentResponse", 19, 1, SMART_FHIR_PD_COMPARTMENT,
       smart_fhir_cps_AppointmentResponse, 1,
       smart_fhir_rps_AppointmentResponse, 5 },
-    { "AuditEvent", 10, 1,
+    { "AuditEvent", 10, 1, SMART_FHIR_PD_COMPARTMENT,
       smart_fhir_cps_AuditEvent, 1,
       smart_fhir_rps_AuditEvent, 4 },
-    { "Basic", 5, 1,
+    { "Basic", 5, 1, SMART_FHIR_PD_COMPARTMENT,
       smart_fhir_cps_Basic, 2,
       smart_fhir_rps_Basic, 3 },
-    { "Binary", 6, 0,
+    { "Binary", 6, 0, SMART_FHIR_PD_ANY_REF,
       NULL, 0,
       NULL, 0 },
-    { "BiologicallyDerivedProduct", 26, 0,
+    { "BiologicallyDerivedProduct", 26, 0, SMART_FHIR_PD_PATIENT_REF,
       NULL, 0,
       NULL, 0 },
-    { "BodyStructure", 13, 1,
+    { "BodyStructure", 13, 1, SMART_FHIR_PD_COMPARTMENT,
       smart_fhir_cps_BodyStructure, 1,
       smart_fhir_rps_BodyStructure, 1 },
-    { "Bundle", 6, 0,
+    { "Bundle", 6, 0, SMART_FHIR_PD_NONE,
       NULL, 0,
       smart_fhir_rps_Bundle, 2 },
-    { "CapabilityStatement", 19, 0,
+    { "CapabilityStatement", 19, 0, SMART_FHIR_PD_NONE,
       NULL, 0,
       smart_fhir_rps_CapabilityStatement, 3 },
-    { "CarePlan", 8, 1,
+    { "CarePlan", 8, 1, SMART_FHIR_PD_COMPARTMENT,
       smart_fhir_cps_CarePlan, 2,
       smart_fhir_rps_CarePlan, 12 },
-    { "CareTeam", 8, 1,
+    { "CareTeam", 8, 1, SMART_FHIR_PD_COMPARTMENT,
       smart_fhir_cps_CareTeam, 2,
       smart_fhir_rps_CareTeam, 4 },
-    { "CatalogEntry", 12, 0,
+    { "CatalogEntry", 12, 0, SMART_FHIR_PD_NONE,
       NULL, 0,
       NULL, 0 },
-    { "ChargeItem", 10, 1,
+    { "ChargeItem", 10, 1, SMART_FHIR_PD_COMPARTMENT,
       smart_fhir_cps_ChargeItem, 1,
       smart_fhir_rps_ChargeItem, 9 },
-    { "ChargeItemDefinition", 20, 0,
+    { "ChargeItemDefinition", 20, 0, SMART_FHIR_PD_NONE,
       NULL, 0,
       NULL, 0 },
-    { "Claim", 5, 1,
+    { "Claim", 5, 1, SMART_FHIR_PD_COMPARTMENT,
       smart_fhir_cps_Claim, 2,
       smart_fhir_rps_Claim, 12 },
-    { "ClaimResponse", 13, 1,
+    { "ClaimResponse", 13, 1, SMART_FHIR_PD_COMPARTMENT,
       smart_fhir_cps_ClaimResponse, 1,
       smart_fhir_rps_ClaimResponse, 4 },
-    { "ClinicalImpression", 18, 1,
+    { "ClinicalImpression", 18, 1, SMART_FHIR_PD_COMPARTMENT,
       smart_fhir_cps_ClinicalImpression, 1,
       smart_fhir_rps_ClinicalImpression, 9 },
-    { "CodeSystem", 10, 0,
+    { "CodeSystem", 10, 0, SMART_FHIR_PD_NONE,
       NULL, 0,
       smart_fhir_rps_CodeSystem, 1 },
-    { "Communication", 13, 1,
+    { "Communication", 13, 1, SMART_FHIR_PD_COMPARTMENT,
       smart_fhir_cps_Communication, 3,
       smart_fhir_rps_Communication, 8 },
-    { "CommunicationRequest", 20, 1,
+    { "CommunicationRequest", 20, 1, SMART_FHIR_PD_COMPARTMENT,
       smart_fhir_cps_CommunicationRequest, 4,
       smart_fhir_rps_CommunicationRequest, 8 },
-    { "CompartmentDefinition", 21, 0,
+    { "CompartmentDefinition", 21, 0, SMART_FHIR_PD_NONE,
       NULL, 0,
       NULL, 0 },
-    { "Composition", 11, 1,
+    { "Composition", 11, 1, SMART_FHIR_PD_COMPARTMENT,
       smart_fhir_cps_Composition, 3,
       smart_fhir_rps_Composition, 7 },
-    { "ConceptMap", 10, 0,
+    { "ConceptMap", 10, 0, SMART_FHIR_PD_NONE,
       NULL, 0,
       smart_fhir_rps_ConceptMap, 5 },
-    { "Condition", 9, 1,
+    { "Condition", 9, 1, SMART_FHIR_PD_COMPARTMENT,
       smart_fhir_cps_Condition, 2,
       smart_fhir_rps_Condition, 5 },
-    { "Consent", 7, 1,
+    { "Consent", 7, 1, SMART_FHIR_PD_COMPARTMENT,
       smart_fhir_cps_Consent, 1,
       smart_fhir_rps_Consent, 6 },
-    { "Contract", 8, 0,
-      NULL, 0,
+    { "Contract", 8, 0, SMART_FHIR_PD_PATIENT_REF,
+      smart_fhir_cps_Contract, 3,
       smart_fhir_rps_Contract, 5 },
-    { "Coverage", 8, 1,
+    { "Coverage", 8, 1, SMART_FHIR_PD_COMPARTMENT,
       smart_fhir_cps_Coverage, 4,
       smart_fhir_rps_Coverage, 5 },
-    { "CoverageEligibilityRequest", 26, 1,
+    { "CoverageEligibilityRequest", 26, 1, SMART_FHIR_PD_COMPARTMENT,
       smart_fhir_cps_CoverageEligibilityRequest, 1,
       smart_fhir_rps_CoverageEligibilityRequest, 4 },
-    { "CoverageEligibilityResponse", 27, 1,
+    { "CoverageEligibilityResponse", 27, 1, SMART_FHIR_PD_COMPARTMENT,
       smart_fhir_cps_CoverageEligibilityResponse, 1,
       smart_fhir_rps_CoverageEligibilityResponse, 4 },
-    { "DetectedIssue", 13, 1,
+    { "DetectedIssue", 13, 1, SMART_FHIR_PD_COMPARTMENT,
       smart_fhir_cps_DetectedIssue, 1,
       smart_fhir_rps_DetectedIssue, 3 },
-    { "Device", 6, 0,
-      NULL, 0,
+    { "Device", 6, 0, SMART_FHIR_PD_PATIENT_REF,
+      smart_fhir_cps_Device, 1,
       smart_fhir_rps_Device, 3 },
-    { "DeviceDefinition", 16, 0,
+    { "DeviceDefinition", 16, 0, SMART_FHIR_PD_NONE,
       NULL, 0,
       smart_fhir_rps_DeviceDefinition, 1 },
-    { "DeviceMetric", 12, 0,
+    { "DeviceMetric", 12, 0, SMART_FHIR_PD_NONE,
       NULL, 0,
       smart_fhir_rps_DeviceMetric, 2 },
-    { "DeviceRequest", 13, 1,
+    { "DeviceRequest", 13, 1, SMART_FHIR_PD_COMPARTMENT,
       smart_fhir_cps_DeviceRequest, 2,
       smart_fhir_rps_DeviceRequest, 10 },
-    { "DeviceUseStatement", 18, 1,
+    { "DeviceUseStatement", 18, 1, SMART_FHIR_PD_COMPARTMENT,
       smart_fhir_cps_DeviceUseStatement, 1,
       smart_fhir_rps_DeviceUseStatement, 3 },
-    { "DiagnosticReport", 16, 1,
+    { "DiagnosticReport", 16, 1, SMART_FHIR_PD_COMPARTMENT,
       smart_fhir_cps_DiagnosticReport, 1,
       smart_fhir_rps_DiagnosticReport, 9 },
-    { "DocumentManifest", 16, 1,
+    { "DocumentManifest", 16, 1, SMART_FHIR_PD_COMPARTMENT,
       smart_fhir_cps_DocumentManifest, 3,
       smart_fhir_rps_DocumentManifest, 6 },
-    { "DocumentReference", 17, 1,
+    { "DocumentReference", 17, 1, SMART_FHIR_PD_COMPARTMENT,
       smart_fhir_cps_DocumentReference, 2,
       smart_fhir_rps_DocumentReference, 8 },
-    { "EffectEvidenceSynthesis", 23, 0,
+    { "EffectEvidenceSynthesis", 23, 0, SMART_FHIR_PD_NONE,
       NULL, 0,
       NULL, 0 },
-    { "Encounter", 9, 1,
+    { "Encounter", 9, 1, SMART_FHIR_PD_COMPARTMENT,
       smart_fhir_cps_Encounter, 1,
       smart_fhir_rps_Encounter, 13 },
-    { "Endpoint", 8, 0,
+    { "Endpoint", 8, 0, SMART_FHIR_PD_NONE,
       NULL, 0,
       smart_fhir_rps_Endpoint, 1 },
-    { "EnrollmentRequest", 17, 1,
+    { "EnrollmentRequest", 17, 1, SMART_FHIR_PD_COMPARTMENT,
       smart_fhir_cps_EnrollmentRequest, 1,
       smart_fhir_rps_EnrollmentRequest, 2 },
-    { "EnrollmentResponse", 18, 0,
+    { "EnrollmentResponse", 18, 0, SMART_FHIR_PD_NONE,
       NULL, 0,
       smart_fhir_rps_EnrollmentResponse, 1 },
-    { "EpisodeOfCare", 13, 1,
+    { "EpisodeOfCare", 13, 1, SMART_FHIR_PD_COMPARTMENT,
       smart_fhir_cps_EpisodeOfCare, 1,
       smart_fhir_rps_EpisodeOfCare, 5 },
-    { "EventDefinition", 15, 0,
+    { "EventDefinition", 15, 0, SMART_FHIR_PD_NONE,
       NULL, 0,
       smart_fhir_rps_EventDefinition, 5 },
-    { "Evidence", 8, 0,
+    { "Evidence", 8, 0, SMART_FHIR_PD_NONE,
       NULL, 0,
       smart_fhir_rps_Evidence, 5 },
-    { "EvidenceVariable", 16, 0,
+    { "EvidenceVariable", 16, 0, SMART_FHIR_PD_NONE,
       NULL, 0,
       smart_fhir_rps_EvidenceVariable, 5 },
-    { "ExampleScenario", 15, 0,
+    { "ExampleScenario", 15, 0, SMART_FHIR_PD_NONE,
       NULL, 0,
       NULL, 0 },
-    { "ExplanationOfBenefit", 20, 1,
+    { "ExplanationOfBenefit", 20, 1, SMART_FHIR_PD_COMPARTMENT,
       smart_fhir_cps_ExplanationOfBenefit, 2,
       smart_fhir_rps_ExplanationOfBenefit, 13 },
-    { "FamilyMemberHistory", 19, 1,
+    { "FamilyMemberHistory", 19, 1, SMART_FHIR_PD_COMPARTMENT,
       smart_fhir_cps_FamilyMemberHistory, 1,
       smart_fhir_rps_FamilyMemberHistory, 2 },
-    { "Flag", 4, 1,
+    { "Flag", 4, 1, SMART_FHIR_PD_COMPARTMENT,
       smart_fhir_cps_Flag, 1,
       smart_fhir_rps_Flag, 4 },
-    { "Goal", 4, 1,
+    { "Goal", 4, 1, SMART_FHIR_PD_COMPARTMENT,
       smart_fhir_cps_Goal, 1,
       smart_fhir_rps_Goal, 2 },
-    { "GraphDefinition", 15, 0,
+    { "GraphDefinition", 15, 0, SMART_FHIR_PD_NONE,
       NULL, 0,
       NULL, 0 },
-    { "Group", 5, 1,
+    { "Group", 5, 1, SMART_FHIR_PD_COMPARTMENT,
       smart_fhir_cps_Group, 1,
       smart_fhir_rps_Group, 2 },
-    { "GuidanceResponse", 16, 0,
-      NULL, 0,
+    { "GuidanceResponse", 16, 0, SMART_FHIR_PD_PATIENT_REF,
+      smart_fhir_cps_GuidanceResponse, 2,
       smart_fhir_rps_GuidanceResponse, 2 },
-    { "HealthcareService", 17, 0,
+    { "HealthcareService", 17, 0, SMART_FHIR_PD_NONE,
       NULL, 0,
       smart_fhir_rps_HealthcareService, 4 },
-    { "ImagingStudy", 12, 1,
+    { "ImagingStudy", 12, 1, SMART_FHIR_PD_COMPARTMENT,
       smart_fhir_cps_ImagingStudy, 1,
       smart_fhir_rps_ImagingStudy, 8 },
-    { "Immunization", 12, 1,
+    { "Immunization", 12, 1, SMART_FHIR_PD_COMPARTMENT,
       smart_fhir_cps_Immunization, 1,
       smart_fhir_rps_Immunization, 6 },
-    { "ImmunizationEvaluation", 22, 1,
+    { "ImmunizationEvaluation", 22, 1, SMART_FHIR_PD_COMPARTMENT,
       smart_fhir_cps_ImmunizationEvaluation, 1,
       smart_fhir_rps_ImmunizationEvaluation, 2 },
-    { "ImmunizationRecommendation", 26, 1,
+    { "ImmunizationRecommendation", 26, 1, SMART_FHIR_PD_COMPARTMENT,
       smart_fhir_cps_ImmunizationRecommendation, 1,
       smart_fhir_rps_ImmunizationRecommendation, 3 },
-    { "ImplementationGuide", 19, 0,
+    { "ImplementationGuide", 19, 0, SMART_FHIR_PD_NONE,
       NULL, 0,
       smart_fhir_rps_ImplementationGuide, 3 },
-    { "InsurancePlan", 13, 0,
+    { "InsurancePlan", 13, 0, SMART_FHIR_PD_NONE,
       NULL, 0,
       smart_fhir_rps_InsurancePlan, 3 },
-    { "Invoice", 7, 1,
+    { "Invoice", 7, 1, SMART_FHIR_PD_COMPARTMENT,
       smart_fhir_cps_Invoice, 3,
       smart_fhir_rps_Invoice, 6 },
-    { "Library", 7, 0,
+    { "Library", 7, 0, SMART_FHIR_PD_NONE,
       NULL, 0,
       smart_fhir_rps_Library, 5 },
-    { "Linkage", 7, 0,
+    { "Linkage", 7, 0, SMART_FHIR_PD_ANY_REF,
       NULL, 0,
       smart_fhir_rps_Linkage, 3 },
-    { "List", 4, 1,
+    { "List", 4, 1, SMART_FHIR_PD_COMPARTMENT,
       smart_fhir_cps_List, 2,
       smart_fhir_rps_List, 5 },
-    { "Location", 8, 0,
+    { "Location", 8, 0, SMART_FHIR_PD_NONE,
       NULL, 0,
       smart_fhir_rps_Location, 3 },
-    { "Measure", 7, 0,
+    { "Measure", 7, 0, SMART_FHIR_PD_NONE,
       NULL, 0,
       smart_fhir_rps_Measure, 5 },
-    { "MeasureReport", 13, 1,
+    { "MeasureReport", 13, 1, SMART_FHIR_PD_COMPARTMENT,
       smart_fhir_cps_MeasureReport, 1,
       smart_fhir_rps_MeasureReport, 5 },
-    { "Media", 5, 1,
+    { "Media", 5, 1, SMART_FHIR_PD_COMPARTMENT,
       smart_fhir_cps_Media, 1,
       smart_fhir_rps_Media, 6 },
-    { "Medication", 10, 0,
+    { "Medication", 10, 0, SMART_FHIR_PD_NONE,
       NULL, 0,
       smart_fhir_rps_Medication, 2 },
-    { "MedicationAdministration", 24, 1,
+    { "MedicationAdministration", 24, 1, SMART_FHIR_PD_COMPARTMENT,
       smart_fhir_cps_MedicationAdministration, 3,
       smart_fhir_rps_MedicationAdministration, 7 },
-    { "MedicationDispense", 18, 1,
+    { "MedicationDispense", 18, 1, SMART_FHIR_PD_COMPARTMENT,
       smart_fhir_cps_MedicationDispense, 3,
       smart_fhir_rps_MedicationDispense, 9 },
-    { "MedicationKnowledge", 19, 0,
+    { "MedicationKnowledge", 19, 0, SMART_FHIR_PD_NONE,
       NULL, 0,
       smart_fhir_rps_MedicationKnowledge, 3 },
-    { "MedicationRequest", 17, 1,
+    { "MedicationRequest", 17, 1, SMART_FHIR_PD_COMPARTMENT,
       smart_fhir_cps_MedicationRequest, 1,
       smart_fhir_rps_MedicationRequest, 7 },
-    { "MedicationStatement", 19, 1,
+    { "MedicationStatement", 19, 1, SMART_FHIR_PD_COMPARTMENT,
       smart_fhir_cps_MedicationStatement, 1,
       smart_fhir_rps_MedicationStatement, 6 },
-    { "MedicinalProduct", 16, 0,
+    { "MedicinalProduct", 16, 0, SMART_FHIR_PD_NONE,
       NULL, 0,
       NULL, 0 },
-    { "MedicinalProductAuthorization", 29, 0,
+    { "MedicinalProductAuthorization", 29, 0, SMART_FHIR_PD_NONE,
       NULL, 0,
       smart_fhir_rps_MedicinalProductAuthorization, 2 },
-    { "MedicinalProductContraindication", 32, 0,
+    { "MedicinalProductContraindication", 32, 0, SMART_FHIR_PD_NONE,
       NULL, 0,
       smart_fhir_rps_MedicinalProductContraindication, 1 },
-    { "MedicinalProductIndication", 26, 0,
+    { "MedicinalProductIndication", 26, 0, SMART_FHIR_PD_NONE,
       NULL, 0,
       smart_fhir_rps_MedicinalProductIndication, 1 },
-    { "MedicinalProductIngredient", 26, 0,
+    { "MedicinalProductIngredient", 26, 0, SMART_FHIR_PD_NONE,
       NULL, 0,
       NULL, 0 },
-    { "MedicinalProductInteraction", 27, 0,
+    { "MedicinalProductInteraction", 27, 0, SMART_FHIR_PD_NONE,
       NULL, 0,
       smart_fhir_rps_MedicinalProductInteraction, 1 },
-    { "MedicinalProductManufactured", 28, 0,
+    { "MedicinalProductManufactured", 28, 0, SMART_FHIR_PD_NONE,
       NULL, 0,
       NULL, 0 },
-    { "MedicinalProductPackaged", 24, 0,
+    { "MedicinalProductPackaged", 24, 0, SMART_FHIR_PD_NONE,
       NULL, 0,
       smart_fhir_rps_MedicinalProductPackaged, 1 },
-    { "MedicinalProductPharmaceutical", 30, 0,
+    { "MedicinalProductPharmaceutical", 30, 0, SMART_FHIR_PD_NONE,
       NULL, 0,
       NULL, 0 },
-    { "MedicinalProductUndesirableEffect", 33, 0,
+    { "MedicinalProductUndesirableEffect", 33, 0, SMART_FHIR_PD_NONE,
       NULL, 0,
       smart_fhir_rps_MedicinalProductUndesirableEffect, 1 },
-    { "MessageDefinition", 17, 0,
+    { "MessageDefinition", 17, 0, SMART_FHIR_PD_NONE,
       NULL, 0,
       smart_fhir_rps_MessageDefinition, 1 },
-    { "MessageHeader", 13, 0,
+    { "MessageHeader", 13, 0, SMART_FHIR_PD_ANY_REF,
       NULL, 0,
       smart_fhir_rps_MessageHeader, 7 },
-    { "MolecularSequence", 17, 1,
+    { "MolecularSequence", 17, 1, SMART_FHIR_PD_COMPARTMENT,
       smart_fhir_cps_MolecularSequence, 1,
       smart_fhir_rps_MolecularSequence, 1 },
-    { "NamingSystem", 12, 0,
+    { "NamingSystem", 12, 0, SMART_FHIR_PD_NONE,
       NULL, 0,
       NULL, 0 },
-    { "NutritionOrder", 14, 1,
+    { "NutritionOrder", 14, 1, SMART_FHIR_PD_COMPARTMENT,
       smart_fhir_cps_NutritionOrder, 1,
       smart_fhir_rps_NutritionOrder, 4 },
-    { "Observation", 11, 1,
+    { "Observation", 11, 1, SMART_FHIR_PD_COMPARTMENT,
       smart_fhir_cps_Observation, 2,
       smart_fhir_rps_Observation, 11 },
-    { "ObservationDefinition", 21, 0,
+    { "ObservationDefinition", 21, 0, SMART_FHIR_PD_NONE,
       NULL, 0,
       NULL, 0 },
-    { "OperationDefinition", 19, 0,
+    { "OperationDefinition", 19, 0, SMART_FHIR_PD_NONE,
       NULL, 0,
       smart_fhir_rps_OperationDefinition, 3 },
-    { "OperationOutcome", 16, 0,
+    { "OperationOutcome", 16, 0, SMART_FHIR_PD_NONE,
       NULL, 0,
       NULL, 0 },
-    { "Organization", 12, 0,
+    { "Organization", 12, 0, SMART_FHIR_PD_NONE,
       NULL, 0,
       smart_fhir_rps_Organization, 2 },
-    { "OrganizationAffiliation", 23, 0,
+    { "OrganizationAffiliation", 23, 0, SMART_FHIR_PD_NONE,
       NULL, 0,
       smart_fhir_rps_OrganizationAffiliation, 6 },
-    { "Parameters", 10, 0,
+    { "Parameters", 10, 0, SMART_FHIR_PD_ANY_REF,
       NULL, 0,
       NULL, 0 },
-    { "Patient", 7, 1,
+    { "Patient", 7, 1, SMART_FHIR_PD_COMPARTMENT,
       smart_fhir_cps_Patient, 1,
       smart_fhir_rps_Patient, 3 },
-    { "PaymentNotice", 13, 0,
+    { "PaymentNotice", 13, 0, SMART_FHIR_PD_ANY_REF,
       NULL, 0,
       smart_fhir_rps_PaymentNotice, 3 },
-    { "PaymentReconciliation", 21, 0,
+    { "PaymentReconciliation", 21, 0, SMART_FHIR_PD_ANY_REF,
       NULL, 0,
       smart_fhir_rps_PaymentReconciliation, 3 },
-    { "Person", 6, 1,
+    { "Person", 6, 1, SMART_FHIR_PD_COMPARTMENT,
       smart_fhir_cps_Person, 1,
       smart_fhir_rps_Person, 5 },
-    { "PlanDefinition", 14, 0,
+    { "PlanDefinition", 14, 0, SMART_FHIR_PD_NONE,
       NULL, 0,
       smart_fhir_rps_PlanDefinition, 6 },
-    { "Practitioner", 12, 0,
+    { "Practitioner", 12, 0, SMART_FHIR_PD_NONE,
       NULL, 0,
       NULL, 0 },
-    { "PractitionerRole", 16, 0,
+    { "PractitionerRole", 16, 0, SMART_FHIR_PD_NONE,
       NULL, 0,
       smart_fhir_rps_PractitionerRole, 5 },
-    { "Procedure", 9, 1,
+    { "Procedure", 9, 1, SMART_FHIR_PD_COMPARTMENT,
       smart_fhir_cps_Procedure, 2,
       smart_fhir_rps_Procedure, 9 },
-    { "Provenance", 10, 1,
+    { "Provenance", 10, 1, SMART_FHIR_PD_COMPARTMENT,
       smart_fhir_cps_Provenance, 1,
       smart_fhir_rps_Provenance, 5 },
-    { "Questionnaire", 13, 0,
+    { "Questionnaire", 13, 0, SMART_FHIR_PD_NONE,
       NULL, 0,
       NULL, 0 },
-    { "QuestionnaireResponse", 21, 1,
+    { "QuestionnaireResponse", 21, 1, SMART_FHIR_PD_COMPARTMENT,
       smart_fhir_cps_QuestionnaireResponse, 2,
       smart_fhir_rps_QuestionnaireResponse, 8 },
-    { "RelatedPerson", 13, 1,
+    { "RelatedPerson", 13, 1, SMART_FHIR_PD_COMPARTMENT,
       smart_fhir_cps_RelatedPerson, 1,
       smart_fhir_rps_RelatedPerson, 1 },
-    { "RequestGroup", 12, 1,
+    { "RequestGroup", 12, 1, SMART_FHIR_PD_COMPARTMENT,
       smart_fhir_cps_RequestGroup, 2,
       smart_fhir_rps_RequestGroup, 6 },
-    { "ResearchDefinition", 18, 0,
+    { "ResearchDefinition", 18, 0, SMART_FHIR_PD_NONE,
       NULL, 0,
       smart_fhir_rps_ResearchDefinition, 5 },
-    { "ResearchElementDefinition", 25, 0,
+    { "ResearchElementDefinition", 25, 0, SMART_FHIR_PD_NONE,
       NULL, 0,
       smart_fhir_rps_ResearchElementDefinition, 5 },
-    { "ResearchStudy", 13, 0,
+    { "ResearchStudy", 13, 0, SMART_FHIR_PD_NONE,
       NULL, 0,
       smart_fhir_rps_ResearchStudy, 5 },
-    { "ResearchSubject", 15, 1,
+    { "ResearchSubject", 15, 1, SMART_FHIR_PD_COMPARTMENT,
       smart_fhir_cps_ResearchSubject, 1,
       smart_fhir_rps_ResearchSubject, 3 },
-    { "RiskAssessment", 14, 1,
+    { "RiskAssessment", 14, 1, SMART_FHIR_PD_COMPARTMENT,
       smart_fhir_cps_RiskAssessment, 1,
       smart_fhir_rps_RiskAssessment, 5 },
-    { "RiskEvidenceSynthesis", 21, 0,
+    { "RiskEvidenceSynthesis", 21, 0, SMART_FHIR_PD_NONE,
       NULL, 0,
       NULL, 0 },
-    { "Schedule", 8, 1,
+    { "Schedule", 8, 1, SMART_FHIR_PD_COMPARTMENT,
       smart_fhir_cps_Schedule, 1,
       smart_fhir_rps_Schedule, 1 },
-    { "SearchParameter", 15, 0,
+    { "SearchParameter", 15, 0, SMART_FHIR_PD_NONE,
       NULL, 0,
       smart_fhir_rps_SearchParameter, 2 },
-    { "ServiceRequest", 14, 1,
+    { "ServiceRequest", 14, 1, SMART_FHIR_PD_COMPARTMENT,
       smart_fhir_cps_ServiceRequest, 2,
       smart_fhir_rps_ServiceRequest, 9 },
-    { "Slot", 4, 0,
+    { "Slot", 4, 0, SMART_FHIR_PD_NONE,
       NULL, 0,
       smart_fhir_rps_Slot, 1 },
-    { "Specimen", 8, 1,
+    { "Specimen", 8, 1, SMART_FHIR_PD_COMPARTMENT,
       smart_fhir_cps_Specimen, 1,
       smart_fhir_rps_Specimen, 4 },
-    { "SpecimenDefinition", 18, 0,
+    { "SpecimenDefinition", 18, 0, SMART_FHIR_PD_NONE,
       NULL, 0,
       NULL, 0 },
-    { "StructureDefinition", 19, 0,
+    { "StructureDefinition", 19, 0, SMART_FHIR_PD_NONE,
       NULL, 0,
       smart_fhir_rps_StructureDefinition, 2 },
-    { "StructureMap", 12, 0,
+    { "StructureMap", 12, 0, SMART_FHIR_PD_NONE,
       NULL, 0,
       NULL, 0 },
-    { "Subscription", 12, 0,
+    { "Subscription", 12, 0, SMART_FHIR_PD_NONE,
       NULL, 0,
       NULL, 0 },
-    { "Substance", 9, 0,
+    { "Substance", 9, 0, SMART_FHIR_PD_NONE,
       NULL, 0,
       smart_fhir_rps_Substance, 1 },
-    { "SubstanceNucleicAcid", 20, 0,
+    { "SubstanceNucleicAcid", 20, 0, SMART_FHIR_PD_NONE,
       NULL, 0,
       NULL, 0 },
-    { "SubstancePolymer", 16, 0,
+    { "SubstancePolymer", 16, 0, SMART_FHIR_PD_NONE,
       NULL, 0,
       NULL, 0 },
-    { "SubstanceProtein", 16, 0,
+    { "SubstanceProtein", 16, 0, SMART_FHIR_PD_NONE,
       NULL, 0,
       NULL, 0 },
-    { "SubstanceReferenceInformation", 29, 0,
+    { "SubstanceReferenceInformation", 29, 0, SMART_FHIR_PD_NONE,
       NULL, 0,
       NULL, 0 },
-    { "SubstanceSourceMaterial", 23, 0,
+    { "SubstanceSourceMaterial", 23, 0, SMART_FHIR_PD_NONE,
       NULL, 0,
       NULL, 0 },
-    { "SubstanceSpecification", 22, 0,
+    { "SubstanceSpecification", 22, 0, SMART_FHIR_PD_NONE,
       NULL, 0,
       NULL, 0 },
-    { "SupplyDelivery", 14, 1,
+    { "SupplyDelivery", 14, 1, SMART_FHIR_PD_COMPARTMENT,
       smart_fhir_cps_SupplyDelivery, 1,
       smart_fhir_rps_SupplyDelivery, 3 },
-    { "SupplyRequest", 13, 1,
+    { "SupplyRequest", 13, 1, SMART_FHIR_PD_COMPARTMENT,
       smart_fhir_cps_SupplyRequest, 1,
       smart_fhir_rps_SupplyRequest, 3 },
-    { "Task", 4, 0,
-      NULL, 0,
+    { "Task", 4, 0, SMART_FHIR_PD_PATIENT_REF,
+      smart_fhir_cps_Task, 6,
       smart_fhir_rps_Task, 8 },
-    { "TerminologyCapabilities", 23, 0,
+    { "TerminologyCapabilities", 23, 0, SMART_FHIR_PD_NONE,
       NULL, 0,
       NULL, 0 },
-    { "TestReport", 10, 0,
+    { "TestReport", 10, 0, SMART_FHIR_PD_NONE,
       NULL, 0,
       smart_fhir_rps_TestReport, 1 },
-    { "TestScript", 10, 0,
+    { "TestScript", 10, 0, SMART_FHIR_PD_NONE,
       NULL, 0,
       NULL, 0 },
-    { "ValueSet", 8, 0,
+    { "ValueSet", 8, 0, SMART_FHIR_PD_NONE,
       NULL, 0,
       NULL, 0 },
-    { "VerificationResult", 18, 0,
+    { "VerificationResult", 18, 0, SMART_FHIR_PD_ANY_REF,
       NULL, 0,
       smart_fhir_rps_VerificationResult, 1 },
-    { "VisionPrescription", 18, 1,
+    { "VisionPrescription", 18, 1, SMART_FHIR_PD_COMPARTMENT,
       smart_fhir_cps_VisionPrescription, 1,
       smart_fhir_rps_VisionPrescription, 3 },
 };

@@ -28,6 +28,19 @@
 #define SMART_FHIR_TYPE_MAX_LEN     33
 
 
+/*
+ * Does a type hold a patient's data?  COMPARTMENT: in the R4 patient
+ * CompartmentDefinition.  PATIENT_REF: outside it, but an element
+ * references a Patient (Device.patient).  ANY_REF: outside it, not a
+ * knowledge or conformance artifact, and an element references any
+ * resource (Binary.securityContext): patient data until proven otherwise.
+ */
+#define SMART_FHIR_PD_NONE          0
+#define SMART_FHIR_PD_COMPARTMENT   1
+#define SMART_FHIR_PD_PATIENT_REF   2
+#define SMART_FHIR_PD_ANY_REF       3
+
+
 /* One path behind a compartment parameter (SearchParameter.expression). */
 typedef struct {
     /* the FHIRPath fragment as written, e.g.
@@ -67,7 +80,11 @@ typedef struct {
     /* listed with parameters in CompartmentDefinition patient; Patient
        itself is in by identity and has the parameter "link" */
     int                          in_patient_compartment;
-    /* compartment parameters in the order of the definition */
+    /* whether the type holds a patient's data: SMART_FHIR_PD_* */
+    int                          patient_data;
+    /* compartment parameters in the order of the definition; for
+       SMART_FHIR_PD_PATIENT_REF types the reference search parameters that
+       can point to a Patient ("patient", "subject", then by name) */
     const smart_fhir_cparam_t   *cparams;
     size_t                       ncparams;
     /* reference search parameters, sorted by name (byte order) */

@@ -338,11 +338,19 @@ type_name(int t)
 }
 
 
+/*
+ * Does type t hold patients' data?  The R4 patient compartment, and the
+ * types outside it that the generated tables mark (Device, Task, Binary,
+ * ...: docs/scopes.md, "Patient data outside the compartment").  Under a
+ * patient grant they are all limited, narrowed and checked alike; a type
+ * with no parameter tying it to a patient cannot be limited, so it is
+ * refused.
+ */
 static int
 in_compartment(int t)
 {
     return t >= 0 && t < SMART_FHIR_NTYPES
-           && smart_fhir_types[t].in_patient_compartment;
+           && smart_fhir_types[t].patient_data != SMART_FHIR_PD_NONE;
 }
 
 
@@ -1584,9 +1592,24 @@ granular_search(pctx_t *c, const smart_fhir_req_t *req, int t,
 
 /* --- searches ------------------------------------------------------------ */
 
-/* 1 when the request has a _type list and Patient is not in it. */
+/*
+ * Does "Patient/P/T" by itself limit T to P?  Only for the types of the R4
+ * CompartmentDefinition other than Patient (whose compartment holds the
+ * Patients linked to P): for the patient-data types outside it a server
+ * may not know the compartment, so they are limited by their parameters
+ * or narrowed like a type search.
+ */
 static int
-types_without_patient(const smart_fhir_req_t *req)
+compartment_limits(int t)
+{
+    return t >= 0 && t < SMART_FHIR_NTYPES && t != SMART_FHIR_TYPE_PATIENT
+           && smart_fhir_types[t].in_patient_compartment;
+}
+
+
+/* 1 when the request has a _type list of types compartment_limits(). */
+static int
+types_limited_by_compartment(const smart_fhir_req_t *req)
 {
     size_t  i;
 
@@ -1595,7 +1618,7 @@ types_without_patient(const smart_fhir_req_t *req)
     }
 
     for (i = 0; i < req->ntypes; i++) {
-        if (req->types[i] == SMART_FHIR_TYPE_PATIENT) {
+        if (!compartment_limits(req->types[i])) {
             return 0;
         }
     }
@@ -1673,14 +1696,15 @@ patient_search(pctx_t *c, const smart_fhir_req_t *req, int t,
          * Patient/P/Patient is limited by _id like any Patient search;
          * Patient/P/STAR needs a _type that leaves Patient out.
          */
-        if (req->compartment_all && !types_without_patient(req)) {
+        if (req->compartment_all && !types_limited_by_compartment(req)) {
             res_deny(r, SMART_ERR_SCOPE_INSUFFICIENT, needed_user,
                      "Patient/P/* would return the patients linked to P; "
-                     "name the types with _type");
+                     "name compartment types other than Patient with "
+                     "_type");
             return;
         }
 
-        pinned = (t != SMART_FHIR_TYPE_PATIENT);
+        pinned = req->compartment_all || compartment_limits(t);
     }
 
     pin = (t >= 0) ? pin_status(c, req, t) : PIN_NA;
@@ -1696,7 +1720,7 @@ patient_search(pctx_t *c, const smart_fhir_req_t *req, int t,
     }
 
     if (!pinned && req->interaction == SMART_FHIR_I_SEARCH_COMPARTMENT
-        && t != SMART_FHIR_TYPE_PATIENT)
+        && compartment_limits(t))
     {
         pinned = 1;
     }
@@ -1754,7 +1778,7 @@ decide_search(pctx_t *c, const smart_fhir_req_t *req, res_t *best)
     pinned = 0;
     if (c->patient != NULL) {
         if (req->interaction == SMART_FHIR_I_SEARCH_COMPARTMENT
-            && t != SMART_FHIR_TYPE_PATIENT)
+            && compartment_limits(t))
         {
             pinned = is_patient_id(c, req->compartment_id,
                                    strlen(req->compartment_id));

@@ -248,7 +248,7 @@ test_tables_compartment(void **state)
 
     static const char           *outside[] = {
         "Medication", "Practitioner", "Organization", "Location", "Bundle",
-        "Binary", "Parameters", "ValueSet", "Substance", "Device"
+        "ValueSet", "Substance", "Questionnaire", "Library", "StructureMap"
     };
 
     (void) state;
@@ -311,15 +311,26 @@ test_tables_compartment(void **state)
     for (i = 0; i < (int) (sizeof(outside) / sizeof(outside[0])); i++) {
         t = type_of(outside[i]);
         assert_false(t->in_patient_compartment);
+        assert_int_equal(t->patient_data, SMART_FHIR_PD_NONE);
         assert_int_equal(t->ncparams, 0);
         assert_null(t->cparams);
     }
 
-    /* the official definition lists 66 types with parameters */
+    /* the official definition lists 66 types with parameters; the
+       generated patient-data classes add 5 and 7 (docs/scopes.md) */
     n = 0;
     for (i = 0; i < SMART_FHIR_NTYPES; i++) {
         t = &smart_fhir_types[i];
-        assert_int_equal(t->in_patient_compartment, t->ncparams > 0);
+        assert_int_equal(t->in_patient_compartment,
+                         t->patient_data == SMART_FHIR_PD_COMPARTMENT);
+        if (t->patient_data == SMART_FHIR_PD_COMPARTMENT) {
+            assert_true(t->ncparams > 0);
+        }
+        if (t->patient_data == SMART_FHIR_PD_ANY_REF
+            || t->patient_data == SMART_FHIR_PD_NONE)
+        {
+            assert_int_equal(t->ncparams, 0);
+        }
         n += t->in_patient_compartment;
     }
     assert_int_equal(n, 66);
@@ -333,6 +344,62 @@ test_tables_compartment(void **state)
     assert_null(smart_fhir_compartment_param(-1, "subject", 7));
     assert_null(smart_fhir_compartment_param(SMART_FHIR_NTYPES, "subject",
                                              7));
+}
+
+
+/* Patient data outside the compartment (issue 12, finding 7). */
+static void
+test_tables_patient_data(void **state)
+{
+    int                        i, nref, nany;
+    const smart_fhir_type_t   *t;
+
+    static const char         *patient_ref[] = {
+        "BiologicallyDerivedProduct", "Contract", "Device",
+        "GuidanceResponse", "Task"
+    };
+    static const char         *any_ref[] = {
+        "Binary", "Linkage", "MessageHeader", "Parameters", "PaymentNotice",
+        "PaymentReconciliation", "VerificationResult"
+    };
+
+    (void) state;
+
+    for (i = 0; i < 5; i++) {
+        assert_int_equal(type_of(patient_ref[i])->patient_data,
+                         SMART_FHIR_PD_PATIENT_REF);
+    }
+
+    for (i = 0; i < 7; i++) {
+        assert_int_equal(type_of(any_ref[i])->patient_data,
+                         SMART_FHIR_PD_ANY_REF);
+    }
+
+    nref = 0;
+    nany = 0;
+    for (i = 0; i < SMART_FHIR_NTYPES; i++) {
+        nref += smart_fhir_types[i].patient_data == SMART_FHIR_PD_PATIENT_REF;
+        nany += smart_fhir_types[i].patient_data == SMART_FHIR_PD_ANY_REF;
+    }
+    assert_int_equal(nref, 5);
+    assert_int_equal(nany, 7);
+
+    /* Device.patient ties a Device to its patient */
+    t = type_of("Device");
+    assert_int_equal(t->ncparams, 1);
+    assert_string_equal(t->cparams[0].name, "patient");
+    assert_string_equal(t->cparams[0].paths[0].element, "patient");
+
+    /* "patient" first, then "subject" */
+    t = type_of("Task");
+    assert_string_equal(t->cparams[0].name, "patient");
+    assert_string_equal(t->cparams[0].paths[0].element, "for");
+    assert_string_equal(t->cparams[0].paths[0].resolve_type, "Patient");
+    assert_string_equal(t->cparams[1].name, "subject");
+
+    /* no search parameter: cannot be limited, so always refused */
+    assert_int_equal(type_of("BiologicallyDerivedProduct")->ncparams, 0);
+    assert_int_equal(type_of("Binary")->ncparams, 0);
 }
 
 
@@ -1777,6 +1844,7 @@ main(void)
     const struct CMUnitTest  tests[] = {
         cmocka_unit_test(test_tables_types),
         cmocka_unit_test(test_tables_compartment),
+        cmocka_unit_test(test_tables_patient_data),
         cmocka_unit_test(test_tables_refparams),
         cmocka_unit_test(test_interactions),
         cmocka_unit_test(test_vread_fields),

@@ -240,6 +240,116 @@ function referenceParams(type, params, types) {
 
 
 /*
+ * Patient data outside the CompartmentDefinition.  R4's patient compartment
+ * leaves out types that hold a patient's data all the same (Device.patient,
+ * Task.for, GuidanceResponse.subject, ...), and types whose tie to a patient
+ * is a reference to any resource (Binary.securityContext).  Both are read
+ * off the StructureDefinitions:
+ *   PATIENT_REF  an element of type Reference whose targetProfile names
+ *                Patient;
+ *   ANY_REF      an element of type Reference to any resource (no
+ *                targetProfile, or Resource), in a type that describes data
+ *                rather than knowledge: the categories of conformance,
+ *                terminology, definitional, evidence and testing artifacts
+ *                describe no one and are left out.
+ * The categories come from each StructureDefinition's
+ * structuredefinition-category extension; a type without one fails the
+ * generator.
+ */
+const KNOWLEDGE_CATEGORIES = [
+    'Foundation.Conformance',
+    'Foundation.Terminology',
+    'Specialized.Definitional Artifacts',
+    'Specialized.Evidence-Based Medicine',
+    'Specialized.Quality Reporting & Testing'
+];
+
+function patientData(profiles, types, compartment) {
+    const out = new Map();
+    const sds = profiles.filter((r) => r.resourceType === 'StructureDefinition'
+                    && r.kind === 'resource' && !r.abstract
+                    && r.derivation === 'specialization'
+                    && r.fhirVersion === FHIR_VERSION);
+
+    for (const t of types) {
+        const inc = compartment.map.get(t);
+
+        if (t === 'Patient' || (inc !== undefined && inc.length > 0)) {
+            out.set(t, { kind: 'COMPARTMENT', elements: [] });
+            continue;
+        }
+
+        const sd = sds.find((r) => r.type === t);
+        if (sd === undefined) {
+            fail('no StructureDefinition for ' + t);
+        }
+
+        const ext = (sd.extension || []).find((e) => e.url ===
+            'http://hl7.org/fhir/StructureDefinition/'
+            + 'structuredefinition-category');
+        if (ext === undefined || typeof ext.valueString !== 'string') {
+            fail(t + ': no structuredefinition-category');
+        }
+        const category = ext.valueString.replace(/&amp;/g, '&');
+
+        const patientRef = [];
+        const anyRef = [];
+
+        for (const el of sd.snapshot.element) {
+            for (const ty of el.type || []) {
+                if (ty.code !== 'Reference') {
+                    continue;
+                }
+                const tp = ty.targetProfile || [];
+                if (tp.some((x) => x === 'http://hl7.org/fhir/'
+                                   + 'StructureDefinition/Patient'))
+                {
+                    patientRef.push(el.path);
+                }
+                if (tp.length === 0 || tp.some((x) => x === 'http://hl7.org/'
+                        + 'fhir/StructureDefinition/Resource'))
+                {
+                    anyRef.push(el.path);
+                }
+            }
+        }
+
+        if (patientRef.length > 0) {
+            out.set(t, { kind: 'PATIENT_REF', elements: patientRef });
+
+        } else if (anyRef.length > 0
+                   && !KNOWLEDGE_CATEGORIES.includes(category))
+        {
+            out.set(t, { kind: 'ANY_REF', elements: anyRef });
+
+        } else {
+            out.set(t, { kind: 'NONE', elements: [] });
+        }
+    }
+
+    return out;
+}
+
+
+/*
+ * The parameters that tie a PATIENT_REF type to a patient: its reference
+ * search parameters that can point to a Patient, "patient" first, then
+ * "subject", then by name; read like compartment parameters.
+ */
+function patientRefParams(type, params, types) {
+    const codes = params
+        .filter((p) => p.type === 'reference' && p.base.includes(type)
+                       && (p.target || []).includes('Patient'))
+        .map((p) => p.code);
+    const rank = (c) => (c === 'patient' ? 0 : c === 'subject' ? 1 : 2);
+
+    return [...new Set(codes)]
+        .sort((x, y) => rank(x) - rank(y) || (x < y ? -1 : x > y ? 1 : 0))
+        .map((c) => compartmentParam(type, c, params, types));
+}
+
+
+/*
  * Every search parameter code defined on a type (any SearchParameter.type),
  * and the codes defined on Resource and DomainResource, which every type
  * has: what the policy calls a parameter it recognises.
@@ -306,6 +416,19 @@ function header(banner, model) {
 #define SMART_FHIR_TYPE_MAX_LEN     ${Math.max(...model.types.map((t) => t.length))}
 
 
+/*
+ * Does a type hold a patient's data?  COMPARTMENT: in the R4 patient
+ * CompartmentDefinition.  PATIENT_REF: outside it, but an element
+ * references a Patient (Device.patient).  ANY_REF: outside it, not a
+ * knowledge or conformance artifact, and an element references any
+ * resource (Binary.securityContext): patient data until proven otherwise.
+ */
+#define SMART_FHIR_PD_NONE          0
+#define SMART_FHIR_PD_COMPARTMENT   1
+#define SMART_FHIR_PD_PATIENT_REF   2
+#define SMART_FHIR_PD_ANY_REF       3
+
+
 /* One path behind a compartment parameter (SearchParameter.expression). */
 typedef struct {
     /* the FHIRPath fragment as written, e.g.
@@ -345,7 +468,11 @@ typedef struct {
     /* listed with parameters in CompartmentDefinition patient; Patient
        itself is in by identity and has the parameter "link" */
     int                          in_patient_compartment;
-    /* compartment parameters in the order of the definition */
+    /* whether the type holds a patient's data: SMART_FHIR_PD_* */
+    int                          patient_data;
+    /* compartment parameters in the order of the definition; for
+       SMART_FHIR_PD_PATIENT_REF types the reference search parameters that
+       can point to a Patient ("patient", "subject", then by name) */
     const smart_fhir_cparam_t   *cparams;
     size_t                       ncparams;
     /* reference search parameters, sorted by name (byte order) */
@@ -477,7 +604,8 @@ function source(banner, model) {
         const rps = model.refparams.get(t);
         const inc = model.compartment.map.get(t);
         const inComp = t === 'Patient' || (inc !== undefined && inc.length > 0);
-        w(`    { ${cstr(t)}, ${t.length}, ${inComp ? 1 : 0},`);
+        const pd = 'SMART_FHIR_PD_' + model.pdata.get(t).kind;
+        w(`    { ${cstr(t)}, ${t.length}, ${inComp ? 1 : 0}, ${pd},`);
         w(`      ${cps.length > 0 ? 'smart_fhir_cps_' + id : 'NULL'}, `
           + `${cps.length},`);
         w(`      ${rps.length > 0 ? 'smart_fhir_rps_' + id : 'NULL'}, `
@@ -575,9 +703,14 @@ function build() {
         fail('Resource search parameters _id/_lastUpdated not found');
     }
 
+    const pdata = patientData(profiles, types, compartment);
+
     for (const t of types) {
         const names = compartment.map.get(t) || [];
-        cparams.set(t, names.map((n) => compartmentParam(t, n, params, types)));
+        cparams.set(t, pdata.get(t).kind === 'PATIENT_REF'
+                       ? patientRefParams(t, params, types)
+                       : names.map((n) => compartmentParam(t, n, params,
+                                                           types)));
         refparams.set(t, referenceParams(t, params, types));
         sparams.set(t, searchParams(t, params));
     }
@@ -592,7 +725,7 @@ function build() {
     const banner = 'Generated by tools/gen-fhir-tables from ' + sourceName
                    + '; do not edit.';
     const model = { source: sourceName, types, compartment, cparams,
-                    refparams, sparams, common };
+                    refparams, sparams, common, pdata };
 
     return {
         [BASE + '.h']: header(banner, model),

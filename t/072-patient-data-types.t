@@ -1,0 +1,77 @@
+# Patient data outside the R4 patient CompartmentDefinition (issue 12,
+# finding 7): Device, Task, ... reference a Patient and are limited like
+# compartment types; Binary and the other types tied to anyone by a
+# reference to any resource are refused under patient scopes (7b).  Each
+# request below reached the upstream before (Device?patient=<other> and
+# Binary/<any id> were answered with another patient's data).
+
+use strict;
+use warnings;
+
+use lib 't/lib';
+use Test::Nginx::Socket 'no_plan';
+use Smart::Token qw(:all);
+
+our $Loc = <<'_EOC_';
+    location /fhir/ {
+        smart on;
+        smart_fhir_base /fhir/;
+        smart_issuer https://issuer.example.test;
+        smart_audience https://fhir.example.test;
+        smart_jwks_file $TEST_NGINX_FIXTURES/jwks-1.json;
+        add_header X-Reason $smart_reason always;
+        proxy_pass http://127.0.0.1:$TEST_NGINX_UPSTREAM_PORT;
+    }
+_EOC_
+
+sub get {
+    my ($path, $token) = @_;
+    return "GET $path HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n"
+         . "Authorization: Bearer $token\r\n\r\n";
+}
+
+our $P = Smart::Token::mint(exp => time() + 600,
+                            scope => 'launch/patient patient/*.rs',
+                            patient => 'p1');
+our $U = Smart::Token::mint(exp => time() + 600, scope => 'user/*.rs');
+
+run_tests();
+
+__DATA__
+
+=== TEST 1: Device of another patient, Device and Binary by id: refused before the upstream
+--- config eval: $::Loc
+--- raw_request eval
+[::get('/fhir/Device?patient=p2', $::P),
+ ::get('/fhir/Device/d1', $::P),
+ ::get('/fhir/Binary/b1', $::P),
+ ::get('/fhir/Binary?_id=b1', $::P),
+ ::get('/fhir/MessageHeader', $::P)]
+--- error_code eval
+[403, 403, 403, 403, 403]
+--- response_headers eval
+["X-Reason: patient-mismatch", "X-Reason: scope-insufficient",
+ "X-Reason: scope-insufficient", "X-Reason: scope-insufficient",
+ "X-Reason: scope-insufficient"]
+--- upstream_requests: 0
+
+=== TEST 2: a Device search is narrowed to the patient; the patient's own passes
+--- config eval: $::Loc
+--- raw_request eval
+[::get('/fhir/Device', $::P),
+ ::get('/fhir/Device?patient=p1', $::P),
+ ::get('/fhir/Task?patient=p1', $::P)]
+--- error_code eval
+[200, 200, 200]
+--- response_body_like eval
+['"uri":"/fhir/Device\?patient=p1"', '"uri":"/fhir/Device\?patient=p1"',
+ '"uri":"/fhir/Task\?patient=p1"']
+--- upstream_requests: 3
+
+=== TEST 3: user scopes read them by type, as before
+--- config eval: $::Loc
+--- raw_request eval
+[::get('/fhir/Binary/b1', $::U), ::get('/fhir/Device/d1', $::U)]
+--- error_code eval
+[200, 200]
+--- upstream_requests: 2
