@@ -498,6 +498,29 @@ any_patient_scope(pctx_t *c, int t, unsigned need)
 }
 
 
+/*
+ * The one "patient-context-missing" rule: a patient scope would grant need
+ * on t, but the token has no (valid) patient claim.  1 with r set to that
+ * refusal, else 0 and r untouched.
+ */
+static int
+context_missing(pctx_t *c, int t, unsigned need, const char *why, res_t *r)
+{
+    char  needed[SMART_POLICY_NEEDED_MAX];
+
+    if (c->patient != NULL || !any_patient_scope(c, t, need)) {
+        return 0;
+    }
+
+    fmt_needed(needed, SMART_SCOPE_PATIENT, t, need);
+    res_deny(r, SMART_ERR_PATIENT_CONTEXT_MISSING, needed,
+             why != NULL ? why : "a patient scope would allow it, but the "
+                                 "token has no patient context");
+
+    return 1;
+}
+
+
 /* --- the patient compartment -------------------------------------------- */
 
 /*
@@ -756,11 +779,10 @@ include_target_ok(pctx_t *c, int tt, int proven, res_t *r)
         return 0;
     }
 
-    if (c->patient == NULL && any_patient_scope(c, tt, SMART_SCOPE_R)) {
-        fmt_needed(needed, SMART_SCOPE_PATIENT, tt, SMART_SCOPE_R);
-        res_deny(r, SMART_ERR_PATIENT_CONTEXT_MISSING, needed,
-                 "a patient scope would allow the included type, but the "
-                 "token has no patient context");
+    if (context_missing(c, tt, SMART_SCOPE_R,
+                        "a patient scope would allow the included type, but "
+                        "the token has no patient context", r))
+    {
         return 0;
     }
 
@@ -1823,11 +1845,7 @@ decide_search(pctx_t *c, const smart_fhir_req_t *req, res_t *best)
         res_offer(best, &r);
     }
 
-    if (c->patient == NULL && any_patient_scope(c, t, SMART_SCOPE_S)) {
-        fmt_needed(needed, SMART_SCOPE_PATIENT, t, SMART_SCOPE_S);
-        res_deny(&r, SMART_ERR_PATIENT_CONTEXT_MISSING, needed,
-                 "a patient scope would allow it, but the token has no "
-                 "patient context");
+    if (context_missing(c, t, SMART_SCOPE_S, NULL, &r)) {
         res_offer(best, &r);
     }
 }
@@ -1921,11 +1939,8 @@ decide_search_system(pctx_t *c, const smart_fhir_req_t *req, res_t *best)
             continue;
         }
 
-        if (c->patient == NULL && any_patient_scope(c, t, SMART_SCOPE_S)) {
-            fmt_needed(needed, SMART_SCOPE_PATIENT, t, SMART_SCOPE_S);
-            res_deny(&r, SMART_ERR_PATIENT_CONTEXT_MISSING, needed,
-                     "a patient scope would allow it, but the token has no "
-                     "patient context");
+        if (context_missing(c, t, SMART_SCOPE_S, NULL, &r)) {
+            /* r holds the refusal */
 
         } else if (sc != NULL || (c->patient != NULL && t < 0
                    && grant_full(c, SMART_SCOPE_PATIENT, t, SMART_SCOPE_S)))
@@ -2041,11 +2056,7 @@ decide_read(pctx_t *c, const smart_fhir_req_t *req, unsigned need,
         res_offer(best, &r);
     }
 
-    if (c->patient == NULL && any_patient_scope(c, t, need)) {
-        fmt_needed(needed, SMART_SCOPE_PATIENT, t, need);
-        res_deny(&r, SMART_ERR_PATIENT_CONTEXT_MISSING, needed,
-                 "a patient scope would allow it, but the token has no "
-                 "patient context");
+    if (context_missing(c, t, need, NULL, &r)) {
         res_offer(best, &r);
     }
 }
@@ -2683,11 +2694,7 @@ decide_write(pctx_t *c, const smart_fhir_req_t *req, const json_t *body,
         res_offer(best, &r);
     }
 
-    if (c->patient == NULL && any_patient_scope(c, t, need)) {
-        fmt_needed(needed, SMART_SCOPE_PATIENT, t, need);
-        res_deny(&r, SMART_ERR_PATIENT_CONTEXT_MISSING, needed,
-                 "a patient scope would allow it, but the token has no "
-                 "patient context");
+    if (context_missing(c, t, need, NULL, &r)) {
         res_offer(best, &r);
     }
 }
@@ -2819,13 +2826,10 @@ decide_op(pctx_t *c, const smart_fhir_req_t *req, res_t *best)
                 continue;
             }
 
-            if ((ctx & SMART_SCOPE_PATIENT) && c->patient == NULL
-                && any_patient_scope(c, nt, letters))
+            if ((ctx & SMART_SCOPE_PATIENT)
+                && context_missing(c, nt, letters, NULL, &part))
             {
-                fmt_needed(needed, SMART_SCOPE_PATIENT, nt, letters);
-                res_deny(&part, SMART_ERR_PATIENT_CONTEXT_MISSING, needed,
-                         "a patient scope would allow it, but the token "
-                         "has no patient context");
+                /* part holds the refusal */
 
             } else {
                 fmt_needed(needed,
