@@ -90,6 +90,12 @@ typedef struct {
     /* reference search parameters, sorted by name (byte order) */
     const smart_fhir_refparam_t *refparams;
     size_t                       nrefparams;
+    /* SMART_FHIR_PD_PATIENT_REF types: every element of type
+       Reference(Patient), dotted below the root ("patient",
+       "restriction.recipient"), in definition order; a write under a
+       patient scope must point each of them to the patient */
+    const char *const           *patient_refs;
+    size_t                       npatient_refs;
 } smart_fhir_type_t;
 
 

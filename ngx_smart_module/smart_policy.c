@@ -37,6 +37,11 @@
 #define REF_MISMATCH    1       /* a reference to another patient */
 #define REF_UNVERIFIED  2       /* a reference we cannot tie to anyone */
 
+/* why a patient grant refuses a type smart_unprovable() */
+#define UNPROVABLE_WHY                                                       \
+    "the type may hold any patient's data (it references or holds any "      \
+    "resource) and cannot be limited to the patient"
+
 #define CTX_US          (SMART_SCOPE_USER | SMART_SCOPE_SYSTEM)
 
 #define PATIENT_FEATURES_DENIED                                              \
@@ -351,6 +356,20 @@ in_compartment(int t)
 {
     return t >= 0 && t < SMART_FHIR_NTYPES
            && smart_fhir_types[t].patient_data != SMART_FHIR_PD_NONE;
+}
+
+
+/*
+ * Is t tied to its patient only by a reference to any resource, or does it
+ * hold resources of any type (Binary, Bundle, MessageHeader, ...)?  No
+ * request parameter can limit it to the patient; only the response could
+ * prove it the patient's (issue 14), so patient grants refuse it.
+ */
+static int
+smart_unprovable(int t)
+{
+    return t >= 0 && t < SMART_FHIR_NTYPES
+           && smart_fhir_types[t].patient_data == SMART_FHIR_PD_ANY_REF;
 }
 
 
@@ -1700,6 +1719,12 @@ patient_search(pctx_t *c, const smart_fhir_req_t *req, int t,
         return;
     }
 
+    if (smart_unprovable(t)) {
+        res_deny(r, SMART_ERR_SCOPE_INSUFFICIENT, needed_user,
+                 UNPROVABLE_WHY);
+        return;
+    }
+
     pinned = 0;
 
     if (req->interaction == SMART_FHIR_I_SEARCH_COMPARTMENT) {
@@ -2020,6 +2045,11 @@ decide_read(pctx_t *c, const smart_fhir_req_t *req, unsigned need,
         if (!params_recognised(req, &r)) {
             /* r holds the refusal */
 
+        } else if (smart_unprovable(t)) {
+            fmt_needed(needed, SMART_SCOPE_USER, t, need);
+            res_deny(&r, SMART_ERR_SCOPE_INSUFFICIENT, needed,
+                     UNPROVABLE_WHY);
+
         } else if (t >= 0 && !in_compartment(t)) {
             res_allow(&r, sc, "type outside the patient compartment");
 
@@ -2215,13 +2245,38 @@ split_dots(const char *path, const char **segs, size_t *lens)
 }
 
 
+/*
+ * The k-th element path a patient write must point to the patient, NULL
+ * after the last: the paths of the compartment (or patient) parameters of
+ * ty, then, for the Reference(Patient) types outside the compartment,
+ * every Reference(Patient) element, searchable or not
+ * (Task.restriction.recipient, Contract.term.offer.party.reference).
+ */
+static const char *
+smart_ref_path(const smart_fhir_type_t *ty, size_t k)
+{
+    size_t  i;
+
+    for (i = 0; i < ty->ncparams; i++) {
+        if (k < ty->cparams[i].npaths) {
+            return ty->cparams[i].paths[k].element;
+        }
+
+        k -= ty->cparams[i].npaths;
+    }
+
+    return (k < ty->npatient_refs) ? ty->patient_refs[k] : NULL;
+}
+
+
 /* Every compartment reference of resource res (type t) against the
    patient. */
 static int
 check_resource_refs(pctx_t *c, int t, const json_t *res)
 {
     int                          worst, rc, mine;
-    size_t                       i, j, n;
+    size_t                       k, n;
+    const char                  *p;
     const char                  *segs[MAX_PATH_SEGS];
     size_t                       lens[MAX_PATH_SEGS];
     const smart_fhir_type_t     *ty;
@@ -2230,12 +2285,10 @@ check_resource_refs(pctx_t *c, int t, const json_t *res)
     worst = REF_OK;
     mine = 0;
 
-    for (i = 0; i < ty->ncparams; i++) {
-        for (j = 0; j < ty->cparams[i].npaths; j++) {
-            n = split_dots(ty->cparams[i].paths[j].element, segs, lens);
-            rc = walk_refs(c, res, segs, lens, n, 0, &mine);
-            worst = rc > worst ? rc : worst;
-        }
+    for (k = 0; (p = smart_ref_path(ty, k)) != NULL; k++) {
+        n = split_dots(p, segs, lens);
+        rc = walk_refs(c, res, segs, lens, n, 0, &mine);
+        worst = rc > worst ? rc : worst;
     }
 
     if (worst == REF_OK && t != SMART_FHIR_TYPE_PATIENT && mine == 0) {
@@ -2318,7 +2371,8 @@ check_patch_op(pctx_t *c, int t, const char *op, const char *path,
     const char *from, const json_t *value)
 {
     int                          rc, worst, mine, touches;
-    size_t                       i, j, k, n, ne, nf;
+    size_t                       i, k, n, ne, nf;
+    const char                  *p;
     const char                  *segs[MAX_PATH_SEGS];
     size_t                       lens[MAX_PATH_SEGS];
     char                         e[MAX_PTR_SEGS][64];
@@ -2341,69 +2395,67 @@ check_patch_op(pctx_t *c, int t, const char *op, const char *path,
     ty = &smart_fhir_types[t];
     worst = REF_OK;
 
-    for (i = 0; i < ty->ncparams; i++) {
-        for (j = 0; j < ty->cparams[i].npaths; j++) {
-            n = split_dots(ty->cparams[i].paths[j].element, segs, lens);
+    for (i = 0; (p = smart_ref_path(ty, i)) != NULL; i++) {
+        n = split_dots(p, segs, lens);
 
-            /* the move source loses its reference */
-            if (from != NULL && strcmp(op, "move") == 0) {
-                for (k = 0; k < nf && k < n; k++) {
-                    if (strlen(f[k]) != lens[k]
-                        || memcmp(f[k], segs[k], lens[k]) != 0)
-                    {
-                        break;
-                    }
-                }
-
-                if (k == nf || k == n) {
-                    return REF_UNVERIFIED;
-                }
-            }
-
-            for (k = 0; k < ne && k < n; k++) {
-                if (strlen(e[k]) != lens[k]
-                    || memcmp(e[k], segs[k], lens[k]) != 0)
+        /* the move source loses its reference */
+        if (from != NULL && strcmp(op, "move") == 0) {
+            for (k = 0; k < nf && k < n; k++) {
+                if (strlen(f[k]) != lens[k]
+                    || memcmp(f[k], segs[k], lens[k]) != 0)
                 {
                     break;
                 }
             }
 
-            touches = (k == ne || k == n);
-            if (!touches) {
-                continue;
-            }
-
-            if (ne == 0 || (strcmp(op, "add") != 0
-                            && strcmp(op, "replace") != 0))
-            {
+            if (k == nf || k == n) {
                 return REF_UNVERIFIED;
             }
-
-            if (value == NULL) {
-                return REF_UNVERIFIED;
-            }
-
-            if (ne <= n) {
-                mine = 0;
-                rc = walk_refs(c, value, segs + ne, lens + ne, n - ne, 1,
-                               &mine);
-
-            } else if (ne == n + 1 && strcmp(e[n], "reference") == 0) {
-                mine = 0;
-                rc = json_is_string(value)
-                     ? check_ref_string(c, json_string_value(value),
-                                        json_string_length(value), 1, &mine)
-                     : REF_UNVERIFIED;
-
-            } else if (ne == n + 1 && strcmp(e[n], "display") == 0) {
-                rc = REF_OK;
-
-            } else {
-                rc = REF_UNVERIFIED;
-            }
-
-            worst = rc > worst ? rc : worst;
         }
+
+        for (k = 0; k < ne && k < n; k++) {
+            if (strlen(e[k]) != lens[k]
+                || memcmp(e[k], segs[k], lens[k]) != 0)
+            {
+                break;
+            }
+        }
+
+        touches = (k == ne || k == n);
+        if (!touches) {
+            continue;
+        }
+
+        if (ne == 0 || (strcmp(op, "add") != 0
+                        && strcmp(op, "replace") != 0))
+        {
+            return REF_UNVERIFIED;
+        }
+
+        if (value == NULL) {
+            return REF_UNVERIFIED;
+        }
+
+        if (ne <= n) {
+            mine = 0;
+            rc = walk_refs(c, value, segs + ne, lens + ne, n - ne, 1,
+                           &mine);
+
+        } else if (ne == n + 1 && strcmp(e[n], "reference") == 0) {
+            mine = 0;
+            rc = json_is_string(value)
+                 ? check_ref_string(c, json_string_value(value),
+                                    json_string_length(value), 1, &mine)
+                 : REF_UNVERIFIED;
+
+        } else if (ne == n + 1 && strcmp(e[n], "display") == 0) {
+            rc = REF_OK;
+
+        } else {
+            rc = REF_UNVERIFIED;
+        }
+
+        worst = rc > worst ? rc : worst;
     }
 
     return worst;
@@ -2535,6 +2587,12 @@ patient_write(pctx_t *c, const smart_fhir_req_t *req, unsigned need,
         res_deny(r, SMART_ERR_SCOPE_INSUFFICIENT, needed_user,
                  "types outside the patient compartment are never written "
                  "under patient scopes");
+        return;
+    }
+
+    if (smart_unprovable(t)) {
+        res_deny(r, SMART_ERR_SCOPE_INSUFFICIENT, needed_user,
+                 UNPROVABLE_WHY);
         return;
     }
 

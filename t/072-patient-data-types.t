@@ -30,6 +30,14 @@ sub get {
          . "Authorization: Bearer $token\r\n\r\n";
 }
 
+sub send_body {
+    my ($method, $path, $token, $body) = @_;
+    return "$method $path HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n"
+         . "Authorization: Bearer $token\r\n"
+         . "Content-Type: application/fhir+json\r\n"
+         . "Content-Length: " . length($body) . "\r\n\r\n$body";
+}
+
 our $P = Smart::Token::mint(exp => time() + 600,
                             scope => 'launch/patient patient/*.rs',
                             patient => 'p1');
@@ -75,3 +83,44 @@ __DATA__
 --- error_code eval
 [200, 200]
 --- upstream_requests: 2
+
+=== TEST 4: a stored Bundle (a document) is refused; a batch to the base is not
+--- config eval: $::Loc
+--- raw_request eval
+my $w = Smart::Token::mint(exp => time() + 600,
+                           scope => 'launch/patient patient/*.cruds',
+                           patient => 'p1');
+[::get('/fhir/Bundle/doc1', $::P),
+ ::get('/fhir/Bundle?type=document', $::P),
+ ::get('/fhir/Bundle/_history', $::P),
+ ::get('/fhir/?_type=Bundle', $::P),
+ ::send_body('POST', '/fhir/', $w,
+    '{"resourceType":"Bundle","type":"batch","entry":[{"request":'
+    . '{"method":"GET","url":"Observation?patient=p1"}}]}')]
+--- error_code eval
+[403, 403, 403, 403, 200]
+--- response_headers eval
+["X-Reason: scope-insufficient", "X-Reason: scope-insufficient",
+ "X-Reason: scope-insufficient", "X-Reason: scope-insufficient",
+ "X-Reason: ok"]
+--- upstream_requests: 1
+
+=== TEST 5: a Task write checks every Reference(Patient) element
+--- config eval: $::Loc
+--- raw_request eval
+my $w = Smart::Token::mint(exp => time() + 600,
+                           scope => 'launch/patient patient/*.cruds',
+                           patient => 'p1');
+[::send_body('POST', '/fhir/Task', $w,
+    '{"resourceType":"Task","status":"draft","intent":"order",'
+    . '"for":{"reference":"Patient/p1"},'
+    . '"restriction":{"recipient":[{"reference":"Patient/p2"}]}}'),
+ ::send_body('POST', '/fhir/Task', $w,
+    '{"resourceType":"Task","status":"draft","intent":"order",'
+    . '"for":{"reference":"Patient/p1"},'
+    . '"restriction":{"recipient":[{"reference":"Patient/p1"}]}}')]
+--- error_code eval
+[403, 200]
+--- response_headers eval
+["X-Reason: patient-mismatch", "X-Reason: ok"]
+--- upstream_requests: 1

@@ -247,7 +247,7 @@ test_tables_compartment(void **state)
     const smart_fhir_cparam_t   *cp;
 
     static const char           *outside[] = {
-        "Medication", "Practitioner", "Organization", "Location", "Bundle",
+        "Medication", "Practitioner", "Organization", "Location", "Endpoint",
         "ValueSet", "Substance", "Questionnaire", "Library", "StructureMap"
     };
 
@@ -317,7 +317,7 @@ test_tables_compartment(void **state)
     }
 
     /* the official definition lists 66 types with parameters; the
-       generated patient-data classes add 5 and 7 (docs/scopes.md) */
+       generated patient-data classes add 5 and 8 (docs/scopes.md) */
     n = 0;
     for (i = 0; i < SMART_FHIR_NTYPES; i++) {
         t = &smart_fhir_types[i];
@@ -359,8 +359,8 @@ test_tables_patient_data(void **state)
         "GuidanceResponse", "Task"
     };
     static const char         *any_ref[] = {
-        "Binary", "Linkage", "MessageHeader", "Parameters", "PaymentNotice",
-        "PaymentReconciliation", "VerificationResult"
+        "Binary", "Bundle", "Linkage", "MessageHeader", "Parameters",
+        "PaymentNotice", "PaymentReconciliation", "VerificationResult"
     };
 
     (void) state;
@@ -370,7 +370,7 @@ test_tables_patient_data(void **state)
                          SMART_FHIR_PD_PATIENT_REF);
     }
 
-    for (i = 0; i < 7; i++) {
+    for (i = 0; i < 8; i++) {
         assert_int_equal(type_of(any_ref[i])->patient_data,
                          SMART_FHIR_PD_ANY_REF);
     }
@@ -382,7 +382,7 @@ test_tables_patient_data(void **state)
         nany += smart_fhir_types[i].patient_data == SMART_FHIR_PD_ANY_REF;
     }
     assert_int_equal(nref, 5);
-    assert_int_equal(nany, 7);
+    assert_int_equal(nany, 8);
 
     /* Device.patient ties a Device to its patient */
     t = type_of("Device");
@@ -397,9 +397,32 @@ test_tables_patient_data(void **state)
     assert_string_equal(t->cparams[0].paths[0].resolve_type, "Patient");
     assert_string_equal(t->cparams[1].name, "subject");
 
+    /* every Reference(Patient) element, searchable or not, for writes */
+    assert_int_equal(t->npatient_refs, 3);
+    assert_string_equal(t->patient_refs[0], "requester");
+    assert_string_equal(t->patient_refs[1], "owner");
+    assert_string_equal(t->patient_refs[2], "restriction.recipient");
+    assert_int_equal(type_of("Contract")->npatient_refs, 8);
+    assert_string_equal(type_of("Device")->patient_refs[0], "patient");
+
+    /* only the Reference(Patient) types outside the compartment list them */
+    for (i = 0; i < SMART_FHIR_NTYPES; i++) {
+        t = &smart_fhir_types[i];
+        assert_int_equal(t->npatient_refs > 0,
+                         t->patient_data == SMART_FHIR_PD_PATIENT_REF);
+        assert_int_equal(t->patient_refs != NULL, t->npatient_refs > 0);
+    }
+
     /* no search parameter: cannot be limited, so always refused */
     assert_int_equal(type_of("BiologicallyDerivedProduct")->ncparams, 0);
     assert_int_equal(type_of("Binary")->ncparams, 0);
+    assert_int_equal(type_of("Bundle")->ncparams, 0);
+
+    /* knowledge artifacts with a Reference(Any) element stay outside */
+    assert_int_equal(type_of("Questionnaire")->patient_data,
+                     SMART_FHIR_PD_NONE);
+    assert_int_equal(type_of("ImplementationGuide")->patient_data,
+                     SMART_FHIR_PD_NONE);
 }
 
 

@@ -243,18 +243,26 @@ function referenceParams(type, params, types) {
  * Patient data outside the CompartmentDefinition.  R4's patient compartment
  * leaves out types that hold a patient's data all the same (Device.patient,
  * Task.for, GuidanceResponse.subject, ...), and types whose tie to a patient
- * is a reference to any resource (Binary.securityContext).  Both are read
- * off the StructureDefinitions:
+ * is a reference to any resource (Binary.securityContext) or that hold
+ * resources of any type (Bundle.entry.resource).  Both are read off the
+ * StructureDefinitions:
  *   PATIENT_REF  an element of type Reference whose targetProfile names
  *                Patient;
  *   ANY_REF      an element of type Reference to any resource (no
- *                targetProfile, or Resource), in a type that describes data
- *                rather than knowledge: the categories of conformance,
- *                terminology, definitional, evidence and testing artifacts
- *                describe no one and are left out.
+ *                targetProfile, or Resource), or an element of type
+ *                Resource other than "contained" (which every type has), in
+ *                a type that describes data rather than knowledge: the
+ *                categories of conformance, terminology, definitional,
+ *                evidence and testing artifacts describe no one and are
+ *                left out.
+ * References inside data types (Annotation.author, Signature.who,
+ * Identifier.assigner) are not followed: they say who wrote or signed, not
+ * whose data it is.
  * The categories come from each StructureDefinition's
  * structuredefinition-category extension; a type without one fails the
- * generator.
+ * generator, and so does a targetProfile that is not a core R4 type or
+ * Resource (the vendor's own additions, under VENDOR_PROFILE, are dropped
+ * like its other additions).
  */
 const KNOWLEDGE_CATEGORIES = [
     'Foundation.Conformance',
@@ -263,6 +271,32 @@ const KNOWLEDGE_CATEGORIES = [
     'Specialized.Evidence-Based Medicine',
     'Specialized.Quality Reporting & Testing'
 ];
+
+const CORE_PROFILE = 'http://hl7.org/fhir/StructureDefinition/';
+const VENDOR_PROFILE = 'https://medplum.com/fhir/StructureDefinition/';
+
+function referenceTargets(t, el, ty, types) {
+    const out = [];
+
+    for (const x of ty.targetProfile || []) {
+        if (x.startsWith(VENDOR_PROFILE)) {
+            continue;
+        }
+        const name = x.startsWith(CORE_PROFILE)
+                     ? x.slice(CORE_PROFILE.length) : null;
+        if (name === null || (name !== 'Resource' && !types.includes(name))) {
+            fail(t + ': ' + el.path + ': unsupported targetProfile ' + x);
+        }
+        out.push(name);
+    }
+
+    if ((ty.targetProfile || []).length > 0 && out.length === 0) {
+        /* only vendor targets: the core element has none of them */
+        fail(t + ': ' + el.path + ': only vendor targetProfiles');
+    }
+
+    return out;
+}
 
 function patientData(profiles, types, compartment) {
     const out = new Map();
@@ -274,14 +308,36 @@ function patientData(profiles, types, compartment) {
     for (const t of types) {
         const inc = compartment.map.get(t);
 
-        if (t === 'Patient' || (inc !== undefined && inc.length > 0)) {
-            out.set(t, { kind: 'COMPARTMENT', elements: [] });
-            continue;
-        }
-
         const sd = sds.find((r) => r.type === t);
         if (sd === undefined) {
             fail('no StructureDefinition for ' + t);
+        }
+
+        const patientRef = [];
+        const anyRef = [];
+
+        for (const el of sd.snapshot.element) {
+            for (const ty of el.type || []) {
+                if (ty.code === 'Resource' && el.path !== t + '.contained') {
+                    anyRef.push(el.path);
+                }
+                if (ty.code !== 'Reference') {
+                    continue;
+                }
+                const tp = referenceTargets(t, el, ty, types);
+                if (tp.includes('Patient')) {
+                    patientRef.push(el.path);
+                }
+                if (tp.length === 0 || tp.includes('Resource')) {
+                    anyRef.push(el.path);
+                }
+            }
+        }
+
+        if (t === 'Patient' || (inc !== undefined && inc.length > 0)) {
+            out.set(t, { kind: 'COMPARTMENT', elements: [], category: null,
+                         anyRef, sd });
+            continue;
         }
 
         const ext = (sd.extension || []).find((e) => e.url ===
@@ -292,42 +348,106 @@ function patientData(profiles, types, compartment) {
         }
         const category = ext.valueString.replace(/&amp;/g, '&');
 
-        const patientRef = [];
-        const anyRef = [];
-
-        for (const el of sd.snapshot.element) {
-            for (const ty of el.type || []) {
-                if (ty.code !== 'Reference') {
-                    continue;
-                }
-                const tp = ty.targetProfile || [];
-                if (tp.some((x) => x === 'http://hl7.org/fhir/'
-                                   + 'StructureDefinition/Patient'))
-                {
-                    patientRef.push(el.path);
-                }
-                if (tp.length === 0 || tp.some((x) => x === 'http://hl7.org/'
-                        + 'fhir/StructureDefinition/Resource'))
-                {
-                    anyRef.push(el.path);
-                }
+        for (const e of patientRef) {
+            /* element paths become JSON member names in the policy */
+            if (!/^[A-Z][A-Za-z]*(\.[a-z][A-Za-z]*)+$/.test(e)) {
+                fail(t + ': unsupported Reference(Patient) element ' + e);
             }
         }
 
         if (patientRef.length > 0) {
-            out.set(t, { kind: 'PATIENT_REF', elements: patientRef });
+            out.set(t, { kind: 'PATIENT_REF', elements: patientRef,
+                         category, anyRef, sd });
 
         } else if (anyRef.length > 0
                    && !KNOWLEDGE_CATEGORIES.includes(category))
         {
-            out.set(t, { kind: 'ANY_REF', elements: anyRef });
+            out.set(t, { kind: 'ANY_REF', elements: anyRef, category,
+                         anyRef, sd });
 
         } else {
-            out.set(t, { kind: 'NONE', elements: [] });
+            out.set(t, { kind: 'NONE', elements: [], category, anyRef,
+                         sd });
         }
     }
 
     return out;
+}
+
+
+/*
+ * A reference search parameter that can point to a Patient, on a type
+ * outside the compartment, must sit on an element the classes above saw,
+ * so that no type is left out because its definition says it differently:
+ * on a PATIENT_REF or ANY_REF type, a path on one of its Reference(Patient)
+ * or Reference(Any) elements; on a NONE type, a knowledge artifact's
+ * Reference(Any) element, or the canonical of a RelatedArtifact
+ * ("Library.relatedArtifact.where(type='composed-of').resource") or of
+ * "library": canonicals name knowledge artifacts by URL, never a patient's
+ * record.  Anything else fails the generator.
+ */
+const CANONICAL_RE = new RegExp('^[A-Z][A-Za-z]*\\.(relatedArtifact)\\.where'
+                                + "\\(type='[a-z-]+'\\)\\.resource$"
+                                + '|^[A-Z][A-Za-z]*\\.(library)$');
+
+/* true when part is CANONICAL_RE and its element has that type in sd */
+function canonicalPart(sd, t, part) {
+    const m = CANONICAL_RE.exec(part);
+
+    if (m === null) {
+        return false;
+    }
+
+    const name = m[1] || m[2];
+    const want = m[1] !== undefined ? 'RelatedArtifact' : 'canonical';
+    const el = sd.snapshot.element.find((e) => e.path === t + '.' + name);
+
+    return el !== undefined && (el.type || []).length === 1
+           && el.type[0].code === want;
+}
+
+function checkPatientParams(params, types, pdata) {
+    for (const t of types) {
+        const pd = pdata.get(t);
+
+        if (pd.kind === 'COMPARTMENT') {
+            continue;
+        }
+
+        for (const p of params) {
+            if (p.type !== 'reference' || !p.base.includes(t)
+                || !(p.target || []).includes('Patient'))
+            {
+                continue;
+            }
+
+            for (let part of (p.expression || '').split('|')) {
+                part = part.trim();
+                if (!part.startsWith(t + '.')) {
+                    continue;
+                }
+
+                const m = PATH_RE.exec(part);
+                const el = m === null ? null : t + m[2];
+
+                if (el !== null && (pd.elements.includes(el)
+                                    || pd.anyRef.includes(el)))
+                {
+                    continue;
+                }
+
+                /* on a NONE type anyRef holds only knowledge artifacts'
+                   elements, accepted above */
+                if (pd.kind === 'NONE' && canonicalPart(pd.sd, t, part)) {
+                    continue;
+                }
+
+                fail(t + '.' + p.code + ': ' + part + ' can point to a '
+                     + 'Patient but no Reference(Patient) or Reference(Any) '
+                     + 'element was found behind it');
+            }
+        }
+    }
 }
 
 
@@ -478,6 +598,12 @@ typedef struct {
     /* reference search parameters, sorted by name (byte order) */
     const smart_fhir_refparam_t *refparams;
     size_t                       nrefparams;
+    /* SMART_FHIR_PD_PATIENT_REF types: every element of type
+       Reference(Patient), dotted below the root ("patient",
+       "restriction.recipient"), in definition order; a write under a
+       patient scope must point each of them to the patient */
+    const char *const           *patient_refs;
+    size_t                       npatient_refs;
 } smart_fhir_type_t;
 
 
@@ -506,6 +632,18 @@ extern const smart_fhir_codes_t  smart_fhir_common_params;
 
 #endif /* SMART_FHIR_TABLES_H */
 `;
+}
+
+
+/* The Reference(Patient) elements of a PATIENT_REF type, below the root. */
+function patientRefs(model, t) {
+    const pd = model.pdata.get(t);
+
+    if (pd.kind !== 'PATIENT_REF') {
+        return [];
+    }
+
+    return pd.elements.map((e) => e.slice(t.length + 1));
 }
 
 
@@ -593,6 +731,16 @@ function source(banner, model) {
             }
             w('};');
         }
+
+        const prs = patientRefs(model, t);
+        if (prs.length > 0) {
+            w('');
+            w(`static const char *const  smart_fhir_prs_${id}[] = {`);
+            for (const e of prs) {
+                w(`    ${cstr(e)},`);
+            }
+            w('};');
+        }
     }
 
     w('');
@@ -605,11 +753,14 @@ function source(banner, model) {
         const inc = model.compartment.map.get(t);
         const inComp = t === 'Patient' || (inc !== undefined && inc.length > 0);
         const pd = 'SMART_FHIR_PD_' + model.pdata.get(t).kind;
+        const prs = patientRefs(model, t);
         w(`    { ${cstr(t)}, ${t.length}, ${inComp ? 1 : 0}, ${pd},`);
         w(`      ${cps.length > 0 ? 'smart_fhir_cps_' + id : 'NULL'}, `
           + `${cps.length},`);
         w(`      ${rps.length > 0 ? 'smart_fhir_rps_' + id : 'NULL'}, `
-          + `${rps.length} },`);
+          + `${rps.length},`);
+        w(`      ${prs.length > 0 ? 'smart_fhir_prs_' + id : 'NULL'}, `
+          + `${prs.length} },`);
     }
     w('};');
     for (const t of model.types) {
@@ -704,6 +855,8 @@ function build() {
     }
 
     const pdata = patientData(profiles, types, compartment);
+
+    checkPatientParams(params, types, pdata);
 
     for (const t of types) {
         const names = compartment.map.get(t) || [];
