@@ -1476,20 +1476,12 @@ static const smart_fhir_cpath_t  smart_fhir_cp_34[] = {
       "subject", NULL },
 };
 
-/* Contract signer */
-static const smart_fhir_cpath_t  smart_fhir_cp_35[] = {
-    { "Contract.signer.party",
-      "signer.party", NULL },
-};
-
 static const smart_fhir_cparam_t
     smart_fhir_cps_Contract[] = {
     { "patient", "reference", smart_fhir_cp_33, 1,
       smart_fhir_tl_2, 1 },
     { "subject", "reference", smart_fhir_cp_34, 1,
       smart_fhir_tl_3, 145 },
-    { "signer", "reference", smart_fhir_cp_35, 1,
-      smart_fhir_tl_17, 5 },
 };
 
 static const smart_fhir_refparam_t
@@ -1513,38 +1505,38 @@ static const char *const  smart_fhir_prs_Contract[] = {
 };
 
 /* Coverage policy-holder */
-static const smart_fhir_cpath_t  smart_fhir_cp_36[] = {
+static const smart_fhir_cpath_t  smart_fhir_cp_35[] = {
     { "Coverage.policyHolder",
       "policyHolder", NULL },
 };
 
 /* Coverage subscriber */
-static const smart_fhir_cpath_t  smart_fhir_cp_37[] = {
+static const smart_fhir_cpath_t  smart_fhir_cp_36[] = {
     { "Coverage.subscriber",
       "subscriber", NULL },
 };
 
 /* Coverage beneficiary */
-static const smart_fhir_cpath_t  smart_fhir_cp_38[] = {
+static const smart_fhir_cpath_t  smart_fhir_cp_37[] = {
     { "Coverage.beneficiary",
       "beneficiary", NULL },
 };
 
 /* Coverage payor */
-static const smart_fhir_cpath_t  smart_fhir_cp_39[] = {
+static const smart_fhir_cpath_t  smart_fhir_cp_38[] = {
     { "Coverage.payor",
       "payor", NULL },
 };
 
 static const smart_fhir_cparam_t
     smart_fhir_cps_Coverage[] = {
-    { "policy-holder", "reference", smart_fhir_cp_36, 1,
+    { "policy-holder", "reference", smart_fhir_cp_35, 1,
       smart_fhir_tl_51, 3 },
-    { "subscriber", "reference", smart_fhir_cp_37, 1,
+    { "subscriber", "reference", smart_fhir_cp_36, 1,
       smart_fhir_tl_52, 2 },
-    { "beneficiary", "reference", smart_fhir_cp_38, 1,
+    { "beneficiary", "reference", smart_fhir_cp_37, 1,
       smart_fhir_tl_2, 1 },
-    { "payor", "reference", smart_fhir_cp_39, 1,
+    { "payor", "reference", smart_fhir_cp_38, 1,
       smart_fhir_tl_51, 3 },
 };
 
@@ -1558,14 +1550,14 @@ static const smart_fhir_refparam_t
 };
 
 /* CoverageEligibilityRequest patient */
-static const smart_fhir_cpath_t  smart_fhir_cp_40[] = {
+static const smart_fhir_cpath_t  smart_fhir_cp_39[] = {
     { "CoverageEligibilityRequest.patient",
       "patient", NULL },
 };
 
 static const smart_fhir_cparam_t
     smart_fhir_cps_CoverageEligibilityRequest[] = {
-    { "patient", "reference", smart_fhir_cp_40, 1,
+    { "patient", "reference", smart_fhir_cp_39, 1,
       smart_fhir_tl_2, 1 },
 };
 
@@ -1578,14 +1570,14 @@ static const smart_fhir_refparam_t
 };
 
 /* CoverageEligibilityResponse patient */
-static const smart_fhir_cpath_t  smart_fhir_cp_41[] = {
+static const smart_fhir_cpath_t  smart_fhir_cp_40[] = {
     { "CoverageEligibilityResponse.patient",
       "patient", NULL },
 };
 
 static const smart_fhir_cparam_t
     smart_fhir_cps_CoverageEligibilityResponse[] = {
-    { "patient", "reference", smart_fhir_cp_41, 1,
+    { "patient", "reference", smart_fhir_cp_40, 1,
       smart_fhir_tl_2, 1 },
 };
 
@@ -1598,14 +1590,14 @@ static const smart_fhir_refparam_t
 };
 
 /* DetectedIssue patient */
-static const smart_fhir_cpath_t  smart_fhir_cp_42[] = {
+static const smart_fhir_cpath_t  smart_fhir_cp_41[] = {
     { "DetectedIssue.patient",
       "patient", NULL },
 };
 
 static const smart_fhir_cparam_t
     smart_fhir_cps_DetectedIssue[] = {
-    { "patient", "reference", smart_fhir_cp_42, 1,
+    { "patient", "reference", smart_fhir_cp_41, 1,
       smart_fhir_tl_2, 1 },
 };
 
@@ -1617,14 +1609,14 @@ static const smart_fhir_refparam_t
 };
 
 /* Device patient */
-static const smart_fhir_cpath_t  smart_fhir_cp_43[] = {
+static const smart_fhir_cpath_t  smart_fhir_cp_42[] = {
     { "Device.patient",
       "patient", NULL },
 };
 
 static const smart_fhir_cparam_t
     smart_fhir_cps_Device[] = {
-    { "patient", "reference", smart_fhir_cp_43, 1,
+    { "patient", "reference", smart_fhir_cp_42, 1,
       smart_fhir_tl_2, 1 },
 };
 
@@ -1651,22 +1643,22 @@ static const smart_fhir_refparam_t
 };
 
 /* DeviceRequest subject */
-static const smart_fhir_cpath_t  smart_fhir_cp_44[] = {
+static const smart_fhir_cpath_t  smart_fhir_cp_43[] = {
     { "DeviceRequest.subject",
       "subject", NULL },
 };
 
 /* DeviceRequest performer */
-static const smart_fhir_cpath_t  smart_fhir_cp_45[] = {
+static const smart_fhir_cpath_t  smart_fhir_cp_44[] = {
     { "DeviceRequest.performer",
       "performer", NULL },
 };
 
 static const smart_fhir_cparam_t
     smart_fhir_cps_DeviceRequest[] = {
-    { "subject", "reference", smart_fhir_cp_44, 1,
+    { "subject", "reference", smart_fhir_cp_43, 1,
       smart_fhir_tl_56, 4 },
-    { "performer", "reference", smart_fhir_cp_45, 1,
+    { "performer", "reference", smart_fhir_cp_44, 1,
       smart_fhir_tl_22, 8 },
 };
 
@@ -1685,14 +1677,14 @@ static const smart_fhir_refparam_t
 };
 
 /* DeviceUseStatement subject */
-static const smart_fhir_cpath_t  smart_fhir_cp_46[] = {
+static const smart_fhir_cpath_t  smart_fhir_cp_45[] = {
     { "DeviceUseStatement.subject",
       "subject", NULL },
 };
 
 static const smart_fhir_cparam_t
     smart_fhir_cps_DeviceUseStatement[] = {
-    { "subject", "reference", smart_fhir_cp_46, 1,
+    { "subject", "reference", smart_fhir_cp_45, 1,
       smart_fhir_tl_29, 2 },
 };
 
@@ -1704,14 +1696,14 @@ static const smart_fhir_refparam_t
 };
 
 /* DiagnosticReport subject */
-static const smart_fhir_cpath_t  smart_fhir_cp_47[] = {
+static const smart_fhir_cpath_t  smart_fhir_cp_46[] = {
     { "DiagnosticReport.subject",
       "subject", NULL },
 };
 
 static const smart_fhir_cparam_t
     smart_fhir_cps_DiagnosticReport[] = {
-    { "subject", "reference", smart_fhir_cp_47, 1,
+    { "subject", "reference", smart_fhir_cp_46, 1,
       smart_fhir_tl_56, 4 },
 };
 
@@ -1729,30 +1721,30 @@ static const smart_fhir_refparam_t
 };
 
 /* DocumentManifest subject */
-static const smart_fhir_cpath_t  smart_fhir_cp_48[] = {
+static const smart_fhir_cpath_t  smart_fhir_cp_47[] = {
     { "DocumentManifest.subject",
       "subject", NULL },
 };
 
 /* DocumentManifest author */
-static const smart_fhir_cpath_t  smart_fhir_cp_49[] = {
+static const smart_fhir_cpath_t  smart_fhir_cp_48[] = {
     { "DocumentManifest.author",
       "author", NULL },
 };
 
 /* DocumentManifest recipient */
-static const smart_fhir_cpath_t  smart_fhir_cp_50[] = {
+static const smart_fhir_cpath_t  smart_fhir_cp_49[] = {
     { "DocumentManifest.recipient",
       "recipient", NULL },
 };
 
 static const smart_fhir_cparam_t
     smart_fhir_cps_DocumentManifest[] = {
-    { "subject", "reference", smart_fhir_cp_48, 1,
+    { "subject", "reference", smart_fhir_cp_47, 1,
       smart_fhir_tl_65, 4 },
-    { "author", "reference", smart_fhir_cp_49, 1,
+    { "author", "reference", smart_fhir_cp_48, 1,
       smart_fhir_tl_16, 6 },
-    { "recipient", "reference", smart_fhir_cp_50, 1,
+    { "recipient", "reference", smart_fhir_cp_49, 1,
       smart_fhir_tl_17, 5 },
 };
 
@@ -1767,22 +1759,22 @@ static const smart_fhir_refparam_t
 };
 
 /* DocumentReference subject */
-static const smart_fhir_cpath_t  smart_fhir_cp_51[] = {
+static const smart_fhir_cpath_t  smart_fhir_cp_50[] = {
     { "DocumentReference.subject",
       "subject", NULL },
 };
 
 /* DocumentReference author */
-static const smart_fhir_cpath_t  smart_fhir_cp_52[] = {
+static const smart_fhir_cpath_t  smart_fhir_cp_51[] = {
     { "DocumentReference.author",
       "author", NULL },
 };
 
 static const smart_fhir_cparam_t
     smart_fhir_cps_DocumentReference[] = {
-    { "subject", "reference", smart_fhir_cp_51, 1,
+    { "subject", "reference", smart_fhir_cp_50, 1,
       smart_fhir_tl_65, 4 },
-    { "author", "reference", smart_fhir_cp_52, 1,
+    { "author", "reference", smart_fhir_cp_51, 1,
       smart_fhir_tl_16, 6 },
 };
 
@@ -1799,14 +1791,14 @@ static const smart_fhir_refparam_t
 };
 
 /* Encounter patient */
-static const smart_fhir_cpath_t  smart_fhir_cp_53[] = {
+static const smart_fhir_cpath_t  smart_fhir_cp_52[] = {
     { "Encounter.subject.where(resolve() is Patient)",
       "subject", "Patient" },
 };
 
 static const smart_fhir_cparam_t
     smart_fhir_cps_Encounter[] = {
-    { "patient", "reference", smart_fhir_cp_53, 1,
+    { "patient", "reference", smart_fhir_cp_52, 1,
       smart_fhir_tl_2, 1 },
 };
 
@@ -1833,14 +1825,14 @@ static const smart_fhir_refparam_t
 };
 
 /* EnrollmentRequest subject */
-static const smart_fhir_cpath_t  smart_fhir_cp_54[] = {
+static const smart_fhir_cpath_t  smart_fhir_cp_53[] = {
     { "EnrollmentRequest.candidate",
       "candidate", NULL },
 };
 
 static const smart_fhir_cparam_t
     smart_fhir_cps_EnrollmentRequest[] = {
-    { "subject", "reference", smart_fhir_cp_54, 1,
+    { "subject", "reference", smart_fhir_cp_53, 1,
       smart_fhir_tl_2, 1 },
 };
 
@@ -1856,14 +1848,14 @@ static const smart_fhir_refparam_t
 };
 
 /* EpisodeOfCare patient */
-static const smart_fhir_cpath_t  smart_fhir_cp_55[] = {
+static const smart_fhir_cpath_t  smart_fhir_cp_54[] = {
     { "EpisodeOfCare.patient",
       "patient", NULL },
 };
 
 static const smart_fhir_cparam_t
     smart_fhir_cps_EpisodeOfCare[] = {
-    { "patient", "reference", smart_fhir_cp_55, 1,
+    { "patient", "reference", smart_fhir_cp_54, 1,
       smart_fhir_tl_2, 1 },
 };
 
@@ -1904,22 +1896,22 @@ static const smart_fhir_refparam_t
 };
 
 /* ExplanationOfBenefit patient */
-static const smart_fhir_cpath_t  smart_fhir_cp_56[] = {
+static const smart_fhir_cpath_t  smart_fhir_cp_55[] = {
     { "ExplanationOfBenefit.patient",
       "patient", NULL },
 };
 
 /* ExplanationOfBenefit payee */
-static const smart_fhir_cpath_t  smart_fhir_cp_57[] = {
+static const smart_fhir_cpath_t  smart_fhir_cp_56[] = {
     { "ExplanationOfBenefit.payee.party",
       "payee.party", NULL },
 };
 
 static const smart_fhir_cparam_t
     smart_fhir_cps_ExplanationOfBenefit[] = {
-    { "patient", "reference", smart_fhir_cp_56, 1,
+    { "patient", "reference", smart_fhir_cp_55, 1,
       smart_fhir_tl_2, 1 },
-    { "payee", "reference", smart_fhir_cp_57, 1,
+    { "payee", "reference", smart_fhir_cp_56, 1,
       smart_fhir_tl_17, 5 },
 };
 
@@ -1941,14 +1933,14 @@ static const smart_fhir_refparam_t
 };
 
 /* FamilyMemberHistory patient */
-static const smart_fhir_cpath_t  smart_fhir_cp_58[] = {
+static const smart_fhir_cpath_t  smart_fhir_cp_57[] = {
     { "FamilyMemberHistory.patient",
       "patient", NULL },
 };
 
 static const smart_fhir_cparam_t
     smart_fhir_cps_FamilyMemberHistory[] = {
-    { "patient", "reference", smart_fhir_cp_58, 1,
+    { "patient", "reference", smart_fhir_cp_57, 1,
       smart_fhir_tl_2, 1 },
 };
 
@@ -1959,14 +1951,14 @@ static const smart_fhir_refparam_t
 };
 
 /* Flag patient */
-static const smart_fhir_cpath_t  smart_fhir_cp_59[] = {
+static const smart_fhir_cpath_t  smart_fhir_cp_58[] = {
     { "Flag.subject.where(resolve() is Patient)",
       "subject", "Patient" },
 };
 
 static const smart_fhir_cparam_t
     smart_fhir_cps_Flag[] = {
-    { "patient", "reference", smart_fhir_cp_59, 1,
+    { "patient", "reference", smart_fhir_cp_58, 1,
       smart_fhir_tl_2, 1 },
 };
 
@@ -1979,14 +1971,14 @@ static const smart_fhir_refparam_t
 };
 
 /* Goal patient */
-static const smart_fhir_cpath_t  smart_fhir_cp_60[] = {
+static const smart_fhir_cpath_t  smart_fhir_cp_59[] = {
     { "Goal.subject.where(resolve() is Patient)",
       "subject", "Patient" },
 };
 
 static const smart_fhir_cparam_t
     smart_fhir_cps_Goal[] = {
-    { "patient", "reference", smart_fhir_cp_60, 1,
+    { "patient", "reference", smart_fhir_cp_59, 1,
       smart_fhir_tl_2, 1 },
 };
 
@@ -1997,14 +1989,14 @@ static const smart_fhir_refparam_t
 };
 
 /* Group member */
-static const smart_fhir_cpath_t  smart_fhir_cp_61[] = {
+static const smart_fhir_cpath_t  smart_fhir_cp_60[] = {
     { "Group.member.entity",
       "member.entity", NULL },
 };
 
 static const smart_fhir_cparam_t
     smart_fhir_cps_Group[] = {
-    { "member", "reference", smart_fhir_cp_61, 1,
+    { "member", "reference", smart_fhir_cp_60, 1,
       smart_fhir_tl_75, 7 },
 };
 
@@ -2015,22 +2007,22 @@ static const smart_fhir_refparam_t
 };
 
 /* GuidanceResponse patient */
-static const smart_fhir_cpath_t  smart_fhir_cp_62[] = {
+static const smart_fhir_cpath_t  smart_fhir_cp_61[] = {
     { "GuidanceResponse.subject.where(resolve() is Patient)",
       "subject", "Patient" },
 };
 
 /* GuidanceResponse subject */
-static const smart_fhir_cpath_t  smart_fhir_cp_63[] = {
+static const smart_fhir_cpath_t  smart_fhir_cp_62[] = {
     { "GuidanceResponse.subject",
       "subject", NULL },
 };
 
 static const smart_fhir_cparam_t
     smart_fhir_cps_GuidanceResponse[] = {
-    { "patient", "reference", smart_fhir_cp_62, 1,
+    { "patient", "reference", smart_fhir_cp_61, 1,
       smart_fhir_tl_2, 1 },
-    { "subject", "reference", smart_fhir_cp_63, 1,
+    { "subject", "reference", smart_fhir_cp_62, 1,
       smart_fhir_tl_29, 2 },
 };
 
@@ -2053,14 +2045,14 @@ static const smart_fhir_refparam_t
 };
 
 /* ImagingStudy patient */
-static const smart_fhir_cpath_t  smart_fhir_cp_64[] = {
+static const smart_fhir_cpath_t  smart_fhir_cp_63[] = {
     { "ImagingStudy.subject.where(resolve() is Patient)",
       "subject", "Patient" },
 };
 
 static const smart_fhir_cparam_t
     smart_fhir_cps_ImagingStudy[] = {
-    { "patient", "reference", smart_fhir_cp_64, 1,
+    { "patient", "reference", smart_fhir_cp_63, 1,
       smart_fhir_tl_2, 1 },
 };
 
@@ -2077,14 +2069,14 @@ static const smart_fhir_refparam_t
 };
 
 /* Immunization patient */
-static const smart_fhir_cpath_t  smart_fhir_cp_65[] = {
+static const smart_fhir_cpath_t  smart_fhir_cp_64[] = {
     { "Immunization.patient",
       "patient", NULL },
 };
 
 static const smart_fhir_cparam_t
     smart_fhir_cps_Immunization[] = {
-    { "patient", "reference", smart_fhir_cp_65, 1,
+    { "patient", "reference", smart_fhir_cp_64, 1,
       smart_fhir_tl_2, 1 },
 };
 
@@ -2099,14 +2091,14 @@ static const smart_fhir_refparam_t
 };
 
 /* ImmunizationEvaluation patient */
-static const smart_fhir_cpath_t  smart_fhir_cp_66[] = {
+static const smart_fhir_cpath_t  smart_fhir_cp_65[] = {
     { "ImmunizationEvaluation.patient",
       "patient", NULL },
 };
 
 static const smart_fhir_cparam_t
     smart_fhir_cps_ImmunizationEvaluation[] = {
-    { "patient", "reference", smart_fhir_cp_66, 1,
+    { "patient", "reference", smart_fhir_cp_65, 1,
       smart_fhir_tl_2, 1 },
 };
 
@@ -2117,14 +2109,14 @@ static const smart_fhir_refparam_t
 };
 
 /* ImmunizationRecommendation patient */
-static const smart_fhir_cpath_t  smart_fhir_cp_67[] = {
+static const smart_fhir_cpath_t  smart_fhir_cp_66[] = {
     { "ImmunizationRecommendation.patient",
       "patient", NULL },
 };
 
 static const smart_fhir_cparam_t
     smart_fhir_cps_ImmunizationRecommendation[] = {
-    { "patient", "reference", smart_fhir_cp_67, 1,
+    { "patient", "reference", smart_fhir_cp_66, 1,
       smart_fhir_tl_2, 1 },
 };
 
@@ -2150,30 +2142,30 @@ static const smart_fhir_refparam_t
 };
 
 /* Invoice subject */
-static const smart_fhir_cpath_t  smart_fhir_cp_68[] = {
+static const smart_fhir_cpath_t  smart_fhir_cp_67[] = {
     { "Invoice.subject",
       "subject", NULL },
 };
 
 /* Invoice patient */
-static const smart_fhir_cpath_t  smart_fhir_cp_69[] = {
+static const smart_fhir_cpath_t  smart_fhir_cp_68[] = {
     { "Invoice.subject.where(resolve() is Patient)",
       "subject", "Patient" },
 };
 
 /* Invoice recipient */
-static const smart_fhir_cpath_t  smart_fhir_cp_70[] = {
+static const smart_fhir_cpath_t  smart_fhir_cp_69[] = {
     { "Invoice.recipient",
       "recipient", NULL },
 };
 
 static const smart_fhir_cparam_t
     smart_fhir_cps_Invoice[] = {
-    { "subject", "reference", smart_fhir_cp_68, 1,
+    { "subject", "reference", smart_fhir_cp_67, 1,
       smart_fhir_tl_29, 2 },
-    { "patient", "reference", smart_fhir_cp_69, 1,
+    { "patient", "reference", smart_fhir_cp_68, 1,
       smart_fhir_tl_2, 1 },
-    { "recipient", "reference", smart_fhir_cp_70, 1,
+    { "recipient", "reference", smart_fhir_cp_69, 1,
       smart_fhir_tl_51, 3 },
 };
 
@@ -2204,22 +2196,22 @@ static const smart_fhir_refparam_t
 };
 
 /* List subject */
-static const smart_fhir_cpath_t  smart_fhir_cp_71[] = {
+static const smart_fhir_cpath_t  smart_fhir_cp_70[] = {
     { "List.subject",
       "subject", NULL },
 };
 
 /* List source */
-static const smart_fhir_cpath_t  smart_fhir_cp_72[] = {
+static const smart_fhir_cpath_t  smart_fhir_cp_71[] = {
     { "List.source",
       "source", NULL },
 };
 
 static const smart_fhir_cparam_t
     smart_fhir_cps_List[] = {
-    { "subject", "reference", smart_fhir_cp_71, 1,
+    { "subject", "reference", smart_fhir_cp_70, 1,
       smart_fhir_tl_56, 4 },
-    { "source", "reference", smart_fhir_cp_72, 1,
+    { "source", "reference", smart_fhir_cp_71, 1,
       smart_fhir_tl_83, 4 },
 };
 
@@ -2249,14 +2241,14 @@ static const smart_fhir_refparam_t
 };
 
 /* MeasureReport patient */
-static const smart_fhir_cpath_t  smart_fhir_cp_73[] = {
+static const smart_fhir_cpath_t  smart_fhir_cp_72[] = {
     { "MeasureReport.subject.where(resolve() is Patient)",
       "subject", "Patient" },
 };
 
 static const smart_fhir_cparam_t
     smart_fhir_cps_MeasureReport[] = {
-    { "patient", "reference", smart_fhir_cp_73, 1,
+    { "patient", "reference", smart_fhir_cp_72, 1,
       smart_fhir_tl_2, 1 },
 };
 
@@ -2270,14 +2262,14 @@ static const smart_fhir_refparam_t
 };
 
 /* Media subject */
-static const smart_fhir_cpath_t  smart_fhir_cp_74[] = {
+static const smart_fhir_cpath_t  smart_fhir_cp_73[] = {
     { "Media.subject",
       "subject", NULL },
 };
 
 static const smart_fhir_cparam_t
     smart_fhir_cps_Media[] = {
-    { "subject", "reference", smart_fhir_cp_74, 1,
+    { "subject", "reference", smart_fhir_cp_73, 1,
       smart_fhir_tl_87, 7 },
 };
 
@@ -2298,30 +2290,30 @@ static const smart_fhir_refparam_t
 };
 
 /* MedicationAdministration patient */
-static const smart_fhir_cpath_t  smart_fhir_cp_75[] = {
+static const smart_fhir_cpath_t  smart_fhir_cp_74[] = {
     { "MedicationAdministration.subject.where(resolve() is Patient)",
       "subject", "Patient" },
 };
 
 /* MedicationAdministration performer */
-static const smart_fhir_cpath_t  smart_fhir_cp_76[] = {
+static const smart_fhir_cpath_t  smart_fhir_cp_75[] = {
     { "MedicationAdministration.performer.actor",
       "performer.actor", NULL },
 };
 
 /* MedicationAdministration subject */
-static const smart_fhir_cpath_t  smart_fhir_cp_77[] = {
+static const smart_fhir_cpath_t  smart_fhir_cp_76[] = {
     { "MedicationAdministration.subject",
       "subject", NULL },
 };
 
 static const smart_fhir_cparam_t
     smart_fhir_cps_MedicationAdministration[] = {
-    { "patient", "reference", smart_fhir_cp_75, 1,
+    { "patient", "reference", smart_fhir_cp_74, 1,
       smart_fhir_tl_2, 1 },
-    { "performer", "reference", smart_fhir_cp_76, 1,
+    { "performer", "reference", smart_fhir_cp_75, 1,
       smart_fhir_tl_91, 5 },
-    { "subject", "reference", smart_fhir_cp_77, 1,
+    { "subject", "reference", smart_fhir_cp_76, 1,
       smart_fhir_tl_29, 2 },
 };
 
@@ -2337,30 +2329,30 @@ static const smart_fhir_refparam_t
 };
 
 /* MedicationDispense subject */
-static const smart_fhir_cpath_t  smart_fhir_cp_78[] = {
+static const smart_fhir_cpath_t  smart_fhir_cp_77[] = {
     { "MedicationDispense.subject",
       "subject", NULL },
 };
 
 /* MedicationDispense patient */
-static const smart_fhir_cpath_t  smart_fhir_cp_79[] = {
+static const smart_fhir_cpath_t  smart_fhir_cp_78[] = {
     { "MedicationDispense.subject.where(resolve() is Patient)",
       "subject", "Patient" },
 };
 
 /* MedicationDispense receiver */
-static const smart_fhir_cpath_t  smart_fhir_cp_80[] = {
+static const smart_fhir_cpath_t  smart_fhir_cp_79[] = {
     { "MedicationDispense.receiver",
       "receiver", NULL },
 };
 
 static const smart_fhir_cparam_t
     smart_fhir_cps_MedicationDispense[] = {
-    { "subject", "reference", smart_fhir_cp_78, 1,
+    { "subject", "reference", smart_fhir_cp_77, 1,
       smart_fhir_tl_29, 2 },
-    { "patient", "reference", smart_fhir_cp_79, 1,
+    { "patient", "reference", smart_fhir_cp_78, 1,
       smart_fhir_tl_2, 1 },
-    { "receiver", "reference", smart_fhir_cp_80, 1,
+    { "receiver", "reference", smart_fhir_cp_79, 1,
       smart_fhir_tl_94, 2 },
 };
 
@@ -2385,14 +2377,14 @@ static const smart_fhir_refparam_t
 };
 
 /* MedicationRequest subject */
-static const smart_fhir_cpath_t  smart_fhir_cp_81[] = {
+static const smart_fhir_cpath_t  smart_fhir_cp_80[] = {
     { "MedicationRequest.subject",
       "subject", NULL },
 };
 
 static const smart_fhir_cparam_t
     smart_fhir_cps_MedicationRequest[] = {
-    { "subject", "reference", smart_fhir_cp_81, 1,
+    { "subject", "reference", smart_fhir_cp_80, 1,
       smart_fhir_tl_29, 2 },
 };
 
@@ -2408,14 +2400,14 @@ static const smart_fhir_refparam_t
 };
 
 /* MedicationStatement subject */
-static const smart_fhir_cpath_t  smart_fhir_cp_82[] = {
+static const smart_fhir_cpath_t  smart_fhir_cp_81[] = {
     { "MedicationStatement.subject",
       "subject", NULL },
 };
 
 static const smart_fhir_cparam_t
     smart_fhir_cps_MedicationStatement[] = {
-    { "subject", "reference", smart_fhir_cp_82, 1,
+    { "subject", "reference", smart_fhir_cp_81, 1,
       smart_fhir_tl_29, 2 },
 };
 
@@ -2477,14 +2469,14 @@ static const smart_fhir_refparam_t
 };
 
 /* MolecularSequence patient */
-static const smart_fhir_cpath_t  smart_fhir_cp_83[] = {
+static const smart_fhir_cpath_t  smart_fhir_cp_82[] = {
     { "MolecularSequence.patient",
       "patient", NULL },
 };
 
 static const smart_fhir_cparam_t
     smart_fhir_cps_MolecularSequence[] = {
-    { "patient", "reference", smart_fhir_cp_83, 1,
+    { "patient", "reference", smart_fhir_cp_82, 1,
       smart_fhir_tl_2, 1 },
 };
 
@@ -2494,14 +2486,14 @@ static const smart_fhir_refparam_t
 };
 
 /* NutritionOrder patient */
-static const smart_fhir_cpath_t  smart_fhir_cp_84[] = {
+static const smart_fhir_cpath_t  smart_fhir_cp_83[] = {
     { "NutritionOrder.patient",
       "patient", NULL },
 };
 
 static const smart_fhir_cparam_t
     smart_fhir_cps_NutritionOrder[] = {
-    { "patient", "reference", smart_fhir_cp_84, 1,
+    { "patient", "reference", smart_fhir_cp_83, 1,
       smart_fhir_tl_2, 1 },
 };
 
@@ -2514,22 +2506,22 @@ static const smart_fhir_refparam_t
 };
 
 /* Observation subject */
-static const smart_fhir_cpath_t  smart_fhir_cp_85[] = {
+static const smart_fhir_cpath_t  smart_fhir_cp_84[] = {
     { "Observation.subject",
       "subject", NULL },
 };
 
 /* Observation performer */
-static const smart_fhir_cpath_t  smart_fhir_cp_86[] = {
+static const smart_fhir_cpath_t  smart_fhir_cp_85[] = {
     { "Observation.performer",
       "performer", NULL },
 };
 
 static const smart_fhir_cparam_t
     smart_fhir_cps_Observation[] = {
-    { "subject", "reference", smart_fhir_cp_85, 1,
+    { "subject", "reference", smart_fhir_cp_84, 1,
       smart_fhir_tl_56, 4 },
-    { "performer", "reference", smart_fhir_cp_86, 1,
+    { "performer", "reference", smart_fhir_cp_85, 1,
       smart_fhir_tl_30, 6 },
 };
 
@@ -2572,14 +2564,14 @@ static const smart_fhir_refparam_t
 };
 
 /* Patient link */
-static const smart_fhir_cpath_t  smart_fhir_cp_87[] = {
+static const smart_fhir_cpath_t  smart_fhir_cp_86[] = {
     { "Patient.link.other",
       "link.other", NULL },
 };
 
 static const smart_fhir_cparam_t
     smart_fhir_cps_Patient[] = {
-    { "link", "reference", smart_fhir_cp_87, 1,
+    { "link", "reference", smart_fhir_cp_86, 1,
       smart_fhir_tl_52, 2 },
 };
 
@@ -2605,14 +2597,14 @@ static const smart_fhir_refparam_t
 };
 
 /* Person patient */
-static const smart_fhir_cpath_t  smart_fhir_cp_88[] = {
+static const smart_fhir_cpath_t  smart_fhir_cp_87[] = {
     { "Person.link.target.where(resolve() is Patient)",
       "link.target", "Patient" },
 };
 
 static const smart_fhir_cparam_t
     smart_fhir_cps_Person[] = {
-    { "patient", "reference", smart_fhir_cp_88, 1,
+    { "patient", "reference", smart_fhir_cp_87, 1,
       smart_fhir_tl_2, 1 },
 };
 
@@ -2645,22 +2637,22 @@ static const smart_fhir_refparam_t
 };
 
 /* Procedure patient */
-static const smart_fhir_cpath_t  smart_fhir_cp_89[] = {
+static const smart_fhir_cpath_t  smart_fhir_cp_88[] = {
     { "Procedure.subject.where(resolve() is Patient)",
       "subject", "Patient" },
 };
 
 /* Procedure performer */
-static const smart_fhir_cpath_t  smart_fhir_cp_90[] = {
+static const smart_fhir_cpath_t  smart_fhir_cp_89[] = {
     { "Procedure.performer.actor",
       "performer.actor", NULL },
 };
 
 static const smart_fhir_cparam_t
     smart_fhir_cps_Procedure[] = {
-    { "patient", "reference", smart_fhir_cp_89, 1,
+    { "patient", "reference", smart_fhir_cp_88, 1,
       smart_fhir_tl_2, 1 },
-    { "performer", "reference", smart_fhir_cp_90, 1,
+    { "performer", "reference", smart_fhir_cp_89, 1,
       smart_fhir_tl_16, 6 },
 };
 
@@ -2678,14 +2670,14 @@ static const smart_fhir_refparam_t
 };
 
 /* Provenance patient */
-static const smart_fhir_cpath_t  smart_fhir_cp_91[] = {
+static const smart_fhir_cpath_t  smart_fhir_cp_90[] = {
     { "Provenance.target.where(resolve() is Patient)",
       "target", "Patient" },
 };
 
 static const smart_fhir_cparam_t
     smart_fhir_cps_Provenance[] = {
-    { "patient", "reference", smart_fhir_cp_91, 1,
+    { "patient", "reference", smart_fhir_cp_90, 1,
       smart_fhir_tl_2, 1 },
 };
 
@@ -2699,22 +2691,22 @@ static const smart_fhir_refparam_t
 };
 
 /* QuestionnaireResponse subject */
-static const smart_fhir_cpath_t  smart_fhir_cp_92[] = {
+static const smart_fhir_cpath_t  smart_fhir_cp_91[] = {
     { "QuestionnaireResponse.subject",
       "subject", NULL },
 };
 
 /* QuestionnaireResponse author */
-static const smart_fhir_cpath_t  smart_fhir_cp_93[] = {
+static const smart_fhir_cpath_t  smart_fhir_cp_92[] = {
     { "QuestionnaireResponse.author",
       "author", NULL },
 };
 
 static const smart_fhir_cparam_t
     smart_fhir_cps_QuestionnaireResponse[] = {
-    { "subject", "reference", smart_fhir_cp_92, 1,
+    { "subject", "reference", smart_fhir_cp_91, 1,
       smart_fhir_tl_3, 145 },
-    { "author", "reference", smart_fhir_cp_93, 1,
+    { "author", "reference", smart_fhir_cp_92, 1,
       smart_fhir_tl_16, 6 },
 };
 
@@ -2731,14 +2723,14 @@ static const smart_fhir_refparam_t
 };
 
 /* RelatedPerson patient */
-static const smart_fhir_cpath_t  smart_fhir_cp_94[] = {
+static const smart_fhir_cpath_t  smart_fhir_cp_93[] = {
     { "RelatedPerson.patient",
       "patient", NULL },
 };
 
 static const smart_fhir_cparam_t
     smart_fhir_cps_RelatedPerson[] = {
-    { "patient", "reference", smart_fhir_cp_94, 1,
+    { "patient", "reference", smart_fhir_cp_93, 1,
       smart_fhir_tl_2, 1 },
 };
 
@@ -2748,22 +2740,22 @@ static const smart_fhir_refparam_t
 };
 
 /* RequestGroup subject */
-static const smart_fhir_cpath_t  smart_fhir_cp_95[] = {
+static const smart_fhir_cpath_t  smart_fhir_cp_94[] = {
     { "RequestGroup.subject",
       "subject", NULL },
 };
 
 /* RequestGroup participant */
-static const smart_fhir_cpath_t  smart_fhir_cp_96[] = {
+static const smart_fhir_cpath_t  smart_fhir_cp_95[] = {
     { "RequestGroup.action.participant",
       "action.participant", NULL },
 };
 
 static const smart_fhir_cparam_t
     smart_fhir_cps_RequestGroup[] = {
-    { "subject", "reference", smart_fhir_cp_95, 1,
+    { "subject", "reference", smart_fhir_cp_94, 1,
       smart_fhir_tl_29, 2 },
-    { "participant", "reference", smart_fhir_cp_96, 1,
+    { "participant", "reference", smart_fhir_cp_95, 1,
       smart_fhir_tl_91, 5 },
 };
 
@@ -2805,14 +2797,14 @@ static const smart_fhir_refparam_t
 };
 
 /* ResearchSubject individual */
-static const smart_fhir_cpath_t  smart_fhir_cp_97[] = {
+static const smart_fhir_cpath_t  smart_fhir_cp_96[] = {
     { "ResearchSubject.individual",
       "individual", NULL },
 };
 
 static const smart_fhir_cparam_t
     smart_fhir_cps_ResearchSubject[] = {
-    { "individual", "reference", smart_fhir_cp_97, 1,
+    { "individual", "reference", smart_fhir_cp_96, 1,
       smart_fhir_tl_2, 1 },
 };
 
@@ -2824,14 +2816,14 @@ static const smart_fhir_refparam_t
 };
 
 /* RiskAssessment subject */
-static const smart_fhir_cpath_t  smart_fhir_cp_98[] = {
+static const smart_fhir_cpath_t  smart_fhir_cp_97[] = {
     { "RiskAssessment.subject",
       "subject", NULL },
 };
 
 static const smart_fhir_cparam_t
     smart_fhir_cps_RiskAssessment[] = {
-    { "subject", "reference", smart_fhir_cp_98, 1,
+    { "subject", "reference", smart_fhir_cp_97, 1,
       smart_fhir_tl_29, 2 },
 };
 
@@ -2845,14 +2837,14 @@ static const smart_fhir_refparam_t
 };
 
 /* Schedule actor */
-static const smart_fhir_cpath_t  smart_fhir_cp_99[] = {
+static const smart_fhir_cpath_t  smart_fhir_cp_98[] = {
     { "Schedule.actor",
       "actor", NULL },
 };
 
 static const smart_fhir_cparam_t
     smart_fhir_cps_Schedule[] = {
-    { "actor", "reference", smart_fhir_cp_99, 1,
+    { "actor", "reference", smart_fhir_cp_98, 1,
       smart_fhir_tl_10, 7 },
 };
 
@@ -2868,22 +2860,22 @@ static const smart_fhir_refparam_t
 };
 
 /* ServiceRequest subject */
-static const smart_fhir_cpath_t  smart_fhir_cp_100[] = {
+static const smart_fhir_cpath_t  smart_fhir_cp_99[] = {
     { "ServiceRequest.subject",
       "subject", NULL },
 };
 
 /* ServiceRequest performer */
-static const smart_fhir_cpath_t  smart_fhir_cp_101[] = {
+static const smart_fhir_cpath_t  smart_fhir_cp_100[] = {
     { "ServiceRequest.performer",
       "performer", NULL },
 };
 
 static const smart_fhir_cparam_t
     smart_fhir_cps_ServiceRequest[] = {
-    { "subject", "reference", smart_fhir_cp_100, 1,
+    { "subject", "reference", smart_fhir_cp_99, 1,
       smart_fhir_tl_56, 4 },
-    { "performer", "reference", smart_fhir_cp_101, 1,
+    { "performer", "reference", smart_fhir_cp_100, 1,
       smart_fhir_tl_22, 8 },
 };
 
@@ -2906,14 +2898,14 @@ static const smart_fhir_refparam_t
 };
 
 /* Specimen subject */
-static const smart_fhir_cpath_t  smart_fhir_cp_102[] = {
+static const smart_fhir_cpath_t  smart_fhir_cp_101[] = {
     { "Specimen.subject",
       "subject", NULL },
 };
 
 static const smart_fhir_cparam_t
     smart_fhir_cps_Specimen[] = {
-    { "subject", "reference", smart_fhir_cp_102, 1,
+    { "subject", "reference", smart_fhir_cp_101, 1,
       smart_fhir_tl_120, 5 },
 };
 
@@ -2937,14 +2929,14 @@ static const smart_fhir_refparam_t
 };
 
 /* SupplyDelivery patient */
-static const smart_fhir_cpath_t  smart_fhir_cp_103[] = {
+static const smart_fhir_cpath_t  smart_fhir_cp_102[] = {
     { "SupplyDelivery.patient",
       "patient", NULL },
 };
 
 static const smart_fhir_cparam_t
     smart_fhir_cps_SupplyDelivery[] = {
-    { "patient", "reference", smart_fhir_cp_103, 1,
+    { "patient", "reference", smart_fhir_cp_102, 1,
       smart_fhir_tl_2, 1 },
 };
 
@@ -2956,14 +2948,14 @@ static const smart_fhir_refparam_t
 };
 
 /* SupplyRequest subject */
-static const smart_fhir_cpath_t  smart_fhir_cp_104[] = {
+static const smart_fhir_cpath_t  smart_fhir_cp_103[] = {
     { "SupplyRequest.deliverTo",
       "deliverTo", NULL },
 };
 
 static const smart_fhir_cparam_t
     smart_fhir_cps_SupplyRequest[] = {
-    { "subject", "reference", smart_fhir_cp_104, 1,
+    { "subject", "reference", smart_fhir_cp_103, 1,
       smart_fhir_tl_121, 3 },
 };
 
@@ -2975,55 +2967,23 @@ static const smart_fhir_refparam_t
 };
 
 /* Task patient */
-static const smart_fhir_cpath_t  smart_fhir_cp_105[] = {
+static const smart_fhir_cpath_t  smart_fhir_cp_104[] = {
     { "Task.for.where(resolve() is Patient)",
       "for", "Patient" },
 };
 
 /* Task subject */
-static const smart_fhir_cpath_t  smart_fhir_cp_106[] = {
+static const smart_fhir_cpath_t  smart_fhir_cp_105[] = {
     { "Task.for",
       "for", NULL },
 };
 
-/* Task based-on */
-static const smart_fhir_cpath_t  smart_fhir_cp_107[] = {
-    { "Task.basedOn",
-      "basedOn", NULL },
-};
-
-/* Task focus */
-static const smart_fhir_cpath_t  smart_fhir_cp_108[] = {
-    { "Task.focus",
-      "focus", NULL },
-};
-
-/* Task owner */
-static const smart_fhir_cpath_t  smart_fhir_cp_109[] = {
-    { "Task.owner",
-      "owner", NULL },
-};
-
-/* Task requester */
-static const smart_fhir_cpath_t  smart_fhir_cp_110[] = {
-    { "Task.requester",
-      "requester", NULL },
-};
-
 static const smart_fhir_cparam_t
     smart_fhir_cps_Task[] = {
-    { "patient", "reference", smart_fhir_cp_105, 1,
+    { "patient", "reference", smart_fhir_cp_104, 1,
       smart_fhir_tl_2, 1 },
-    { "subject", "reference", smart_fhir_cp_106, 1,
+    { "subject", "reference", smart_fhir_cp_105, 1,
       smart_fhir_tl_3, 145 },
-    { "based-on", "reference", smart_fhir_cp_107, 1,
-      smart_fhir_tl_3, 145 },
-    { "focus", "reference", smart_fhir_cp_108, 1,
-      smart_fhir_tl_3, 145 },
-    { "owner", "reference", smart_fhir_cp_109, 1,
-      smart_fhir_tl_22, 8 },
-    { "requester", "reference", smart_fhir_cp_110, 1,
-      smart_fhir_tl_16, 6 },
 };
 
 static const smart_fhir_refparam_t
@@ -3055,14 +3015,14 @@ static const smart_fhir_refparam_t
 };
 
 /* VisionPrescription patient */
-static const smart_fhir_cpath_t  smart_fhir_cp_111[] = {
+static const smart_fhir_cpath_t  smart_fhir_cp_106[] = {
     { "VisionPrescription.patient",
       "patient", NULL },
 };
 
 static const smart_fhir_cparam_t
     smart_fhir_cps_VisionPrescription[] = {
-    { "patient", "reference", smart_fhir_cp_111, 1,
+    { "patient", "reference", smart_fhir_cp_106, 1,
       smart_fhir_tl_2, 1 },
 };
 
@@ -3192,7 +3152,7 @@ const smart_fhir_type_t  smart_fhir_types[SMART_FHIR_NTYPES] = {
       smart_fhir_rps_Consent, 6,
       NULL, 0 },
     { "Contract", 8, 0, SMART_FHIR_PD_PATIENT_REF,
-      smart_fhir_cps_Contract, 3,
+      smart_fhir_cps_Contract, 2,
       smart_fhir_rps_Contract, 5,
       smart_fhir_prs_Contract, 8 },
     { "Coverage", 8, 1, SMART_FHIR_PD_COMPARTMENT,
@@ -3259,7 +3219,7 @@ const smart_fhir_type_t  smart_fhir_types[SMART_FHIR_NTYPES] = {
       smart_fhir_cps_EnrollmentRequest, 1,
       smart_fhir_rps_EnrollmentRequest, 2,
       NULL, 0 },
-    { "EnrollmentResponse", 18, 0, SMART_FHIR_PD_NONE,
+    { "EnrollmentResponse", 18, 0, SMART_FHIR_PD_ANY_REF,
       NULL, 0,
       smart_fhir_rps_EnrollmentResponse, 1,
       NULL, 0 },
@@ -3591,7 +3551,7 @@ const smart_fhir_type_t  smart_fhir_types[SMART_FHIR_NTYPES] = {
       NULL, 0,
       NULL, 0,
       NULL, 0 },
-    { "Subscription", 12, 0, SMART_FHIR_PD_NONE,
+    { "Subscription", 12, 0, SMART_FHIR_PD_ANY_REF,
       NULL, 0,
       NULL, 0,
       NULL, 0 },
@@ -3632,7 +3592,7 @@ const smart_fhir_type_t  smart_fhir_types[SMART_FHIR_NTYPES] = {
       smart_fhir_rps_SupplyRequest, 3,
       NULL, 0 },
     { "Task", 4, 0, SMART_FHIR_PD_PATIENT_REF,
-      smart_fhir_cps_Task, 6,
+      smart_fhir_cps_Task, 2,
       smart_fhir_rps_Task, 8,
       smart_fhir_prs_Task, 3 },
     { "TerminologyCapabilities", 23, 0, SMART_FHIR_PD_NONE,

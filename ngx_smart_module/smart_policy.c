@@ -1068,6 +1068,38 @@ param_recognised(const smart_fhir_req_t *req, const smart_fhir_param_t *pa)
 }
 
 
+/*
+ * Can a granular restriction "name[:modifier]" be appended as a narrowing?
+ * Only when the gateway would recognise it in the request: a narrowed
+ * request must be allowed as it stands when decided again, and an
+ * unrecognised parameter is refused under granular scopes.
+ */
+static int
+restriction_recognised(const smart_fhir_req_t *req, const char *name)
+{
+    char         base[SMART_FHIR_MAX_NAME + 1];
+    size_t       n;
+    const char  *mod;
+
+    n = strcspn(name, ":");
+    if (n >= sizeof(base)) {
+        return 0;
+    }
+
+    memcpy(base, name, n);
+    base[n] = '\0';
+    mod = (name[n] == ':') ? name + n + 1 : NULL;
+
+    if (mod != NULL && !IN_LIST(modifiers, mod)
+        && smart_fhir_type_index(mod, strlen(mod)) < 0)
+    {
+        return 0;
+    }
+
+    return strcmp(base, "_list") == 0 || search_param_defined(req, base);
+}
+
+
 /* 1 when every parameter (every criteria parameter of a write) is
    recognised, else 0 with r set to the refusal. */
 static int
@@ -1554,7 +1586,9 @@ granular_search(pctx_t *c, const smart_fhir_req_t *req, int t,
     sc = g[0];
 
     for (j = 0; j < sc->nparams; j++) {
-        if (!narrowable_name(sc->params[j].name)) {
+        if (!narrowable_name(sc->params[j].name)
+            || !restriction_recognised(req, sc->params[j].name))
+        {
             res_deny(r, SMART_ERR_SCOPE_INSUFFICIENT, needed,
                      "the granular restriction cannot be added as a search "
                      "parameter");
@@ -2274,8 +2308,8 @@ smart_ref_path(const smart_fhir_type_t *ty, size_t k)
 static int
 check_resource_refs(pctx_t *c, int t, const json_t *res)
 {
-    int                          worst, rc, mine;
-    size_t                       k, n;
+    int                          worst, rc, mine, other;
+    size_t                       i, k, n, ncp;
     const char                  *p;
     const char                  *segs[MAX_PATH_SEGS];
     size_t                       lens[MAX_PATH_SEGS];
@@ -2284,10 +2318,21 @@ check_resource_refs(pctx_t *c, int t, const json_t *res)
     ty = &smart_fhir_types[t];
     worst = REF_OK;
     mine = 0;
+    other = 0;
 
+    for (i = 0, ncp = 0; i < ty->ncparams; i++) {
+        ncp += ty->cparams[i].npaths;
+    }
+
+    /*
+     * The compartment (or subject) paths tie the record to the patient;
+     * the other Reference(Patient) elements of a type outside the
+     * compartment (Task.owner, Task.restriction.recipient) must not name
+     * another patient, but naming P there does not make the record P's.
+     */
     for (k = 0; (p = smart_ref_path(ty, k)) != NULL; k++) {
         n = split_dots(p, segs, lens);
-        rc = walk_refs(c, res, segs, lens, n, 0, &mine);
+        rc = walk_refs(c, res, segs, lens, n, 0, k < ncp ? &mine : &other);
         worst = rc > worst ? rc : worst;
     }
 

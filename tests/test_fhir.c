@@ -360,7 +360,8 @@ test_tables_patient_data(void **state)
     };
     static const char         *any_ref[] = {
         "Binary", "Bundle", "Linkage", "MessageHeader", "Parameters",
-        "PaymentNotice", "PaymentReconciliation", "VerificationResult"
+        "PaymentNotice", "PaymentReconciliation", "VerificationResult",
+        "Subscription", "EnrollmentResponse"
     };
 
     (void) state;
@@ -370,7 +371,7 @@ test_tables_patient_data(void **state)
                          SMART_FHIR_PD_PATIENT_REF);
     }
 
-    for (i = 0; i < 8; i++) {
+    for (i = 0; i < 10; i++) {
         assert_int_equal(type_of(any_ref[i])->patient_data,
                          SMART_FHIR_PD_ANY_REF);
     }
@@ -382,7 +383,7 @@ test_tables_patient_data(void **state)
         nany += smart_fhir_types[i].patient_data == SMART_FHIR_PD_ANY_REF;
     }
     assert_int_equal(nref, 5);
-    assert_int_equal(nany, 8);
+    assert_int_equal(nany, 10);
 
     /* Device.patient ties a Device to its patient */
     t = type_of("Device");
@@ -396,6 +397,13 @@ test_tables_patient_data(void **state)
     assert_string_equal(t->cparams[0].paths[0].element, "for");
     assert_string_equal(t->cparams[0].paths[0].resolve_type, "Patient");
     assert_string_equal(t->cparams[1].name, "subject");
+
+    /* only the record's subject ties it to a patient: owner, requester,
+       focus, based-on (Task) and signer (Contract) do not */
+    assert_int_equal(t->ncparams, 2);
+    assert_int_equal(type_of("Contract")->ncparams, 2);
+    assert_null(smart_fhir_compartment_param(smart_fhir_type_index("Task", 4),
+                                             "owner", 5));
 
     /* every Reference(Patient) element, searchable or not, for writes */
     assert_int_equal(t->npatient_refs, 3);

@@ -272,6 +272,18 @@ const KNOWLEDGE_CATEGORIES = [
     'Specialized.Quality Reporting & Testing'
 ];
 
+/*
+ * Two types hold other patients' data in a way no element type shows, and
+ * are refused like ANY_REF (a review of every type marked NONE that
+ * references patient data found these; docs/scopes.md):
+ *   Subscription        its criteria are searches that name patients
+ *                       ("Observation?patient=456") and its channel
+ *                       headers carry other apps' credentials;
+ *   EnrollmentResponse  the outcome of an EnrollmentRequest, which is in
+ *                       the patient compartment, and names no patient.
+ */
+const REFUSED_TYPES = ['Subscription', 'EnrollmentResponse'];
+
 const CORE_PROFILE = 'http://hl7.org/fhir/StructureDefinition/';
 const VENDOR_PROFILE = 'https://medplum.com/fhir/StructureDefinition/';
 
@@ -300,6 +312,13 @@ function referenceTargets(t, el, ty, types) {
 
 function patientData(profiles, types, compartment) {
     const out = new Map();
+
+    for (const t of REFUSED_TYPES) {
+        if (!types.includes(t)) {
+            fail('REFUSED_TYPES names unknown type ' + t);
+        }
+    }
+
     const sds = profiles.filter((r) => r.resourceType === 'StructureDefinition'
                     && r.kind === 'resource' && !r.abstract
                     && r.derivation === 'specialization'
@@ -359,8 +378,9 @@ function patientData(profiles, types, compartment) {
             out.set(t, { kind: 'PATIENT_REF', elements: patientRef,
                          category, anyRef, sd });
 
-        } else if (anyRef.length > 0
-                   && !KNOWLEDGE_CATEGORIES.includes(category))
+        } else if ((anyRef.length > 0
+                    && !KNOWLEDGE_CATEGORIES.includes(category))
+                   || REFUSED_TYPES.includes(t))
         {
             out.set(t, { kind: 'ANY_REF', elements: anyRef, category,
                          anyRef, sd });
@@ -452,14 +472,21 @@ function checkPatientParams(params, types, pdata) {
 
 
 /*
- * The parameters that tie a PATIENT_REF type to a patient: its reference
- * search parameters that can point to a Patient, "patient" first, then
- * "subject", then by name; read like compartment parameters.
+ * The parameters that tie a PATIENT_REF type to a patient, read like
+ * compartment parameters: "patient" and "subject", the record's subject
+ * (Device.patient, Task.for, Contract.subject, GuidanceResponse.subject).
+ * The type's other Patient references say who is involved, not whose
+ * record it is (a Task for 456 owned or requested by 123, a Contract about
+ * 456 signed by 123), so they never limit a search or prove a record the
+ * patient's; writes still check them (patient_refs).
  */
+const SUBJECT_CODES = ['patient', 'subject'];
+
 function patientRefParams(type, params, types) {
     const codes = params
         .filter((p) => p.type === 'reference' && p.base.includes(type)
-                       && (p.target || []).includes('Patient'))
+                       && (p.target || []).includes('Patient')
+                       && SUBJECT_CODES.includes(p.code))
         .map((p) => p.code);
     const rank = (c) => (c === 'patient' ? 0 : c === 'subject' ? 1 : 2);
 
