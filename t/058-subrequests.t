@@ -12,16 +12,9 @@ use lib 't/lib';
 use Test::Nginx::Socket 'no_plan';
 use Smart::Token qw(:all);
 
-our $Fhir = <<'_EOC_';
-    location /fhir/ {
-        smart on;
-        smart_fhir_base /fhir/;
-        smart_issuer https://issuer.example.test;
-        smart_audience https://fhir.example.test;
-        smart_jwks_file $TEST_NGINX_FIXTURES/jwks-1.json;
-        proxy_pass http://127.0.0.1:$TEST_NGINX_UPSTREAM_PORT;
-    }
-_EOC_
+use Smart::Conf qw(fhir_location);
+
+our $Fhir = fhir_location();
 
 sub fixture {
     my ($name) = @_;

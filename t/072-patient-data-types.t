@@ -12,30 +12,15 @@ use lib 't/lib';
 use Test::Nginx::Socket 'no_plan';
 use Smart::Token qw(:all);
 
-our $Loc = <<'_EOC_';
-    location /fhir/ {
-        smart on;
-        smart_fhir_base /fhir/;
-        smart_issuer https://issuer.example.test;
-        smart_audience https://fhir.example.test;
-        smart_jwks_file $TEST_NGINX_FIXTURES/jwks-1.json;
-        add_header X-Reason $smart_reason always;
-        proxy_pass http://127.0.0.1:$TEST_NGINX_UPSTREAM_PORT;
-    }
-_EOC_
+use Smart::Conf qw(fhir_location bearer_request);
 
-sub get {
-    my ($path, $token) = @_;
-    return "GET $path HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n"
-         . "Authorization: Bearer $token\r\n\r\n";
-}
+our $Loc = fhir_location('add_header X-Reason $smart_reason always;');
+
+sub get { return bearer_request('GET', $_[0], $_[1]) }
 
 sub send_body {
     my ($method, $path, $token, $body) = @_;
-    return "$method $path HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n"
-         . "Authorization: Bearer $token\r\n"
-         . "Content-Type: application/fhir+json\r\n"
-         . "Content-Length: " . length($body) . "\r\n\r\n$body";
+    return bearer_request($method, $path, $token, $body);
 }
 
 our $P = Smart::Token::mint(exp => time() + 600,

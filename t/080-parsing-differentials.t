@@ -11,36 +11,18 @@ use lib 't/lib';
 use Test::Nginx::Socket 'no_plan';
 use Smart::Token qw(:all);
 
-our $Loc = <<'_EOC_';
-    location /fhir/ {
-        smart on;
-        smart_fhir_base /fhir/;
-        smart_issuer https://issuer.example.test;
-        smart_audience https://fhir.example.test;
-        smart_jwks_file $TEST_NGINX_FIXTURES/jwks-1.json;
-        smart_explain on;
-        add_header X-Decision $smart_decision always;
-        add_header X-Reason $smart_reason always;
-        proxy_pass http://127.0.0.1:$TEST_NGINX_UPSTREAM_PORT;
-    }
-_EOC_
+use Smart::Conf qw(fhir_location bearer_request);
+
+our $Loc = fhir_location('smart_explain on;',
+                         'add_header X-Decision $smart_decision always;',
+                         'add_header X-Reason $smart_reason always;');
 
 sub token {
     my (%o) = @_;
     return Smart::Token::mint(exp => time() + 600, %o);
 }
 
-sub req {
-    my ($method, $path, $token, $body, @headers) = @_;
-    my $r = "$method $path HTTP/1.1\r\nHost: localhost\r\n"
-          . "Connection: close\r\nAuthorization: Bearer $token\r\n"
-          . join('', map { "$_\r\n" } @headers);
-    if (defined $body) {
-        $r .= "Content-Type: application/fhir+json\r\n"
-            . "Content-Length: " . length($body) . "\r\n";
-    }
-    return $r . "\r\n" . (defined $body ? $body : '');
-}
+sub req { return bearer_request(@_) }
 
 sub bundle {
     my ($type, @entries) = @_;
