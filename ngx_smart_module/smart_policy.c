@@ -97,14 +97,14 @@ static const smart_policy_op_t  smart_policy_defaults[] = {
 };
 
 
-static void decide_req(pctx_t *c, const smart_fhir_req_t *req,
+static void smart_decide_req(pctx_t *c, const smart_fhir_req_t *req,
     const json_t *body, int body_present, int in_bundle, res_t *r);
 
 
 /* --- small helpers ------------------------------------------------------ */
 
 static void
-sb_add(sbuf_t *sb, const char *s, size_t n)
+smart_sb_add(sbuf_t *sb, const char *s, size_t n)
 {
     char    *p;
     size_t   cap;
@@ -140,9 +140,9 @@ sb_add(sbuf_t *sb, const char *s, size_t n)
 
 
 static void
-sb_adds(sbuf_t *sb, const char *s)
+smart_sb_adds(sbuf_t *sb, const char *s)
 {
-    sb_add(sb, s, strlen(s));
+    smart_sb_add(sb, s, strlen(s));
 }
 
 
@@ -152,7 +152,7 @@ sb_adds(sbuf_t *sb, const char *s)
  * the piece decodes back to itself and never splits or joins a value.
  */
 static void
-sb_add_encoded(sbuf_t *sb, const char *s, size_t n)
+smart_sb_add_encoded(sbuf_t *sb, const char *s, size_t n)
 {
     size_t          i;
     char            hex[4];
@@ -165,18 +165,18 @@ sb_add_encoded(sbuf_t *sb, const char *s, size_t n)
             || (ch >= '0' && ch <= '9') || ch == '-' || ch == '.'
             || ch == '_' || ch == '~' || ch == '/' || ch == ':')
         {
-            sb_add(sb, (const char *) &s[i], 1);
+            smart_sb_add(sb, (const char *) &s[i], 1);
             continue;
         }
 
         snprintf(hex, sizeof(hex), "%%%02X", ch);
-        sb_add(sb, hex, 3);
+        smart_sb_add(sb, hex, 3);
     }
 }
 
 
 static char *
-dupn(const char *s, size_t n)
+smart_dupn(const char *s, size_t n)
 {
     char  *d;
 
@@ -193,7 +193,7 @@ dupn(const char *s, size_t n)
 
 
 static void
-res_init(res_t *r)
+smart_res_init(res_t *r)
 {
     /*
      * Field by field: a result is made several times per decision, and
@@ -212,7 +212,7 @@ res_init(res_t *r)
 
 
 static void
-res_clear_params(res_t *r)
+smart_res_clear_params(res_t *r)
 {
     size_t  i;
 
@@ -226,9 +226,10 @@ res_clear_params(res_t *r)
 
 
 static void
-res_deny(res_t *r, smart_err_e reason, const char *needed, const char *why)
+smart_res_deny(res_t *r, smart_err_e reason, const char *needed,
+    const char *why)
 {
-    res_clear_params(r);
+    smart_res_clear_params(r);
     r->verdict = V_DENY;
     r->reason = reason;
     r->granted = NULL;
@@ -241,7 +242,7 @@ res_deny(res_t *r, smart_err_e reason, const char *needed, const char *why)
 
 
 static void
-res_allow(res_t *r, const smart_scope_t *granted, const char *why)
+smart_res_allow(res_t *r, const smart_scope_t *granted, const char *why)
 {
     r->verdict = (r->nparams > 0) ? V_NARROW : V_ALLOW;
     r->granted = granted;
@@ -253,7 +254,7 @@ res_allow(res_t *r, const smart_scope_t *granted, const char *why)
 
 /* Appends name=value (value already query-encoded); 0, or -1 when full. */
 static int
-res_add_param(pctx_t *c, res_t *r, const char *name, const char *value,
+smart_res_add_param(pctx_t *c, res_t *r, const char *name, const char *value,
     size_t value_len)
 {
     char  *n, *v;
@@ -262,8 +263,8 @@ res_add_param(pctx_t *c, res_t *r, const char *name, const char *value,
         return -1;
     }
 
-    n = dupn(name, strlen(name));
-    v = dupn(value, value_len);
+    n = smart_dupn(name, strlen(name));
+    v = smart_dupn(value, value_len);
 
     if (n == NULL || v == NULL) {
         free(n);
@@ -281,7 +282,7 @@ res_add_param(pctx_t *c, res_t *r, const char *name, const char *value,
 
 
 static int
-deny_rank(smart_err_e e)
+smart_deny_rank(smart_err_e e)
 {
     switch (e) {
     case SMART_ERR_PATIENT_MISMATCH:
@@ -298,7 +299,7 @@ deny_rank(smart_err_e e)
 
 /* best takes cand when cand is better; cand is always left empty. */
 static void
-res_offer(res_t *best, res_t *cand)
+smart_res_offer(res_t *best, res_t *cand)
 {
     int  better;
 
@@ -313,27 +314,27 @@ res_offer(res_t *best, res_t *cand)
         better = cand->verdict > best->verdict;
 
     } else if (cand->verdict == V_DENY) {
-        better = deny_rank(cand->reason) > deny_rank(best->reason);
+        better = smart_deny_rank(cand->reason) > smart_deny_rank(best->reason);
 
     } else {
         better = 0;
     }
 
     if (better) {
-        res_clear_params(best);
+        smart_res_clear_params(best);
         memcpy(best, cand, sizeof(res_t));
         cand->nparams = 0;
 
     } else {
-        res_clear_params(cand);
+        smart_res_clear_params(cand);
     }
 
-    res_init(cand);
+    smart_res_init(cand);
 }
 
 
 static const char *
-type_name(int t)
+smart_type_name(int t)
 {
     if (t < 0 || t >= SMART_FHIR_NTYPES) {
         return "*";
@@ -352,7 +353,7 @@ type_name(int t)
  * refused.
  */
 static int
-in_compartment(int t)
+smart_in_compartment(int t)
 {
     return t >= 0 && t < SMART_FHIR_NTYPES
            && smart_fhir_types[t].patient_data != SMART_FHIR_PD_NONE;
@@ -375,7 +376,7 @@ smart_unprovable(int t)
 
 /* Appends s to buf[0..*n) within SMART_POLICY_NEEDED_MAX - 1 bytes. */
 static void
-needed_put(char *buf, size_t *n, const char *s)
+smart_needed_put(char *buf, size_t *n, const char *s)
 {
     size_t  len;
 
@@ -392,7 +393,7 @@ needed_put(char *buf, size_t *n, const char *s)
 
 /* "context/Type.letters", cut as snprintf() would cut it; every request. */
 static void
-fmt_needed(char *buf, unsigned ctx, int t, unsigned letters)
+smart_fmt_needed(char *buf, unsigned ctx, int t, unsigned letters)
 {
     size_t       n;
     const char  *l, *cn;
@@ -401,18 +402,18 @@ fmt_needed(char *buf, unsigned ctx, int t, unsigned letters)
     cn = smart_scope_context_name((smart_scope_context_e) ctx);
 
     n = 0;
-    needed_put(buf, &n, cn ? cn : "user");
-    needed_put(buf, &n, "/");
-    needed_put(buf, &n, type_name(t));
-    needed_put(buf, &n, ".");
-    needed_put(buf, &n, l ? l : "");
+    smart_needed_put(buf, &n, cn ? cn : "user");
+    smart_needed_put(buf, &n, "/");
+    smart_needed_put(buf, &n, smart_type_name(t));
+    smart_needed_put(buf, &n, ".");
+    smart_needed_put(buf, &n, l ? l : "");
     buf[n] = '\0';
 }
 
 
 /* The context a refusal names when no scope of the right kind exists. */
 static unsigned
-guess_ctx(pctx_t *c)
+smart_guess_ctx(pctx_t *c)
 {
     if (c->set != NULL) {
         if (c->set->has_patient_scopes) {
@@ -433,7 +434,7 @@ guess_ctx(pctx_t *c)
 
 
 static int
-is_patient_id(pctx_t *c, const char *s, size_t n)
+smart_is_patient_id(pctx_t *c, const char *s, size_t n)
 {
     return c->patient != NULL && n == c->patient_len
            && memcmp(s, c->patient, n) == 0;
@@ -444,7 +445,7 @@ is_patient_id(pctx_t *c, const char *s, size_t n)
 
 /* First scope without granular restrictions granting need on t. */
 static const smart_scope_t *
-grant_full(pctx_t *c, unsigned ctx, int t, unsigned need)
+smart_grant_full(pctx_t *c, unsigned ctx, int t, unsigned need)
 {
     size_t                i, n;
     const char           *tn;
@@ -454,7 +455,7 @@ grant_full(pctx_t *c, unsigned ctx, int t, unsigned need)
         return NULL;
     }
 
-    tn = type_name(t);
+    tn = smart_type_name(t);
     n = smart_scope_match(c->set, ctx, tn, strlen(tn), need, m,
                           SMART_SCOPE_MAX_SCOPES);
     if (n > SMART_SCOPE_MAX_SCOPES) {
@@ -473,7 +474,7 @@ grant_full(pctx_t *c, unsigned ctx, int t, unsigned need)
 
 /* Granular scopes granting need on t, in set order. */
 static size_t
-grant_granular(pctx_t *c, unsigned ctx, int t, unsigned need,
+smart_grant_granular(pctx_t *c, unsigned ctx, int t, unsigned need,
     const smart_scope_t **out)
 {
     size_t                i, n, k;
@@ -484,7 +485,7 @@ grant_granular(pctx_t *c, unsigned ctx, int t, unsigned need,
         return 0;
     }
 
-    tn = type_name(t);
+    tn = smart_type_name(t);
     n = smart_scope_match(c->set, ctx, tn, strlen(tn), need, m,
                           SMART_SCOPE_MAX_SCOPES);
     if (n > SMART_SCOPE_MAX_SCOPES) {
@@ -502,7 +503,7 @@ grant_granular(pctx_t *c, unsigned ctx, int t, unsigned need,
 
 
 static int
-any_patient_scope(pctx_t *c, int t, unsigned need)
+smart_any_patient_scope(pctx_t *c, int t, unsigned need)
 {
     const char  *tn;
 
@@ -510,7 +511,7 @@ any_patient_scope(pctx_t *c, int t, unsigned need)
         return 0;
     }
 
-    tn = type_name(t);
+    tn = smart_type_name(t);
 
     return smart_scope_match(c->set, SMART_SCOPE_PATIENT, tn, strlen(tn),
                              need, NULL, 0) > 0;
@@ -523,18 +524,22 @@ any_patient_scope(pctx_t *c, int t, unsigned need)
  * refusal, else 0 and r untouched.
  */
 static int
-context_missing(pctx_t *c, int t, unsigned need, const char *why, res_t *r)
+smart_context_missing(pctx_t *c, int t, unsigned need, const char *why,
+    res_t *r)
 {
     char  needed[SMART_POLICY_NEEDED_MAX];
 
-    if (c->patient != NULL || !any_patient_scope(c, t, need)) {
+    if (c->patient != NULL || !smart_any_patient_scope(c, t, need)) {
         return 0;
     }
 
-    fmt_needed(needed, SMART_SCOPE_PATIENT, t, need);
-    res_deny(r, SMART_ERR_PATIENT_CONTEXT_MISSING, needed,
-             why != NULL ? why : "a patient scope would allow it, but the "
-                                 "token has no patient context");
+    smart_fmt_needed(needed, SMART_SCOPE_PATIENT, t, need);
+    if (why == NULL) {
+        why = "a patient scope would allow it, but the token has no patient "
+              "context";
+    }
+
+    smart_res_deny(r, SMART_ERR_PATIENT_CONTEXT_MISSING, needed, why);
 
     return 1;
 }
@@ -547,7 +552,7 @@ context_missing(pctx_t *c, int t, unsigned need, const char *why, res_t *r)
  * If-None-Exist alone: servers never read the URL query of a create.
  */
 static int
-is_criteria(const smart_fhir_req_t *req, const smart_fhir_param_t *pa)
+smart_is_criteria(const smart_fhir_req_t *req, const smart_fhir_param_t *pa)
 {
     if (req->interaction == SMART_FHIR_I_CREATE) {
         return pa->source == SMART_FHIR_SRC_IF_NONE_EXIST;
@@ -558,7 +563,7 @@ is_criteria(const smart_fhir_req_t *req, const smart_fhir_param_t *pa)
 
 
 static int
-targets_only_patient(const char *const *targets, size_t n)
+smart_targets_only_patient(const char *const *targets, size_t n)
 {
     return n == 1 && strcmp(targets[0], "Patient") == 0;
 }
@@ -571,20 +576,22 @@ targets_only_patient(const char *const *targets, size_t n)
  * hold Patient references, so a bare id means Patient/id.
  */
 static int
-patient_param(int t, const char *name, int *exclusive)
+smart_patient_param(int t, const char *name, int *exclusive)
 {
     const smart_fhir_cparam_t    *cp;
     const smart_fhir_refparam_t  *rp;
 
     cp = smart_fhir_compartment_param(t, name, strlen(name));
     if (cp != NULL) {
-        *exclusive = targets_only_patient(cp->targets, cp->ntargets);
+        *exclusive = smart_targets_only_patient(cp->targets, cp->ntargets);
         return 1;
     }
 
     if (strcmp(name, "patient") == 0) {
         rp = smart_fhir_reference_param(t, name, strlen(name));
-        if (rp != NULL && targets_only_patient(rp->targets, rp->ntargets)) {
+        if (rp != NULL
+            && smart_targets_only_patient(rp->targets, rp->ntargets))
+        {
             *exclusive = 1;
             return 1;
         }
@@ -603,7 +610,7 @@ patient_param(int t, const char *name, int *exclusive)
         if (cp != NULL && rp != NULL && cp->npaths == 1
             && strcmp(cp->paths[0].element, "subject") == 0)
         {
-            *exclusive = targets_only_patient(rp->targets, rp->ntargets);
+            *exclusive = smart_targets_only_patient(rp->targets, rp->ntargets);
             return 1;
         }
     }
@@ -614,14 +621,14 @@ patient_param(int t, const char *name, int *exclusive)
 
 /* One search value piece of a patient parameter: PIN_YES/NO/OTHER. */
 static int
-pin_piece(pctx_t *c, const char *v, int exclusive)
+smart_pin_piece(pctx_t *c, const char *v, int exclusive)
 {
     size_t  n;
 
     n = strlen(v);
 
     if (n > 8 && memcmp(v, "Patient/", 8) == 0) {
-        return is_patient_id(c, v + 8, n - 8) ? PIN_YES : PIN_OTHER;
+        return smart_is_patient_id(c, v + 8, n - 8) ? PIN_YES : PIN_OTHER;
     }
 
     if (n == 8 && memcmp(v, "Patient/", 8) == 0) {
@@ -634,7 +641,7 @@ pin_piece(pctx_t *c, const char *v, int exclusive)
         return PIN_NO;
     }
 
-    return is_patient_id(c, v, n) ? PIN_YES : PIN_OTHER;
+    return smart_is_patient_id(c, v, n) ? PIN_YES : PIN_OTHER;
 }
 
 
@@ -645,13 +652,13 @@ pin_piece(pctx_t *c, const char *v, int exclusive)
  * Patient itself is limited by _id.
  */
 static int
-pin_status(pctx_t *c, const smart_fhir_req_t *req, int t)
+smart_pin_status(pctx_t *c, const smart_fhir_req_t *req, int t)
 {
     int                        st, excl, pinned, all, p;
     size_t                     i, j;
     const smart_fhir_param_t  *pa;
 
-    if (!in_compartment(t)) {
+    if (!smart_in_compartment(t)) {
         return PIN_NA;
     }
 
@@ -660,7 +667,7 @@ pin_status(pctx_t *c, const smart_fhir_req_t *req, int t)
     for (i = 0; i < req->nparams; i++) {
         pa = &req->params[i];
 
-        if (pa->chain != NULL || !is_criteria(req, pa)) {
+        if (pa->chain != NULL || !smart_is_criteria(req, pa)) {
             continue;
         }
 
@@ -671,7 +678,7 @@ pin_status(pctx_t *c, const smart_fhir_req_t *req, int t)
             excl = 1;
 
         } else {
-            if (!patient_param(t, pa->name, &excl)) {
+            if (!smart_patient_param(t, pa->name, &excl)) {
                 continue;
             }
 
@@ -686,7 +693,7 @@ pin_status(pctx_t *c, const smart_fhir_req_t *req, int t)
         all = 1;
 
         for (j = 0; j < pa->nvalues; j++) {
-            p = pin_piece(c, pa->values[j], excl);
+            p = smart_pin_piece(c, pa->values[j], excl);
 
             if (p == PIN_OTHER) {
                 return PIN_OTHER;
@@ -714,7 +721,7 @@ pin_status(pctx_t *c, const smart_fhir_req_t *req, int t)
  * id when the parameter holds only Patient references, else Patient/id.
  */
 static int
-narrow_param(pctx_t *c, int t, res_t *r)
+smart_narrow_param(pctx_t *c, int t, res_t *r)
 {
     int                          excl;
     const char                  *name;
@@ -727,16 +734,16 @@ narrow_param(pctx_t *c, int t, res_t *r)
     if (t == SMART_FHIR_TYPE_PATIENT) {
         name = "_id";
 
-    } else if (patient_param(t, "patient", &excl)) {
+    } else if (smart_patient_param(t, "patient", &excl)) {
         name = "patient";
 
-    } else if (patient_param(t, "subject", &excl)) {
+    } else if (smart_patient_param(t, "subject", &excl)) {
         name = "subject";
 
     } else if (ty->ncparams > 0) {
         name = ty->cparams[0].name;
-        excl = targets_only_patient(ty->cparams[0].targets,
-                                    ty->cparams[0].ntargets);
+        excl = smart_targets_only_patient(ty->cparams[0].targets,
+                                          ty->cparams[0].ntargets);
 
     } else {
         return -1;
@@ -745,10 +752,10 @@ narrow_param(pctx_t *c, int t, res_t *r)
     memset(&sb, 0, sizeof(sbuf_t));
 
     if (!excl) {
-        sb_adds(&sb, "Patient/");
+        smart_sb_adds(&sb, "Patient/");
     }
 
-    sb_add_encoded(&sb, c->patient, c->patient_len);
+    smart_sb_add_encoded(&sb, c->patient, c->patient_len);
 
     if (sb.nomem) {
         free(sb.p);
@@ -756,7 +763,7 @@ narrow_param(pctx_t *c, int t, res_t *r)
         return -1;
     }
 
-    if (res_add_param(c, r, name, sb.p, sb.len) != 0) {
+    if (smart_res_add_param(c, r, name, sb.p, sb.len) != 0) {
         free(sb.p);
         return -1;
     }
@@ -772,42 +779,44 @@ narrow_param(pctx_t *c, int t, res_t *r)
 /*
  * Read on one included type tt.  Under a patient grant a compartment type
  * is acceptable only when the included resources are proven to be in the
- * patient's compartment (revinclude_proven()).  Returns 1, or 0 with r set
+ * patient's compartment (smart_revinclude_proven()).  Returns 1, or 0 with
+ * r set
  * to the refusal.
  */
 static int
-include_target_ok(pctx_t *c, int tt, int proven, res_t *r)
+smart_include_target_ok(pctx_t *c, int tt, int proven, res_t *r)
 {
     char  needed[SMART_POLICY_NEEDED_MAX];
 
-    if (grant_full(c, CTX_US, tt, SMART_SCOPE_R) != NULL) {
+    if (smart_grant_full(c, CTX_US, tt, SMART_SCOPE_R) != NULL) {
         return 1;
     }
 
     if (c->patient != NULL
-        && grant_full(c, SMART_SCOPE_PATIENT, tt, SMART_SCOPE_R) != NULL)
+        && smart_grant_full(c, SMART_SCOPE_PATIENT, tt, SMART_SCOPE_R) != NULL)
     {
-        if (tt >= 0 && (!in_compartment(tt) || proven)) {
+        if (tt >= 0 && (!smart_in_compartment(tt) || proven)) {
             return 1;
         }
 
-        fmt_needed(needed, SMART_SCOPE_USER, tt, SMART_SCOPE_R);
-        res_deny(r, SMART_ERR_SCOPE_INSUFFICIENT, needed,
-                 "included resources of a compartment type would not be "
-                 "proven to be the patient's");
+        smart_fmt_needed(needed, SMART_SCOPE_USER, tt, SMART_SCOPE_R);
+        smart_res_deny(r, SMART_ERR_SCOPE_INSUFFICIENT, needed,
+                       "included resources of a compartment type would not be "
+                       "proven to be the patient's");
         return 0;
     }
 
-    if (context_missing(c, tt, SMART_SCOPE_R,
-                        "a patient scope would allow the included type, but "
-                        "the token has no patient context", r))
+    if (smart_context_missing(c, tt, SMART_SCOPE_R,
+                              "a patient scope would allow the included type, "
+                              "but "
+                              "the token has no patient context", r))
     {
         return 0;
     }
 
-    fmt_needed(needed, guess_ctx(c), tt, SMART_SCOPE_R);
-    res_deny(r, SMART_ERR_SCOPE_INSUFFICIENT, needed,
-             "no scope allows reading an included type");
+    smart_fmt_needed(needed, smart_guess_ctx(c), tt, SMART_SCOPE_R);
+    smart_res_deny(r, SMART_ERR_SCOPE_INSUFFICIENT, needed,
+                   "no scope allows reading an included type");
 
     return 0;
 }
@@ -824,7 +833,8 @@ include_target_ok(pctx_t *c, int tt, int proven, res_t *r)
  * the response check.
  */
 static int
-revinclude_proven(const smart_fhir_req_t *req, const smart_fhir_include_t *inc)
+smart_revinclude_proven(const smart_fhir_req_t *req,
+    const smart_fhir_include_t *inc)
 {
     return req->type == SMART_FHIR_TYPE_PATIENT
            && req->interaction == SMART_FHIR_I_SEARCH_TYPE
@@ -838,10 +848,10 @@ revinclude_proven(const smart_fhir_req_t *req, const smart_fhir_include_t *inc)
 
 
 static int
-includes_ok(pctx_t *c, const smart_fhir_req_t *req, int primary_pinned,
+smart_includes_ok(pctx_t *c, const smart_fhir_req_t *req, int primary_pinned,
     res_t *r)
 {
-    int                             tt;
+    int                             tt, proven;
     size_t                          i, j, k;
     const smart_fhir_param_t       *pa;
     const smart_fhir_include_t     *inc;
@@ -870,11 +880,9 @@ includes_ok(pctx_t *c, const smart_fhir_req_t *req, int primary_pinned,
 
             if (pa->kind == SMART_FHIR_P_REVINCLUDE) {
                 tt = inc->src_type;     /* -1 for "*": every type */
+                proven = primary_pinned && smart_revinclude_proven(req, inc);
 
-                if (!include_target_ok(c, tt, primary_pinned
-                                              && revinclude_proven(req, inc),
-                                       r))
-                {
+                if (!smart_include_target_ok(c, tt, proven, r)) {
                     return 0;
                 }
 
@@ -882,7 +890,7 @@ includes_ok(pctx_t *c, const smart_fhir_req_t *req, int primary_pinned,
             }
 
             if (inc->wildcard || inc->param == NULL) {
-                if (!include_target_ok(c, -1, 0, r)) {
+                if (!smart_include_target_ok(c, -1, 0, r)) {
                     return 0;
                 }
 
@@ -890,7 +898,7 @@ includes_ok(pctx_t *c, const smart_fhir_req_t *req, int primary_pinned,
             }
 
             if (inc->target_type >= 0) {
-                if (!include_target_ok(c, inc->target_type, 0, r)) {
+                if (!smart_include_target_ok(c, inc->target_type, 0, r)) {
                     return 0;
                 }
 
@@ -900,13 +908,13 @@ includes_ok(pctx_t *c, const smart_fhir_req_t *req, int primary_pinned,
             rp = smart_fhir_reference_param(inc->src_type, inc->param,
                                             strlen(inc->param));
             if (rp == NULL) {
-                res_deny(r, SMART_ERR_REQUEST_INVALID, NULL,
-                         "_include names no reference parameter of R4");
+                smart_res_deny(r, SMART_ERR_REQUEST_INVALID, NULL,
+                               "_include names no reference parameter of R4");
                 return 0;
             }
 
             if (rp->ntargets == 0) {
-                if (!include_target_ok(c, -1, 0, r)) {
+                if (!smart_include_target_ok(c, -1, 0, r)) {
                     return 0;
                 }
 
@@ -917,7 +925,7 @@ includes_ok(pctx_t *c, const smart_fhir_req_t *req, int primary_pinned,
                 tt = smart_fhir_type_index(rp->targets[k],
                                            strlen(rp->targets[k]));
 
-                if (!include_target_ok(c, tt, 0, r)) {
+                if (!smart_include_target_ok(c, tt, 0, r)) {
                     return 0;
                 }
             }
@@ -970,7 +978,7 @@ static const char *const  modifiers[] = {
 
 
 static int
-in_list(const char *const *list, size_t n, const char *s)
+smart_in_list(const char *const *list, size_t n, const char *s)
 {
     size_t  i;
 
@@ -983,12 +991,12 @@ in_list(const char *const *list, size_t n, const char *s)
     return 0;
 }
 
-#define IN_LIST(list, s)  in_list(list, sizeof(list) / sizeof(list[0]), s)
+#define IN_LIST(list, s)  smart_in_list(list, sizeof(list) / sizeof(list[0]), s)
 
 
 /* Is pa's code defined where req searches? */
 static int
-search_param_defined(const smart_fhir_req_t *req, const char *name)
+smart_search_param_defined(const smart_fhir_req_t *req, const char *name)
 {
     size_t  i, n;
 
@@ -1014,7 +1022,8 @@ search_param_defined(const smart_fhir_req_t *req, const char *name)
 
 
 static int
-param_recognised(const smart_fhir_req_t *req, const smart_fhir_param_t *pa)
+smart_param_recognised(const smart_fhir_req_t *req,
+    const smart_fhir_param_t *pa)
 {
     switch (req->interaction) {
 
@@ -1064,7 +1073,7 @@ param_recognised(const smart_fhir_req_t *req, const smart_fhir_param_t *pa)
     }
 
     return IN_LIST(result_params, pa->name)
-           || search_param_defined(req, pa->name);
+           || smart_search_param_defined(req, pa->name);
 }
 
 
@@ -1075,7 +1084,7 @@ param_recognised(const smart_fhir_req_t *req, const smart_fhir_param_t *pa)
  * unrecognised parameter is refused under granular scopes.
  */
 static int
-restriction_recognised(const smart_fhir_req_t *req, const char *name)
+smart_restriction_recognised(const smart_fhir_req_t *req, const char *name)
 {
     char         base[SMART_FHIR_MAX_NAME + 1];
     size_t       n;
@@ -1096,14 +1105,14 @@ restriction_recognised(const smart_fhir_req_t *req, const char *name)
         return 0;
     }
 
-    return strcmp(base, "_list") == 0 || search_param_defined(req, base);
+    return strcmp(base, "_list") == 0 || smart_search_param_defined(req, base);
 }
 
 
 /* 1 when every parameter (every criteria parameter of a write) is
    recognised, else 0 with r set to the refusal. */
 static int
-params_recognised(const smart_fhir_req_t *req, res_t *r)
+smart_params_recognised(const smart_fhir_req_t *req, res_t *r)
 {
     size_t                     i;
     const smart_fhir_param_t  *pa;
@@ -1116,7 +1125,7 @@ params_recognised(const smart_fhir_req_t *req, res_t *r)
             || req->interaction == SMART_FHIR_I_PATCH
             || req->interaction == SMART_FHIR_I_DELETE)
         {
-            if (!is_criteria(req, pa)) {
+            if (!smart_is_criteria(req, pa)) {
                 continue;
             }
 
@@ -1131,7 +1140,7 @@ params_recognised(const smart_fhir_req_t *req, res_t *r)
             }
         }
 
-        if (!param_recognised(req, pa)) {
+        if (!smart_param_recognised(req, pa)) {
             break;
         }
     }
@@ -1140,10 +1149,11 @@ params_recognised(const smart_fhir_req_t *req, res_t *r)
         return 1;
     }
 
-    res_deny(r, SMART_ERR_REQUEST_INVALID, NULL,
-             "a parameter the gateway does not recognise for this request "
-             "(not an R4 search parameter of the type, or an unknown "
-             "modifier): refused under patient and granular scopes");
+    smart_res_deny(r, SMART_ERR_REQUEST_INVALID, NULL,
+                   "a parameter the gateway does not recognise for this "
+                   "request (not an R4 search parameter of the type, or an "
+                   "unknown modifier): refused under patient and granular "
+                   "scopes");
 
     return 0;
 }
@@ -1161,14 +1171,14 @@ params_recognised(const smart_fhir_req_t *req, res_t *r)
  * type is allowed.
  */
 static int
-reach_ok(pctx_t *c, int t, const char *spec, int depth)
+smart_reach_ok(pctx_t *c, int t, const char *spec, int depth)
 {
     int                           tt, mt;
     size_t                        k, seg, nlen;
     const char                   *colon, *dot, *rest;
     const smart_fhir_refparam_t  *rp;
 
-    if (grant_full(c, CTX_US, -1, SMART_SCOPE_S) != NULL) {
+    if (smart_grant_full(c, CTX_US, -1, SMART_SCOPE_S) != NULL) {
         return 1;
     }
 
@@ -1182,7 +1192,7 @@ reach_ok(pctx_t *c, int t, const char *spec, int depth)
         tt = smart_fhir_type_index(spec, seg);
 
         if (tt < 0 || spec[seg] != ':'
-            || grant_full(c, CTX_US, tt, SMART_SCOPE_S) == NULL)
+            || smart_grant_full(c, CTX_US, tt, SMART_SCOPE_S) == NULL)
         {
             return 0;
         }
@@ -1194,7 +1204,7 @@ reach_ok(pctx_t *c, int t, const char *spec, int depth)
             return 0;
         }
 
-        return reach_ok(c, tt, rest + seg + 1, depth + 1);
+        return smart_reach_ok(c, tt, rest + seg + 1, depth + 1);
     }
 
     dot = strchr(spec, '.');
@@ -1210,8 +1220,8 @@ reach_ok(pctx_t *c, int t, const char *spec, int depth)
                : -1;
 
     if (mt >= 0) {
-        return grant_full(c, CTX_US, mt, SMART_SCOPE_S) != NULL
-               && reach_ok(c, mt, dot + 1, depth + 1);
+        return smart_grant_full(c, CTX_US, mt, SMART_SCOPE_S) != NULL
+               && smart_reach_ok(c, mt, dot + 1, depth + 1);
     }
 
     rp = (t >= 0) ? smart_fhir_reference_param(t, spec, nlen) : NULL;
@@ -1222,8 +1232,8 @@ reach_ok(pctx_t *c, int t, const char *spec, int depth)
     for (k = 0; k < rp->ntargets; k++) {
         tt = smart_fhir_type_index(rp->targets[k], strlen(rp->targets[k]));
 
-        if (tt < 0 || grant_full(c, CTX_US, tt, SMART_SCOPE_S) == NULL
-            || !reach_ok(c, tt, dot + 1, depth + 1))
+        if (tt < 0 || smart_grant_full(c, CTX_US, tt, SMART_SCOPE_S) == NULL
+            || !smart_reach_ok(c, tt, dot + 1, depth + 1))
         {
             return 0;
         }
@@ -1234,12 +1244,12 @@ reach_ok(pctx_t *c, int t, const char *spec, int depth)
 
 
 /*
- * reach_ok() for every chain and _has of req on type t, and
+ * smart_reach_ok() for every chain and _has of req on type t, and
  * "_containedType=container", which returns the resources (of any type)
  * that contain the matches: 1 when fine, else 0 with r set to the refusal.
  */
 static int
-reaches_ok(pctx_t *c, const smart_fhir_req_t *req, int t,
+smart_reaches_ok(pctx_t *c, const smart_fhir_req_t *req, int t,
     const char *needed, res_t *r)
 {
     size_t                     i;
@@ -1255,22 +1265,22 @@ reaches_ok(pctx_t *c, const smart_fhir_req_t *req, int t,
         pa = &req->params[i];
 
         if ((pa->kind == SMART_FHIR_P_HAS || pa->chain != NULL)
-            && !reach_ok(c, t, pa->raw_name, 0))
+            && !smart_reach_ok(c, t, pa->raw_name, 0))
         {
-            res_deny(r, SMART_ERR_SCOPE_INSUFFICIENT, needed,
-                     "a chain or _has reaches a type that no unrestricted "
-                     "scope allows searching");
+            smart_res_deny(r, SMART_ERR_SCOPE_INSUFFICIENT, needed,
+                           "a chain or _has reaches a type that no "
+                           "unrestricted scope allows searching");
             return 0;
         }
 
         if (pa->kind == SMART_FHIR_P_CONTAINED
             && strcmp(pa->raw_name, "_containedType") == 0
             && strcmp(pa->value, "contained") != 0
-            && grant_full(c, CTX_US, -1, SMART_SCOPE_S) == NULL)
+            && smart_grant_full(c, CTX_US, -1, SMART_SCOPE_S) == NULL)
         {
-            res_deny(r, SMART_ERR_SCOPE_INSUFFICIENT, needed,
-                     "_containedType=container returns containers of any "
-                     "type");
+            smart_res_deny(r, SMART_ERR_SCOPE_INSUFFICIENT, needed,
+                           "_containedType=container returns containers of any "
+                           "type");
             return 0;
         }
     }
@@ -1287,7 +1297,7 @@ reaches_ok(pctx_t *c, const smart_fhir_req_t *req, int t,
  * so "\\," is an escaped backslash followed by a separator.
  */
 static size_t
-piece_end(const char *v, size_t n, size_t start)
+smart_piece_end(const char *v, size_t n, size_t start)
 {
     size_t  i;
 
@@ -1308,7 +1318,7 @@ piece_end(const char *v, size_t n, size_t start)
 
 /* 1 when piece v equals one comma piece of the scope value sv. */
 static int
-granular_value_has(const char *sv, size_t svlen, const char *v)
+smart_granular_value_has(const char *sv, size_t svlen, const char *v)
 {
     size_t  start, end, vl;
 
@@ -1316,7 +1326,7 @@ granular_value_has(const char *sv, size_t svlen, const char *v)
     start = 0;
 
     for ( ;; ) {
-        end = piece_end(sv, svlen, start);
+        end = smart_piece_end(sv, svlen, start);
 
         if (end - start == vl && memcmp(sv + start, v, vl) == 0) {
             return 1;
@@ -1334,7 +1344,7 @@ granular_value_has(const char *sv, size_t svlen, const char *v)
 /* 1 when one request parameter named exactly name has only values among
    the scope values vals[0..nvals). */
 static int
-request_inside(const smart_fhir_req_t *req, const char *name,
+smart_request_inside(const smart_fhir_req_t *req, const char *name,
     const smart_scope_param_t *const *vals, size_t nvals)
 {
     int                        ok;
@@ -1354,8 +1364,8 @@ request_inside(const smart_fhir_req_t *req, const char *name,
             ok = 0;
 
             for (k = 0; k < nvals; k++) {
-                if (granular_value_has(vals[k]->value, vals[k]->value_len,
-                                       pa->values[j]))
+                if (smart_granular_value_has(vals[k]->value, vals[k]->value_len,
+                                             pa->values[j]))
                 {
                     ok = 1;
                     break;
@@ -1373,7 +1383,7 @@ request_inside(const smart_fhir_req_t *req, const char *name,
 
 
 static size_t
-base_len(const char *name)
+smart_base_len(const char *name)
 {
     size_t  n;
 
@@ -1385,11 +1395,11 @@ base_len(const char *name)
 
 /* 1 when the request has a parameter with the base name of sname. */
 static int
-request_names(const smart_fhir_req_t *req, const char *sname)
+smart_request_names(const smart_fhir_req_t *req, const char *sname)
 {
     size_t  i, n;
 
-    n = base_len(sname);
+    n = smart_base_len(sname);
 
     for (i = 0; i < req->nparams; i++) {
         if (strlen(req->params[i].name) == n
@@ -1410,7 +1420,7 @@ request_names(const smart_fhir_req_t *req, const char *sname)
  * and chains would change what comes back rather than filter it.
  */
 static int
-narrowable_name(const char *name)
+smart_narrowable_name(const char *name)
 {
     size_t              i, colons;
     static const char  *const common[] = {
@@ -1452,25 +1462,38 @@ narrowable_name(const char *name)
 }
 
 
-/* Appends the comma pieces of a scope value, each piece encoded. */
-static void
-add_pieces(sbuf_t *sb, const char *v, size_t n)
+/*
+ * Appends the comma pieces of a scope value, each piece encoded.  -1 when
+ * a piece ends in an unescaped '\': the server would read the comma after
+ * it as part of the piece (servers decode %5C before they split), so the
+ * narrowing cannot be expressed.
+ */
+static int
+smart_add_pieces(sbuf_t *sb, const char *v, size_t n)
 {
-    size_t  start, end;
+    size_t  start, end, k;
 
     start = 0;
 
     for ( ;; ) {
-        end = piece_end(v, n, start);
+        end = smart_piece_end(v, n, start);
 
-        if (start > 0) {
-            sb_add(sb, ",", 1);
+        for (k = end; k > start && v[k - 1] == '\\'; k--) {
+            /* void */
         }
 
-        sb_add_encoded(sb, v + start, end - start);
+        if ((end - k) % 2 == 1) {
+            return -1;
+        }
+
+        if (start > 0) {
+            smart_sb_add(sb, ",", 1);
+        }
+
+        smart_sb_add_encoded(sb, v + start, end - start);
 
         if (end >= n) {
-            return;
+            return 0;
         }
 
         start = end + 1;
@@ -1481,19 +1504,19 @@ add_pieces(sbuf_t *sb, const char *v, size_t n)
 /* 1 when every comma piece of a scope value is the patient, as P or
    Patient/P. */
 static int
-granular_pins(pctx_t *c, const char *v, size_t n)
+smart_granular_pins(pctx_t *c, const char *v, size_t n)
 {
     size_t  start, end, len;
 
     start = 0;
 
     for ( ;; ) {
-        end = piece_end(v, n, start);
+        end = smart_piece_end(v, n, start);
         len = end - start;
 
-        if (!is_patient_id(c, v + start, len)
+        if (!smart_is_patient_id(c, v + start, len)
             && !(len > 8 && memcmp(v + start, "Patient/", 8) == 0
-                 && is_patient_id(c, v + start + 8, len - 8)))
+                 && smart_is_patient_id(c, v + start + 8, len - 8)))
         {
             return 0;
         }
@@ -1515,7 +1538,7 @@ granular_pins(pctx_t *c, const char *v, size_t n)
  * parameter carrying the whole union as a comma list.
  */
 static void
-granular_search(pctx_t *c, const smart_fhir_req_t *req, int t,
+smart_granular_search(pctx_t *c, const smart_fhir_req_t *req, int t,
     const smart_scope_t **g, size_t ng, const char *needed, res_t *r)
 {
     int                          excl;
@@ -1526,7 +1549,7 @@ granular_search(pctx_t *c, const smart_fhir_req_t *req, int t,
     const smart_scope_param_t   *one[1];
     const smart_scope_param_t   *vals[SMART_SCOPE_MAX_SCOPES];
 
-    if (!params_recognised(req, r)) {
+    if (!smart_params_recognised(req, r)) {
         return;
     }
 
@@ -1535,13 +1558,13 @@ granular_search(pctx_t *c, const smart_fhir_req_t *req, int t,
 
         for (j = 0; j < sc->nparams; j++) {
             one[0] = &sc->params[j];
-            if (!request_inside(req, sc->params[j].name, one, 1)) {
+            if (!smart_request_inside(req, sc->params[j].name, one, 1)) {
                 break;
             }
         }
 
         if (j == sc->nparams) {
-            res_allow(r, sc, "inside a granular scope");
+            smart_res_allow(r, sc, "inside a granular scope");
             return;
         }
     }
@@ -1559,59 +1582,59 @@ granular_search(pctx_t *c, const smart_fhir_req_t *req, int t,
             }
         }
 
-        if (request_inside(req, g[i]->params[0].name, vals, nv)) {
-            res_allow(r, g[i], "inside the union of granular scopes");
+        if (smart_request_inside(req, g[i]->params[0].name, vals, nv)) {
+            smart_res_allow(r, g[i], "inside the union of granular scopes");
             return;
         }
     }
 
     for (i = 0; i < ng; i++) {
         for (j = 0; j < g[i]->nparams; j++) {
-            if (request_names(req, g[i]->params[j].name)) {
-                res_deny(r, SMART_ERR_SCOPE_INSUFFICIENT, needed,
-                         "a search parameter is outside the values the "
-                         "granular scopes allow");
+            if (smart_request_names(req, g[i]->params[j].name)) {
+                smart_res_deny(r, SMART_ERR_SCOPE_INSUFFICIENT, needed,
+                               "a search parameter is outside the values the "
+                               "granular scopes allow");
                 return;
             }
         }
     }
 
     if (c->conf->patient_search == SMART_PATIENT_SEARCH_DENY) {
-        res_deny(r, SMART_ERR_SCOPE_INSUFFICIENT, needed,
-                 "search lacks the granular restriction "
-                 "(smart_patient_search deny)");
+        smart_res_deny(r, SMART_ERR_SCOPE_INSUFFICIENT, needed,
+                       "search lacks the granular restriction "
+                       "(smart_patient_search deny)");
         return;
     }
 
     sc = g[0];
 
     for (j = 0; j < sc->nparams; j++) {
-        if (!narrowable_name(sc->params[j].name)
-            || !restriction_recognised(req, sc->params[j].name))
+        if (!smart_narrowable_name(sc->params[j].name)
+            || !smart_restriction_recognised(req, sc->params[j].name))
         {
-            res_deny(r, SMART_ERR_SCOPE_INSUFFICIENT, needed,
-                     "the granular restriction cannot be added as a search "
-                     "parameter");
+            smart_res_deny(r, SMART_ERR_SCOPE_INSUFFICIENT, needed,
+                           "the granular restriction cannot be added as a "
+                           "search parameter");
             return;
         }
 
         /* under a patient scope a restriction on a patient parameter that
            names someone else would contradict the patient narrowing */
-        i = base_len(sc->params[j].name);
+        i = smart_base_len(sc->params[j].name);
         if (sc->context == SMART_SCOPE_PATIENT && i < sizeof(base)) {
             memcpy(base, sc->params[j].name, i);
             base[i] = '\0';
 
             if ((t == SMART_FHIR_TYPE_PATIENT && strcmp(base, "_id") == 0)
                 || (t != SMART_FHIR_TYPE_PATIENT
-                    && patient_param(t, base, &excl)))
+                    && smart_patient_param(t, base, &excl)))
             {
-                if (!granular_pins(c, sc->params[j].value,
-                                   sc->params[j].value_len))
+                if (!smart_granular_pins(c, sc->params[j].value,
+                                         sc->params[j].value_len))
                 {
-                    res_deny(r, SMART_ERR_SCOPE_INSUFFICIENT, needed,
-                             "the granular restriction names another "
-                             "patient");
+                    smart_res_deny(r, SMART_ERR_SCOPE_INSUFFICIENT, needed,
+                                   "the granular restriction names another "
+                                   "patient");
                     return;
                 }
             }
@@ -1633,35 +1656,43 @@ granular_search(pctx_t *c, const smart_fhir_req_t *req, int t,
             }
 
             if (sb.len > 0) {
-                sb_add(&sb, ",", 1);
+                smart_sb_add(&sb, ",", 1);
             }
 
             /* the scope value may itself be a comma list: keep its pieces,
                encode everything inside a piece */
-            add_pieces(&sb, g[k]->params[j].value,
-                       g[k]->params[j].value_len);
+            if (smart_add_pieces(&sb, g[k]->params[j].value,
+                                 g[k]->params[j].value_len)
+                != 0)
+            {
+                free(sb.p);
+                smart_res_deny(r, SMART_ERR_SCOPE_INSUFFICIENT, needed,
+                               "the narrowing cannot be expressed");
+                return;
+            }
         }
 
         if (sb.nomem) {
             free(sb.p);
             c->nomem = 1;
-            res_deny(r, SMART_ERR_SCOPE_INSUFFICIENT, needed, "no memory");
+            smart_res_deny(r, SMART_ERR_SCOPE_INSUFFICIENT, needed,
+                           "no memory");
             return;
         }
 
-        if (res_add_param(c, r, sc->params[j].name, sb.p ? sb.p : "",
-                          sb.len) != 0)
+        if (smart_res_add_param(c, r, sc->params[j].name, sb.p ? sb.p : "",
+                                sb.len) != 0)
         {
             free(sb.p);
-            res_deny(r, SMART_ERR_SCOPE_INSUFFICIENT, needed,
-                     "the narrowing cannot be expressed");
+            smart_res_deny(r, SMART_ERR_SCOPE_INSUFFICIENT, needed,
+                           "the narrowing cannot be expressed");
             return;
         }
 
         free(sb.p);
     }
 
-    res_allow(r, sc, "narrowed to the granular scope");
+    smart_res_allow(r, sc, "narrowed to the granular scope");
 }
 
 
@@ -1675,16 +1706,16 @@ granular_search(pctx_t *c, const smart_fhir_req_t *req, int t,
  * or narrowed like a type search.
  */
 static int
-compartment_limits(int t)
+smart_compartment_limits(int t)
 {
     return t >= 0 && t < SMART_FHIR_NTYPES && t != SMART_FHIR_TYPE_PATIENT
            && smart_fhir_types[t].in_patient_compartment;
 }
 
 
-/* 1 when the request has a _type list of types compartment_limits(). */
+/* 1 when the request has a _type list of types smart_compartment_limits(). */
 static int
-types_limited_by_compartment(const smart_fhir_req_t *req)
+smart_types_limited_by_compartment(const smart_fhir_req_t *req)
 {
     size_t  i;
 
@@ -1693,7 +1724,7 @@ types_limited_by_compartment(const smart_fhir_req_t *req)
     }
 
     for (i = 0; i < req->ntypes; i++) {
-        if (!compartment_limits(req->types[i])) {
+        if (!smart_compartment_limits(req->types[i])) {
             return 0;
         }
     }
@@ -1704,29 +1735,29 @@ types_limited_by_compartment(const smart_fhir_req_t *req)
 
 /* Patient path feature refusal; 1 when refused. */
 static int
-patient_features_denied(const smart_fhir_req_t *req, const char *needed,
+smart_patient_features_denied(const smart_fhir_req_t *req, const char *needed,
     res_t *r)
 {
-    unsigned  f;
+    unsigned     f;
+    const char  *why;
 
     f = req->features & PATIENT_FEATURES_DENIED;
     if (f == 0) {
         return 0;
     }
 
-    res_deny(r, SMART_ERR_SCOPE_INSUFFICIENT, needed,
-             (f & SMART_FHIR_F_HAS) ? "_has is not allowed under patient "
-                                      "scopes"
-             : (f & SMART_FHIR_F_CHAIN) ? "chained parameters are not "
-                                          "allowed under patient scopes"
-             : (f & SMART_FHIR_F_FILTER) ? "_filter is not allowed under "
-                                           "patient scopes"
-             : (f & SMART_FHIR_F_INCLUDE_WILD) ? "wildcard includes are not "
-                                                 "allowed under patient "
-                                                 "scopes"
-             : (f & SMART_FHIR_F_ITERATE) ? ":iterate includes are not "
-                                            "allowed under patient scopes"
-             : "_query and _contained are not allowed under patient scopes");
+    why = (f & SMART_FHIR_F_HAS) ? "_has is not allowed under patient scopes"
+          : (f & SMART_FHIR_F_CHAIN) ? "chained parameters are not allowed "
+                                       "under patient scopes"
+          : (f & SMART_FHIR_F_FILTER) ? "_filter is not allowed under patient "
+                                        "scopes"
+          : (f & SMART_FHIR_F_INCLUDE_WILD) ? "wildcard includes are not "
+                                              "allowed under patient scopes"
+          : (f & SMART_FHIR_F_ITERATE) ? ":iterate includes are not allowed "
+                                         "under patient scopes"
+          : "_query and _contained are not allowed under patient scopes";
+
+    smart_res_deny(r, SMART_ERR_SCOPE_INSUFFICIENT, needed, why);
 
     return 1;
 }
@@ -1737,36 +1768,36 @@ patient_features_denied(const smart_fhir_req_t *req, const char *needed,
  * grant (sc unrestricted, or granular g[0..ng)).
  */
 static void
-patient_search(pctx_t *c, const smart_fhir_req_t *req, int t,
+smart_patient_grant_search(pctx_t *c, const smart_fhir_req_t *req, int t,
     const smart_scope_t *sc, const smart_scope_t **g, size_t ng, res_t *r)
 {
     int    pin, pinned;
     char   needed_user[SMART_POLICY_NEEDED_MAX];
     char   needed_pt[SMART_POLICY_NEEDED_MAX];
 
-    fmt_needed(needed_user, SMART_SCOPE_USER, t, SMART_SCOPE_S);
-    fmt_needed(needed_pt, SMART_SCOPE_PATIENT, t, SMART_SCOPE_S);
+    smart_fmt_needed(needed_user, SMART_SCOPE_USER, t, SMART_SCOPE_S);
+    smart_fmt_needed(needed_pt, SMART_SCOPE_PATIENT, t, SMART_SCOPE_S);
 
-    if (patient_features_denied(req, needed_user, r)
-        || !params_recognised(req, r))
+    if (smart_patient_features_denied(req, needed_user, r)
+        || !smart_params_recognised(req, r))
     {
         return;
     }
 
     if (smart_unprovable(t)) {
-        res_deny(r, SMART_ERR_SCOPE_INSUFFICIENT, needed_user,
-                 UNPROVABLE_WHY);
+        smart_res_deny(r, SMART_ERR_SCOPE_INSUFFICIENT, needed_user,
+                       UNPROVABLE_WHY);
         return;
     }
 
     pinned = 0;
 
     if (req->interaction == SMART_FHIR_I_SEARCH_COMPARTMENT) {
-        if (!is_patient_id(c, req->compartment_id,
-                           strlen(req->compartment_id)))
+        if (!smart_is_patient_id(c, req->compartment_id,
+                                 strlen(req->compartment_id)))
         {
-            res_deny(r, SMART_ERR_PATIENT_MISMATCH, needed_pt,
-                     "the compartment is another patient's");
+            smart_res_deny(r, SMART_ERR_PATIENT_MISMATCH, needed_pt,
+                           "the compartment is another patient's");
             return;
         }
 
@@ -1777,22 +1808,22 @@ patient_search(pctx_t *c, const smart_fhir_req_t *req, int t,
          * Patient/P/Patient is limited by _id like any Patient search;
          * Patient/P/STAR needs a _type that leaves Patient out.
          */
-        if (req->compartment_all && !types_limited_by_compartment(req)) {
-            res_deny(r, SMART_ERR_SCOPE_INSUFFICIENT, needed_user,
-                     "Patient/P/* would return the patients linked to P; "
-                     "name compartment types other than Patient with "
-                     "_type");
+        if (req->compartment_all && !smart_types_limited_by_compartment(req)) {
+            smart_res_deny(r, SMART_ERR_SCOPE_INSUFFICIENT, needed_user,
+                           "Patient/P/* would return the patients linked to P; "
+                           "name compartment types other than Patient with "
+                           "_type");
             return;
         }
 
-        pinned = req->compartment_all || compartment_limits(t);
+        pinned = req->compartment_all || smart_compartment_limits(t);
     }
 
-    pin = (t >= 0) ? pin_status(c, req, t) : PIN_NA;
+    pin = (t >= 0) ? smart_pin_status(c, req, t) : PIN_NA;
 
     if (pin == PIN_OTHER) {
-        res_deny(r, SMART_ERR_PATIENT_MISMATCH, needed_pt,
-                 "a patient parameter names another patient");
+        smart_res_deny(r, SMART_ERR_PATIENT_MISMATCH, needed_pt,
+                       "a patient parameter names another patient");
         return;
     }
 
@@ -1801,50 +1832,51 @@ patient_search(pctx_t *c, const smart_fhir_req_t *req, int t,
     }
 
     if (!pinned && req->interaction == SMART_FHIR_I_SEARCH_COMPARTMENT
-        && compartment_limits(t))
+        && smart_compartment_limits(t))
     {
         pinned = 1;
     }
 
     if (!pinned && t < 0) {
-        res_deny(r, SMART_ERR_SCOPE_INSUFFICIENT, needed_user,
-                 "a search on every type cannot be limited to the patient");
+        smart_res_deny(r, SMART_ERR_SCOPE_INSUFFICIENT, needed_user,
+                       "a search on every type cannot be limited to the "
+                       "patient");
         return;
     }
 
     if (!pinned && pin == PIN_NO) {
         if (c->conf->patient_search == SMART_PATIENT_SEARCH_DENY) {
-            res_deny(r, SMART_ERR_SCOPE_INSUFFICIENT, needed_user,
-                     "search lacks the patient parameter "
-                     "(smart_patient_search deny)");
+            smart_res_deny(r, SMART_ERR_SCOPE_INSUFFICIENT, needed_user,
+                           "search lacks the patient parameter "
+                           "(smart_patient_search deny)");
             return;
         }
 
-        if (narrow_param(c, t, r) != 0) {
-            res_deny(r, SMART_ERR_SCOPE_INSUFFICIENT, needed_user,
-                     "the narrowing cannot be expressed");
+        if (smart_narrow_param(c, t, r) != 0) {
+            smart_res_deny(r, SMART_ERR_SCOPE_INSUFFICIENT, needed_user,
+                           "the narrowing cannot be expressed");
             return;
         }
 
         pinned = 1;
     }
 
-    if (!includes_ok(c, req, pinned && pin != PIN_NA, r)) {
+    if (!smart_includes_ok(c, req, pinned && pin != PIN_NA, r)) {
         return;
     }
 
     if (ng > 0) {
-        granular_search(c, req, t, g, ng, needed_pt, r);
+        smart_granular_search(c, req, t, g, ng, needed_pt, r);
         return;
     }
 
-    res_allow(r, sc, r->nparams ? "narrowed to the patient"
-                                : "limited to the patient");
+    smart_res_allow(r, sc, r->nparams ? "narrowed to the patient"
+                                      : "limited to the patient");
 }
 
 
 static void
-decide_search(pctx_t *c, const smart_fhir_req_t *req, res_t *best)
+smart_decide_search(pctx_t *c, const smart_fhir_req_t *req, res_t *best)
 {
     int                    t, pinned;
     size_t                 ng;
@@ -1854,58 +1886,58 @@ decide_search(pctx_t *c, const smart_fhir_req_t *req, res_t *best)
     const smart_scope_t   *g[SMART_SCOPE_MAX_SCOPES];
 
     t = req->compartment_all ? -1 : req->type;
-    res_init(&r);
+    smart_res_init(&r);
 
     pinned = 0;
     if (c->patient != NULL) {
         if (req->interaction == SMART_FHIR_I_SEARCH_COMPARTMENT
-            && compartment_limits(t))
+            && smart_compartment_limits(t))
         {
-            pinned = is_patient_id(c, req->compartment_id,
-                                   strlen(req->compartment_id));
+            pinned = smart_is_patient_id(c, req->compartment_id,
+                                         strlen(req->compartment_id));
         } else {
-            pinned = (pin_status(c, req, t) == PIN_YES);
+            pinned = (smart_pin_status(c, req, t) == PIN_YES);
         }
     }
 
-    sc = grant_full(c, CTX_US, t, SMART_SCOPE_S);
+    sc = smart_grant_full(c, CTX_US, t, SMART_SCOPE_S);
     if (sc != NULL) {
-        fmt_needed(needed, sc->context, t, SMART_SCOPE_S);
-        if (includes_ok(c, req, pinned, &r)
-            && reaches_ok(c, req, t, needed, &r))
+        smart_fmt_needed(needed, sc->context, t, SMART_SCOPE_S);
+        if (smart_includes_ok(c, req, pinned, &r)
+            && smart_reaches_ok(c, req, t, needed, &r))
         {
-            res_allow(&r, sc, "allowed by type");
+            smart_res_allow(&r, sc, "allowed by type");
         }
-        res_offer(best, &r);
+        smart_res_offer(best, &r);
     }
 
     if (c->patient != NULL) {
-        sc = grant_full(c, SMART_SCOPE_PATIENT, t, SMART_SCOPE_S);
+        sc = smart_grant_full(c, SMART_SCOPE_PATIENT, t, SMART_SCOPE_S);
         if (sc != NULL) {
-            patient_search(c, req, t, sc, NULL, 0, &r);
-            res_offer(best, &r);
+            smart_patient_grant_search(c, req, t, sc, NULL, 0, &r);
+            smart_res_offer(best, &r);
         }
 
-        ng = grant_granular(c, SMART_SCOPE_PATIENT, t, SMART_SCOPE_S, g);
+        ng = smart_grant_granular(c, SMART_SCOPE_PATIENT, t, SMART_SCOPE_S, g);
         if (ng > 0) {
-            patient_search(c, req, t, NULL, g, ng, &r);
-            res_offer(best, &r);
+            smart_patient_grant_search(c, req, t, NULL, g, ng, &r);
+            smart_res_offer(best, &r);
         }
     }
 
-    ng = grant_granular(c, CTX_US, t, SMART_SCOPE_S, g);
+    ng = smart_grant_granular(c, CTX_US, t, SMART_SCOPE_S, g);
     if (ng > 0) {
-        fmt_needed(needed, g[0]->context, t, SMART_SCOPE_S);
-        if (includes_ok(c, req, pinned, &r)
-            && reaches_ok(c, req, t, needed, &r))
+        smart_fmt_needed(needed, g[0]->context, t, SMART_SCOPE_S);
+        if (smart_includes_ok(c, req, pinned, &r)
+            && smart_reaches_ok(c, req, t, needed, &r))
         {
-            granular_search(c, req, t, g, ng, needed, &r);
+            smart_granular_search(c, req, t, g, ng, needed, &r);
         }
-        res_offer(best, &r);
+        smart_res_offer(best, &r);
     }
 
-    if (context_missing(c, t, SMART_SCOPE_S, NULL, &r)) {
-        res_offer(best, &r);
+    if (smart_context_missing(c, t, SMART_SCOPE_S, NULL, &r)) {
+        smart_res_offer(best, &r);
     }
 }
 
@@ -1917,7 +1949,7 @@ decide_search(pctx_t *c, const smart_fhir_req_t *req, res_t *best)
  * only when every such type has that parameter.
  */
 static void
-decide_search_system(pctx_t *c, const smart_fhir_req_t *req, res_t *best)
+smart_decide_search_system(pctx_t *c, const smart_fhir_req_t *req, res_t *best)
 {
     int                    t, pin, via_patient, need_narrow, excl, pinned;
     size_t                 i, n;
@@ -1925,7 +1957,7 @@ decide_search_system(pctx_t *c, const smart_fhir_req_t *req, res_t *best)
     char                   needed[SMART_POLICY_NEEDED_MAX];
     const smart_scope_t   *sc, *first;
 
-    res_init(&r);
+    smart_res_init(&r);
     first = NULL;
     via_patient = 0;
     need_narrow = 0;
@@ -1941,21 +1973,21 @@ decide_search_system(pctx_t *c, const smart_fhir_req_t *req, res_t *best)
     for (i = 0; i < n; i++) {
         t = req->ntypes ? req->types[i] : -1;
 
-        if (t < 0 || !in_compartment(t)) {
+        if (t < 0 || !smart_in_compartment(t)) {
             pinned = 0;
         }
 
-        sc = grant_full(c, CTX_US, t, SMART_SCOPE_S);
+        sc = smart_grant_full(c, CTX_US, t, SMART_SCOPE_S);
         if (sc != NULL) {
             first = first ? first : sc;
 
-            if (c->patient == NULL || pin_status(c, req, t) != PIN_YES) {
+            if (c->patient == NULL || smart_pin_status(c, req, t) != PIN_YES) {
                 pinned = 0;
             }
 
-            fmt_needed(needed, sc->context, t, SMART_SCOPE_S);
-            if (!reaches_ok(c, req, t, needed, &r)) {
-                res_offer(best, &r);
+            smart_fmt_needed(needed, sc->context, t, SMART_SCOPE_S);
+            if (!smart_reaches_ok(c, req, t, needed, &r)) {
+                smart_res_offer(best, &r);
                 return;
             }
 
@@ -1963,32 +1995,33 @@ decide_search_system(pctx_t *c, const smart_fhir_req_t *req, res_t *best)
         }
 
         if (c->patient != NULL) {
-            sc = grant_full(c, SMART_SCOPE_PATIENT, t, SMART_SCOPE_S);
+            sc = smart_grant_full(c, SMART_SCOPE_PATIENT, t, SMART_SCOPE_S);
         }
 
         if (sc != NULL && t >= 0) {
             first = first ? first : sc;
             via_patient = 1;
-            pin = pin_status(c, req, t);
+            pin = smart_pin_status(c, req, t);
 
             if (pin == PIN_OTHER) {
-                fmt_needed(needed, SMART_SCOPE_PATIENT, t, SMART_SCOPE_S);
-                res_deny(&r, SMART_ERR_PATIENT_MISMATCH, needed,
-                         "a patient parameter names another patient");
-                res_offer(best, &r);
+                smart_fmt_needed(needed, SMART_SCOPE_PATIENT, t, SMART_SCOPE_S);
+                smart_res_deny(&r, SMART_ERR_PATIENT_MISMATCH, needed,
+                               "a patient parameter names another patient");
+                smart_res_offer(best, &r);
                 return;
             }
 
             if (pin == PIN_NO) {
                 if (t == SMART_FHIR_TYPE_PATIENT
-                    || !patient_param(t, "patient", &excl) || !excl
+                    || !smart_patient_param(t, "patient", &excl) || !excl
                     || c->conf->patient_search == SMART_PATIENT_SEARCH_DENY)
                 {
-                    fmt_needed(needed, SMART_SCOPE_USER, t, SMART_SCOPE_S);
-                    res_deny(&r, SMART_ERR_SCOPE_INSUFFICIENT, needed,
-                             "a type of the system search is not limited "
-                             "to the patient");
-                    res_offer(best, &r);
+                    smart_fmt_needed(needed, SMART_SCOPE_USER, t,
+                                     SMART_SCOPE_S);
+                    smart_res_deny(&r, SMART_ERR_SCOPE_INSUFFICIENT, needed,
+                                   "a type of the system search is not limited "
+                                   "to the patient");
+                    smart_res_offer(best, &r);
                     return;
                 }
 
@@ -1998,61 +2031,63 @@ decide_search_system(pctx_t *c, const smart_fhir_req_t *req, res_t *best)
             continue;
         }
 
-        if (context_missing(c, t, SMART_SCOPE_S, NULL, &r)) {
+        if (smart_context_missing(c, t, SMART_SCOPE_S, NULL, &r)) {
             /* r holds the refusal */
 
-        } else if (sc != NULL || (c->patient != NULL && t < 0
-                   && grant_full(c, SMART_SCOPE_PATIENT, t, SMART_SCOPE_S)))
+        } else if (sc != NULL
+                   || (c->patient != NULL && t < 0
+                       && smart_grant_full(c, SMART_SCOPE_PATIENT, t,
+                                           SMART_SCOPE_S)))
         {
-            fmt_needed(needed, SMART_SCOPE_USER, t, SMART_SCOPE_S);
-            res_deny(&r, SMART_ERR_SCOPE_INSUFFICIENT, needed,
-                     "a search on every type cannot be limited to the "
-                     "patient");
+            smart_fmt_needed(needed, SMART_SCOPE_USER, t, SMART_SCOPE_S);
+            smart_res_deny(&r, SMART_ERR_SCOPE_INSUFFICIENT, needed,
+                           "a search on every type cannot be limited to the "
+                           "patient");
 
         } else {
-            fmt_needed(needed, guess_ctx(c), t, SMART_SCOPE_S);
-            res_deny(&r, SMART_ERR_SCOPE_INSUFFICIENT, needed,
-                     "no scope allows searching a type of the request");
+            smart_fmt_needed(needed, smart_guess_ctx(c), t, SMART_SCOPE_S);
+            smart_res_deny(&r, SMART_ERR_SCOPE_INSUFFICIENT, needed,
+                           "no scope allows searching a type of the request");
         }
 
-        res_offer(best, &r);
+        smart_res_offer(best, &r);
         return;
     }
 
     if (via_patient) {
-        fmt_needed(needed, SMART_SCOPE_USER, -1, SMART_SCOPE_S);
-        if (patient_features_denied(req, needed, &r)
-            || !params_recognised(req, &r))
+        smart_fmt_needed(needed, SMART_SCOPE_USER, -1, SMART_SCOPE_S);
+        if (smart_patient_features_denied(req, needed, &r)
+            || !smart_params_recognised(req, &r))
         {
-            res_offer(best, &r);
+            smart_res_offer(best, &r);
             return;
         }
     }
 
     if (need_narrow) {
-        if (res_add_param(c, &r, "patient", c->patient, c->patient_len)
+        if (smart_res_add_param(c, &r, "patient", c->patient, c->patient_len)
             != 0)
         {
-            res_deny(&r, SMART_ERR_SCOPE_INSUFFICIENT, needed,
-                     "the narrowing cannot be expressed");
-            res_offer(best, &r);
+            smart_res_deny(&r, SMART_ERR_SCOPE_INSUFFICIENT, needed,
+                           "the narrowing cannot be expressed");
+            smart_res_offer(best, &r);
             return;
         }
     }
 
-    if (includes_ok(c, req, pinned, &r)) {
-        res_allow(&r, first, need_narrow ? "narrowed to the patient"
-                                         : "every type allowed");
+    if (smart_includes_ok(c, req, pinned, &r)) {
+        smart_res_allow(&r, first, need_narrow ? "narrowed to the patient"
+                                               : "every type allowed");
     }
 
-    res_offer(best, &r);
+    smart_res_offer(best, &r);
 }
 
 
 /* --- reads by id and history --------------------------------------------- */
 
 static void
-decide_read(pctx_t *c, const smart_fhir_req_t *req, unsigned need,
+smart_decide_read(pctx_t *c, const smart_fhir_req_t *req, unsigned need,
     res_t *best)
 {
     int                    t;
@@ -2064,64 +2099,64 @@ decide_read(pctx_t *c, const smart_fhir_req_t *req, unsigned need,
 
     t = req->type;
     instance = (req->id != NULL);
-    res_init(&r);
+    smart_res_init(&r);
 
-    sc = grant_full(c, CTX_US, t, need);
+    sc = smart_grant_full(c, CTX_US, t, need);
     if (sc != NULL) {
-        res_allow(&r, sc, "allowed by type");
-        res_offer(best, &r);
+        smart_res_allow(&r, sc, "allowed by type");
+        smart_res_offer(best, &r);
         return;
     }
 
     if (c->patient != NULL
-        && (sc = grant_full(c, SMART_SCOPE_PATIENT, t, need)) != NULL)
+        && (sc = smart_grant_full(c, SMART_SCOPE_PATIENT, t, need)) != NULL)
     {
-        if (!params_recognised(req, &r)) {
+        if (!smart_params_recognised(req, &r)) {
             /* r holds the refusal */
 
         } else if (smart_unprovable(t)) {
-            fmt_needed(needed, SMART_SCOPE_USER, t, need);
-            res_deny(&r, SMART_ERR_SCOPE_INSUFFICIENT, needed,
-                     UNPROVABLE_WHY);
+            smart_fmt_needed(needed, SMART_SCOPE_USER, t, need);
+            smart_res_deny(&r, SMART_ERR_SCOPE_INSUFFICIENT, needed,
+                           UNPROVABLE_WHY);
 
-        } else if (t >= 0 && !in_compartment(t)) {
-            res_allow(&r, sc, "type outside the patient compartment");
+        } else if (t >= 0 && !smart_in_compartment(t)) {
+            smart_res_allow(&r, sc, "type outside the patient compartment");
 
         } else if (t == SMART_FHIR_TYPE_PATIENT && instance) {
-            if (is_patient_id(c, req->id, strlen(req->id))) {
-                res_allow(&r, sc, "the patient's own record");
+            if (smart_is_patient_id(c, req->id, strlen(req->id))) {
+                smart_res_allow(&r, sc, "the patient's own record");
 
             } else {
-                fmt_needed(needed, SMART_SCOPE_PATIENT, t, need);
-                res_deny(&r, SMART_ERR_PATIENT_MISMATCH, needed,
-                         "another patient's record");
+                smart_fmt_needed(needed, SMART_SCOPE_PATIENT, t, need);
+                smart_res_deny(&r, SMART_ERR_PATIENT_MISMATCH, needed,
+                               "another patient's record");
             }
 
         } else {
-            fmt_needed(needed, SMART_SCOPE_USER, t, need);
-            res_deny(&r, SMART_ERR_SCOPE_INSUFFICIENT, needed,
-                     instance ? "a read by id of a compartment type cannot "
-                                "be checked against the patient"
-                              : "type history cannot be limited to the "
-                                "patient");
+            smart_fmt_needed(needed, SMART_SCOPE_USER, t, need);
+            smart_res_deny(&r, SMART_ERR_SCOPE_INSUFFICIENT, needed,
+                           instance ? "a read by id of a compartment type "
+                                      "cannot be checked against the patient"
+                                    : "type history cannot be limited to the "
+                                      "patient");
         }
 
-        res_offer(best, &r);
+        smart_res_offer(best, &r);
     }
 
     if ((c->patient != NULL
-         && grant_granular(c, SMART_SCOPE_PATIENT, t, need, g) > 0)
-        || grant_granular(c, CTX_US, t, need, g) > 0)
+         && smart_grant_granular(c, SMART_SCOPE_PATIENT, t, need, g) > 0)
+        || smart_grant_granular(c, CTX_US, t, need, g) > 0)
     {
-        fmt_needed(needed, g[0]->context, t, need);
-        res_deny(&r, SMART_ERR_SCOPE_INSUFFICIENT, needed,
-                 "granular scopes grant searches only; a read by id or a "
-                 "history cannot be checked");
-        res_offer(best, &r);
+        smart_fmt_needed(needed, g[0]->context, t, need);
+        smart_res_deny(&r, SMART_ERR_SCOPE_INSUFFICIENT, needed,
+                       "granular scopes grant searches only; a read by id or a "
+                       "history cannot be checked");
+        smart_res_offer(best, &r);
     }
 
-    if (context_missing(c, t, need, NULL, &r)) {
-        res_offer(best, &r);
+    if (smart_context_missing(c, t, need, NULL, &r)) {
+        smart_res_offer(best, &r);
     }
 }
 
@@ -2130,7 +2165,8 @@ decide_read(pctx_t *c, const smart_fhir_req_t *req, unsigned need,
 
 /* Reference value s: REF_OK (counted in *mine when the patient), ... */
 static int
-check_ref_string(pctx_t *c, const char *s, size_t n, int strict, int *mine)
+smart_check_ref_string(pctx_t *c, const char *s, size_t n, int strict,
+    int *mine)
 {
     const char  *slash, *id, *end;
     int          t;
@@ -2167,7 +2203,7 @@ check_ref_string(pctx_t *c, const char *s, size_t n, int strict, int *mine)
         return strict ? REF_UNVERIFIED : REF_OK;
     }
 
-    if (!is_patient_id(c, id, (size_t) (end - id))) {
+    if (!smart_is_patient_id(c, id, (size_t) (end - id))) {
         return REF_MISMATCH;
     }
 
@@ -2178,7 +2214,7 @@ check_ref_string(pctx_t *c, const char *s, size_t n, int strict, int *mine)
 
 
 static int
-check_ref_object(pctx_t *c, const json_t *v, int strict, int *mine)
+smart_check_ref_object(pctx_t *c, const json_t *v, int strict, int *mine)
 {
     const json_t  *ref;
 
@@ -2201,14 +2237,14 @@ check_ref_object(pctx_t *c, const json_t *v, int strict, int *mine)
         return REF_UNVERIFIED;
     }
 
-    return check_ref_string(c, json_string_value(ref),
-                            json_string_length(ref), strict, mine);
+    return smart_check_ref_string(c, json_string_value(ref),
+                                  json_string_length(ref), strict, mine);
 }
 
 
 /* Walks segs[0..nsegs) below v; worst result over every leaf. */
 static int
-walk_refs(pctx_t *c, const json_t *v, const char *const *segs,
+smart_walk_refs(pctx_t *c, const json_t *v, const char *const *segs,
     const size_t *lens, size_t nsegs, int strict, int *mine)
 {
     int            worst, rc;
@@ -2225,8 +2261,8 @@ walk_refs(pctx_t *c, const json_t *v, const char *const *segs,
                 return REF_UNVERIFIED;
             }
 
-            rc = walk_refs(c, json_array_get(v, i), segs, lens, nsegs,
-                           strict, mine);
+            rc = smart_walk_refs(c, json_array_get(v, i), segs, lens, nsegs,
+                                 strict, mine);
             worst = rc > worst ? rc : worst;
         }
 
@@ -2234,7 +2270,7 @@ walk_refs(pctx_t *c, const json_t *v, const char *const *segs,
     }
 
     if (nsegs == 0) {
-        return check_ref_object(c, v, strict, mine);
+        return smart_check_ref_object(c, v, strict, mine);
     }
 
     if (!json_is_object(v) || lens[0] >= sizeof(key)) {
@@ -2249,12 +2285,13 @@ walk_refs(pctx_t *c, const json_t *v, const char *const *segs,
         return REF_OK;
     }
 
-    return walk_refs(c, child, segs + 1, lens + 1, nsegs - 1, strict, mine);
+    return smart_walk_refs(c, child, segs + 1, lens + 1, nsegs - 1, strict,
+                           mine);
 }
 
 
 static size_t
-split_dots(const char *path, const char **segs, size_t *lens)
+smart_split_dots(const char *path, const char **segs, size_t *lens)
 {
     size_t       n;
     const char  *p, *dot;
@@ -2306,7 +2343,7 @@ smart_ref_path(const smart_fhir_type_t *ty, size_t k)
 /* Every compartment reference of resource res (type t) against the
    patient. */
 static int
-check_resource_refs(pctx_t *c, int t, const json_t *res)
+smart_check_resource_refs(pctx_t *c, int t, const json_t *res)
 {
     int                          worst, rc, mine, other;
     size_t                       i, k, n, ncp;
@@ -2331,8 +2368,9 @@ check_resource_refs(pctx_t *c, int t, const json_t *res)
      * another patient, but naming P there does not make the record P's.
      */
     for (k = 0; (p = smart_ref_path(ty, k)) != NULL; k++) {
-        n = split_dots(p, segs, lens);
-        rc = walk_refs(c, res, segs, lens, n, 0, k < ncp ? &mine : &other);
+        n = smart_split_dots(p, segs, lens);
+        rc = smart_walk_refs(c, res, segs, lens, n, 0,
+                             k < ncp ? &mine : &other);
         worst = rc > worst ? rc : worst;
     }
 
@@ -2346,7 +2384,7 @@ check_resource_refs(pctx_t *c, int t, const json_t *res)
 
 /* JSON pointer to element names (array indexes dropped); -1 if bad. */
 static int
-pointer_segs(const char *p, char segs[][64], size_t *nsegs)
+smart_pointer_segs(const char *p, char segs[][64], size_t *nsegs)
 {
     size_t  n, k;
     int     digits;
@@ -2412,7 +2450,7 @@ pointer_segs(const char *p, char segs[][64], size_t *nsegs)
  * REF_MISMATCH or REF_UNVERIFIED.
  */
 static int
-check_patch_op(pctx_t *c, int t, const char *op, const char *path,
+smart_check_patch_op(pctx_t *c, int t, const char *op, const char *path,
     const char *from, const json_t *value)
 {
     int                          rc, worst, mine, touches;
@@ -2428,12 +2466,12 @@ check_patch_op(pctx_t *c, int t, const char *op, const char *path,
         return REF_OK;
     }
 
-    if (pointer_segs(path, e, &ne) != 0) {
+    if (smart_pointer_segs(path, e, &ne) != 0) {
         return REF_UNVERIFIED;
     }
 
     nf = 0;
-    if (from != NULL && pointer_segs(from, f, &nf) != 0) {
+    if (from != NULL && smart_pointer_segs(from, f, &nf) != 0) {
         return REF_UNVERIFIED;
     }
 
@@ -2441,7 +2479,7 @@ check_patch_op(pctx_t *c, int t, const char *op, const char *path,
     worst = REF_OK;
 
     for (i = 0; (p = smart_ref_path(ty, i)) != NULL; i++) {
-        n = split_dots(p, segs, lens);
+        n = smart_split_dots(p, segs, lens);
 
         /* the move source loses its reference */
         if (from != NULL && strcmp(op, "move") == 0) {
@@ -2483,14 +2521,14 @@ check_patch_op(pctx_t *c, int t, const char *op, const char *path,
 
         if (ne <= n) {
             mine = 0;
-            rc = walk_refs(c, value, segs + ne, lens + ne, n - ne, 1,
-                           &mine);
+            rc = smart_walk_refs(c, value, segs + ne, lens + ne, n - ne, 1,
+                                 &mine);
 
         } else if (ne == n + 1 && strcmp(e[n], "reference") == 0) {
             mine = 0;
             rc = json_is_string(value)
-                 ? check_ref_string(c, json_string_value(value),
-                                    json_string_length(value), 1, &mine)
+                 ? smart_check_ref_string(c, json_string_value(value),
+                                          json_string_length(value), 1, &mine)
                  : REF_UNVERIFIED;
 
         } else if (ne == n + 1 && strcmp(e[n], "display") == 0) {
@@ -2508,7 +2546,7 @@ check_patch_op(pctx_t *c, int t, const char *op, const char *path,
 
 
 static int
-check_json_patch(pctx_t *c, int t, const json_t *patch)
+smart_check_json_patch(pctx_t *c, int t, const json_t *patch)
 {
     int            rc, worst;
     size_t         i;
@@ -2521,7 +2559,7 @@ check_json_patch(pctx_t *c, int t, const json_t *patch)
         path = json_object_get(op, "path");
         from = json_object_get(op, "from");
 
-        rc = check_patch_op(c, t,
+        rc = smart_check_patch_op(c, t,
                  json_string_value(json_object_get(op, "op")),
                  json_string_value(path),
                  json_is_string(from) ? json_string_value(from) : NULL,
@@ -2536,7 +2574,7 @@ check_json_patch(pctx_t *c, int t, const json_t *patch)
 
 /* Shape checks that do not depend on scopes; NULL when the body is fine. */
 static const char *
-body_invalid(const smart_fhir_req_t *req, const json_t *body,
+smart_body_invalid(const smart_fhir_req_t *req, const json_t *body,
     int body_present)
 {
     size_t         i;
@@ -2617,7 +2655,7 @@ body_invalid(const smart_fhir_req_t *req, const json_t *body,
 
 
 static void
-patient_write(pctx_t *c, const smart_fhir_req_t *req, unsigned need,
+smart_patient_write(pctx_t *c, const smart_fhir_req_t *req, unsigned need,
     const json_t *body, const smart_scope_t *sc, res_t *r)
 {
     int    t, rc, pin;
@@ -2625,30 +2663,30 @@ patient_write(pctx_t *c, const smart_fhir_req_t *req, unsigned need,
     char   needed_pt[SMART_POLICY_NEEDED_MAX];
 
     t = req->type;
-    fmt_needed(needed_user, SMART_SCOPE_USER, t, need);
-    fmt_needed(needed_pt, SMART_SCOPE_PATIENT, t, need);
+    smart_fmt_needed(needed_user, SMART_SCOPE_USER, t, need);
+    smart_fmt_needed(needed_pt, SMART_SCOPE_PATIENT, t, need);
 
-    if (!in_compartment(t)) {
-        res_deny(r, SMART_ERR_SCOPE_INSUFFICIENT, needed_user,
-                 "types outside the patient compartment are never written "
-                 "under patient scopes");
+    if (!smart_in_compartment(t)) {
+        smart_res_deny(r, SMART_ERR_SCOPE_INSUFFICIENT, needed_user,
+                       "types outside the patient compartment are never "
+                       "written under patient scopes");
         return;
     }
 
     if (smart_unprovable(t)) {
-        res_deny(r, SMART_ERR_SCOPE_INSUFFICIENT, needed_user,
-                 UNPROVABLE_WHY);
+        smart_res_deny(r, SMART_ERR_SCOPE_INSUFFICIENT, needed_user,
+                       UNPROVABLE_WHY);
         return;
     }
 
     if (req->create_query) {
-        res_deny(r, SMART_ERR_REQUEST_INVALID, NULL,
-                 "a create's URL query is not criteria (only If-None-Exist "
-                 "is); refused under patient scopes");
+        smart_res_deny(r, SMART_ERR_REQUEST_INVALID, NULL,
+                       "a create's URL query is not criteria (only "
+                       "If-None-Exist is); refused under patient scopes");
         return;
     }
 
-    if (!params_recognised(req, r)) {
+    if (!smart_params_recognised(req, r)) {
         return;
     }
 
@@ -2656,46 +2694,46 @@ patient_write(pctx_t *c, const smart_fhir_req_t *req, unsigned need,
         && (req->interaction == SMART_FHIR_I_CREATE
             || req->interaction == SMART_FHIR_I_DELETE))
     {
-        res_deny(r, SMART_ERR_SCOPE_INSUFFICIENT, needed_user,
-                 "creating or deleting a Patient is not allowed under "
-                 "patient scopes");
+        smart_res_deny(r, SMART_ERR_SCOPE_INSUFFICIENT, needed_user,
+                       "creating or deleting a Patient is not allowed under "
+                       "patient scopes");
         return;
     }
 
     if (req->conditional || req->interaction != SMART_FHIR_I_CREATE) {
         if (req->id != NULL) {
             if (t != SMART_FHIR_TYPE_PATIENT) {
-                res_deny(r, SMART_ERR_SCOPE_INSUFFICIENT, needed_user,
-                         "a write by id of a compartment type cannot be "
-                         "checked against the patient; use a conditional "
-                         "write with the patient parameter");
+                smart_res_deny(r, SMART_ERR_SCOPE_INSUFFICIENT, needed_user,
+                               "a write by id of a compartment type cannot be "
+                               "checked against the patient; use a conditional "
+                               "write with the patient parameter");
                 return;
             }
 
-            if (!is_patient_id(c, req->id, strlen(req->id))) {
-                res_deny(r, SMART_ERR_PATIENT_MISMATCH, needed_pt,
-                         "another patient's record");
+            if (!smart_is_patient_id(c, req->id, strlen(req->id))) {
+                smart_res_deny(r, SMART_ERR_PATIENT_MISMATCH, needed_pt,
+                               "another patient's record");
                 return;
             }
 
         } else {
             if (req->features & PATIENT_FEATURES_DENIED) {
-                patient_features_denied(req, needed_user, r);
+                smart_patient_features_denied(req, needed_user, r);
                 return;
             }
 
-            pin = pin_status(c, req, t);
+            pin = smart_pin_status(c, req, t);
 
             if (pin == PIN_OTHER) {
-                res_deny(r, SMART_ERR_PATIENT_MISMATCH, needed_pt,
-                         "the criteria name another patient");
+                smart_res_deny(r, SMART_ERR_PATIENT_MISMATCH, needed_pt,
+                               "the criteria name another patient");
                 return;
             }
 
             if (pin != PIN_YES) {
-                res_deny(r, SMART_ERR_SCOPE_INSUFFICIENT, needed_user,
-                         "the conditional criteria are not limited to the "
-                         "patient");
+                smart_res_deny(r, SMART_ERR_SCOPE_INSUFFICIENT, needed_user,
+                               "the conditional criteria are not limited to "
+                               "the patient");
                 return;
             }
         }
@@ -2706,36 +2744,37 @@ patient_write(pctx_t *c, const smart_fhir_req_t *req, unsigned need,
     if (req->interaction == SMART_FHIR_I_CREATE
         || req->interaction == SMART_FHIR_I_UPDATE)
     {
-        rc = check_resource_refs(c, t, body);
+        rc = smart_check_resource_refs(c, t, body);
 
     } else if (req->interaction == SMART_FHIR_I_PATCH) {
         if (!json_is_array(body)) {
-            res_deny(r, SMART_ERR_SCOPE_INSUFFICIENT, needed_user,
-                     "FHIRPath Patch is not allowed under patient scopes");
+            smart_res_deny(r, SMART_ERR_SCOPE_INSUFFICIENT, needed_user,
+                           "FHIRPath Patch is not allowed under patient "
+                           "scopes");
             return;
         }
 
-        rc = check_json_patch(c, t, body);
+        rc = smart_check_json_patch(c, t, body);
     }
 
     if (rc == REF_MISMATCH) {
-        res_deny(r, SMART_ERR_PATIENT_MISMATCH, needed_pt,
-                 "a compartment reference points to another patient");
+        smart_res_deny(r, SMART_ERR_PATIENT_MISMATCH, needed_pt,
+                       "a compartment reference points to another patient");
         return;
     }
 
     if (rc == REF_UNVERIFIED) {
-        res_deny(r, SMART_ERR_SCOPE_INSUFFICIENT, needed_user,
-                 "a compartment reference cannot be tied to the patient");
+        smart_res_deny(r, SMART_ERR_SCOPE_INSUFFICIENT, needed_user,
+                       "a compartment reference cannot be tied to the patient");
         return;
     }
 
-    res_allow(r, sc, "limited to the patient");
+    smart_res_allow(r, sc, "limited to the patient");
 }
 
 
 static void
-decide_write(pctx_t *c, const smart_fhir_req_t *req, const json_t *body,
+smart_decide_write(pctx_t *c, const smart_fhir_req_t *req, const json_t *body,
     int body_present, res_t *best)
 {
     int                    t;
@@ -2747,7 +2786,7 @@ decide_write(pctx_t *c, const smart_fhir_req_t *req, const json_t *body,
     const smart_scope_t   *g[SMART_SCOPE_MAX_SCOPES];
 
     t = req->type;
-    res_init(&r);
+    smart_res_init(&r);
 
     switch (req->interaction) {
     case SMART_FHIR_I_CREATE:
@@ -2761,44 +2800,44 @@ decide_write(pctx_t *c, const smart_fhir_req_t *req, const json_t *body,
         break;
     }
 
-    bad = body_invalid(req, body, body_present);
+    bad = smart_body_invalid(req, body, body_present);
     if (bad != NULL) {
-        res_deny(&r, SMART_ERR_REQUEST_INVALID, NULL, bad);
-        res_offer(best, &r);
+        smart_res_deny(&r, SMART_ERR_REQUEST_INVALID, NULL, bad);
+        smart_res_offer(best, &r);
         return;
     }
 
-    sc = grant_full(c, CTX_US, t, need);
+    sc = smart_grant_full(c, CTX_US, t, need);
     if (sc != NULL) {
         /* conditional criteria answer (by 200/201/412, by what they
            delete) what a search would: the same reach rule */
-        fmt_needed(needed, sc->context, t, need);
-        if (!req->conditional || reaches_ok(c, req, t, needed, &r)) {
-            res_allow(&r, sc, "allowed by type");
+        smart_fmt_needed(needed, sc->context, t, need);
+        if (!req->conditional || smart_reaches_ok(c, req, t, needed, &r)) {
+            smart_res_allow(&r, sc, "allowed by type");
         }
-        res_offer(best, &r);
+        smart_res_offer(best, &r);
         return;
     }
 
     if (c->patient != NULL
-        && (sc = grant_full(c, SMART_SCOPE_PATIENT, t, need)) != NULL)
+        && (sc = smart_grant_full(c, SMART_SCOPE_PATIENT, t, need)) != NULL)
     {
-        patient_write(c, req, need, body, sc, &r);
-        res_offer(best, &r);
+        smart_patient_write(c, req, need, body, sc, &r);
+        smart_res_offer(best, &r);
     }
 
     if ((c->patient != NULL
-         && grant_granular(c, SMART_SCOPE_PATIENT, t, need, g) > 0)
-        || grant_granular(c, CTX_US, t, need, g) > 0)
+         && smart_grant_granular(c, SMART_SCOPE_PATIENT, t, need, g) > 0)
+        || smart_grant_granular(c, CTX_US, t, need, g) > 0)
     {
-        fmt_needed(needed, g[0]->context, t, need);
-        res_deny(&r, SMART_ERR_SCOPE_INSUFFICIENT, needed,
-                 "granular scopes do not grant writes");
-        res_offer(best, &r);
+        smart_fmt_needed(needed, g[0]->context, t, need);
+        smart_res_deny(&r, SMART_ERR_SCOPE_INSUFFICIENT, needed,
+                       "granular scopes do not grant writes");
+        smart_res_offer(best, &r);
     }
 
-    if (context_missing(c, t, need, NULL, &r)) {
-        res_offer(best, &r);
+    if (smart_context_missing(c, t, need, NULL, &r)) {
+        smart_res_offer(best, &r);
     }
 }
 
@@ -2806,7 +2845,7 @@ decide_write(pctx_t *c, const smart_fhir_req_t *req, const json_t *body,
 /* --- operations ----------------------------------------------------------- */
 
 static const smart_policy_op_t *
-find_op(const smart_policy_conf_t *conf, const char *name)
+smart_find_op(const smart_policy_conf_t *conf, const char *name)
 {
     size_t  i;
 
@@ -2830,7 +2869,7 @@ find_op(const smart_policy_conf_t *conf, const char *name)
 
 /* The patient-side conditions of an operation granted by a patient scope. */
 static void
-patient_op(pctx_t *c, const smart_fhir_req_t *req, unsigned letters,
+smart_patient_op(pctx_t *c, const smart_fhir_req_t *req, unsigned letters,
     int nt, const smart_scope_t *sc, res_t *r)
 {
     char  needed[SMART_POLICY_NEEDED_MAX];
@@ -2838,59 +2877,61 @@ patient_op(pctx_t *c, const smart_fhir_req_t *req, unsigned letters,
     if (req->op_level == SMART_FHIR_OP_INSTANCE
         && req->type == SMART_FHIR_TYPE_PATIENT)
     {
-        if (is_patient_id(c, req->id, strlen(req->id))) {
-            res_allow(r, sc, "operation on the patient's own record");
+        if (smart_is_patient_id(c, req->id, strlen(req->id))) {
+            smart_res_allow(r, sc, "operation on the patient's own record");
 
         } else {
-            fmt_needed(needed, SMART_SCOPE_PATIENT, nt, letters);
-            res_deny(r, SMART_ERR_PATIENT_MISMATCH, needed,
-                     "operation on another patient's record");
+            smart_fmt_needed(needed, SMART_SCOPE_PATIENT, nt, letters);
+            smart_res_deny(r, SMART_ERR_PATIENT_MISMATCH, needed,
+                           "operation on another patient's record");
         }
 
         return;
     }
 
-    if (req->op_level == SMART_FHIR_OP_INSTANCE && in_compartment(req->type)) {
-        fmt_needed(needed, SMART_SCOPE_USER, nt, letters);
-        res_deny(r, SMART_ERR_SCOPE_INSUFFICIENT, needed,
-                 "an operation on a compartment resource by id cannot be "
-                 "checked against the patient");
+    if (req->op_level == SMART_FHIR_OP_INSTANCE
+        && smart_in_compartment(req->type))
+    {
+        smart_fmt_needed(needed, SMART_SCOPE_USER, nt, letters);
+        smart_res_deny(r, SMART_ERR_SCOPE_INSUFFICIENT, needed,
+                       "an operation on a compartment resource by id cannot be "
+                       "checked against the patient");
         return;
     }
 
     if ((letters & (SMART_SCOPE_R | SMART_SCOPE_S)) != 0
         && req->op_level != SMART_FHIR_OP_INSTANCE)
     {
-        fmt_needed(needed, SMART_SCOPE_USER, nt, letters);
-        res_deny(r, SMART_ERR_SCOPE_INSUFFICIENT, needed,
-                 "an operation that reads data at type or system level "
-                 "cannot be limited to the patient");
+        smart_fmt_needed(needed, SMART_SCOPE_USER, nt, letters);
+        smart_res_deny(r, SMART_ERR_SCOPE_INSUFFICIENT, needed,
+                       "an operation that reads data at type or system level "
+                       "cannot be limited to the patient");
         return;
     }
 
-    res_allow(r, sc, "operation allowed");
+    smart_res_allow(r, sc, "operation allowed");
 }
 
 
 static void
-decide_op(pctx_t *c, const smart_fhir_req_t *req, res_t *best)
+smart_decide_op(pctx_t *c, const smart_fhir_req_t *req, res_t *best)
 {
     int                        nt, ok;
     size_t                     a, i, ntypes;
-    unsigned                   ctx, letters;
+    unsigned                   ctx, nctx, letters;
     res_t                      r, part;
     char                       needed[SMART_POLICY_NEEDED_MAX];
     const smart_scope_t       *sc, *first;
     const smart_policy_op_t   *op;
 
-    res_init(&r);
-    res_init(&part);
+    smart_res_init(&r);
+    smart_res_init(&part);
 
-    op = find_op(c->conf, req->operation);
+    op = smart_find_op(c->conf, req->operation);
     if (op == NULL) {
-        res_deny(&r, SMART_ERR_SCOPE_INSUFFICIENT, NULL,
-                 "the operation is not configured (smart_operation)");
-        res_offer(best, &r);
+        smart_res_deny(&r, SMART_ERR_SCOPE_INSUFFICIENT, NULL,
+                       "the operation is not configured (smart_operation)");
+        smart_res_offer(best, &r);
         return;
     }
 
@@ -2905,7 +2946,7 @@ decide_op(pctx_t *c, const smart_fhir_req_t *req, res_t *best)
         for (i = 0; i < ntypes && ok; i++) {
             nt = op->ntypes ? op->types[i] : req->type;
 
-            sc = grant_full(c, ctx & CTX_US, nt, letters);
+            sc = smart_grant_full(c, ctx & CTX_US, nt, letters);
             if (sc != NULL) {
                 first = first ? first : sc;
                 continue;
@@ -2914,103 +2955,102 @@ decide_op(pctx_t *c, const smart_fhir_req_t *req, res_t *best)
             ok = 0;
 
             if ((ctx & SMART_SCOPE_PATIENT) && c->patient != NULL
-                && (sc = grant_full(c, SMART_SCOPE_PATIENT, nt, letters))
+                && (sc = smart_grant_full(c, SMART_SCOPE_PATIENT, nt, letters))
                    != NULL)
             {
-                patient_op(c, req, letters, nt, sc, &part);
+                smart_patient_op(c, req, letters, nt, sc, &part);
                 if (part.verdict == V_ALLOW) {
                     first = first ? first : sc;
                     ok = 1;
-                    res_init(&part);
+                    smart_res_init(&part);
                     continue;
                 }
 
-                res_offer(&r, &part);
+                smart_res_offer(&r, &part);
                 continue;
             }
 
             if ((ctx & SMART_SCOPE_PATIENT)
-                && context_missing(c, nt, letters, NULL, &part))
+                && smart_context_missing(c, nt, letters, NULL, &part))
             {
                 /* part holds the refusal */
 
             } else {
-                fmt_needed(needed,
-                           (ctx == SMART_SCOPE_PATIENT
-                            || ctx == SMART_SCOPE_USER
-                            || ctx == SMART_SCOPE_SYSTEM) ? ctx
-                                                          : guess_ctx(c),
-                           nt, letters);
-                res_deny(&part, SMART_ERR_SCOPE_INSUFFICIENT, needed,
-                         "no scope grants what the operation needs");
+                nctx = (ctx == SMART_SCOPE_PATIENT || ctx == SMART_SCOPE_USER
+                        || ctx == SMART_SCOPE_SYSTEM) ? ctx
+                                                      : smart_guess_ctx(c);
+                smart_fmt_needed(needed, nctx, nt, letters);
+                smart_res_deny(&part, SMART_ERR_SCOPE_INSUFFICIENT, needed,
+                               "no scope grants what the operation needs");
             }
 
-            res_offer(&r, &part);
+            smart_res_offer(&r, &part);
         }
 
         if (ok) {
-            res_clear_params(&r);
-            res_init(&r);
-            res_allow(&r, first, "operation allowed");
+            smart_res_clear_params(&r);
+            smart_res_init(&r);
+            smart_res_allow(&r, first, "operation allowed");
             break;
         }
     }
 
-    res_offer(best, &r);
+    smart_res_offer(best, &r);
 }
 
 
 /* --- one request ---------------------------------------------------------- */
 
 static void
-decide_req(pctx_t *c, const smart_fhir_req_t *req, const json_t *body,
+smart_decide_req(pctx_t *c, const smart_fhir_req_t *req, const json_t *body,
     int body_present, int in_bundle, res_t *r)
 {
     res_t  tmp;
 
-    res_init(&tmp);
+    smart_res_init(&tmp);
 
     switch (req->interaction) {
 
     case SMART_FHIR_I_CAPABILITIES:
-        res_allow(r, NULL, "public: capabilities");
+        smart_res_allow(r, NULL, "public: capabilities");
         return;
 
     case SMART_FHIR_I_READ:
     case SMART_FHIR_I_VREAD:
     case SMART_FHIR_I_HISTORY_INSTANCE:
-        decide_read(c, req, SMART_SCOPE_R, r);
+        smart_decide_read(c, req, SMART_SCOPE_R, r);
         break;
 
     case SMART_FHIR_I_HISTORY_TYPE:
     case SMART_FHIR_I_HISTORY_SYSTEM:
-        decide_read(c, req, SMART_SCOPE_S, r);
+        smart_decide_read(c, req, SMART_SCOPE_S, r);
         break;
 
     case SMART_FHIR_I_SEARCH_TYPE:
     case SMART_FHIR_I_SEARCH_COMPARTMENT:
-        decide_search(c, req, r);
+        smart_decide_search(c, req, r);
         break;
 
     case SMART_FHIR_I_SEARCH_SYSTEM:
-        decide_search_system(c, req, r);
+        smart_decide_search_system(c, req, r);
         break;
 
     case SMART_FHIR_I_CREATE:
     case SMART_FHIR_I_UPDATE:
     case SMART_FHIR_I_PATCH:
     case SMART_FHIR_I_DELETE:
-        decide_write(c, req, body, body_present, r);
+        smart_decide_write(c, req, body, body_present, r);
         break;
 
     case SMART_FHIR_I_OPERATION:
-        decide_op(c, req, r);
+        smart_decide_op(c, req, r);
         break;
 
     default:
-        res_deny(&tmp, SMART_ERR_REQUEST_INVALID, NULL,
-                 in_bundle ? "a bundle inside a bundle" : "not decidable");
-        res_offer(r, &tmp);
+        smart_res_deny(&tmp, SMART_ERR_REQUEST_INVALID, NULL,
+                       in_bundle ? "a bundle inside a bundle"
+                                 : "not decidable");
+        smart_res_offer(r, &tmp);
         return;
     }
 
@@ -3043,10 +3083,10 @@ decide_req(pctx_t *c, const smart_fhir_req_t *req, const json_t *body,
             break;
         }
 
-        fmt_needed(needed, guess_ctx(c), t, need);
-        res_deny(&tmp, SMART_ERR_SCOPE_INSUFFICIENT, needed,
-                 "no scope grants it");
-        res_offer(r, &tmp);
+        smart_fmt_needed(needed, smart_guess_ctx(c), t, need);
+        smart_res_deny(&tmp, SMART_ERR_SCOPE_INSUFFICIENT, needed,
+                       "no scope grants it");
+        smart_res_offer(r, &tmp);
     }
 }
 
@@ -3055,7 +3095,7 @@ decide_req(pctx_t *c, const smart_fhir_req_t *req, const json_t *body,
 
 /* Standard base64 (Binary.data) via the base64url decoder. */
 static json_t *
-binary_json(const json_t *binary)
+smart_binary_json(const json_t *binary)
 {
     size_t          i, n, out_len;
     char           *tmp;
@@ -3099,7 +3139,7 @@ binary_json(const json_t *binary)
 
 
 static void
-decide_entry(pctx_t *c, const json_t *entry, res_t *r)
+smart_decide_entry(pctx_t *c, const json_t *entry, res_t *r)
 {
     size_t                   ulen;
     const char              *method, *url, *q, *ine;
@@ -3114,15 +3154,15 @@ decide_entry(pctx_t *c, const json_t *entry, res_t *r)
     url = json_string_value(json_object_get(request, "url"));
 
     if (!json_is_object(entry) || method == NULL || url == NULL) {
-        res_deny(r, SMART_ERR_REQUEST_INVALID, NULL,
-                 "a bundle entry has no request method or url");
+        smart_res_deny(r, SMART_ERR_REQUEST_INVALID, NULL,
+                       "a bundle entry has no request method or url");
         return;
     }
 
     ulen = json_string_length(json_object_get(request, "url"));
     if (strlen(url) != ulen || strstr(url, "://") != NULL || url[0] == '/') {
-        res_deny(r, SMART_ERR_REQUEST_INVALID, NULL,
-                 "a bundle entry url is not relative to the base");
+        smart_res_deny(r, SMART_ERR_REQUEST_INVALID, NULL,
+                       "a bundle entry url is not relative to the base");
         return;
     }
 
@@ -3149,14 +3189,14 @@ decide_entry(pctx_t *c, const json_t *entry, res_t *r)
 
     if (st == SMART_FHIR_NOMEM) {
         c->nomem = 1;
-        res_deny(r, SMART_ERR_REQUEST_INVALID, NULL, "no memory");
+        smart_res_deny(r, SMART_ERR_REQUEST_INVALID, NULL, "no memory");
         return;
     }
 
     if (st != SMART_FHIR_OK || req->status != SMART_FHIR_OK) {
         smart_fhir_req_free(req);
-        res_deny(r, SMART_ERR_REQUEST_INVALID, NULL,
-                 "a bundle entry request is not a valid FHIR request");
+        smart_res_deny(r, SMART_ERR_REQUEST_INVALID, NULL,
+                       "a bundle entry request is not a valid FHIR request");
         return;
     }
 
@@ -3176,9 +3216,9 @@ decide_entry(pctx_t *c, const json_t *entry, res_t *r)
             || req->interaction == SMART_FHIR_I_SEARCH_COMPARTMENT))
     {
         smart_fhir_req_free(req);
-        res_deny(r, SMART_ERR_REQUEST_INVALID, NULL,
-                 "a bundle entry searches by POST .../_search: servers "
-                 "differ on where its criteria are; use a GET entry");
+        smart_res_deny(r, SMART_ERR_REQUEST_INVALID, NULL,
+                       "a bundle entry searches by POST .../_search: servers "
+                       "differ on where its criteria are; use a GET entry");
         return;
     }
 
@@ -3187,9 +3227,9 @@ decide_entry(pctx_t *c, const json_t *entry, res_t *r)
             || req->method == SMART_FHIR_M_DELETE))
     {
         smart_fhir_req_free(req);
-        res_deny(r, SMART_ERR_REQUEST_INVALID, NULL,
-                 "a bundle entry that reads, searches or deletes carries a "
-                 "resource: its criteria must be in the url alone");
+        smart_res_deny(r, SMART_ERR_REQUEST_INVALID, NULL,
+                       "a bundle entry that reads, searches or deletes carries "
+                       "a resource: its criteria must be in the url alone");
         return;
     }
 
@@ -3202,11 +3242,11 @@ decide_entry(pctx_t *c, const json_t *entry, res_t *r)
                                                     "resourceType")),
                   "Binary") == 0)
     {
-        decoded = binary_json(resource);
+        decoded = smart_binary_json(resource);
         body = decoded;
     }
 
-    decide_req(c, req, body, body != NULL, 1, r);
+    smart_decide_req(c, req, body, body != NULL, 1, r);
 
     json_decref(decoded);
     smart_fhir_req_free(req);
@@ -3216,7 +3256,7 @@ decide_entry(pctx_t *c, const json_t *entry, res_t *r)
 /* --- the public interface ----------------------------------------------- */
 
 static int
-fill_decision(pctx_t *c, smart_decision_t *d, res_t *r)
+smart_fill_decision(pctx_t *c, smart_decision_t *d, res_t *r)
 {
     size_t   i;
     char     buf[SMART_SCOPE_MAX_LEN * 3 + 64];
@@ -3229,7 +3269,7 @@ fill_decision(pctx_t *c, smart_decision_t *d, res_t *r)
 
     if (d->allow && r->granted != NULL && !c->conf->no_granted_by) {
         smart_scope_format(buf, sizeof(buf), r->granted);
-        d->granted_by = dupn(buf, strlen(buf));
+        d->granted_by = smart_dupn(buf, strlen(buf));
         if (d->granted_by == NULL) {
             return -1;
         }
@@ -3246,12 +3286,12 @@ fill_decision(pctx_t *c, smart_decision_t *d, res_t *r)
         for (i = 0; i < r->nparams; i++) {
             d->params[i] = r->params[i];
             if (i > 0) {
-                sb_add(&sb, "&", 1);
+                smart_sb_add(&sb, "&", 1);
             }
-            sb_add_encoded(&sb, r->params[i].name,
-                           strlen(r->params[i].name));
-            sb_add(&sb, "=", 1);
-            sb_adds(&sb, r->params[i].value);
+            smart_sb_add_encoded(&sb, r->params[i].name,
+                                 strlen(r->params[i].name));
+            smart_sb_add(&sb, "=", 1);
+            smart_sb_adds(&sb, r->params[i].value);
         }
 
         d->nparams = r->nparams;
@@ -3265,7 +3305,8 @@ fill_decision(pctx_t *c, smart_decision_t *d, res_t *r)
         d->query_append = sb.p;
     }
 
-    /* the reasons are static text (res_allow(), res_deny() callers) */
+    /* the reasons are static text (callers of smart_res_allow() and
+       smart_res_deny()) */
 
     d->explain = r->why ? r->why : "";
 
@@ -3274,7 +3315,7 @@ fill_decision(pctx_t *c, smart_decision_t *d, res_t *r)
 
 
 static void
-decide_bundle(pctx_t *c, const json_t *body, int body_present,
+smart_decide_bundle(pctx_t *c, const json_t *body, int body_present,
     smart_decision_t *d, res_t *r)
 {
     size_t          i, n;
@@ -3283,8 +3324,8 @@ decide_bundle(pctx_t *c, const json_t *body, int body_present,
     res_t           er;
 
     if (!body_present || !json_is_object(body)) {
-        res_deny(r, SMART_ERR_REQUEST_INVALID, NULL,
-                 "the body is not a JSON Bundle");
+        smart_res_deny(r, SMART_ERR_REQUEST_INVALID, NULL,
+                       "the body is not a JSON Bundle");
         return;
     }
 
@@ -3295,8 +3336,8 @@ decide_bundle(pctx_t *c, const json_t *body, int body_present,
         || type == NULL
         || (strcmp(type, "batch") != 0 && strcmp(type, "transaction") != 0))
     {
-        res_deny(r, SMART_ERR_REQUEST_INVALID, NULL,
-                 "the body is not a batch or transaction Bundle");
+        smart_res_deny(r, SMART_ERR_REQUEST_INVALID, NULL,
+                       "the body is not a batch or transaction Bundle");
         return;
     }
 
@@ -3305,15 +3346,15 @@ decide_bundle(pctx_t *c, const json_t *body, int body_present,
 
     entries = json_object_get(body, "entry");
     if (entries != NULL && !json_is_array(entries)) {
-        res_deny(r, SMART_ERR_REQUEST_INVALID, NULL,
-                 "Bundle.entry is not an array");
+        smart_res_deny(r, SMART_ERR_REQUEST_INVALID, NULL,
+                       "Bundle.entry is not an array");
         return;
     }
 
     n = json_array_size(entries);
     if (n > SMART_POLICY_MAX_ENTRIES) {
-        res_deny(r, SMART_ERR_REQUEST_INVALID, NULL,
-                 "the Bundle has more entries than the gateway checks");
+        smart_res_deny(r, SMART_ERR_REQUEST_INVALID, NULL,
+                       "the Bundle has more entries than the gateway checks");
         return;
     }
 
@@ -3326,13 +3367,13 @@ decide_bundle(pctx_t *c, const json_t *body, int body_present,
     }
 
     for (i = 0; i < n; i++) {
-        res_init(&er);
-        decide_entry(c, json_array_get(entries, i), &er);
+        smart_res_init(&er);
+        smart_decide_entry(c, json_array_get(entries, i), &er);
 
         if (er.verdict == V_NARROW) {
-            res_deny(&er, SMART_ERR_SCOPE_INSUFFICIENT, er.needed,
-                     "the entry would need a narrowing, which a bundle "
-                     "entry cannot carry");
+            smart_res_deny(&er, SMART_ERR_SCOPE_INSUFFICIENT, er.needed,
+                           "the entry would need a narrowing, which a bundle "
+                           "entry cannot carry");
         }
 
         if (er.verdict == V_DENY) {
@@ -3343,17 +3384,17 @@ decide_bundle(pctx_t *c, const json_t *body, int body_present,
                    sizeof(er.needed));
 
             if (d->nentries == 0) {
-                res_deny(r, er.reason, er.needed, er.why);
+                smart_res_deny(r, er.reason, er.needed, er.why);
             }
 
             d->nentries++;
         }
 
-        res_clear_params(&er);
+        smart_res_clear_params(&er);
     }
 
     if (d->nentries == 0) {
-        res_allow(r, NULL, "every entry allowed");
+        smart_res_allow(r, NULL, "every entry allowed");
     }
 }
 
@@ -3396,22 +3437,23 @@ smart_policy_decide(const smart_policy_conf_t *conf,
         c.patient_len = strlen(patient);
     }
 
-    res_init(&r);
+    smart_res_init(&r);
     json = NULL;
 
     d->interaction = (req != NULL) ? req->interaction : SMART_FHIR_I_NONE;
 
     if (req == NULL || req->status != SMART_FHIR_OK) {
-        res_deny(&r, SMART_ERR_REQUEST_INVALID, NULL,
-                 req && req->detail ? req->detail : "the request is invalid");
+        smart_res_deny(&r, SMART_ERR_REQUEST_INVALID, NULL,
+                       (req != NULL && req->detail != NULL)
+                       ? req->detail : "the request is invalid");
         goto done;
     }
 
     if (body_len > (conf->body_max ? conf->body_max
                                    : SMART_POLICY_BODY_MAX_DEFAULT))
     {
-        res_deny(&r, SMART_ERR_REQUEST_TOO_LARGE, NULL,
-                 "the body is larger than smart_body_max");
+        smart_res_deny(&r, SMART_ERR_REQUEST_TOO_LARGE, NULL,
+                       "the body is larger than smart_body_max");
         goto done;
     }
 
@@ -3426,30 +3468,30 @@ smart_policy_decide(const smart_policy_conf_t *conf,
         body_present = (json != NULL);
 
         if (json == NULL) {
-            res_deny(&r, SMART_ERR_REQUEST_INVALID, NULL,
-                     "the body is not valid JSON");
+            smart_res_deny(&r, SMART_ERR_REQUEST_INVALID, NULL,
+                           "the body is not valid JSON");
             goto done;
         }
     }
 
     if (req->interaction == SMART_FHIR_I_BATCH_OR_TRANSACTION) {
-        decide_bundle(&c, json, body_present, d, &r);
+        smart_decide_bundle(&c, json, body_present, d, &r);
 
     } else {
-        decide_req(&c, req, json, body_present, 0, &r);
+        smart_decide_req(&c, req, json, body_present, 0, &r);
     }
 
 done:
 
     json_decref(json);
 
-    if (c.nomem || fill_decision(&c, d, &r) != 0) {
-        res_clear_params(&r);
+    if (c.nomem || smart_fill_decision(&c, d, &r) != 0) {
+        smart_res_clear_params(&r);
         smart_decision_free(d);
         return SMART_POLICY_NOMEM;
     }
 
-    res_clear_params(&r);
+    smart_res_clear_params(&r);
     *out = d;
 
     return SMART_POLICY_OK;
