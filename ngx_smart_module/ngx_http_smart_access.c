@@ -9,6 +9,7 @@
  */
 
 #include "ngx_http_smart_module.h"
+#include "ngx_http_smart_util.h"
 
 #include <openssl/rand.h>
 
@@ -1152,30 +1153,11 @@ ngx_http_smart_correlation_with(ngx_http_request_t *r,
 }
 
 
+
 /*
  * One walk over the request headers for everything the handler looks at;
- * names compare case-insensitively, as ngx_http_smart_find_header() does:
- * through the lowercased copy NGINX keeps of each name (HTTP/1 and HTTP/2
- * alike), or the name itself for a header another module added without
- * one.  lc is lowercase.
+ * names compare with ngx_http_smart_hdr_eq().
  */
-
-static ngx_inline ngx_uint_t
-ngx_http_smart_hdr_eq(ngx_table_elt_t *h, u_char *lc, size_t len)
-{
-    if (h->key.len != len) {
-        return 0;
-    }
-
-    if (h->lowcase_key != NULL) {
-        return ngx_memcmp(h->lowcase_key, lc, len) == 0;
-    }
-
-    return ngx_strncasecmp(h->key.data, lc, len) == 0;
-}
-
-#define ngx_http_smart_hdr_is(h, s)                                           \
-    ngx_http_smart_hdr_eq(h, (u_char *) s, sizeof(s) - 1)
 
 static void
 ngx_http_smart_scan_headers(ngx_http_request_t *r,

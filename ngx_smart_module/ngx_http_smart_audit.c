@@ -22,6 +22,7 @@
  */
 
 #include "ngx_http_smart_audit.h"
+#include "ngx_http_smart_util.h"
 #include "ngx_http_smart_redis.h"
 #include "smart_audit_record.h"
 #include "smart_b64.h"

@@ -14,6 +14,7 @@
  */
 
 #include "ngx_http_smart_module.h"
+#include "ngx_http_smart_util.h"
 
 
 static ngx_int_t ngx_http_smart_header_filter(ngx_http_request_t *r);

@@ -11,6 +11,7 @@
  */
 
 #include "ngx_http_smart_module.h"
+#include "ngx_http_smart_util.h"
 
 
 typedef struct {

@@ -166,25 +166,10 @@ typedef enum {
 } ngx_http_smart_stat_e;
 
 
-/* Which header list ngx_http_smart_headers_usable() is asked about. */
-typedef enum {
-    NGX_HTTP_SMART_HEADERS_IN = 0,      /* walk r->headers_in.headers */
-    NGX_HTTP_SMART_HEADERS_IN_PUSH,     /* walk it and add to it */
-    NGX_HTTP_SMART_HEADERS_OUT          /* r->headers_out.headers */
-} ngx_http_smart_headers_e;
-
-
 extern ngx_module_t  ngx_http_smart_module;
 
 
-/* ngx_http_smart_module.c */
-ngx_http_smart_ctx_t *ngx_http_smart_get_ctx(ngx_http_request_t *r);
-ngx_uint_t ngx_http_smart_headers_usable(ngx_http_request_t *r,
-    ngx_http_smart_headers_e which);
-ngx_table_elt_t *ngx_http_smart_find_header(ngx_http_request_t *r,
-    ngx_str_t *name, ngx_uint_t *count);
-ngx_int_t ngx_http_smart_read_file(ngx_conf_t *cf, ngx_str_t *name,
-    size_t max, ngx_str_t *out);
+/* ngx_http_smart_util.c: see ngx_http_smart_util.h */
 
 /* ngx_http_smart_access.c */
 ngx_int_t ngx_http_smart_access_handler(ngx_http_request_t *r);

@@ -1,0 +1,249 @@
+/*
+ * ngx_smart_module: helpers every glue file needs (docs/architecture.md):
+ * the request context, the header lists (whether they exist, lookup,
+ * name equality) and small files read at configuration time.  The lowest
+ * glue layer: it calls no other glue file.
+ */
+
+#include "ngx_http_smart_module.h"
+#include "ngx_http_smart_util.h"
+
+
+static void ngx_http_smart_ctx_cleanup(void *data);
+
+ngx_http_smart_ctx_t *
+ngx_http_smart_get_ctx(ngx_http_request_t *r)
+{
+    ngx_pool_cleanup_t    *cln;
+    ngx_http_smart_ctx_t  *ctx;
+
+    ctx = ngx_http_get_module_ctx(r, ngx_http_smart_module);
+    if (ctx != NULL) {
+        return ctx;
+    }
+
+    /*
+     * An internal redirect (error_page, try_files) clears module contexts;
+     * the verification result and correlation ID must survive it, both for
+     * the variables in the log phase and so that a redirect can never be
+     * used to skip the checks already made.  The pool cleanup keeps it.
+     */
+
+    if (r->main != r) {
+        return NULL;
+    }
+
+    for (cln = r->pool->cleanup; cln != NULL; cln = cln->next) {
+        if (cln->handler == ngx_http_smart_ctx_cleanup) {
+            ctx = cln->data;
+            ngx_http_set_ctx(r, ctx, ngx_http_smart_module);
+            return ctx;
+        }
+    }
+
+    cln = ngx_pool_cleanup_add(r->pool, sizeof(ngx_http_smart_ctx_t));
+    if (cln == NULL) {
+        return NULL;
+    }
+
+    ctx = cln->data;
+    ngx_memzero(ctx, sizeof(ngx_http_smart_ctx_t));
+    ngx_str_set(&ctx->reason, "");
+    cln->handler = ngx_http_smart_ctx_cleanup;
+
+    ngx_http_set_ctx(r, ctx, ngx_http_smart_module);
+
+    return ctx;
+}
+
+
+static void
+ngx_http_smart_ctx_cleanup(void *data)
+{
+    ngx_http_smart_ctx_t  *ctx = data;
+
+    if (ctx->wait.timer_set) {
+        ngx_del_timer(&ctx->wait);
+    }
+
+    if (ctx->payload != NULL) {
+        json_decref(ctx->payload);
+        ctx->payload = NULL;
+    }
+}
+
+
+/*
+ * Whether a header list of the request may be used.  NGINX allocates
+ * r->headers_out.headers with every request, but r->headers_in.headers only
+ * once it starts reading HTTP/1.x headers (HTTP/2 streams have theirs): an
+ * HTTP/0.9 request ("GET /path" CRLF) runs every phase with a zeroed list,
+ * and a request refused or abandoned while its request line was read (400,
+ * 414, 505, a timeout, a closed connection) reaches the header filter and
+ * the log phase with one.  ngx_list_push() on a zeroed list dereferences
+ * NULL.  A subrequest holds a shallow copy of its parent's list: walking it
+ * is safe, adding to it would change the parent's parts behind its back.
+ * Every walk of and addition to a header list in the module asks here.
+ */
+
+ngx_uint_t
+ngx_http_smart_headers_usable(ngx_http_request_t *r,
+    ngx_http_smart_headers_e which)
+{
+    ngx_list_t  *l;
+
+    l = (which == NGX_HTTP_SMART_HEADERS_OUT) ? &r->headers_out.headers
+                                              : &r->headers_in.headers;
+
+    if (l->last == NULL || l->nalloc == 0
+        || l->size != sizeof(ngx_table_elt_t))
+    {
+        return 0;
+    }
+
+    if (which == NGX_HTTP_SMART_HEADERS_IN_PUSH && r != r->main) {
+        return 0;
+    }
+
+    return 1;
+}
+
+
+/* The first request header called name, and how many there are. */
+
+ngx_table_elt_t *
+ngx_http_smart_find_header(ngx_http_request_t *r, ngx_str_t *name,
+    ngx_uint_t *count)
+{
+    ngx_uint_t        i, n;
+    ngx_list_part_t  *part;
+    ngx_table_elt_t  *h, *found;
+
+    n = 0;
+    found = NULL;
+
+    if (!ngx_http_smart_headers_usable(r, NGX_HTTP_SMART_HEADERS_IN)) {
+        if (count != NULL) {
+            *count = 0;
+        }
+
+        return NULL;
+    }
+
+    part = &r->headers_in.headers.part;
+    h = part->elts;
+
+    for (i = 0; /* void */; i++) {
+
+        if (i >= part->nelts) {
+            if (part->next == NULL) {
+                break;
+            }
+
+            part = part->next;
+            h = part->elts;
+            i = 0;
+        }
+
+        if (h[i].key.len == name->len
+            && ngx_strncasecmp(h[i].key.data, name->data, name->len) == 0)
+        {
+            if (found == NULL) {
+                found = &h[i];
+            }
+
+            n++;
+        }
+    }
+
+    if (count != NULL) {
+        *count = n;
+    }
+
+    return found;
+}
+
+
+/* Reads a whole small file at configuration time. */
+
+ngx_int_t
+ngx_http_smart_read_file(ngx_conf_t *cf, ngx_str_t *name, size_t max,
+    ngx_str_t *out)
+{
+    ssize_t          n;
+    ngx_fd_t         fd;
+    ngx_str_t        path;
+    ngx_file_info_t  fi;
+
+    path = *name;
+
+    if (ngx_conf_full_name(cf->cycle, &path, 1) != NGX_OK) {
+        return NGX_ERROR;
+    }
+
+    fd = ngx_open_file(path.data, NGX_FILE_RDONLY, NGX_FILE_OPEN, 0);
+    if (fd == NGX_INVALID_FILE) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, ngx_errno,
+                           ngx_open_file_n " \"%s\" failed", path.data);
+        return NGX_ERROR;
+    }
+
+    if (ngx_fd_info(fd, &fi) == NGX_FILE_ERROR) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, ngx_errno,
+                           ngx_fd_info_n " \"%s\" failed", path.data);
+        goto failed;
+    }
+
+    if (!ngx_is_file(&fi) || (size_t) ngx_file_size(&fi) > max) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "\"%s\" is not a regular file of at most %uz bytes",
+                           path.data, max);
+        goto failed;
+    }
+
+    out->len = (size_t) ngx_file_size(&fi);
+    out->data = ngx_pnalloc(cf->temp_pool, out->len + 1);
+    if (out->data == NULL) {
+        goto failed;
+    }
+
+    n = ngx_read_fd(fd, out->data, out->len);
+    if (n == -1 || (size_t) n != out->len) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, ngx_errno,
+                           ngx_read_fd_n " \"%s\" failed", path.data);
+        goto failed;
+    }
+
+    out->data[out->len] = '\0';
+    ngx_close_file(fd);
+
+    return NGX_OK;
+
+failed:
+
+    ngx_close_file(fd);
+    return NGX_ERROR;
+}
+
+
+
+/*
+ * Header name equality, case-insensitive, as ngx_http_smart_find_header()
+ * compares: through the lowercased copy NGINX keeps of each name (HTTP/1
+ * and HTTP/2 alike), or the name itself for a header another module added
+ * without one.  lc is lowercase.
+ */
+
+ngx_uint_t
+ngx_http_smart_hdr_eq(ngx_table_elt_t *h, u_char *lc, size_t len)
+{
+    if (h->key.len != len) {
+        return 0;
+    }
+
+    if (h->lowcase_key != NULL) {
+        return ngx_memcmp(h->lowcase_key, lc, len) == 0;
+    }
+
+    return ngx_strncasecmp(h->key.data, lc, len) == 0;
+}

@@ -1,0 +1,44 @@
+/*
+ * ngx_smart_module: helpers every glue file needs (ngx_http_smart_util.c).
+ */
+
+#ifndef _NGX_HTTP_SMART_UTIL_H_INCLUDED_
+#define _NGX_HTTP_SMART_UTIL_H_INCLUDED_
+
+#include "ngx_http_smart_module.h"
+
+
+/* Which header list ngx_http_smart_headers_usable() is asked about. */
+typedef enum {
+    NGX_HTTP_SMART_HEADERS_IN = 0,      /* walk r->headers_in.headers */
+    NGX_HTTP_SMART_HEADERS_IN_PUSH,     /* walk it and add to it */
+    NGX_HTTP_SMART_HEADERS_OUT          /* r->headers_out.headers */
+} ngx_http_smart_headers_e;
+
+
+/* The request context, created on first use, kept across internal
+   redirects; NULL when memory runs out. */
+ngx_http_smart_ctx_t *ngx_http_smart_get_ctx(ngx_http_request_t *r);
+
+/* Whether a header list of r exists and may be used as asked. */
+ngx_uint_t ngx_http_smart_headers_usable(ngx_http_request_t *r,
+    ngx_http_smart_headers_e which);
+
+/* The first request header called name (any case), and how many there
+   are in *count when count is not NULL. */
+ngx_table_elt_t *ngx_http_smart_find_header(ngx_http_request_t *r,
+    ngx_str_t *name, ngx_uint_t *count);
+
+/* Header h is called lc[0..len) (lowercase), in any case. */
+ngx_uint_t ngx_http_smart_hdr_eq(ngx_table_elt_t *h, u_char *lc,
+    size_t len);
+
+#define ngx_http_smart_hdr_is(h, s)                                           \
+    ngx_http_smart_hdr_eq(h, (u_char *) s, sizeof(s) - 1)
+
+/* Reads a whole regular file of at most max bytes at configuration time,
+   NUL-terminated, into cf->temp_pool. */
+ngx_int_t ngx_http_smart_read_file(ngx_conf_t *cf, ngx_str_t *name,
+    size_t max, ngx_str_t *out);
+
+#endif /* _NGX_HTTP_SMART_UTIL_H_INCLUDED_ */
