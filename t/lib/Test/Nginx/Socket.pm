@@ -34,6 +34,8 @@ our @EXPORT = qw(
 my $TDir     = abs_path(dirname(__FILE__) . '/../../..');
 my $Binary   = $ENV{TEST_NGINX_BINARY} || '/usr/sbin/nginx';
 my $Module   = $ENV{TEST_NGINX_MODULE};
+# the module is compiled into $Binary (--add-module): no load_module
+my $Static   = $ENV{TEST_NGINX_STATIC} ? 1 : 0;
 my $Sanitize = $ENV{TEST_NGINX_SANITIZE} ? 1 : 0;
 my $Keep     = $ENV{TEST_NGINX_KEEP} ? 1 : 0;
 my $Workers  = $ENV{TEST_NGINX_WORKERS} || 1;
@@ -133,6 +135,8 @@ sub _setup {
     } else {
         $Module = undef;
     }
+    die "TEST_NGINX_STATIC and TEST_NGINX_MODULE are both set: a static"
+      . " build has the module compiled in\n" if $Static && defined $Module;
     die "TEST_NGINX_WORKERS must be a positive integer\n"
         unless $Workers =~ /^[1-9]\d*$/;
 
@@ -140,6 +144,8 @@ sub _setup {
     ($NginxVersion) = $v =~ m{nginx/(\d+\.\d+\.\d+)}
         or die "cannot read the version of $Binary:\n$v\n";
     $HasDebug = $v =~ /--with-debug\b/ ? 1 : 0;
+    die "TEST_NGINX_STATIC is set but $Binary was not built with"
+      . " --add-module:\n$v\n" if $Static && $v !~ /--add-module=/;
 
     $ServRoot = $ENV{TEST_NGINX_SERVROOT} || "$TDir/servroot-$$";
     $ServRoot = abs_path($ServRoot) if -d $ServRoot;
@@ -357,7 +363,7 @@ sub _echo_upstream {
     my $uconf = _val($block, 'upstream_config');
     $uconf = '' unless defined $uconf;
     my $http_config = _val($block, 'http_config');
-    my $smart_off = defined $Module && defined $http_config
+    my $smart_off = (defined $Module || $Static) && defined $http_config
                     && $http_config =~ /^\s*smart\s+on\s*;/m
                   ? "        smart off;\n" : '';
     my $body = '{"resourceType":"Bundle","type":"searchset","total":0,'
