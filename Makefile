@@ -143,19 +143,19 @@ $(FAULT_HIREDIS): tests/fault/hiredis_fail.c
 	@mkdir -p $(dir $@)
 	$(CC) -std=c99 -O1 -g $(WARN) -shared -fPIC -o $@ $< -ldl
 
-test-t: module $(FAULT_HIREDIS)
+test-t: module $(FAULT_HIREDIS) $(AUDIT_EXPORT)
 	TEST_NGINX_MODULE=$(CURDIR)/$(MODULE) TEST_NGINX_BINARY=$(NGINX_BIN) \
 	SMART_FAULT_HIREDIS_SO=$(CURDIR)/$(FAULT_HIREDIS) \
 	    prove -I t/lib -r t/
 
 # the whole t/ suite against the static build: filters, typed errors and the
 # JWKS subrequest depend on the module's place in the filter chain
-test-t-static: module-static $(FAULT_HIREDIS)
+test-t-static: module-static $(FAULT_HIREDIS) $(AUDIT_EXPORT)
 	TEST_NGINX_BINARY=$(CURDIR)/$(NGINX_STATIC) TEST_NGINX_STATIC=1 \
 	SMART_FAULT_HIREDIS_SO=$(CURDIR)/$(FAULT_HIREDIS) \
 	    prove -I t/lib -r t/
 
-test-t-san: module-san $(FAULT_HIREDIS)
+test-t-san: module-san $(FAULT_HIREDIS) $(AUDIT_EXPORT)
 	TEST_NGINX_MODULE=$(CURDIR)/$(MODULE_SAN) TEST_NGINX_BINARY=$(NGINX_BIN) \
 	SMART_FAULT_HIREDIS_SO=$(CURDIR)/$(FAULT_HIREDIS) \
 	    TEST_NGINX_SANITIZE=1 prove -I t/lib -r t/
