@@ -994,6 +994,15 @@ smart_in_list(const char *const *list, size_t n, const char *s)
 #define IN_LIST(list, s)  smart_in_list(list, sizeof(list) / sizeof(list[0]), s)
 
 
+/* A search modifier of R4, or a resource type (":Patient"). */
+static int
+smart_modifier_known(const char *mod)
+{
+    return IN_LIST(modifiers, mod)
+           || smart_fhir_type_index(mod, strlen(mod)) >= 0;
+}
+
+
 /* Is pa's code defined where req searches? */
 static int
 smart_search_param_defined(const smart_fhir_req_t *req, const char *name)
@@ -1066,9 +1075,7 @@ smart_param_recognised(const smart_fhir_req_t *req,
         return 1;
     }
 
-    if (pa->modifier != NULL && !IN_LIST(modifiers, pa->modifier)
-        && smart_fhir_type_index(pa->modifier, strlen(pa->modifier)) < 0)
-    {
+    if (pa->modifier != NULL && !smart_modifier_known(pa->modifier)) {
         return 0;
     }
 
@@ -1099,9 +1106,7 @@ smart_restriction_recognised(const smart_fhir_req_t *req, const char *name)
     base[n] = '\0';
     mod = (name[n] == ':') ? name + n + 1 : NULL;
 
-    if (mod != NULL && !IN_LIST(modifiers, mod)
-        && smart_fhir_type_index(mod, strlen(mod)) < 0)
-    {
+    if (mod != NULL && !smart_modifier_known(mod)) {
         return 0;
     }
 
@@ -1168,7 +1173,7 @@ smart_params_recognised(const smart_fhir_req_t *req, res_t *r)
  * grant: otherwise the search answers, by what it returns, questions about
  * data the token may not read (existence probes), granular restrictions
  * included.  spec is the decoded parameter name.  1 when every reached
- * type is allowed.
+ * type is allowed.  A scope on every type is checked once, by the caller.
  */
 static int
 smart_reach_ok(pctx_t *c, int t, const char *spec, int depth)
@@ -1177,10 +1182,6 @@ smart_reach_ok(pctx_t *c, int t, const char *spec, int depth)
     size_t                        k, seg, nlen;
     const char                   *colon, *dot, *rest;
     const smart_fhir_refparam_t  *rp;
-
-    if (smart_grant_full(c, CTX_US, -1, SMART_SCOPE_S) != NULL) {
-        return 1;
-    }
 
     if (depth > MAX_CHAIN_DEPTH) {
         return 0;
@@ -1255,8 +1256,10 @@ smart_reaches_ok(pctx_t *c, const smart_fhir_req_t *req, int t,
     size_t                     i;
     const smart_fhir_param_t  *pa;
 
+    /* a scope on every type reaches everything */
     if ((req->features & (SMART_FHIR_F_CHAIN | SMART_FHIR_F_HAS
-                          | SMART_FHIR_F_CONTAINED)) == 0)
+                          | SMART_FHIR_F_CONTAINED)) == 0
+        || smart_grant_full(c, CTX_US, -1, SMART_SCOPE_S) != NULL)
     {
         return 1;
     }
@@ -1275,8 +1278,7 @@ smart_reaches_ok(pctx_t *c, const smart_fhir_req_t *req, int t,
 
         if (pa->kind == SMART_FHIR_P_CONTAINED
             && strcmp(pa->raw_name, "_containedType") == 0
-            && strcmp(pa->value, "contained") != 0
-            && smart_grant_full(c, CTX_US, -1, SMART_SCOPE_S) == NULL)
+            && strcmp(pa->value, "contained") != 0)
         {
             smart_res_deny(r, SMART_ERR_SCOPE_INSUFFICIENT, needed,
                            "_containedType=container returns containers of any "
@@ -1428,10 +1430,8 @@ smart_narrowable_name(const char *name)
         "_text", "_content", "_list"
     };
 
-    for (i = 0; i < sizeof(common) / sizeof(common[0]); i++) {
-        if (strcmp(name, common[i]) == 0) {
-            return 1;
-        }
+    if (IN_LIST(common, name)) {
+        return 1;
     }
 
     if (!((name[0] >= 'A' && name[0] <= 'Z')
