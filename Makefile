@@ -36,7 +36,7 @@ NGINX_STATIC  := $(BUILD)/nginx-static/objs/nginx
         test-t-san test-t-static \
         deps clean fuzz test-fuzz bench tools test-table \
         bench-callgrind bench-rss bench-perf demo demo-stop test-e2e \
-        sandbox-deps tables tables-check
+        sandbox-deps tables tables-check layers-check
 
 all: module unit tools
 
@@ -109,6 +109,10 @@ tables-check:
 	cd tools/gen-fhir-tables && npm ci --no-audit --no-fund --silent \
 	    && node gen.js --check
 
+# the glue calls downward only (docs/architecture.md, "Layers")
+layers-check:
+	./scripts/check-layers ngx_smart_module
+
 # --- libFuzzer targets of the core (clang), run for a bounded time ---------
 
 FUZZ_SRCS     := $(sort $(wildcard tests/fuzz/fuzz_*.c))
@@ -178,7 +182,7 @@ test-e2e: module tools sandbox-deps
 	SMART_LAB_MODULE=$(CURDIR)/$(MODULE) NGINX_BIN=$(NGINX_BIN) \
 	    node --test --test-concurrency=1 sandbox/test/
 
-test: deps tables-check test-unit test-fuzz test-t test-t-san test-t-static \
+test: deps tables-check layers-check test-unit test-fuzz test-t test-t-san test-t-static \
       test-e2e
 
 # --- benchmark (not part of make test: numbers, not assertions) -----------

@@ -10,11 +10,12 @@
 
 #include "ngx_http_smart_module.h"
 #include "ngx_http_smart_util.h"
-
-#include <openssl/rand.h>
-
-
-#define NGX_HTTP_SMART_WORKER_ID_LEN  12
+#include "ngx_http_smart_cid.h"
+#include "ngx_http_smart_error.h"
+#include "ngx_http_smart_status.h"
+#include "ngx_http_smart_cache.h"
+#include "ngx_http_smart_keys.h"
+#include "ngx_http_smart_access.h"
 
 
 /* What the handler needs of the request headers, found in one walk. */
@@ -37,10 +38,6 @@ static ngx_int_t ngx_http_smart_is_public(ngx_http_request_t *r,
     ngx_http_smart_loc_conf_t *slcf);
 static void ngx_http_smart_scan_headers(ngx_http_request_t *r,
     ngx_http_smart_loc_conf_t *slcf, ngx_http_smart_headers_t *hs);
-static u_char *ngx_http_smart_cid_hex(u_char *p, uint64_t v);
-static ngx_int_t ngx_http_smart_correlation_with(ngx_http_request_t *r,
-    ngx_http_smart_loc_conf_t *slcf, ngx_http_smart_ctx_t *ctx,
-    ngx_table_elt_t *h, ngx_uint_t n);
 static ngx_int_t ngx_http_smart_find_token(ngx_http_request_t *r,
     ngx_http_smart_ctx_t *ctx, ngx_http_smart_headers_t *hs,
     const char **detail);
@@ -61,13 +58,15 @@ static ngx_int_t ngx_http_smart_narrow(ngx_http_request_t *r,
     smart_decision_t *d);
 static ngx_int_t ngx_http_smart_verify(ngx_http_request_t *r,
     ngx_http_smart_loc_conf_t *slcf, ngx_http_smart_ctx_t *ctx);
+static ngx_int_t ngx_http_smart_verify_cached(ngx_http_request_t *r,
+    ngx_http_smart_loc_conf_t *slcf, ngx_http_smart_ctx_t *ctx, u_char *key);
+static ngx_int_t ngx_http_smart_verify_token(ngx_http_request_t *r,
+    ngx_http_smart_loc_conf_t *slcf, ngx_http_smart_ctx_t *ctx, u_char *key);
 static smart_jwt_status_e ngx_http_smart_verify_with(
     ngx_http_smart_loc_conf_t *slcf, ngx_http_smart_ctx_t *ctx,
     const smart_keyset_t *ks, smart_jwt_t *jwt, char *detail, size_t len);
 static ngx_int_t ngx_http_smart_copy_claims(ngx_http_request_t *r,
     smart_jwt_t *jwt, ngx_http_smart_claims_t *claims);
-static ngx_int_t ngx_http_smart_set_request_header(ngx_http_request_t *r,
-    ngx_http_smart_loc_conf_t *slcf, ngx_str_t *value);
 
 
 /* the b64token characters of RFC 6750 section 2.1, "=" aside */
@@ -97,33 +96,6 @@ static const u_char  ngx_http_smart_b64token[256] = {
     0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
     0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0
 };
-
-
-static u_char      ngx_http_smart_worker_id[NGX_HTTP_SMART_WORKER_ID_LEN * 2];
-static uint64_t    ngx_http_smart_cid_seq;
-
-
-/*
- * Correlation IDs are a random per-worker prefix and a sequence number:
- * unique across workers and restarts without a random draw per request.
- */
-
-ngx_int_t
-ngx_http_smart_init_worker_ids(ngx_cycle_t *cycle)
-{
-    u_char  raw[NGX_HTTP_SMART_WORKER_ID_LEN];
-
-    if (RAND_bytes(raw, sizeof(raw)) != 1) {
-        ngx_log_error(NGX_LOG_EMERG, cycle->log, 0,
-                      "smart: RAND_bytes() failed for the worker ID");
-        return NGX_ERROR;
-    }
-
-    ngx_hex_dump(ngx_http_smart_worker_id, raw, sizeof(raw));
-    ngx_http_smart_cid_seq = 0;
-
-    return NGX_OK;
-}
 
 
 ngx_int_t
@@ -829,13 +801,31 @@ static ngx_int_t
 ngx_http_smart_verify(ngx_http_request_t *r, ngx_http_smart_loc_conf_t *slcf,
     ngx_http_smart_ctx_t *ctx)
 {
-    u_char                        key[NGX_HTTP_SMART_FP_LEN];
-    char                          detail[128];
-    ngx_int_t                     rc, hit;
-    smart_jwt_t                   jwt;
+    u_char     key[NGX_HTTP_SMART_FP_LEN];
+    ngx_int_t  rc;
+
+    rc = ngx_http_smart_verify_cached(r, slcf, ctx, key);
+
+    if (rc != NGX_DECLINED) {
+        return rc;
+    }
+
+    return ngx_http_smart_verify_token(r, slcf, ctx, key);
+}
+
+
+/*
+ * A token verified before: the worker's memo, then the shared cache (key
+ * is set for ngx_http_smart_verify_token() to store the result under).
+ * NGX_OK: verified; NGX_DECLINED: not cached; else the refusal sent.
+ */
+
+static ngx_int_t
+ngx_http_smart_verify_cached(ngx_http_request_t *r,
+    ngx_http_smart_loc_conf_t *slcf, ngx_http_smart_ctx_t *ctx, u_char *key)
+{
+    ngx_int_t                     hit;
     smart_jwt_status_e            st;
-    const smart_keyset_t         *ks;
-    ngx_http_smart_keys_state_e   kst;
     ngx_http_smart_main_conf_t   *smcf;
 
     smcf = ngx_http_get_module_main_conf(r, ngx_http_smart_module);
@@ -898,6 +888,29 @@ ngx_http_smart_verify(ngx_http_request_t *r, ngx_http_smart_loc_conf_t *slcf,
         /* counted once, not again when the request resumes after a fetch */
         ngx_http_smart_count(NGX_HTTP_SMART_STAT_CACHE_MISS);
     }
+
+    return NGX_DECLINED;
+}
+
+
+/*
+ * Key set (maybe a JWKS fetch to wait for, one early refresh for an
+ * unknown kid) -> signature and claims -> the claims kept and cached.
+ */
+
+static ngx_int_t
+ngx_http_smart_verify_token(ngx_http_request_t *r,
+    ngx_http_smart_loc_conf_t *slcf, ngx_http_smart_ctx_t *ctx, u_char *key)
+{
+    char                          detail[128];
+    ngx_int_t                     rc;
+    smart_jwt_t                   jwt;
+    smart_jwt_status_e            st;
+    const smart_keyset_t         *ks;
+    ngx_http_smart_keys_state_e   kst;
+    ngx_http_smart_main_conf_t   *smcf;
+
+    smcf = ngx_http_get_module_main_conf(r, ngx_http_smart_module);
 
     kst = ngx_http_smart_keys_get(r, slcf, ctx, 0, &ks);
 
@@ -1039,120 +1052,6 @@ ngx_http_smart_copy_claims(ngx_http_request_t *r, smart_jwt_t *jwt,
 }
 
 
-ngx_int_t
-ngx_http_smart_deny(ngx_http_request_t *r, ngx_http_smart_ctx_t *ctx,
-    smart_err_e err, const char *detail)
-{
-    ngx_uint_t                level;
-    const smart_err_entry_t  *e;
-
-    e = smart_err_get(err);
-
-    /*
-     * Refusals of what the client sent are client errors: "info", as NGINX
-     * logs other client mistakes; a key or audit sink problem is the
-     * operator's: "error".
-     */
-
-    level = (err == SMART_ERR_CONFIGURATION_INVALID
-             || err == SMART_ERR_AUDIT_UNAVAILABLE) ? NGX_LOG_ERR
-                                                    : NGX_LOG_INFO;
-
-    ngx_log_error(level, r->connection->log, 0,
-                  "smart: %s: %s, correlation id \"%V\"",
-                  e ? e->code : "error", detail ? detail : "refused",
-                  &ctx->cid);
-
-    ctx->denied = 1;
-    ctx->allowed = 0;
-    ctx->verified = 0;
-
-    return ngx_http_smart_send_error(r, ctx, err);
-}
-
-
-ngx_int_t
-ngx_http_smart_correlation(ngx_http_request_t *r,
-    ngx_http_smart_loc_conf_t *slcf, ngx_http_smart_ctx_t *ctx)
-{
-    ngx_uint_t        n;
-    ngx_table_elt_t  *h;
-
-    if (ctx->cid.len != 0) {
-        return NGX_OK;
-    }
-
-    h = ngx_http_smart_find_header(r, &slcf->correlation_header, &n);
-
-    return ngx_http_smart_correlation_with(r, slcf, ctx, h, n);
-}
-
-
-/* h: the first correlation header, n: how many the request has. */
-
-/* The sequence number in lowercase hex, at least 8 digits (as "%08uxL"). */
-
-static u_char *
-ngx_http_smart_cid_hex(u_char *p, uint64_t v)
-{
-    u_char   tmp[16], *t;
-    size_t   n;
-
-    static u_char  hex[] = "0123456789abcdef";
-
-    t = tmp + sizeof(tmp);
-
-    do {
-        *--t = hex[v & 0xf];
-        v >>= 4;
-    } while (v != 0);
-
-    n = tmp + sizeof(tmp) - t;
-
-    while (n < 8) {
-        *p++ = '0';
-        n++;
-    }
-
-    return ngx_cpymem(p, t, tmp + sizeof(tmp) - t);
-}
-
-
-static ngx_int_t
-ngx_http_smart_correlation_with(ngx_http_request_t *r,
-    ngx_http_smart_loc_conf_t *slcf, ngx_http_smart_ctx_t *ctx,
-    ngx_table_elt_t *h, ngx_uint_t n)
-{
-    u_char  *p;
-
-    if (ctx->cid.len != 0) {
-        return NGX_OK;
-    }
-
-    if (n == 1 && smart_cid_valid((const char *) h->value.data, h->value.len)) {
-        ctx->cid = h->value;
-        return NGX_OK;
-    }
-
-    p = ngx_pnalloc(r->pool, sizeof(ngx_http_smart_worker_id) + 1
-                             + NGX_INT64_LEN);
-    if (p == NULL) {
-        return NGX_ERROR;
-    }
-
-    ctx->cid.data = p;
-    p = ngx_cpymem(p, ngx_http_smart_worker_id,
-                   sizeof(ngx_http_smart_worker_id));
-    *p++ = '-';
-    p = ngx_http_smart_cid_hex(p, ngx_http_smart_cid_seq++);
-    ctx->cid.len = p - ctx->cid.data;
-
-    /* the upstream must see the same ID as the client and the audit log */
-
-    return ngx_http_smart_set_request_header(r, slcf, &ctx->cid);
-}
-
-
 
 /*
  * One walk over the request headers for everything the handler looks at;
@@ -1263,69 +1162,4 @@ ngx_http_smart_scan_headers(ngx_http_request_t *r,
             break;
         }
     }
-}
-
-
-static ngx_int_t
-ngx_http_smart_set_request_header(ngx_http_request_t *r,
-    ngx_http_smart_loc_conf_t *slcf, ngx_str_t *value)
-{
-    ngx_uint_t        i, replaced;
-    ngx_list_part_t  *part;
-    ngx_table_elt_t  *h;
-
-    /*
-     * No list to add to (HTTP/0.9, a request refused before its headers
-     * were read, a subrequest's copy): such a request is never sent
-     * upstream by the module, and the ID stays in the context for the
-     * response and the audit record.
-     */
-
-    if (!ngx_http_smart_headers_usable(r, NGX_HTTP_SMART_HEADERS_IN_PUSH)) {
-        return NGX_OK;
-    }
-
-    replaced = 0;
-    part = &r->headers_in.headers.part;
-    h = part->elts;
-
-    for (i = 0; /* void */; i++) {
-
-        if (i >= part->nelts) {
-            if (part->next == NULL) {
-                break;
-            }
-
-            part = part->next;
-            h = part->elts;
-            i = 0;
-        }
-
-        if (ngx_http_smart_hdr_eq(&h[i], slcf->correlation_lc.data,
-                                  slcf->correlation_lc.len))
-        {
-            /* an invalid or repeated incoming ID is overwritten everywhere */
-            h[i].value = *value;
-            replaced = 1;
-        }
-    }
-
-    if (replaced) {
-        return NGX_OK;
-    }
-
-    h = ngx_list_push(&r->headers_in.headers);
-    if (h == NULL) {
-        return NGX_ERROR;
-    }
-
-    h->key = slcf->correlation_header;
-    h->lowcase_key = slcf->correlation_lc.data;
-    h->hash = ngx_hash_key(h->lowcase_key, h->key.len);
-    h->value = *value;
-#if (nginx_version >= 1023000)
-    h->next = NULL;
-#endif
-
-    return NGX_OK;
 }

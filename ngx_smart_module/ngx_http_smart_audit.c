@@ -23,6 +23,8 @@
 
 #include "ngx_http_smart_audit.h"
 #include "ngx_http_smart_util.h"
+#include "ngx_http_smart_cid.h"
+#include "ngx_http_smart_error.h"
 #include "ngx_http_smart_redis.h"
 #include "smart_audit_record.h"
 #include "smart_b64.h"

@@ -10,6 +10,7 @@
  */
 
 #include "ngx_http_smart_module.h"
+#include "ngx_http_smart_cache.h"
 
 #include <openssl/evp.h>
 

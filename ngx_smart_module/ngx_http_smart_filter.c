@@ -15,15 +15,15 @@
 
 #include "ngx_http_smart_module.h"
 #include "ngx_http_smart_util.h"
+#include "ngx_http_smart_cid.h"
+#include "ngx_http_smart_error.h"
+#include "ngx_http_smart_keys.h"
+#include "ngx_http_smart_filter.h"
 
 
 static ngx_int_t ngx_http_smart_header_filter(ngx_http_request_t *r);
 static ngx_int_t ngx_http_smart_body_filter(ngx_http_request_t *r,
     ngx_chain_t *in);
-static ngx_int_t ngx_http_smart_set_out_header(ngx_http_request_t *r,
-    ngx_str_t *key, ngx_str_t *value);
-static ngx_int_t ngx_http_smart_prepare_error(ngx_http_request_t *r,
-    ngx_http_smart_ctx_t *ctx, smart_err_e err);
 static ngx_uint_t ngx_http_smart_duplicate_authorization(
     ngx_http_request_t *r);
 static smart_err_e ngx_http_smart_nginx_refusal(ngx_http_request_t *r,
@@ -35,7 +35,6 @@ static ngx_http_smart_ctx_t *ngx_http_smart_type_refusal(
     const char *detail);
 static ngx_int_t ngx_http_smart_request_body_filter(ngx_http_request_t *r,
     ngx_chain_t *in);
-static int ngx_http_smart_oo_format(ngx_http_request_t *r);
 static ngx_int_t ngx_http_smart_explain(ngx_http_request_t *r,
     ngx_http_smart_ctx_t *ctx);
 static ngx_int_t ngx_http_smart_upstream_failure(ngx_http_request_t *r,
@@ -46,6 +45,10 @@ static ngx_uint_t ngx_http_smart_is_write(ngx_http_request_t *r,
 static ngx_int_t ngx_http_smart_failure_map(ngx_http_request_t *r,
     ngx_http_smart_ctx_t *ctx, ngx_uint_t upstream, smart_err_e *err,
     ngx_uint_t *status, ngx_uint_t *issues);
+static ngx_int_t ngx_http_smart_failure_4xx(ngx_uint_t st,
+    ngx_uint_t upstream, smart_err_e *err, ngx_uint_t *issues);
+static smart_err_e ngx_http_smart_failure_5xx(ngx_http_request_t *r,
+    ngx_http_smart_ctx_t *ctx, ngx_uint_t st, ngx_uint_t upstream);
 static void ngx_http_smart_strip_headers(ngx_http_request_t *r,
     ngx_uint_t status);
 static void ngx_http_smart_drop_headers(ngx_http_request_t *r,
@@ -91,290 +94,6 @@ ngx_http_smart_filter_init(ngx_conf_t *cf)
 
     ngx_http_next_request_body_filter = ngx_http_top_request_body_filter;
     ngx_http_top_request_body_filter = ngx_http_smart_request_body_filter;
-
-    return NGX_OK;
-}
-
-
-/*
- * FHIR content negotiation for our own bodies: XML when the client asked
- * for it (_format or Accept), JSON otherwise.
- */
-
-static int
-ngx_http_smart_oo_format(ngx_http_request_t *r)
-{
-    ngx_str_t         arg;
-    ngx_table_elt_t  *accept;
-
-    static ngx_str_t  accept_name = ngx_string("Accept");
-
-    if (ngx_http_arg(r, (u_char *) "_format", 7, &arg) == NGX_OK) {
-        if ((arg.len == 3 && ngx_strncmp(arg.data, "xml", 3) == 0)
-            || ngx_strlcasestrn(arg.data, arg.data + arg.len,
-                                (u_char *) "xml", 3 - 1) != NULL)
-        {
-            return SMART_OO_XML;
-        }
-
-        return SMART_OO_JSON;
-    }
-
-    accept = ngx_http_smart_find_header(r, &accept_name, NULL);
-
-    if (accept != NULL
-        && (ngx_strlcasestrn(accept->value.data,
-                             accept->value.data + accept->value.len,
-                             (u_char *) "application/fhir+xml",
-                             sizeof("application/fhir+xml") - 2) != NULL
-            || ngx_strlcasestrn(accept->value.data,
-                                accept->value.data + accept->value.len,
-                                (u_char *) "application/xml+fhir",
-                                sizeof("application/xml+fhir") - 2) != NULL))
-    {
-        return SMART_OO_XML;
-    }
-
-    return SMART_OO_JSON;
-}
-
-
-/* Renders the catalogue entry into ctx->body and the WWW-Authenticate. */
-
-static ngx_int_t
-ngx_http_smart_prepare_error(ngx_http_request_t *r, ngx_http_smart_ctx_t *ctx,
-    smart_err_e err)
-{
-    size_t                      n;
-    u_char                     *cid, *realm, *scope;
-    smart_oo_t                  oo;
-    smart_str_t                *aud;
-    const smart_err_entry_t    *e;
-    ngx_http_smart_loc_conf_t  *slcf;
-
-    slcf = ngx_http_get_module_loc_conf(r, ngx_http_smart_module);
-    e = smart_err_get(err);
-
-    if (e == NULL) {
-        return NGX_ERROR;
-    }
-
-    ctx->err = err;
-    ctx->reason.data = (u_char *) e->code;
-    ctx->reason.len = ngx_strlen(e->code);
-
-    cid = ngx_pnalloc(r->pool, ctx->cid.len + 1);
-    if (cid == NULL) {
-        return NGX_ERROR;
-    }
-
-    ngx_memcpy(cid, ctx->cid.data, ctx->cid.len);
-    cid[ctx->cid.len] = '\0';
-
-    ngx_memzero(&oo, sizeof(smart_oo_t));
-    oo.err = err;
-    oo.correlation_id = (const char *) cid;
-    oo.contact = slcf->error_contact.len
-                 ? (const char *) slcf->error_contact.data : NULL;
-    oo.format = ngx_http_smart_oo_format(r);
-    oo.extra = ctx->extra;
-    oo.nextra = ctx->nextra;
-
-    n = smart_oo_render(NULL, 0, &oo);
-
-    ctx->body.data = ngx_pnalloc(r->pool, n + 1);
-    if (ctx->body.data == NULL) {
-        return NGX_ERROR;
-    }
-
-    ctx->body.len = smart_oo_render((char *) ctx->body.data, n + 1, &oo);
-
-    r->headers_out.content_type.data =
-                             (u_char *) smart_oo_content_type(oo.format);
-    r->headers_out.content_type.len =
-                             ngx_strlen(r->headers_out.content_type.data);
-    r->headers_out.content_type_len = r->headers_out.content_type.len;
-    r->headers_out.content_type_lowcase = NULL;
-
-    /* RFC 6750 challenge; realm: the resource server's audience */
-
-    realm = NULL;
-    if (slcf->audiences != NULL && slcf->audiences->nelts > 0) {
-        aud = slcf->audiences->elts;
-        realm = (u_char *) aud[0].data;     /* a NUL-terminated argument */
-    }
-
-    scope = NULL;
-    if (ctx->scope_needed.len) {
-        scope = ngx_pnalloc(r->pool, ctx->scope_needed.len + 1);
-        if (scope == NULL) {
-            return NGX_ERROR;
-        }
-
-        ngx_memcpy(scope, ctx->scope_needed.data, ctx->scope_needed.len);
-        scope[ctx->scope_needed.len] = '\0';
-    }
-
-    n = smart_www_authenticate(NULL, 0, err, (const char *) realm,
-                               (const char *) scope);
-    ngx_str_null(&ctx->www_authenticate);
-
-    if (n > 0) {
-        ctx->www_authenticate.data = ngx_pnalloc(r->pool, n + 1);
-        if (ctx->www_authenticate.data == NULL) {
-            return NGX_ERROR;
-        }
-
-        ctx->www_authenticate.len = smart_www_authenticate(
-                                 (char *) ctx->www_authenticate.data, n + 1,
-                                 err, (const char *) realm,
-                                 (const char *) scope);
-    }
-
-    return NGX_OK;
-}
-
-
-/*
- * Answers the request with the typed error from the access phase and
- * finalizes it; the caller returns NGX_DONE to the phase engine.
- */
-
-ngx_int_t
-ngx_http_smart_send_error(ngx_http_request_t *r, ngx_http_smart_ctx_t *ctx,
-    smart_err_e err)
-{
-    ngx_int_t                 rc;
-    ngx_buf_t                *b;
-    ngx_chain_t               out;
-    const smart_err_entry_t  *e;
-
-    if (ngx_http_smart_render_error(r, ctx, err) != NGX_OK) {
-        return NGX_HTTP_INTERNAL_SERVER_ERROR;
-    }
-
-    e = smart_err_get(err);
-
-    if (ngx_http_discard_request_body(r) != NGX_OK) {
-        r->keepalive = 0;
-    }
-
-    r->headers_out.status = e->status;
-    r->headers_out.content_length_n = ctx->body.len;
-
-    rc = ngx_http_send_header(r);
-
-    if (rc == NGX_ERROR || rc > NGX_OK || r->header_only) {
-        ngx_http_finalize_request(r, rc);
-        return NGX_DONE;
-    }
-
-    b = ngx_calloc_buf(r->pool);
-    if (b == NULL) {
-        ngx_http_finalize_request(r, NGX_ERROR);
-        return NGX_DONE;
-    }
-
-    b->pos = ctx->body.data;
-    b->last = ctx->body.data + ctx->body.len;
-    b->memory = 1;
-    b->last_buf = (r == r->main) ? 1 : 0;
-    b->last_in_chain = 1;
-
-    out.buf = b;
-    out.next = NULL;
-
-    rc = ngx_http_output_filter(r, &out);
-
-    ngx_http_finalize_request(r, rc);
-
-    return NGX_DONE;
-}
-
-
-ngx_int_t
-ngx_http_smart_render_error(ngx_http_request_t *r, ngx_http_smart_ctx_t *ctx,
-    smart_err_e err)
-{
-    static ngx_str_t  www = ngx_string("WWW-Authenticate");
-    static ngx_str_t  cache_control = ngx_string("Cache-Control");
-    static ngx_str_t  no_store = ngx_string("no-store");
-
-    if (ngx_http_smart_prepare_error(r, ctx, err) != NGX_OK) {
-        return NGX_ERROR;
-    }
-
-    if (ctx->www_authenticate.len) {
-        if (ngx_http_smart_set_out_header(r, &www, &ctx->www_authenticate)
-            != NGX_OK)
-        {
-            return NGX_ERROR;
-        }
-    }
-
-    /* a refusal must not be cached by anything between app and gateway */
-
-    return ngx_http_smart_set_out_header(r, &cache_control, &no_store);
-}
-
-
-/* Sets a response header, replacing any of the same name. */
-
-static ngx_int_t
-ngx_http_smart_set_out_header(ngx_http_request_t *r, ngx_str_t *key,
-    ngx_str_t *value)
-{
-    ngx_uint_t        i;
-    ngx_list_part_t  *part;
-    ngx_table_elt_t  *h, *found;
-
-    if (!ngx_http_smart_headers_usable(r, NGX_HTTP_SMART_HEADERS_OUT)) {
-        return NGX_ERROR;
-    }
-
-    found = NULL;
-    part = &r->headers_out.headers.part;
-    h = part->elts;
-
-    for (i = 0; /* void */; i++) {
-
-        if (i >= part->nelts) {
-            if (part->next == NULL) {
-                break;
-            }
-
-            part = part->next;
-            h = part->elts;
-            i = 0;
-        }
-
-        if (h[i].hash != 0
-            && h[i].key.len == key->len
-            && ngx_strncasecmp(h[i].key.data, key->data, key->len) == 0)
-        {
-            if (found == NULL) {
-                found = &h[i];
-
-            } else {
-                h[i].hash = 0;
-            }
-        }
-    }
-
-    if (found == NULL) {
-        found = ngx_list_push(&r->headers_out.headers);
-        if (found == NULL) {
-            return NGX_ERROR;
-        }
-
-        found->key = *key;
-#if (nginx_version >= 1023000)
-        found->next = NULL;
-#endif
-    }
-
-    found->hash = 1;
-    found->value = *value;
 
     return NGX_OK;
 }
@@ -1039,12 +758,10 @@ ngx_http_smart_failure_map(ngx_http_request_t *r, ngx_http_smart_ctx_t *ctx,
     ngx_uint_t upstream, smart_err_e *err, ngx_uint_t *status,
     ngx_uint_t *issues)
 {
-    ngx_uint_t                st, write, malformed;
-    ngx_http_upstream_t      *u;
+    ngx_uint_t                st;
     const smart_err_entry_t  *e;
 
     st = r->headers_out.status;
-    u = r->upstream;
 
     *issues = 0;
     *status = st;
@@ -1054,112 +771,11 @@ ngx_http_smart_failure_map(ngx_http_request_t *r, ngx_http_smart_ctx_t *ctx,
     }
 
     if (st < NGX_HTTP_INTERNAL_SERVER_ERROR) {
-
         /* 4xx keep their status: the app may act on it */
-
-        switch (st) {
-
-        case NGX_HTTP_BAD_REQUEST:
-        case 422:
-            *err = SMART_ERR_REQUEST_INVALID;
-            *issues = 1;
-            return NGX_OK;
-
-        case NGX_HTTP_NOT_FOUND:
-        case 410:
-            *err = SMART_ERR_NOT_FOUND;
-            *issues = 1;
-            return NGX_OK;
-
-        case NGX_HTTP_CONFLICT:
-        case NGX_HTTP_PRECONDITION_FAILED:
-            *err = SMART_ERR_CONFLICT;
-            return NGX_OK;
-
-        case NGX_HTTP_REQUEST_ENTITY_TOO_LARGE:
-            *err = SMART_ERR_REQUEST_TOO_LARGE;
-            return NGX_OK;
-
-        case NGX_HTTP_TOO_MANY_REQUESTS:
-            *err = SMART_ERR_RATE_LIMITED;
-            return NGX_OK;
-
-        default:
-            if (!upstream) {
-                return NGX_DECLINED;
-            }
-
-            *err = SMART_ERR_REQUEST_INVALID;
-            return NGX_OK;
-        }
+        return ngx_http_smart_failure_4xx(st, upstream, err, issues);
     }
 
-    write = ngx_http_smart_is_write(r, ctx);
-
-    if (upstream) {
-
-        switch (st) {
-
-        case NGX_HTTP_INTERNAL_SERVER_ERROR:
-            *err = write ? SMART_ERR_WRITE_OUTCOME_UNKNOWN
-                         : SMART_ERR_UPSTREAM_ERROR;
-            break;
-
-        case NGX_HTTP_BAD_GATEWAY:
-            *err = write ? SMART_ERR_WRITE_OUTCOME_UNKNOWN
-                         : SMART_ERR_DATA_UNAVAILABLE;
-            break;
-
-        case NGX_HTTP_SERVICE_UNAVAILABLE:
-            *err = SMART_ERR_DATA_UNAVAILABLE;
-            break;
-
-        case NGX_HTTP_GATEWAY_TIME_OUT:
-            *err = write ? SMART_ERR_WRITE_OUTCOME_UNKNOWN
-                         : SMART_ERR_UPSTREAM_TIMEOUT;
-            break;
-
-        default:
-            *err = SMART_ERR_UPSTREAM_ERROR;
-        }
-
-    } else if (write && u != NULL && u->request_sent) {
-
-        /* timed out, reset or refused reply after the write went out */
-        *err = SMART_ERR_WRITE_OUTCOME_UNKNOWN;
-
-    } else {
-
-        /*
-         * A malformed reply: NGINX parsed a status line, or received bytes
-         * it could not parse, and refused the response (too big or invalid
-         * header); otherwise the upstream refused, reset or closed.
-         */
-
-        malformed = (u != NULL
-                     && (u->headers_in.status_n != 0
-                         || (u->buffer.start != NULL
-                             && u->buffer.last > u->buffer.start)));
-
-        switch (st) {
-
-        case NGX_HTTP_GATEWAY_TIME_OUT:
-            *err = SMART_ERR_UPSTREAM_TIMEOUT;
-            break;
-
-        case NGX_HTTP_BAD_GATEWAY:
-            *err = malformed ? SMART_ERR_UPSTREAM_ERROR
-                             : SMART_ERR_DATA_UNAVAILABLE;
-            break;
-
-        case NGX_HTTP_SERVICE_UNAVAILABLE:
-            *err = SMART_ERR_DATA_UNAVAILABLE;
-            break;
-
-        default:
-            *err = SMART_ERR_UPSTREAM_ERROR;
-        }
-    }
+    *err = ngx_http_smart_failure_5xx(r, ctx, st, upstream);
 
     e = smart_err_get(*err);
     if (e == NULL) {
@@ -1169,6 +785,123 @@ ngx_http_smart_failure_map(ngx_http_request_t *r, ngx_http_smart_ctx_t *ctx,
     *status = (ngx_uint_t) e->status;
 
     return NGX_OK;
+}
+
+
+/* A 4xx: its row, and whether the upstream's own issues follow. */
+
+static ngx_int_t
+ngx_http_smart_failure_4xx(ngx_uint_t st, ngx_uint_t upstream,
+    smart_err_e *err, ngx_uint_t *issues)
+{
+    switch (st) {
+
+    case NGX_HTTP_BAD_REQUEST:
+    case 422:
+        *err = SMART_ERR_REQUEST_INVALID;
+        *issues = 1;
+        return NGX_OK;
+
+    case NGX_HTTP_NOT_FOUND:
+    case 410:
+        *err = SMART_ERR_NOT_FOUND;
+        *issues = 1;
+        return NGX_OK;
+
+    case NGX_HTTP_CONFLICT:
+    case NGX_HTTP_PRECONDITION_FAILED:
+        *err = SMART_ERR_CONFLICT;
+        return NGX_OK;
+
+    case NGX_HTTP_REQUEST_ENTITY_TOO_LARGE:
+        *err = SMART_ERR_REQUEST_TOO_LARGE;
+        return NGX_OK;
+
+    case NGX_HTTP_TOO_MANY_REQUESTS:
+        *err = SMART_ERR_RATE_LIMITED;
+        return NGX_OK;
+
+    default:
+        if (!upstream) {
+            return NGX_DECLINED;
+        }
+
+        *err = SMART_ERR_REQUEST_INVALID;
+        return NGX_OK;
+    }
+}
+
+
+/*
+ * A 5xx: from the upstream's reply (upstream), or made by NGINX in front
+ * of it; after a write went out, the outcome is unknown.
+ */
+
+static smart_err_e
+ngx_http_smart_failure_5xx(ngx_http_request_t *r, ngx_http_smart_ctx_t *ctx,
+    ngx_uint_t st, ngx_uint_t upstream)
+{
+    ngx_uint_t             write, malformed;
+    ngx_http_upstream_t   *u;
+
+    u = r->upstream;
+    write = ngx_http_smart_is_write(r, ctx);
+
+    if (upstream) {
+
+        switch (st) {
+
+        case NGX_HTTP_INTERNAL_SERVER_ERROR:
+            return write ? SMART_ERR_WRITE_OUTCOME_UNKNOWN
+                         : SMART_ERR_UPSTREAM_ERROR;
+
+        case NGX_HTTP_BAD_GATEWAY:
+            return write ? SMART_ERR_WRITE_OUTCOME_UNKNOWN
+                         : SMART_ERR_DATA_UNAVAILABLE;
+
+        case NGX_HTTP_SERVICE_UNAVAILABLE:
+            return SMART_ERR_DATA_UNAVAILABLE;
+
+        case NGX_HTTP_GATEWAY_TIME_OUT:
+            return write ? SMART_ERR_WRITE_OUTCOME_UNKNOWN
+                         : SMART_ERR_UPSTREAM_TIMEOUT;
+
+        default:
+            return SMART_ERR_UPSTREAM_ERROR;
+        }
+    }
+
+    if (write && u != NULL && u->request_sent) {
+        /* timed out, reset or refused reply after the write went out */
+        return SMART_ERR_WRITE_OUTCOME_UNKNOWN;
+    }
+
+    /*
+     * A malformed reply: NGINX parsed a status line, or received bytes it
+     * could not parse, and refused the response (too big or invalid
+     * header); otherwise the upstream refused, reset or closed.
+     */
+
+    malformed = (u != NULL
+                 && (u->headers_in.status_n != 0
+                     || (u->buffer.start != NULL
+                         && u->buffer.last > u->buffer.start)));
+
+    switch (st) {
+
+    case NGX_HTTP_GATEWAY_TIME_OUT:
+        return SMART_ERR_UPSTREAM_TIMEOUT;
+
+    case NGX_HTTP_BAD_GATEWAY:
+        return malformed ? SMART_ERR_UPSTREAM_ERROR
+                         : SMART_ERR_DATA_UNAVAILABLE;
+
+    case NGX_HTTP_SERVICE_UNAVAILABLE:
+        return SMART_ERR_DATA_UNAVAILABLE;
+
+    default:
+        return SMART_ERR_UPSTREAM_ERROR;
+    }
 }
 
 

@@ -12,6 +12,8 @@
 
 #include "ngx_http_smart_module.h"
 #include "ngx_http_smart_util.h"
+#include "ngx_http_smart_status.h"
+#include "ngx_http_smart_keys.h"
 
 
 typedef struct {
@@ -173,6 +175,52 @@ ngx_http_smart_jwks_request(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
     }
 
     slcf->jwks_uri = value[1];
+
+    return NGX_CONF_OK;
+}
+
+
+/*
+ * Merge time: locations that fetch the same JWKS (same uri and refresh)
+ * share one source, one fetch and one parsed key set per worker.
+ */
+
+char *
+ngx_http_smart_jwks_register(ngx_conf_t *cf, ngx_http_smart_loc_conf_t *conf)
+{
+    ngx_uint_t                   i;
+    ngx_http_smart_jwks_src_t   *src;
+    ngx_http_smart_main_conf_t  *smcf;
+
+    if (conf->jwks_uri.data == NULL) {
+        return NGX_CONF_OK;
+    }
+
+    smcf = ngx_http_conf_get_module_main_conf(cf, ngx_http_smart_module);
+
+    src = smcf->jwks_srcs.elts;
+    for (i = 0; i < smcf->jwks_srcs.nelts; i++) {
+        if (src[i].refresh == conf->jwks_refresh
+            && src[i].uri.len == conf->jwks_uri.len
+            && ngx_strncmp(src[i].uri.data, conf->jwks_uri.data,
+                           conf->jwks_uri.len) == 0)
+        {
+            break;
+        }
+    }
+
+    if (i == smcf->jwks_srcs.nelts) {
+        src = ngx_array_push(&smcf->jwks_srcs);
+        if (src == NULL) {
+            return NGX_CONF_ERROR;
+        }
+
+        src->uri = conf->jwks_uri;
+        src->refresh = conf->jwks_refresh;
+        src->index = i;
+    }
+
+    conf->jwks_index = (ngx_int_t) i;
 
     return NGX_CONF_OK;
 }

@@ -8,6 +8,11 @@
 
 #include "ngx_http_smart_module.h"
 #include "ngx_http_smart_util.h"
+#include "ngx_http_smart_cid.h"
+#include "ngx_http_smart_cache.h"
+#include "ngx_http_smart_keys.h"
+#include "ngx_http_smart_filter.h"
+#include "ngx_http_smart_access.h"
 #include "smart_b64.h"
 
 #include <openssl/evp.h>
@@ -21,6 +26,12 @@ static void *ngx_http_smart_create_srv_conf(ngx_conf_t *cf);
 static void *ngx_http_smart_create_loc_conf(ngx_conf_t *cf);
 static char *ngx_http_smart_merge_loc_conf(ngx_conf_t *cf, void *parent,
     void *child);
+static void ngx_http_smart_merge_keys(ngx_http_smart_loc_conf_t *prev,
+    ngx_http_smart_loc_conf_t *conf);
+static char *ngx_http_smart_merge_correlation(ngx_conf_t *cf,
+    ngx_http_smart_loc_conf_t *prev, ngx_http_smart_loc_conf_t *conf);
+static void ngx_http_smart_body_in_memory(ngx_conf_t *cf,
+    ngx_http_smart_loc_conf_t *conf);
 static char *ngx_http_smart_check_conf(ngx_conf_t *cf,
     ngx_http_smart_loc_conf_t *conf);
 static char *ngx_http_smart_derive_policy(ngx_conf_t *cf,
@@ -678,23 +689,66 @@ ngx_http_smart_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
     ngx_http_smart_loc_conf_t *prev = parent;
     ngx_http_smart_loc_conf_t *conf = child;
 
-    ngx_uint_t                   i;
-    ngx_http_core_loc_conf_t    *clcf;
-    ngx_http_smart_srv_conf_t   *sscf;
-    ngx_http_smart_main_conf_t  *smcf;
-    ngx_http_smart_jwks_src_t   *src;
+    ngx_http_smart_srv_conf_t  *sscf;
 
     ngx_conf_merge_value(conf->enable, prev->enable, 0);
     ngx_conf_merge_str_value(conf->fhir_base, prev->fhir_base, "/");
     ngx_conf_merge_ptr_value(conf->issuers, prev->issuers, NULL);
     ngx_conf_merge_ptr_value(conf->audiences, prev->audiences, NULL);
 
-    /*
-     * Key sources are inherited as one group: a context that names any key
-     * source uses only its own, so that a location can never end up mixing
-     * its keys with keys of an enclosing context it did not ask for.
-     */
+    ngx_http_smart_merge_keys(prev, conf);
 
+    ngx_conf_merge_sec_value(conf->leeway, prev->leeway, 60);
+    ngx_conf_merge_str_value(conf->scope_claim, prev->scope_claim, "scope");
+    ngx_conf_merge_str_value(conf->patient_claim, prev->patient_claim,
+                             "patient");
+    ngx_conf_merge_str_value(conf->error_contact, prev->error_contact, "");
+    ngx_conf_merge_value(conf->explain, prev->explain, 0);
+    ngx_conf_merge_value(conf->errors, prev->errors, 1);
+    ngx_conf_merge_size_value(conf->body_max, prev->body_max, 1024 * 1024);
+    ngx_conf_merge_uint_value(conf->patient_search, prev->patient_search,
+                              SMART_PATIENT_SEARCH_NARROW);
+    ngx_conf_merge_ptr_value(conf->operations, prev->operations, NULL);
+
+    conf->policy_conf.patient_search =
+                               (smart_patient_search_e) conf->patient_search;
+    conf->policy_conf.body_max = conf->body_max;
+    conf->policy_conf.ops = conf->operations ? conf->operations->elts : NULL;
+    conf->policy_conf.nops = conf->operations ? conf->operations->nelts : 0;
+    conf->policy_conf.no_granted_by = 1;
+
+    if (ngx_http_smart_merge_correlation(cf, prev, conf) != NGX_CONF_OK
+        || ngx_http_smart_jwks_register(cf, conf) != NGX_CONF_OK)
+    {
+        return NGX_CONF_ERROR;
+    }
+
+    if (conf->enable) {
+        if (ngx_http_smart_check_conf(cf, conf) != NGX_CONF_OK) {
+            return NGX_CONF_ERROR;
+        }
+
+        sscf = ngx_http_conf_get_module_srv_conf(cf, ngx_http_smart_module);
+        sscf->has_smart = 1;
+
+        ngx_http_smart_body_in_memory(cf, conf);
+    }
+
+    return ngx_http_smart_derive_policy(cf, conf);
+}
+
+
+/*
+ * Key sources are inherited as one group: a context that names any key
+ * source uses only its own, so that a location can never end up mixing
+ * its keys with keys of an enclosing context it did not ask for.  The
+ * default algorithms follow the keys.
+ */
+
+static void
+ngx_http_smart_merge_keys(ngx_http_smart_loc_conf_t *prev,
+    ngx_http_smart_loc_conf_t *conf)
+{
     if (conf->keyset == NULL && conf->jwks_uri.data == NULL) {
         conf->keyset = prev->keyset;
         conf->has_public = prev->has_public;
@@ -719,26 +773,15 @@ ngx_http_smart_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
                                               : SMART_ALG_DEFAULT;
         }
     }
+}
 
-    ngx_conf_merge_sec_value(conf->leeway, prev->leeway, 60);
-    ngx_conf_merge_str_value(conf->scope_claim, prev->scope_claim, "scope");
-    ngx_conf_merge_str_value(conf->patient_claim, prev->patient_claim,
-                             "patient");
-    ngx_conf_merge_str_value(conf->error_contact, prev->error_contact, "");
-    ngx_conf_merge_value(conf->explain, prev->explain, 0);
-    ngx_conf_merge_value(conf->errors, prev->errors, 1);
-    ngx_conf_merge_size_value(conf->body_max, prev->body_max, 1024 * 1024);
-    ngx_conf_merge_uint_value(conf->patient_search, prev->patient_search,
-                              SMART_PATIENT_SEARCH_NARROW);
-    ngx_conf_merge_ptr_value(conf->operations, prev->operations, NULL);
 
-    conf->policy_conf.patient_search =
-                               (smart_patient_search_e) conf->patient_search;
-    conf->policy_conf.body_max = conf->body_max;
-    conf->policy_conf.ops = conf->operations ? conf->operations->elts : NULL;
-    conf->policy_conf.nops = conf->operations ? conf->operations->nelts : 0;
-    conf->policy_conf.no_granted_by = 1;
+/* The correlation header's name, and its lowercase form for lookups. */
 
+static char *
+ngx_http_smart_merge_correlation(ngx_conf_t *cf,
+    ngx_http_smart_loc_conf_t *prev, ngx_http_smart_loc_conf_t *conf)
+{
     if (conf->correlation_header.data == NULL) {
         conf->correlation_header = prev->correlation_header.data
                                    ? prev->correlation_header
@@ -755,56 +798,30 @@ ngx_http_smart_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
     ngx_strlow(conf->correlation_lc.data, conf->correlation_header.data,
                conf->correlation_header.len);
 
-    if (conf->jwks_uri.data != NULL) {
-        smcf = ngx_http_conf_get_module_main_conf(cf, ngx_http_smart_module);
+    return NGX_CONF_OK;
+}
 
-        src = smcf->jwks_srcs.elts;
-        for (i = 0; i < smcf->jwks_srcs.nelts; i++) {
-            if (src[i].refresh == conf->jwks_refresh
-                && src[i].uri.len == conf->jwks_uri.len
-                && ngx_strncmp(src[i].uri.data, conf->jwks_uri.data,
-                               conf->jwks_uri.len) == 0)
-            {
-                break;
-            }
-        }
 
-        if (i == smcf->jwks_srcs.nelts) {
-            src = ngx_array_push(&smcf->jwks_srcs);
-            if (src == NULL) {
-                return NGX_CONF_ERROR;
-            }
+/*
+ * Request bodies the policy inspects must stay in memory: reading one
+ * back from a temporary file would block the worker.  So a smart
+ * location raises the core module's client_body_buffer_size of the same
+ * location to smart_body_max (NGINX allocates only what a request's body
+ * needs; docs/directives.md, smart_body_max).  This runs at configuration
+ * time, after the core module merged the location, and touches only that
+ * location's value.
+ */
 
-            src->uri = conf->jwks_uri;
-            src->refresh = conf->jwks_refresh;
-            src->index = i;
-        }
+static void
+ngx_http_smart_body_in_memory(ngx_conf_t *cf, ngx_http_smart_loc_conf_t *conf)
+{
+    ngx_http_core_loc_conf_t  *clcf;
 
-        conf->jwks_index = (ngx_int_t) i;
+    clcf = ngx_http_conf_get_module_loc_conf(cf, ngx_http_core_module);
+
+    if (clcf->client_body_buffer_size < conf->body_max) {
+        clcf->client_body_buffer_size = conf->body_max;
     }
-
-    if (conf->enable) {
-        if (ngx_http_smart_check_conf(cf, conf) != NGX_CONF_OK) {
-            return NGX_CONF_ERROR;
-        }
-
-        sscf = ngx_http_conf_get_module_srv_conf(cf, ngx_http_smart_module);
-        sscf->has_smart = 1;
-
-        /*
-         * Request bodies the policy inspects must stay in memory: reading
-         * one back from a temporary file would block the worker.  So a
-         * smart context buffers bodies up to smart_body_max in memory
-         * (NGINX allocates only what a request's body needs).
-         */
-
-        clcf = ngx_http_conf_get_module_loc_conf(cf, ngx_http_core_module);
-        if (clcf->client_body_buffer_size < conf->body_max) {
-            clcf->client_body_buffer_size = conf->body_max;
-        }
-    }
-
-    return ngx_http_smart_derive_policy(cf, conf);
 }
 
 
@@ -1218,7 +1235,7 @@ ngx_http_smart_subrequest_handler(ngx_http_request_t *r)
 static ngx_int_t
 ngx_http_smart_init_process(ngx_cycle_t *cycle)
 {
-    if (ngx_http_smart_init_worker_ids(cycle) != NGX_OK) {
+    if (ngx_http_smart_cid_init_process(cycle) != NGX_OK) {
         return NGX_ERROR;
     }
 

@@ -156,76 +156,9 @@ typedef struct {
 } ngx_http_smart_ctx_t;
 
 
-/* Counters shown by smart_status, summed over workers (docs/directives.md). */
-typedef enum {
-    NGX_HTTP_SMART_STAT_CACHE_HIT = 0,
-    NGX_HTTP_SMART_STAT_CACHE_MISS,
-    NGX_HTTP_SMART_STAT_JWKS_REFRESH,
-    NGX_HTTP_SMART_STAT_JWKS_FAILURE,
-    NGX_HTTP_SMART_STAT__GLUE_COUNT     /* the status module adds its own */
-} ngx_http_smart_stat_e;
-
-
+/* the gateway, and the audit trail with the counters (one .so) */
 extern ngx_module_t  ngx_http_smart_module;
+extern ngx_module_t  ngx_http_smart_audit_module;
 
-
-/* ngx_http_smart_util.c: see ngx_http_smart_util.h */
-
-/* ngx_http_smart_access.c */
-ngx_int_t ngx_http_smart_access_handler(ngx_http_request_t *r);
-ngx_int_t ngx_http_smart_deny(ngx_http_request_t *r,
-    ngx_http_smart_ctx_t *ctx, smart_err_e err, const char *detail);
-ngx_int_t ngx_http_smart_correlation(ngx_http_request_t *r,
-    ngx_http_smart_loc_conf_t *slcf, ngx_http_smart_ctx_t *ctx);
-ngx_int_t ngx_http_smart_init_worker_ids(ngx_cycle_t *cycle);
-
-/* ngx_http_smart_keys.c */
-char *ngx_http_smart_load_keys(ngx_conf_t *cf, ngx_command_t *cmd,
-    void *conf);
-char *ngx_http_smart_jwks_request(ngx_conf_t *cf, ngx_command_t *cmd,
-    void *conf);
-ngx_int_t ngx_http_smart_keys_init_process(ngx_cycle_t *cycle);
-ngx_uint_t ngx_http_smart_jwks_subrequest(ngx_http_request_t *r);
-
-typedef enum {
-    NGX_HTTP_SMART_KEYS_READY = 0,
-    NGX_HTTP_SMART_KEYS_WAIT,           /* fetch in flight; come back */
-    NGX_HTTP_SMART_KEYS_UNAVAILABLE     /* configuration-invalid */
-} ngx_http_smart_keys_state_e;
-
-ngx_http_smart_keys_state_e ngx_http_smart_keys_get(ngx_http_request_t *r,
-    ngx_http_smart_loc_conf_t *slcf, ngx_http_smart_ctx_t *ctx,
-    ngx_uint_t unknown_kid, const smart_keyset_t **ks);
-ngx_int_t ngx_http_smart_jwks_capture_header(ngx_http_request_t *r);
-ngx_int_t ngx_http_smart_jwks_capture_body(ngx_http_request_t *r,
-    ngx_chain_t *in);
-
-/* ngx_http_smart_cache.c */
-char *ngx_http_smart_token_cache(ngx_conf_t *cf, ngx_command_t *cmd,
-    void *conf);
-void ngx_http_smart_cache_key(ngx_http_smart_loc_conf_t *slcf,
-    ngx_str_t *token, u_char *key);
-ngx_int_t ngx_http_smart_cache_get(ngx_http_request_t *r, u_char *key,
-    ngx_http_smart_claims_t *claims);
-void ngx_http_smart_cache_put(ngx_http_request_t *r, u_char *key,
-    ngx_http_smart_claims_t *claims);
-ngx_int_t ngx_http_smart_memo_get(ngx_http_request_t *r,
-    ngx_http_smart_loc_conf_t *slcf, ngx_str_t *token,
-    ngx_http_smart_claims_t *claims);
-void ngx_http_smart_memo_put(ngx_http_smart_loc_conf_t *slcf,
-    ngx_str_t *token, ngx_http_smart_claims_t *claims);
-smart_scope_set_t *ngx_http_smart_scopes_get(ngx_str_t *scope,
-    ngx_uint_t *owned);
-
-/* ngx_http_smart_filter.c */
-ngx_int_t ngx_http_smart_filter_init(ngx_conf_t *cf);
-ngx_int_t ngx_http_smart_send_error(ngx_http_request_t *r,
-    ngx_http_smart_ctx_t *ctx, smart_err_e err);
-ngx_int_t ngx_http_smart_render_error(ngx_http_request_t *r,
-    ngx_http_smart_ctx_t *ctx, smart_err_e err);
-
-/* ngx_http_smart_status.c: counts one event; a no-op without smart_status
- * or an audit sink, safe in any worker */
-void ngx_http_smart_count(ngx_http_smart_stat_e counter);
 
 #endif /* _NGX_HTTP_SMART_MODULE_H_INCLUDED_ */

@@ -9,7 +9,7 @@
  * workers (a worker that crashes leaves its last contribution behind).
  */
 
-#include "ngx_http_smart_audit.h"
+#include "ngx_http_smart_status.h"
 
 
 #define NGX_HTTP_SMART_STATUS_SIZE  (64 * 1024)

@@ -247,3 +247,65 @@ ngx_http_smart_hdr_eq(ngx_table_elt_t *h, u_char *lc, size_t len)
 
     return ngx_strncasecmp(h->key.data, lc, len) == 0;
 }
+
+
+/* Sets a response header, replacing any of the same name. */
+
+ngx_int_t
+ngx_http_smart_set_out_header(ngx_http_request_t *r, ngx_str_t *key,
+    ngx_str_t *value)
+{
+    ngx_uint_t        i;
+    ngx_list_part_t  *part;
+    ngx_table_elt_t  *h, *found;
+
+    if (!ngx_http_smart_headers_usable(r, NGX_HTTP_SMART_HEADERS_OUT)) {
+        return NGX_ERROR;
+    }
+
+    found = NULL;
+    part = &r->headers_out.headers.part;
+    h = part->elts;
+
+    for (i = 0; /* void */; i++) {
+
+        if (i >= part->nelts) {
+            if (part->next == NULL) {
+                break;
+            }
+
+            part = part->next;
+            h = part->elts;
+            i = 0;
+        }
+
+        if (h[i].hash != 0
+            && h[i].key.len == key->len
+            && ngx_strncasecmp(h[i].key.data, key->data, key->len) == 0)
+        {
+            if (found == NULL) {
+                found = &h[i];
+
+            } else {
+                h[i].hash = 0;
+            }
+        }
+    }
+
+    if (found == NULL) {
+        found = ngx_list_push(&r->headers_out.headers);
+        if (found == NULL) {
+            return NGX_ERROR;
+        }
+
+        found->key = *key;
+#if (nginx_version >= 1023000)
+        found->next = NULL;
+#endif
+    }
+
+    found->hash = 1;
+    found->value = *value;
+
+    return NGX_OK;
+}

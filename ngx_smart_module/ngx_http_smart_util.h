@@ -36,6 +36,10 @@ ngx_uint_t ngx_http_smart_hdr_eq(ngx_table_elt_t *h, u_char *lc,
 #define ngx_http_smart_hdr_is(h, s)                                           \
     ngx_http_smart_hdr_eq(h, (u_char *) s, sizeof(s) - 1)
 
+/* Sets a response header, replacing every header of the same name. */
+ngx_int_t ngx_http_smart_set_out_header(ngx_http_request_t *r,
+    ngx_str_t *key, ngx_str_t *value);
+
 /* Reads a whole regular file of at most max bytes at configuration time,
    NUL-terminated, into cf->temp_pool. */
 ngx_int_t ngx_http_smart_read_file(ngx_conf_t *cf, ngx_str_t *name,
