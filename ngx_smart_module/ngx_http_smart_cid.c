@@ -19,8 +19,6 @@
 
 
 static u_char *ngx_http_smart_cid_hex(u_char *p, uint64_t v);
-static ngx_int_t ngx_http_smart_cid_set_request_header(ngx_http_request_t *r,
-    ngx_http_smart_loc_conf_t *slcf, ngx_str_t *value);
 
 
 static u_char      ngx_http_smart_worker_id[NGX_HTTP_SMART_WORKER_ID_LEN * 2];
@@ -126,71 +124,6 @@ ngx_http_smart_correlation_with(ngx_http_request_t *r,
 
     /* the upstream must see the same ID as the client and the audit log */
 
-    return ngx_http_smart_cid_set_request_header(r, slcf, &ctx->cid);
-}
-
-
-
-static ngx_int_t
-ngx_http_smart_cid_set_request_header(ngx_http_request_t *r,
-    ngx_http_smart_loc_conf_t *slcf, ngx_str_t *value)
-{
-    ngx_uint_t        i, replaced;
-    ngx_list_part_t  *part;
-    ngx_table_elt_t  *h;
-
-    /*
-     * No list to add to (HTTP/0.9, a request refused before its headers
-     * were read, a subrequest's copy): such a request is never sent
-     * upstream by the module, and the ID stays in the context for the
-     * response and the audit record.
-     */
-
-    if (!ngx_http_smart_headers_usable(r, NGX_HTTP_SMART_HEADERS_IN_PUSH)) {
-        return NGX_OK;
-    }
-
-    replaced = 0;
-    part = &r->headers_in.headers.part;
-    h = part->elts;
-
-    for (i = 0; /* void */; i++) {
-
-        if (i >= part->nelts) {
-            if (part->next == NULL) {
-                break;
-            }
-
-            part = part->next;
-            h = part->elts;
-            i = 0;
-        }
-
-        if (ngx_http_smart_hdr_eq(&h[i], slcf->correlation_lc.data,
-                                  slcf->correlation_lc.len))
-        {
-            /* an invalid or repeated incoming ID is overwritten everywhere */
-            h[i].value = *value;
-            replaced = 1;
-        }
-    }
-
-    if (replaced) {
-        return NGX_OK;
-    }
-
-    h = ngx_list_push(&r->headers_in.headers);
-    if (h == NULL) {
-        return NGX_ERROR;
-    }
-
-    h->key = slcf->correlation_header;
-    h->lowcase_key = slcf->correlation_lc.data;
-    h->hash = ngx_hash_key(h->lowcase_key, h->key.len);
-    h->value = *value;
-#if (nginx_version >= 1023000)
-    h->next = NULL;
-#endif
-
-    return NGX_OK;
+    return ngx_http_smart_set_in_header(r, &slcf->correlation_header,
+                                        &slcf->correlation_lc, &ctx->cid);
 }

@@ -121,13 +121,10 @@ ngx_http_smart_prepare_error(ngx_http_request_t *r, ngx_http_smart_ctx_t *ctx,
     ctx->reason.data = (u_char *) e->code;
     ctx->reason.len = ngx_strlen(e->code);
 
-    cid = ngx_pnalloc(r->pool, ctx->cid.len + 1);
+    cid = ngx_http_smart_strz(r->pool, &ctx->cid);
     if (cid == NULL) {
         return NGX_ERROR;
     }
-
-    ngx_memcpy(cid, ctx->cid.data, ctx->cid.len);
-    cid[ctx->cid.len] = '\0';
 
     ngx_memzero(&oo, sizeof(smart_oo_t));
     oo.err = err;
@@ -164,13 +161,10 @@ ngx_http_smart_prepare_error(ngx_http_request_t *r, ngx_http_smart_ctx_t *ctx,
 
     scope = NULL;
     if (ctx->scope_needed.len) {
-        scope = ngx_pnalloc(r->pool, ctx->scope_needed.len + 1);
+        scope = ngx_http_smart_strz(r->pool, &ctx->scope_needed);
         if (scope == NULL) {
             return NGX_ERROR;
         }
-
-        ngx_memcpy(scope, ctx->scope_needed.data, ctx->scope_needed.len);
-        scope[ctx->scope_needed.len] = '\0';
     }
 
     n = smart_www_authenticate(NULL, 0, err, (const char *) realm,

@@ -309,3 +309,88 @@ ngx_http_smart_set_out_header(ngx_http_request_t *r, ngx_str_t *key,
 
     return NGX_OK;
 }
+
+
+/*
+ * Sets a request header the upstream will see, replacing the value of
+ * every header of that name (lc: the name in lowercase).
+ */
+
+ngx_int_t
+ngx_http_smart_set_in_header(ngx_http_request_t *r, ngx_str_t *key,
+    ngx_str_t *lc, ngx_str_t *value)
+{
+    ngx_uint_t        i, replaced;
+    ngx_list_part_t  *part;
+    ngx_table_elt_t  *h;
+
+    /*
+     * No list to add to (HTTP/0.9, a request refused before its headers
+     * were read, a subrequest's copy): such a request is never sent
+     * upstream by the module.
+     */
+
+    if (!ngx_http_smart_headers_usable(r, NGX_HTTP_SMART_HEADERS_IN_PUSH)) {
+        return NGX_OK;
+    }
+
+    replaced = 0;
+    part = &r->headers_in.headers.part;
+    h = part->elts;
+
+    for (i = 0; /* void */; i++) {
+
+        if (i >= part->nelts) {
+            if (part->next == NULL) {
+                break;
+            }
+
+            part = part->next;
+            h = part->elts;
+            i = 0;
+        }
+
+        if (ngx_http_smart_hdr_eq(&h[i], lc->data, lc->len)) {
+            /* every header of that name: a repeated one says the same */
+            h[i].value = *value;
+            replaced = 1;
+        }
+    }
+
+    if (replaced) {
+        return NGX_OK;
+    }
+
+    h = ngx_list_push(&r->headers_in.headers);
+    if (h == NULL) {
+        return NGX_ERROR;
+    }
+
+    h->key = *key;
+    h->lowcase_key = lc->data;
+    h->hash = ngx_hash_key(h->lowcase_key, h->key.len);
+    h->value = *value;
+#if (nginx_version >= 1023000)
+    h->next = NULL;
+#endif
+
+    return NGX_OK;
+}
+
+
+/* A NUL-terminated copy of s in pool; NULL when memory runs out. */
+
+u_char *
+ngx_http_smart_strz(ngx_pool_t *pool, ngx_str_t *s)
+{
+    u_char  *p;
+
+    p = ngx_pnalloc(pool, s->len + 1);
+    if (p == NULL) {
+        return NULL;
+    }
+
+    *ngx_cpymem(p, s->data, s->len) = '\0';
+
+    return p;
+}

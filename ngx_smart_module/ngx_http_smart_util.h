@@ -40,6 +40,15 @@ ngx_uint_t ngx_http_smart_hdr_eq(ngx_table_elt_t *h, u_char *lc,
 ngx_int_t ngx_http_smart_set_out_header(ngx_http_request_t *r,
     ngx_str_t *key, ngx_str_t *value);
 
+/* Sets a request header the upstream will see, replacing every header of
+   that name (lc: the name in lowercase); a no-op when the request has no
+   header list to change (HTTP/0.9, a subrequest's copy). */
+ngx_int_t ngx_http_smart_set_in_header(ngx_http_request_t *r, ngx_str_t *key,
+    ngx_str_t *lc, ngx_str_t *value);
+
+/* A NUL-terminated copy of s in pool; NULL when memory runs out. */
+u_char *ngx_http_smart_strz(ngx_pool_t *pool, ngx_str_t *s);
+
 /* Reads a whole regular file of at most max bytes at configuration time,
    NUL-terminated, into cf->temp_pool. */
 ngx_int_t ngx_http_smart_read_file(ngx_conf_t *cf, ngx_str_t *name,
