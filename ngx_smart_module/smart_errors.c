@@ -128,7 +128,21 @@ static const smart_err_entry_t  smart_err_table[SMART_ERR__COUNT] = {
         "audit-unavailable", 503, "transient", "error",
         "Access to records must be logged, and logging is not available "
         "right now, so nothing was done. Try again in a few minutes.",
-        SMART_RETRY_YES }
+        SMART_RETRY_YES },
+
+    [SMART_ERR_RESPONSE_UNVERIFIABLE] = {
+        "response-unverifiable", 502, "transient", "error",
+        "The records could not be checked before being shown, so they were "
+        "not shown. Try again; if this keeps happening, contact support "
+        "with the reference below.",
+        SMART_RETRY_CONTACT_SUPPORT },
+
+    [SMART_ERR_FORMAT_UNSUPPORTED] = {
+        "format-unsupported", 406, "not-supported", "error",
+        "The app asked for these records in a format that cannot be checked "
+        "before they are shown. The app must ask for JSON; contact the "
+        "app's support.",
+        SMART_RETRY_NO }
 };
 
 

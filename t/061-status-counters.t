@@ -23,7 +23,8 @@ our @Codes = qw(token-missing token-invalid token-expired scope-insufficient
                 patient-context-missing patient-mismatch request-invalid
                 request-too-large conflict rate-limited data-unavailable
                 upstream-timeout write-outcome-unknown upstream-error
-                not-found configuration-invalid audit-unavailable);
+                not-found configuration-invalid audit-unavailable
+                response-unverifiable format-unsupported);
 
 our $Smart = <<'_EOC_';
         smart on;

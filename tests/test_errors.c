@@ -62,7 +62,10 @@ static const expect_row_t  spec_rows[] = {
     { "not-found", 404, "not-found", SMART_RETRY_NO },
     { "configuration-invalid", 503, "exception",
       SMART_RETRY_CONTACT_SUPPORT },
-    { "audit-unavailable", 503, "transient", SMART_RETRY_YES }
+    { "audit-unavailable", 503, "transient", SMART_RETRY_YES },
+    { "response-unverifiable", 502, "transient",
+      SMART_RETRY_CONTACT_SUPPORT },
+    { "format-unsupported", 406, "not-supported", SMART_RETRY_NO }
 };
 
 
