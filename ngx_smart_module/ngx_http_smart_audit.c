@@ -21,11 +21,8 @@
  * acknowledged lines.
  */
 
-#include "ngx_http_smart_audit.h"
+#include "ngx_http_smart_audit_private.h"
 #include "ngx_http_smart_util.h"
-#include "ngx_http_smart_redis.h"
-#include "smart_audit_record.h"
-#include "smart_b64.h"
 
 #include <glob.h>
 #include <signal.h>
@@ -34,31 +31,11 @@
 
 #define NGX_HTTP_SMART_AUDIT_QUEUE_MAX     4096        /* records */
 #define NGX_HTTP_SMART_AUDIT_QUEUE_BYTES   (16 * 1024 * 1024)
-#define NGX_HTTP_SMART_AUDIT_BATCH         512         /* replay lines */
 #define NGX_HTTP_SMART_AUDIT_READ          (2 * SMART_AUDIT_LINE_MAX)
-#define NGX_HTTP_SMART_AUDIT_FILES         32          /* replay list */
 #define NGX_HTTP_SMART_AUDIT_SCAN          5000        /* ms */
-#define NGX_HTTP_SMART_AUDIT_WORKER_LEN    16
 #define NGX_HTTP_SMART_AUDIT_SPOOL_BUF     (4 * SMART_AUDIT_LINE_MAX)
 #define NGX_HTTP_SMART_AUDIT_SPOOL_LINES   512     /* lines per write */
 #define NGX_HTTP_SMART_AUDIT_ENTRY_SLOT    2048    /* bytes: entries reused */
-#define NGX_HTTP_SMART_AUDIT_ENTRY_SPARE   64      /* reusable, per worker */
-
-/* the largest XADD of a record: every value at its bound, and framing */
-#define NGX_HTTP_SMART_AUDIT_RESP_MAX                                         \
-    (ngx_max(SMART_AUDIT_LINE_MAX,                                            \
-             SMART_AUDIT_F__COUNT * SMART_AUDIT_FIELD_MAX                     \
-             + SMART_B64_ENCODED_LEN(SMART_AUDIT_QUERY_MAX))                  \
-     + SMART_AUDIT_F__COUNT * 64)
-
-
-typedef struct {
-    ngx_http_smart_redis_conf_t   redis;
-    ngx_str_t                     stream;
-    u_char                        maxlen[NGX_INT_T_LEN + 1];
-    ngx_str_t                     spool;            /* NUL-terminated */
-    ngx_flag_t                    has_redis;
-} ngx_http_smart_audit_main_conf_t;
 
 
 typedef struct {
@@ -66,86 +43,6 @@ typedef struct {
     ngx_flag_t                    required;
     ngx_http_complex_value_t     *tenant;
 } ngx_http_smart_audit_loc_conf_t;
-
-
-typedef struct {
-    ngx_queue_t                   queue;
-    size_t                        size;
-    smart_audit_record_t          rec;
-} ngx_http_smart_audit_entry_t;
-
-
-typedef struct {
-    char                         *path;             /* ngx_alloc()ed */
-    off_t                         start;
-} ngx_http_smart_audit_file_t;
-
-
-/* A line in the spool buffer: where it ends, and its seq for the log. */
-typedef struct {
-    size_t                        end;
-    size_t                        seq_len;
-    u_char                        seq[NGX_INT64_LEN];
-} ngx_http_smart_audit_line_t;
-
-
-typedef struct {
-    ngx_http_smart_audit_file_t   files[NGX_HTTP_SMART_AUDIT_FILES];
-    ngx_uint_t                    nfiles;
-
-    ngx_fd_t                      fd;               /* files[0], open */
-    off_t                         acked;            /* lines before it */
-    off_t                         ends[NGX_HTTP_SMART_AUDIT_BATCH];
-    ngx_uint_t                    nsent;
-    ngx_uint_t                    nacked;
-    ngx_uint_t                    ignore;       /* acks of a failed batch */
-    u_char                       *buf;
-} ngx_http_smart_audit_replay_t;
-
-
-typedef struct {
-    ngx_http_smart_audit_main_conf_t  *amcf;
-    ngx_http_smart_redis_t            *rd;
-    ngx_log_t                         *log;
-
-    ngx_queue_t                   unsent;
-    ngx_queue_t                   inflight;
-    ngx_queue_t                   returned;         /* lost in flight */
-    ngx_uint_t                    count;
-    size_t                        bytes;
-
-    u_char                        worker[NGX_HTTP_SMART_AUDIT_WORKER_LEN];
-    uint64_t                      seq;
-
-    time_t                        ts_sec;           /* ts[] is of it */
-    size_t                        ts_len;
-    u_char                        ts[32];           /* "...T..:..:..." */
-    u_char                        prev[SMART_AUDIT_HASH_LEN];
-
-    u_char                       *prefix;           /* XADD ... * */
-    size_t                        prefix_len;
-
-    char                         *spool_path;       /* PATH.<pid> */
-    ngx_fd_t                      spool_fd;
-    ngx_uint_t                    serial;
-    u_char                       *sbuf;             /* lines to write */
-    size_t                        slen;
-    ngx_http_smart_audit_line_t  *slines;
-    ngx_uint_t                    snlines;
-    ngx_event_t                   spool_ev;         /* posted: write */
-    unsigned                      spool_dirty:1;    /* partial line */
-    unsigned                      spool_failed:1;
-
-    ngx_http_smart_audit_replay_t replay;
-    ngx_event_t                   scan;
-
-    ngx_int_t                     g_queue;          /* gauges reported */
-    ngx_int_t                     g_connected;
-
-    /* freed entries of ENTRY_SLOT bytes, reused instead of malloc()/free() */
-    void                         *spare[NGX_HTTP_SMART_AUDIT_ENTRY_SPARE];
-    ngx_uint_t                    nspare;
-} ngx_http_smart_audit_worker_t;
 
 
 static ngx_int_t ngx_http_smart_audit_add_variables(ngx_conf_t *cf);
