@@ -1,8 +1,9 @@
 
 /*
  * ngx_smart_module: the audit module's internals, shared by the files of
- * the audit unit and by no other file: the main configuration, a record's
- * entry and the per-worker state (queue, hash chain, spool and replay).
+ * the audit unit and by no other file: the configuration, a record's
+ * entry, the per-worker state (queue, hash chain, spool and replay) and
+ * the functions one file of the unit gives another.
  */
 
 #ifndef _NGX_HTTP_SMART_AUDIT_PRIVATE_H_INCLUDED_
@@ -35,6 +36,13 @@ typedef struct {
     ngx_str_t                     spool;            /* NUL-terminated */
     ngx_flag_t                    has_redis;
 } ngx_http_smart_audit_main_conf_t;
+
+
+typedef struct {
+    ngx_flag_t                    audit;
+    ngx_flag_t                    required;
+    ngx_http_complex_value_t     *tenant;
+} ngx_http_smart_audit_loc_conf_t;
 
 
 typedef struct {
@@ -115,6 +123,22 @@ typedef struct {
     void                         *spare[NGX_HTTP_SMART_AUDIT_ENTRY_SPARE];
     ngx_uint_t                    nspare;
 } ngx_http_smart_audit_worker_t;
+
+
+/*
+ * ngx_http_smart_audit_conf.c: the configuration callbacks and directive
+ * handlers named in ngx_http_smart_audit.c's tables.
+ */
+ngx_int_t ngx_http_smart_audit_add_variables(ngx_conf_t *cf);
+void *ngx_http_smart_audit_create_main_conf(ngx_conf_t *cf);
+void *ngx_http_smart_audit_create_loc_conf(ngx_conf_t *cf);
+char *ngx_http_smart_audit_merge_loc_conf(ngx_conf_t *cf, void *parent,
+    void *child);
+char *ngx_http_smart_audit_redis(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
+char *ngx_http_smart_audit_spool(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
+char *ngx_http_smart_status(ngx_conf_t *cf, ngx_command_t *cmd, void *conf);
 
 
 #endif /* _NGX_HTTP_SMART_AUDIT_PRIVATE_H_INCLUDED_ */
