@@ -140,5 +140,17 @@ char *ngx_http_smart_audit_spool(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
 char *ngx_http_smart_status(ngx_conf_t *cf, ngx_command_t *cmd, void *conf);
 
+/*
+ * ngx_http_smart_audit_record.c: the request's record in a new entry (NULL
+ * when memory runs out), which moves the worker's chain on; an entry given
+ * back; the reusable entries freed at exit.
+ */
+ngx_http_smart_audit_entry_t *ngx_http_smart_audit_build(
+    ngx_http_smart_audit_worker_t *w, ngx_http_request_t *r,
+    ngx_http_smart_audit_loc_conf_t *alcf, ngx_http_smart_ctx_t *ctx);
+void ngx_http_smart_audit_release(ngx_http_smart_audit_worker_t *w,
+    ngx_http_smart_audit_entry_t *e);
+void ngx_http_smart_audit_spare_free(ngx_http_smart_audit_worker_t *w);
+
 
 #endif /* _NGX_HTTP_SMART_AUDIT_PRIVATE_H_INCLUDED_ */
