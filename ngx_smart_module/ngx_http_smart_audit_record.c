@@ -21,8 +21,21 @@ static ngx_http_smart_audit_entry_t *ngx_http_smart_audit_alloc(
 
 /* --- the record ---------------------------------------------------------- */
 
+/*
+ * The record's values before they are copied into its entry; the numbers
+ * and the timestamp are written into the buffers that follow.
+ */
 typedef struct {
     ngx_str_t   v[SMART_AUDIT_F__COUNT];
+
+    u_char      ts[32];
+    u_char      status[NGX_INT_T_LEN];
+    u_char      outcome[2];
+    u_char      ups[NGX_INT_T_LEN];
+    u_char      upms[NGX_INT64_LEN];
+    u_char      totms[NGX_INT64_LEN];
+    u_char      sent[NGX_OFF_T_LEN];
+    u_char      seq[NGX_INT64_LEN];
 } ngx_http_smart_audit_values_t;
 
 
@@ -86,33 +99,26 @@ ngx_http_smart_audit_dec(u_char *p, uint64_t v)
 }
 
 
-ngx_http_smart_audit_entry_t *
-ngx_http_smart_audit_build(ngx_http_smart_audit_worker_t *w,
-    ngx_http_request_t *r, ngx_http_smart_audit_loc_conf_t *alcf,
-    ngx_http_smart_ctx_t *ctx)
+/* The value v is n in decimal, written at buf. */
+
+static void
+ngx_http_smart_audit_num(ngx_str_t *v, u_char *buf, uint64_t n)
 {
-    u_char                         *p, *q, *last;
-    u_char                          ts[32], status[NGX_INT_T_LEN];
-    u_char                          outcome[2], ups[NGX_INT_T_LEN];
-    u_char                          upms[NGX_INT64_LEN], totms[NGX_INT64_LEN];
-    u_char                          sent[NGX_OFF_T_LEN], seq[NGX_INT64_LEN];
-    char                            hash[SMART_AUDIT_HASH_LEN + 1];
-    size_t                          size, qlen, cap[SMART_AUDIT_F__COUNT];
-    ngx_tm_t                        tm;
-    ngx_int_t                       st;
-    ngx_str_t                       tenant, query;
-    ngx_uint_t                      i, up_set;
-    ngx_msec_t                      up_ms;
-    ngx_msec_int_t                  ms;
-    ngx_time_t                     *tp;
-    const char                     *action;
-    ngx_http_smart_audit_entry_t   *e;
-    ngx_http_upstream_state_t      *state;
-    ngx_http_smart_audit_values_t   val;
+    v->data = buf;
+    v->len = ngx_http_smart_audit_dec(buf, n) - buf;
+}
 
-    ngx_memzero(&val, sizeof(val));
 
-    ngx_str_set(&val.v[SMART_AUDIT_F_V], SMART_AUDIT_VERSION);
+/* The version and the request's start, to the millisecond, in UTC. */
+
+static void
+ngx_http_smart_audit_ts(ngx_http_smart_audit_worker_t *w,
+    ngx_http_request_t *r, ngx_http_smart_audit_values_t *val)
+{
+    u_char    *p;
+    ngx_tm_t   tm;
+
+    ngx_str_set(&val->v[SMART_AUDIT_F_V], SMART_AUDIT_VERSION);
 
     /* the seconds part changes once a second: made once per second */
 
@@ -126,41 +132,67 @@ ngx_http_smart_audit_build(ngx_http_smart_audit_worker_t *w,
         w->ts_sec = r->start_sec;
     }
 
-    p = ngx_cpymem(ts, w->ts, w->ts_len);
+    p = ngx_cpymem(val->ts, w->ts, w->ts_len);
     *p++ = (u_char) ('0' + r->start_msec / 100 % 10);
     *p++ = (u_char) ('0' + r->start_msec / 10 % 10);
     *p++ = (u_char) ('0' + r->start_msec % 10);
     *p++ = 'Z';
-    val.v[SMART_AUDIT_F_TS].data = ts;
-    val.v[SMART_AUDIT_F_TS].len = p - ts;
+    val->v[SMART_AUDIT_F_TS].data = val->ts;
+    val->v[SMART_AUDIT_F_TS].len = p - val->ts;
+}
 
-    val.v[SMART_AUDIT_F_CID] = ctx->cid;
+
+/* Who: the correlation ID, the tenant and the token's claims. */
+
+static ngx_int_t
+ngx_http_smart_audit_who(ngx_http_request_t *r,
+    ngx_http_smart_audit_loc_conf_t *alcf, ngx_http_smart_ctx_t *ctx,
+    ngx_http_smart_audit_values_t *val)
+{
+    ngx_str_t  tenant;
+
+    val->v[SMART_AUDIT_F_CID] = ctx->cid;
 
     if (alcf->tenant != NULL) {
         if (ngx_http_complex_value(r, alcf->tenant, &tenant) != NGX_OK) {
-            return NULL;
+            return NGX_ERROR;
         }
 
-        val.v[SMART_AUDIT_F_TENANT] = tenant;
+        val->v[SMART_AUDIT_F_TENANT] = tenant;
     }
 
-    val.v[SMART_AUDIT_F_CLIENT_ID] = ctx->claims.client_id;
-    val.v[SMART_AUDIT_F_ISS] = ctx->claims.iss;
-    val.v[SMART_AUDIT_F_SUB] = ctx->claims.sub;
-    val.v[SMART_AUDIT_F_FHIR_USER] = ctx->claims.fhir_user;
-    val.v[SMART_AUDIT_F_PATIENT] = ctx->claims.patient;
-    val.v[SMART_AUDIT_F_JTI] = ctx->claims.jti;
-    val.v[SMART_AUDIT_F_METHOD] = r->method_name;
-    val.v[SMART_AUDIT_F_RESOURCE] = ctx->resource;
-    val.v[SMART_AUDIT_F_ID] = ctx->resource_id;
-    val.v[SMART_AUDIT_F_INTERACTION] = ctx->interaction;
+    val->v[SMART_AUDIT_F_CLIENT_ID] = ctx->claims.client_id;
+    val->v[SMART_AUDIT_F_ISS] = ctx->claims.iss;
+    val->v[SMART_AUDIT_F_SUB] = ctx->claims.sub;
+    val->v[SMART_AUDIT_F_FHIR_USER] = ctx->claims.fhir_user;
+    val->v[SMART_AUDIT_F_PATIENT] = ctx->claims.patient;
+    val->v[SMART_AUDIT_F_JTI] = ctx->claims.jti;
+
+    return NGX_OK;
+}
+
+
+/* What: the method, the FHIR resource and interaction, the query. */
+
+static ngx_int_t
+ngx_http_smart_audit_what(ngx_http_request_t *r, ngx_http_smart_ctx_t *ctx,
+    ngx_http_smart_audit_values_t *val)
+{
+    size_t       qlen;
+    ngx_str_t    query;
+    const char  *action;
+
+    val->v[SMART_AUDIT_F_METHOD] = r->method_name;
+    val->v[SMART_AUDIT_F_RESOURCE] = ctx->resource;
+    val->v[SMART_AUDIT_F_ID] = ctx->resource_id;
+    val->v[SMART_AUDIT_F_INTERACTION] = ctx->interaction;
 
     action = smart_audit_action((const char *) ctx->interaction.data,
                                 ctx->interaction.len,
                                 (const char *) r->method_name.data,
                                 r->method_name.len);
-    val.v[SMART_AUDIT_F_ACTION].data = (u_char *) action;
-    val.v[SMART_AUDIT_F_ACTION].len = 1;        /* one letter */
+    val->v[SMART_AUDIT_F_ACTION].data = (u_char *) action;
+    val->v[SMART_AUDIT_F_ACTION].len = 1;       /* one letter */
 
     /* the raw query string, base64 (BALP entity.query) */
 
@@ -170,40 +202,61 @@ ngx_http_smart_audit_build(ngx_http_smart_audit_worker_t *w,
         query.len = SMART_B64_ENCODED_LEN(qlen);
         query.data = ngx_pnalloc(r->pool, query.len + 1);
         if (query.data == NULL) {
-            return NULL;
+            return NGX_ERROR;
         }
 
         if (smart_b64_encode((char *) query.data, query.len + 1,
                              r->args.data, qlen)
             != query.len)
         {
-            return NULL;
+            return NGX_ERROR;
         }
 
-        val.v[SMART_AUDIT_F_QUERY] = query;
+        val->v[SMART_AUDIT_F_QUERY] = query;
     }
+
+    return NGX_OK;
+}
+
+
+/* The decision and its reason, the response status and its outcome. */
+
+static void
+ngx_http_smart_audit_result(ngx_http_request_t *r, ngx_http_smart_ctx_t *ctx,
+    ngx_http_smart_audit_values_t *val)
+{
+    ngx_int_t  st;
 
     if (ctx->denied) {
-        ngx_str_set(&val.v[SMART_AUDIT_F_DECISION], "deny");
+        ngx_str_set(&val->v[SMART_AUDIT_F_DECISION], "deny");
     } else if (ctx->allowed) {
-        ngx_str_set(&val.v[SMART_AUDIT_F_DECISION], "allow");
+        ngx_str_set(&val->v[SMART_AUDIT_F_DECISION], "allow");
     } else {
-        ngx_str_set(&val.v[SMART_AUDIT_F_DECISION], "none");
+        ngx_str_set(&val->v[SMART_AUDIT_F_DECISION], "none");
     }
 
-    val.v[SMART_AUDIT_F_REASON] = ctx->reason;
+    val->v[SMART_AUDIT_F_REASON] = ctx->reason;
 
     st = r->err_status ? (ngx_int_t) r->err_status
                         : (ngx_int_t) (ngx_uint_t) r->headers_out.status;
-    val.v[SMART_AUDIT_F_STATUS].data = status;
-    val.v[SMART_AUDIT_F_STATUS].len =
-        ngx_http_smart_audit_dec(status, (uint64_t) ngx_max(st, 0)) - status;
+    ngx_http_smart_audit_num(&val->v[SMART_AUDIT_F_STATUS], val->status,
+                             (uint64_t) ngx_max(st, 0));
 
-    outcome[0] = (u_char) smart_audit_outcome((int) st)[0];
-    val.v[SMART_AUDIT_F_OUTCOME].data = outcome;
-    val.v[SMART_AUDIT_F_OUTCOME].len = 1;
+    val->outcome[0] = (u_char) smart_audit_outcome((int) st)[0];
+    val->v[SMART_AUDIT_F_OUTCOME].data = val->outcome;
+    val->v[SMART_AUDIT_F_OUTCOME].len = 1;
+}
 
-    /* the last upstream tried, and the time spent on all of them */
+
+/* The last upstream tried, and the time spent on all of them. */
+
+static void
+ngx_http_smart_audit_upstream(ngx_http_request_t *r,
+    ngx_http_smart_audit_values_t *val)
+{
+    ngx_uint_t                  i, up_set;
+    ngx_msec_t                  up_ms;
+    ngx_http_upstream_state_t  *state;
 
     up_ms = 0;
     up_set = 0;
@@ -226,45 +279,55 @@ ngx_http_smart_audit_build(ngx_http_smart_audit_worker_t *w,
         state = &state[r->upstream_states->nelts - 1];
 
         if (state->status != 0) {
-            val.v[SMART_AUDIT_F_UPSTREAM_STATUS].data = ups;
-            val.v[SMART_AUDIT_F_UPSTREAM_STATUS].len =
-                ngx_http_smart_audit_dec(ups, state->status) - ups;
+            ngx_http_smart_audit_num(&val->v[SMART_AUDIT_F_UPSTREAM_STATUS],
+                                     val->ups, state->status);
         }
     }
 
     if (up_set) {
-        val.v[SMART_AUDIT_F_UPSTREAM_MS].data = upms;
-        val.v[SMART_AUDIT_F_UPSTREAM_MS].len =
-            ngx_http_smart_audit_dec(upms, up_ms) - upms;
+        ngx_http_smart_audit_num(&val->v[SMART_AUDIT_F_UPSTREAM_MS],
+                                 val->upms, up_ms);
     }
+}
+
+
+/* The time the request took, the client's address, the bytes sent. */
+
+static void
+ngx_http_smart_audit_exchange(ngx_http_request_t *r,
+    ngx_http_smart_audit_values_t *val)
+{
+    ngx_time_t      *tp;
+    ngx_msec_int_t   ms;
 
     tp = ngx_timeofday();
     ms = (ngx_msec_int_t) ((tp->sec - r->start_sec) * 1000
                            + (tp->msec - r->start_msec));
     ms = ngx_max(ms, 0);
-    val.v[SMART_AUDIT_F_TOTAL_MS].data = totms;
-    val.v[SMART_AUDIT_F_TOTAL_MS].len =
-        ngx_http_smart_audit_dec(totms, (uint64_t) ms) - totms;
+    ngx_http_smart_audit_num(&val->v[SMART_AUDIT_F_TOTAL_MS], val->totms,
+                             (uint64_t) ms);
 
-    val.v[SMART_AUDIT_F_REMOTE_ADDR] = r->connection->addr_text;
+    val->v[SMART_AUDIT_F_REMOTE_ADDR] = r->connection->addr_text;
 
-    val.v[SMART_AUDIT_F_BYTES_SENT].data = sent;
-    val.v[SMART_AUDIT_F_BYTES_SENT].len =
-        ngx_http_smart_audit_dec(sent, (uint64_t) ngx_max(r->connection->sent,
-                                                          0))
-        - sent;
+    ngx_http_smart_audit_num(&val->v[SMART_AUDIT_F_BYTES_SENT], val->sent,
+                             (uint64_t) ngx_max(r->connection->sent, 0));
+}
 
-    val.v[SMART_AUDIT_F_WORKER].data = w->worker;
-    val.v[SMART_AUDIT_F_WORKER].len = NGX_HTTP_SMART_AUDIT_WORKER_LEN;
 
-    val.v[SMART_AUDIT_F_SEQ].data = seq;
-    val.v[SMART_AUDIT_F_SEQ].len =
-        ngx_http_smart_audit_dec(seq, w->seq + 1) - seq;
+/*
+ * One allocation: the entry, then every value (bounded; sanitized unless
+ * it is the module's own), then the hash of the record.
+ */
 
-    val.v[SMART_AUDIT_F_PREV].data = w->prev;
-    val.v[SMART_AUDIT_F_PREV].len = SMART_AUDIT_HASH_LEN;
-
-    /* one allocation: the entry, then every value, then the hash */
+static ngx_http_smart_audit_entry_t *
+ngx_http_smart_audit_entry(ngx_http_smart_audit_worker_t *w,
+    ngx_http_smart_audit_values_t *val, ngx_log_t *log)
+{
+    u_char                        *p, *q, *last;
+    char                           hash[SMART_AUDIT_HASH_LEN + 1];
+    size_t                         size, cap[SMART_AUDIT_F__COUNT];
+    ngx_uint_t                     i;
+    ngx_http_smart_audit_entry_t  *e;
 
     size = sizeof(ngx_http_smart_audit_entry_t) + SMART_AUDIT_HASH_LEN;
 
@@ -272,10 +335,10 @@ ngx_http_smart_audit_build(ngx_http_smart_audit_worker_t *w,
         cap[i] = (i == SMART_AUDIT_F_QUERY)
                  ? SMART_B64_ENCODED_LEN(SMART_AUDIT_QUERY_MAX)
                  : SMART_AUDIT_FIELD_MAX;
-        size += ngx_min(val.v[i].len, cap[i]);
+        size += ngx_min(val->v[i].len, cap[i]);
     }
 
-    e = ngx_http_smart_audit_alloc(w, size, r->connection->log);
+    e = ngx_http_smart_audit_alloc(w, size, log);
     if (e == NULL) {
         return NULL;
     }
@@ -291,15 +354,15 @@ ngx_http_smart_audit_build(ngx_http_smart_audit_worker_t *w,
 
         if (ngx_http_smart_audit_own[i]) {
             /* the module's own vocabulary, numbers and checked IDs */
-            if (val.v[i].len != 0) {
-                p = ngx_cpymem(p, val.v[i].data,
-                               ngx_min(val.v[i].len, cap[i]));
+            if (val->v[i].len != 0) {
+                p = ngx_cpymem(p, val->v[i].data,
+                               ngx_min(val->v[i].len, cap[i]));
             }
 
         } else {
             p += smart_audit_sanitize((char *) p, last - p,
-                                      (const char *) val.v[i].data,
-                                      ngx_min(val.v[i].len, cap[i]));
+                                      (const char *) val->v[i].data,
+                                      ngx_min(val->v[i].len, cap[i]));
         }
 
         e->rec.f[i].data = (const char *) q;
@@ -315,10 +378,52 @@ ngx_http_smart_audit_build(ngx_http_smart_audit_worker_t *w,
     e->rec.f[SMART_AUDIT_F_HASH].data = (const char *) p;
     e->rec.f[SMART_AUDIT_F_HASH].len = SMART_AUDIT_HASH_LEN;
 
+    return e;
+}
+
+
+ngx_http_smart_audit_entry_t *
+ngx_http_smart_audit_build(ngx_http_smart_audit_worker_t *w,
+    ngx_http_request_t *r, ngx_http_smart_audit_loc_conf_t *alcf,
+    ngx_http_smart_ctx_t *ctx)
+{
+    ngx_http_smart_audit_entry_t   *e;
+    ngx_http_smart_audit_values_t   val;
+
+    ngx_memzero(val.v, sizeof(val.v));
+
+    ngx_http_smart_audit_ts(w, r, &val);
+
+    if (ngx_http_smart_audit_who(r, alcf, ctx, &val) != NGX_OK
+        || ngx_http_smart_audit_what(r, ctx, &val) != NGX_OK)
+    {
+        return NULL;
+    }
+
+    ngx_http_smart_audit_result(r, ctx, &val);
+    ngx_http_smart_audit_upstream(r, &val);
+    ngx_http_smart_audit_exchange(r, &val);
+
+    /* the chain: this worker, the next seq, the previous record's hash */
+
+    val.v[SMART_AUDIT_F_WORKER].data = w->worker;
+    val.v[SMART_AUDIT_F_WORKER].len = NGX_HTTP_SMART_AUDIT_WORKER_LEN;
+
+    ngx_http_smart_audit_num(&val.v[SMART_AUDIT_F_SEQ], val.seq, w->seq + 1);
+
+    val.v[SMART_AUDIT_F_PREV].data = w->prev;
+    val.v[SMART_AUDIT_F_PREV].len = SMART_AUDIT_HASH_LEN;
+
+    e = ngx_http_smart_audit_entry(w, &val, r->connection->log);
+    if (e == NULL) {
+        return NULL;
+    }
+
     /* the chain moves on only with a complete record */
 
     w->seq++;
-    ngx_memcpy(w->prev, hash, SMART_AUDIT_HASH_LEN);
+    ngx_memcpy(w->prev, e->rec.f[SMART_AUDIT_F_HASH].data,
+               SMART_AUDIT_HASH_LEN);
 
     return e;
 }
