@@ -36,6 +36,15 @@ static ngx_int_t ngx_http_smart_spool_push_file(
     ngx_http_smart_audit_worker_t *w, const char *from, off_t start);
 static void ngx_http_smart_spool_replay_exit(
     ngx_http_smart_audit_worker_t *w, ngx_cycle_t *cycle);
+static ssize_t ngx_http_smart_spool_replay_read(
+    ngx_http_smart_audit_worker_t *w);
+static ngx_int_t ngx_http_smart_spool_replay_batch(
+    ngx_http_smart_audit_worker_t *w, ssize_t n);
+static size_t ngx_http_smart_spool_replay_parse(
+    ngx_http_smart_audit_worker_t *w, u_char *p, u_char *nl,
+    smart_audit_record_t *rec, char **storage);
+static void ngx_http_smart_spool_replay_skip(
+    ngx_http_smart_audit_worker_t *w, u_char *p, u_char *nl, off_t off);
 static void ngx_http_smart_spool_replay_next(
     ngx_http_smart_audit_worker_t *w, ngx_uint_t done);
 
@@ -546,12 +555,7 @@ ngx_http_smart_spool_scan_handler(ngx_event_t *ev)
 void
 ngx_http_smart_spool_replay_pump(ngx_http_smart_audit_worker_t *w)
 {
-    char                           *storage;
-    u_char                         *p, *nl, *end, *cmd;
-    off_t                           off;
-    size_t                          len;
     ssize_t                         n;
-    smart_audit_record_t            rec;
     ngx_http_smart_audit_replay_t  *rp;
 
     rp = &w->replay;
@@ -571,113 +575,191 @@ ngx_http_smart_spool_replay_pump(ngx_http_smart_audit_worker_t *w)
             return;
         }
 
-        if (rp->fd == NGX_INVALID_FILE) {
-            rp->fd = ngx_open_file(rp->files[0].path, NGX_FILE_RDONLY,
-                                   NGX_FILE_OPEN, 0);
-            if (rp->fd == NGX_INVALID_FILE) {
-                ngx_log_error(NGX_LOG_ERR, w->log, ngx_errno,
-                              "smart: audit replay cannot open \"%s\"",
-                              rp->files[0].path);
-                ngx_http_smart_spool_replay_next(w, 0);
-                continue;
-            }
-
-            rp->acked = rp->files[0].start;
-        }
-
-        n = pread(rp->fd, rp->buf, NGX_HTTP_SMART_AUDIT_READ, rp->acked);
-
-        if (n < 0) {
-            ngx_log_error(NGX_LOG_ERR, w->log, ngx_errno,
-                          "smart: audit replay read \"%s\" failed",
-                          rp->files[0].path);
-            ngx_http_smart_spool_replay_next(w, 0);
-            continue;
-        }
+        n = ngx_http_smart_spool_replay_read(w);
 
         if (n == 0) {
-            ngx_http_smart_spool_replay_next(w, 1);
             continue;
         }
 
-        p = rp->buf;
-        end = rp->buf + n;
-        off = rp->acked;
-
-        while (p < end && rp->nsent < NGX_HTTP_SMART_AUDIT_BATCH) {
-            nl = ngx_strlchr(p, end, '\n');
-
-            if (nl == NULL) {
-                if (p != rp->buf || n < NGX_HTTP_SMART_AUDIT_READ) {
-                    if (p != rp->buf) {
-                        break;          /* the rest: next batch */
-                    }
-
-                    /* an unterminated last line: a write cut short */
-                    ngx_log_error(NGX_LOG_ERR, w->log, 0,
-                                  "smart: audit spool \"%s\": incomplete "
-                                  "line at offset %O skipped",
-                                  rp->files[0].path, off);
-                }
-
-                nl = end - 1;
-            }
-
-            len = 0;
-
-            if (smart_audit_parse_json((const char *) p, nl - p + 1, &rec,
-                                       &storage)
-                == SMART_AUDIT_OK)
-            {
-                len = smart_audit_xadd_resp(&rec, (const char *) w->prefix,
-                                            w->prefix_len, NULL, 0);
-
-                if (len > w->prefix_len + NGX_HTTP_SMART_AUDIT_RESP_MAX) {
-                    free(storage);
-                    len = 0;
-                }
-            }
-
-            if (len == 0) {
-                if (nl - p > 0) {
-                    ngx_log_error(NGX_LOG_ERR, w->log, 0,
-                                  "smart: audit spool \"%s\": bad line at "
-                                  "offset %O skipped", rp->files[0].path,
-                                  off + (p - rp->buf));
-                    ngx_http_smart_status_add(NGX_HTTP_SMART_STAT_AUDIT_LOST,
-                                              1);
-                }
-
-                if (rp->nsent == 0) {
-                    rp->acked = off + (nl + 1 - rp->buf);
-                } else {
-                    rp->ends[rp->nsent - 1] = off + (nl + 1 - rp->buf);
-                }
-
-                p = nl + 1;
-                continue;
-            }
-
-            /* NULL: the buffer is full; on_drain or the acks go on */
-
-            cmd = ngx_http_smart_redis_reserve(w->rd, len);
-            if (cmd == NULL) {
-                free(storage);
-                return;
-            }
-
-            (void) smart_audit_xadd_resp(&rec, (const char *) w->prefix,
-                                         w->prefix_len, (char *) cmd, len);
-            free(storage);
-            ngx_http_smart_redis_commit(w->rd, len, rp);
-
-            rp->ends[rp->nsent++] = off + (nl + 1 - rp->buf);
-            p = nl + 1;
-        }
-
-        if (rp->nsent != 0) {
+        if (ngx_http_smart_spool_replay_batch(w, n) == NGX_AGAIN
+            || rp->nsent != 0)
+        {
             return;
         }
+    }
+}
+
+
+/*
+ * Reads files[0] from `acked` (opening it first): the bytes read, or 0
+ * when files[0] was finished or set aside instead.
+ */
+
+static ssize_t
+ngx_http_smart_spool_replay_read(ngx_http_smart_audit_worker_t *w)
+{
+    ssize_t                         n;
+    ngx_http_smart_audit_replay_t  *rp;
+
+    rp = &w->replay;
+
+    if (rp->fd == NGX_INVALID_FILE) {
+        rp->fd = ngx_open_file(rp->files[0].path, NGX_FILE_RDONLY,
+                               NGX_FILE_OPEN, 0);
+        if (rp->fd == NGX_INVALID_FILE) {
+            ngx_log_error(NGX_LOG_ERR, w->log, ngx_errno,
+                          "smart: audit replay cannot open \"%s\"",
+                          rp->files[0].path);
+            ngx_http_smart_spool_replay_next(w, 0);
+            return 0;
+        }
+
+        rp->acked = rp->files[0].start;
+    }
+
+    n = pread(rp->fd, rp->buf, NGX_HTTP_SMART_AUDIT_READ, rp->acked);
+
+    if (n < 0) {
+        ngx_log_error(NGX_LOG_ERR, w->log, ngx_errno,
+                      "smart: audit replay read \"%s\" failed",
+                      rp->files[0].path);
+        ngx_http_smart_spool_replay_next(w, 0);
+        return 0;
+    }
+
+    if (n == 0) {
+        ngx_http_smart_spool_replay_next(w, 1);
+        return 0;
+    }
+
+    return n;
+}
+
+
+/*
+ * Sends the lines of the n bytes read, a batch at most, each as the XADD
+ * of its record; NGX_AGAIN when the output buffer is full (on_drain or
+ * the acks go on).
+ */
+
+static ngx_int_t
+ngx_http_smart_spool_replay_batch(ngx_http_smart_audit_worker_t *w,
+    ssize_t n)
+{
+    char                           *storage;
+    u_char                         *p, *nl, *end, *cmd;
+    off_t                           off;
+    size_t                          len;
+    smart_audit_record_t            rec;
+    ngx_http_smart_audit_replay_t  *rp;
+
+    rp = &w->replay;
+
+    p = rp->buf;
+    end = rp->buf + n;
+    off = rp->acked;
+
+    while (p < end && rp->nsent < NGX_HTTP_SMART_AUDIT_BATCH) {
+        nl = ngx_strlchr(p, end, '\n');
+
+        if (nl == NULL) {
+            if (p != rp->buf || n < NGX_HTTP_SMART_AUDIT_READ) {
+                if (p != rp->buf) {
+                    break;          /* the rest: next batch */
+                }
+
+                /* an unterminated last line: a write cut short */
+                ngx_log_error(NGX_LOG_ERR, w->log, 0,
+                              "smart: audit spool \"%s\": incomplete "
+                              "line at offset %O skipped",
+                              rp->files[0].path, off);
+            }
+
+            nl = end - 1;
+        }
+
+        len = ngx_http_smart_spool_replay_parse(w, p, nl, &rec, &storage);
+
+        if (len == 0) {
+            ngx_http_smart_spool_replay_skip(w, p, nl, off);
+            p = nl + 1;
+            continue;
+        }
+
+        cmd = ngx_http_smart_redis_reserve(w->rd, len);
+        if (cmd == NULL) {
+            free(storage);
+            return NGX_AGAIN;
+        }
+
+        (void) smart_audit_xadd_resp(&rec, (const char *) w->prefix,
+                                     w->prefix_len, (char *) cmd, len);
+        free(storage);
+        ngx_http_smart_redis_commit(w->rd, len, rp);
+
+        rp->ends[rp->nsent++] = off + (nl + 1 - rp->buf);
+        p = nl + 1;
+    }
+
+    return NGX_OK;
+}
+
+
+/*
+ * The line p..nl (nl: its last byte) as a record in *rec, whose storage
+ * the caller frees: the length of its XADD, or 0 (nothing to free) when
+ * it is not a record that can be sent.
+ */
+
+static size_t
+ngx_http_smart_spool_replay_parse(ngx_http_smart_audit_worker_t *w,
+    u_char *p, u_char *nl, smart_audit_record_t *rec, char **storage)
+{
+    size_t  len;
+
+    len = 0;
+
+    if (smart_audit_parse_json((const char *) p, nl - p + 1, rec, storage)
+        == SMART_AUDIT_OK)
+    {
+        len = smart_audit_xadd_resp(rec, (const char *) w->prefix,
+                                    w->prefix_len, NULL, 0);
+
+        if (len > w->prefix_len + NGX_HTTP_SMART_AUDIT_RESP_MAX) {
+            free(*storage);
+            len = 0;
+        }
+    }
+
+    return len;
+}
+
+
+/*
+ * The line p..nl is not a record: lost (unless empty), and acknowledged
+ * with the line before it, so that replay moves past it.
+ */
+
+static void
+ngx_http_smart_spool_replay_skip(ngx_http_smart_audit_worker_t *w,
+    u_char *p, u_char *nl, off_t off)
+{
+    ngx_http_smart_audit_replay_t  *rp;
+
+    rp = &w->replay;
+
+    if (nl - p > 0) {
+        ngx_log_error(NGX_LOG_ERR, w->log, 0,
+                      "smart: audit spool \"%s\": bad line at "
+                      "offset %O skipped", rp->files[0].path,
+                      off + (p - rp->buf));
+        ngx_http_smart_status_add(NGX_HTTP_SMART_STAT_AUDIT_LOST, 1);
+    }
+
+    if (rp->nsent == 0) {
+        rp->acked = off + (nl + 1 - rp->buf);
+    } else {
+        rp->ends[rp->nsent - 1] = off + (nl + 1 - rp->buf);
     }
 }
 
