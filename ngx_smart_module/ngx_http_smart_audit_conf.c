@@ -13,6 +13,10 @@
 
 static ngx_int_t ngx_http_smart_tenant_variable(ngx_http_request_t *r,
     ngx_http_variable_value_t *v, uintptr_t data);
+static char *ngx_http_smart_audit_redis_addr(ngx_conf_t *cf,
+    ngx_http_smart_audit_main_conf_t *amcf, ngx_str_t *addr);
+static ngx_int_t ngx_http_smart_audit_redis_param(ngx_conf_t *cf,
+    ngx_http_smart_audit_main_conf_t *amcf, ngx_str_t *v);
 static char *ngx_http_smart_audit_password(ngx_conf_t *cf,
     ngx_http_smart_audit_main_conf_t *amcf, ngx_str_t *file);
 
@@ -172,12 +176,10 @@ ngx_http_smart_audit_redis(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 {
     ngx_http_smart_audit_main_conf_t  *amcf = conf;
 
-    u_char      *p, text[NGX_SOCKADDR_STRLEN];
-    size_t       len;
-    ngx_int_t    n;
-    ngx_str_t   *value, s;
+    char        *rv;
+    ngx_int_t    rc;
+    ngx_str_t   *value;
     ngx_uint_t   i;
-    ngx_url_t    u;
 
     if (amcf->has_redis) {
         return "is duplicate";
@@ -185,14 +187,62 @@ ngx_http_smart_audit_redis(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 
     value = cf->args->elts;
 
+    rv = ngx_http_smart_audit_redis_addr(cf, amcf, &value[1]);
+    if (rv != NGX_CONF_OK) {
+        return rv;
+    }
+
+    amcf->redis.connect_timeout = NGX_HTTP_SMART_REDIS_CONNECT_TIMEOUT;
+    amcf->redis.command_timeout = NGX_HTTP_SMART_REDIS_COMMAND_TIMEOUT;
+    ngx_str_set(&amcf->stream, "smart:audit");
+    ngx_sprintf(amcf->maxlen, "%ui%Z", (ngx_uint_t) 1000000);
+
+    for (i = 2; i < cf->args->nelts; i++) {
+        rc = ngx_http_smart_audit_redis_param(cf, amcf, &value[i]);
+
+        if (rc == NGX_DECLINED) {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                               "\"smart_audit_redis\": invalid parameter "
+                               "\"%V\"", &value[i]);
+            return NGX_CONF_ERROR;
+        }
+
+        if (rc != NGX_OK) {
+            return NGX_CONF_ERROR;
+        }
+    }
+
+    amcf->has_redis = 1;
+
+    if (ngx_http_smart_status_zone(cf) != NGX_OK) {
+        return NGX_CONF_ERROR;
+    }
+
+    return NGX_CONF_OK;
+}
+
+
+/*
+ * The address, host[:port] over TCP, kept numeric so that connecting never
+ * resolves a name in a worker.
+ */
+
+static char *
+ngx_http_smart_audit_redis_addr(ngx_conf_t *cf,
+    ngx_http_smart_audit_main_conf_t *amcf, ngx_str_t *addr)
+{
+    u_char     *p, text[NGX_SOCKADDR_STRLEN];
+    size_t      len;
+    ngx_url_t   u;
+
     ngx_memzero(&u, sizeof(ngx_url_t));
-    u.url = value[1];
+    u.url = *addr;
     u.default_port = 6379;
 
     if (ngx_parse_url(cf->pool, &u) != NGX_OK || u.naddrs == 0) {
         ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
                            "\"smart_audit_redis\": invalid address \"%V\"%s%s",
-                           &value[1], u.err ? ": " : "",
+                           addr, u.err ? ": " : "",
                            u.err ? u.err : "");
         return NGX_CONF_ERROR;
     }
@@ -205,8 +255,6 @@ ngx_http_smart_audit_redis(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
     {
         return "needs a TCP address";
     }
-
-    /* numeric, so that connecting never resolves a name in a worker */
 
     len = ngx_inet_ntop(u.addrs[0].sockaddr->sa_family,
                         u.addrs[0].sockaddr->sa_family == AF_INET
@@ -234,78 +282,66 @@ ngx_http_smart_audit_redis(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
     amcf->redis.host.data = p;
     amcf->redis.host.len = len;
     amcf->redis.port = u.port;
-    amcf->redis.connect_timeout = NGX_HTTP_SMART_REDIS_CONNECT_TIMEOUT;
-    amcf->redis.command_timeout = NGX_HTTP_SMART_REDIS_COMMAND_TIMEOUT;
-    ngx_str_set(&amcf->stream, "smart:audit");
-    ngx_sprintf(amcf->maxlen, "%ui%Z", (ngx_uint_t) 1000000);
-
-    for (i = 2; i < cf->args->nelts; i++) {
-
-        if (ngx_strncmp(value[i].data, "db=", 3) == 0) {
-            n = ngx_atoi(value[i].data + 3, value[i].len - 3);
-            if (n == NGX_ERROR) {
-                goto invalid;
-            }
-
-            amcf->redis.db = (ngx_uint_t) n;
-            continue;
-        }
-
-        if (ngx_strncmp(value[i].data, "stream=", 7) == 0) {
-            amcf->stream.data = value[i].data + 7;
-            amcf->stream.len = value[i].len - 7;
-
-            if (amcf->stream.len == 0) {
-                goto invalid;
-            }
-
-            continue;
-        }
-
-        if (ngx_strncmp(value[i].data, "maxlen=", 7) == 0) {
-            n = ngx_atoi(value[i].data + 7, value[i].len - 7);
-            if (n == NGX_ERROR || n == 0) {
-                goto invalid;
-            }
-
-            ngx_sprintf(amcf->maxlen, "%i%Z", n);
-            continue;
-        }
-
-        if (ngx_strncmp(value[i].data, "password_file=", 14) == 0) {
-            s.data = value[i].data + 14;
-            s.len = value[i].len - 14;
-
-            if (s.len == 0) {
-                goto invalid;
-            }
-
-            if (ngx_http_smart_audit_password(cf, amcf, &s)
-                != NGX_CONF_OK)
-            {
-                return NGX_CONF_ERROR;
-            }
-
-            continue;
-        }
-
-        goto invalid;
-    }
-
-    amcf->has_redis = 1;
-
-    if (ngx_http_smart_status_zone(cf) != NGX_OK) {
-        return NGX_CONF_ERROR;
-    }
 
     return NGX_CONF_OK;
+}
 
-invalid:
 
-    ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                       "\"smart_audit_redis\": invalid parameter \"%V\"",
-                       &value[i]);
-    return NGX_CONF_ERROR;
+/*
+ * One parameter after the address: NGX_OK, NGX_DECLINED when it is not
+ * valid, NGX_ERROR when its password file cannot be used (logged).
+ */
+
+static ngx_int_t
+ngx_http_smart_audit_redis_param(ngx_conf_t *cf,
+    ngx_http_smart_audit_main_conf_t *amcf, ngx_str_t *v)
+{
+    ngx_int_t  n;
+    ngx_str_t  s;
+
+    if (ngx_strncmp(v->data, "db=", 3) == 0) {
+        n = ngx_atoi(v->data + 3, v->len - 3);
+        if (n == NGX_ERROR) {
+            return NGX_DECLINED;
+        }
+
+        amcf->redis.db = (ngx_uint_t) n;
+        return NGX_OK;
+    }
+
+    if (ngx_strncmp(v->data, "stream=", 7) == 0) {
+        amcf->stream.data = v->data + 7;
+        amcf->stream.len = v->len - 7;
+
+        return (amcf->stream.len == 0) ? NGX_DECLINED : NGX_OK;
+    }
+
+    if (ngx_strncmp(v->data, "maxlen=", 7) == 0) {
+        n = ngx_atoi(v->data + 7, v->len - 7);
+        if (n == NGX_ERROR || n == 0) {
+            return NGX_DECLINED;
+        }
+
+        ngx_sprintf(amcf->maxlen, "%i%Z", n);
+        return NGX_OK;
+    }
+
+    if (ngx_strncmp(v->data, "password_file=", 14) == 0) {
+        s.data = v->data + 14;
+        s.len = v->len - 14;
+
+        if (s.len == 0) {
+            return NGX_DECLINED;
+        }
+
+        if (ngx_http_smart_audit_password(cf, amcf, &s) != NGX_CONF_OK) {
+            return NGX_ERROR;
+        }
+
+        return NGX_OK;
+    }
+
+    return NGX_DECLINED;
 }
 
 
