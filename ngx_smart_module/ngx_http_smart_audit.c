@@ -27,6 +27,12 @@
 static ngx_int_t ngx_http_smart_audit_init(ngx_conf_t *cf);
 static ngx_int_t ngx_http_smart_audit_init_process(ngx_cycle_t *cycle);
 static void ngx_http_smart_audit_exit_process(ngx_cycle_t *cycle);
+static ngx_http_smart_audit_worker_t *ngx_http_smart_audit_worker_create(
+    ngx_cycle_t *cycle, ngx_http_smart_audit_main_conf_t *amcf);
+static ngx_int_t ngx_http_smart_audit_prefix(ngx_http_smart_audit_worker_t *w,
+    ngx_cycle_t *cycle);
+static ngx_int_t ngx_http_smart_audit_connect(
+    ngx_http_smart_audit_worker_t *w, ngx_cycle_t *cycle);
 
 static ngx_int_t ngx_http_smart_audit_access(ngx_http_request_t *r);
 static ngx_int_t ngx_http_smart_audit_log(ngx_http_request_t *r);
@@ -168,7 +174,6 @@ ngx_http_smart_audit_init(ngx_conf_t *cf)
 static ngx_int_t
 ngx_http_smart_audit_init_process(ngx_cycle_t *cycle)
 {
-    u_char                             raw[NGX_HTTP_SMART_AUDIT_WORKER_LEN / 2];
     ngx_http_smart_audit_worker_t     *w;
     ngx_http_smart_audit_main_conf_t  *amcf;
 
@@ -187,9 +192,41 @@ ngx_http_smart_audit_init_process(ngx_cycle_t *cycle)
         return NGX_OK;
     }
 
-    w = ngx_pcalloc(cycle->pool, sizeof(ngx_http_smart_audit_worker_t));
+    w = ngx_http_smart_audit_worker_create(cycle, amcf);
     if (w == NULL) {
         return NGX_ERROR;
+    }
+
+    if (amcf->has_redis && ngx_http_smart_audit_prefix(w, cycle) != NGX_OK) {
+        return NGX_ERROR;
+    }
+
+    if (ngx_http_smart_spool_init(w, cycle) != NGX_OK) {
+        return NGX_ERROR;
+    }
+
+    if (amcf->has_redis && ngx_http_smart_audit_connect(w, cycle) != NGX_OK) {
+        return NGX_ERROR;
+    }
+
+    ngx_http_smart_audit_worker = w;
+
+    return NGX_OK;
+}
+
+
+/* The worker's state: empty queues and a new chain. */
+
+static ngx_http_smart_audit_worker_t *
+ngx_http_smart_audit_worker_create(ngx_cycle_t *cycle,
+    ngx_http_smart_audit_main_conf_t *amcf)
+{
+    u_char                          raw[NGX_HTTP_SMART_AUDIT_WORKER_LEN / 2];
+    ngx_http_smart_audit_worker_t  *w;
+
+    w = ngx_pcalloc(cycle->pool, sizeof(ngx_http_smart_audit_worker_t));
+    if (w == NULL) {
+        return NULL;
     }
 
     w->amcf = amcf;
@@ -204,58 +241,73 @@ ngx_http_smart_audit_init_process(ngx_cycle_t *cycle)
     if (RAND_bytes(raw, sizeof(raw)) != 1) {
         ngx_log_error(NGX_LOG_EMERG, cycle->log, 0,
                       "smart: RAND_bytes() failed for the audit worker ID");
-        return NGX_ERROR;
+        return NULL;
     }
 
     ngx_hex_dump(w->worker, raw, sizeof(raw));
 
-    if (amcf->has_redis) {
-        w->prefix_len = smart_audit_xadd_prefix(
-                            (const char *) amcf->stream.data, amcf->stream.len,
-                            (const char *) amcf->maxlen, NULL, 0);
-        w->prefix = ngx_pnalloc(cycle->pool, w->prefix_len);
+    return w;
+}
 
-        if (w->prefix == NULL) {
-            return NGX_ERROR;
-        }
 
-        /* the largest record fits the connection's output buffer */
+/* The XADD ... * that starts every record's command. */
 
-        if (w->prefix_len + NGX_HTTP_SMART_AUDIT_RESP_MAX
-            > NGX_HTTP_SMART_REDIS_OUT)
-        {
-            ngx_log_error(NGX_LOG_EMERG, cycle->log, 0,
-                          "smart: audit stream name too long");
-            return NGX_ERROR;
-        }
+static ngx_int_t
+ngx_http_smart_audit_prefix(ngx_http_smart_audit_worker_t *w,
+    ngx_cycle_t *cycle)
+{
+    ngx_http_smart_audit_main_conf_t  *amcf;
 
-        (void) smart_audit_xadd_prefix((const char *) amcf->stream.data,
-                                       amcf->stream.len,
-                                       (const char *) amcf->maxlen,
-                                       (char *) w->prefix, w->prefix_len);
-    }
+    amcf = w->amcf;
 
-    if (ngx_http_smart_spool_init(w, cycle) != NGX_OK) {
+    w->prefix_len = smart_audit_xadd_prefix((const char *) amcf->stream.data,
+                                            amcf->stream.len,
+                                            (const char *) amcf->maxlen,
+                                            NULL, 0);
+    w->prefix = ngx_pnalloc(cycle->pool, w->prefix_len);
+
+    if (w->prefix == NULL) {
         return NGX_ERROR;
     }
 
-    if (amcf->has_redis) {
-        w->rd = ngx_http_smart_redis_create(cycle, &amcf->redis,
-                                            ngx_http_smart_audit_on_reply,
-                                            ngx_http_smart_audit_on_state,
-                                            ngx_http_smart_audit_on_drain, w);
-        if (w->rd == NULL) {
-            return NGX_ERROR;
-        }
+    /* the largest record fits the connection's output buffer */
 
-        ngx_http_smart_redis_connect(w->rd);
-
-        if (amcf->spool.len != 0) {
-            ngx_http_smart_spool_start(w);
-        }
+    if (w->prefix_len + NGX_HTTP_SMART_AUDIT_RESP_MAX
+        > NGX_HTTP_SMART_REDIS_OUT)
+    {
+        ngx_log_error(NGX_LOG_EMERG, cycle->log, 0,
+                      "smart: audit stream name too long");
+        return NGX_ERROR;
     }
 
-    ngx_http_smart_audit_worker = w;
+    (void) smart_audit_xadd_prefix((const char *) amcf->stream.data,
+                                   amcf->stream.len,
+                                   (const char *) amcf->maxlen,
+                                   (char *) w->prefix, w->prefix_len);
+
+    return NGX_OK;
+}
+
+
+/* The Redis connection, and with a spool the scan for files to replay. */
+
+static ngx_int_t
+ngx_http_smart_audit_connect(ngx_http_smart_audit_worker_t *w,
+    ngx_cycle_t *cycle)
+{
+    w->rd = ngx_http_smart_redis_create(cycle, &w->amcf->redis,
+                                        ngx_http_smart_audit_on_reply,
+                                        ngx_http_smart_audit_on_state,
+                                        ngx_http_smart_audit_on_drain, w);
+    if (w->rd == NULL) {
+        return NGX_ERROR;
+    }
+
+    ngx_http_smart_redis_connect(w->rd);
+
+    if (w->amcf->spool.len != 0) {
+        ngx_http_smart_spool_start(w);
+    }
 
     return NGX_OK;
 }
