@@ -80,32 +80,26 @@ static const u_char  ngx_http_smart_audit_own[SMART_AUDIT_F__COUNT] = {
 };
 
 
-/* Decimal digits of v (ngx_sprintf("%uL") without the format parsing). */
-
-static u_char *
-ngx_http_smart_audit_dec(u_char *p, uint64_t v)
-{
-    u_char   tmp[NGX_INT64_LEN];
-    size_t   n;
-
-    n = sizeof(tmp);
-
-    do {
-        tmp[--n] = (u_char) ('0' + v % 10);
-        v /= 10;
-    } while (v != 0);
-
-    return ngx_cpymem(p, tmp + n, sizeof(tmp) - n);
-}
-
-
-/* The value v is n in decimal, written at buf. */
+/*
+ * The value v is n in decimal, written at buf (ngx_sprintf("%uL") without
+ * the format parsing).
+ */
 
 static void
 ngx_http_smart_audit_num(ngx_str_t *v, u_char *buf, uint64_t n)
 {
+    u_char   tmp[NGX_INT64_LEN];
+    size_t   i;
+
+    i = sizeof(tmp);
+
+    do {
+        tmp[--i] = (u_char) ('0' + n % 10);
+        n /= 10;
+    } while (n != 0);
+
     v->data = buf;
-    v->len = ngx_http_smart_audit_dec(buf, n) - buf;
+    v->len = ngx_cpymem(buf, tmp + i, sizeof(tmp) - i) - buf;
 }
 
 
