@@ -2,15 +2,20 @@
 /*
  * ngx_smart_module: the audit trail (docs/directives.md, docs/audit.md).
  *
+ * The module: its directive table (parsed in ngx_http_smart_audit_conf.c),
+ * worker life, the smart_audit_required access check, the log phase, the
+ * queue and the Redis handlers.
+ *
  * Log phase: one record per request of a `smart on` context, chained per
- * worker (worker, seq, prev, hash), put on a bounded per-worker queue and
- * pipelined to Redis as XADD ... MAXLEN ~ N *, written in the Redis
- * protocol here (smart_audit_xadd_resp()) straight into the connection's
- * output buffer, which is sent about 1 ms after the first record of a
- * batch (ngx_http_smart_redis.c).  While Redis is not ready or the queue
- * is full, records are appended to this worker's spool file, replayed
- * when Redis is ready again (ngx_http_smart_spool.c).  At exit, queued
- * records are spooled.
+ * worker (worker, seq, prev, hash; ngx_http_smart_audit_record.c), put on
+ * a bounded per-worker queue and pipelined to Redis as
+ * XADD ... MAXLEN ~ N *, written in the Redis protocol here
+ * (smart_audit_xadd_resp()) straight into the connection's output buffer,
+ * which is sent about 1 ms after the first record of a batch
+ * (ngx_http_smart_redis.c).  While Redis is not ready or the queue is
+ * full, records are appended to this worker's spool file, replayed when
+ * Redis is ready again (ngx_http_smart_spool.c).  At exit, queued records
+ * are spooled.
  */
 
 #include "ngx_http_smart_audit_private.h"
