@@ -23,7 +23,7 @@
 #                  ngx_http_smart_access_handler + ngx_http_smart_audit_access
 #                  + ngx_http_smart_audit_log + the posted flush events
 #                  (ngx_http_smart_redis_flush_handler: the socket write;
-#                  ngx_http_smart_audit_spool_handler: the spool write).
+#                  ngx_http_smart_spool_handler: the spool write).
 #                  Reading Redis' replies is not counted here.
 #   spool          the same with nothing listening on the Redis port: every
 #                  record goes to the spool (G)
@@ -129,7 +129,7 @@ my $access = ['ngx_http_smart_access_handler'];
 my $audit_toggles = [ @$access, 'ngx_http_smart_audit_access',
                       'ngx_http_smart_audit_log',
                       'ngx_http_smart_redis_flush_handler',
-                      'ngx_http_smart_audit_spool_handler' ];
+                      'ngx_http_smart_spool_handler' ];
 my $audit = "$cache\n    smart_audit_redis 127.0.0.1:${\ $redis->port} "
           . "stream=cg maxlen=100000;\n    smart_audit_spool \$DIR/spool/audit;";
 # G: nothing listens on the Redis port, every record goes to the spool

@@ -2,177 +2,48 @@
 /*
  * ngx_smart_module: the audit trail (docs/directives.md, docs/audit.md).
  *
+ * The module: its directive table (parsed in ngx_http_smart_audit_conf.c),
+ * worker life, the smart_audit_required access check, the log phase, the
+ * queue and the Redis handlers.
+ *
  * Log phase: one record per request of a `smart on` context, chained per
- * worker (worker, seq, prev, hash), put on a bounded per-worker queue and
- * pipelined to Redis as XADD ... MAXLEN ~ N *, written in the Redis
- * protocol here (smart_audit_xadd_resp()) straight into the connection's
- * output buffer, which is sent about 1 ms after the first record of a
- * batch (ngx_http_smart_redis.c).  While Redis is not ready or the queue
- * is full, records are appended to this worker's spool file (PATH.<pid>,
- * one NDJSON line per record): lines collect in a bounded buffer that a
- * posted event writes with one write() per pass (or sooner when it is
- * full).  When Redis is ready, spool files are renamed to
- * PATH.<pid>.<serial> and replayed in order, a batch at a time; a file is
- * unlinked only once Redis acknowledged every line of it.  Spools of
- * workers that are gone (reload, crash, restart) are adopted by renaming
- * them, so exactly one live worker replays each file.  At exit, queued
- * records are spooled and a partly replayed file is renamed
- * PATH.<pid>.<serial>@<offset> so that its adopter starts after the
- * acknowledged lines.
+ * worker (worker, seq, prev, hash; ngx_http_smart_audit_record.c), put on
+ * a bounded per-worker queue and pipelined to Redis as
+ * XADD ... MAXLEN ~ N *, written in the Redis protocol here
+ * (smart_audit_xadd_resp()) straight into the connection's output buffer,
+ * which is sent about 1 ms after the first record of a batch
+ * (ngx_http_smart_redis.c).  While Redis is not ready or the queue is
+ * full, records are appended to this worker's spool file, replayed when
+ * Redis is ready again (ngx_http_smart_spool.c).  At exit, queued records
+ * are spooled.
  */
 
-#include "ngx_http_smart_audit.h"
+#include "ngx_http_smart_audit_private.h"
+#include "ngx_http_smart_spool.h"
 #include "ngx_http_smart_util.h"
 #include "ngx_http_smart_cid.h"
 #include "ngx_http_smart_error.h"
-#include "ngx_http_smart_redis.h"
-#include "smart_audit_record.h"
-#include "smart_b64.h"
 
-#include <glob.h>
-#include <signal.h>
 #include <openssl/rand.h>
 
 
 #define NGX_HTTP_SMART_AUDIT_QUEUE_MAX     4096        /* records */
 #define NGX_HTTP_SMART_AUDIT_QUEUE_BYTES   (16 * 1024 * 1024)
-#define NGX_HTTP_SMART_AUDIT_BATCH         512         /* replay lines */
-#define NGX_HTTP_SMART_AUDIT_READ          (2 * SMART_AUDIT_LINE_MAX)
-#define NGX_HTTP_SMART_AUDIT_FILES         32          /* replay list */
-#define NGX_HTTP_SMART_AUDIT_SCAN          5000        /* ms */
-#define NGX_HTTP_SMART_AUDIT_WORKER_LEN    16
-#define NGX_HTTP_SMART_AUDIT_SPOOL_BUF     (4 * SMART_AUDIT_LINE_MAX)
-#define NGX_HTTP_SMART_AUDIT_SPOOL_LINES   512     /* lines per write */
-#define NGX_HTTP_SMART_AUDIT_ENTRY_SLOT    2048    /* bytes: entries reused */
-#define NGX_HTTP_SMART_AUDIT_ENTRY_SPARE   64      /* reusable, per worker */
-
-/* the largest XADD of a record: every value at its bound, and framing */
-#define NGX_HTTP_SMART_AUDIT_RESP_MAX                                         \
-    (ngx_max(SMART_AUDIT_LINE_MAX,                                            \
-             SMART_AUDIT_F__COUNT * SMART_AUDIT_FIELD_MAX                     \
-             + SMART_B64_ENCODED_LEN(SMART_AUDIT_QUERY_MAX))                  \
-     + SMART_AUDIT_F__COUNT * 64)
 
 
-typedef struct {
-    ngx_http_smart_redis_conf_t   redis;
-    ngx_str_t                     stream;
-    u_char                        maxlen[NGX_INT_T_LEN + 1];
-    ngx_str_t                     spool;            /* NUL-terminated */
-    ngx_flag_t                    has_redis;
-} ngx_http_smart_audit_main_conf_t;
-
-
-typedef struct {
-    ngx_flag_t                    audit;
-    ngx_flag_t                    required;
-    ngx_http_complex_value_t     *tenant;
-} ngx_http_smart_audit_loc_conf_t;
-
-
-typedef struct {
-    ngx_queue_t                   queue;
-    size_t                        size;
-    smart_audit_record_t          rec;
-} ngx_http_smart_audit_entry_t;
-
-
-typedef struct {
-    char                         *path;             /* ngx_alloc()ed */
-    off_t                         start;
-} ngx_http_smart_audit_file_t;
-
-
-/* A line in the spool buffer: where it ends, and its seq for the log. */
-typedef struct {
-    size_t                        end;
-    size_t                        seq_len;
-    u_char                        seq[NGX_INT64_LEN];
-} ngx_http_smart_audit_line_t;
-
-
-typedef struct {
-    ngx_http_smart_audit_file_t   files[NGX_HTTP_SMART_AUDIT_FILES];
-    ngx_uint_t                    nfiles;
-
-    ngx_fd_t                      fd;               /* files[0], open */
-    off_t                         acked;            /* lines before it */
-    off_t                         ends[NGX_HTTP_SMART_AUDIT_BATCH];
-    ngx_uint_t                    nsent;
-    ngx_uint_t                    nacked;
-    ngx_uint_t                    ignore;       /* acks of a failed batch */
-    u_char                       *buf;
-} ngx_http_smart_audit_replay_t;
-
-
-typedef struct {
-    ngx_http_smart_audit_main_conf_t  *amcf;
-    ngx_http_smart_redis_t            *rd;
-    ngx_log_t                         *log;
-
-    ngx_queue_t                   unsent;
-    ngx_queue_t                   inflight;
-    ngx_queue_t                   returned;         /* lost in flight */
-    ngx_uint_t                    count;
-    size_t                        bytes;
-
-    u_char                        worker[NGX_HTTP_SMART_AUDIT_WORKER_LEN];
-    uint64_t                      seq;
-
-    time_t                        ts_sec;           /* ts[] is of it */
-    size_t                        ts_len;
-    u_char                        ts[32];           /* "...T..:..:..." */
-    u_char                        prev[SMART_AUDIT_HASH_LEN];
-
-    u_char                       *prefix;           /* XADD ... * */
-    size_t                        prefix_len;
-
-    char                         *spool_path;       /* PATH.<pid> */
-    ngx_fd_t                      spool_fd;
-    ngx_uint_t                    serial;
-    u_char                       *sbuf;             /* lines to write */
-    size_t                        slen;
-    ngx_http_smart_audit_line_t  *slines;
-    ngx_uint_t                    snlines;
-    ngx_event_t                   spool_ev;         /* posted: write */
-    unsigned                      spool_dirty:1;    /* partial line */
-    unsigned                      spool_failed:1;
-
-    ngx_http_smart_audit_replay_t replay;
-    ngx_event_t                   scan;
-
-    ngx_int_t                     g_queue;          /* gauges reported */
-    ngx_int_t                     g_connected;
-
-    /* freed entries of ENTRY_SLOT bytes, reused instead of malloc()/free() */
-    void                         *spare[NGX_HTTP_SMART_AUDIT_ENTRY_SPARE];
-    ngx_uint_t                    nspare;
-} ngx_http_smart_audit_worker_t;
-
-
-static ngx_int_t ngx_http_smart_audit_add_variables(ngx_conf_t *cf);
 static ngx_int_t ngx_http_smart_audit_init(ngx_conf_t *cf);
-static void *ngx_http_smart_audit_create_main_conf(ngx_conf_t *cf);
-static void *ngx_http_smart_audit_create_loc_conf(ngx_conf_t *cf);
-static char *ngx_http_smart_audit_merge_loc_conf(ngx_conf_t *cf,
-    void *parent, void *child);
-static char *ngx_http_smart_audit_redis(ngx_conf_t *cf, ngx_command_t *cmd,
-    void *conf);
-static char *ngx_http_smart_audit_spool(ngx_conf_t *cf, ngx_command_t *cmd,
-    void *conf);
-static char *ngx_http_smart_status(ngx_conf_t *cf, ngx_command_t *cmd,
-    void *conf);
 static ngx_int_t ngx_http_smart_audit_init_process(ngx_cycle_t *cycle);
 static void ngx_http_smart_audit_exit_process(ngx_cycle_t *cycle);
+static ngx_http_smart_audit_worker_t *ngx_http_smart_audit_worker_create(
+    ngx_cycle_t *cycle, ngx_http_smart_audit_main_conf_t *amcf);
+static ngx_int_t ngx_http_smart_audit_prefix(ngx_http_smart_audit_worker_t *w,
+    ngx_cycle_t *cycle);
+static ngx_int_t ngx_http_smart_audit_connect(
+    ngx_http_smart_audit_worker_t *w, ngx_cycle_t *cycle);
 
 static ngx_int_t ngx_http_smart_audit_access(ngx_http_request_t *r);
 static ngx_int_t ngx_http_smart_audit_log(ngx_http_request_t *r);
-static ngx_int_t ngx_http_smart_tenant_variable(ngx_http_request_t *r,
-    ngx_http_variable_value_t *v, uintptr_t data);
 
-static ngx_http_smart_audit_entry_t *ngx_http_smart_audit_build(
-    ngx_http_request_t *r, ngx_http_smart_audit_loc_conf_t *alcf,
-    ngx_http_smart_ctx_t *ctx);
 static void ngx_http_smart_audit_submit(ngx_http_smart_audit_worker_t *w,
     ngx_http_smart_audit_entry_t *e);
 static void ngx_http_smart_audit_pump(ngx_http_smart_audit_worker_t *w);
@@ -181,35 +52,13 @@ static void ngx_http_smart_audit_spool_queue(
     ngx_http_smart_audit_worker_t *w);
 static void ngx_http_smart_audit_keep(ngx_http_smart_audit_worker_t *w,
     ngx_http_smart_audit_entry_t *e, const char *why);
-static ngx_http_smart_audit_entry_t *ngx_http_smart_audit_alloc(
-    ngx_http_smart_audit_worker_t *w, size_t size, ngx_log_t *log);
-static void ngx_http_smart_audit_release(ngx_http_smart_audit_worker_t *w,
-    ngx_http_smart_audit_entry_t *e);
 static void ngx_http_smart_audit_free(ngx_http_smart_audit_worker_t *w,
     ngx_http_smart_audit_entry_t *e);
-static ngx_int_t ngx_http_smart_audit_spool_write(
-    ngx_http_smart_audit_worker_t *w, const smart_audit_record_t *rec);
-static ngx_int_t ngx_http_smart_audit_spool_open(
-    ngx_http_smart_audit_worker_t *w);
-static void ngx_http_smart_audit_spool_flush(
-    ngx_http_smart_audit_worker_t *w);
-static void ngx_http_smart_audit_spool_handler(ngx_event_t *ev);
 static void ngx_http_smart_audit_gauges(ngx_http_smart_audit_worker_t *w);
 static void ngx_http_smart_audit_on_reply(void *data, ngx_int_t rc,
     ngx_str_t *err, void *privdata);
 static void ngx_http_smart_audit_on_drain(void *data);
 static void ngx_http_smart_audit_on_state(void *data, ngx_uint_t ready);
-static void ngx_http_smart_audit_scan_handler(ngx_event_t *ev);
-static void ngx_http_smart_audit_rotate(ngx_http_smart_audit_worker_t *w);
-static void ngx_http_smart_audit_adopt(ngx_http_smart_audit_worker_t *w);
-static ngx_int_t ngx_http_smart_audit_push_file(
-    ngx_http_smart_audit_worker_t *w, const char *from, off_t start);
-static void ngx_http_smart_audit_replay_pump(
-    ngx_http_smart_audit_worker_t *w);
-static void ngx_http_smart_audit_replay_ack(ngx_http_smart_audit_worker_t *w,
-    ngx_int_t rc, ngx_str_t *err);
-static void ngx_http_smart_audit_replay_next(
-    ngx_http_smart_audit_worker_t *w, ngx_uint_t done);
 
 
 static ngx_http_smart_audit_worker_t  *ngx_http_smart_audit_worker;
@@ -294,321 +143,7 @@ ngx_module_t  ngx_http_smart_audit_module = {
 };
 
 
-/* --- configuration ------------------------------------------------------- */
-
-static ngx_int_t
-ngx_http_smart_audit_add_variables(ngx_conf_t *cf)
-{
-    ngx_http_variable_t  *var;
-
-    static ngx_str_t  name = ngx_string("smart_tenant");
-
-    var = ngx_http_add_variable(cf, &name, NGX_HTTP_VAR_NOCACHEABLE);
-    if (var == NULL) {
-        return NGX_ERROR;
-    }
-
-    var->get_handler = ngx_http_smart_tenant_variable;
-
-    return NGX_OK;
-}
-
-
-static void *
-ngx_http_smart_audit_create_main_conf(ngx_conf_t *cf)
-{
-    ngx_http_smart_audit_main_conf_t  *amcf;
-
-    amcf = ngx_pcalloc(cf->pool, sizeof(ngx_http_smart_audit_main_conf_t));
-    if (amcf == NULL) {
-        return NULL;
-    }
-
-    ngx_http_smart_status_reset();
-
-    return amcf;
-}
-
-
-static void *
-ngx_http_smart_audit_create_loc_conf(ngx_conf_t *cf)
-{
-    ngx_http_smart_audit_loc_conf_t  *alcf;
-
-    alcf = ngx_pcalloc(cf->pool, sizeof(ngx_http_smart_audit_loc_conf_t));
-    if (alcf == NULL) {
-        return NULL;
-    }
-
-    alcf->audit = NGX_CONF_UNSET;
-    alcf->required = NGX_CONF_UNSET;
-    alcf->tenant = NGX_CONF_UNSET_PTR;
-
-    return alcf;
-}
-
-
-static char *
-ngx_http_smart_audit_merge_loc_conf(ngx_conf_t *cf, void *parent,
-    void *child)
-{
-    ngx_http_smart_audit_loc_conf_t  *prev = parent;
-    ngx_http_smart_audit_loc_conf_t  *conf = child;
-
-    ngx_http_smart_audit_main_conf_t  *amcf;
-
-    ngx_conf_merge_value(conf->audit, prev->audit, 1);
-    ngx_conf_merge_value(conf->required, prev->required, 0);
-    ngx_conf_merge_ptr_value(conf->tenant, prev->tenant, NULL);
-
-    amcf = ngx_http_conf_get_module_main_conf(cf,
-                                              ngx_http_smart_audit_module);
-
-    if (conf->required && (!conf->audit
-                           || (!amcf->has_redis && amcf->spool.len == 0)))
-    {
-        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                           "\"smart_audit_required\" needs \"smart_audit\" "
-                           "and \"smart_audit_redis\" or "
-                           "\"smart_audit_spool\"");
-        return NGX_CONF_ERROR;
-    }
-
-    return NGX_CONF_OK;
-}
-
-
-static char *
-ngx_http_smart_audit_password(ngx_conf_t *cf,
-    ngx_http_smart_audit_main_conf_t *amcf, ngx_str_t *file)
-{
-    size_t     n;
-    ngx_str_t  text;
-
-    if (ngx_http_smart_read_file(cf, file, 4096, &text) != NGX_OK) {
-        return NGX_CONF_ERROR;
-    }
-
-    n = text.len;
-
-    while (n > 0 && (text.data[n - 1] == '\n' || text.data[n - 1] == '\r'
-                     || text.data[n - 1] == ' '))
-    {
-        n--;
-    }
-
-    if (n == 0) {
-        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                           "\"smart_audit_redis\": password file \"%V\" "
-                           "is empty", file);
-        return NGX_CONF_ERROR;
-    }
-
-    amcf->redis.password.data = ngx_pnalloc(cf->pool, n + 1);
-    if (amcf->redis.password.data == NULL) {
-        return NGX_CONF_ERROR;
-    }
-
-    ngx_memcpy(amcf->redis.password.data, text.data, n);
-    amcf->redis.password.data[n] = '\0';
-    amcf->redis.password.len = n;
-    ngx_explicit_memzero(text.data, text.len);
-
-    return NGX_CONF_OK;
-}
-
-
-static char *
-ngx_http_smart_audit_redis(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
-{
-    ngx_http_smart_audit_main_conf_t  *amcf = conf;
-
-    u_char      *p, text[NGX_SOCKADDR_STRLEN];
-    size_t       len;
-    ngx_int_t    n;
-    ngx_str_t   *value, s;
-    ngx_uint_t   i;
-    ngx_url_t    u;
-
-    if (amcf->has_redis) {
-        return "is duplicate";
-    }
-
-    value = cf->args->elts;
-
-    ngx_memzero(&u, sizeof(ngx_url_t));
-    u.url = value[1];
-    u.default_port = 6379;
-
-    if (ngx_parse_url(cf->pool, &u) != NGX_OK || u.naddrs == 0) {
-        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                           "\"smart_audit_redis\": invalid address \"%V\"%s%s",
-                           &value[1], u.err ? ": " : "",
-                           u.err ? u.err : "");
-        return NGX_CONF_ERROR;
-    }
-
-    if (u.addrs[0].sockaddr->sa_family != AF_INET
-#if (NGX_HAVE_INET6)
-        && u.addrs[0].sockaddr->sa_family != AF_INET6
-#endif
-       )
-    {
-        return "needs a TCP address";
-    }
-
-    /* numeric, so that connecting never resolves a name in a worker */
-
-    len = ngx_inet_ntop(u.addrs[0].sockaddr->sa_family,
-                        u.addrs[0].sockaddr->sa_family == AF_INET
-                        ? (void *) &((struct sockaddr_in *)
-                                     u.addrs[0].sockaddr)->sin_addr
-#if (NGX_HAVE_INET6)
-                        : (void *) &((struct sockaddr_in6 *)
-                                     u.addrs[0].sockaddr)->sin6_addr,
-#else
-                        : NULL,
-#endif
-                        text, sizeof(text));
-    if (len == 0) {
-        return "has an unprintable address";
-    }
-
-    p = ngx_pnalloc(cf->pool, len + 1);
-    if (p == NULL) {
-        return NGX_CONF_ERROR;
-    }
-
-    ngx_memcpy(p, text, len);
-    p[len] = '\0';
-
-    amcf->redis.host.data = p;
-    amcf->redis.host.len = len;
-    amcf->redis.port = u.port;
-    amcf->redis.connect_timeout = NGX_HTTP_SMART_REDIS_CONNECT_TIMEOUT;
-    amcf->redis.command_timeout = NGX_HTTP_SMART_REDIS_COMMAND_TIMEOUT;
-    ngx_str_set(&amcf->stream, "smart:audit");
-    ngx_sprintf(amcf->maxlen, "%ui%Z", (ngx_uint_t) 1000000);
-
-    for (i = 2; i < cf->args->nelts; i++) {
-
-        if (ngx_strncmp(value[i].data, "db=", 3) == 0) {
-            n = ngx_atoi(value[i].data + 3, value[i].len - 3);
-            if (n == NGX_ERROR) {
-                goto invalid;
-            }
-
-            amcf->redis.db = (ngx_uint_t) n;
-            continue;
-        }
-
-        if (ngx_strncmp(value[i].data, "stream=", 7) == 0) {
-            amcf->stream.data = value[i].data + 7;
-            amcf->stream.len = value[i].len - 7;
-
-            if (amcf->stream.len == 0) {
-                goto invalid;
-            }
-
-            continue;
-        }
-
-        if (ngx_strncmp(value[i].data, "maxlen=", 7) == 0) {
-            n = ngx_atoi(value[i].data + 7, value[i].len - 7);
-            if (n == NGX_ERROR || n == 0) {
-                goto invalid;
-            }
-
-            ngx_sprintf(amcf->maxlen, "%i%Z", n);
-            continue;
-        }
-
-        if (ngx_strncmp(value[i].data, "password_file=", 14) == 0) {
-            s.data = value[i].data + 14;
-            s.len = value[i].len - 14;
-
-            if (s.len == 0) {
-                goto invalid;
-            }
-
-            if (ngx_http_smart_audit_password(cf, amcf, &s)
-                != NGX_CONF_OK)
-            {
-                return NGX_CONF_ERROR;
-            }
-
-            continue;
-        }
-
-        goto invalid;
-    }
-
-    amcf->has_redis = 1;
-
-    if (ngx_http_smart_status_zone(cf) != NGX_OK) {
-        return NGX_CONF_ERROR;
-    }
-
-    return NGX_CONF_OK;
-
-invalid:
-
-    ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                       "\"smart_audit_redis\": invalid parameter \"%V\"",
-                       &value[i]);
-    return NGX_CONF_ERROR;
-}
-
-
-static char *
-ngx_http_smart_audit_spool(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
-{
-    ngx_http_smart_audit_main_conf_t  *amcf = conf;
-
-    ngx_str_t  *value;
-
-    if (amcf->spool.data != NULL) {
-        return "is duplicate";
-    }
-
-    value = cf->args->elts;
-    amcf->spool = value[1];
-
-    if (amcf->spool.len == 0
-        || ngx_conf_full_name(cf->cycle, &amcf->spool, 0) != NGX_OK)
-    {
-        return "needs a path";
-    }
-
-    /* room for ".<pid>.<serial>@<offset>" after it */
-
-    if (amcf->spool.len > NGX_MAX_PATH - 64) {
-        return "is too long";
-    }
-
-    if (ngx_http_smart_status_zone(cf) != NGX_OK) {
-        return NGX_CONF_ERROR;
-    }
-
-    return NGX_CONF_OK;
-}
-
-
-static char *
-ngx_http_smart_status(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
-{
-    ngx_http_core_loc_conf_t  *clcf;
-
-    clcf = ngx_http_conf_get_module_loc_conf(cf, ngx_http_core_module);
-    clcf->handler = ngx_http_smart_status_handler;
-
-    if (ngx_http_smart_status_zone(cf) != NGX_OK) {
-        return NGX_CONF_ERROR;
-    }
-
-    return NGX_CONF_OK;
-}
-
+/* --- phase handlers ------------------------------------------------------ */
 
 static ngx_int_t
 ngx_http_smart_audit_init(ngx_conf_t *cf)
@@ -641,41 +176,11 @@ ngx_http_smart_audit_init(ngx_conf_t *cf)
 }
 
 
-static ngx_int_t
-ngx_http_smart_tenant_variable(ngx_http_request_t *r,
-    ngx_http_variable_value_t *v, uintptr_t data)
-{
-    ngx_str_t                         value;
-    ngx_http_smart_audit_loc_conf_t  *alcf;
-
-    alcf = ngx_http_get_module_loc_conf(r, ngx_http_smart_audit_module);
-
-    if (alcf->tenant == NULL) {
-        v->not_found = 1;
-        return NGX_OK;
-    }
-
-    if (ngx_http_complex_value(r, alcf->tenant, &value) != NGX_OK) {
-        return NGX_ERROR;
-    }
-
-    v->data = value.data;
-    v->len = value.len;
-    v->valid = 1;
-    v->no_cacheable = 0;
-    v->not_found = 0;
-
-    return NGX_OK;
-}
-
-
 /* --- worker life --------------------------------------------------------- */
 
 static ngx_int_t
 ngx_http_smart_audit_init_process(ngx_cycle_t *cycle)
 {
-    u_char                             raw[NGX_HTTP_SMART_AUDIT_WORKER_LEN / 2];
-    size_t                             len;
     ngx_http_smart_audit_worker_t     *w;
     ngx_http_smart_audit_main_conf_t  *amcf;
 
@@ -694,15 +199,45 @@ ngx_http_smart_audit_init_process(ngx_cycle_t *cycle)
         return NGX_OK;
     }
 
-    w = ngx_pcalloc(cycle->pool, sizeof(ngx_http_smart_audit_worker_t));
+    w = ngx_http_smart_audit_worker_create(cycle, amcf);
     if (w == NULL) {
         return NGX_ERROR;
     }
 
+    if (amcf->has_redis && ngx_http_smart_audit_prefix(w, cycle) != NGX_OK) {
+        return NGX_ERROR;
+    }
+
+    if (ngx_http_smart_spool_init(w, cycle) != NGX_OK) {
+        return NGX_ERROR;
+    }
+
+    if (amcf->has_redis && ngx_http_smart_audit_connect(w, cycle) != NGX_OK) {
+        return NGX_ERROR;
+    }
+
+    ngx_http_smart_audit_worker = w;
+
+    return NGX_OK;
+}
+
+
+/* The worker's state: empty queues and a new chain. */
+
+static ngx_http_smart_audit_worker_t *
+ngx_http_smart_audit_worker_create(ngx_cycle_t *cycle,
+    ngx_http_smart_audit_main_conf_t *amcf)
+{
+    u_char                          raw[NGX_HTTP_SMART_AUDIT_WORKER_LEN / 2];
+    ngx_http_smart_audit_worker_t  *w;
+
+    w = ngx_pcalloc(cycle->pool, sizeof(ngx_http_smart_audit_worker_t));
+    if (w == NULL) {
+        return NULL;
+    }
+
     w->amcf = amcf;
     w->log = cycle->log;
-    w->spool_fd = NGX_INVALID_FILE;
-    w->replay.fd = NGX_INVALID_FILE;
     ngx_queue_init(&w->unsent);
     ngx_queue_init(&w->inflight);
     ngx_queue_init(&w->returned);
@@ -713,82 +248,73 @@ ngx_http_smart_audit_init_process(ngx_cycle_t *cycle)
     if (RAND_bytes(raw, sizeof(raw)) != 1) {
         ngx_log_error(NGX_LOG_EMERG, cycle->log, 0,
                       "smart: RAND_bytes() failed for the audit worker ID");
-        return NGX_ERROR;
+        return NULL;
     }
 
     ngx_hex_dump(w->worker, raw, sizeof(raw));
 
-    if (amcf->has_redis) {
-        w->prefix_len = smart_audit_xadd_prefix(
-                            (const char *) amcf->stream.data, amcf->stream.len,
-                            (const char *) amcf->maxlen, NULL, 0);
-        w->prefix = ngx_pnalloc(cycle->pool, w->prefix_len);
+    return w;
+}
 
-        if (w->prefix == NULL) {
-            return NGX_ERROR;
-        }
 
-        /* the largest record fits the connection's output buffer */
+/* The XADD ... * that starts every record's command. */
 
-        if (w->prefix_len + NGX_HTTP_SMART_AUDIT_RESP_MAX
-            > NGX_HTTP_SMART_REDIS_OUT)
-        {
-            ngx_log_error(NGX_LOG_EMERG, cycle->log, 0,
-                          "smart: audit stream name too long");
-            return NGX_ERROR;
-        }
+static ngx_int_t
+ngx_http_smart_audit_prefix(ngx_http_smart_audit_worker_t *w,
+    ngx_cycle_t *cycle)
+{
+    ngx_http_smart_audit_main_conf_t  *amcf;
 
-        (void) smart_audit_xadd_prefix((const char *) amcf->stream.data,
-                                       amcf->stream.len,
-                                       (const char *) amcf->maxlen,
-                                       (char *) w->prefix, w->prefix_len);
+    amcf = w->amcf;
+
+    w->prefix_len = smart_audit_xadd_prefix((const char *) amcf->stream.data,
+                                            amcf->stream.len,
+                                            (const char *) amcf->maxlen,
+                                            NULL, 0);
+    w->prefix = ngx_pnalloc(cycle->pool, w->prefix_len);
+
+    if (w->prefix == NULL) {
+        return NGX_ERROR;
     }
 
-    if (amcf->spool.len != 0) {
-        len = amcf->spool.len + 1 + NGX_INT64_LEN + 1;
-        w->spool_path = ngx_pnalloc(cycle->pool, len);
-        w->replay.buf = ngx_palloc(cycle->pool, NGX_HTTP_SMART_AUDIT_READ);
-        w->sbuf = ngx_palloc(cycle->pool, NGX_HTTP_SMART_AUDIT_SPOOL_BUF);
-        w->slines = ngx_palloc(cycle->pool,
-                               NGX_HTTP_SMART_AUDIT_SPOOL_LINES
-                               * sizeof(ngx_http_smart_audit_line_t));
+    /* the largest record fits the connection's output buffer */
 
-        if (w->spool_path == NULL || w->replay.buf == NULL
-            || w->sbuf == NULL || w->slines == NULL)
-        {
-            return NGX_ERROR;
-        }
-
-        ngx_snprintf((u_char *) w->spool_path, len, "%V.%P%Z", &amcf->spool,
-                     ngx_pid);
-
-        w->spool_ev.handler = ngx_http_smart_audit_spool_handler;
-        w->spool_ev.data = w;
-        w->spool_ev.log = cycle->log;
-
-        w->scan.handler = ngx_http_smart_audit_scan_handler;
-        w->scan.data = w;
-        w->scan.log = cycle->log;
-        w->scan.cancelable = 1;
+    if (w->prefix_len + NGX_HTTP_SMART_AUDIT_RESP_MAX
+        > NGX_HTTP_SMART_REDIS_OUT)
+    {
+        ngx_log_error(NGX_LOG_EMERG, cycle->log, 0,
+                      "smart: audit stream name too long");
+        return NGX_ERROR;
     }
 
-    if (amcf->has_redis) {
-        w->rd = ngx_http_smart_redis_create(cycle, &amcf->redis,
-                                            ngx_http_smart_audit_on_reply,
-                                            ngx_http_smart_audit_on_state,
-                                            ngx_http_smart_audit_on_drain, w);
-        if (w->rd == NULL) {
-            return NGX_ERROR;
-        }
+    (void) smart_audit_xadd_prefix((const char *) amcf->stream.data,
+                                   amcf->stream.len,
+                                   (const char *) amcf->maxlen,
+                                   (char *) w->prefix, w->prefix_len);
 
-        ngx_http_smart_redis_connect(w->rd);
+    return NGX_OK;
+}
 
-        if (amcf->spool.len != 0) {
-            ngx_add_timer(&w->scan, NGX_HTTP_SMART_AUDIT_SCAN);
-        }
+
+/* The Redis connection, and with a spool the scan for files to replay. */
+
+static ngx_int_t
+ngx_http_smart_audit_connect(ngx_http_smart_audit_worker_t *w,
+    ngx_cycle_t *cycle)
+{
+    w->rd = ngx_http_smart_redis_create(cycle, &w->amcf->redis,
+                                        ngx_http_smart_audit_on_reply,
+                                        ngx_http_smart_audit_on_state,
+                                        ngx_http_smart_audit_on_drain, w);
+    if (w->rd == NULL) {
+        return NGX_ERROR;
     }
 
-    ngx_http_smart_audit_worker = w;
+    ngx_http_smart_redis_connect(w->rd);
+
+    if (w->amcf->spool.len != 0) {
+        ngx_http_smart_spool_start(w);
+    }
 
     return NGX_OK;
 }
@@ -797,11 +323,6 @@ ngx_http_smart_audit_init_process(ngx_cycle_t *cycle)
 static void
 ngx_http_smart_audit_exit_process(ngx_cycle_t *cycle)
 {
-    char                           *path;
-    u_char                         *at, name[NGX_MAX_PATH];
-    size_t                          len;
-    ngx_uint_t                      i;
-    ngx_file_info_t                 fi;
     ngx_http_smart_audit_worker_t  *w;
 
     w = ngx_http_smart_audit_worker;
@@ -809,9 +330,7 @@ ngx_http_smart_audit_exit_process(ngx_cycle_t *cycle)
         return;
     }
 
-    if (w->scan.timer_set) {
-        ngx_del_timer(&w->scan);
-    }
+    ngx_http_smart_spool_stop(w);
 
     if (w->rd != NULL) {
         /* unanswered records come back through the handlers, as lost */
@@ -820,50 +339,7 @@ ngx_http_smart_audit_exit_process(ngx_cycle_t *cycle)
 
     ngx_http_smart_audit_requeue(w);
     ngx_http_smart_audit_spool_queue(w);
-    ngx_http_smart_audit_spool_flush(w);
-
-    /* a file being replayed keeps the acknowledged offset in its name */
-
-    if (w->replay.fd != NGX_INVALID_FILE) {
-        ngx_close_file(w->replay.fd);
-        w->replay.fd = NGX_INVALID_FILE;
-
-        if (w->replay.acked > w->replay.files[0].start) {
-            path = w->replay.files[0].path;
-            at = (u_char *) ngx_strchr(path, '@');
-            len = (at != NULL) ? (size_t) (at - (u_char *) path)
-                               : ngx_strlen(path);
-
-            *ngx_snprintf(name, sizeof(name) - 1, "%*s@%O", len, path,
-                          w->replay.acked) = '\0';
-
-            if (ngx_rename_file(path, name) == NGX_FILE_ERROR) {
-                ngx_log_error(NGX_LOG_ERR, cycle->log, ngx_errno,
-                              "smart: audit spool rename \"%s\" failed",
-                              path);
-            }
-        }
-    }
-
-    for (i = 0; i < w->replay.nfiles; i++) {
-        ngx_free(w->replay.files[i].path);
-    }
-
-    w->replay.nfiles = 0;
-
-    if (w->spool_fd != NGX_INVALID_FILE) {
-        ngx_close_file(w->spool_fd);
-        w->spool_fd = NGX_INVALID_FILE;
-    }
-
-    /* an empty spool (opened by the access check) is not left behind */
-
-    if (w->spool_path != NULL
-        && ngx_file_info(w->spool_path, &fi) != NGX_FILE_ERROR
-        && ngx_file_size(&fi) == 0)
-    {
-        (void) ngx_delete_file(w->spool_path);
-    }
+    ngx_http_smart_spool_exit(w, cycle);
 
     ngx_http_smart_status_add(NGX_HTTP_SMART_STAT_AUDIT_QUEUE, -w->g_queue);
     ngx_http_smart_status_add(NGX_HTTP_SMART_STAT_REDIS_CONNECTED,
@@ -871,9 +347,7 @@ ngx_http_smart_audit_exit_process(ngx_cycle_t *cycle)
     w->g_queue = 0;
     w->g_connected = 0;
 
-    while (w->nspare != 0) {
-        ngx_free(w->spare[--w->nspare]);
-    }
+    ngx_http_smart_audit_spare_free(w);
 
     ngx_http_smart_audit_worker = NULL;
 }
@@ -910,7 +384,7 @@ ngx_http_smart_audit_access(ngx_http_request_t *r)
 
     if (w != NULL
         && ((w->rd != NULL && ngx_http_smart_redis_ready(w->rd))
-            || ngx_http_smart_audit_spool_open(w) == NGX_OK))
+            || ngx_http_smart_spool_open(w) == NGX_OK))
     {
         return NGX_DECLINED;
     }
@@ -970,7 +444,7 @@ ngx_http_smart_audit_log(ngx_http_request_t *r)
         return NGX_OK;
     }
 
-    e = ngx_http_smart_audit_build(r, alcf, ctx);
+    e = ngx_http_smart_audit_build(w, r, alcf, ctx);
 
     if (e == NULL) {
         ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
@@ -983,310 +457,6 @@ ngx_http_smart_audit_log(ngx_http_request_t *r)
     ngx_http_smart_audit_submit(w, e);
 
     return NGX_OK;
-}
-
-
-typedef struct {
-    ngx_str_t   v[SMART_AUDIT_F__COUNT];
-} ngx_http_smart_audit_values_t;
-
-
-/*
- * Values the module makes itself, printable ASCII by construction: fixed
- * vocabularies (decision, action, interaction, reason: catalogue codes),
- * numbers, the timestamp, base64 of the query, the hex worker ID and hash,
- * and the correlation ID (generated, or kept only when it matched
- * [A-Za-z0-9._-]{8,128}).  They are copied without the UTF-8 pass; what a
- * client or a token supplies is always sanitized.
- */
-static const u_char  ngx_http_smart_audit_own[SMART_AUDIT_F__COUNT] = {
-    1,  /* v */
-    1,  /* ts */
-    1,  /* cid */
-    0,  /* tenant */
-    0,  /* client_id */
-    0,  /* iss */
-    0,  /* sub */
-    0,  /* fhir_user */
-    0,  /* patient */
-    0,  /* jti */
-    0,  /* method */
-    0,  /* resource */
-    0,  /* id */
-    1,  /* interaction */
-    1,  /* action */
-    1,  /* query (base64) */
-    1,  /* decision */
-    1,  /* reason */
-    1,  /* status */
-    1,  /* outcome */
-    1,  /* upstream_status */
-    1,  /* upstream_ms */
-    1,  /* total_ms */
-    0,  /* remote_addr */
-    1,  /* bytes_sent */
-    1,  /* worker */
-    1,  /* seq */
-    1,  /* prev */
-    1   /* hash */
-};
-
-
-/* Decimal digits of v (ngx_sprintf("%uL") without the format parsing). */
-
-static u_char *
-ngx_http_smart_audit_dec(u_char *p, uint64_t v)
-{
-    u_char   tmp[NGX_INT64_LEN];
-    size_t   n;
-
-    n = sizeof(tmp);
-
-    do {
-        tmp[--n] = (u_char) ('0' + v % 10);
-        v /= 10;
-    } while (v != 0);
-
-    return ngx_cpymem(p, tmp + n, sizeof(tmp) - n);
-}
-
-
-static ngx_http_smart_audit_entry_t *
-ngx_http_smart_audit_build(ngx_http_request_t *r,
-    ngx_http_smart_audit_loc_conf_t *alcf, ngx_http_smart_ctx_t *ctx)
-{
-    u_char                         *p, *q, *last;
-    u_char                          ts[32], status[NGX_INT_T_LEN];
-    u_char                          outcome[2], ups[NGX_INT_T_LEN];
-    u_char                          upms[NGX_INT64_LEN], totms[NGX_INT64_LEN];
-    u_char                          sent[NGX_OFF_T_LEN], seq[NGX_INT64_LEN];
-    char                            hash[SMART_AUDIT_HASH_LEN + 1];
-    size_t                          size, qlen, cap[SMART_AUDIT_F__COUNT];
-    ngx_tm_t                        tm;
-    ngx_int_t                       st;
-    ngx_str_t                       tenant, query;
-    ngx_uint_t                      i, up_set;
-    ngx_msec_t                      up_ms;
-    ngx_msec_int_t                  ms;
-    ngx_time_t                     *tp;
-    const char                     *action;
-    ngx_http_smart_audit_entry_t   *e;
-    ngx_http_upstream_state_t      *state;
-    ngx_http_smart_audit_worker_t  *w;
-    ngx_http_smart_audit_values_t   val;
-
-    w = ngx_http_smart_audit_worker;
-    ngx_memzero(&val, sizeof(val));
-
-    ngx_str_set(&val.v[SMART_AUDIT_F_V], SMART_AUDIT_VERSION);
-
-    /* the seconds part changes once a second: made once per second */
-
-    if (w->ts_sec != r->start_sec || w->ts_len == 0) {
-        ngx_gmtime(r->start_sec, &tm);
-        w->ts_len = ngx_sprintf(w->ts, "%4d-%02d-%02dT%02d:%02d:%02d.",
-                                tm.ngx_tm_year, tm.ngx_tm_mon,
-                                tm.ngx_tm_mday, tm.ngx_tm_hour,
-                                tm.ngx_tm_min, tm.ngx_tm_sec)
-                    - w->ts;
-        w->ts_sec = r->start_sec;
-    }
-
-    p = ngx_cpymem(ts, w->ts, w->ts_len);
-    *p++ = (u_char) ('0' + r->start_msec / 100 % 10);
-    *p++ = (u_char) ('0' + r->start_msec / 10 % 10);
-    *p++ = (u_char) ('0' + r->start_msec % 10);
-    *p++ = 'Z';
-    val.v[SMART_AUDIT_F_TS].data = ts;
-    val.v[SMART_AUDIT_F_TS].len = p - ts;
-
-    val.v[SMART_AUDIT_F_CID] = ctx->cid;
-
-    if (alcf->tenant != NULL) {
-        if (ngx_http_complex_value(r, alcf->tenant, &tenant) != NGX_OK) {
-            return NULL;
-        }
-
-        val.v[SMART_AUDIT_F_TENANT] = tenant;
-    }
-
-    val.v[SMART_AUDIT_F_CLIENT_ID] = ctx->claims.client_id;
-    val.v[SMART_AUDIT_F_ISS] = ctx->claims.iss;
-    val.v[SMART_AUDIT_F_SUB] = ctx->claims.sub;
-    val.v[SMART_AUDIT_F_FHIR_USER] = ctx->claims.fhir_user;
-    val.v[SMART_AUDIT_F_PATIENT] = ctx->claims.patient;
-    val.v[SMART_AUDIT_F_JTI] = ctx->claims.jti;
-    val.v[SMART_AUDIT_F_METHOD] = r->method_name;
-    val.v[SMART_AUDIT_F_RESOURCE] = ctx->resource;
-    val.v[SMART_AUDIT_F_ID] = ctx->resource_id;
-    val.v[SMART_AUDIT_F_INTERACTION] = ctx->interaction;
-
-    action = smart_audit_action((const char *) ctx->interaction.data,
-                                ctx->interaction.len,
-                                (const char *) r->method_name.data,
-                                r->method_name.len);
-    val.v[SMART_AUDIT_F_ACTION].data = (u_char *) action;
-    val.v[SMART_AUDIT_F_ACTION].len = 1;        /* one letter */
-
-    /* the raw query string, base64 (BALP entity.query) */
-
-    qlen = ngx_min(r->args.len, SMART_AUDIT_QUERY_MAX);
-
-    if (qlen != 0) {
-        query.len = SMART_B64_ENCODED_LEN(qlen);
-        query.data = ngx_pnalloc(r->pool, query.len + 1);
-        if (query.data == NULL) {
-            return NULL;
-        }
-
-        if (smart_b64_encode((char *) query.data, query.len + 1,
-                             r->args.data, qlen)
-            != query.len)
-        {
-            return NULL;
-        }
-
-        val.v[SMART_AUDIT_F_QUERY] = query;
-    }
-
-    if (ctx->denied) {
-        ngx_str_set(&val.v[SMART_AUDIT_F_DECISION], "deny");
-    } else if (ctx->allowed) {
-        ngx_str_set(&val.v[SMART_AUDIT_F_DECISION], "allow");
-    } else {
-        ngx_str_set(&val.v[SMART_AUDIT_F_DECISION], "none");
-    }
-
-    val.v[SMART_AUDIT_F_REASON] = ctx->reason;
-
-    st = r->err_status ? (ngx_int_t) r->err_status
-                        : (ngx_int_t) (ngx_uint_t) r->headers_out.status;
-    val.v[SMART_AUDIT_F_STATUS].data = status;
-    val.v[SMART_AUDIT_F_STATUS].len =
-        ngx_http_smart_audit_dec(status, (uint64_t) ngx_max(st, 0)) - status;
-
-    outcome[0] = (u_char) smart_audit_outcome((int) st)[0];
-    val.v[SMART_AUDIT_F_OUTCOME].data = outcome;
-    val.v[SMART_AUDIT_F_OUTCOME].len = 1;
-
-    /* the last upstream tried, and the time spent on all of them */
-
-    up_ms = 0;
-    up_set = 0;
-
-    if (r->upstream_states != NULL && r->upstream_states->nelts != 0) {
-        state = r->upstream_states->elts;
-
-        for (i = 0; i < r->upstream_states->nelts; i++) {
-            if (state[i].peer == NULL && state[i].status == 0) {
-                continue;
-            }
-
-            if (state[i].response_time != (ngx_msec_t) -1) {
-                up_ms += state[i].response_time;
-            }
-
-            up_set = 1;
-        }
-
-        state = &state[r->upstream_states->nelts - 1];
-
-        if (state->status != 0) {
-            val.v[SMART_AUDIT_F_UPSTREAM_STATUS].data = ups;
-            val.v[SMART_AUDIT_F_UPSTREAM_STATUS].len =
-                ngx_http_smart_audit_dec(ups, state->status) - ups;
-        }
-    }
-
-    if (up_set) {
-        val.v[SMART_AUDIT_F_UPSTREAM_MS].data = upms;
-        val.v[SMART_AUDIT_F_UPSTREAM_MS].len =
-            ngx_http_smart_audit_dec(upms, up_ms) - upms;
-    }
-
-    tp = ngx_timeofday();
-    ms = (ngx_msec_int_t) ((tp->sec - r->start_sec) * 1000
-                           + (tp->msec - r->start_msec));
-    ms = ngx_max(ms, 0);
-    val.v[SMART_AUDIT_F_TOTAL_MS].data = totms;
-    val.v[SMART_AUDIT_F_TOTAL_MS].len =
-        ngx_http_smart_audit_dec(totms, (uint64_t) ms) - totms;
-
-    val.v[SMART_AUDIT_F_REMOTE_ADDR] = r->connection->addr_text;
-
-    val.v[SMART_AUDIT_F_BYTES_SENT].data = sent;
-    val.v[SMART_AUDIT_F_BYTES_SENT].len =
-        ngx_http_smart_audit_dec(sent, (uint64_t) ngx_max(r->connection->sent,
-                                                          0))
-        - sent;
-
-    val.v[SMART_AUDIT_F_WORKER].data = w->worker;
-    val.v[SMART_AUDIT_F_WORKER].len = NGX_HTTP_SMART_AUDIT_WORKER_LEN;
-
-    val.v[SMART_AUDIT_F_SEQ].data = seq;
-    val.v[SMART_AUDIT_F_SEQ].len =
-        ngx_http_smart_audit_dec(seq, w->seq + 1) - seq;
-
-    val.v[SMART_AUDIT_F_PREV].data = w->prev;
-    val.v[SMART_AUDIT_F_PREV].len = SMART_AUDIT_HASH_LEN;
-
-    /* one allocation: the entry, then every value, then the hash */
-
-    size = sizeof(ngx_http_smart_audit_entry_t) + SMART_AUDIT_HASH_LEN;
-
-    for (i = 0; i < SMART_AUDIT_F__COUNT; i++) {
-        cap[i] = (i == SMART_AUDIT_F_QUERY)
-                 ? SMART_B64_ENCODED_LEN(SMART_AUDIT_QUERY_MAX)
-                 : SMART_AUDIT_FIELD_MAX;
-        size += ngx_min(val.v[i].len, cap[i]);
-    }
-
-    e = ngx_http_smart_audit_alloc(w, size, r->connection->log);
-    if (e == NULL) {
-        return NULL;
-    }
-
-    ngx_memzero(e, sizeof(ngx_http_smart_audit_entry_t));
-    e->size = size;
-
-    p = (u_char *) e + sizeof(ngx_http_smart_audit_entry_t);
-    last = (u_char *) e + size;
-
-    for (i = 0; i < SMART_AUDIT_F_HASH; i++) {
-        q = p;
-
-        if (ngx_http_smart_audit_own[i]) {
-            /* the module's own vocabulary, numbers and checked IDs */
-            if (val.v[i].len != 0) {
-                p = ngx_cpymem(p, val.v[i].data,
-                               ngx_min(val.v[i].len, cap[i]));
-            }
-
-        } else {
-            p += smart_audit_sanitize((char *) p, last - p,
-                                      (const char *) val.v[i].data,
-                                      ngx_min(val.v[i].len, cap[i]));
-        }
-
-        e->rec.f[i].data = (const char *) q;
-        e->rec.f[i].len = p - q;
-    }
-
-    if (smart_audit_hash(&e->rec, hash) != SMART_AUDIT_OK) {
-        ngx_http_smart_audit_release(w, e);
-        return NULL;
-    }
-
-    ngx_memcpy(p, hash, SMART_AUDIT_HASH_LEN);
-    e->rec.f[SMART_AUDIT_F_HASH].data = (const char *) p;
-    e->rec.f[SMART_AUDIT_F_HASH].len = SMART_AUDIT_HASH_LEN;
-
-    /* the chain moves on only with a complete record */
-
-    w->seq++;
-    ngx_memcpy(w->prev, hash, SMART_AUDIT_HASH_LEN);
-
-    return e;
 }
 
 
@@ -1427,7 +597,7 @@ ngx_http_smart_audit_keep(ngx_http_smart_audit_worker_t *w,
 {
     /* a buffered line is counted as spooled once it is written */
 
-    if (ngx_http_smart_audit_spool_write(w, &e->rec) != NGX_OK) {
+    if (ngx_http_smart_spool_write(w, &e->rec) != NGX_OK) {
         ngx_log_error(NGX_LOG_ERR, w->log, 0,
                       "smart: audit record lost (%s, spool not writable): "
                       "cid \"%*s\" worker %*s seq %*s", why,
@@ -1441,41 +611,6 @@ ngx_http_smart_audit_keep(ngx_http_smart_audit_worker_t *w,
     }
 
     ngx_http_smart_audit_release(w, e);
-}
-
-
-/* An entry of size bytes: a reused one of ENTRY_SLOT bytes when it fits. */
-
-static ngx_http_smart_audit_entry_t *
-ngx_http_smart_audit_alloc(ngx_http_smart_audit_worker_t *w, size_t size,
-    ngx_log_t *log)
-{
-    if (size > NGX_HTTP_SMART_AUDIT_ENTRY_SLOT) {
-        return ngx_alloc(size, log);
-    }
-
-    if (w->nspare != 0) {
-        return w->spare[--w->nspare];
-    }
-
-    return ngx_alloc(NGX_HTTP_SMART_AUDIT_ENTRY_SLOT, log);
-}
-
-
-/* e->size says how it was allocated (ngx_http_smart_audit_alloc()). */
-
-static void
-ngx_http_smart_audit_release(ngx_http_smart_audit_worker_t *w,
-    ngx_http_smart_audit_entry_t *e)
-{
-    if (e->size <= NGX_HTTP_SMART_AUDIT_ENTRY_SLOT
-        && w->nspare < NGX_HTTP_SMART_AUDIT_ENTRY_SPARE)
-    {
-        w->spare[w->nspare++] = e;
-        return;
-    }
-
-    ngx_free(e);
 }
 
 
@@ -1515,7 +650,7 @@ ngx_http_smart_audit_on_reply(void *data, ngx_int_t rc, ngx_str_t *err,
     ngx_http_smart_audit_entry_t  *e;
 
     if (privdata == &w->replay) {
-        ngx_http_smart_audit_replay_ack(w, rc, err);
+        ngx_http_smart_spool_replay_ack(w, rc, err);
         return;
     }
 
@@ -1543,7 +678,7 @@ ngx_http_smart_audit_on_reply(void *data, ngx_int_t rc, ngx_str_t *err,
     ngx_http_smart_audit_gauges(w);
 
     if (w->count == 0 && w->spool_path != NULL && !ngx_exiting) {
-        ngx_http_smart_audit_replay_pump(w);
+        ngx_http_smart_spool_replay_pump(w);
     }
 }
 
@@ -1559,7 +694,7 @@ ngx_http_smart_audit_on_drain(void *data)
     ngx_http_smart_audit_gauges(w);
 
     if (w->count == 0 && w->spool_path != NULL && !ngx_exiting) {
-        ngx_http_smart_audit_replay_pump(w);
+        ngx_http_smart_spool_replay_pump(w);
     }
 }
 
@@ -1576,9 +711,7 @@ ngx_http_smart_audit_on_state(void *data, ngx_uint_t ready)
             ngx_http_smart_audit_spool_queue(w);
         }
 
-        w->replay.nsent = 0;
-        w->replay.nacked = 0;
-        w->replay.ignore = 0;
+        ngx_http_smart_spool_replay_reset(w);
         ngx_http_smart_audit_gauges(w);
         return;
     }
@@ -1587,607 +720,8 @@ ngx_http_smart_audit_on_state(void *data, ngx_uint_t ready)
     ngx_http_smart_audit_gauges(w);
 
     if (w->spool_path != NULL && !ngx_exiting) {
-        ngx_http_smart_audit_adopt(w);
-        ngx_http_smart_audit_rotate(w);
-        ngx_http_smart_audit_replay_pump(w);
+        ngx_http_smart_spool_adopt(w);
+        ngx_http_smart_spool_rotate(w);
+        ngx_http_smart_spool_replay_pump(w);
     }
-}
-
-
-/* --- spool ---------------------------------------------------------------- */
-
-static ngx_int_t
-ngx_http_smart_audit_spool_open(ngx_http_smart_audit_worker_t *w)
-{
-    if (w->spool_path == NULL) {
-        return NGX_DECLINED;
-    }
-
-    if (w->spool_fd != NGX_INVALID_FILE) {
-        return w->spool_failed ? NGX_DECLINED : NGX_OK;
-    }
-
-    w->spool_fd = ngx_open_file(w->spool_path, NGX_FILE_APPEND,
-                                NGX_FILE_CREATE_OR_OPEN, 0600);
-
-    if (w->spool_fd == NGX_INVALID_FILE) {
-        return NGX_DECLINED;
-    }
-
-    w->spool_failed = 0;
-
-    return NGX_OK;
-}
-
-
-/*
- * Appends the record's line to the spool buffer (written at the end of the
- * pass); NGX_OK when it is buffered, else the caller counts it lost.
- */
-
-static ngx_int_t
-ngx_http_smart_audit_spool_write(ngx_http_smart_audit_worker_t *w,
-    const smart_audit_record_t *rec)
-{
-    size_t                        len, room;
-    ngx_http_smart_audit_line_t  *ln;
-
-    if (w->spool_path == NULL) {
-        return NGX_DECLINED;
-    }
-
-    if (w->spool_fd == NGX_INVALID_FILE
-        && ngx_http_smart_audit_spool_open(w) != NGX_OK)
-    {
-        ngx_log_error(NGX_LOG_ERR, w->log, ngx_errno,
-                      "smart: audit spool \"%s\" cannot be opened",
-                      w->spool_path);
-        return NGX_ERROR;
-    }
-
-    if (w->snlines == NGX_HTTP_SMART_AUDIT_SPOOL_LINES) {
-        ngx_http_smart_audit_spool_flush(w);
-    }
-
-    room = NGX_HTTP_SMART_AUDIT_SPOOL_BUF - w->slen;
-    len = smart_audit_ndjson(rec, (char *) w->sbuf + w->slen, room);
-
-    if (len > room) {
-        if (len > SMART_AUDIT_LINE_MAX) {
-            return NGX_ERROR;
-        }
-
-        /* the buffer is full: write it, then start it with this line */
-
-        ngx_http_smart_audit_spool_flush(w);
-
-        room = NGX_HTTP_SMART_AUDIT_SPOOL_BUF;
-        len = smart_audit_ndjson(rec, (char *) w->sbuf, room);
-
-        if (len > room) {
-            return NGX_ERROR;
-        }
-    }
-
-    w->slen += len;
-
-    ln = &w->slines[w->snlines++];
-    ln->end = w->slen;
-    ln->seq_len = ngx_min(rec->f[SMART_AUDIT_F_SEQ].len, NGX_INT64_LEN);
-    ngx_memcpy(ln->seq, rec->f[SMART_AUDIT_F_SEQ].data, ln->seq_len);
-
-    if (!w->spool_ev.posted) {
-        ngx_post_event(&w->spool_ev, &ngx_posted_events);
-    }
-
-    return NGX_OK;
-}
-
-
-static void
-ngx_http_smart_audit_spool_handler(ngx_event_t *ev)
-{
-    ngx_http_smart_audit_spool_flush(ev->data);
-}
-
-
-/*
- * Writes the buffered lines in one write() (more only after a short one).
- * Lines written whole are spooled; the others are lost and logged.
- */
-
-static void
-ngx_http_smart_audit_spool_flush(ngx_http_smart_audit_worker_t *w)
-{
-    size_t                        done;
-    ssize_t                       n;
-    ngx_err_t                     err;
-    ngx_uint_t                    i, lost;
-    ngx_http_smart_audit_line_t  *first, *last;
-
-    if (w->spool_ev.posted) {
-        ngx_delete_posted_event(&w->spool_ev);
-    }
-
-    if (w->snlines == 0) {
-        w->slen = 0;
-        return;
-    }
-
-    done = 0;
-    err = 0;
-
-    if (w->spool_fd == NGX_INVALID_FILE
-        && ngx_http_smart_audit_spool_open(w) != NGX_OK)
-    {
-        err = ngx_errno;
-        goto failed;
-    }
-
-    /* end a line a failed write left half written, so it is one bad line */
-
-    if (w->spool_dirty) {
-        if (ngx_write_fd(w->spool_fd, "\n", 1) != 1) {
-            err = ngx_errno;
-            goto failed;
-        }
-
-        w->spool_dirty = 0;
-    }
-
-    while (done < w->slen) {
-        n = ngx_write_fd(w->spool_fd, w->sbuf + done, w->slen - done);
-
-        if (n <= 0) {
-            err = (n < 0) ? ngx_errno : NGX_ENOSPC;
-            break;
-        }
-
-        done += n;
-    }
-
-failed:
-
-    for (i = 0; i < w->snlines && w->slines[i].end <= done; i++) {
-        /* void */
-    }
-
-    if (i != 0) {
-        ngx_http_smart_status_add(NGX_HTTP_SMART_STAT_AUDIT_SPOOLED, i);
-    }
-
-    if (done == w->slen) {
-        w->spool_failed = 0;
-        w->slen = 0;
-        w->snlines = 0;
-        return;
-    }
-
-    ngx_log_error(NGX_LOG_ERR, w->log, err,
-                  "smart: audit spool \"%s\" write failed", w->spool_path);
-
-    w->spool_failed = 1;
-
-    if (done > 0 && (i == 0 || w->slines[i - 1].end != done)) {
-        w->spool_dirty = 1;
-    }
-
-    lost = w->snlines - i;
-    first = &w->slines[i];
-    last = &w->slines[w->snlines - 1];
-
-    ngx_log_error(NGX_LOG_ERR, w->log, 0,
-                  "smart: audit record lost (spool write failed): "
-                  "%ui record(s), worker %*s seq %*s to %*s", lost,
-                  (size_t) NGX_HTTP_SMART_AUDIT_WORKER_LEN, w->worker,
-                  first->seq_len, first->seq, last->seq_len, last->seq);
-    ngx_http_smart_status_add(NGX_HTTP_SMART_STAT_AUDIT_LOST, lost);
-
-    w->slen = 0;
-    w->snlines = 0;
-}
-
-
-/* This worker's spool becomes a replay file; new records start a new one. */
-
-static void
-ngx_http_smart_audit_rotate(ngx_http_smart_audit_worker_t *w)
-{
-    ngx_file_info_t  fi;
-
-    if (w->replay.nfiles >= NGX_HTTP_SMART_AUDIT_FILES) {
-        return;
-    }
-
-    /* buffered lines belong to this file, before it is renamed */
-    ngx_http_smart_audit_spool_flush(w);
-
-    if (ngx_file_info(w->spool_path, &fi) == NGX_FILE_ERROR
-        || ngx_file_size(&fi) == 0)
-    {
-        return;
-    }
-
-    if (w->spool_fd != NGX_INVALID_FILE) {
-        ngx_close_file(w->spool_fd);
-        w->spool_fd = NGX_INVALID_FILE;
-        w->spool_dirty = 0;
-    }
-
-    (void) ngx_http_smart_audit_push_file(w, w->spool_path, 0);
-}
-
-
-/* Renames from to PATH.<pid>.<serial>[@start] and lists it for replay. */
-
-static ngx_int_t
-ngx_http_smart_audit_push_file(ngx_http_smart_audit_worker_t *w,
-    const char *from, off_t start)
-{
-    u_char                       *p, name[NGX_MAX_PATH];
-    ngx_http_smart_audit_file_t  *f;
-
-    if (w->replay.nfiles >= NGX_HTTP_SMART_AUDIT_FILES) {
-        return NGX_DECLINED;
-    }
-
-    w->serial++;
-
-    if (start > 0) {
-        p = ngx_snprintf(name, sizeof(name) - 1, "%V.%P.%06ui@%O",
-                         &w->amcf->spool, ngx_pid, w->serial, start);
-    } else {
-        p = ngx_snprintf(name, sizeof(name) - 1, "%V.%P.%06ui",
-                         &w->amcf->spool, ngx_pid, w->serial);
-    }
-
-    *p++ = '\0';
-
-    if (ngx_rename_file(from, name) == NGX_FILE_ERROR) {
-        ngx_log_error(NGX_LOG_ERR, w->log, ngx_errno,
-                      "smart: audit spool rename \"%s\" to \"%s\" failed",
-                      from, name);
-        return NGX_ERROR;
-    }
-
-    f = &w->replay.files[w->replay.nfiles];
-    f->path = ngx_alloc(p - name, w->log);
-    if (f->path == NULL) {
-        return NGX_ERROR;           /* stays on disk for a later scan */
-    }
-
-    ngx_memcpy(f->path, name, p - name);
-    f->start = start;
-    w->replay.nfiles++;
-
-    ngx_log_error(NGX_LOG_INFO, w->log, 0,
-                  "smart: audit spool \"%s\" queued for replay as \"%s\"",
-                  from, name);
-
-    return NGX_OK;
-}
-
-
-/*
- * Takes over spool files of processes that are gone: replay files first
- * (they are older), then live spools.  The rename makes the claim atomic.
- */
-
-static void
-ngx_http_smart_audit_adopt(ngx_http_smart_audit_worker_t *w)
-{
-    int          pass;
-    off_t        start;
-    u_char      *s, *at, pattern[NGX_MAX_PATH];
-    size_t       i, plen;
-    glob_t       g;
-    ngx_pid_t    pid;
-    ngx_uint_t   live;
-
-    plen = w->amcf->spool.len;
-    *ngx_snprintf(pattern, sizeof(pattern) - 1, "%V.[0-9]*", &w->amcf->spool)
-        = '\0';
-
-    if (glob((char *) pattern, 0, NULL, &g) != 0) {
-        return;
-    }
-
-    for (pass = 0; pass < 2; pass++) {
-        for (i = 0; i < g.gl_pathc; i++) {
-            s = (u_char *) g.gl_pathv[i] + plen + 1;
-            pid = 0;
-
-            while (*s >= '0' && *s <= '9' && pid < 0x7fffffff / 10) {
-                pid = pid * 10 + (*s++ - '0');
-            }
-
-            live = (*s == '\0');
-
-            if ((pass == 0) == live || (*s != '\0' && *s != '.')) {
-                continue;
-            }
-
-            if (pid == ngx_pid || pid <= 0
-                || kill(pid, 0) == 0 || ngx_errno != ESRCH)
-            {
-                continue;
-            }
-
-            start = 0;
-            at = (u_char *) ngx_strchr(s, '@');
-
-            if (at != NULL) {
-                start = ngx_atoof(at + 1, ngx_strlen(at + 1));
-                if (start == NGX_ERROR) {
-                    start = 0;
-                }
-            }
-
-            if (ngx_http_smart_audit_push_file(w, g.gl_pathv[i], start)
-                == NGX_DECLINED)
-            {
-                goto done;
-            }
-        }
-    }
-
-done:
-
-    globfree(&g);
-}
-
-
-static void
-ngx_http_smart_audit_scan_handler(ngx_event_t *ev)
-{
-    ngx_http_smart_audit_worker_t  *w = ev->data;
-
-    if (ngx_exiting) {
-        return;
-    }
-
-    if (w->rd != NULL && ngx_http_smart_redis_ready(w->rd)) {
-        ngx_http_smart_audit_adopt(w);
-
-        if (w->count == 0) {
-            ngx_http_smart_audit_rotate(w);
-        }
-
-        ngx_http_smart_audit_replay_pump(w);
-    }
-
-    ngx_add_timer(&w->scan, NGX_HTTP_SMART_AUDIT_SCAN);
-}
-
-
-/* --- replay --------------------------------------------------------------- */
-
-/*
- * Sends the next batch of lines of files[0] when nothing of it is in
- * flight.  A batch's lines are acknowledged in order; `acked` only ever
- * moves to the end of an acknowledged line.
- */
-
-static void
-ngx_http_smart_audit_replay_pump(ngx_http_smart_audit_worker_t *w)
-{
-    char                           *storage;
-    u_char                         *p, *nl, *end, *cmd;
-    off_t                           off;
-    size_t                          len;
-    ssize_t                         n;
-    smart_audit_record_t            rec;
-    ngx_http_smart_audit_replay_t  *rp;
-
-    rp = &w->replay;
-
-    for ( ;; ) {
-
-        if (rp->nsent != rp->nacked || rp->ignore != 0 || w->rd == NULL
-            || !ngx_http_smart_redis_ready(w->rd) || ngx_exiting)
-        {
-            return;
-        }
-
-        rp->nsent = 0;
-        rp->nacked = 0;
-
-        if (rp->nfiles == 0) {
-            return;
-        }
-
-        if (rp->fd == NGX_INVALID_FILE) {
-            rp->fd = ngx_open_file(rp->files[0].path, NGX_FILE_RDONLY,
-                                   NGX_FILE_OPEN, 0);
-            if (rp->fd == NGX_INVALID_FILE) {
-                ngx_log_error(NGX_LOG_ERR, w->log, ngx_errno,
-                              "smart: audit replay cannot open \"%s\"",
-                              rp->files[0].path);
-                ngx_http_smart_audit_replay_next(w, 0);
-                continue;
-            }
-
-            rp->acked = rp->files[0].start;
-        }
-
-        n = pread(rp->fd, rp->buf, NGX_HTTP_SMART_AUDIT_READ, rp->acked);
-
-        if (n < 0) {
-            ngx_log_error(NGX_LOG_ERR, w->log, ngx_errno,
-                          "smart: audit replay read \"%s\" failed",
-                          rp->files[0].path);
-            ngx_http_smart_audit_replay_next(w, 0);
-            continue;
-        }
-
-        if (n == 0) {
-            ngx_http_smart_audit_replay_next(w, 1);
-            continue;
-        }
-
-        p = rp->buf;
-        end = rp->buf + n;
-        off = rp->acked;
-
-        while (p < end && rp->nsent < NGX_HTTP_SMART_AUDIT_BATCH) {
-            nl = ngx_strlchr(p, end, '\n');
-
-            if (nl == NULL) {
-                if (p != rp->buf || n < NGX_HTTP_SMART_AUDIT_READ) {
-                    if (p != rp->buf) {
-                        break;          /* the rest: next batch */
-                    }
-
-                    /* an unterminated last line: a write cut short */
-                    ngx_log_error(NGX_LOG_ERR, w->log, 0,
-                                  "smart: audit spool \"%s\": incomplete "
-                                  "line at offset %O skipped",
-                                  rp->files[0].path, off);
-                }
-
-                nl = end - 1;
-            }
-
-            len = 0;
-
-            if (smart_audit_parse_json((const char *) p, nl - p + 1, &rec,
-                                       &storage)
-                == SMART_AUDIT_OK)
-            {
-                len = smart_audit_xadd_resp(&rec, (const char *) w->prefix,
-                                            w->prefix_len, NULL, 0);
-
-                if (len > w->prefix_len + NGX_HTTP_SMART_AUDIT_RESP_MAX) {
-                    free(storage);
-                    len = 0;
-                }
-            }
-
-            if (len == 0) {
-                if (nl - p > 0) {
-                    ngx_log_error(NGX_LOG_ERR, w->log, 0,
-                                  "smart: audit spool \"%s\": bad line at "
-                                  "offset %O skipped", rp->files[0].path,
-                                  off + (p - rp->buf));
-                    ngx_http_smart_status_add(NGX_HTTP_SMART_STAT_AUDIT_LOST,
-                                              1);
-                }
-
-                if (rp->nsent == 0) {
-                    rp->acked = off + (nl + 1 - rp->buf);
-                } else {
-                    rp->ends[rp->nsent - 1] = off + (nl + 1 - rp->buf);
-                }
-
-                p = nl + 1;
-                continue;
-            }
-
-            /* NULL: the buffer is full; on_drain or the acks go on */
-
-            cmd = ngx_http_smart_redis_reserve(w->rd, len);
-            if (cmd == NULL) {
-                free(storage);
-                return;
-            }
-
-            (void) smart_audit_xadd_resp(&rec, (const char *) w->prefix,
-                                         w->prefix_len, (char *) cmd, len);
-            free(storage);
-            ngx_http_smart_redis_commit(w->rd, len, rp);
-
-            rp->ends[rp->nsent++] = off + (nl + 1 - rp->buf);
-            p = nl + 1;
-        }
-
-        if (rp->nsent != 0) {
-            return;
-        }
-    }
-}
-
-
-static void
-ngx_http_smart_audit_replay_ack(ngx_http_smart_audit_worker_t *w,
-    ngx_int_t rc, ngx_str_t *err)
-{
-    ngx_http_smart_audit_replay_t  *rp;
-
-    rp = &w->replay;
-
-    if (rc == NGX_ERROR) {
-        /* connection lost: resume after the last acknowledged line */
-        return;
-    }
-
-    if (rp->ignore != 0) {
-        rp->ignore--;
-        return;
-    }
-
-    if (rp->nacked >= rp->nsent) {
-        return;
-    }
-
-    if (rc == NGX_DECLINED) {
-        ngx_log_error(NGX_LOG_ERR, w->log, 0,
-                      "smart: redis refused a replayed audit record: %V; "
-                      "replay paused", err);
-
-        /* the rest of this batch is sent again from `acked` later */
-        rp->ignore = rp->nsent - rp->nacked - 1;
-        rp->nsent = 0;
-        rp->nacked = 0;
-
-        if (rp->fd != NGX_INVALID_FILE) {
-            ngx_close_file(rp->fd);
-            rp->fd = NGX_INVALID_FILE;
-        }
-
-        rp->files[0].start = rp->acked;
-        return;
-    }
-
-    rp->acked = rp->ends[rp->nacked++];
-    ngx_http_smart_status_add(NGX_HTTP_SMART_STAT_AUDIT_REPLAYED, 1);
-
-    if (rp->nacked == rp->nsent) {
-        ngx_http_smart_audit_replay_pump(w);
-    }
-}
-
-
-/* files[0] is finished (done: replayed to its end) or set aside. */
-
-static void
-ngx_http_smart_audit_replay_next(ngx_http_smart_audit_worker_t *w,
-    ngx_uint_t done)
-{
-    ngx_http_smart_audit_replay_t  *rp;
-
-    rp = &w->replay;
-
-    if (rp->fd != NGX_INVALID_FILE) {
-        ngx_close_file(rp->fd);
-        rp->fd = NGX_INVALID_FILE;
-    }
-
-    if (done) {
-        if (ngx_delete_file(rp->files[0].path) == NGX_FILE_ERROR) {
-            ngx_log_error(NGX_LOG_ERR, w->log, ngx_errno,
-                          "smart: audit spool \"%s\" replayed but not "
-                          "removed", rp->files[0].path);
-        } else {
-            ngx_log_error(NGX_LOG_NOTICE, w->log, 0,
-                          "smart: audit spool \"%s\" replayed and removed",
-                          rp->files[0].path);
-        }
-    }
-
-    ngx_free(rp->files[0].path);
-    rp->nfiles--;
-    ngx_memmove(&rp->files[0], &rp->files[1],
-                rp->nfiles * sizeof(ngx_http_smart_audit_file_t));
-    rp->nsent = 0;
-    rp->nacked = 0;
 }
