@@ -1,0 +1,927 @@
+/*
+ * ngx_smart_module policy core: the response check (smart_response.h,
+ * docs/scopes.md "Checked on the response").
+ *
+ * Shape: the body is bounded (size, then nesting with smart_json_skip()),
+ * parsed once with jansson, and walked: one resource, or the entries of a
+ * Bundle (and of a searchset or history Bundle inside a batch-response).
+ * Every decision is made on the parsed tree.  When include entries are
+ * withheld, the new body is cut from the server's own bytes at the
+ * positions smart_json.c finds for the same entries (their count must
+ * agree with the tree's), so everything released is byte for byte what
+ * the server sent.  Plain C99 + jansson: no NGINX headers.
+ */
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <jansson.h>
+
+#include "smart_compartment.h"
+#include "smart_json.h"
+#include "smart_response.h"
+#include "smart_text.h"
+
+
+/* what an entry function answers; a refusal is written into the result */
+#define SMART_RESP_KEEP         0
+#define SMART_RESP_WITHHOLD     1
+#define SMART_RESP_REFUSED      2
+
+/* Bundle.type values the check knows */
+#define SMART_RESP_B_OTHER      0
+#define SMART_RESP_B_SEARCHSET  1
+#define SMART_RESP_B_HISTORY    2
+#define SMART_RESP_B_BATCH      3       /* batch-response */
+#define SMART_RESP_B_TRANSACT   4       /* transaction-response */
+#define SMART_RESP_B_RESPONSES  5       /* expected: either of the two */
+
+/* search.mode */
+#define SMART_RESP_M_BAD        0
+#define SMART_RESP_M_MATCH      1
+#define SMART_RESP_M_INCLUDE    2
+#define SMART_RESP_M_OUTCOME    3
+
+/* the outcome entry appended to a Bundle that lost entries */
+#define SMART_RESP_OUTCOME_MAX  512
+
+
+/* The entries of one Bundle in the body's text, and which are withheld. */
+typedef struct {
+    size_t                       start;     /* '[' of Bundle.entry */
+    size_t                       end;       /* just past its ']' */
+    size_t                      *starts;    /* element k: starts[k] .. */
+    size_t                      *ends;      /* .. ends[k] */
+    unsigned char               *drop;      /* 1: withheld */
+    size_t                       n;
+    size_t                       ndrop;
+} smart_resp_entries_t;
+
+
+/* One Bundle being checked. */
+typedef struct {
+    int                          kind;      /* SMART_RESP_B_* expected */
+    int                          type;      /* match / history entries'
+                                               type, -1: any */
+    const char                  *id;        /* history instance or NULL */
+    int                          nested;    /* inside a batch-response */
+    size_t                       off;       /* offset of the Bundle object
+                                               in the body */
+    size_t                       n;         /* entries */
+    smart_resp_entries_t        *pos;       /* computed when first needed */
+} smart_resp_bundle_t;
+
+
+typedef struct {
+    const smart_response_req_t  *rq;
+    smart_compartment_t          cx;
+    const char                  *body;
+    size_t                       len;
+    size_t                       entries;   /* examined so far */
+    long                         outer;     /* outer entry index, or -1 */
+    smart_resp_entries_t       **edits;     /* Bundles that lost entries,
+                                               in body order */
+    size_t                       nedits;
+    size_t                       cap;
+    smart_response_t            *out;
+} smart_resp_ctx_t;
+
+
+static int smart_resp_bundle(smart_resp_ctx_t *c, const json_t *bundle,
+    smart_resp_bundle_t *b);
+
+
+/* Records the first refusal; the caller stops at once. */
+static int
+smart_resp_refuse(smart_resp_ctx_t *c, smart_response_verdict_e v,
+    const char *why)
+{
+    c->out->verdict = v;
+    c->out->why = why;
+    c->out->entry = c->outer;
+
+    return SMART_RESP_REFUSED;
+}
+
+
+static int
+smart_resp_is_type(const json_t *res, const char *name)
+{
+    int  t;
+
+    t = smart_compartment_type(res);
+
+    return t >= 0 && strcmp(smart_fhir_types[t].name, name) == 0;
+}
+
+
+static int
+smart_resp_bundle_kind(const json_t *bundle)
+{
+    size_t       i;
+    const char  *s;
+
+    static const char  *names[] = {
+        "searchset", "history", "batch-response", "transaction-response"
+    };
+
+    s = json_string_value(json_object_get(bundle, "type"));
+    if (s == NULL) {
+        return SMART_RESP_B_OTHER;
+    }
+
+    for (i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+        if (strcmp(s, names[i]) == 0) {
+            return SMART_RESP_B_SEARCHSET + (int) i;
+        }
+    }
+
+    return SMART_RESP_B_OTHER;
+}
+
+
+static void
+smart_resp_entries_free(smart_resp_entries_t *pos)
+{
+    if (pos != NULL) {
+        free(pos->starts);
+        free(pos->ends);
+        free(pos->drop);
+        free(pos);
+    }
+}
+
+
+/*
+ * Where the n entries of the Bundle at offset off sit in the text.  The
+ * tree said n; text that says otherwise is not what jansson parsed.
+ */
+static smart_resp_entries_t *
+smart_resp_entries(smart_resp_ctx_t *c, size_t off, size_t n)
+{
+    size_t                 aoff;
+    smart_resp_entries_t  *pos;
+
+    pos = calloc(1, sizeof(smart_resp_entries_t));
+    if (pos == NULL) {
+        return NULL;
+    }
+
+    pos->n = n;
+    pos->starts = malloc(n * sizeof(size_t));
+    pos->ends = malloc(n * sizeof(size_t));
+    pos->drop = calloc(n, 1);
+
+    if (pos->starts == NULL || pos->ends == NULL || pos->drop == NULL
+        || smart_json_member(c->body, c->len, off, "entry", &aoff)
+           != SMART_JSON_OK
+        || smart_json_elements(c->body, c->len, &aoff, &pos->end,
+                               pos->starts, pos->ends, n)
+           != SMART_JSON_OK)
+    {
+        smart_resp_entries_free(pos);
+        return NULL;
+    }
+
+    pos->start = aoff;
+
+    return pos;
+}
+
+
+/* The positions of b's entries, computed once; 0 when they are known. */
+static int
+smart_resp_positions(smart_resp_ctx_t *c, smart_resp_bundle_t *b)
+{
+    if (b->pos == NULL) {
+        b->pos = smart_resp_entries(c, b->off, b->n);
+
+        if (b->pos == NULL) {
+            (void) smart_resp_refuse(c, SMART_RESPONSE_UNVERIFIABLE,
+                                     "no memory, or the Bundle's text does "
+                                     "not match its parse");
+            return -1;
+        }
+    }
+
+    return 0;
+}
+
+
+/*
+ * What the compartment check's answer means for a resource the request
+ * asked for (a read, a match, a version, a batch entry): kept only when
+ * proven the patient's or holding no one's data.
+ */
+static int
+smart_resp_answer(smart_resp_ctx_t *c, smart_compartment_e e)
+{
+    switch (e) {
+
+    case SMART_COMPARTMENT_IN:
+    case SMART_COMPARTMENT_NOT_PATIENT_DATA:
+        return SMART_RESP_KEEP;
+
+    case SMART_COMPARTMENT_OUT:
+        return smart_resp_refuse(c, SMART_RESPONSE_MISMATCH,
+                                 "a resource is not in the patient's "
+                                 "compartment");
+
+    case SMART_COMPARTMENT_UNPROVABLE:
+        return smart_resp_refuse(c, SMART_RESPONSE_UNVERIFIABLE,
+                                 "a resource's type cannot be proven the "
+                                 "patient's from its body");
+
+    default:
+        return smart_resp_refuse(c, SMART_RESPONSE_UNVERIFIABLE,
+                                 "a resource is not a FHIR R4 resource");
+    }
+}
+
+
+/* A resource the request asked for, of type (any when -1). */
+static int
+smart_resp_resource(smart_resp_ctx_t *c, const json_t *res, int type)
+{
+    if (type >= 0 && smart_compartment_type(res) != type) {
+        return smart_resp_refuse(c, SMART_RESPONSE_UNVERIFIABLE,
+                                 "a resource is not of the type asked for");
+    }
+
+    return smart_resp_answer(c, smart_compartment_check(&c->cx, res));
+}
+
+
+static int
+smart_resp_search_mode(const json_t *entry)
+{
+    const char    *s;
+    const json_t  *search, *mode;
+
+    search = json_object_get(entry, "search");
+    if (search == NULL) {
+        return SMART_RESP_M_MATCH;
+    }
+
+    mode = json_object_get(search, "mode");
+    if (!json_is_object(search) || (mode != NULL && !json_is_string(mode))) {
+        return SMART_RESP_M_BAD;
+    }
+
+    s = (mode != NULL) ? json_string_value(mode) : "match";
+
+    if (strcmp(s, "match") == 0) {
+        return SMART_RESP_M_MATCH;
+    }
+
+    if (strcmp(s, "include") == 0) {
+        return SMART_RESP_M_INCLUDE;
+    }
+
+    return (strcmp(s, "outcome") == 0) ? SMART_RESP_M_OUTCOME
+                                       : SMART_RESP_M_BAD;
+}
+
+
+/*
+ * A searchset entry.  Matches are what the app asked for: one outside the
+ * compartment refuses the whole response.  Includes only follow
+ * references, so one that is not proven the patient's is withheld and the
+ * rest is still worth sending.
+ */
+static int
+smart_resp_search_entry(smart_resp_ctx_t *c, const json_t *entry,
+    const smart_resp_bundle_t *b)
+{
+    int                   mode;
+    const json_t         *res;
+    smart_compartment_e   e;
+
+    mode = smart_resp_search_mode(entry);
+    res = json_object_get(entry, "resource");
+
+    if (mode == SMART_RESP_M_BAD) {
+        return smart_resp_refuse(c, SMART_RESPONSE_UNVERIFIABLE,
+                                 "an entry's search.mode is not match, "
+                                 "include or outcome");
+    }
+
+    if (res == NULL) {
+        return smart_resp_refuse(c, SMART_RESPONSE_UNVERIFIABLE,
+                                 "a searchset entry has no resource");
+    }
+
+    if (mode == SMART_RESP_M_MATCH) {
+        return smart_resp_resource(c, res, b->type);
+    }
+
+    if (mode == SMART_RESP_M_OUTCOME) {
+        /* an OperationOutcome is about the search, not about a patient */
+        return smart_resp_is_type(res, "OperationOutcome")
+               ? SMART_RESP_KEEP
+               : smart_resp_refuse(c, SMART_RESPONSE_UNVERIFIABLE,
+                                   "an outcome entry is not an "
+                                   "OperationOutcome");
+    }
+
+    e = smart_compartment_check(&c->cx, res);
+
+    return (e == SMART_COMPARTMENT_OUT || e == SMART_COMPARTMENT_UNPROVABLE)
+           ? SMART_RESP_WITHHOLD : smart_resp_answer(c, e);
+}
+
+
+/* Does the string v name Type/id of the history asked for? */
+static int
+smart_resp_names_instance(const smart_resp_ctx_t *c, const json_t *v,
+    const smart_resp_bundle_t *b)
+{
+    smart_ref_t  ref;
+
+    return json_is_string(v)
+           && smart_ref_parse(json_string_value(v), json_string_length(v),
+                              c->cx.base, c->cx.base_len, &ref) == 0
+           && ref.type == b->type && ref.id_len == strlen(b->id)
+           && memcmp(ref.id, b->id, ref.id_len) == 0;
+}
+
+
+/*
+ * A history entry without a resource: a deletion.  It carries no record
+ * to prove, only the instance's name and a time, so it is allowed only in
+ * the history of one instance and only when it names that instance:
+ * request.url (which history entries always have) and fullUrl (when
+ * present) must both be Type/id of the request, relative or on the base.
+ * It then tells the app what a read of the instance would (410 Gone).
+ * Anywhere else (a type or system history, a history inside a batch) it
+ * would name a record no one has proven the patient's.
+ */
+static int
+smart_resp_deleted(smart_resp_ctx_t *c, const json_t *entry,
+    const smart_resp_bundle_t *b)
+{
+    const json_t  *url, *full;
+
+    url = json_object_get(json_object_get(entry, "request"), "url");
+    full = json_object_get(entry, "fullUrl");
+
+    if (b->id == NULL || b->type < 0
+        || !smart_resp_names_instance(c, url, b)
+        || (full != NULL && !smart_resp_names_instance(c, full, b)))
+    {
+        return smart_resp_refuse(c, SMART_RESPONSE_MISMATCH,
+                                 "a history entry without a resource does "
+                                 "not name the instance asked for");
+    }
+
+    return SMART_RESP_KEEP;
+}
+
+
+static int
+smart_resp_history_entry(smart_resp_ctx_t *c, const json_t *entry,
+    const smart_resp_bundle_t *b)
+{
+    const json_t  *res;
+
+    res = json_object_get(entry, "resource");
+
+    return (res != NULL) ? smart_resp_resource(c, res, b->type)
+                         : smart_resp_deleted(c, entry, b);
+}
+
+
+/*
+ * A searchset or history Bundle answering one entry of a batch: checked
+ * as a Bundle of its own, entries of any type, no instance to name.
+ */
+static int
+smart_resp_nested(smart_resp_ctx_t *c, const json_t *res,
+    smart_resp_bundle_t *outer, size_t i)
+{
+    smart_resp_bundle_t  nb;
+
+    memset(&nb, 0, sizeof(smart_resp_bundle_t));
+    nb.kind = smart_resp_bundle_kind(res);
+    nb.type = -1;
+    nb.nested = 1;
+
+    if (nb.kind != SMART_RESP_B_SEARCHSET && nb.kind != SMART_RESP_B_HISTORY)
+    {
+        return smart_resp_refuse(c, SMART_RESPONSE_UNVERIFIABLE,
+                                 "a Bundle in a batch-response is not a "
+                                 "searchset or a history");
+    }
+
+    if (smart_resp_positions(c, outer) != 0) {
+        return SMART_RESP_REFUSED;
+    }
+
+    if (smart_json_member(c->body, c->len, outer->pos->starts[i], "resource",
+                          &nb.off)
+        != SMART_JSON_OK)
+    {
+        return smart_resp_refuse(c, SMART_RESPONSE_UNVERIFIABLE,
+                                 "the Bundle's text does not match its "
+                                 "parse");
+    }
+
+    return smart_resp_bundle(c, res, &nb);
+}
+
+
+static int
+smart_resp_batch_entry(smart_resp_ctx_t *c, const json_t *entry,
+    smart_resp_bundle_t *b, size_t i)
+{
+    const json_t  *res, *outcome;
+
+    res = json_object_get(entry, "resource");
+    outcome = json_object_get(json_object_get(entry, "response"), "outcome");
+
+    if (outcome != NULL && !smart_resp_is_type(outcome, "OperationOutcome")) {
+        return smart_resp_refuse(c, SMART_RESPONSE_UNVERIFIABLE,
+                                 "a response.outcome is not an "
+                                 "OperationOutcome");
+    }
+
+    if (res == NULL) {
+        return SMART_RESP_KEEP;
+    }
+
+    if (!b->nested && smart_resp_is_type(res, "Bundle")) {
+        return smart_resp_nested(c, res, b, i);
+    }
+
+    return smart_resp_resource(c, res, -1);
+}
+
+
+static int
+smart_resp_entry(smart_resp_ctx_t *c, const json_t *entry,
+    smart_resp_bundle_t *b, size_t i)
+{
+    if (!json_is_object(entry)) {
+        return smart_resp_refuse(c, SMART_RESPONSE_UNVERIFIABLE,
+                                 "a Bundle entry is not an object");
+    }
+
+    switch (b->kind) {
+
+    case SMART_RESP_B_SEARCHSET:
+        return smart_resp_search_entry(c, entry, b);
+
+    case SMART_RESP_B_HISTORY:
+        return smart_resp_history_entry(c, entry, b);
+
+    default:
+        return smart_resp_batch_entry(c, entry, b, i);
+    }
+}
+
+
+/* b lost entries: its positions join the edits, in body order. */
+static int
+smart_resp_edit(smart_resp_ctx_t *c, smart_resp_bundle_t *b)
+{
+    size_t                  cap;
+    smart_resp_entries_t  **e;
+
+    if (c->nedits == c->cap) {
+        cap = (c->cap == 0) ? 4 : 2 * c->cap;
+        e = realloc(c->edits, cap * sizeof(smart_resp_entries_t *));
+
+        if (e == NULL) {
+            return smart_resp_refuse(c, SMART_RESPONSE_UNVERIFIABLE,
+                                     "no memory");
+        }
+
+        c->edits = e;
+        c->cap = cap;
+    }
+
+    c->edits[c->nedits++] = b->pos;
+    b->pos = NULL;
+
+    return SMART_RESP_KEEP;
+}
+
+
+static int
+smart_resp_bundle_ok(smart_resp_ctx_t *c, const json_t *bundle,
+    const smart_resp_bundle_t *b, const json_t *entries)
+{
+    int  kind;
+
+    kind = smart_resp_bundle_kind(bundle);
+
+    if (kind != b->kind
+        && !(b->kind == SMART_RESP_B_RESPONSES
+             && (kind == SMART_RESP_B_BATCH || kind == SMART_RESP_B_TRANSACT)))
+    {
+        return smart_resp_refuse(c, SMART_RESPONSE_UNVERIFIABLE,
+                                 "Bundle.type is not what the interaction "
+                                 "returns");
+    }
+
+    if (entries != NULL && !json_is_array(entries)) {
+        return smart_resp_refuse(c, SMART_RESPONSE_UNVERIFIABLE,
+                                 "Bundle.entry is not an array");
+    }
+
+    if (json_array_size(entries)
+        > SMART_RESPONSE_MAX_ENTRIES - c->entries)
+    {
+        return smart_resp_refuse(c, SMART_RESPONSE_UNVERIFIABLE,
+                                 "too many Bundle entries");
+    }
+
+    c->entries += json_array_size(entries);
+
+    return SMART_RESP_KEEP;
+}
+
+
+/* Every entry of one Bundle; KEEP or REFUSED. */
+static int
+smart_resp_bundle(smart_resp_ctx_t *c, const json_t *bundle,
+    smart_resp_bundle_t *b)
+{
+    int            rc;
+    size_t         i;
+    const json_t  *entries;
+
+    entries = json_object_get(bundle, "entry");
+
+    rc = smart_resp_bundle_ok(c, bundle, b, entries);
+    b->n = json_array_size(entries);
+
+    for (i = 0; rc == SMART_RESP_KEEP && i < b->n; i++) {
+        if (!b->nested) {
+            c->outer = (long) i;
+        }
+
+        rc = smart_resp_entry(c, json_array_get(entries, i), b, i);
+
+        if (rc == SMART_RESP_WITHHOLD) {
+            rc = (smart_resp_positions(c, b) == 0) ? SMART_RESP_KEEP
+                                                   : SMART_RESP_REFUSED;
+            if (rc == SMART_RESP_KEEP) {
+                b->pos->drop[i] = 1;
+                b->pos->ndrop++;
+            }
+        }
+    }
+
+    if (!b->nested) {
+        c->outer = -1;
+    }
+
+    if (rc == SMART_RESP_KEEP && b->pos != NULL && b->pos->ndrop > 0) {
+        rc = smart_resp_edit(c, b);
+    }
+
+    smart_resp_entries_free(b->pos);
+    b->pos = NULL;
+
+    return rc;
+}
+
+
+/*
+ * The entry appended to a Bundle that lost n entries: an OperationOutcome
+ * in search mode "outcome" that says how many, and the correlation ID for
+ * support; nothing about the withheld resources or the patient.
+ */
+static size_t
+smart_resp_outcome(char *buf, size_t cap, size_t n, const char *cid)
+{
+    int  len;
+
+    if (cid == NULL || !smart_cid_valid(cid, strnlen(cid, SMART_CID_MAX + 1)))
+    {
+        cid = "invalid";
+    }
+
+    len = snprintf(buf, cap,
+                   "{\"resource\":{\"resourceType\":\"OperationOutcome\","
+                   "\"issue\":[{\"severity\":\"information\","
+                   "\"code\":\"suppressed\",\"details\":{\"text\":\"%zu "
+                   "included %s left out because %s could not be shown to "
+                   "belong to this patient.\"},"
+                   "\"diagnostics\":\"correlation-id=%s\"}]},"
+                   "\"search\":{\"mode\":\"outcome\"}}",
+                   n, (n == 1) ? "resource was" : "resources were",
+                   (n == 1) ? "it" : "they", cid);
+
+    return (len > 0 && (size_t) len < cap) ? (size_t) len : 0;
+}
+
+
+/* The new Bundle.entry of e: the kept entries as sent, then the outcome. */
+static char *
+smart_resp_write_entries(const smart_resp_ctx_t *c,
+    const smart_resp_entries_t *e, char *p, const char *outcome, size_t olen)
+{
+    size_t  k;
+
+    *p++ = '[';
+
+    for (k = 0; k < e->n; k++) {
+        if (!e->drop[k]) {
+            memcpy(p, c->body + e->starts[k], e->ends[k] - e->starts[k]);
+            p += e->ends[k] - e->starts[k];
+            *p++ = ',';
+        }
+    }
+
+    memcpy(p, outcome, olen);
+    p += olen;
+    *p++ = ']';
+
+    return p;
+}
+
+
+/*
+ * The filtered body: the server's bytes with each edited Bundle.entry
+ * replaced.  A new entry list is never longer than the old one plus the
+ * outcome entry (the kept entries are copies, and there is one comma for
+ * each, where the old list had one between any two).
+ */
+static smart_response_verdict_e
+smart_resp_build(smart_resp_ctx_t *c)
+{
+    char                   *p, *q;
+    size_t                  i, cur, olen, cap;
+    char                    outcome[SMART_RESP_OUTCOME_MAX];
+    smart_resp_entries_t   *e;
+
+    cap = c->len + 1;
+
+    for (i = 0; i < c->nedits; i++) {
+        if ((i > 0 && c->edits[i]->start < c->edits[i - 1]->end)
+            || cap > (size_t) -1 - SMART_RESP_OUTCOME_MAX - 2)
+        {
+            (void) smart_resp_refuse(c, SMART_RESPONSE_UNVERIFIABLE,
+                                     "the Bundle's text does not match its "
+                                     "parse");
+            return SMART_RESPONSE_UNVERIFIABLE;
+        }
+
+        cap += SMART_RESP_OUTCOME_MAX + 2;
+    }
+
+    p = malloc(cap);
+    if (p == NULL) {
+        (void) smart_resp_refuse(c, SMART_RESPONSE_UNVERIFIABLE, "no memory");
+        return SMART_RESPONSE_UNVERIFIABLE;
+    }
+
+    q = p;
+    cur = 0;
+
+    for (i = 0; i < c->nedits; i++) {
+        e = c->edits[i];
+        olen = smart_resp_outcome(outcome, sizeof(outcome), e->ndrop,
+                                  c->rq->correlation_id);
+        if (olen == 0) {
+            free(p);
+            (void) smart_resp_refuse(c, SMART_RESPONSE_UNVERIFIABLE,
+                                     "the outcome entry did not fit");
+            return SMART_RESPONSE_UNVERIFIABLE;
+        }
+
+        memcpy(q, c->body + cur, e->start - cur);
+        q = smart_resp_write_entries(c, e, q + (e->start - cur), outcome,
+                                     olen);
+        cur = e->end;
+        c->out->withheld += e->ndrop;
+    }
+
+    memcpy(q, c->body + cur, c->len - cur);
+    q += c->len - cur;
+    *q = '\0';
+
+    c->out->body = p;
+    c->out->body_len = (size_t) (q - p);
+
+    return SMART_RESPONSE_RELEASE_FILTERED;
+}
+
+
+/* The Bundle.type an interaction's response has; OTHER: one resource. */
+static int
+smart_resp_expected(smart_fhir_interaction_e i)
+{
+    switch (i) {
+
+    case SMART_FHIR_I_HISTORY_INSTANCE:
+    case SMART_FHIR_I_HISTORY_TYPE:
+    case SMART_FHIR_I_HISTORY_SYSTEM:
+        return SMART_RESP_B_HISTORY;
+
+    case SMART_FHIR_I_SEARCH_TYPE:
+    case SMART_FHIR_I_SEARCH_SYSTEM:
+    case SMART_FHIR_I_SEARCH_COMPARTMENT:
+        return SMART_RESP_B_SEARCHSET;
+
+    case SMART_FHIR_I_BATCH:
+        return SMART_RESP_B_BATCH;
+
+    case SMART_FHIR_I_TRANSACTION:
+        return SMART_RESP_B_TRANSACT;
+
+    case SMART_FHIR_I_BATCH_OR_TRANSACTION:
+        return SMART_RESP_B_RESPONSES;
+
+    default:
+        return SMART_RESP_B_OTHER;
+    }
+}
+
+
+/* The parsed body: one resource or one Bundle; KEEP or REFUSED. */
+static int
+smart_resp_document(smart_resp_ctx_t *c, const json_t *doc)
+{
+    smart_fhir_interaction_e  i;
+    smart_resp_bundle_t       b;
+
+    i = c->rq->interaction;
+
+    if (smart_compartment_type(doc) < 0) {
+        return smart_resp_refuse(c, SMART_RESPONSE_UNVERIFIABLE,
+                                 "the body is not a FHIR R4 resource");
+    }
+
+    if (smart_resp_is_type(doc, "OperationOutcome")) {
+        /* issues about the request (a warning, an empty result), which
+           the server writes about the request, not a patient's record */
+        return SMART_RESP_KEEP;
+    }
+
+    memset(&b, 0, sizeof(smart_resp_bundle_t));
+    b.kind = smart_resp_expected(i);
+    b.type = c->rq->type;
+
+    if (i == SMART_FHIR_I_OPERATION && smart_resp_is_type(doc, "Bundle")) {
+        /* $everything and other operations that search: their entries
+           are of any type */
+        b.kind = SMART_RESP_B_SEARCHSET;
+        b.type = -1;
+
+    } else if (i == SMART_FHIR_I_READ || i == SMART_FHIR_I_VREAD
+               || i == SMART_FHIR_I_OPERATION)
+    {
+        return smart_resp_resource(c, doc, c->rq->type);
+
+    } else if (b.kind == SMART_RESP_B_OTHER) {
+        return smart_resp_refuse(c, SMART_RESPONSE_UNVERIFIABLE,
+                                 "the interaction's response is not "
+                                 "checked");
+    }
+
+    if (!smart_resp_is_type(doc, "Bundle")) {
+        return smart_resp_refuse(c, SMART_RESPONSE_UNVERIFIABLE,
+                                 "the body is not a Bundle");
+    }
+
+    if (i == SMART_FHIR_I_HISTORY_INSTANCE) {
+        b.id = c->rq->id;
+    }
+
+    return smart_resp_bundle(c, doc, &b);
+}
+
+
+/* The request's facts and the body's bounds; KEEP or REFUSED. */
+static int
+smart_resp_prepare(smart_resp_ctx_t *c, const smart_response_req_t *rq,
+    const char *body, size_t len)
+{
+    int     rc;
+    size_t  off, max;
+
+    if (rq == NULL || rq->patient == NULL
+        || !smart_fhir_valid_id(rq->patient, strlen(rq->patient))
+        || rq->type < -1 || rq->type >= SMART_FHIR_NTYPES
+        || (rq->interaction == SMART_FHIR_I_HISTORY_INSTANCE
+            && (rq->id == NULL || rq->type < 0)))
+    {
+        return smart_resp_refuse(c, SMART_RESPONSE_UNVERIFIABLE,
+                                 "the request's facts are incomplete (no "
+                                 "valid patient, type or id)");
+    }
+
+    c->cx.patient = rq->patient;
+    c->cx.patient_len = strlen(rq->patient);
+    c->cx.base = (rq->base != NULL) ? rq->base : "";
+    c->cx.base_len = strlen(c->cx.base);
+
+    max = (rq->body_max > 0) ? rq->body_max : SMART_RESPONSE_BODY_MAX_DEFAULT;
+
+    if (body == NULL || len == 0) {
+        return smart_resp_refuse(c, SMART_RESPONSE_UNVERIFIABLE,
+                                 "the body is empty");
+    }
+
+    if (len > max) {
+        return smart_resp_refuse(c, SMART_RESPONSE_UNVERIFIABLE,
+                                 "the body is larger than the check takes");
+    }
+
+    off = 0;
+    rc = smart_json_skip(body, len, &off, SMART_RESPONSE_MAX_DEPTH);
+
+    if (rc == SMART_JSON_DEEP) {
+        return smart_resp_refuse(c, SMART_RESPONSE_UNVERIFIABLE,
+                                 "the body is nested too deep");
+    }
+
+    return (rc == SMART_JSON_OK)
+           ? SMART_RESP_KEEP
+           : smart_resp_refuse(c, SMART_RESPONSE_UNVERIFIABLE,
+                               "the body is not JSON");
+}
+
+
+smart_response_verdict_e
+smart_response_check(const smart_response_req_t *rq, const char *body,
+    size_t len, smart_response_t *out)
+{
+    int                rc;
+    size_t             i;
+    json_t            *doc;
+    smart_resp_ctx_t   c;
+
+    memset(out, 0, sizeof(smart_response_t));
+    out->verdict = SMART_RESPONSE_RELEASE;
+    out->why = "";
+    out->entry = -1;
+
+    memset(&c, 0, sizeof(smart_resp_ctx_t));
+    c.rq = rq;
+    c.body = body;
+    c.len = len;
+    c.outer = -1;
+    c.out = out;
+
+    rc = smart_resp_prepare(&c, rq, body, len);
+
+    if (rc == SMART_RESP_KEEP) {
+        doc = json_loadb(body, len, JSON_REJECT_DUPLICATES, NULL);
+
+        if (doc == NULL || !json_is_object(doc)) {
+            rc = smart_resp_refuse(&c, SMART_RESPONSE_UNVERIFIABLE,
+                                   "the body is not a JSON object (or a "
+                                   "member is repeated, or no memory)");
+        } else {
+            rc = smart_resp_document(&c, doc);
+        }
+
+        json_decref(doc);
+    }
+
+    if (rc == SMART_RESP_KEEP && c.nedits > 0) {
+        out->verdict = smart_resp_build(&c);
+    }
+
+    for (i = 0; i < c.nedits; i++) {
+        smart_resp_entries_free(c.edits[i]);
+    }
+
+    free(c.edits);
+
+    return out->verdict;
+}
+
+
+void
+smart_response_free(smart_response_t *out)
+{
+    if (out != NULL) {
+        free(out->body);
+        out->body = NULL;
+        out->body_len = 0;
+    }
+}
+
+
+const char *
+smart_response_verdict_name(smart_response_verdict_e v)
+{
+    switch (v) {
+    case SMART_RESPONSE_RELEASE:
+        return "release";
+    case SMART_RESPONSE_RELEASE_FILTERED:
+        return "release-filtered";
+    case SMART_RESPONSE_MISMATCH:
+        return "mismatch";
+    case SMART_RESPONSE_UNVERIFIABLE:
+        return "unverifiable";
+    }
+
+    return "unknown";
+}

@@ -1,0 +1,930 @@
+/*
+ * Unit tests of the response check (smart_response.[ch], docs/scopes.md
+ * "Checked on the response"): single resources, history, searchset
+ * (include entries withheld, the outcome entry, the server's bytes kept),
+ * $everything, batch-response with Bundles inside, and bodies that cannot
+ * be checked.
+ */
+
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include "smart_response.h"
+
+
+#define P       "pat-1"
+#define Q       "pat-2"
+#define BASE    "https://ehr.example/fhir"
+#define CID     "cid-0123456789"
+
+#define OBS(id, pat)                                                         \
+    "{\"resourceType\":\"Observation\",\"id\":\"" id "\",\"subject\":"       \
+    "{\"reference\":\"Patient/" pat "\"}}"
+
+#define PAT(id)                                                              \
+    "{\"resourceType\":\"Patient\",\"id\":\"" id "\"}"
+
+#define MATCH(res)      "{\"resource\":" res ",\"search\":{\"mode\":\"match\"}}"
+#define INCLUDE(res)                                                         \
+    "{\"resource\":" res ",\"search\":{\"mode\":\"include\"}}"
+
+#define BUNDLE(type, entries)                                                \
+    "{\"resourceType\":\"Bundle\",\"type\":\"" type "\",\"entry\":["         \
+    entries "]}"
+
+#define OUTCOME(text)                                                        \
+    "{\"resource\":{\"resourceType\":\"OperationOutcome\",\"issue\":[{"      \
+    "\"severity\":\"information\",\"code\":\"suppressed\",\"details\":{"     \
+    "\"text\":\"" text "\"},\"diagnostics\":\"correlation-id=" CID "\"}]},"  \
+    "\"search\":{\"mode\":\"outcome\"}}"
+
+#define ONE_WITHHELD                                                         \
+    OUTCOME("1 included resource was left out because it could not be "     \
+            "shown to belong to this patient.")
+
+
+static int
+type_of(const char *name)
+{
+    return smart_fhir_type_index(name, strlen(name));
+}
+
+
+static smart_response_req_t
+req(smart_fhir_interaction_e i, const char *type)
+{
+    smart_response_req_t  rq;
+
+    memset(&rq, 0, sizeof(smart_response_req_t));
+    rq.interaction = i;
+    rq.type = (type != NULL) ? type_of(type) : -1;
+    rq.patient = P;
+    rq.base = BASE;
+    rq.correlation_id = CID;
+
+    return rq;
+}
+
+
+/* Checks body; a copy of its exact length, so ASan sees any over-read. */
+static smart_response_verdict_e
+run(const smart_response_req_t *rq, const char *body, smart_response_t *out)
+{
+    char                      *copy;
+    size_t                     len;
+    smart_response_verdict_e   v;
+
+    len = strlen(body);
+    copy = malloc(len > 0 ? len : 1);
+    assert_non_null(copy);
+    memcpy(copy, body, len);
+
+    v = smart_response_check(rq, copy, len, out);
+    free(copy);
+
+    assert_int_equal(v, out->verdict);
+    assert_non_null(out->why);
+
+    if (v == SMART_RESPONSE_RELEASE_FILTERED) {
+        assert_non_null(out->body);
+        assert_int_equal(strlen(out->body), out->body_len);
+        assert_true(out->withheld > 0);
+
+    } else {
+        assert_null(out->body);
+        assert_int_equal(out->withheld, 0);
+    }
+
+    if (v == SMART_RESPONSE_RELEASE) {
+        assert_string_equal(out->why, "");
+    }
+
+    return v;
+}
+
+
+static smart_response_verdict_e
+verdict(smart_fhir_interaction_e i, const char *type, const char *body)
+{
+    smart_response_t          out;
+    smart_response_req_t      rq;
+    smart_response_verdict_e  v;
+
+    rq = req(i, type);
+    v = run(&rq, body, &out);
+    smart_response_free(&out);
+
+    return v;
+}
+
+
+/* A filtered body must be exactly expect, and pass the check as it is. */
+static void
+expect_filtered(const smart_response_req_t *rq, const char *body,
+    const char *expect, size_t withheld)
+{
+    smart_response_t  out, again;
+
+    assert_int_equal(run(rq, body, &out), SMART_RESPONSE_RELEASE_FILTERED);
+    assert_string_equal(out.body, expect);
+    assert_int_equal(out.withheld, withheld);
+
+    assert_int_equal(run(rq, out.body, &again), SMART_RESPONSE_RELEASE);
+
+    smart_response_free(&out);
+    assert_null(out.body);
+}
+
+
+/* --- one resource ------------------------------------------------------- */
+
+static void
+test_read(void **state)
+{
+    smart_response_t      out;
+    smart_response_req_t  rq;
+
+    (void) state;
+
+    assert_int_equal(verdict(SMART_FHIR_I_READ, "Observation", OBS("o1", P)),
+                     SMART_RESPONSE_RELEASE);
+    assert_int_equal(verdict(SMART_FHIR_I_VREAD, "Observation",
+                             OBS("o1", P)),
+                     SMART_RESPONSE_RELEASE);
+    assert_int_equal(verdict(SMART_FHIR_I_READ, "Observation", OBS("o1", Q)),
+                     SMART_RESPONSE_MISMATCH);
+    assert_int_equal(verdict(SMART_FHIR_I_READ, "Observation",
+                             "{\"resourceType\":\"Observation\",\"subject\":"
+                             "{\"identifier\":{\"value\":\"" P "\"}}}"),
+                     SMART_RESPONSE_MISMATCH);
+
+    /* the wrong type, even one in the compartment */
+    assert_int_equal(verdict(SMART_FHIR_I_READ, "Observation", PAT(P)),
+                     SMART_RESPONSE_UNVERIFIABLE);
+
+    /* an OperationOutcome holds no patient's record */
+    assert_int_equal(verdict(SMART_FHIR_I_READ, "Observation",
+                             "{\"resourceType\":\"OperationOutcome\","
+                             "\"issue\":[]}"),
+                     SMART_RESPONSE_RELEASE);
+
+    assert_int_equal(verdict(SMART_FHIR_I_READ, "Practitioner",
+                             "{\"resourceType\":\"Practitioner\"}"),
+                     SMART_RESPONSE_RELEASE);
+    assert_int_equal(verdict(SMART_FHIR_I_READ, "Patient", PAT(P)),
+                     SMART_RESPONSE_RELEASE);
+    assert_int_equal(verdict(SMART_FHIR_I_READ, "Patient", PAT(Q)),
+                     SMART_RESPONSE_MISMATCH);
+
+    /* Binary as JSON: its body cannot prove it */
+    assert_int_equal(verdict(SMART_FHIR_I_READ, "Binary",
+                             "{\"resourceType\":\"Binary\","
+                             "\"securityContext\":{\"reference\":"
+                             "\"Patient/" P "\"}}"),
+                     SMART_RESPONSE_UNVERIFIABLE);
+
+    /* an instance operation answers with a resource of its type */
+    assert_int_equal(verdict(SMART_FHIR_I_OPERATION, "Observation",
+                             OBS("o1", P)),
+                     SMART_RESPONSE_RELEASE);
+    assert_int_equal(verdict(SMART_FHIR_I_OPERATION, "Observation",
+                             "{\"resourceType\":\"Parameters\"}"),
+                     SMART_RESPONSE_UNVERIFIABLE);
+
+    rq = req(SMART_FHIR_I_READ, "Observation");
+    assert_int_equal(run(&rq, OBS("o1", Q), &out), SMART_RESPONSE_MISMATCH);
+    assert_int_equal(out.entry, -1);
+    assert_string_equal(out.why,
+                        "a resource is not in the patient's compartment");
+
+    /* absolute references need the base */
+    rq.base = NULL;
+    assert_int_equal(run(&rq, "{\"resourceType\":\"Observation\",\"subject\":"
+                              "{\"reference\":\"" BASE "/Patient/" P "\"}}",
+                         &out),
+                     SMART_RESPONSE_MISMATCH);
+    rq.base = BASE "/";
+    assert_int_equal(run(&rq, "{\"resourceType\":\"Observation\",\"subject\":"
+                              "{\"reference\":\"" BASE "/Patient/" P "\"}}",
+                         &out),
+                     SMART_RESPONSE_RELEASE);
+}
+
+
+/* --- bodies that cannot be checked -------------------------------------- */
+
+static void
+test_unverifiable_bodies(void **state)
+{
+    size_t              i;
+    static const char  *bad[] = {
+        "",
+        " ",
+        "{",
+        "[]",
+        "null",
+        "\"Observation\"",
+        "42",
+        "{}",
+        "{\"resourceType\":\"Observation\"",
+        "{\"resourceType\":\"Observation\",\"subject\":{\"reference\":"
+        "\"Patient/" P "\"}",
+        "{\"resourceType\":\"Observation\"} {}",
+        "{\"resourceType\":\"Observation\"}]",
+        "{\"resourceType\":\"Foo\"}",
+        "{\"resourceType\":7}",
+        "{\"resourceType\":\"Observation\",\"subject\":{\"reference\":"
+        "\"Patient/" P "\"},\"subject\":{\"reference\":\"Patient/" Q "\"}}",
+        "{\"resourceType\":\"Observation\",\"resourceType\":\"Observation\"}",
+        "{\"resourceType\":\"Observation\",\"note\":\"\xff\"}",
+        "{'resourceType':'Observation'}",
+        "\xef\xbb\xbf{\"resourceType\":\"Observation\"}",
+        "{\"resourceType\":\"Observation\",\"x\":\"\\u0000\"}",
+    };
+
+    (void) state;
+
+    for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        if (verdict(SMART_FHIR_I_READ, "Observation", bad[i])
+            != SMART_RESPONSE_UNVERIFIABLE)
+        {
+            fail_msg("body %zu was not unverifiable: %s", i, bad[i]);
+        }
+    }
+}
+
+
+/* An Observation holding arrays nested so that the body has depth levels. */
+static char *
+nested_body(size_t depth)
+{
+    char    *s;
+    size_t   i, n;
+
+    s = malloc(64 + 2 * depth);
+    assert_non_null(s);
+    strcpy(s, "{\"resourceType\":\"Observation\",\"x\":");
+    n = strlen(s);
+
+    for (i = 1; i < depth; i++) {
+        s[n++] = '[';
+    }
+
+    for (i = 1; i < depth; i++) {
+        s[n++] = ']';
+    }
+
+    memcpy(s + n, "}", 2);
+
+    return s;
+}
+
+
+static void
+test_bounds(void **state)
+{
+    char                  *deep;
+    smart_response_t       out;
+    smart_response_req_t   rq;
+
+    (void) state;
+
+    rq = req(SMART_FHIR_I_READ, "Observation");
+
+    /* nesting: SMART_RESPONSE_MAX_DEPTH levels pass, one more does not */
+    deep = nested_body(SMART_RESPONSE_MAX_DEPTH);
+    assert_int_equal(run(&rq, deep, &out), SMART_RESPONSE_MISMATCH);
+    free(deep);
+
+    deep = nested_body(SMART_RESPONSE_MAX_DEPTH + 1);
+    assert_int_equal(run(&rq, deep, &out), SMART_RESPONSE_UNVERIFIABLE);
+    assert_string_equal(out.why, "the body is nested too deep");
+    free(deep);
+
+    /* size: the caller's bound, else the default */
+    rq.body_max = strlen(OBS("o1", P));
+    assert_int_equal(run(&rq, OBS("o1", P), &out), SMART_RESPONSE_RELEASE);
+    rq.body_max--;
+    assert_int_equal(run(&rq, OBS("o1", P), &out),
+                     SMART_RESPONSE_UNVERIFIABLE);
+    assert_string_equal(out.why, "the body is larger than the check takes");
+
+    assert_int_equal(smart_response_check(&rq, NULL, 0, &out),
+                     SMART_RESPONSE_UNVERIFIABLE);
+}
+
+
+static void
+test_bad_request_facts(void **state)
+{
+    smart_response_t      out;
+    smart_response_req_t  rq;
+
+    (void) state;
+
+    rq = req(SMART_FHIR_I_READ, "Observation");
+    rq.patient = NULL;
+    assert_int_equal(run(&rq, OBS("o1", P), &out),
+                     SMART_RESPONSE_UNVERIFIABLE);
+
+    rq.patient = "a,b";
+    assert_int_equal(run(&rq, OBS("o1", "a,b"), &out),
+                     SMART_RESPONSE_UNVERIFIABLE);
+
+    rq.patient = P;
+    rq.type = SMART_FHIR_NTYPES;
+    assert_int_equal(run(&rq, OBS("o1", P), &out),
+                     SMART_RESPONSE_UNVERIFIABLE);
+
+    rq.type = -2;
+    assert_int_equal(run(&rq, OBS("o1", P), &out),
+                     SMART_RESPONSE_UNVERIFIABLE);
+
+    rq = req(SMART_FHIR_I_HISTORY_INSTANCE, "Observation");
+    assert_int_equal(run(&rq, BUNDLE("history", ""), &out),
+                     SMART_RESPONSE_UNVERIFIABLE);
+
+    /* interactions whose responses the check does not know */
+    assert_int_equal(verdict(SMART_FHIR_I_CREATE, "Observation",
+                             OBS("o1", P)),
+                     SMART_RESPONSE_UNVERIFIABLE);
+    assert_int_equal(verdict(SMART_FHIR_I_CAPABILITIES, NULL,
+                             "{\"resourceType\":\"CapabilityStatement\"}"),
+                     SMART_RESPONSE_UNVERIFIABLE);
+
+    assert_int_equal(smart_response_check(NULL, "{}", 2, &out),
+                     SMART_RESPONSE_UNVERIFIABLE);
+}
+
+
+/* --- history ------------------------------------------------------------ */
+
+#define VERSION(res, url)                                                    \
+    "{\"resource\":" res ",\"request\":{\"method\":\"PUT\",\"url\":\""       \
+    url "\"},\"response\":{\"status\":\"200\"}}"
+
+#define DELETED(full, url)                                                   \
+    "{\"fullUrl\":\"" full "\",\"request\":{\"method\":\"DELETE\","          \
+    "\"url\":\"" url "\"},\"response\":{\"status\":\"204\"}}"
+
+static void
+test_history(void **state)
+{
+    smart_response_t      out;
+    smart_response_req_t  rq;
+
+    (void) state;
+
+    rq = req(SMART_FHIR_I_HISTORY_INSTANCE, "Observation");
+    rq.id = "o1";
+
+    assert_int_equal(run(&rq, BUNDLE("history",
+                                     VERSION(OBS("o1", P), "Observation/o1")
+                                     "," VERSION(OBS("o1", P),
+                                                 "Observation/o1")),
+                         &out),
+                     SMART_RESPONSE_RELEASE);
+
+    /* one version in another patient's compartment */
+    assert_int_equal(run(&rq, BUNDLE("history",
+                                     VERSION(OBS("o1", P), "Observation/o1")
+                                     "," VERSION(OBS("o1", Q),
+                                                 "Observation/o1")),
+                         &out),
+                     SMART_RESPONSE_MISMATCH);
+    assert_int_equal(out.entry, 1);
+
+    /* a deletion of the instance asked for, relative or on the base */
+    assert_int_equal(run(&rq, BUNDLE("history",
+                                     DELETED(BASE "/Observation/o1",
+                                             "Observation/o1")
+                                     "," VERSION(OBS("o1", P),
+                                                 "Observation/o1")),
+                         &out),
+                     SMART_RESPONSE_RELEASE);
+    assert_int_equal(run(&rq, BUNDLE("history",
+                                     "{\"request\":{\"method\":\"DELETE\","
+                                     "\"url\":\"Observation/o1/_history/3\""
+                                     "}}"),
+                         &out),
+                     SMART_RESPONSE_RELEASE);
+
+    /* a deletion naming another instance, or nothing checkable */
+    assert_int_equal(run(&rq, BUNDLE("history",
+                                     DELETED(BASE "/Observation/o2",
+                                             "Observation/o1")),
+                         &out),
+                     SMART_RESPONSE_MISMATCH);
+    assert_int_equal(run(&rq, BUNDLE("history",
+                                     DELETED(BASE "/Observation/o1",
+                                             "Observation/o2")),
+                         &out),
+                     SMART_RESPONSE_MISMATCH);
+    assert_int_equal(run(&rq, BUNDLE("history",
+                                     DELETED("https://other.example/"
+                                             "Observation/o1",
+                                             "Observation/o1")),
+                         &out),
+                     SMART_RESPONSE_MISMATCH);
+    assert_int_equal(run(&rq, BUNDLE("history",
+                                     DELETED(BASE "/Observation/o1",
+                                             "Condition/o1")),
+                         &out),
+                     SMART_RESPONSE_MISMATCH);
+    assert_int_equal(run(&rq, BUNDLE("history", "{\"fullUrl\":\"" BASE
+                                     "/Observation/o1\"}"), &out),
+                     SMART_RESPONSE_MISMATCH);
+    assert_string_equal(out.why, "a history entry without a resource does "
+                                 "not name the instance asked for");
+
+    /* a version of another type, the wrong Bundle.type */
+    assert_int_equal(run(&rq, BUNDLE("history",
+                                     VERSION(PAT(P), "Patient/" P)), &out),
+                     SMART_RESPONSE_UNVERIFIABLE);
+    assert_int_equal(run(&rq, BUNDLE("searchset", MATCH(OBS("o1", P))),
+                         &out),
+                     SMART_RESPONSE_UNVERIFIABLE);
+
+    /* a type history has no instance a deletion could name */
+    rq = req(SMART_FHIR_I_HISTORY_TYPE, "Observation");
+    assert_int_equal(run(&rq, BUNDLE("history",
+                                     VERSION(OBS("o1", P), "Observation/o1")
+                                     "," VERSION(OBS("o2", P),
+                                                 "Observation/o2")),
+                         &out),
+                     SMART_RESPONSE_RELEASE);
+    assert_int_equal(run(&rq, BUNDLE("history",
+                                     DELETED(BASE "/Observation/o1",
+                                             "Observation/o1")),
+                         &out),
+                     SMART_RESPONSE_MISMATCH);
+
+    /* the system history: any type, each proven */
+    rq = req(SMART_FHIR_I_HISTORY_SYSTEM, NULL);
+    assert_int_equal(run(&rq, BUNDLE("history",
+                                     VERSION(OBS("o1", P), "Observation/o1")
+                                     "," VERSION(PAT(P), "Patient/" P)),
+                         &out),
+                     SMART_RESPONSE_RELEASE);
+    assert_int_equal(run(&rq, BUNDLE("history",
+                                     VERSION(PAT(Q), "Patient/" Q)), &out),
+                     SMART_RESPONSE_MISMATCH);
+}
+
+
+/* --- searchset ---------------------------------------------------------- */
+
+static void
+test_search_matches(void **state)
+{
+    smart_response_t      out;
+    smart_response_req_t  rq;
+
+    (void) state;
+
+    rq = req(SMART_FHIR_I_SEARCH_TYPE, "Observation");
+
+    assert_int_equal(run(&rq, BUNDLE("searchset", MATCH(OBS("o1", P)) ","
+                                     "{\"resource\":" OBS("o2", P) "}"),
+                         &out),
+                     SMART_RESPONSE_RELEASE);
+    assert_int_equal(run(&rq, "{\"resourceType\":\"Bundle\",\"type\":"
+                              "\"searchset\",\"total\":0}", &out),
+                     SMART_RESPONSE_RELEASE);
+
+    /* a match outside: the whole response, whatever else it holds */
+    assert_int_equal(run(&rq, BUNDLE("searchset", MATCH(OBS("o1", P)) ","
+                                     MATCH(OBS("o2", Q)) ","
+                                     INCLUDE(PAT(Q))),
+                         &out),
+                     SMART_RESPONSE_MISMATCH);
+    assert_int_equal(out.entry, 1);
+
+    /* no mode is a match */
+    assert_int_equal(run(&rq, BUNDLE("searchset",
+                                     "{\"resource\":" OBS("o2", Q) "}"),
+                         &out),
+                     SMART_RESPONSE_MISMATCH);
+    assert_int_equal(run(&rq, BUNDLE("searchset",
+                                     "{\"resource\":" OBS("o2", Q) ","
+                                     "\"search\":{\"score\":1}}"),
+                         &out),
+                     SMART_RESPONSE_MISMATCH);
+
+    /* a match of another type than the search's */
+    assert_int_equal(run(&rq, BUNDLE("searchset", MATCH(PAT(P))), &out),
+                     SMART_RESPONSE_UNVERIFIABLE);
+
+    /* malformed entries */
+    assert_int_equal(run(&rq, BUNDLE("searchset", "{\"resource\":"
+                                     OBS("o1", P) ",\"search\":{\"mode\":"
+                                     "\"other\"}}"), &out),
+                     SMART_RESPONSE_UNVERIFIABLE);
+    assert_int_equal(run(&rq, BUNDLE("searchset", "{\"resource\":"
+                                     OBS("o1", P) ",\"search\":\"match\"}"),
+                         &out),
+                     SMART_RESPONSE_UNVERIFIABLE);
+    assert_int_equal(run(&rq, BUNDLE("searchset", "{\"resource\":"
+                                     OBS("o1", P) ",\"search\":{\"mode\":1}}"),
+                         &out),
+                     SMART_RESPONSE_UNVERIFIABLE);
+    assert_int_equal(run(&rq, BUNDLE("searchset", "{\"search\":{\"mode\":"
+                                     "\"match\"}}"), &out),
+                     SMART_RESPONSE_UNVERIFIABLE);
+    assert_int_equal(run(&rq, BUNDLE("searchset", "7"), &out),
+                     SMART_RESPONSE_UNVERIFIABLE);
+    assert_string_equal(out.why, "a Bundle entry is not an object");
+    assert_int_equal(run(&rq, "{\"resourceType\":\"Bundle\",\"type\":"
+                              "\"searchset\",\"entry\":{}}", &out),
+                     SMART_RESPONSE_UNVERIFIABLE);
+    assert_int_equal(run(&rq, BUNDLE("searchset", "{\"resource\":{}}"), &out),
+                     SMART_RESPONSE_UNVERIFIABLE);
+    assert_int_equal(run(&rq, "{\"resourceType\":\"Bundle\",\"entry\":[]}",
+                         &out),
+                     SMART_RESPONSE_UNVERIFIABLE);
+    assert_int_equal(run(&rq, BUNDLE("collection", MATCH(OBS("o1", P))),
+                         &out),
+                     SMART_RESPONSE_UNVERIFIABLE);
+    assert_int_equal(run(&rq, OBS("o1", P), &out),
+                     SMART_RESPONSE_UNVERIFIABLE);
+    assert_string_equal(out.why, "the body is not a Bundle");
+
+    /* outcome entries: released when they are OperationOutcomes */
+    assert_int_equal(run(&rq, BUNDLE("searchset", MATCH(OBS("o1", P)) ","
+                                     "{\"resource\":{\"resourceType\":"
+                                     "\"OperationOutcome\"},\"search\":"
+                                     "{\"mode\":\"outcome\"}}"), &out),
+                     SMART_RESPONSE_RELEASE);
+    assert_int_equal(run(&rq, BUNDLE("searchset", "{\"resource\":"
+                                     OBS("o1", Q) ",\"search\":{\"mode\":"
+                                     "\"outcome\"}}"), &out),
+                     SMART_RESPONSE_UNVERIFIABLE);
+
+    /* a compartment search of every type */
+    rq = req(SMART_FHIR_I_SEARCH_COMPARTMENT, NULL);
+    assert_int_equal(run(&rq, BUNDLE("searchset", MATCH(OBS("o1", P)) ","
+                                     MATCH(PAT(P))), &out),
+                     SMART_RESPONSE_RELEASE);
+}
+
+
+static void
+test_search_includes(void **state)
+{
+    smart_response_t      out;
+    smart_response_req_t  rq;
+
+    (void) state;
+
+    rq = req(SMART_FHIR_I_SEARCH_TYPE, "Observation");
+
+    /* P's own, and types without patient data, are released */
+    assert_int_equal(run(&rq, BUNDLE("searchset", MATCH(OBS("o1", P)) ","
+                                     INCLUDE(PAT(P)) ","
+                                     INCLUDE("{\"resourceType\":"
+                                             "\"Practitioner\",\"id\":\"d\"}")
+                                     "," INCLUDE("{\"resourceType\":"
+                                                 "\"Medication\"}")),
+                         &out),
+                     SMART_RESPONSE_RELEASE);
+
+    /* another patient's: withheld, one outcome entry says so */
+    expect_filtered(&rq,
+                    BUNDLE("searchset", MATCH(OBS("o1", P)) ","
+                           INCLUDE(PAT(Q))),
+                    BUNDLE("searchset", MATCH(OBS("o1", P)) ","
+                           ONE_WITHHELD), 1);
+
+    /* first, last, several, a Binary: the server's bytes kept around them */
+    expect_filtered(&rq,
+                    BUNDLE("searchset", INCLUDE(OBS("h1", Q)) ","
+                           MATCH(OBS("o1", P)) ","
+                           INCLUDE("{\"resourceType\":\"Binary\"}") ","
+                           INCLUDE(PAT(P)) "," INCLUDE(PAT(Q))),
+                    BUNDLE("searchset", MATCH(OBS("o1", P)) ","
+                           INCLUDE(PAT(P)) ","
+                           OUTCOME("3 included resources were left out "
+                                   "because they could not be shown to "
+                                   "belong to this patient.")), 3);
+
+    /* total, link, whitespace, decimals and escapes as the server wrote
+       them; only the entry list is rewritten */
+    expect_filtered(&rq,
+                    "{ \"resourceType\" : \"Bundle\" ,\n \"type\":"
+                    "\"searchset\", \"total\": 1.50,\n \"link\": [{\"relation"
+                    "\":\"self\",\"url\":\"" BASE "/Observation?_include=x\"}"
+                    "],\n \"entry\" : [\n  " MATCH("{\"resourceType\":"
+                    "\"Observation\",\"valueQuantity\":{\"value\":1.50e0},"
+                    "\"note\":[{\"text\":\"\\u00e9\\\"\"}],\"subject\":{"
+                    "\"reference\":\"Patient/" P "\"}}") " ,\n  "
+                    INCLUDE(PAT(Q)) "\n ] ,\"meta\":{}\n}",
+                    "{ \"resourceType\" : \"Bundle\" ,\n \"type\":"
+                    "\"searchset\", \"total\": 1.50,\n \"link\": [{\"relation"
+                    "\":\"self\",\"url\":\"" BASE "/Observation?_include=x\"}"
+                    "],\n \"entry\" : [" MATCH("{\"resourceType\":"
+                    "\"Observation\",\"valueQuantity\":{\"value\":1.50e0},"
+                    "\"note\":[{\"text\":\"\\u00e9\\\"\"}],\"subject\":{"
+                    "\"reference\":\"Patient/" P "\"}}") ","
+                    ONE_WITHHELD "] ,\"meta\":{}\n}", 1);
+
+    /* a key written with escapes is the same member */
+    expect_filtered(&rq,
+                    "{\"resourceType\":\"Bundle\",\"type\":\"searchset\","
+                    "\"\\u0065ntry\":[" MATCH(OBS("o1", P)) ","
+                    INCLUDE(PAT(Q)) "]}",
+                    "{\"resourceType\":\"Bundle\",\"type\":\"searchset\","
+                    "\"\\u0065ntry\":[" MATCH(OBS("o1", P)) ","
+                    ONE_WITHHELD "]}", 1);
+
+    /* an include that is not a resource cannot be judged */
+    assert_int_equal(run(&rq, BUNDLE("searchset", MATCH(OBS("o1", P)) ","
+                                     INCLUDE("{\"id\":\"x\"}")), &out),
+                     SMART_RESPONSE_UNVERIFIABLE);
+}
+
+
+static void
+test_filtered_text(void **state)
+{
+    smart_response_t      out;
+    smart_response_req_t  rq;
+
+    (void) state;
+
+    rq = req(SMART_FHIR_I_SEARCH_TYPE, "Observation");
+    rq.correlation_id = "bad id";
+
+    assert_int_equal(run(&rq, BUNDLE("searchset", MATCH(OBS("o1", P)) ","
+                                     INCLUDE(OBS("secret-o9", Q)) ","
+                                     INCLUDE(PAT(Q))), &out),
+                     SMART_RESPONSE_RELEASE_FILTERED);
+    assert_int_equal(out.withheld, 2);
+    assert_null(strstr(out.body, Q));
+    assert_null(strstr(out.body, "secret-o9"));
+    assert_non_null(strstr(out.body, "\"diagnostics\":"
+                                     "\"correlation-id=invalid\""));
+    assert_non_null(strstr(out.body, "\"text\":\"2 included resources were "
+                                     "left out"));
+    assert_string_equal(out.why, "");
+    smart_response_free(&out);
+    smart_response_free(NULL);
+}
+
+
+static void
+test_everything(void **state)
+{
+    smart_response_req_t  rq;
+    smart_response_t      out;
+
+    (void) state;
+
+    rq = req(SMART_FHIR_I_OPERATION, "Patient");
+
+    assert_int_equal(run(&rq, BUNDLE("searchset", MATCH(PAT(P)) ","
+                                     MATCH(OBS("o1", P)) ","
+                                     MATCH("{\"resourceType\":"
+                                           "\"Practitioner\"}") ","
+                                     MATCH("{\"resourceType\":\"Device\","
+                                           "\"patient\":{\"reference\":"
+                                           "\"Patient/" P "\"}}")), &out),
+                     SMART_RESPONSE_RELEASE);
+    assert_int_equal(run(&rq, BUNDLE("searchset", MATCH(PAT(P)) ","
+                                     MATCH(OBS("o1", Q))), &out),
+                     SMART_RESPONSE_MISMATCH);
+    /* a linked patient is another patient */
+    assert_int_equal(run(&rq, BUNDLE("searchset", MATCH(PAT(P)) ","
+                                     MATCH(PAT(Q))), &out),
+                     SMART_RESPONSE_MISMATCH);
+    assert_int_equal(run(&rq, BUNDLE("collection", MATCH(PAT(P))), &out),
+                     SMART_RESPONSE_UNVERIFIABLE);
+    expect_filtered(&rq,
+                    BUNDLE("searchset", MATCH(PAT(P)) "," INCLUDE(PAT(Q))),
+                    BUNDLE("searchset", MATCH(PAT(P)) "," ONE_WITHHELD), 1);
+}
+
+
+/* --- batch and transaction responses ------------------------------------ */
+
+#define RESPONSE(status)    "\"response\":{\"status\":\"" status "\"}"
+
+static void
+test_batch(void **state)
+{
+    smart_response_t      out;
+    smart_response_req_t  rq;
+
+    (void) state;
+
+    rq = req(SMART_FHIR_I_BATCH, NULL);
+
+    assert_int_equal(run(&rq, BUNDLE("batch-response",
+                                     "{\"resource\":" OBS("o1", P) ","
+                                     RESPONSE("200") "},"
+                                     "{" RESPONSE("201 Created") "},"
+                                     "{\"resource\":" PAT(P) ","
+                                     RESPONSE("200") "}"),
+                         &out),
+                     SMART_RESPONSE_RELEASE);
+    assert_int_equal(run(&rq, BUNDLE("batch-response",
+                                     "{\"resource\":" OBS("o1", P) ","
+                                     RESPONSE("200") "},"
+                                     "{\"resource\":" OBS("o2", Q) ","
+                                     RESPONSE("200") "}"),
+                         &out),
+                     SMART_RESPONSE_MISMATCH);
+    assert_int_equal(out.entry, 1);
+
+    assert_int_equal(run(&rq, BUNDLE("batch-response",
+                                     "{\"response\":{\"status\":\"400\","
+                                     "\"outcome\":{\"resourceType\":"
+                                     "\"OperationOutcome\"}}}"), &out),
+                     SMART_RESPONSE_RELEASE);
+    assert_int_equal(run(&rq, BUNDLE("batch-response",
+                                     "{\"response\":{\"status\":\"400\","
+                                     "\"outcome\":" OBS("o1", Q) "}}"), &out),
+                     SMART_RESPONSE_UNVERIFIABLE);
+    assert_int_equal(run(&rq, BUNDLE("batch-response",
+                                     "{\"resource\":{\"resourceType\":"
+                                     "\"Binary\"}}"), &out),
+                     SMART_RESPONSE_UNVERIFIABLE);
+
+    /* the response type must be the request's */
+    assert_int_equal(run(&rq, BUNDLE("transaction-response", ""), &out),
+                     SMART_RESPONSE_UNVERIFIABLE);
+    rq = req(SMART_FHIR_I_TRANSACTION, NULL);
+    assert_int_equal(run(&rq, BUNDLE("transaction-response", ""), &out),
+                     SMART_RESPONSE_RELEASE);
+    assert_int_equal(run(&rq, BUNDLE("batch-response", ""), &out),
+                     SMART_RESPONSE_UNVERIFIABLE);
+    rq = req(SMART_FHIR_I_BATCH_OR_TRANSACTION, NULL);
+    assert_int_equal(run(&rq, BUNDLE("batch-response", ""), &out),
+                     SMART_RESPONSE_RELEASE);
+    assert_int_equal(run(&rq, BUNDLE("transaction-response", ""), &out),
+                     SMART_RESPONSE_RELEASE);
+    assert_int_equal(run(&rq, BUNDLE("batch", ""), &out),
+                     SMART_RESPONSE_UNVERIFIABLE);
+}
+
+
+static void
+test_batch_nested(void **state)
+{
+    smart_response_t      out;
+    smart_response_req_t  rq;
+
+    (void) state;
+
+    rq = req(SMART_FHIR_I_BATCH, NULL);
+
+    /* a search inside a batch: its Bundle is checked as one */
+    assert_int_equal(run(&rq, BUNDLE("batch-response",
+                                     "{\"resource\":" BUNDLE("searchset",
+                                     MATCH(OBS("o1", P))) ","
+                                     RESPONSE("200") "}"), &out),
+                     SMART_RESPONSE_RELEASE);
+    assert_int_equal(run(&rq, BUNDLE("batch-response",
+                                     "{\"resource\":" BUNDLE("searchset",
+                                     MATCH(OBS("o1", Q))) ","
+                                     RESPONSE("200") "}"), &out),
+                     SMART_RESPONSE_MISMATCH);
+    assert_int_equal(out.entry, 0);
+
+    /* its includes withheld in place, in two Bundles */
+    expect_filtered(&rq,
+                    BUNDLE("batch-response",
+                           "{\"resource\":" BUNDLE("searchset",
+                           MATCH(OBS("o1", P)) "," INCLUDE(PAT(Q))) ","
+                           RESPONSE("200") "},"
+                           "{\"resource\":" OBS("o2", P) ","
+                           RESPONSE("200") "},"
+                           "{\"resource\":" BUNDLE("searchset",
+                           INCLUDE(PAT(Q)) "," MATCH(OBS("o3", P))) ","
+                           RESPONSE("200") "}"),
+                    BUNDLE("batch-response",
+                           "{\"resource\":" BUNDLE("searchset",
+                           MATCH(OBS("o1", P)) "," ONE_WITHHELD) ","
+                           RESPONSE("200") "},"
+                           "{\"resource\":" OBS("o2", P) ","
+                           RESPONSE("200") "},"
+                           "{\"resource\":" BUNDLE("searchset",
+                           MATCH(OBS("o3", P)) "," ONE_WITHHELD) ","
+                           RESPONSE("200") "}"), 2);
+
+    /* a history inside: no instance a deletion could name */
+    assert_int_equal(run(&rq, BUNDLE("batch-response",
+                                     "{\"resource\":" BUNDLE("history",
+                                     VERSION(OBS("o1", P), "Observation/o1"))
+                                     "}"), &out),
+                     SMART_RESPONSE_RELEASE);
+    assert_int_equal(run(&rq, BUNDLE("batch-response",
+                                     "{\"resource\":" BUNDLE("history",
+                                     DELETED(BASE "/Observation/o1",
+                                             "Observation/o1")) "}"), &out),
+                     SMART_RESPONSE_MISMATCH);
+
+    /* other Bundles, and Bundles two levels down, cannot be checked */
+    assert_int_equal(run(&rq, BUNDLE("batch-response",
+                                     "{\"resource\":" BUNDLE("document",
+                                     "") "}"), &out),
+                     SMART_RESPONSE_UNVERIFIABLE);
+    assert_int_equal(run(&rq, BUNDLE("batch-response",
+                                     "{\"resource\":" BUNDLE("batch-response",
+                                     "") "}"), &out),
+                     SMART_RESPONSE_UNVERIFIABLE);
+    assert_int_equal(run(&rq, BUNDLE("batch-response",
+                                     "{\"resource\":" BUNDLE("searchset",
+                                     MATCH(BUNDLE("searchset", ""))) "}"),
+                         &out),
+                     SMART_RESPONSE_UNVERIFIABLE);
+}
+
+
+static void
+test_entry_bound(void **state)
+{
+    char                  *body;
+    size_t                 i, n, len;
+    smart_response_t       out;
+    smart_response_req_t   rq;
+    static const char      head[] = "{\"resourceType\":\"Bundle\","
+                                    "\"type\":\"batch-response\",\"entry\":[";
+
+    (void) state;
+
+    rq = req(SMART_FHIR_I_BATCH, NULL);
+
+    for (n = SMART_RESPONSE_MAX_ENTRIES; n <= SMART_RESPONSE_MAX_ENTRIES + 1;
+         n++)
+    {
+        body = malloc(sizeof(head) + 3 * n + 2);
+        assert_non_null(body);
+        memcpy(body, head, sizeof(head) - 1);
+        len = sizeof(head) - 1;
+
+        for (i = 0; i < n; i++) {
+            memcpy(body + len, (i > 0) ? ",{}" : "{}", (i > 0) ? 3 : 2);
+            len += (i > 0) ? 3 : 2;
+        }
+
+        memcpy(body + len, "]}", 3);
+
+        assert_int_equal(run(&rq, body, &out),
+                         n == SMART_RESPONSE_MAX_ENTRIES
+                         ? SMART_RESPONSE_RELEASE
+                         : SMART_RESPONSE_UNVERIFIABLE);
+        free(body);
+    }
+
+    assert_string_equal(out.why, "too many Bundle entries");
+}
+
+
+static void
+test_names(void **state)
+{
+    (void) state;
+
+    assert_string_equal(smart_response_verdict_name(SMART_RESPONSE_RELEASE),
+                        "release");
+    assert_string_equal(smart_response_verdict_name(
+                            SMART_RESPONSE_RELEASE_FILTERED),
+                        "release-filtered");
+    assert_string_equal(smart_response_verdict_name(SMART_RESPONSE_MISMATCH),
+                        "mismatch");
+    assert_string_equal(smart_response_verdict_name(
+                            SMART_RESPONSE_UNVERIFIABLE),
+                        "unverifiable");
+    assert_string_equal(smart_response_verdict_name(
+                            (smart_response_verdict_e) 9),
+                        "unknown");
+}
+
+
+int
+main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_read),
+        cmocka_unit_test(test_unverifiable_bodies),
+        cmocka_unit_test(test_bounds),
+        cmocka_unit_test(test_bad_request_facts),
+        cmocka_unit_test(test_history),
+        cmocka_unit_test(test_search_matches),
+        cmocka_unit_test(test_search_includes),
+        cmocka_unit_test(test_filtered_text),
+        cmocka_unit_test(test_everything),
+        cmocka_unit_test(test_batch),
+        cmocka_unit_test(test_batch_nested),
+        cmocka_unit_test(test_entry_bound),
+        cmocka_unit_test(test_names),
+    };
+
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
