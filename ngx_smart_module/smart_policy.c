@@ -24,35 +24,35 @@
 #include "smart_policy.h"
 
 
-#define V_DENY          0
-#define V_NARROW        1
-#define V_ALLOW         2
+#define SMART_POLICY_V_DENY         0
+#define SMART_POLICY_V_NARROW       1
+#define SMART_POLICY_V_ALLOW        2
 
-#define PIN_NA          0       /* type outside the compartment */
-#define PIN_NO          1       /* nothing limits it to the patient */
-#define PIN_YES         2       /* limited to the patient */
-#define PIN_OTHER       3       /* names another patient */
+#define SMART_POLICY_PIN_NA         0   /* type outside the compartment */
+#define SMART_POLICY_PIN_NO         1   /* nothing limits it to the patient */
+#define SMART_POLICY_PIN_YES        2   /* limited to the patient */
+#define SMART_POLICY_PIN_OTHER      3   /* names another patient */
 
-#define REF_OK          0
-#define REF_MISMATCH    1       /* a reference to another patient */
-#define REF_UNVERIFIED  2       /* a reference we cannot tie to anyone */
+#define SMART_POLICY_REF_OK         0
+#define SMART_POLICY_REF_MISMATCH   1   /* a reference to another patient */
+#define SMART_POLICY_REF_UNVERIFIED 2   /* we cannot tie it to anyone */
 
 /* why a patient grant refuses a type smart_unprovable() */
-#define UNPROVABLE_WHY                                                       \
+#define SMART_POLICY_UNPROVABLE_WHY                                          \
     "the type may hold any patient's data (it references or holds any "      \
     "resource) and cannot be limited to the patient"
 
-#define CTX_US          (SMART_SCOPE_USER | SMART_SCOPE_SYSTEM)
+#define SMART_POLICY_CTX_US         (SMART_SCOPE_USER | SMART_SCOPE_SYSTEM)
 
-#define PATIENT_FEATURES_DENIED                                              \
+#define SMART_POLICY_PATIENT_FEATURES_DENIED                                 \
     (SMART_FHIR_F_CHAIN | SMART_FHIR_F_HAS | SMART_FHIR_F_FILTER             \
      | SMART_FHIR_F_INCLUDE_WILD | SMART_FHIR_F_QUERY                        \
      | SMART_FHIR_F_CONTAINED | SMART_FHIR_F_ITERATE)
 
-#define MAX_CHAIN_DEPTH 4       /* levels of a chain or of nested _has */
+#define SMART_POLICY_MAX_CHAIN_DEPTH 4  /* levels of a chain or nested _has */
 
-#define MAX_PATH_SEGS   8
-#define MAX_PTR_SEGS    64
+#define SMART_POLICY_MAX_PATH_SEGS  8
+#define SMART_POLICY_MAX_PTR_SEGS   64
 
 
 typedef struct {
@@ -64,7 +64,7 @@ typedef struct {
     size_t                   nparams;
     smart_policy_param_t     params[SMART_POLICY_MAX_NARROW];
     int                      empty;     /* no path offered anything yet */
-} res_t;
+} smart_policy_res_t;
 
 
 typedef struct {
@@ -73,7 +73,7 @@ typedef struct {
     const char                  *patient;   /* valid id or NULL */
     size_t                       patient_len;
     int                          nomem;
-} pctx_t;
+} smart_policy_ctx_t;
 
 
 typedef struct {
@@ -81,7 +81,7 @@ typedef struct {
     size_t                   len;
     size_t                   cap;
     int                      nomem;
-} sbuf_t;
+} smart_policy_sbuf_t;
 
 
 static const smart_policy_op_t  smart_policy_defaults[] = {
@@ -97,14 +97,15 @@ static const smart_policy_op_t  smart_policy_defaults[] = {
 };
 
 
-static void smart_decide_req(pctx_t *c, const smart_fhir_req_t *req,
-    const json_t *body, int body_present, int in_bundle, res_t *r);
+static void smart_decide_req(smart_policy_ctx_t *c,
+    const smart_fhir_req_t *req, const json_t *body, int body_present,
+    int in_bundle, smart_policy_res_t *r);
 
 
 /* --- small helpers ------------------------------------------------------ */
 
 static void
-smart_sb_add(sbuf_t *sb, const char *s, size_t n)
+smart_sb_add(smart_policy_sbuf_t *sb, const char *s, size_t n)
 {
     char    *p;
     size_t   cap;
@@ -140,7 +141,7 @@ smart_sb_add(sbuf_t *sb, const char *s, size_t n)
 
 
 static void
-smart_sb_adds(sbuf_t *sb, const char *s)
+smart_sb_adds(smart_policy_sbuf_t *sb, const char *s)
 {
     smart_sb_add(sb, s, strlen(s));
 }
@@ -152,7 +153,7 @@ smart_sb_adds(sbuf_t *sb, const char *s)
  * the piece decodes back to itself and never splits or joins a value.
  */
 static void
-smart_sb_add_encoded(sbuf_t *sb, const char *s, size_t n)
+smart_sb_add_encoded(smart_policy_sbuf_t *sb, const char *s, size_t n)
 {
     size_t          i;
     char            hex[4];
@@ -193,7 +194,7 @@ smart_dupn(const char *s, size_t n)
 
 
 static void
-smart_res_init(res_t *r)
+smart_res_init(smart_policy_res_t *r)
 {
     /*
      * Field by field: a result is made several times per decision, and
@@ -201,7 +202,7 @@ smart_res_init(res_t *r)
      * params[] beyond nparams and needed[] past its NUL are never read.
      */
 
-    r->verdict = V_DENY;
+    r->verdict = SMART_POLICY_V_DENY;
     r->reason = SMART_ERR_SCOPE_INSUFFICIENT;
     r->needed[0] = '\0';
     r->granted = NULL;
@@ -212,7 +213,7 @@ smart_res_init(res_t *r)
 
 
 static void
-smart_res_clear_params(res_t *r)
+smart_res_clear_params(smart_policy_res_t *r)
 {
     size_t  i;
 
@@ -226,11 +227,11 @@ smart_res_clear_params(res_t *r)
 
 
 static void
-smart_res_deny(res_t *r, smart_err_e reason, const char *needed,
+smart_res_deny(smart_policy_res_t *r, smart_err_e reason, const char *needed,
     const char *why)
 {
     smart_res_clear_params(r);
-    r->verdict = V_DENY;
+    r->verdict = SMART_POLICY_V_DENY;
     r->reason = reason;
     r->granted = NULL;
     r->why = why;
@@ -242,9 +243,11 @@ smart_res_deny(res_t *r, smart_err_e reason, const char *needed,
 
 
 static void
-smart_res_allow(res_t *r, const smart_scope_t *granted, const char *why)
+smart_res_allow(smart_policy_res_t *r, const smart_scope_t *granted,
+    const char *why)
 {
-    r->verdict = (r->nparams > 0) ? V_NARROW : V_ALLOW;
+    r->verdict = (r->nparams > 0) ? SMART_POLICY_V_NARROW
+                                  : SMART_POLICY_V_ALLOW;
     r->granted = granted;
     r->why = why;
     r->empty = 0;
@@ -254,8 +257,8 @@ smart_res_allow(res_t *r, const smart_scope_t *granted, const char *why)
 
 /* Appends name=value (value already query-encoded); 0, or -1 when full. */
 static int
-smart_res_add_param(pctx_t *c, res_t *r, const char *name, const char *value,
-    size_t value_len)
+smart_res_add_param(smart_policy_ctx_t *c, smart_policy_res_t *r,
+    const char *name, const char *value, size_t value_len)
 {
     char  *n, *v;
 
@@ -299,7 +302,7 @@ smart_deny_rank(smart_err_e e)
 
 /* best takes cand when cand is better; cand is always left empty. */
 static void
-smart_res_offer(res_t *best, res_t *cand)
+smart_res_offer(smart_policy_res_t *best, smart_policy_res_t *cand)
 {
     int  better;
 
@@ -313,7 +316,7 @@ smart_res_offer(res_t *best, res_t *cand)
     } else if (cand->verdict != best->verdict) {
         better = cand->verdict > best->verdict;
 
-    } else if (cand->verdict == V_DENY) {
+    } else if (cand->verdict == SMART_POLICY_V_DENY) {
         better = smart_deny_rank(cand->reason) > smart_deny_rank(best->reason);
 
     } else {
@@ -322,7 +325,7 @@ smart_res_offer(res_t *best, res_t *cand)
 
     if (better) {
         smart_res_clear_params(best);
-        memcpy(best, cand, sizeof(res_t));
+        memcpy(best, cand, sizeof(smart_policy_res_t));
         cand->nparams = 0;
 
     } else {
@@ -413,7 +416,7 @@ smart_fmt_needed(char *buf, unsigned ctx, int t, unsigned letters)
 
 /* The context a refusal names when no scope of the right kind exists. */
 static unsigned
-smart_guess_ctx(pctx_t *c)
+smart_guess_ctx(smart_policy_ctx_t *c)
 {
     if (c->set != NULL) {
         if (c->set->has_patient_scopes) {
@@ -434,7 +437,7 @@ smart_guess_ctx(pctx_t *c)
 
 
 static int
-smart_is_patient_id(pctx_t *c, const char *s, size_t n)
+smart_is_patient_id(smart_policy_ctx_t *c, const char *s, size_t n)
 {
     return c->patient != NULL && n == c->patient_len
            && memcmp(s, c->patient, n) == 0;
@@ -445,7 +448,7 @@ smart_is_patient_id(pctx_t *c, const char *s, size_t n)
 
 /* First scope without granular restrictions granting need on t. */
 static const smart_scope_t *
-smart_grant_full(pctx_t *c, unsigned ctx, int t, unsigned need)
+smart_grant_full(smart_policy_ctx_t *c, unsigned ctx, int t, unsigned need)
 {
     size_t                i, n;
     const char           *tn;
@@ -474,7 +477,7 @@ smart_grant_full(pctx_t *c, unsigned ctx, int t, unsigned need)
 
 /* Granular scopes granting need on t, in set order. */
 static size_t
-smart_grant_granular(pctx_t *c, unsigned ctx, int t, unsigned need,
+smart_grant_granular(smart_policy_ctx_t *c, unsigned ctx, int t, unsigned need,
     const smart_scope_t **out)
 {
     size_t                i, n, k;
@@ -503,7 +506,7 @@ smart_grant_granular(pctx_t *c, unsigned ctx, int t, unsigned need,
 
 
 static int
-smart_any_patient_scope(pctx_t *c, int t, unsigned need)
+smart_any_patient_scope(smart_policy_ctx_t *c, int t, unsigned need)
 {
     const char  *tn;
 
@@ -524,8 +527,8 @@ smart_any_patient_scope(pctx_t *c, int t, unsigned need)
  * refusal, else 0 and r untouched.
  */
 static int
-smart_context_missing(pctx_t *c, int t, unsigned need, const char *why,
-    res_t *r)
+smart_context_missing(smart_policy_ctx_t *c, int t, unsigned need,
+    const char *why, smart_policy_res_t *r)
 {
     char  needed[SMART_POLICY_NEEDED_MAX];
 
@@ -619,47 +622,53 @@ smart_patient_param(int t, const char *name, int *exclusive)
 }
 
 
-/* One search value piece of a patient parameter: PIN_YES/NO/OTHER. */
+/*
+ * One search value piece of a patient parameter: SMART_POLICY_PIN_YES, _NO
+ * or _OTHER.
+ */
 static int
-smart_pin_piece(pctx_t *c, const char *v, int exclusive)
+smart_pin_piece(smart_policy_ctx_t *c, const char *v, int exclusive)
 {
     size_t  n;
 
     n = strlen(v);
 
     if (n > 8 && memcmp(v, "Patient/", 8) == 0) {
-        return smart_is_patient_id(c, v + 8, n - 8) ? PIN_YES : PIN_OTHER;
+        return smart_is_patient_id(c, v + 8, n - 8) ? SMART_POLICY_PIN_YES
+                                                    : SMART_POLICY_PIN_OTHER;
     }
 
     if (n == 8 && memcmp(v, "Patient/", 8) == 0) {
-        return PIN_OTHER;
+        return SMART_POLICY_PIN_OTHER;
     }
 
     if (strchr(v, '/') != NULL || !exclusive) {
         /* another type, an absolute URL, or a bare id that could name a
            Group or a Device: limits nothing, names no patient */
-        return PIN_NO;
+        return SMART_POLICY_PIN_NO;
     }
 
-    return smart_is_patient_id(c, v, n) ? PIN_YES : PIN_OTHER;
+    return smart_is_patient_id(c, v, n) ? SMART_POLICY_PIN_YES
+                                        : SMART_POLICY_PIN_OTHER;
 }
 
 
 /*
- * How the parameters of req limit type t to the patient: PIN_NA outside
- * the compartment, PIN_OTHER when any patient parameter value names
- * someone else, PIN_YES when one such parameter has only the patient.
+ * How the parameters of req limit type t to the patient: SMART_POLICY_PIN_NA
+ * outside the compartment, SMART_POLICY_PIN_OTHER when any patient
+ * parameter value names someone else, SMART_POLICY_PIN_YES when one such
+ * parameter has only the patient.
  * Patient itself is limited by _id.
  */
 static int
-smart_pin_status(pctx_t *c, const smart_fhir_req_t *req, int t)
+smart_pin_status(smart_policy_ctx_t *c, const smart_fhir_req_t *req, int t)
 {
     int                        st, excl, pinned, all, p;
     size_t                     i, j;
     const smart_fhir_param_t  *pa;
 
     if (!smart_in_compartment(t)) {
-        return PIN_NA;
+        return SMART_POLICY_PIN_NA;
     }
 
     pinned = 0;
@@ -695,11 +704,11 @@ smart_pin_status(pctx_t *c, const smart_fhir_req_t *req, int t)
         for (j = 0; j < pa->nvalues; j++) {
             p = smart_pin_piece(c, pa->values[j], excl);
 
-            if (p == PIN_OTHER) {
-                return PIN_OTHER;
+            if (p == SMART_POLICY_PIN_OTHER) {
+                return SMART_POLICY_PIN_OTHER;
             }
 
-            if (p != PIN_YES) {
+            if (p != SMART_POLICY_PIN_YES) {
                 all = 0;
             }
         }
@@ -709,7 +718,7 @@ smart_pin_status(pctx_t *c, const smart_fhir_req_t *req, int t)
         }
     }
 
-    st = pinned ? PIN_YES : PIN_NO;
+    st = pinned ? SMART_POLICY_PIN_YES : SMART_POLICY_PIN_NO;
 
     return st;
 }
@@ -721,11 +730,11 @@ smart_pin_status(pctx_t *c, const smart_fhir_req_t *req, int t)
  * id when the parameter holds only Patient references, else Patient/id.
  */
 static int
-smart_narrow_param(pctx_t *c, int t, res_t *r)
+smart_narrow_param(smart_policy_ctx_t *c, int t, smart_policy_res_t *r)
 {
     int                          excl;
     const char                  *name;
-    sbuf_t                       sb;
+    smart_policy_sbuf_t          sb;
     const smart_fhir_type_t     *ty;
 
     ty = &smart_fhir_types[t];
@@ -749,7 +758,7 @@ smart_narrow_param(pctx_t *c, int t, res_t *r)
         return -1;
     }
 
-    memset(&sb, 0, sizeof(sbuf_t));
+    memset(&sb, 0, sizeof(smart_policy_sbuf_t));
 
     if (!excl) {
         smart_sb_adds(&sb, "Patient/");
@@ -784,11 +793,12 @@ smart_narrow_param(pctx_t *c, int t, res_t *r)
  * to the refusal.
  */
 static int
-smart_include_target_ok(pctx_t *c, int tt, int proven, res_t *r)
+smart_include_target_ok(smart_policy_ctx_t *c, int tt, int proven,
+    smart_policy_res_t *r)
 {
     char  needed[SMART_POLICY_NEEDED_MAX];
 
-    if (smart_grant_full(c, CTX_US, tt, SMART_SCOPE_R) != NULL) {
+    if (smart_grant_full(c, SMART_POLICY_CTX_US, tt, SMART_SCOPE_R) != NULL) {
         return 1;
     }
 
@@ -848,8 +858,8 @@ smart_revinclude_proven(const smart_fhir_req_t *req,
 
 
 static int
-smart_includes_ok(pctx_t *c, const smart_fhir_req_t *req, int primary_pinned,
-    res_t *r)
+smart_includes_ok(smart_policy_ctx_t *c, const smart_fhir_req_t *req,
+    int primary_pinned, smart_policy_res_t *r)
 {
     int                             tt, proven;
     size_t                          i, j, k;
@@ -956,22 +966,22 @@ smart_includes_ok(pctx_t *c, const smart_fhir_req_t *req, int primary_pinned,
  * request does not show, so they stay unrecognised until the response is
  * checked.
  */
-static const char *const  result_params[] = {
+static const char *const  smart_policy_result_params[] = {
     "_contained", "_containedType", "_count", "_elements", "_format",
     "_has", "_include", "_list", "_offset", "_pretty", "_revinclude",
     "_sort", "_summary", "_total"
 };
 
-static const char *const  read_params[] = {
+static const char *const  smart_policy_read_params[] = {
     "_elements", "_format", "_pretty", "_summary"
 };
 
-static const char *const  history_params[] = {
+static const char *const  smart_policy_history_params[] = {
     "_at", "_count", "_elements", "_format", "_list", "_pretty", "_since",
     "_summary"
 };
 
-static const char *const  modifiers[] = {
+static const char *const  smart_policy_modifiers[] = {
     "above", "below", "contains", "exact", "identifier", "in", "missing",
     "not", "not-in", "of-type", "text"
 };
@@ -991,14 +1001,15 @@ smart_in_list(const char *const *list, size_t n, const char *s)
     return 0;
 }
 
-#define IN_LIST(list, s)  smart_in_list(list, sizeof(list) / sizeof(list[0]), s)
+#define SMART_POLICY_IN_LIST(list, s)                                        \
+    smart_in_list(list, sizeof(list) / sizeof(list[0]), s)
 
 
 /* A search modifier of R4, or a resource type (":Patient"). */
 static int
 smart_modifier_known(const char *mod)
 {
-    return IN_LIST(modifiers, mod)
+    return SMART_POLICY_IN_LIST(smart_policy_modifiers, mod)
            || smart_fhir_type_index(mod, strlen(mod)) >= 0;
 }
 
@@ -1039,13 +1050,13 @@ smart_param_recognised(const smart_fhir_req_t *req,
     case SMART_FHIR_I_READ:
     case SMART_FHIR_I_VREAD:
         return pa->modifier == NULL && pa->chain == NULL
-               && IN_LIST(read_params, pa->name);
+               && SMART_POLICY_IN_LIST(smart_policy_read_params, pa->name);
 
     case SMART_FHIR_I_HISTORY_INSTANCE:
     case SMART_FHIR_I_HISTORY_TYPE:
     case SMART_FHIR_I_HISTORY_SYSTEM:
         return pa->modifier == NULL && pa->chain == NULL
-               && IN_LIST(history_params, pa->name);
+               && SMART_POLICY_IN_LIST(smart_policy_history_params, pa->name);
 
     default:
         break;
@@ -1079,7 +1090,7 @@ smart_param_recognised(const smart_fhir_req_t *req,
         return 0;
     }
 
-    return IN_LIST(result_params, pa->name)
+    return SMART_POLICY_IN_LIST(smart_policy_result_params, pa->name)
            || smart_search_param_defined(req, pa->name);
 }
 
@@ -1117,7 +1128,7 @@ smart_restriction_recognised(const smart_fhir_req_t *req, const char *name)
 /* 1 when every parameter (every criteria parameter of a write) is
    recognised, else 0 with r set to the refusal. */
 static int
-smart_params_recognised(const smart_fhir_req_t *req, res_t *r)
+smart_params_recognised(const smart_fhir_req_t *req, smart_policy_res_t *r)
 {
     size_t                     i;
     const smart_fhir_param_t  *pa;
@@ -1137,7 +1148,7 @@ smart_params_recognised(const smart_fhir_req_t *req, res_t *r)
             /* criteria select; _include, _has, _type and the result
                parameters do not */
             if (pa->kind != SMART_FHIR_P_NORMAL
-                || (IN_LIST(result_params, pa->name)
+                || (SMART_POLICY_IN_LIST(smart_policy_result_params, pa->name)
                     && strcmp(pa->name, "_format") != 0
                     && strcmp(pa->name, "_pretty") != 0))
             {
@@ -1176,14 +1187,14 @@ smart_params_recognised(const smart_fhir_req_t *req, res_t *r)
  * type is allowed.  A scope on every type is checked once, by the caller.
  */
 static int
-smart_reach_ok(pctx_t *c, int t, const char *spec, int depth)
+smart_reach_ok(smart_policy_ctx_t *c, int t, const char *spec, int depth)
 {
     int                           tt, mt;
     size_t                        k, seg, nlen;
     const char                   *colon, *dot, *rest;
     const smart_fhir_refparam_t  *rp;
 
-    if (depth > MAX_CHAIN_DEPTH) {
+    if (depth > SMART_POLICY_MAX_CHAIN_DEPTH) {
         return 0;
     }
 
@@ -1193,7 +1204,8 @@ smart_reach_ok(pctx_t *c, int t, const char *spec, int depth)
         tt = smart_fhir_type_index(spec, seg);
 
         if (tt < 0 || spec[seg] != ':'
-            || smart_grant_full(c, CTX_US, tt, SMART_SCOPE_S) == NULL)
+            || smart_grant_full(c, SMART_POLICY_CTX_US, tt, SMART_SCOPE_S)
+               == NULL)
         {
             return 0;
         }
@@ -1221,7 +1233,8 @@ smart_reach_ok(pctx_t *c, int t, const char *spec, int depth)
                : -1;
 
     if (mt >= 0) {
-        return smart_grant_full(c, CTX_US, mt, SMART_SCOPE_S) != NULL
+        return smart_grant_full(c, SMART_POLICY_CTX_US, mt, SMART_SCOPE_S)
+               != NULL
                && smart_reach_ok(c, mt, dot + 1, depth + 1);
     }
 
@@ -1233,7 +1246,9 @@ smart_reach_ok(pctx_t *c, int t, const char *spec, int depth)
     for (k = 0; k < rp->ntargets; k++) {
         tt = smart_fhir_type_index(rp->targets[k], strlen(rp->targets[k]));
 
-        if (tt < 0 || smart_grant_full(c, CTX_US, tt, SMART_SCOPE_S) == NULL
+        if (tt < 0
+            || smart_grant_full(c, SMART_POLICY_CTX_US, tt, SMART_SCOPE_S)
+               == NULL
             || !smart_reach_ok(c, tt, dot + 1, depth + 1))
         {
             return 0;
@@ -1250,8 +1265,8 @@ smart_reach_ok(pctx_t *c, int t, const char *spec, int depth)
  * that contain the matches: 1 when fine, else 0 with r set to the refusal.
  */
 static int
-smart_reaches_ok(pctx_t *c, const smart_fhir_req_t *req, int t,
-    const char *needed, res_t *r)
+smart_reaches_ok(smart_policy_ctx_t *c, const smart_fhir_req_t *req, int t,
+    const char *needed, smart_policy_res_t *r)
 {
     size_t                     i;
     const smart_fhir_param_t  *pa;
@@ -1259,7 +1274,7 @@ smart_reaches_ok(pctx_t *c, const smart_fhir_req_t *req, int t,
     /* a scope on every type reaches everything */
     if ((req->features & (SMART_FHIR_F_CHAIN | SMART_FHIR_F_HAS
                           | SMART_FHIR_F_CONTAINED)) == 0
-        || smart_grant_full(c, CTX_US, -1, SMART_SCOPE_S) != NULL)
+        || smart_grant_full(c, SMART_POLICY_CTX_US, -1, SMART_SCOPE_S) != NULL)
     {
         return 1;
     }
@@ -1430,7 +1445,7 @@ smart_narrowable_name(const char *name)
         "_text", "_content", "_list"
     };
 
-    if (IN_LIST(common, name)) {
+    if (SMART_POLICY_IN_LIST(common, name)) {
         return 1;
     }
 
@@ -1469,7 +1484,7 @@ smart_narrowable_name(const char *name)
  * narrowing cannot be expressed.
  */
 static int
-smart_add_pieces(sbuf_t *sb, const char *v, size_t n)
+smart_add_pieces(smart_policy_sbuf_t *sb, const char *v, size_t n)
 {
     size_t  start, end, k;
 
@@ -1504,7 +1519,7 @@ smart_add_pieces(sbuf_t *sb, const char *v, size_t n)
 /* 1 when every comma piece of a scope value is the patient, as P or
    Patient/P. */
 static int
-smart_granular_pins(pctx_t *c, const char *v, size_t n)
+smart_granular_pins(smart_policy_ctx_t *c, const char *v, size_t n)
 {
     size_t  start, end, len;
 
@@ -1538,13 +1553,14 @@ smart_granular_pins(pctx_t *c, const char *v, size_t n)
  * parameter carrying the whole union as a comma list.
  */
 static void
-smart_granular_search(pctx_t *c, const smart_fhir_req_t *req, int t,
-    const smart_scope_t **g, size_t ng, const char *needed, res_t *r)
+smart_granular_search(smart_policy_ctx_t *c, const smart_fhir_req_t *req, int t,
+    const smart_scope_t **g, size_t ng, const char *needed,
+    smart_policy_res_t *r)
 {
     int                          excl;
     char                         base[SMART_FHIR_MAX_NAME + 1];
     size_t                       i, j, k, nv;
-    sbuf_t                       sb;
+    smart_policy_sbuf_t          sb;
     const smart_scope_t         *sc;
     const smart_scope_param_t   *one[1];
     const smart_scope_param_t   *vals[SMART_SCOPE_MAX_SCOPES];
@@ -1642,7 +1658,7 @@ smart_granular_search(pctx_t *c, const smart_fhir_req_t *req, int t,
     }
 
     for (j = 0; j < sc->nparams; j++) {
-        memset(&sb, 0, sizeof(sbuf_t));
+        memset(&sb, 0, sizeof(smart_policy_sbuf_t));
 
         for (k = 0; k < ng; k++) {
             if (k > 0 && sc->nparams != 1) {
@@ -1736,12 +1752,12 @@ smart_types_limited_by_compartment(const smart_fhir_req_t *req)
 /* Patient path feature refusal; 1 when refused. */
 static int
 smart_patient_features_denied(const smart_fhir_req_t *req, const char *needed,
-    res_t *r)
+    smart_policy_res_t *r)
 {
     unsigned     f;
     const char  *why;
 
-    f = req->features & PATIENT_FEATURES_DENIED;
+    f = req->features & SMART_POLICY_PATIENT_FEATURES_DENIED;
     if (f == 0) {
         return 0;
     }
@@ -1768,8 +1784,9 @@ smart_patient_features_denied(const smart_fhir_req_t *req, const char *needed,
  * grant (sc unrestricted, or granular g[0..ng)).
  */
 static void
-smart_patient_grant_search(pctx_t *c, const smart_fhir_req_t *req, int t,
-    const smart_scope_t *sc, const smart_scope_t **g, size_t ng, res_t *r)
+smart_patient_grant_search(smart_policy_ctx_t *c, const smart_fhir_req_t *req,
+    int t, const smart_scope_t *sc, const smart_scope_t **g, size_t ng,
+    smart_policy_res_t *r)
 {
     int    pin, pinned;
     char   needed_user[SMART_POLICY_NEEDED_MAX];
@@ -1786,7 +1803,7 @@ smart_patient_grant_search(pctx_t *c, const smart_fhir_req_t *req, int t,
 
     if (smart_unprovable(t)) {
         smart_res_deny(r, SMART_ERR_SCOPE_INSUFFICIENT, needed_user,
-                       UNPROVABLE_WHY);
+                       SMART_POLICY_UNPROVABLE_WHY);
         return;
     }
 
@@ -1819,15 +1836,15 @@ smart_patient_grant_search(pctx_t *c, const smart_fhir_req_t *req, int t,
         pinned = req->compartment_all || smart_compartment_limits(t);
     }
 
-    pin = (t >= 0) ? smart_pin_status(c, req, t) : PIN_NA;
+    pin = (t >= 0) ? smart_pin_status(c, req, t) : SMART_POLICY_PIN_NA;
 
-    if (pin == PIN_OTHER) {
+    if (pin == SMART_POLICY_PIN_OTHER) {
         smart_res_deny(r, SMART_ERR_PATIENT_MISMATCH, needed_pt,
                        "a patient parameter names another patient");
         return;
     }
 
-    if (pin == PIN_YES) {
+    if (pin == SMART_POLICY_PIN_YES) {
         pinned = 1;
     }
 
@@ -1844,7 +1861,7 @@ smart_patient_grant_search(pctx_t *c, const smart_fhir_req_t *req, int t,
         return;
     }
 
-    if (!pinned && pin == PIN_NO) {
+    if (!pinned && pin == SMART_POLICY_PIN_NO) {
         if (c->conf->patient_search == SMART_PATIENT_SEARCH_DENY) {
             smart_res_deny(r, SMART_ERR_SCOPE_INSUFFICIENT, needed_user,
                            "search lacks the patient parameter "
@@ -1861,7 +1878,7 @@ smart_patient_grant_search(pctx_t *c, const smart_fhir_req_t *req, int t,
         pinned = 1;
     }
 
-    if (!smart_includes_ok(c, req, pinned && pin != PIN_NA, r)) {
+    if (!smart_includes_ok(c, req, pinned && pin != SMART_POLICY_PIN_NA, r)) {
         return;
     }
 
@@ -1876,11 +1893,12 @@ smart_patient_grant_search(pctx_t *c, const smart_fhir_req_t *req, int t,
 
 
 static void
-smart_decide_search(pctx_t *c, const smart_fhir_req_t *req, res_t *best)
+smart_decide_search(smart_policy_ctx_t *c, const smart_fhir_req_t *req,
+    smart_policy_res_t *best)
 {
     int                    t, pinned;
     size_t                 ng;
-    res_t                  r;
+    smart_policy_res_t     r;
     char                   needed[SMART_POLICY_NEEDED_MAX];
     const smart_scope_t   *sc;
     const smart_scope_t   *g[SMART_SCOPE_MAX_SCOPES];
@@ -1896,11 +1914,11 @@ smart_decide_search(pctx_t *c, const smart_fhir_req_t *req, res_t *best)
             pinned = smart_is_patient_id(c, req->compartment_id,
                                          strlen(req->compartment_id));
         } else {
-            pinned = (smart_pin_status(c, req, t) == PIN_YES);
+            pinned = (smart_pin_status(c, req, t) == SMART_POLICY_PIN_YES);
         }
     }
 
-    sc = smart_grant_full(c, CTX_US, t, SMART_SCOPE_S);
+    sc = smart_grant_full(c, SMART_POLICY_CTX_US, t, SMART_SCOPE_S);
     if (sc != NULL) {
         smart_fmt_needed(needed, sc->context, t, SMART_SCOPE_S);
         if (smart_includes_ok(c, req, pinned, &r)
@@ -1925,7 +1943,7 @@ smart_decide_search(pctx_t *c, const smart_fhir_req_t *req, res_t *best)
         }
     }
 
-    ng = smart_grant_granular(c, CTX_US, t, SMART_SCOPE_S, g);
+    ng = smart_grant_granular(c, SMART_POLICY_CTX_US, t, SMART_SCOPE_S, g);
     if (ng > 0) {
         smart_fmt_needed(needed, g[0]->context, t, SMART_SCOPE_S);
         if (smart_includes_ok(c, req, pinned, &r)
@@ -1949,11 +1967,12 @@ smart_decide_search(pctx_t *c, const smart_fhir_req_t *req, res_t *best)
  * only when every such type has that parameter.
  */
 static void
-smart_decide_search_system(pctx_t *c, const smart_fhir_req_t *req, res_t *best)
+smart_decide_search_system(smart_policy_ctx_t *c, const smart_fhir_req_t *req,
+    smart_policy_res_t *best)
 {
     int                    t, pin, via_patient, need_narrow, excl, pinned;
     size_t                 i, n;
-    res_t                  r;
+    smart_policy_res_t     r;
     char                   needed[SMART_POLICY_NEEDED_MAX];
     const smart_scope_t   *sc, *first;
 
@@ -1977,11 +1996,13 @@ smart_decide_search_system(pctx_t *c, const smart_fhir_req_t *req, res_t *best)
             pinned = 0;
         }
 
-        sc = smart_grant_full(c, CTX_US, t, SMART_SCOPE_S);
+        sc = smart_grant_full(c, SMART_POLICY_CTX_US, t, SMART_SCOPE_S);
         if (sc != NULL) {
             first = first ? first : sc;
 
-            if (c->patient == NULL || smart_pin_status(c, req, t) != PIN_YES) {
+            if (c->patient == NULL
+                || smart_pin_status(c, req, t) != SMART_POLICY_PIN_YES)
+            {
                 pinned = 0;
             }
 
@@ -2003,7 +2024,7 @@ smart_decide_search_system(pctx_t *c, const smart_fhir_req_t *req, res_t *best)
             via_patient = 1;
             pin = smart_pin_status(c, req, t);
 
-            if (pin == PIN_OTHER) {
+            if (pin == SMART_POLICY_PIN_OTHER) {
                 smart_fmt_needed(needed, SMART_SCOPE_PATIENT, t, SMART_SCOPE_S);
                 smart_res_deny(&r, SMART_ERR_PATIENT_MISMATCH, needed,
                                "a patient parameter names another patient");
@@ -2011,7 +2032,7 @@ smart_decide_search_system(pctx_t *c, const smart_fhir_req_t *req, res_t *best)
                 return;
             }
 
-            if (pin == PIN_NO) {
+            if (pin == SMART_POLICY_PIN_NO) {
                 if (t == SMART_FHIR_TYPE_PATIENT
                     || !smart_patient_param(t, "patient", &excl) || !excl
                     || c->conf->patient_search == SMART_PATIENT_SEARCH_DENY)
@@ -2087,11 +2108,11 @@ smart_decide_search_system(pctx_t *c, const smart_fhir_req_t *req, res_t *best)
 /* --- reads by id and history --------------------------------------------- */
 
 static void
-smart_decide_read(pctx_t *c, const smart_fhir_req_t *req, unsigned need,
-    res_t *best)
+smart_decide_read(smart_policy_ctx_t *c, const smart_fhir_req_t *req,
+    unsigned need, smart_policy_res_t *best)
 {
     int                    t;
-    res_t                  r;
+    smart_policy_res_t     r;
     char                   needed[SMART_POLICY_NEEDED_MAX];
     const smart_scope_t   *sc;
     const smart_scope_t   *g[SMART_SCOPE_MAX_SCOPES];
@@ -2101,7 +2122,7 @@ smart_decide_read(pctx_t *c, const smart_fhir_req_t *req, unsigned need,
     instance = (req->id != NULL);
     smart_res_init(&r);
 
-    sc = smart_grant_full(c, CTX_US, t, need);
+    sc = smart_grant_full(c, SMART_POLICY_CTX_US, t, need);
     if (sc != NULL) {
         smart_res_allow(&r, sc, "allowed by type");
         smart_res_offer(best, &r);
@@ -2117,7 +2138,7 @@ smart_decide_read(pctx_t *c, const smart_fhir_req_t *req, unsigned need,
         } else if (smart_unprovable(t)) {
             smart_fmt_needed(needed, SMART_SCOPE_USER, t, need);
             smart_res_deny(&r, SMART_ERR_SCOPE_INSUFFICIENT, needed,
-                           UNPROVABLE_WHY);
+                           SMART_POLICY_UNPROVABLE_WHY);
 
         } else if (t >= 0 && !smart_in_compartment(t)) {
             smart_res_allow(&r, sc, "type outside the patient compartment");
@@ -2146,7 +2167,7 @@ smart_decide_read(pctx_t *c, const smart_fhir_req_t *req, unsigned need,
 
     if ((c->patient != NULL
          && smart_grant_granular(c, SMART_SCOPE_PATIENT, t, need, g) > 0)
-        || smart_grant_granular(c, CTX_US, t, need, g) > 0)
+        || smart_grant_granular(c, SMART_POLICY_CTX_US, t, need, g) > 0)
     {
         smart_fmt_needed(needed, g[0]->context, t, need);
         smart_res_deny(&r, SMART_ERR_SCOPE_INSUFFICIENT, needed,
@@ -2163,22 +2184,25 @@ smart_decide_read(pctx_t *c, const smart_fhir_req_t *req, unsigned need,
 
 /* --- write bodies --------------------------------------------------------- */
 
-/* Reference value s: REF_OK (counted in *mine when the patient), ... */
+/*
+ * Reference value s: SMART_POLICY_REF_OK (counted in *mine when the
+ * patient), ...
+ */
 static int
-smart_check_ref_string(pctx_t *c, const char *s, size_t n, int strict,
-    int *mine)
+smart_check_ref_string(smart_policy_ctx_t *c, const char *s, size_t n,
+    int strict, int *mine)
 {
     const char  *slash, *id, *end;
     int          t;
 
     slash = memchr(s, '/', n);
     if (slash == NULL) {
-        return REF_UNVERIFIED;
+        return SMART_POLICY_REF_UNVERIFIED;
     }
 
     t = smart_fhir_type_index(s, (size_t) (slash - s));
     if (t < 0) {
-        return REF_UNVERIFIED;
+        return SMART_POLICY_REF_UNVERIFIED;
     }
 
     id = slash + 1;
@@ -2188,7 +2212,7 @@ smart_check_ref_string(pctx_t *c, const char *s, size_t n, int strict,
         if ((size_t) (s + n - end) < 11 || memcmp(end, "/_history/", 10) != 0
             || !smart_fhir_valid_id(end + 10, (size_t) (s + n - end - 10)))
         {
-            return REF_UNVERIFIED;
+            return SMART_POLICY_REF_UNVERIFIED;
         }
 
     } else {
@@ -2196,30 +2220,31 @@ smart_check_ref_string(pctx_t *c, const char *s, size_t n, int strict,
     }
 
     if (!smart_fhir_valid_id(id, (size_t) (end - id))) {
-        return REF_UNVERIFIED;
+        return SMART_POLICY_REF_UNVERIFIED;
     }
 
     if (t != SMART_FHIR_TYPE_PATIENT) {
-        return strict ? REF_UNVERIFIED : REF_OK;
+        return strict ? SMART_POLICY_REF_UNVERIFIED : SMART_POLICY_REF_OK;
     }
 
     if (!smart_is_patient_id(c, id, (size_t) (end - id))) {
-        return REF_MISMATCH;
+        return SMART_POLICY_REF_MISMATCH;
     }
 
     (*mine)++;
 
-    return REF_OK;
+    return SMART_POLICY_REF_OK;
 }
 
 
 static int
-smart_check_ref_object(pctx_t *c, const json_t *v, int strict, int *mine)
+smart_check_ref_object(smart_policy_ctx_t *c, const json_t *v, int strict,
+    int *mine)
 {
     const json_t  *ref;
 
     if (!json_is_object(v)) {
-        return REF_UNVERIFIED;
+        return SMART_POLICY_REF_UNVERIFIED;
     }
 
     ref = json_object_get(v, "reference");
@@ -2227,14 +2252,14 @@ smart_check_ref_object(pctx_t *c, const json_t *v, int strict, int *mine)
         /* a logical reference names someone we cannot see; display only
            names no one */
         if (json_object_get(v, "identifier") != NULL || strict) {
-            return REF_UNVERIFIED;
+            return SMART_POLICY_REF_UNVERIFIED;
         }
 
-        return REF_OK;
+        return SMART_POLICY_REF_OK;
     }
 
     if (!json_is_string(ref)) {
-        return REF_UNVERIFIED;
+        return SMART_POLICY_REF_UNVERIFIED;
     }
 
     return smart_check_ref_string(c, json_string_value(ref),
@@ -2244,7 +2269,7 @@ smart_check_ref_object(pctx_t *c, const json_t *v, int strict, int *mine)
 
 /* Walks segs[0..nsegs) below v; worst result over every leaf. */
 static int
-smart_walk_refs(pctx_t *c, const json_t *v, const char *const *segs,
+smart_walk_refs(smart_policy_ctx_t *c, const json_t *v, const char *const *segs,
     const size_t *lens, size_t nsegs, int strict, int *mine)
 {
     int            worst, rc;
@@ -2253,12 +2278,12 @@ smart_walk_refs(pctx_t *c, const json_t *v, const char *const *segs,
     const json_t  *child;
 
     if (json_is_array(v)) {
-        worst = REF_OK;
+        worst = SMART_POLICY_REF_OK;
 
         for (i = 0; i < json_array_size(v); i++) {
             if (json_is_array(json_array_get(v, i))) {
                 /* FHIR has no arrays of arrays */
-                return REF_UNVERIFIED;
+                return SMART_POLICY_REF_UNVERIFIED;
             }
 
             rc = smart_walk_refs(c, json_array_get(v, i), segs, lens, nsegs,
@@ -2274,7 +2299,8 @@ smart_walk_refs(pctx_t *c, const json_t *v, const char *const *segs,
     }
 
     if (!json_is_object(v) || lens[0] >= sizeof(key)) {
-        return json_is_null(v) ? REF_OK : REF_UNVERIFIED;
+        return json_is_null(v) ? SMART_POLICY_REF_OK
+                               : SMART_POLICY_REF_UNVERIFIED;
     }
 
     memcpy(key, segs[0], lens[0]);
@@ -2282,7 +2308,7 @@ smart_walk_refs(pctx_t *c, const json_t *v, const char *const *segs,
 
     child = json_object_get(v, key);
     if (child == NULL) {
-        return REF_OK;
+        return SMART_POLICY_REF_OK;
     }
 
     return smart_walk_refs(c, child, segs + 1, lens + 1, nsegs - 1, strict,
@@ -2299,7 +2325,7 @@ smart_split_dots(const char *path, const char **segs, size_t *lens)
     n = 0;
     p = path;
 
-    while (n < MAX_PATH_SEGS) {
+    while (n < SMART_POLICY_MAX_PATH_SEGS) {
         dot = strchr(p, '.');
         segs[n] = p;
         lens[n] = dot ? (size_t) (dot - p) : strlen(p);
@@ -2343,17 +2369,17 @@ smart_ref_path(const smart_fhir_type_t *ty, size_t k)
 /* Every compartment reference of resource res (type t) against the
    patient. */
 static int
-smart_check_resource_refs(pctx_t *c, int t, const json_t *res)
+smart_check_resource_refs(smart_policy_ctx_t *c, int t, const json_t *res)
 {
     int                          worst, rc, mine, other;
     size_t                       i, k, n, ncp;
     const char                  *p;
-    const char                  *segs[MAX_PATH_SEGS];
-    size_t                       lens[MAX_PATH_SEGS];
+    const char                  *segs[SMART_POLICY_MAX_PATH_SEGS];
+    size_t                       lens[SMART_POLICY_MAX_PATH_SEGS];
     const smart_fhir_type_t     *ty;
 
     ty = &smart_fhir_types[t];
-    worst = REF_OK;
+    worst = SMART_POLICY_REF_OK;
     mine = 0;
     other = 0;
 
@@ -2374,8 +2400,10 @@ smart_check_resource_refs(pctx_t *c, int t, const json_t *res)
         worst = rc > worst ? rc : worst;
     }
 
-    if (worst == REF_OK && t != SMART_FHIR_TYPE_PATIENT && mine == 0) {
-        return REF_UNVERIFIED;
+    if (worst == SMART_POLICY_REF_OK && t != SMART_FHIR_TYPE_PATIENT
+        && mine == 0)
+    {
+        return SMART_POLICY_REF_UNVERIFIED;
     }
 
     return worst;
@@ -2405,7 +2433,7 @@ smart_pointer_segs(const char *p, char segs[][64], size_t *nsegs)
         digits = 1;
         n = *nsegs;
 
-        if (n == MAX_PTR_SEGS) {
+        if (n == SMART_POLICY_MAX_PTR_SEGS) {
             return -1;
         }
 
@@ -2446,37 +2474,38 @@ smart_pointer_segs(const char *p, char segs[][64], size_t *nsegs)
 
 
 /*
- * One JSON Patch operation against the compartment paths of t: REF_OK,
- * REF_MISMATCH or REF_UNVERIFIED.
+ * One JSON Patch operation against the compartment paths of t:
+ * SMART_POLICY_REF_OK, SMART_POLICY_REF_MISMATCH or
+ * SMART_POLICY_REF_UNVERIFIED.
  */
 static int
-smart_check_patch_op(pctx_t *c, int t, const char *op, const char *path,
-    const char *from, const json_t *value)
+smart_check_patch_op(smart_policy_ctx_t *c, int t, const char *op,
+    const char *path, const char *from, const json_t *value)
 {
     int                          rc, worst, mine, touches;
     size_t                       i, k, n, ne, nf;
     const char                  *p;
-    const char                  *segs[MAX_PATH_SEGS];
-    size_t                       lens[MAX_PATH_SEGS];
-    char                         e[MAX_PTR_SEGS][64];
-    char                         f[MAX_PTR_SEGS][64];
+    const char                  *segs[SMART_POLICY_MAX_PATH_SEGS];
+    size_t                       lens[SMART_POLICY_MAX_PATH_SEGS];
+    char                         e[SMART_POLICY_MAX_PTR_SEGS][64];
+    char                         f[SMART_POLICY_MAX_PTR_SEGS][64];
     const smart_fhir_type_t     *ty;
 
     if (strcmp(op, "test") == 0) {
-        return REF_OK;
+        return SMART_POLICY_REF_OK;
     }
 
     if (smart_pointer_segs(path, e, &ne) != 0) {
-        return REF_UNVERIFIED;
+        return SMART_POLICY_REF_UNVERIFIED;
     }
 
     nf = 0;
     if (from != NULL && smart_pointer_segs(from, f, &nf) != 0) {
-        return REF_UNVERIFIED;
+        return SMART_POLICY_REF_UNVERIFIED;
     }
 
     ty = &smart_fhir_types[t];
-    worst = REF_OK;
+    worst = SMART_POLICY_REF_OK;
 
     for (i = 0; (p = smart_ref_path(ty, i)) != NULL; i++) {
         n = smart_split_dots(p, segs, lens);
@@ -2492,7 +2521,7 @@ smart_check_patch_op(pctx_t *c, int t, const char *op, const char *path,
             }
 
             if (k == nf || k == n) {
-                return REF_UNVERIFIED;
+                return SMART_POLICY_REF_UNVERIFIED;
             }
         }
 
@@ -2512,11 +2541,11 @@ smart_check_patch_op(pctx_t *c, int t, const char *op, const char *path,
         if (ne == 0 || (strcmp(op, "add") != 0
                         && strcmp(op, "replace") != 0))
         {
-            return REF_UNVERIFIED;
+            return SMART_POLICY_REF_UNVERIFIED;
         }
 
         if (value == NULL) {
-            return REF_UNVERIFIED;
+            return SMART_POLICY_REF_UNVERIFIED;
         }
 
         if (ne <= n) {
@@ -2529,13 +2558,13 @@ smart_check_patch_op(pctx_t *c, int t, const char *op, const char *path,
             rc = json_is_string(value)
                  ? smart_check_ref_string(c, json_string_value(value),
                                           json_string_length(value), 1, &mine)
-                 : REF_UNVERIFIED;
+                 : SMART_POLICY_REF_UNVERIFIED;
 
         } else if (ne == n + 1 && strcmp(e[n], "display") == 0) {
-            rc = REF_OK;
+            rc = SMART_POLICY_REF_OK;
 
         } else {
-            rc = REF_UNVERIFIED;
+            rc = SMART_POLICY_REF_UNVERIFIED;
         }
 
         worst = rc > worst ? rc : worst;
@@ -2546,13 +2575,13 @@ smart_check_patch_op(pctx_t *c, int t, const char *op, const char *path,
 
 
 static int
-smart_check_json_patch(pctx_t *c, int t, const json_t *patch)
+smart_check_json_patch(smart_policy_ctx_t *c, int t, const json_t *patch)
 {
     int            rc, worst;
     size_t         i;
     const json_t  *op, *path, *from;
 
-    worst = REF_OK;
+    worst = SMART_POLICY_REF_OK;
 
     for (i = 0; i < json_array_size(patch); i++) {
         op = json_array_get(patch, i);
@@ -2655,8 +2684,9 @@ smart_body_invalid(const smart_fhir_req_t *req, const json_t *body,
 
 
 static void
-smart_patient_write(pctx_t *c, const smart_fhir_req_t *req, unsigned need,
-    const json_t *body, const smart_scope_t *sc, res_t *r)
+smart_patient_write(smart_policy_ctx_t *c, const smart_fhir_req_t *req,
+    unsigned need, const json_t *body, const smart_scope_t *sc,
+    smart_policy_res_t *r)
 {
     int    t, rc, pin;
     char   needed_user[SMART_POLICY_NEEDED_MAX];
@@ -2675,7 +2705,7 @@ smart_patient_write(pctx_t *c, const smart_fhir_req_t *req, unsigned need,
 
     if (smart_unprovable(t)) {
         smart_res_deny(r, SMART_ERR_SCOPE_INSUFFICIENT, needed_user,
-                       UNPROVABLE_WHY);
+                       SMART_POLICY_UNPROVABLE_WHY);
         return;
     }
 
@@ -2717,20 +2747,20 @@ smart_patient_write(pctx_t *c, const smart_fhir_req_t *req, unsigned need,
             }
 
         } else {
-            if (req->features & PATIENT_FEATURES_DENIED) {
+            if (req->features & SMART_POLICY_PATIENT_FEATURES_DENIED) {
                 smart_patient_features_denied(req, needed_user, r);
                 return;
             }
 
             pin = smart_pin_status(c, req, t);
 
-            if (pin == PIN_OTHER) {
+            if (pin == SMART_POLICY_PIN_OTHER) {
                 smart_res_deny(r, SMART_ERR_PATIENT_MISMATCH, needed_pt,
                                "the criteria name another patient");
                 return;
             }
 
-            if (pin != PIN_YES) {
+            if (pin != SMART_POLICY_PIN_YES) {
                 smart_res_deny(r, SMART_ERR_SCOPE_INSUFFICIENT, needed_user,
                                "the conditional criteria are not limited to "
                                "the patient");
@@ -2739,7 +2769,7 @@ smart_patient_write(pctx_t *c, const smart_fhir_req_t *req, unsigned need,
         }
     }
 
-    rc = REF_OK;
+    rc = SMART_POLICY_REF_OK;
 
     if (req->interaction == SMART_FHIR_I_CREATE
         || req->interaction == SMART_FHIR_I_UPDATE)
@@ -2757,13 +2787,13 @@ smart_patient_write(pctx_t *c, const smart_fhir_req_t *req, unsigned need,
         rc = smart_check_json_patch(c, t, body);
     }
 
-    if (rc == REF_MISMATCH) {
+    if (rc == SMART_POLICY_REF_MISMATCH) {
         smart_res_deny(r, SMART_ERR_PATIENT_MISMATCH, needed_pt,
                        "a compartment reference points to another patient");
         return;
     }
 
-    if (rc == REF_UNVERIFIED) {
+    if (rc == SMART_POLICY_REF_UNVERIFIED) {
         smart_res_deny(r, SMART_ERR_SCOPE_INSUFFICIENT, needed_user,
                        "a compartment reference cannot be tied to the patient");
         return;
@@ -2774,12 +2804,12 @@ smart_patient_write(pctx_t *c, const smart_fhir_req_t *req, unsigned need,
 
 
 static void
-smart_decide_write(pctx_t *c, const smart_fhir_req_t *req, const json_t *body,
-    int body_present, res_t *best)
+smart_decide_write(smart_policy_ctx_t *c, const smart_fhir_req_t *req,
+    const json_t *body, int body_present, smart_policy_res_t *best)
 {
     int                    t;
     unsigned               need;
-    res_t                  r;
+    smart_policy_res_t     r;
     char                   needed[SMART_POLICY_NEEDED_MAX];
     const char            *bad;
     const smart_scope_t   *sc;
@@ -2807,7 +2837,7 @@ smart_decide_write(pctx_t *c, const smart_fhir_req_t *req, const json_t *body,
         return;
     }
 
-    sc = smart_grant_full(c, CTX_US, t, need);
+    sc = smart_grant_full(c, SMART_POLICY_CTX_US, t, need);
     if (sc != NULL) {
         /* conditional criteria answer (by 200/201/412, by what they
            delete) what a search would: the same reach rule */
@@ -2828,7 +2858,7 @@ smart_decide_write(pctx_t *c, const smart_fhir_req_t *req, const json_t *body,
 
     if ((c->patient != NULL
          && smart_grant_granular(c, SMART_SCOPE_PATIENT, t, need, g) > 0)
-        || smart_grant_granular(c, CTX_US, t, need, g) > 0)
+        || smart_grant_granular(c, SMART_POLICY_CTX_US, t, need, g) > 0)
     {
         smart_fmt_needed(needed, g[0]->context, t, need);
         smart_res_deny(&r, SMART_ERR_SCOPE_INSUFFICIENT, needed,
@@ -2869,8 +2899,8 @@ smart_find_op(const smart_policy_conf_t *conf, const char *name)
 
 /* The patient-side conditions of an operation granted by a patient scope. */
 static void
-smart_patient_op(pctx_t *c, const smart_fhir_req_t *req, unsigned letters,
-    int nt, const smart_scope_t *sc, res_t *r)
+smart_patient_op(smart_policy_ctx_t *c, const smart_fhir_req_t *req,
+    unsigned letters, int nt, const smart_scope_t *sc, smart_policy_res_t *r)
 {
     char  needed[SMART_POLICY_NEEDED_MAX];
 
@@ -2914,12 +2944,13 @@ smart_patient_op(pctx_t *c, const smart_fhir_req_t *req, unsigned letters,
 
 
 static void
-smart_decide_op(pctx_t *c, const smart_fhir_req_t *req, res_t *best)
+smart_decide_op(smart_policy_ctx_t *c, const smart_fhir_req_t *req,
+    smart_policy_res_t *best)
 {
     int                        nt, ok;
     size_t                     a, i, ntypes;
     unsigned                   ctx, nctx, letters;
-    res_t                      r, part;
+    smart_policy_res_t         r, part;
     char                       needed[SMART_POLICY_NEEDED_MAX];
     const smart_scope_t       *sc, *first;
     const smart_policy_op_t   *op;
@@ -2946,7 +2977,7 @@ smart_decide_op(pctx_t *c, const smart_fhir_req_t *req, res_t *best)
         for (i = 0; i < ntypes && ok; i++) {
             nt = op->ntypes ? op->types[i] : req->type;
 
-            sc = smart_grant_full(c, ctx & CTX_US, nt, letters);
+            sc = smart_grant_full(c, ctx & SMART_POLICY_CTX_US, nt, letters);
             if (sc != NULL) {
                 first = first ? first : sc;
                 continue;
@@ -2959,7 +2990,7 @@ smart_decide_op(pctx_t *c, const smart_fhir_req_t *req, res_t *best)
                    != NULL)
             {
                 smart_patient_op(c, req, letters, nt, sc, &part);
-                if (part.verdict == V_ALLOW) {
+                if (part.verdict == SMART_POLICY_V_ALLOW) {
                     first = first ? first : sc;
                     ok = 1;
                     smart_res_init(&part);
@@ -3002,10 +3033,10 @@ smart_decide_op(pctx_t *c, const smart_fhir_req_t *req, res_t *best)
 /* --- one request ---------------------------------------------------------- */
 
 static void
-smart_decide_req(pctx_t *c, const smart_fhir_req_t *req, const json_t *body,
-    int body_present, int in_bundle, res_t *r)
+smart_decide_req(smart_policy_ctx_t *c, const smart_fhir_req_t *req,
+    const json_t *body, int body_present, int in_bundle, smart_policy_res_t *r)
 {
-    res_t  tmp;
+    smart_policy_res_t  tmp;
 
     smart_res_init(&tmp);
 
@@ -3139,7 +3170,8 @@ smart_binary_json(const json_t *binary)
 
 
 static void
-smart_decide_entry(pctx_t *c, const json_t *entry, res_t *r)
+smart_decide_entry(smart_policy_ctx_t *c, const json_t *entry,
+    smart_policy_res_t *r)
 {
     size_t                   ulen;
     const char              *method, *url, *q, *ine;
@@ -3256,14 +3288,15 @@ smart_decide_entry(pctx_t *c, const json_t *entry, res_t *r)
 /* --- the public interface ----------------------------------------------- */
 
 static int
-smart_fill_decision(pctx_t *c, smart_decision_t *d, res_t *r)
+smart_fill_decision(smart_policy_ctx_t *c, smart_decision_t *d,
+    smart_policy_res_t *r)
 {
-    size_t   i;
-    char     buf[SMART_SCOPE_MAX_LEN * 3 + 64];
-    sbuf_t   sb;
+    size_t                i;
+    char                  buf[SMART_SCOPE_MAX_LEN * 3 + 64];
+    smart_policy_sbuf_t   sb;
 
-    d->allow = (r->verdict != V_DENY);
-    d->narrowed = (r->verdict == V_NARROW);
+    d->allow = (r->verdict != SMART_POLICY_V_DENY);
+    d->narrowed = (r->verdict == SMART_POLICY_V_NARROW);
     d->reason = d->allow ? SMART_ERR__COUNT : r->reason;
     memcpy(d->needed, r->needed, sizeof(d->needed));
 
@@ -3281,7 +3314,7 @@ smart_fill_decision(pctx_t *c, smart_decision_t *d, res_t *r)
             return -1;
         }
 
-        memset(&sb, 0, sizeof(sbuf_t));
+        memset(&sb, 0, sizeof(smart_policy_sbuf_t));
 
         for (i = 0; i < r->nparams; i++) {
             d->params[i] = r->params[i];
@@ -3315,13 +3348,13 @@ smart_fill_decision(pctx_t *c, smart_decision_t *d, res_t *r)
 
 
 static void
-smart_decide_bundle(pctx_t *c, const json_t *body, int body_present,
-    smart_decision_t *d, res_t *r)
+smart_decide_bundle(smart_policy_ctx_t *c, const json_t *body, int body_present,
+    smart_decision_t *d, smart_policy_res_t *r)
 {
-    size_t          i, n;
-    const char     *type;
-    const json_t   *entries, *rt;
-    res_t           er;
+    size_t               i, n;
+    const char          *type;
+    const json_t        *entries, *rt;
+    smart_policy_res_t   er;
 
     if (!body_present || !json_is_object(body)) {
         smart_res_deny(r, SMART_ERR_REQUEST_INVALID, NULL,
@@ -3370,13 +3403,13 @@ smart_decide_bundle(pctx_t *c, const json_t *body, int body_present,
         smart_res_init(&er);
         smart_decide_entry(c, json_array_get(entries, i), &er);
 
-        if (er.verdict == V_NARROW) {
+        if (er.verdict == SMART_POLICY_V_NARROW) {
             smart_res_deny(&er, SMART_ERR_SCOPE_INSUFFICIENT, er.needed,
                            "the entry would need a narrowing, which a bundle "
                            "entry cannot carry");
         }
 
-        if (er.verdict == V_DENY) {
+        if (er.verdict == SMART_POLICY_V_DENY) {
             d->entries[d->nentries].index = i;
             d->entries[d->nentries].reason = er.reason;
             d->entries[d->nentries].why = er.why;
@@ -3406,8 +3439,8 @@ smart_policy_decide(const smart_policy_conf_t *conf,
     smart_decision_t **out)
 {
     int                    body_present, parsed;
-    pctx_t                 c;
-    res_t                  r;
+    smart_policy_ctx_t     c;
+    smart_policy_res_t     r;
     json_t                *json;
     smart_decision_t      *d;
     smart_policy_conf_t    defconf;
@@ -3428,7 +3461,7 @@ smart_policy_decide(const smart_policy_conf_t *conf,
         return SMART_POLICY_NOMEM;
     }
 
-    memset(&c, 0, sizeof(pctx_t));
+    memset(&c, 0, sizeof(smart_policy_ctx_t));
     c.conf = conf;
     c.set = scopes;
 
