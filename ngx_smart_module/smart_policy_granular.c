@@ -1,0 +1,421 @@
+/*
+ * ngx_smart_module policy core: granular scopes ("patient/Observation.rs?
+ * category=...").  A search inside one scope or inside the union of the
+ * one-parameter scopes is allowed, one that names a restricted parameter
+ * otherwise is refused, one that omits it is narrowed with the first
+ * scope's restriction (docs/scopes.md, "Granular scopes in decisions",
+ * "Narrowing").
+ *
+ * Plain C99: no NGINX headers, no global mutable state.
+ */
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "smart_policy_private.h"
+
+
+/* --- granular scopes ----------------------------------------------------- */
+
+/*
+ * The end of the comma piece of v[0..n) that starts at start, splitting as
+ * the classifier (and the FHIR server) does: '\' escapes the next byte,
+ * so "\\," is an escaped backslash followed by a separator.
+ */
+static size_t
+smart_piece_end(const char *v, size_t n, size_t start)
+{
+    size_t  i;
+
+    for (i = start; i < n; i++) {
+        if (v[i] == '\\' && i + 1 < n) {
+            i++;
+            continue;
+        }
+
+        if (v[i] == ',') {
+            break;
+        }
+    }
+
+    return i;
+}
+
+
+/* 1 when piece v equals one comma piece of the scope value sv. */
+static int
+smart_granular_value_has(const char *sv, size_t svlen, const char *v)
+{
+    size_t  start, end, vl;
+
+    vl = strlen(v);
+    start = 0;
+
+    for ( ;; ) {
+        end = smart_piece_end(sv, svlen, start);
+
+        if (end - start == vl && memcmp(sv + start, v, vl) == 0) {
+            return 1;
+        }
+
+        if (end >= svlen) {
+            return 0;
+        }
+
+        start = end + 1;
+    }
+}
+
+
+/* 1 when one request parameter named exactly name has only values among
+   the scope values vals[0..nvals). */
+static int
+smart_request_inside(const smart_fhir_req_t *req, const char *name,
+    const smart_scope_param_t *const *vals, size_t nvals)
+{
+    int                        ok;
+    size_t                     i, j, k;
+    const smart_fhir_param_t  *pa;
+
+    for (i = 0; i < req->nparams; i++) {
+        pa = &req->params[i];
+
+        if (strcmp(pa->raw_name, name) != 0) {
+            continue;
+        }
+
+        ok = 1;
+
+        for (j = 0; j < pa->nvalues && ok; j++) {
+            ok = 0;
+
+            for (k = 0; k < nvals; k++) {
+                if (smart_granular_value_has(vals[k]->value, vals[k]->value_len,
+                                             pa->values[j]))
+                {
+                    ok = 1;
+                    break;
+                }
+            }
+        }
+
+        if (ok) {
+            return 1;
+        }
+    }
+
+    return 0;
+}
+
+
+static size_t
+smart_base_len(const char *name)
+{
+    size_t  n;
+
+    n = strcspn(name, ":.");
+
+    return n;
+}
+
+
+/* 1 when the request has a parameter with the base name of sname. */
+static int
+smart_request_names(const smart_fhir_req_t *req, const char *sname)
+{
+    size_t  i, n;
+
+    n = smart_base_len(sname);
+
+    for (i = 0; i < req->nparams; i++) {
+        if (strlen(req->params[i].name) == n
+            && memcmp(req->params[i].name, sname, n) == 0)
+        {
+            return 1;
+        }
+    }
+
+    return 0;
+}
+
+
+/*
+ * 1 when a granular parameter can be appended as a narrowing: a plain
+ * search parameter (optionally with a modifier), or one of the common
+ * filtering parameters.  Result parameters (_include, _has, _count, ...)
+ * and chains would change what comes back rather than filter it.
+ */
+static int
+smart_narrowable_name(const char *name)
+{
+    size_t              i, colons;
+    static const char  *const common[] = {
+        "_id", "_tag", "_security", "_profile", "_source", "_lastUpdated",
+        "_text", "_content", "_list"
+    };
+
+    if (SMART_POLICY_IN_LIST(common, name)) {
+        return 1;
+    }
+
+    if (!((name[0] >= 'A' && name[0] <= 'Z')
+          || (name[0] >= 'a' && name[0] <= 'z')))
+    {
+        return 0;
+    }
+
+    colons = 0;
+
+    for (i = 1; name[i] != '\0'; i++) {
+        if (name[i] == ':') {
+            if (++colons > 1 || name[i + 1] == '\0') {
+                return 0;
+            }
+            continue;
+        }
+
+        if (!((name[i] >= 'A' && name[i] <= 'Z')
+              || (name[i] >= 'a' && name[i] <= 'z')
+              || (name[i] >= '0' && name[i] <= '9') || name[i] == '-'))
+        {
+            return 0;
+        }
+    }
+
+    return 1;
+}
+
+
+/*
+ * Appends the comma pieces of a scope value, each piece encoded.  -1 when
+ * a piece ends in an unescaped '\': the server would read the comma after
+ * it as part of the piece (servers decode %5C before they split), so the
+ * narrowing cannot be expressed.
+ */
+static int
+smart_add_pieces(smart_policy_sbuf_t *sb, const char *v, size_t n)
+{
+    size_t  start, end, k;
+
+    start = 0;
+
+    for ( ;; ) {
+        end = smart_piece_end(v, n, start);
+
+        for (k = end; k > start && v[k - 1] == '\\'; k--) {
+            /* void */
+        }
+
+        if ((end - k) % 2 == 1) {
+            return -1;
+        }
+
+        if (start > 0) {
+            smart_sb_add(sb, ",", 1);
+        }
+
+        smart_sb_add_encoded(sb, v + start, end - start);
+
+        if (end >= n) {
+            return 0;
+        }
+
+        start = end + 1;
+    }
+}
+
+
+/* 1 when every comma piece of a scope value is the patient, as P or
+   Patient/P. */
+static int
+smart_granular_pins(smart_policy_ctx_t *c, const char *v, size_t n)
+{
+    size_t  start, end, len;
+
+    start = 0;
+
+    for ( ;; ) {
+        end = smart_piece_end(v, n, start);
+        len = end - start;
+
+        if (!smart_is_patient_id(c, v + start, len)
+            && !(len > 8 && memcmp(v + start, "Patient/", 8) == 0
+                 && smart_is_patient_id(c, v + start + 8, len - 8)))
+        {
+            return 0;
+        }
+
+        if (end >= n) {
+            return 1;
+        }
+
+        start = end + 1;
+    }
+}
+
+
+/*
+ * Search under granular scopes g[0..ng).  Allowed when the request is
+ * inside one scope, or inside the union of the one-parameter scopes on one
+ * parameter; refused when it names a restricted parameter otherwise;
+ * narrowed (in narrow mode) with the first scope's restriction, its one
+ * parameter carrying the whole union as a comma list.
+ */
+void
+smart_granular_search(smart_policy_ctx_t *c, const smart_fhir_req_t *req, int t,
+    const smart_scope_t **g, size_t ng, const char *needed,
+    smart_policy_res_t *r)
+{
+    int                          excl;
+    char                         base[SMART_FHIR_MAX_NAME + 1];
+    size_t                       i, j, k, nv;
+    smart_policy_sbuf_t          sb;
+    const smart_scope_t         *sc;
+    const smart_scope_param_t   *one[1];
+    const smart_scope_param_t   *vals[SMART_SCOPE_MAX_SCOPES];
+
+    if (!smart_params_recognised(req, r)) {
+        return;
+    }
+
+    for (i = 0; i < ng; i++) {
+        sc = g[i];
+
+        for (j = 0; j < sc->nparams; j++) {
+            one[0] = &sc->params[j];
+            if (!smart_request_inside(req, sc->params[j].name, one, 1)) {
+                break;
+            }
+        }
+
+        if (j == sc->nparams) {
+            smart_res_allow(r, sc, "inside a granular scope");
+            return;
+        }
+    }
+
+    for (i = 0; i < ng; i++) {
+        if (g[i]->nparams != 1) {
+            continue;
+        }
+
+        for (k = 0, nv = 0; k < ng; k++) {
+            if (g[k]->nparams == 1
+                && strcmp(g[k]->params[0].name, g[i]->params[0].name) == 0)
+            {
+                vals[nv++] = &g[k]->params[0];
+            }
+        }
+
+        if (smart_request_inside(req, g[i]->params[0].name, vals, nv)) {
+            smart_res_allow(r, g[i], "inside the union of granular scopes");
+            return;
+        }
+    }
+
+    for (i = 0; i < ng; i++) {
+        for (j = 0; j < g[i]->nparams; j++) {
+            if (smart_request_names(req, g[i]->params[j].name)) {
+                smart_res_deny(r, SMART_ERR_SCOPE_INSUFFICIENT, needed,
+                               "a search parameter is outside the values the "
+                               "granular scopes allow");
+                return;
+            }
+        }
+    }
+
+    if (c->conf->patient_search == SMART_PATIENT_SEARCH_DENY) {
+        smart_res_deny(r, SMART_ERR_SCOPE_INSUFFICIENT, needed,
+                       "search lacks the granular restriction "
+                       "(smart_patient_search deny)");
+        return;
+    }
+
+    sc = g[0];
+
+    for (j = 0; j < sc->nparams; j++) {
+        if (!smart_narrowable_name(sc->params[j].name)
+            || !smart_restriction_recognised(req, sc->params[j].name))
+        {
+            smart_res_deny(r, SMART_ERR_SCOPE_INSUFFICIENT, needed,
+                           "the granular restriction cannot be added as a "
+                           "search parameter");
+            return;
+        }
+
+        /* under a patient scope a restriction on a patient parameter that
+           names someone else would contradict the patient narrowing */
+        i = smart_base_len(sc->params[j].name);
+        if (sc->context == SMART_SCOPE_PATIENT && i < sizeof(base)) {
+            memcpy(base, sc->params[j].name, i);
+            base[i] = '\0';
+
+            if ((t == SMART_FHIR_TYPE_PATIENT && strcmp(base, "_id") == 0)
+                || (t != SMART_FHIR_TYPE_PATIENT
+                    && smart_patient_param(t, base, &excl)))
+            {
+                if (!smart_granular_pins(c, sc->params[j].value,
+                                         sc->params[j].value_len))
+                {
+                    smart_res_deny(r, SMART_ERR_SCOPE_INSUFFICIENT, needed,
+                                   "the granular restriction names another "
+                                   "patient");
+                    return;
+                }
+            }
+        }
+    }
+
+    for (j = 0; j < sc->nparams; j++) {
+        memset(&sb, 0, sizeof(smart_policy_sbuf_t));
+
+        for (k = 0; k < ng; k++) {
+            if (k > 0 && sc->nparams != 1) {
+                break;
+            }
+
+            if (g[k]->nparams != sc->nparams
+                || strcmp(g[k]->params[j].name, sc->params[j].name) != 0)
+            {
+                continue;
+            }
+
+            if (sb.len > 0) {
+                smart_sb_add(&sb, ",", 1);
+            }
+
+            /* the scope value may itself be a comma list: keep its pieces,
+               encode everything inside a piece */
+            if (smart_add_pieces(&sb, g[k]->params[j].value,
+                                 g[k]->params[j].value_len)
+                != 0)
+            {
+                free(sb.p);
+                smart_res_deny(r, SMART_ERR_SCOPE_INSUFFICIENT, needed,
+                               "the narrowing cannot be expressed");
+                return;
+            }
+        }
+
+        if (sb.nomem) {
+            free(sb.p);
+            c->nomem = 1;
+            smart_res_deny(r, SMART_ERR_SCOPE_INSUFFICIENT, needed,
+                           "no memory");
+            return;
+        }
+
+        if (smart_res_add_param(c, r, sc->params[j].name, sb.p ? sb.p : "",
+                                sb.len) != 0)
+        {
+            free(sb.p);
+            smart_res_deny(r, SMART_ERR_SCOPE_INSUFFICIENT, needed,
+                           "the narrowing cannot be expressed");
+            return;
+        }
+
+        free(sb.p);
+    }
+
+    smart_res_allow(r, sc, "narrowed to the granular scope");
+}
