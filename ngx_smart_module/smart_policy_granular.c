@@ -254,29 +254,14 @@ smart_granular_pins(smart_policy_ctx_t *c, const char *v, size_t n)
 }
 
 
-/*
- * Search under granular scopes g[0..ng).  Allowed when the request is
- * inside one scope, or inside the union of the one-parameter scopes on one
- * parameter; refused when it names a restricted parameter otherwise;
- * narrowed (in narrow mode) with the first scope's restriction, its one
- * parameter carrying the whole union as a comma list.
- */
-void
-smart_granular_search(smart_policy_ctx_t *c, const smart_fhir_req_t *req, int t,
-    const smart_scope_t **g, size_t ng, const char *needed,
-    smart_policy_res_t *r)
+/* Step 1: the first scope whose every restriction the request meets. */
+static const smart_scope_t *
+smart_granular_inside_one(const smart_fhir_req_t *req,
+    const smart_scope_t **g, size_t ng)
 {
-    int                          excl;
-    char                         base[SMART_FHIR_MAX_NAME + 1];
-    size_t                       i, j, k, nv;
-    smart_policy_sbuf_t          sb;
+    size_t                       i, j;
     const smart_scope_t         *sc;
     const smart_scope_param_t   *one[1];
-    const smart_scope_param_t   *vals[SMART_SCOPE_MAX_SCOPES];
-
-    if (!smart_params_recognised(req, r)) {
-        return;
-    }
 
     for (i = 0; i < ng; i++) {
         sc = g[i];
@@ -289,10 +274,24 @@ smart_granular_search(smart_policy_ctx_t *c, const smart_fhir_req_t *req, int t,
         }
 
         if (j == sc->nparams) {
-            smart_res_allow(r, sc, "inside a granular scope");
-            return;
+            return sc;
         }
     }
+
+    return NULL;
+}
+
+
+/*
+ * Step 2: the first one-parameter scope whose union with the other
+ * one-parameter scopes on the same parameter the request meets.
+ */
+static const smart_scope_t *
+smart_granular_inside_union(const smart_fhir_req_t *req,
+    const smart_scope_t **g, size_t ng)
+{
+    size_t                       i, k, nv;
+    const smart_scope_param_t   *vals[SMART_SCOPE_MAX_SCOPES];
 
     for (i = 0; i < ng; i++) {
         if (g[i]->nparams != 1) {
@@ -308,20 +307,224 @@ smart_granular_search(smart_policy_ctx_t *c, const smart_fhir_req_t *req, int t,
         }
 
         if (smart_request_inside(req, g[i]->params[0].name, vals, nv)) {
-            smart_res_allow(r, g[i], "inside the union of granular scopes");
-            return;
+            return g[i];
         }
     }
+
+    return NULL;
+}
+
+
+/* Step 3: 1 when the request names a restricted parameter of any scope. */
+static int
+smart_granular_named(const smart_fhir_req_t *req, const smart_scope_t **g,
+    size_t ng)
+{
+    size_t  i, j;
 
     for (i = 0; i < ng; i++) {
         for (j = 0; j < g[i]->nparams; j++) {
             if (smart_request_names(req, g[i]->params[j].name)) {
-                smart_res_deny(r, SMART_ERR_SCOPE_INSUFFICIENT, needed,
-                               "a search parameter is outside the values the "
-                               "granular scopes allow");
-                return;
+                return 1;
             }
         }
+    }
+
+    return 0;
+}
+
+
+/*
+ * Under a patient scope sc, 1 when the restriction sp is on a patient
+ * parameter of t and names someone else: it would contradict the patient
+ * narrowing.
+ */
+static int
+smart_granular_other_patient(smart_policy_ctx_t *c, int t,
+    const smart_scope_t *sc, const smart_scope_param_t *sp)
+{
+    int     excl;
+    char    base[SMART_FHIR_MAX_NAME + 1];
+    size_t  n;
+
+    n = smart_base_len(sp->name);
+    if (sc->context != SMART_SCOPE_PATIENT || n >= sizeof(base)) {
+        return 0;
+    }
+
+    memcpy(base, sp->name, n);
+    base[n] = '\0';
+
+    if ((t == SMART_FHIR_TYPE_PATIENT && strcmp(base, "_id") == 0)
+        || (t != SMART_FHIR_TYPE_PATIENT
+            && smart_patient_param(t, base, &excl)))
+    {
+        return !smart_granular_pins(c, sp->value, sp->value_len);
+    }
+
+    return 0;
+}
+
+
+/*
+ * Step 4, before anything is appended: every restriction of sc can be a
+ * search parameter of the request.  1, or 0 with r set to the refusal.
+ */
+static int
+smart_granular_narrowable(smart_policy_ctx_t *c, const smart_fhir_req_t *req,
+    int t, const smart_scope_t *sc, const char *needed,
+    smart_policy_res_t *r)
+{
+    size_t  j;
+
+    for (j = 0; j < sc->nparams; j++) {
+        if (!smart_narrowable_name(sc->params[j].name)
+            || !smart_restriction_recognised(req, sc->params[j].name))
+        {
+            smart_res_deny(r, SMART_ERR_SCOPE_INSUFFICIENT, needed,
+                           "the granular restriction cannot be added as a "
+                           "search parameter");
+            return 0;
+        }
+
+        if (smart_granular_other_patient(c, t, sc, &sc->params[j])) {
+            smart_res_deny(r, SMART_ERR_SCOPE_INSUFFICIENT, needed,
+                           "the granular restriction names another patient");
+            return 0;
+        }
+    }
+
+    return 1;
+}
+
+
+/*
+ * The value of restriction j of g[0] as a narrowing: its value, and when
+ * g[0] has one parameter the values of every one-parameter scope on it, as
+ * one comma list.  -1 when a piece cannot be expressed.
+ */
+static int
+smart_granular_value(const smart_scope_t **g, size_t ng, size_t j,
+    smart_policy_sbuf_t *sb)
+{
+    size_t                k;
+    const smart_scope_t  *sc;
+
+    sc = g[0];
+
+    for (k = 0; k < ng; k++) {
+        if (k > 0 && sc->nparams != 1) {
+            break;
+        }
+
+        if (g[k]->nparams != sc->nparams
+            || strcmp(g[k]->params[j].name, sc->params[j].name) != 0)
+        {
+            continue;
+        }
+
+        if (sb->len > 0) {
+            smart_sb_add(sb, ",", 1);
+        }
+
+        /* the scope value may itself be a comma list: keep its pieces,
+           encode everything inside a piece */
+        if (smart_add_pieces(sb, g[k]->params[j].value,
+                             g[k]->params[j].value_len)
+            != 0)
+        {
+            return -1;
+        }
+    }
+
+    return 0;
+}
+
+
+/*
+ * Step 4: appends the first scope's restriction (smart_granular_value()
+ * for each of its parameters).  0, or -1 with r set to the refusal.
+ */
+static int
+smart_granular_narrow(smart_policy_ctx_t *c, const smart_scope_t **g,
+    size_t ng, const char *needed, smart_policy_res_t *r)
+{
+    size_t                 j;
+    smart_policy_sbuf_t    sb;
+    const smart_scope_t   *sc;
+
+    sc = g[0];
+
+    for (j = 0; j < sc->nparams; j++) {
+        memset(&sb, 0, sizeof(smart_policy_sbuf_t));
+
+        if (smart_granular_value(g, ng, j, &sb) != 0) {
+            free(sb.p);
+            smart_res_deny(r, SMART_ERR_SCOPE_INSUFFICIENT, needed,
+                           "the narrowing cannot be expressed");
+            return -1;
+        }
+
+        if (sb.nomem) {
+            free(sb.p);
+            c->nomem = 1;
+            smart_res_deny(r, SMART_ERR_SCOPE_INSUFFICIENT, needed,
+                           "no memory");
+            return -1;
+        }
+
+        if (smart_res_add_param(c, r, sc->params[j].name, sb.p ? sb.p : "",
+                                sb.len) != 0)
+        {
+            free(sb.p);
+            smart_res_deny(r, SMART_ERR_SCOPE_INSUFFICIENT, needed,
+                           "the narrowing cannot be expressed");
+            return -1;
+        }
+
+        free(sb.p);
+    }
+
+    return 0;
+}
+
+
+/*
+ * Search under granular scopes g[0..ng) (docs/scopes.md, "Granular scopes
+ * in decisions"): allowed when the request is inside one scope (1), or
+ * inside the union of the one-parameter scopes on one parameter (2);
+ * refused when it names a restricted parameter otherwise (3); narrowed (in
+ * narrow mode) with the first scope's restriction, its one parameter
+ * carrying the whole union as a comma list (4).
+ */
+void
+smart_granular_search(smart_policy_ctx_t *c, const smart_fhir_req_t *req,
+    int t, const smart_scope_t **g, size_t ng, const char *needed,
+    smart_policy_res_t *r)
+{
+    const smart_scope_t  *sc;
+
+    if (!smart_params_recognised(req, r)) {
+        return;
+    }
+
+    sc = smart_granular_inside_one(req, g, ng);
+    if (sc != NULL) {
+        smart_res_allow(r, sc, "inside a granular scope");
+        return;
+    }
+
+    sc = smart_granular_inside_union(req, g, ng);
+    if (sc != NULL) {
+        smart_res_allow(r, sc, "inside the union of granular scopes");
+        return;
+    }
+
+    if (smart_granular_named(req, g, ng)) {
+        smart_res_deny(r, SMART_ERR_SCOPE_INSUFFICIENT, needed,
+                       "a search parameter is outside the values the "
+                       "granular scopes allow");
+        return;
     }
 
     if (c->conf->patient_search == SMART_PATIENT_SEARCH_DENY) {
@@ -331,91 +534,9 @@ smart_granular_search(smart_policy_ctx_t *c, const smart_fhir_req_t *req, int t,
         return;
     }
 
-    sc = g[0];
-
-    for (j = 0; j < sc->nparams; j++) {
-        if (!smart_narrowable_name(sc->params[j].name)
-            || !smart_restriction_recognised(req, sc->params[j].name))
-        {
-            smart_res_deny(r, SMART_ERR_SCOPE_INSUFFICIENT, needed,
-                           "the granular restriction cannot be added as a "
-                           "search parameter");
-            return;
-        }
-
-        /* under a patient scope a restriction on a patient parameter that
-           names someone else would contradict the patient narrowing */
-        i = smart_base_len(sc->params[j].name);
-        if (sc->context == SMART_SCOPE_PATIENT && i < sizeof(base)) {
-            memcpy(base, sc->params[j].name, i);
-            base[i] = '\0';
-
-            if ((t == SMART_FHIR_TYPE_PATIENT && strcmp(base, "_id") == 0)
-                || (t != SMART_FHIR_TYPE_PATIENT
-                    && smart_patient_param(t, base, &excl)))
-            {
-                if (!smart_granular_pins(c, sc->params[j].value,
-                                         sc->params[j].value_len))
-                {
-                    smart_res_deny(r, SMART_ERR_SCOPE_INSUFFICIENT, needed,
-                                   "the granular restriction names another "
-                                   "patient");
-                    return;
-                }
-            }
-        }
+    if (smart_granular_narrowable(c, req, t, g[0], needed, r)
+        && smart_granular_narrow(c, g, ng, needed, r) == 0)
+    {
+        smart_res_allow(r, g[0], "narrowed to the granular scope");
     }
-
-    for (j = 0; j < sc->nparams; j++) {
-        memset(&sb, 0, sizeof(smart_policy_sbuf_t));
-
-        for (k = 0; k < ng; k++) {
-            if (k > 0 && sc->nparams != 1) {
-                break;
-            }
-
-            if (g[k]->nparams != sc->nparams
-                || strcmp(g[k]->params[j].name, sc->params[j].name) != 0)
-            {
-                continue;
-            }
-
-            if (sb.len > 0) {
-                smart_sb_add(&sb, ",", 1);
-            }
-
-            /* the scope value may itself be a comma list: keep its pieces,
-               encode everything inside a piece */
-            if (smart_add_pieces(&sb, g[k]->params[j].value,
-                                 g[k]->params[j].value_len)
-                != 0)
-            {
-                free(sb.p);
-                smart_res_deny(r, SMART_ERR_SCOPE_INSUFFICIENT, needed,
-                               "the narrowing cannot be expressed");
-                return;
-            }
-        }
-
-        if (sb.nomem) {
-            free(sb.p);
-            c->nomem = 1;
-            smart_res_deny(r, SMART_ERR_SCOPE_INSUFFICIENT, needed,
-                           "no memory");
-            return;
-        }
-
-        if (smart_res_add_param(c, r, sc->params[j].name, sb.p ? sb.p : "",
-                                sb.len) != 0)
-        {
-            free(sb.p);
-            smart_res_deny(r, SMART_ERR_SCOPE_INSUFFICIENT, needed,
-                           "the narrowing cannot be expressed");
-            return;
-        }
-
-        free(sb.p);
-    }
-
-    smart_res_allow(r, sc, "narrowed to the granular scope");
 }

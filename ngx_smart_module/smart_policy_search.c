@@ -772,6 +772,75 @@ smart_decide_search(smart_policy_ctx_t *c, const smart_fhir_req_t *req,
 
 
 /*
+ * A type t of a system search that a patient grant allows: 0 when the
+ * parameters limit it to the patient (or it is outside the compartment),
+ * 1 when patient=<id> would, -1 with r set to the refusal.
+ */
+static int
+smart_system_type_patient(smart_policy_ctx_t *c, const smart_fhir_req_t *req,
+    int t, smart_policy_res_t *r)
+{
+    int   pin, excl;
+    char  needed[SMART_POLICY_NEEDED_MAX];
+
+    pin = smart_pin_status(c, req, t);
+
+    if (pin == SMART_POLICY_PIN_OTHER) {
+        smart_fmt_needed(needed, SMART_SCOPE_PATIENT, t, SMART_SCOPE_S);
+        smart_res_deny(r, SMART_ERR_PATIENT_MISMATCH, needed,
+                       "a patient parameter names another patient");
+        return -1;
+    }
+
+    if (pin != SMART_POLICY_PIN_NO) {
+        return 0;
+    }
+
+    if (t == SMART_FHIR_TYPE_PATIENT
+        || !smart_patient_param(t, "patient", &excl) || !excl
+        || c->conf->patient_search == SMART_PATIENT_SEARCH_DENY)
+    {
+        smart_fmt_needed(needed, SMART_SCOPE_USER, t, SMART_SCOPE_S);
+        smart_res_deny(r, SMART_ERR_SCOPE_INSUFFICIENT, needed,
+                       "a type of the system search is not limited to the "
+                       "patient");
+        return -1;
+    }
+
+    return 1;
+}
+
+
+/*
+ * The refusal of a type t of a system search that no grant allows.  sc is
+ * NULL, or a patient grant on every type (t < 0), which nothing limits to
+ * the patient.
+ */
+static void
+smart_system_type_refused(smart_policy_ctx_t *c, int t,
+    const smart_scope_t *sc, smart_policy_res_t *r)
+{
+    char  needed[SMART_POLICY_NEEDED_MAX];
+
+    if (smart_context_missing(c, t, SMART_SCOPE_S, NULL, r)) {
+        return;
+    }
+
+    if (sc != NULL) {
+        smart_fmt_needed(needed, SMART_SCOPE_USER, t, SMART_SCOPE_S);
+        smart_res_deny(r, SMART_ERR_SCOPE_INSUFFICIENT, needed,
+                       "a search on every type cannot be limited to the "
+                       "patient");
+        return;
+    }
+
+    smart_fmt_needed(needed, smart_guess_ctx(c), t, SMART_SCOPE_S);
+    smart_res_deny(r, SMART_ERR_SCOPE_INSUFFICIENT, needed,
+                   "no scope allows searching a type of the request");
+}
+
+
+/*
  * System-level search: every _type (all types when absent) needs s.  A
  * patient grant on a compartment type needs a parameter valid for that
  * type limiting it to the patient; the only narrowing is patient=<id>, and
@@ -781,7 +850,7 @@ void
 smart_decide_search_system(smart_policy_ctx_t *c, const smart_fhir_req_t *req,
     smart_policy_res_t *best)
 {
-    int                    t, pin, via_patient, need_narrow, excl, pinned;
+    int                    t, rc, via_patient, need_narrow, pinned;
     size_t                 i, n;
     smart_policy_res_t     r;
     char                   needed[SMART_POLICY_NEEDED_MAX];
@@ -830,60 +899,24 @@ smart_decide_search_system(smart_policy_ctx_t *c, const smart_fhir_req_t *req,
             sc = smart_grant_full(c, SMART_SCOPE_PATIENT, t, SMART_SCOPE_S);
         }
 
-        if (sc != NULL && t >= 0) {
-            first = first ? first : sc;
-            via_patient = 1;
-            pin = smart_pin_status(c, req, t);
-
-            if (pin == SMART_POLICY_PIN_OTHER) {
-                smart_fmt_needed(needed, SMART_SCOPE_PATIENT, t, SMART_SCOPE_S);
-                smart_res_deny(&r, SMART_ERR_PATIENT_MISMATCH, needed,
-                               "a patient parameter names another patient");
-                smart_res_offer(best, &r);
-                return;
-            }
-
-            if (pin == SMART_POLICY_PIN_NO) {
-                if (t == SMART_FHIR_TYPE_PATIENT
-                    || !smart_patient_param(t, "patient", &excl) || !excl
-                    || c->conf->patient_search == SMART_PATIENT_SEARCH_DENY)
-                {
-                    smart_fmt_needed(needed, SMART_SCOPE_USER, t,
-                                     SMART_SCOPE_S);
-                    smart_res_deny(&r, SMART_ERR_SCOPE_INSUFFICIENT, needed,
-                                   "a type of the system search is not limited "
-                                   "to the patient");
-                    smart_res_offer(best, &r);
-                    return;
-                }
-
-                need_narrow = 1;
-            }
-
-            continue;
+        if (sc == NULL || t < 0) {
+            smart_system_type_refused(c, t, sc, &r);
+            smart_res_offer(best, &r);
+            return;
         }
 
-        if (smart_context_missing(c, t, SMART_SCOPE_S, NULL, &r)) {
-            /* r holds the refusal */
+        first = first ? first : sc;
+        via_patient = 1;
 
-        } else if (sc != NULL
-                   || (c->patient != NULL && t < 0
-                       && smart_grant_full(c, SMART_SCOPE_PATIENT, t,
-                                           SMART_SCOPE_S)))
-        {
-            smart_fmt_needed(needed, SMART_SCOPE_USER, t, SMART_SCOPE_S);
-            smart_res_deny(&r, SMART_ERR_SCOPE_INSUFFICIENT, needed,
-                           "a search on every type cannot be limited to the "
-                           "patient");
-
-        } else {
-            smart_fmt_needed(needed, smart_guess_ctx(c), t, SMART_SCOPE_S);
-            smart_res_deny(&r, SMART_ERR_SCOPE_INSUFFICIENT, needed,
-                           "no scope allows searching a type of the request");
+        rc = smart_system_type_patient(c, req, t, &r);
+        if (rc < 0) {
+            smart_res_offer(best, &r);
+            return;
         }
 
-        smart_res_offer(best, &r);
-        return;
+        if (rc == 1) {
+            need_narrow = 1;
+        }
     }
 
     if (via_patient) {

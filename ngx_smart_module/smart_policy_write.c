@@ -522,12 +522,117 @@ smart_body_invalid(const smart_fhir_req_t *req, const json_t *body,
 }
 
 
+/*
+ * The record a write under a patient grant acts on: by id only the
+ * patient's own Patient; by conditional criteria, criteria limited to the
+ * patient; a plain create names no record.  1, or 0 with r set to the
+ * refusal.
+ */
+static int
+smart_patient_write_target(smart_policy_ctx_t *c, const smart_fhir_req_t *req,
+    const char *needed_user, const char *needed_pt, smart_policy_res_t *r)
+{
+    int  pin;
+
+    if (!req->conditional && req->interaction == SMART_FHIR_I_CREATE) {
+        return 1;
+    }
+
+    if (req->id != NULL) {
+        if (req->type != SMART_FHIR_TYPE_PATIENT) {
+            smart_res_deny(r, SMART_ERR_SCOPE_INSUFFICIENT, needed_user,
+                           "a write by id of a compartment type cannot be "
+                           "checked against the patient; use a conditional "
+                           "write with the patient parameter");
+            return 0;
+        }
+
+        if (!smart_is_patient_id(c, req->id, strlen(req->id))) {
+            smart_res_deny(r, SMART_ERR_PATIENT_MISMATCH, needed_pt,
+                           "another patient's record");
+            return 0;
+        }
+
+        return 1;
+    }
+
+    if (smart_patient_features_denied(req, needed_user, r)) {
+        return 0;
+    }
+
+    pin = smart_pin_status(c, req, req->type);
+
+    if (pin == SMART_POLICY_PIN_OTHER) {
+        smart_res_deny(r, SMART_ERR_PATIENT_MISMATCH, needed_pt,
+                       "the criteria name another patient");
+        return 0;
+    }
+
+    if (pin != SMART_POLICY_PIN_YES) {
+        smart_res_deny(r, SMART_ERR_SCOPE_INSUFFICIENT, needed_user,
+                       "the conditional criteria are not limited to the "
+                       "patient");
+        return 0;
+    }
+
+    return 1;
+}
+
+
+/*
+ * The compartment references a write under a patient grant puts in the
+ * record: those of a created or updated resource, those a JSON Patch
+ * writes.  1, or 0 with r set to the refusal.
+ */
+static int
+smart_patient_write_refs(smart_policy_ctx_t *c, const smart_fhir_req_t *req,
+    const json_t *body, const char *needed_user, const char *needed_pt,
+    smart_policy_res_t *r)
+{
+    int  rc;
+
+    rc = SMART_POLICY_REF_OK;
+
+    if (req->interaction == SMART_FHIR_I_CREATE
+        || req->interaction == SMART_FHIR_I_UPDATE)
+    {
+        rc = smart_check_resource_refs(c, req->type, body);
+
+    } else if (req->interaction == SMART_FHIR_I_PATCH) {
+        if (!json_is_array(body)) {
+            smart_res_deny(r, SMART_ERR_SCOPE_INSUFFICIENT, needed_user,
+                           "FHIRPath Patch is not allowed under patient "
+                           "scopes");
+            return 0;
+        }
+
+        rc = smart_check_json_patch(c, req->type, body);
+    }
+
+    if (rc == SMART_POLICY_REF_MISMATCH) {
+        smart_res_deny(r, SMART_ERR_PATIENT_MISMATCH, needed_pt,
+                       "a compartment reference points to another patient");
+        return 0;
+    }
+
+    if (rc == SMART_POLICY_REF_UNVERIFIED) {
+        smart_res_deny(r, SMART_ERR_SCOPE_INSUFFICIENT, needed_user,
+                       "a compartment reference cannot be tied to the patient");
+        return 0;
+    }
+
+    return 1;
+}
+
+
+/* A write granted by the unrestricted patient scope sc (docs/scopes.md,
+   "Patient scopes", "Writes"). */
 static void
 smart_patient_write(smart_policy_ctx_t *c, const smart_fhir_req_t *req,
     unsigned need, const json_t *body, const smart_scope_t *sc,
     smart_policy_res_t *r)
 {
-    int    t, rc, pin;
+    int    t;
     char   needed_user[SMART_POLICY_NEEDED_MAX];
     char   needed_pt[SMART_POLICY_NEEDED_MAX];
 
@@ -569,76 +674,11 @@ smart_patient_write(smart_policy_ctx_t *c, const smart_fhir_req_t *req,
         return;
     }
 
-    if (req->conditional || req->interaction != SMART_FHIR_I_CREATE) {
-        if (req->id != NULL) {
-            if (t != SMART_FHIR_TYPE_PATIENT) {
-                smart_res_deny(r, SMART_ERR_SCOPE_INSUFFICIENT, needed_user,
-                               "a write by id of a compartment type cannot be "
-                               "checked against the patient; use a conditional "
-                               "write with the patient parameter");
-                return;
-            }
-
-            if (!smart_is_patient_id(c, req->id, strlen(req->id))) {
-                smart_res_deny(r, SMART_ERR_PATIENT_MISMATCH, needed_pt,
-                               "another patient's record");
-                return;
-            }
-
-        } else {
-            if (req->features & SMART_POLICY_PATIENT_FEATURES_DENIED) {
-                smart_patient_features_denied(req, needed_user, r);
-                return;
-            }
-
-            pin = smart_pin_status(c, req, t);
-
-            if (pin == SMART_POLICY_PIN_OTHER) {
-                smart_res_deny(r, SMART_ERR_PATIENT_MISMATCH, needed_pt,
-                               "the criteria name another patient");
-                return;
-            }
-
-            if (pin != SMART_POLICY_PIN_YES) {
-                smart_res_deny(r, SMART_ERR_SCOPE_INSUFFICIENT, needed_user,
-                               "the conditional criteria are not limited to "
-                               "the patient");
-                return;
-            }
-        }
-    }
-
-    rc = SMART_POLICY_REF_OK;
-
-    if (req->interaction == SMART_FHIR_I_CREATE
-        || req->interaction == SMART_FHIR_I_UPDATE)
+    if (smart_patient_write_target(c, req, needed_user, needed_pt, r)
+        && smart_patient_write_refs(c, req, body, needed_user, needed_pt, r))
     {
-        rc = smart_check_resource_refs(c, t, body);
-
-    } else if (req->interaction == SMART_FHIR_I_PATCH) {
-        if (!json_is_array(body)) {
-            smart_res_deny(r, SMART_ERR_SCOPE_INSUFFICIENT, needed_user,
-                           "FHIRPath Patch is not allowed under patient "
-                           "scopes");
-            return;
-        }
-
-        rc = smart_check_json_patch(c, t, body);
+        smart_res_allow(r, sc, "limited to the patient");
     }
-
-    if (rc == SMART_POLICY_REF_MISMATCH) {
-        smart_res_deny(r, SMART_ERR_PATIENT_MISMATCH, needed_pt,
-                       "a compartment reference points to another patient");
-        return;
-    }
-
-    if (rc == SMART_POLICY_REF_UNVERIFIED) {
-        smart_res_deny(r, SMART_ERR_SCOPE_INSUFFICIENT, needed_user,
-                       "a compartment reference cannot be tied to the patient");
-        return;
-    }
-
-    smart_res_allow(r, sc, "limited to the patient");
 }
 
 
