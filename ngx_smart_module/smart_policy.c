@@ -27,19 +27,57 @@
 
 /* --- reads by id and history --------------------------------------------- */
 
+/* A read by id or a history granted by the unrestricted patient scope sc. */
 static void
-smart_decide_read(smart_policy_ctx_t *c, const smart_fhir_req_t *req,
-    unsigned need, smart_policy_res_t *best)
+smart_patient_read(smart_policy_ctx_t *c, const smart_fhir_req_t *req,
+    unsigned need, const smart_scope_t *sc, smart_policy_res_t *r)
 {
-    int                    t;
-    smart_policy_res_t     r;
-    char                   needed[SMART_POLICY_NEEDED_MAX];
-    const smart_scope_t   *sc;
-    const smart_scope_t   *g[SMART_SCOPE_MAX_SCOPES];
-    int                    instance;
+    int   t;
+    char  needed[SMART_POLICY_NEEDED_MAX];
 
     t = req->type;
-    instance = (req->id != NULL);
+
+    if (!smart_params_recognised(req, r)
+        || smart_unprovable_denied(t, need, r))
+    {
+        return;
+    }
+
+    if (t >= 0 && !smart_in_compartment(t)) {
+        smart_res_allow(r, sc, "type outside the patient compartment");
+        return;
+    }
+
+    if (t == SMART_FHIR_TYPE_PATIENT && req->id != NULL) {
+        if (smart_own_record(c, req->id, t, need, "another patient's record",
+                             r))
+        {
+            smart_res_allow(r, sc, "the patient's own record");
+        }
+
+        return;
+    }
+
+    smart_fmt_needed(needed, SMART_SCOPE_USER, t, need);
+    smart_res_deny(r, SMART_ERR_SCOPE_INSUFFICIENT, needed,
+                   (req->id != NULL) ? "a read by id of a compartment type "
+                                       "cannot be checked against the patient"
+                                     : "type history cannot be limited to "
+                                       "the patient");
+}
+
+
+static void
+smart_decide_read(smart_policy_ctx_t *c, const smart_fhir_req_t *req,
+    smart_policy_res_t *best)
+{
+    int                    t;
+    unsigned               need;
+    smart_policy_res_t     r;
+    const smart_scope_t   *sc;
+
+    t = req->type;
+    need = smart_need_letters(req->interaction);
     smart_res_init(&r);
 
     sc = smart_grant_full(c, SMART_POLICY_CTX_US, t, need);
@@ -49,58 +87,18 @@ smart_decide_read(smart_policy_ctx_t *c, const smart_fhir_req_t *req,
         return;
     }
 
-    if (c->patient != NULL
-        && (sc = smart_grant_full(c, SMART_SCOPE_PATIENT, t, need)) != NULL)
-    {
-        if (!smart_params_recognised(req, &r)) {
-            /* r holds the refusal */
-
-        } else if (smart_unprovable(t)) {
-            smart_fmt_needed(needed, SMART_SCOPE_USER, t, need);
-            smart_res_deny(&r, SMART_ERR_SCOPE_INSUFFICIENT, needed,
-                           SMART_POLICY_UNPROVABLE_WHY);
-
-        } else if (t >= 0 && !smart_in_compartment(t)) {
-            smart_res_allow(&r, sc, "type outside the patient compartment");
-
-        } else if (t == SMART_FHIR_TYPE_PATIENT && instance) {
-            if (smart_is_patient_id(c, req->id, strlen(req->id))) {
-                smart_res_allow(&r, sc, "the patient's own record");
-
-            } else {
-                smart_fmt_needed(needed, SMART_SCOPE_PATIENT, t, need);
-                smart_res_deny(&r, SMART_ERR_PATIENT_MISMATCH, needed,
-                               "another patient's record");
-            }
-
-        } else {
-            smart_fmt_needed(needed, SMART_SCOPE_USER, t, need);
-            smart_res_deny(&r, SMART_ERR_SCOPE_INSUFFICIENT, needed,
-                           instance ? "a read by id of a compartment type "
-                                      "cannot be checked against the patient"
-                                    : "type history cannot be limited to the "
-                                      "patient");
-        }
-
+    sc = smart_grant_patient(c, t, need);
+    if (sc != NULL) {
+        smart_patient_read(c, req, need, sc, &r);
         smart_res_offer(best, &r);
     }
 
-    if ((c->patient != NULL
-         && smart_grant_granular(c, SMART_SCOPE_PATIENT, t, need, g) > 0)
-        || smart_grant_granular(c, SMART_POLICY_CTX_US, t, need, g) > 0)
-    {
-        smart_fmt_needed(needed, g[0]->context, t, need);
-        smart_res_deny(&r, SMART_ERR_SCOPE_INSUFFICIENT, needed,
-                       "granular scopes grant searches only; a read by id or a "
-                       "history cannot be checked");
-        smart_res_offer(best, &r);
-    }
-
-    if (smart_context_missing(c, t, need, NULL, &r)) {
-        smart_res_offer(best, &r);
-    }
+    smart_offer_granular_refusal(c, t, need,
+                                 "granular scopes grant searches only; a "
+                                 "read by id or a history cannot be checked",
+                                 best);
+    smart_offer_context_missing(c, t, need, best);
 }
-
 
 
 /* --- one request ---------------------------------------------------------- */
@@ -109,6 +107,7 @@ void
 smart_decide_req(smart_policy_ctx_t *c, const smart_fhir_req_t *req,
     const json_t *body, int body_present, int in_bundle, smart_policy_res_t *r)
 {
+    char                needed[SMART_POLICY_NEEDED_MAX];
     smart_policy_res_t  tmp;
 
     smart_res_init(&tmp);
@@ -122,12 +121,9 @@ smart_decide_req(smart_policy_ctx_t *c, const smart_fhir_req_t *req,
     case SMART_FHIR_I_READ:
     case SMART_FHIR_I_VREAD:
     case SMART_FHIR_I_HISTORY_INSTANCE:
-        smart_decide_read(c, req, SMART_SCOPE_R, r);
-        break;
-
     case SMART_FHIR_I_HISTORY_TYPE:
     case SMART_FHIR_I_HISTORY_SYSTEM:
-        smart_decide_read(c, req, SMART_SCOPE_S, r);
+        smart_decide_read(c, req, r);
         break;
 
     case SMART_FHIR_I_SEARCH_TYPE:
@@ -160,40 +156,14 @@ smart_decide_req(smart_policy_ctx_t *c, const smart_fhir_req_t *req,
 
     if (r->empty) {
         /* no path at all: nothing grants the letters */
-        int       t;
-        unsigned  need;
-        char      needed[SMART_POLICY_NEEDED_MAX];
-
-        t = req->compartment_all ? -1 : req->type;
-
-        switch (req->interaction) {
-        case SMART_FHIR_I_READ:
-        case SMART_FHIR_I_VREAD:
-        case SMART_FHIR_I_HISTORY_INSTANCE:
-            need = SMART_SCOPE_R;
-            break;
-        case SMART_FHIR_I_CREATE:
-            need = SMART_SCOPE_C;
-            break;
-        case SMART_FHIR_I_UPDATE:
-        case SMART_FHIR_I_PATCH:
-            need = SMART_SCOPE_U;
-            break;
-        case SMART_FHIR_I_DELETE:
-            need = SMART_SCOPE_D;
-            break;
-        default:
-            need = SMART_SCOPE_S;
-            break;
-        }
-
-        smart_fmt_needed(needed, smart_guess_ctx(c), t, need);
+        smart_fmt_needed(needed, smart_guess_ctx(c),
+                         req->compartment_all ? -1 : req->type,
+                         smart_need_letters(req->interaction));
         smart_res_deny(&tmp, SMART_ERR_SCOPE_INSUFFICIENT, needed,
                        "no scope grants it");
         smart_res_offer(r, &tmp);
     }
 }
-
 
 
 /* --- the public interface ----------------------------------------------- */

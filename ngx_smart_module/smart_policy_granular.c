@@ -460,8 +460,7 @@ smart_granular_narrow(smart_policy_ctx_t *c, const smart_scope_t **g,
 
         if (smart_granular_value(g, ng, j, &sb) != 0) {
             free(sb.p);
-            smart_res_deny(r, SMART_ERR_SCOPE_INSUFFICIENT, needed,
-                           "the narrowing cannot be expressed");
+            smart_res_deny_narrowing(r, needed);
             return -1;
         }
 
@@ -477,8 +476,7 @@ smart_granular_narrow(smart_policy_ctx_t *c, const smart_scope_t **g,
                                 sb.len) != 0)
         {
             free(sb.p);
-            smart_res_deny(r, SMART_ERR_SCOPE_INSUFFICIENT, needed,
-                           "the narrowing cannot be expressed");
+            smart_res_deny_narrowing(r, needed);
             return -1;
         }
 

@@ -60,13 +60,10 @@ smart_patient_op(smart_policy_ctx_t *c, const smart_fhir_req_t *req,
     if (req->op_level == SMART_FHIR_OP_INSTANCE
         && req->type == SMART_FHIR_TYPE_PATIENT)
     {
-        if (smart_is_patient_id(c, req->id, strlen(req->id))) {
+        if (smart_own_record(c, req->id, nt, letters,
+                             "operation on another patient's record", r))
+        {
             smart_res_allow(r, sc, "operation on the patient's own record");
-
-        } else {
-            smart_fmt_needed(needed, SMART_SCOPE_PATIENT, nt, letters);
-            smart_res_deny(r, SMART_ERR_PATIENT_MISMATCH, needed,
-                           "operation on another patient's record");
         }
 
         return;
@@ -138,9 +135,8 @@ smart_decide_op(smart_policy_ctx_t *c, const smart_fhir_req_t *req,
 
             ok = 0;
 
-            if ((ctx & SMART_SCOPE_PATIENT) && c->patient != NULL
-                && (sc = smart_grant_full(c, SMART_SCOPE_PATIENT, nt, letters))
-                   != NULL)
+            if ((ctx & SMART_SCOPE_PATIENT)
+                && (sc = smart_grant_patient(c, nt, letters)) != NULL)
             {
                 smart_patient_op(c, req, letters, nt, sc, &part);
                 if (part.verdict == SMART_POLICY_V_ALLOW) {

@@ -35,11 +35,6 @@
 #define SMART_POLICY_PIN_YES        2   /* limited to the patient */
 #define SMART_POLICY_PIN_OTHER      3   /* names another patient */
 
-/* why a patient grant refuses a type smart_unprovable() */
-#define SMART_POLICY_UNPROVABLE_WHY                                          \
-    "the type may hold any patient's data (it references or holds any "      \
-    "resource) and cannot be limited to the patient"
-
 #define SMART_POLICY_CTX_US         (SMART_SCOPE_USER | SMART_SCOPE_SYSTEM)
 
 #define SMART_POLICY_PATIENT_FEATURES_DENIED                                 \
@@ -94,18 +89,23 @@ void smart_res_init(smart_policy_res_t *r);
 void smart_res_clear_params(smart_policy_res_t *r);
 void smart_res_deny(smart_policy_res_t *r, smart_err_e reason,
     const char *needed, const char *why);
+void smart_res_deny_narrowing(smart_policy_res_t *r, const char *needed);
 void smart_res_allow(smart_policy_res_t *r, const smart_scope_t *granted,
     const char *why);
 int smart_res_add_param(smart_policy_ctx_t *c, smart_policy_res_t *r,
     const char *name, const char *value, size_t value_len);
 void smart_res_offer(smart_policy_res_t *best, smart_policy_res_t *cand);
 
-/* types, the needed scope, the patient claim, lists */
+/* types, letters, the needed scope, the patient claim, lists */
 int smart_in_compartment(int t);
-int smart_unprovable(int t);
+int smart_unprovable_denied(int t, unsigned need, smart_policy_res_t *r);
 void smart_fmt_needed(char *buf, unsigned ctx, int t, unsigned letters);
+unsigned smart_need_letters(smart_fhir_interaction_e i);
 unsigned smart_guess_ctx(smart_policy_ctx_t *c);
 int smart_is_patient_id(smart_policy_ctx_t *c, const char *s, size_t n);
+int smart_is_patient(smart_policy_ctx_t *c, const char *id);
+int smart_own_record(smart_policy_ctx_t *c, const char *id, int t,
+    unsigned need, const char *why, smart_policy_res_t *r);
 int smart_in_list(const char *const *list, size_t n, const char *s);
 
 /* grants */
@@ -113,8 +113,14 @@ const smart_scope_t *smart_grant_full(smart_policy_ctx_t *c, unsigned ctx,
     int t, unsigned need);
 size_t smart_grant_granular(smart_policy_ctx_t *c, unsigned ctx, int t,
     unsigned need, const smart_scope_t **out);
+const smart_scope_t *smart_grant_patient(smart_policy_ctx_t *c, int t,
+    unsigned need);
 int smart_context_missing(smart_policy_ctx_t *c, int t, unsigned need,
     const char *why, smart_policy_res_t *r);
+void smart_offer_context_missing(smart_policy_ctx_t *c, int t, unsigned need,
+    smart_policy_res_t *best);
+void smart_offer_granular_refusal(smart_policy_ctx_t *c, int t,
+    unsigned need, const char *why, smart_policy_res_t *best);
 
 /* the patient compartment */
 int smart_is_criteria(const smart_fhir_req_t *req,

@@ -23,8 +23,7 @@
  * Read on one included type tt.  Under a patient grant a compartment type
  * is acceptable only when the included resources are proven to be in the
  * patient's compartment (smart_revinclude_proven()).  Returns 1, or 0 with
- * r set
- * to the refusal.
+ * r set to the refusal.
  */
 static int
 smart_include_target_ok(smart_policy_ctx_t *c, int tt, int proven,
@@ -36,9 +35,7 @@ smart_include_target_ok(smart_policy_ctx_t *c, int tt, int proven,
         return 1;
     }
 
-    if (c->patient != NULL
-        && smart_grant_full(c, SMART_SCOPE_PATIENT, tt, SMART_SCOPE_R) != NULL)
-    {
+    if (smart_grant_patient(c, tt, SMART_SCOPE_R) != NULL) {
         if (tt >= 0 && (!smart_in_compartment(tt) || proven)) {
             return 1;
         }
@@ -52,8 +49,7 @@ smart_include_target_ok(smart_policy_ctx_t *c, int tt, int proven,
 
     if (smart_context_missing(c, tt, SMART_SCOPE_R,
                               "a patient scope would allow the included type, "
-                              "but "
-                              "the token has no patient context", r))
+                              "but the token has no patient context", r))
     {
         return 0;
     }
@@ -394,6 +390,14 @@ smart_params_recognised(const smart_fhir_req_t *req, smart_policy_res_t *r)
 
 /* --- chains and _has ---------------------------------------------------- */
 
+/* The reach rule: an unrestricted user or system scope searches t. */
+static int
+smart_us_searchable(smart_policy_ctx_t *c, int t)
+{
+    return smart_grant_full(c, SMART_POLICY_CTX_US, t, SMART_SCOPE_S) != NULL;
+}
+
+
 /*
  * Every type a chain ("subject:Patient.name", "subject.organization.name")
  * or a reverse chain ("_has:Observation:patient:code", nested) starting at
@@ -420,10 +424,7 @@ smart_reach_ok(smart_policy_ctx_t *c, int t, const char *spec, int depth)
         seg = strcspn(spec, ":");
         tt = smart_fhir_type_index(spec, seg);
 
-        if (tt < 0 || spec[seg] != ':'
-            || smart_grant_full(c, SMART_POLICY_CTX_US, tt, SMART_SCOPE_S)
-               == NULL)
-        {
+        if (tt < 0 || spec[seg] != ':' || !smart_us_searchable(c, tt)) {
             return 0;
         }
 
@@ -450,8 +451,7 @@ smart_reach_ok(smart_policy_ctx_t *c, int t, const char *spec, int depth)
                : -1;
 
     if (mt >= 0) {
-        return smart_grant_full(c, SMART_POLICY_CTX_US, mt, SMART_SCOPE_S)
-               != NULL
+        return smart_us_searchable(c, mt)
                && smart_reach_ok(c, mt, dot + 1, depth + 1);
     }
 
@@ -463,9 +463,7 @@ smart_reach_ok(smart_policy_ctx_t *c, int t, const char *spec, int depth)
     for (k = 0; k < rp->ntargets; k++) {
         tt = smart_fhir_type_index(rp->targets[k], strlen(rp->targets[k]));
 
-        if (tt < 0
-            || smart_grant_full(c, SMART_POLICY_CTX_US, tt, SMART_SCOPE_S)
-               == NULL
+        if (tt < 0 || !smart_us_searchable(c, tt)
             || !smart_reach_ok(c, tt, dot + 1, depth + 1))
         {
             return 0;
@@ -491,7 +489,7 @@ smart_reaches_ok(smart_policy_ctx_t *c, const smart_fhir_req_t *req, int t,
     /* a scope on every type reaches everything */
     if ((req->features & (SMART_FHIR_F_CHAIN | SMART_FHIR_F_HAS
                           | SMART_FHIR_F_CONTAINED)) == 0
-        || smart_grant_full(c, SMART_POLICY_CTX_US, -1, SMART_SCOPE_S) != NULL)
+        || smart_us_searchable(c, -1))
     {
         return 1;
     }
@@ -591,6 +589,30 @@ smart_patient_features_denied(const smart_fhir_req_t *req, const char *needed,
 
 
 /*
+ * smart_pin_status() of a search of t (PIN_NA on every type) under a
+ * patient grant, with r set to the one refusal of a patient parameter
+ * that names another patient.
+ */
+static int
+smart_search_pin(smart_policy_ctx_t *c, const smart_fhir_req_t *req, int t,
+    smart_policy_res_t *r)
+{
+    int   pin;
+    char  needed[SMART_POLICY_NEEDED_MAX];
+
+    pin = (t >= 0) ? smart_pin_status(c, req, t) : SMART_POLICY_PIN_NA;
+
+    if (pin == SMART_POLICY_PIN_OTHER) {
+        smart_fmt_needed(needed, SMART_SCOPE_PATIENT, t, SMART_SCOPE_S);
+        smart_res_deny(r, SMART_ERR_PATIENT_MISMATCH, needed,
+                       "a patient parameter names another patient");
+    }
+
+    return pin;
+}
+
+
+/*
  * A search of type t (search-type or search-compartment) along a patient
  * grant (sc unrestricted, or granular g[0..ng)).
  */
@@ -612,20 +634,16 @@ smart_patient_grant_search(smart_policy_ctx_t *c, const smart_fhir_req_t *req,
         return;
     }
 
-    if (smart_unprovable(t)) {
-        smart_res_deny(r, SMART_ERR_SCOPE_INSUFFICIENT, needed_user,
-                       SMART_POLICY_UNPROVABLE_WHY);
+    if (smart_unprovable_denied(t, SMART_SCOPE_S, r)) {
         return;
     }
 
     pinned = 0;
 
     if (req->interaction == SMART_FHIR_I_SEARCH_COMPARTMENT) {
-        if (!smart_is_patient_id(c, req->compartment_id,
-                                 strlen(req->compartment_id)))
+        if (!smart_own_record(c, req->compartment_id, t, SMART_SCOPE_S,
+                              "the compartment is another patient's", r))
         {
-            smart_res_deny(r, SMART_ERR_PATIENT_MISMATCH, needed_pt,
-                           "the compartment is another patient's");
             return;
         }
 
@@ -647,11 +665,9 @@ smart_patient_grant_search(smart_policy_ctx_t *c, const smart_fhir_req_t *req,
         pinned = req->compartment_all || smart_compartment_limits(t);
     }
 
-    pin = (t >= 0) ? smart_pin_status(c, req, t) : SMART_POLICY_PIN_NA;
+    pin = smart_search_pin(c, req, t, r);
 
     if (pin == SMART_POLICY_PIN_OTHER) {
-        smart_res_deny(r, SMART_ERR_PATIENT_MISMATCH, needed_pt,
-                       "a patient parameter names another patient");
         return;
     }
 
@@ -681,8 +697,7 @@ smart_patient_grant_search(smart_policy_ctx_t *c, const smart_fhir_req_t *req,
         }
 
         if (smart_narrow_param(c, t, r) != 0) {
-            smart_res_deny(r, SMART_ERR_SCOPE_INSUFFICIENT, needed_user,
-                           "the narrowing cannot be expressed");
+            smart_res_deny_narrowing(r, needed_user);
             return;
         }
 
@@ -700,6 +715,22 @@ smart_patient_grant_search(smart_policy_ctx_t *c, const smart_fhir_req_t *req,
 
     smart_res_allow(r, sc, r->nparams ? "narrowed to the patient"
                                       : "limited to the patient");
+}
+
+
+/*
+ * The includes, chains and _has of a search of t along a user or system
+ * grant of context ctx: 1, or 0 with r set to the refusal; needed holds
+ * the scope a refusal names.
+ */
+static int
+smart_us_search_ok(smart_policy_ctx_t *c, const smart_fhir_req_t *req,
+    int t, unsigned ctx, int pinned, char *needed, smart_policy_res_t *r)
+{
+    smart_fmt_needed(needed, ctx, t, SMART_SCOPE_S);
+
+    return smart_includes_ok(c, req, pinned, r)
+           && smart_reaches_ok(c, req, t, needed, r);
 }
 
 
@@ -722,8 +753,7 @@ smart_decide_search(smart_policy_ctx_t *c, const smart_fhir_req_t *req,
         if (req->interaction == SMART_FHIR_I_SEARCH_COMPARTMENT
             && smart_compartment_limits(t))
         {
-            pinned = smart_is_patient_id(c, req->compartment_id,
-                                         strlen(req->compartment_id));
+            pinned = smart_is_patient(c, req->compartment_id);
         } else {
             pinned = (smart_pin_status(c, req, t) == SMART_POLICY_PIN_YES);
         }
@@ -731,22 +761,19 @@ smart_decide_search(smart_policy_ctx_t *c, const smart_fhir_req_t *req,
 
     sc = smart_grant_full(c, SMART_POLICY_CTX_US, t, SMART_SCOPE_S);
     if (sc != NULL) {
-        smart_fmt_needed(needed, sc->context, t, SMART_SCOPE_S);
-        if (smart_includes_ok(c, req, pinned, &r)
-            && smart_reaches_ok(c, req, t, needed, &r))
-        {
+        if (smart_us_search_ok(c, req, t, sc->context, pinned, needed, &r)) {
             smart_res_allow(&r, sc, "allowed by type");
         }
         smart_res_offer(best, &r);
     }
 
-    if (c->patient != NULL) {
-        sc = smart_grant_full(c, SMART_SCOPE_PATIENT, t, SMART_SCOPE_S);
-        if (sc != NULL) {
-            smart_patient_grant_search(c, req, t, sc, NULL, 0, &r);
-            smart_res_offer(best, &r);
-        }
+    sc = smart_grant_patient(c, t, SMART_SCOPE_S);
+    if (sc != NULL) {
+        smart_patient_grant_search(c, req, t, sc, NULL, 0, &r);
+        smart_res_offer(best, &r);
+    }
 
+    if (c->patient != NULL) {
         ng = smart_grant_granular(c, SMART_SCOPE_PATIENT, t, SMART_SCOPE_S, g);
         if (ng > 0) {
             smart_patient_grant_search(c, req, t, NULL, g, ng, &r);
@@ -756,18 +783,13 @@ smart_decide_search(smart_policy_ctx_t *c, const smart_fhir_req_t *req,
 
     ng = smart_grant_granular(c, SMART_POLICY_CTX_US, t, SMART_SCOPE_S, g);
     if (ng > 0) {
-        smart_fmt_needed(needed, g[0]->context, t, SMART_SCOPE_S);
-        if (smart_includes_ok(c, req, pinned, &r)
-            && smart_reaches_ok(c, req, t, needed, &r))
-        {
+        if (smart_us_search_ok(c, req, t, g[0]->context, pinned, needed, &r)) {
             smart_granular_search(c, req, t, g, ng, needed, &r);
         }
         smart_res_offer(best, &r);
     }
 
-    if (smart_context_missing(c, t, SMART_SCOPE_S, NULL, &r)) {
-        smart_res_offer(best, &r);
-    }
+    smart_offer_context_missing(c, t, SMART_SCOPE_S, best);
 }
 
 
@@ -783,12 +805,9 @@ smart_system_type_patient(smart_policy_ctx_t *c, const smart_fhir_req_t *req,
     int   pin, excl;
     char  needed[SMART_POLICY_NEEDED_MAX];
 
-    pin = smart_pin_status(c, req, t);
+    pin = smart_search_pin(c, req, t, r);
 
     if (pin == SMART_POLICY_PIN_OTHER) {
-        smart_fmt_needed(needed, SMART_SCOPE_PATIENT, t, SMART_SCOPE_S);
-        smart_res_deny(r, SMART_ERR_PATIENT_MISMATCH, needed,
-                       "a patient parameter names another patient");
         return -1;
     }
 
@@ -895,9 +914,7 @@ smart_decide_search_system(smart_policy_ctx_t *c, const smart_fhir_req_t *req,
             continue;
         }
 
-        if (c->patient != NULL) {
-            sc = smart_grant_full(c, SMART_SCOPE_PATIENT, t, SMART_SCOPE_S);
-        }
+        sc = smart_grant_patient(c, t, SMART_SCOPE_S);
 
         if (sc == NULL || t < 0) {
             smart_system_type_refused(c, t, sc, &r);
@@ -933,8 +950,7 @@ smart_decide_search_system(smart_policy_ctx_t *c, const smart_fhir_req_t *req,
         if (smart_res_add_param(c, &r, "patient", c->patient, c->patient_len)
             != 0)
         {
-            smart_res_deny(&r, SMART_ERR_SCOPE_INSUFFICIENT, needed,
-                           "the narrowing cannot be expressed");
+            smart_res_deny_narrowing(&r, needed);
             smart_res_offer(best, &r);
             return;
         }

@@ -158,6 +158,15 @@ smart_res_deny(smart_policy_res_t *r, smart_err_e reason, const char *needed,
 }
 
 
+/* The one refusal of a narrowing that cannot be expressed. */
+void
+smart_res_deny_narrowing(smart_policy_res_t *r, const char *needed)
+{
+    smart_res_deny(r, SMART_ERR_SCOPE_INSUFFICIENT, needed,
+                   "the narrowing cannot be expressed");
+}
+
+
 void
 smart_res_allow(smart_policy_res_t *r, const smart_scope_t *granted,
     const char *why)
@@ -285,11 +294,34 @@ smart_in_compartment(int t)
  * request parameter can limit it to the patient; only the response could
  * prove it the patient's (issue 14), so patient grants refuse it.
  */
-int
+static int
 smart_unprovable(int t)
 {
     return t >= 0 && t < SMART_FHIR_NTYPES
            && smart_fhir_types[t].patient_data == SMART_FHIR_PD_ANY_REF;
+}
+
+
+/*
+ * The one refusal of a type smart_unprovable() under a patient grant: 1
+ * with r set to it, else 0 and r untouched.
+ */
+int
+smart_unprovable_denied(int t, unsigned need, smart_policy_res_t *r)
+{
+    char  needed[SMART_POLICY_NEEDED_MAX];
+
+    if (!smart_unprovable(t)) {
+        return 0;
+    }
+
+    smart_fmt_needed(needed, SMART_SCOPE_USER, t, need);
+    smart_res_deny(r, SMART_ERR_SCOPE_INSUFFICIENT, needed,
+                   "the type may hold any patient's data (it references or "
+                   "holds any resource) and cannot be limited to the "
+                   "patient");
+
+    return 1;
 }
 
 
@@ -330,6 +362,36 @@ smart_fmt_needed(char *buf, unsigned ctx, int t, unsigned letters)
 }
 
 
+/*
+ * The letters an interaction needs (docs/scopes.md, "How a request is
+ * decided"): r to read by id, c, u and d to write, s for the rest.
+ */
+unsigned
+smart_need_letters(smart_fhir_interaction_e i)
+{
+    switch (i) {
+
+    case SMART_FHIR_I_READ:
+    case SMART_FHIR_I_VREAD:
+    case SMART_FHIR_I_HISTORY_INSTANCE:
+        return SMART_SCOPE_R;
+
+    case SMART_FHIR_I_CREATE:
+        return SMART_SCOPE_C;
+
+    case SMART_FHIR_I_UPDATE:
+    case SMART_FHIR_I_PATCH:
+        return SMART_SCOPE_U;
+
+    case SMART_FHIR_I_DELETE:
+        return SMART_SCOPE_D;
+
+    default:
+        return SMART_SCOPE_S;
+    }
+}
+
+
 /* The context a refusal names when no scope of the right kind exists. */
 unsigned
 smart_guess_ctx(smart_policy_ctx_t *c)
@@ -360,6 +422,36 @@ smart_is_patient_id(smart_policy_ctx_t *c, const char *s, size_t n)
 }
 
 
+/* smart_is_patient_id() of a NUL-terminated id (of the URL). */
+int
+smart_is_patient(smart_policy_ctx_t *c, const char *id)
+{
+    return smart_is_patient_id(c, id, strlen(id));
+}
+
+
+/*
+ * The one patient-mismatch rule of a patient id in the URL (Patient/id,
+ * Patient/id/T): 1 when id is the patient's, else 0 with r set to the
+ * refusal why, which names patient/T.need.
+ */
+int
+smart_own_record(smart_policy_ctx_t *c, const char *id, int t, unsigned need,
+    const char *why, smart_policy_res_t *r)
+{
+    char  needed[SMART_POLICY_NEEDED_MAX];
+
+    if (smart_is_patient(c, id)) {
+        return 1;
+    }
+
+    smart_fmt_needed(needed, SMART_SCOPE_PATIENT, t, need);
+    smart_res_deny(r, SMART_ERR_PATIENT_MISMATCH, needed, why);
+
+    return 0;
+}
+
+
 /* 1 when s is one of list[0..n) (SMART_POLICY_IN_LIST()). */
 int
 smart_in_list(const char *const *list, size_t n, const char *s)
@@ -378,17 +470,13 @@ smart_in_list(const char *const *list, size_t n, const char *s)
 
 /* --- grants ------------------------------------------------------------- */
 
-/* First scope without granular restrictions granting need on t. */
-const smart_scope_t *
-smart_grant_full(smart_policy_ctx_t *c, unsigned ctx, int t, unsigned need)
+/* The scopes of ctx granting need on t, in set order, into m[]. */
+static size_t
+smart_grant_match(smart_policy_ctx_t *c, unsigned ctx, int t, unsigned need,
+    const smart_scope_t **m)
 {
-    size_t                i, n;
-    const char           *tn;
-    const smart_scope_t  *m[SMART_SCOPE_MAX_SCOPES];
-
-    if (c->set == NULL || ctx == 0) {
-        return NULL;
-    }
+    size_t       n;
+    const char  *tn;
 
     tn = smart_type_name(t);
     n = smart_scope_match(c->set, ctx, tn, strlen(tn), need, m,
@@ -396,6 +484,23 @@ smart_grant_full(smart_policy_ctx_t *c, unsigned ctx, int t, unsigned need)
     if (n > SMART_SCOPE_MAX_SCOPES) {
         n = SMART_SCOPE_MAX_SCOPES;
     }
+
+    return n;
+}
+
+
+/* First scope without granular restrictions granting need on t. */
+const smart_scope_t *
+smart_grant_full(smart_policy_ctx_t *c, unsigned ctx, int t, unsigned need)
+{
+    size_t                i, n;
+    const smart_scope_t  *m[SMART_SCOPE_MAX_SCOPES];
+
+    if (c->set == NULL || ctx == 0) {
+        return NULL;
+    }
+
+    n = smart_grant_match(c, ctx, t, need, m);
 
     for (i = 0; i < n; i++) {
         if (m[i]->nparams == 0) {
@@ -413,19 +518,13 @@ smart_grant_granular(smart_policy_ctx_t *c, unsigned ctx, int t, unsigned need,
     const smart_scope_t **out)
 {
     size_t                i, n, k;
-    const char           *tn;
     const smart_scope_t  *m[SMART_SCOPE_MAX_SCOPES];
 
     if (c->set == NULL || ctx == 0 || t < 0) {
         return 0;
     }
 
-    tn = smart_type_name(t);
-    n = smart_scope_match(c->set, ctx, tn, strlen(tn), need, m,
-                          SMART_SCOPE_MAX_SCOPES);
-    if (n > SMART_SCOPE_MAX_SCOPES) {
-        n = SMART_SCOPE_MAX_SCOPES;
-    }
+    n = smart_grant_match(c, ctx, t, need, m);
 
     for (i = 0, k = 0; i < n; i++) {
         if (m[i]->nparams > 0) {
@@ -434,6 +533,19 @@ smart_grant_granular(smart_policy_ctx_t *c, unsigned ctx, int t, unsigned need,
     }
 
     return k;
+}
+
+
+/* The first unrestricted patient scope granting need on t, only when the
+   token has a patient claim. */
+const smart_scope_t *
+smart_grant_patient(smart_policy_ctx_t *c, int t, unsigned need)
+{
+    if (c->patient == NULL) {
+        return NULL;
+    }
+
+    return smart_grant_full(c, SMART_SCOPE_PATIENT, t, need);
 }
 
 
@@ -477,6 +589,46 @@ smart_context_missing(smart_policy_ctx_t *c, int t, unsigned need,
     smart_res_deny(r, SMART_ERR_PATIENT_CONTEXT_MISSING, needed, why);
 
     return 1;
+}
+
+
+/* smart_context_missing() as one more path of the decision best. */
+void
+smart_offer_context_missing(smart_policy_ctx_t *c, int t, unsigned need,
+    smart_policy_res_t *best)
+{
+    smart_policy_res_t  r;
+
+    smart_res_init(&r);
+
+    if (smart_context_missing(c, t, need, NULL, &r)) {
+        smart_res_offer(best, &r);
+    }
+}
+
+
+/*
+ * What granular scopes grant only searches of (reads by id, history,
+ * writes): a granular scope granting need on t, a patient one only with a
+ * patient claim, offers best the refusal why.
+ */
+void
+smart_offer_granular_refusal(smart_policy_ctx_t *c, int t, unsigned need,
+    const char *why, smart_policy_res_t *best)
+{
+    smart_policy_res_t     r;
+    char                   needed[SMART_POLICY_NEEDED_MAX];
+    const smart_scope_t   *g[SMART_SCOPE_MAX_SCOPES];
+
+    if ((c->patient != NULL
+         && smart_grant_granular(c, SMART_SCOPE_PATIENT, t, need, g) > 0)
+        || smart_grant_granular(c, SMART_POLICY_CTX_US, t, need, g) > 0)
+    {
+        smart_res_init(&r);
+        smart_fmt_needed(needed, g[0]->context, t, need);
+        smart_res_deny(&r, SMART_ERR_SCOPE_INSUFFICIENT, needed, why);
+        smart_res_offer(best, &r);
+    }
 }
 
 

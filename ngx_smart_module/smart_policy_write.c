@@ -530,7 +530,8 @@ smart_body_invalid(const smart_fhir_req_t *req, const json_t *body,
  */
 static int
 smart_patient_write_target(smart_policy_ctx_t *c, const smart_fhir_req_t *req,
-    const char *needed_user, const char *needed_pt, smart_policy_res_t *r)
+    unsigned need, const char *needed_user, const char *needed_pt,
+    smart_policy_res_t *r)
 {
     int  pin;
 
@@ -547,13 +548,8 @@ smart_patient_write_target(smart_policy_ctx_t *c, const smart_fhir_req_t *req,
             return 0;
         }
 
-        if (!smart_is_patient_id(c, req->id, strlen(req->id))) {
-            smart_res_deny(r, SMART_ERR_PATIENT_MISMATCH, needed_pt,
-                           "another patient's record");
-            return 0;
-        }
-
-        return 1;
+        return smart_own_record(c, req->id, req->type, need,
+                                "another patient's record", r);
     }
 
     if (smart_patient_features_denied(req, needed_user, r)) {
@@ -647,9 +643,7 @@ smart_patient_write(smart_policy_ctx_t *c, const smart_fhir_req_t *req,
         return;
     }
 
-    if (smart_unprovable(t)) {
-        smart_res_deny(r, SMART_ERR_SCOPE_INSUFFICIENT, needed_user,
-                       SMART_POLICY_UNPROVABLE_WHY);
+    if (smart_unprovable_denied(t, need, r)) {
         return;
     }
 
@@ -674,7 +668,7 @@ smart_patient_write(smart_policy_ctx_t *c, const smart_fhir_req_t *req,
         return;
     }
 
-    if (smart_patient_write_target(c, req, needed_user, needed_pt, r)
+    if (smart_patient_write_target(c, req, need, needed_user, needed_pt, r)
         && smart_patient_write_refs(c, req, body, needed_user, needed_pt, r))
     {
         smart_res_allow(r, sc, "limited to the patient");
@@ -692,22 +686,10 @@ smart_decide_write(smart_policy_ctx_t *c, const smart_fhir_req_t *req,
     char                   needed[SMART_POLICY_NEEDED_MAX];
     const char            *bad;
     const smart_scope_t   *sc;
-    const smart_scope_t   *g[SMART_SCOPE_MAX_SCOPES];
 
     t = req->type;
+    need = smart_need_letters(req->interaction);
     smart_res_init(&r);
-
-    switch (req->interaction) {
-    case SMART_FHIR_I_CREATE:
-        need = SMART_SCOPE_C;
-        break;
-    case SMART_FHIR_I_DELETE:
-        need = SMART_SCOPE_D;
-        break;
-    default:
-        need = SMART_SCOPE_U;
-        break;
-    }
 
     bad = smart_body_invalid(req, body, body_present);
     if (bad != NULL) {
@@ -728,24 +710,13 @@ smart_decide_write(smart_policy_ctx_t *c, const smart_fhir_req_t *req,
         return;
     }
 
-    if (c->patient != NULL
-        && (sc = smart_grant_full(c, SMART_SCOPE_PATIENT, t, need)) != NULL)
-    {
+    sc = smart_grant_patient(c, t, need);
+    if (sc != NULL) {
         smart_patient_write(c, req, need, body, sc, &r);
         smart_res_offer(best, &r);
     }
 
-    if ((c->patient != NULL
-         && smart_grant_granular(c, SMART_SCOPE_PATIENT, t, need, g) > 0)
-        || smart_grant_granular(c, SMART_POLICY_CTX_US, t, need, g) > 0)
-    {
-        smart_fmt_needed(needed, g[0]->context, t, need);
-        smart_res_deny(&r, SMART_ERR_SCOPE_INSUFFICIENT, needed,
-                       "granular scopes do not grant writes");
-        smart_res_offer(best, &r);
-    }
-
-    if (smart_context_missing(c, t, need, NULL, &r)) {
-        smart_res_offer(best, &r);
-    }
+    smart_offer_granular_refusal(c, t, need,
+                                 "granular scopes do not grant writes", best);
+    smart_offer_context_missing(c, t, need, best);
 }
