@@ -60,51 +60,104 @@ smart_binary_json(const json_t *binary)
 }
 
 
-static void
-smart_decide_entry(smart_policy_ctx_t *c, const json_t *entry,
-    smart_policy_res_t *r)
+/*
+ * The classifier's input for the request of a bundle entry: its method,
+ * its url (relative to the base) split at the first '?', its ifNoneExist
+ * as If-None-Exist.  NULL, or the refusal text.
+ */
+static const char *
+smart_entry_input(const json_t *entry, smart_fhir_input_t *in)
 {
-    size_t                   ulen;
-    const char              *method, *url, *q, *ine;
-    const json_t            *request, *resource, *body;
-    json_t                  *decoded;
-    smart_fhir_input_t       in;
-    smart_fhir_req_t        *req;
-    smart_fhir_status_e      st;
+    size_t         ulen;
+    const char    *method, *url, *q, *ine;
+    const json_t  *request;
 
     request = json_object_get(entry, "request");
     method = json_string_value(json_object_get(request, "method"));
     url = json_string_value(json_object_get(request, "url"));
 
     if (!json_is_object(entry) || method == NULL || url == NULL) {
-        smart_res_deny(r, SMART_ERR_REQUEST_INVALID, NULL,
-                       "a bundle entry has no request method or url");
-        return;
+        return "a bundle entry has no request method or url";
     }
 
     ulen = json_string_length(json_object_get(request, "url"));
     if (strlen(url) != ulen || strstr(url, "://") != NULL || url[0] == '/') {
-        smart_res_deny(r, SMART_ERR_REQUEST_INVALID, NULL,
-                       "a bundle entry url is not relative to the base");
-        return;
+        return "a bundle entry url is not relative to the base";
     }
 
-    memset(&in, 0, sizeof(smart_fhir_input_t));
-    in.method = method;
-    in.method_len = strlen(method);
+    memset(in, 0, sizeof(smart_fhir_input_t));
+    in->method = method;
+    in->method_len = strlen(method);
     q = strchr(url, '?');
-    in.path = url;
-    in.path_len = q ? (size_t) (q - url) : ulen;
+    in->path = url;
+    in->path_len = q ? (size_t) (q - url) : ulen;
 
     if (q != NULL) {
-        in.query = q + 1;
-        in.query_len = ulen - in.path_len - 1;
+        in->query = q + 1;
+        in->query_len = ulen - in->path_len - 1;
     }
 
     ine = json_string_value(json_object_get(request, "ifNoneExist"));
     if (ine != NULL) {
-        in.if_none_exist = ine;
-        in.if_none_exist_len = strlen(ine);
+        in->if_none_exist = ine;
+        in->if_none_exist_len = strlen(ine);
+    }
+
+    return NULL;
+}
+
+
+/*
+ * An entry whose criteria a server may take from elsewhere than the url
+ * the gateway decides: NULL, or the refusal text.  A "POST T/_search"
+ * entry has no form body: servers take its criteria from the entry's
+ * resource, or from nothing, and drop the url's query (the sandbox server
+ * among them), so what was decided here is not what they search.  An
+ * entry that reads or deletes has its criteria in the url alone; a
+ * resource next to it is refused for the same reason (docs/security.md,
+ * "Parsing differentials").
+ */
+static const char *
+smart_entry_ambiguous(const smart_fhir_req_t *req, const json_t *resource)
+{
+    if (req->method == SMART_FHIR_M_POST
+        && (req->interaction == SMART_FHIR_I_SEARCH_TYPE
+            || req->interaction == SMART_FHIR_I_SEARCH_SYSTEM
+            || req->interaction == SMART_FHIR_I_SEARCH_COMPARTMENT))
+    {
+        return "a bundle entry searches by POST .../_search: servers "
+               "differ on where its criteria are; use a GET entry";
+    }
+
+    if (resource != NULL
+        && (req->method == SMART_FHIR_M_GET
+            || req->method == SMART_FHIR_M_DELETE))
+    {
+        return "a bundle entry that reads, searches or deletes carries "
+               "a resource: its criteria must be in the url alone";
+    }
+
+    return NULL;
+}
+
+
+/* One entry, decided as its own request (a PATCH's JSON Patch is the
+   base64 data of a Binary resource). */
+static void
+smart_decide_entry(smart_policy_ctx_t *c, const json_t *entry,
+    smart_policy_res_t *r)
+{
+    const char            *why;
+    const json_t          *resource, *body;
+    json_t                *decoded;
+    smart_fhir_input_t     in;
+    smart_fhir_req_t      *req;
+    smart_fhir_status_e    st;
+
+    why = smart_entry_input(entry, &in);
+    if (why != NULL) {
+        smart_res_deny(r, SMART_ERR_REQUEST_INVALID, NULL, why);
+        return;
     }
 
     req = NULL;
@@ -116,54 +169,23 @@ smart_decide_entry(smart_policy_ctx_t *c, const json_t *entry,
         return;
     }
 
-    if (st != SMART_FHIR_OK || req->status != SMART_FHIR_OK) {
-        smart_fhir_req_free(req);
-        smart_res_deny(r, SMART_ERR_REQUEST_INVALID, NULL,
-                       "a bundle entry request is not a valid FHIR request");
-        return;
-    }
-
     resource = json_object_get(entry, "resource");
 
-    /*
-     * A "POST T/_search" entry has no form body: servers take its criteria
-     * from the entry's resource, or from nothing, and drop the url's query
-     * (the sandbox server among them), so what was decided here is not what
-     * they search.  An entry that reads or deletes has its criteria in the
-     * url alone; a resource next to it is refused for the same reason
-     * (docs/security.md, "Parsing differentials").
-     */
-    if (req->method == SMART_FHIR_M_POST
-        && (req->interaction == SMART_FHIR_I_SEARCH_TYPE
-            || req->interaction == SMART_FHIR_I_SEARCH_SYSTEM
-            || req->interaction == SMART_FHIR_I_SEARCH_COMPARTMENT))
-    {
-        smart_fhir_req_free(req);
-        smart_res_deny(r, SMART_ERR_REQUEST_INVALID, NULL,
-                       "a bundle entry searches by POST .../_search: servers "
-                       "differ on where its criteria are; use a GET entry");
-        return;
-    }
+    why = (st != SMART_FHIR_OK || req->status != SMART_FHIR_OK)
+          ? "a bundle entry request is not a valid FHIR request"
+          : smart_entry_ambiguous(req, resource);
 
-    if (resource != NULL
-        && (req->method == SMART_FHIR_M_GET
-            || req->method == SMART_FHIR_M_DELETE))
-    {
+    if (why != NULL) {
         smart_fhir_req_free(req);
-        smart_res_deny(r, SMART_ERR_REQUEST_INVALID, NULL,
-                       "a bundle entry that reads, searches or deletes carries "
-                       "a resource: its criteria must be in the url alone");
+        smart_res_deny(r, SMART_ERR_REQUEST_INVALID, NULL, why);
         return;
     }
 
     body = resource;
     decoded = NULL;
 
-    if (req->interaction == SMART_FHIR_I_PATCH && json_is_object(resource)
-        && json_is_string(json_object_get(resource, "resourceType"))
-        && strcmp(json_string_value(json_object_get(resource,
-                                                    "resourceType")),
-                  "Binary") == 0)
+    if (req->interaction == SMART_FHIR_I_PATCH
+        && smart_resource_type_is(resource, "Binary"))
     {
         decoded = smart_binary_json(resource);
         body = decoded;
@@ -182,7 +204,7 @@ smart_decide_bundle(smart_policy_ctx_t *c, const json_t *body, int body_present,
 {
     size_t               i, n;
     const char          *type;
-    const json_t        *entries, *rt;
+    const json_t        *entries;
     smart_policy_res_t   er;
 
     if (!body_present || !json_is_object(body)) {
@@ -191,11 +213,9 @@ smart_decide_bundle(smart_policy_ctx_t *c, const json_t *body, int body_present,
         return;
     }
 
-    rt = json_object_get(body, "resourceType");
     type = json_string_value(json_object_get(body, "type"));
 
-    if (!json_is_string(rt) || strcmp(json_string_value(rt), "Bundle") != 0
-        || type == NULL
+    if (!smart_resource_type_is(body, "Bundle") || type == NULL
         || (strcmp(type, "batch") != 0 && strcmp(type, "transaction") != 0))
     {
         smart_res_deny(r, SMART_ERR_REQUEST_INVALID, NULL,

@@ -18,16 +18,23 @@
 /* --- granular scopes ----------------------------------------------------- */
 
 /*
- * The end of the comma piece of v[0..n) that starts at start, splitting as
- * the classifier (and the FHIR server) does: '\' escapes the next byte,
- * so "\\," is an escaped backslash followed by a separator.
+ * The next comma piece v[*start..*end) of v[0..n), from *next on, split as
+ * the classifier (and the FHIR server) splits: '\' escapes the next byte,
+ * so "\\," is an escaped backslash followed by a separator.  Every value
+ * has one piece more than separators ("" one empty piece).  Start with
+ * *next 0; returns 1 for each piece, then 0.
  */
-static size_t
-smart_piece_end(const char *v, size_t n, size_t start)
+static int
+smart_piece_next(const char *v, size_t n, size_t *next, size_t *start,
+    size_t *end)
 {
     size_t  i;
 
-    for (i = start; i < n; i++) {
+    if (*next > n) {
+        return 0;
+    }
+
+    for (i = *next; i < n; i++) {
         if (v[i] == '\\' && i + 1 < n) {
             i++;
             continue;
@@ -38,7 +45,11 @@ smart_piece_end(const char *v, size_t n, size_t start)
         }
     }
 
-    return i;
+    *start = *next;
+    *end = i;
+    *next = i + 1;
+
+    return 1;
 }
 
 
@@ -46,24 +57,18 @@ smart_piece_end(const char *v, size_t n, size_t start)
 static int
 smart_granular_value_has(const char *sv, size_t svlen, const char *v)
 {
-    size_t  start, end, vl;
+    size_t  next, start, end, vl;
 
     vl = strlen(v);
-    start = 0;
+    next = 0;
 
-    for ( ;; ) {
-        end = smart_piece_end(sv, svlen, start);
-
+    while (smart_piece_next(sv, svlen, &next, &start, &end)) {
         if (end - start == vl && memcmp(sv + start, v, vl) == 0) {
             return 1;
         }
-
-        if (end >= svlen) {
-            return 0;
-        }
-
-        start = end + 1;
     }
+
+    return 0;
 }
 
 
@@ -195,13 +200,11 @@ smart_narrowable_name(const char *name)
 static int
 smart_add_pieces(smart_policy_sbuf_t *sb, const char *v, size_t n)
 {
-    size_t  start, end, k;
+    size_t  next, start, end, k;
 
-    start = 0;
+    next = 0;
 
-    for ( ;; ) {
-        end = smart_piece_end(v, n, start);
-
+    while (smart_piece_next(v, n, &next, &start, &end)) {
         for (k = end; k > start && v[k - 1] == '\\'; k--) {
             /* void */
         }
@@ -215,13 +218,9 @@ smart_add_pieces(smart_policy_sbuf_t *sb, const char *v, size_t n)
         }
 
         smart_sb_add_encoded(sb, v + start, end - start);
-
-        if (end >= n) {
-            return 0;
-        }
-
-        start = end + 1;
     }
+
+    return 0;
 }
 
 
@@ -230,12 +229,11 @@ smart_add_pieces(smart_policy_sbuf_t *sb, const char *v, size_t n)
 static int
 smart_granular_pins(smart_policy_ctx_t *c, const char *v, size_t n)
 {
-    size_t  start, end, len;
+    size_t  next, start, end, len;
 
-    start = 0;
+    next = 0;
 
-    for ( ;; ) {
-        end = smart_piece_end(v, n, start);
+    while (smart_piece_next(v, n, &next, &start, &end)) {
         len = end - start;
 
         if (!smart_is_patient_id(c, v + start, len)
@@ -244,13 +242,9 @@ smart_granular_pins(smart_policy_ctx_t *c, const char *v, size_t n)
         {
             return 0;
         }
-
-        if (end >= n) {
-            return 1;
-        }
-
-        start = end + 1;
     }
+
+    return 1;
 }
 
 

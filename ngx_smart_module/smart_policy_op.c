@@ -181,6 +181,38 @@ smart_decide_op(smart_policy_ctx_t *c, const smart_fhir_req_t *req,
 
 /* --- the smart_operation table (smart_policy.h) -------------------------- */
 
+/*
+ * The context prefix of LETTERS ("patient/", "user/", "system/"), taken
+ * off *letters; SMART_SCOPE_ANY_CONTEXT when there is none.
+ */
+static unsigned
+smart_op_context(const char **letters, size_t *len)
+{
+    size_t  i, n;
+
+    static const struct {
+        const char  *prefix;
+        unsigned     context;
+    } prefixes[] = {
+        { "patient/", SMART_SCOPE_PATIENT },
+        { "user/", SMART_SCOPE_USER },
+        { "system/", SMART_SCOPE_SYSTEM }
+    };
+
+    for (i = 0; i < sizeof(prefixes) / sizeof(prefixes[0]); i++) {
+        n = strlen(prefixes[i].prefix);
+
+        if (*len > n && memcmp(*letters, prefixes[i].prefix, n) == 0) {
+            *letters += n;
+            *len -= n;
+            return prefixes[i].context;
+        }
+    }
+
+    return SMART_SCOPE_ANY_CONTEXT;
+}
+
+
 const smart_policy_op_t *
 smart_policy_default_ops(size_t *n)
 {
@@ -239,23 +271,7 @@ smart_policy_op_parse(const char *name, size_t name_len,
 
     memcpy(op->name, name, name_len);
     op->name[name_len] = '\0';
-    op->contexts = SMART_SCOPE_ANY_CONTEXT;
-
-    if (letters_len > 8 && memcmp(letters, "patient/", 8) == 0) {
-        op->contexts = SMART_SCOPE_PATIENT;
-        letters += 8;
-        letters_len -= 8;
-
-    } else if (letters_len > 5 && memcmp(letters, "user/", 5) == 0) {
-        op->contexts = SMART_SCOPE_USER;
-        letters += 5;
-        letters_len -= 5;
-
-    } else if (letters_len > 7 && memcmp(letters, "system/", 7) == 0) {
-        op->contexts = SMART_SCOPE_SYSTEM;
-        letters += 7;
-        letters_len -= 7;
-    }
+    op->contexts = smart_op_context(&letters, &letters_len);
 
     start = 0;
 

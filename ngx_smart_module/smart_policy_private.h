@@ -107,6 +107,7 @@ int smart_is_patient(smart_policy_ctx_t *c, const char *id);
 int smart_own_record(smart_policy_ctx_t *c, const char *id, int t,
     unsigned need, const char *why, smart_policy_res_t *r);
 int smart_in_list(const char *const *list, size_t n, const char *s);
+int smart_resource_type_is(const json_t *res, const char *name);
 
 /* grants */
 const smart_scope_t *smart_grant_full(smart_policy_ctx_t *c, unsigned ctx,

@@ -452,6 +452,18 @@ smart_own_record(smart_policy_ctx_t *c, const char *id, int t, unsigned need,
 }
 
 
+/* 1 when res is a JSON object whose resourceType is the string name. */
+int
+smart_resource_type_is(const json_t *res, const char *name)
+{
+    const json_t  *rt;
+
+    rt = json_object_get(res, "resourceType");
+
+    return json_is_string(rt) && strcmp(json_string_value(rt), name) == 0;
+}
+
+
 /* 1 when s is one of list[0..n) (SMART_POLICY_IN_LIST()). */
 int
 smart_in_list(const char *const *list, size_t n, const char *s)

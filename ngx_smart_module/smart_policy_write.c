@@ -447,7 +447,7 @@ smart_body_invalid(const smart_fhir_req_t *req, const json_t *body,
 {
     size_t         i;
     const char    *s;
-    const json_t  *rt, *id, *op;
+    const json_t  *id, *op;
 
     switch (req->interaction) {
 
@@ -457,10 +457,7 @@ smart_body_invalid(const smart_fhir_req_t *req, const json_t *body,
             return "the body is not a JSON resource";
         }
 
-        rt = json_object_get(body, "resourceType");
-        if (!json_is_string(rt)
-            || strcmp(json_string_value(rt), req->type_name) != 0)
-        {
+        if (!smart_resource_type_is(body, req->type_name)) {
             return "the body's resourceType is not the type of the URL";
         }
 
@@ -480,10 +477,7 @@ smart_body_invalid(const smart_fhir_req_t *req, const json_t *body,
         }
 
         if (json_is_object(body)) {
-            rt = json_object_get(body, "resourceType");
-            if (json_is_string(rt)
-                && strcmp(json_string_value(rt), "Parameters") == 0)
-            {
+            if (smart_resource_type_is(body, "Parameters")) {
                 return NULL;
             }
 
