@@ -67,6 +67,11 @@ smart_patient_read(smart_policy_ctx_t *c, const smart_fhir_req_t *req,
 }
 
 
+/*
+ * A read by id (r) or a history (s): by type under a user or system
+ * scope; under a patient scope the patient's own Patient and the types
+ * outside the compartment; never under granular scopes alone.
+ */
 static void
 smart_decide_read(smart_policy_ctx_t *c, const smart_fhir_req_t *req,
     smart_policy_res_t *best)

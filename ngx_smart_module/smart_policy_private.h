@@ -96,16 +96,20 @@ int smart_res_add_param(smart_policy_ctx_t *c, smart_policy_res_t *r,
     const char *name, const char *value, size_t value_len);
 void smart_res_offer(smart_policy_res_t *best, smart_policy_res_t *cand);
 
-/* types, letters, the needed scope, the patient claim, lists */
+/* types, letters and the needed scope */
 int smart_in_compartment(int t);
 int smart_unprovable_denied(int t, unsigned need, smart_policy_res_t *r);
 void smart_fmt_needed(char *buf, unsigned ctx, int t, unsigned letters);
 unsigned smart_need_letters(smart_fhir_interaction_e i);
 unsigned smart_guess_ctx(smart_policy_ctx_t *c);
+
+/* the patient claim */
 int smart_is_patient_id(smart_policy_ctx_t *c, const char *s, size_t n);
 int smart_is_patient(smart_policy_ctx_t *c, const char *id);
 int smart_own_record(smart_policy_ctx_t *c, const char *id, int t,
     unsigned need, const char *why, smart_policy_res_t *r);
+
+/* lists, resources */
 int smart_in_list(const char *const *list, size_t n, const char *s);
 int smart_resource_type_is(const json_t *res, const char *name);
 

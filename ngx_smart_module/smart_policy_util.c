@@ -1,14 +1,18 @@
 /*
  * ngx_smart_module policy core: the helpers every path of the decision
  * shares.  The growing buffer of a query string; the result of one path
- * and how the best of several is chosen (smart_policy.c); the "needed"
- * scope text; grants, and the one patient-context-missing rule; the
- * patient compartment: which types hold patients' data, which parameters
- * tie a type to the patient, and the narrowing that does (docs/scopes.md,
- * "How a request is decided", "Patient scopes", "Patient data outside the
- * compartment", "Patient parameters and their values", "Narrowing").
+ * and how the best of several is chosen (smart_policy.c); the letters an
+ * interaction needs and the "needed" scope text; the refusals several
+ * paths share (a type no parameter ties to the patient, another patient's
+ * id in the URL); grants, the one patient-context-missing rule and what
+ * granular scopes do not grant; the patient compartment: which types hold
+ * patients' data, which parameters tie a type to the patient, and the
+ * narrowing that does (docs/scopes.md, "How a request is decided",
+ * "Patient scopes", "Patient data outside the compartment", "Patient
+ * parameters and their values", "Granular scopes in decisions",
+ * "Narrowing").
  *
- * Plain C99: no NGINX headers, no global mutable state.
+ * Plain C99 + jansson: no NGINX headers, no global mutable state.
  */
 
 #include <stdio.h>
