@@ -1,0 +1,965 @@
+/*
+ * ngx_smart_module policy core: searches.  _include and _revinclude, the
+ * parameters the gateway recognises (docs/security.md, "Parsing
+ * differentials"), chains and _has, and the decision of type, compartment
+ * and system searches under every kind of grant (docs/scopes.md, "Patient
+ * scopes", "User scopes", "Narrowing"); granular restrictions are applied
+ * by smart_policy_granular.c.
+ *
+ * Plain C99: no NGINX headers, no global mutable state.
+ */
+
+#include <string.h>
+
+#include "smart_policy_private.h"
+
+
+#define SMART_POLICY_MAX_CHAIN_DEPTH 4  /* levels of a chain or nested _has */
+
+
+/* --- _include / _revinclude ---------------------------------------------- */
+
+/*
+ * Read on one included type tt.  Under a patient grant a compartment type
+ * is acceptable only when the included resources are proven to be in the
+ * patient's compartment (smart_revinclude_proven()).  Returns 1, or 0 with
+ * r set to the refusal.
+ */
+static int
+smart_include_target_ok(smart_policy_ctx_t *c, int tt, int proven,
+    smart_policy_res_t *r)
+{
+    char  needed[SMART_POLICY_NEEDED_MAX];
+
+    if (smart_grant_full(c, SMART_POLICY_CTX_US, tt, SMART_SCOPE_R) != NULL) {
+        return 1;
+    }
+
+    if (smart_grant_patient(c, tt, SMART_SCOPE_R) != NULL) {
+        if (tt >= 0 && (!smart_in_compartment(tt) || proven)) {
+            return 1;
+        }
+
+        smart_fmt_needed(needed, SMART_SCOPE_USER, tt, SMART_SCOPE_R);
+        smart_res_deny(r, SMART_ERR_SCOPE_INSUFFICIENT, needed,
+                       "included resources of a compartment type would not be "
+                       "proven to be the patient's");
+        return 0;
+    }
+
+    if (smart_context_missing(c, tt, SMART_SCOPE_R,
+                              "a patient scope would allow the included type, "
+                              "but the token has no patient context", r))
+    {
+        return 0;
+    }
+
+    smart_fmt_needed(needed, smart_guess_ctx(c), tt, SMART_SCOPE_R);
+    smart_res_deny(r, SMART_ERR_SCOPE_INSUFFICIENT, needed,
+                   "no scope allows reading an included type");
+
+    return 0;
+}
+
+
+/*
+ * The one include of a compartment type whose results the request proves
+ * to be the patient's: "_revinclude=S:p" on a search of Patient limited to
+ * P, p a compartment parameter of S, returns S resources that p ties to P,
+ * i.e. resources in P's compartment.  Every other include follows
+ * references the patient limit does not cover ("Observation:focus",
+ * "List:item", "Observation:has-member", the multi-valued "performer", the
+ * other patients of "Patient:link"), so under a patient grant it is left to
+ * the response check.
+ */
+static int
+smart_revinclude_proven(const smart_fhir_req_t *req,
+    const smart_fhir_include_t *inc)
+{
+    return req->type == SMART_FHIR_TYPE_PATIENT
+           && req->interaction == SMART_FHIR_I_SEARCH_TYPE
+           && inc->src_type >= 0 && inc->src_type != SMART_FHIR_TYPE_PATIENT
+           && !inc->wildcard && inc->param != NULL
+           && smart_fhir_compartment_param(inc->src_type, inc->param,
+                                           strlen(inc->param)) != NULL
+           && (inc->target_type < 0
+               || inc->target_type == SMART_FHIR_TYPE_PATIENT);
+}
+
+
+static int
+smart_includes_ok(smart_policy_ctx_t *c, const smart_fhir_req_t *req,
+    int primary_pinned, smart_policy_res_t *r)
+{
+    int                             tt, proven;
+    size_t                          i, j, k;
+    const smart_fhir_param_t       *pa;
+    const smart_fhir_include_t     *inc;
+    const smart_fhir_refparam_t    *rp;
+
+    /*
+     * :iterate follows references from included resources too, which the
+     * primary search's patient limit does not reach: a patient grant never
+     * covers the included compartment types then.
+     */
+    if (req->features & SMART_FHIR_F_ITERATE) {
+        primary_pinned = 0;
+    }
+
+    for (i = 0; i < req->nparams; i++) {
+        pa = &req->params[i];
+
+        if (pa->kind != SMART_FHIR_P_INCLUDE
+            && pa->kind != SMART_FHIR_P_REVINCLUDE)
+        {
+            continue;
+        }
+
+        for (j = 0; j < pa->nincludes; j++) {
+            inc = &pa->includes[j];
+
+            if (pa->kind == SMART_FHIR_P_REVINCLUDE) {
+                tt = inc->src_type;     /* -1 for "*": every type */
+                proven = primary_pinned && smart_revinclude_proven(req, inc);
+
+                if (!smart_include_target_ok(c, tt, proven, r)) {
+                    return 0;
+                }
+
+                continue;
+            }
+
+            if (inc->wildcard || inc->param == NULL) {
+                if (!smart_include_target_ok(c, -1, 0, r)) {
+                    return 0;
+                }
+
+                continue;
+            }
+
+            if (inc->target_type >= 0) {
+                if (!smart_include_target_ok(c, inc->target_type, 0, r)) {
+                    return 0;
+                }
+
+                continue;
+            }
+
+            rp = smart_fhir_reference_param(inc->src_type, inc->param,
+                                            strlen(inc->param));
+            if (rp == NULL) {
+                smart_res_deny(r, SMART_ERR_REQUEST_INVALID, NULL,
+                               "_include names no reference parameter of R4");
+                return 0;
+            }
+
+            if (rp->ntargets == 0) {
+                if (!smart_include_target_ok(c, -1, 0, r)) {
+                    return 0;
+                }
+
+                continue;
+            }
+
+            for (k = 0; k < rp->ntargets; k++) {
+                tt = smart_fhir_type_index(rp->targets[k],
+                                           strlen(rp->targets[k]));
+
+                if (!smart_include_target_ok(c, tt, 0, r)) {
+                    return 0;
+                }
+            }
+        }
+    }
+
+    return 1;
+}
+
+
+/* --- recognised parameters ---------------------------------------------- */
+
+/*
+ * Under patient and granular grants every parameter must be one the
+ * gateway recognises for the request (docs/security.md, "Parsing
+ * differentials"): a SearchParameter R4 defines on the type (generated
+ * table), a parameter R4 search.html defines for all searches, or, on reads
+ * and history, a parameter that shapes the answer.  What a server makes of
+ * anything else (an extension, a typo it tolerates, a named query) is not
+ * what the gateway decided.
+ */
+
+/*
+ * "_offset" is the paging parameter of servers whose next links repeat the
+ * whole query with an offset (the sandbox server, Medplum): it pages the
+ * same, re-evaluated search.  Opaque paging tokens (HAPI's "_getpages",
+ * continuation tokens) name a search stored on the server, which the
+ * request does not show, so they stay unrecognised until the response is
+ * checked.
+ */
+static const char *const  smart_policy_result_params[] = {
+    "_contained", "_containedType", "_count", "_elements", "_format",
+    "_has", "_include", "_list", "_offset", "_pretty", "_revinclude",
+    "_sort", "_summary", "_total"
+};
+
+static const char *const  smart_policy_read_params[] = {
+    "_elements", "_format", "_pretty", "_summary"
+};
+
+static const char *const  smart_policy_history_params[] = {
+    "_at", "_count", "_elements", "_format", "_list", "_pretty", "_since",
+    "_summary"
+};
+
+static const char *const  smart_policy_modifiers[] = {
+    "above", "below", "contains", "exact", "identifier", "in", "missing",
+    "not", "not-in", "of-type", "text"
+};
+
+
+/* A search modifier of R4, or a resource type (":Patient"). */
+static int
+smart_modifier_known(const char *mod)
+{
+    return SMART_POLICY_IN_LIST(smart_policy_modifiers, mod)
+           || smart_fhir_type_index(mod, strlen(mod)) >= 0;
+}
+
+
+/* Is pa's code defined where req searches? */
+static int
+smart_search_param_defined(const smart_fhir_req_t *req, const char *name)
+{
+    size_t  i, n;
+
+    n = strlen(name);
+
+    if (req->interaction == SMART_FHIR_I_SEARCH_SYSTEM) {
+        if (req->ntypes == 0) {
+            return smart_fhir_param_defined(-1, name, n);
+        }
+
+        for (i = 0; i < req->ntypes; i++) {
+            if (smart_fhir_param_defined(req->types[i], name, n)) {
+                return 1;
+            }
+        }
+
+        return 0;
+    }
+
+    return smart_fhir_param_defined(req->compartment_all ? -1 : req->type,
+                                    name, n);
+}
+
+
+static int
+smart_param_recognised(const smart_fhir_req_t *req,
+    const smart_fhir_param_t *pa)
+{
+    switch (req->interaction) {
+
+    case SMART_FHIR_I_READ:
+    case SMART_FHIR_I_VREAD:
+        return pa->modifier == NULL && pa->chain == NULL
+               && SMART_POLICY_IN_LIST(smart_policy_read_params, pa->name);
+
+    case SMART_FHIR_I_HISTORY_INSTANCE:
+    case SMART_FHIR_I_HISTORY_TYPE:
+    case SMART_FHIR_I_HISTORY_SYSTEM:
+        return pa->modifier == NULL && pa->chain == NULL
+               && SMART_POLICY_IN_LIST(smart_policy_history_params, pa->name);
+
+    default:
+        break;
+    }
+
+    switch (pa->kind) {
+
+    case SMART_FHIR_P_TYPE:
+        return req->interaction == SMART_FHIR_I_SEARCH_SYSTEM
+               || req->compartment_all;
+
+    case SMART_FHIR_P_FILTER:
+    case SMART_FHIR_P_QUERY:
+        /* expressions and server-defined queries: nothing to recognise */
+        return 0;
+
+    case SMART_FHIR_P_CONTAINED:
+        /* contained resources come back with their containers, of any
+           type: nothing limits them to the patient or the restriction */
+        return 0;
+
+    case SMART_FHIR_P_NORMAL:
+        break;
+
+    default:
+        /* _include, _revinclude, _has, _list: checked by their own rules */
+        return 1;
+    }
+
+    if (pa->modifier != NULL && !smart_modifier_known(pa->modifier)) {
+        return 0;
+    }
+
+    return SMART_POLICY_IN_LIST(smart_policy_result_params, pa->name)
+           || smart_search_param_defined(req, pa->name);
+}
+
+
+/*
+ * Can a granular restriction "name[:modifier]" be appended as a narrowing?
+ * Only when the gateway would recognise it in the request: a narrowed
+ * request must be allowed as it stands when decided again, and an
+ * unrecognised parameter is refused under granular scopes.
+ */
+int
+smart_restriction_recognised(const smart_fhir_req_t *req, const char *name)
+{
+    char         base[SMART_FHIR_MAX_NAME + 1];
+    size_t       n;
+    const char  *mod;
+
+    n = strcspn(name, ":");
+    if (n >= sizeof(base)) {
+        return 0;
+    }
+
+    memcpy(base, name, n);
+    base[n] = '\0';
+    mod = (name[n] == ':') ? name + n + 1 : NULL;
+
+    if (mod != NULL && !smart_modifier_known(mod)) {
+        return 0;
+    }
+
+    return strcmp(base, "_list") == 0 || smart_search_param_defined(req, base);
+}
+
+
+/* 1 when every parameter (every criteria parameter of a write) is
+   recognised, else 0 with r set to the refusal. */
+int
+smart_params_recognised(const smart_fhir_req_t *req, smart_policy_res_t *r)
+{
+    size_t                     i;
+    const smart_fhir_param_t  *pa;
+
+    for (i = 0; i < req->nparams; i++) {
+        pa = &req->params[i];
+
+        if (req->interaction == SMART_FHIR_I_CREATE
+            || req->interaction == SMART_FHIR_I_UPDATE
+            || req->interaction == SMART_FHIR_I_PATCH
+            || req->interaction == SMART_FHIR_I_DELETE)
+        {
+            if (!smart_is_criteria(req, pa)) {
+                continue;
+            }
+
+            /* criteria select; _include, _has, _type and the result
+               parameters do not */
+            if (pa->kind != SMART_FHIR_P_NORMAL
+                || (SMART_POLICY_IN_LIST(smart_policy_result_params, pa->name)
+                    && strcmp(pa->name, "_format") != 0
+                    && strcmp(pa->name, "_pretty") != 0))
+            {
+                break;
+            }
+        }
+
+        if (!smart_param_recognised(req, pa)) {
+            break;
+        }
+    }
+
+    if (i == req->nparams) {
+        return 1;
+    }
+
+    smart_res_deny(r, SMART_ERR_REQUEST_INVALID, NULL,
+                   "a parameter the gateway does not recognise for this "
+                   "request (not an R4 search parameter of the type, or an "
+                   "unknown modifier): refused under patient and granular "
+                   "scopes");
+
+    return 0;
+}
+
+
+
+/* --- chains and _has ---------------------------------------------------- */
+
+/* The reach rule: an unrestricted user or system scope searches t. */
+static int
+smart_us_searchable(smart_policy_ctx_t *c, int t)
+{
+    return smart_grant_full(c, SMART_POLICY_CTX_US, t, SMART_SCOPE_S) != NULL;
+}
+
+
+/*
+ * Every type a chain ("subject:Patient.name", "subject.organization.name")
+ * or a reverse chain ("_has:Observation:patient:code", nested) starting at
+ * type t can reach must be searchable under an unrestricted user or system
+ * grant: otherwise the search answers, by what it returns, questions about
+ * data the token may not read (existence probes), granular restrictions
+ * included.  spec is the decoded parameter name.  1 when every reached
+ * type is allowed.  A scope on every type is checked once, by the caller.
+ */
+static int
+smart_reach_ok(smart_policy_ctx_t *c, int t, const char *spec, int depth)
+{
+    int                           tt, mt;
+    size_t                        k, seg, nlen;
+    const char                   *colon, *dot, *rest;
+    const smart_fhir_refparam_t  *rp;
+
+    if (depth > SMART_POLICY_MAX_CHAIN_DEPTH) {
+        return 0;
+    }
+
+    if (strncmp(spec, "_has:", 5) == 0) {
+        spec += 5;
+        seg = strcspn(spec, ":");
+        tt = smart_fhir_type_index(spec, seg);
+
+        if (tt < 0 || spec[seg] != ':' || !smart_us_searchable(c, tt)) {
+            return 0;
+        }
+
+        rest = spec + seg + 1;
+        seg = strcspn(rest, ":");
+
+        if (rest[seg] != ':') {
+            return 0;
+        }
+
+        return smart_reach_ok(c, tt, rest + seg + 1, depth + 1);
+    }
+
+    dot = strchr(spec, '.');
+    if (dot == NULL) {
+        return 1;                   /* a parameter of t itself */
+    }
+
+    seg = (size_t) (dot - spec);
+    colon = memchr(spec, ':', seg);
+    nlen = colon ? (size_t) (colon - spec) : seg;
+    mt = colon ? smart_fhir_type_index(colon + 1,
+                                       (size_t) (dot - colon - 1))
+               : -1;
+
+    if (mt >= 0) {
+        return smart_us_searchable(c, mt)
+               && smart_reach_ok(c, mt, dot + 1, depth + 1);
+    }
+
+    rp = (t >= 0) ? smart_fhir_reference_param(t, spec, nlen) : NULL;
+    if (rp == NULL || rp->ntargets == 0) {
+        return 0;                   /* not a reference of t, or any type */
+    }
+
+    for (k = 0; k < rp->ntargets; k++) {
+        tt = smart_fhir_type_index(rp->targets[k], strlen(rp->targets[k]));
+
+        if (tt < 0 || !smart_us_searchable(c, tt)
+            || !smart_reach_ok(c, tt, dot + 1, depth + 1))
+        {
+            return 0;
+        }
+    }
+
+    return 1;
+}
+
+
+/*
+ * smart_reach_ok() for every chain and _has of req on type t, and
+ * "_containedType=container", which returns the resources (of any type)
+ * that contain the matches: 1 when fine, else 0 with r set to the refusal.
+ */
+int
+smart_reaches_ok(smart_policy_ctx_t *c, const smart_fhir_req_t *req, int t,
+    const char *needed, smart_policy_res_t *r)
+{
+    size_t                     i;
+    const smart_fhir_param_t  *pa;
+
+    /* a scope on every type reaches everything */
+    if ((req->features & (SMART_FHIR_F_CHAIN | SMART_FHIR_F_HAS
+                          | SMART_FHIR_F_CONTAINED)) == 0
+        || smart_us_searchable(c, -1))
+    {
+        return 1;
+    }
+
+    for (i = 0; i < req->nparams; i++) {
+        pa = &req->params[i];
+
+        if ((pa->kind == SMART_FHIR_P_HAS || pa->chain != NULL)
+            && !smart_reach_ok(c, t, pa->raw_name, 0))
+        {
+            smart_res_deny(r, SMART_ERR_SCOPE_INSUFFICIENT, needed,
+                           "a chain or _has reaches a type that no "
+                           "unrestricted scope allows searching");
+            return 0;
+        }
+
+        if (pa->kind == SMART_FHIR_P_CONTAINED
+            && strcmp(pa->raw_name, "_containedType") == 0
+            && strcmp(pa->value, "contained") != 0)
+        {
+            smart_res_deny(r, SMART_ERR_SCOPE_INSUFFICIENT, needed,
+                           "_containedType=container returns containers of any "
+                           "type");
+            return 0;
+        }
+    }
+
+    return 1;
+}
+
+
+/* --- searches ------------------------------------------------------------ */
+
+/*
+ * Does "Patient/P/T" by itself limit T to P?  Only for the types of the R4
+ * CompartmentDefinition other than Patient (whose compartment holds the
+ * Patients linked to P): for the patient-data types outside it a server
+ * may not know the compartment, so they are limited by their parameters
+ * or narrowed like a type search.
+ */
+static int
+smart_compartment_limits(int t)
+{
+    return t >= 0 && t < SMART_FHIR_NTYPES && t != SMART_FHIR_TYPE_PATIENT
+           && smart_fhir_types[t].in_patient_compartment;
+}
+
+
+/* 1 when the request has a _type list of types smart_compartment_limits(). */
+static int
+smart_types_limited_by_compartment(const smart_fhir_req_t *req)
+{
+    size_t  i;
+
+    if (req->ntypes == 0) {
+        return 0;
+    }
+
+    for (i = 0; i < req->ntypes; i++) {
+        if (!smart_compartment_limits(req->types[i])) {
+            return 0;
+        }
+    }
+
+    return 1;
+}
+
+
+/* Patient path feature refusal; 1 when refused. */
+int
+smart_patient_features_denied(const smart_fhir_req_t *req, const char *needed,
+    smart_policy_res_t *r)
+{
+    unsigned     f;
+    const char  *why;
+
+    f = req->features & SMART_POLICY_PATIENT_FEATURES_DENIED;
+    if (f == 0) {
+        return 0;
+    }
+
+    why = (f & SMART_FHIR_F_HAS) ? "_has is not allowed under patient scopes"
+          : (f & SMART_FHIR_F_CHAIN) ? "chained parameters are not allowed "
+                                       "under patient scopes"
+          : (f & SMART_FHIR_F_FILTER) ? "_filter is not allowed under patient "
+                                        "scopes"
+          : (f & SMART_FHIR_F_INCLUDE_WILD) ? "wildcard includes are not "
+                                              "allowed under patient scopes"
+          : (f & SMART_FHIR_F_ITERATE) ? ":iterate includes are not allowed "
+                                         "under patient scopes"
+          : "_query and _contained are not allowed under patient scopes";
+
+    smart_res_deny(r, SMART_ERR_SCOPE_INSUFFICIENT, needed, why);
+
+    return 1;
+}
+
+
+/*
+ * smart_pin_status() of a search of t (PIN_NA on every type) under a
+ * patient grant, with r set to the one refusal of a patient parameter
+ * that names another patient.
+ */
+static int
+smart_search_pin(smart_policy_ctx_t *c, const smart_fhir_req_t *req, int t,
+    smart_policy_res_t *r)
+{
+    int   pin;
+    char  needed[SMART_POLICY_NEEDED_MAX];
+
+    pin = (t >= 0) ? smart_pin_status(c, req, t) : SMART_POLICY_PIN_NA;
+
+    if (pin == SMART_POLICY_PIN_OTHER) {
+        smart_fmt_needed(needed, SMART_SCOPE_PATIENT, t, SMART_SCOPE_S);
+        smart_res_deny(r, SMART_ERR_PATIENT_MISMATCH, needed,
+                       "a patient parameter names another patient");
+    }
+
+    return pin;
+}
+
+
+/*
+ * A search of type t (search-type or search-compartment) along a patient
+ * grant (sc unrestricted, or granular g[0..ng)).
+ */
+static void
+smart_patient_grant_search(smart_policy_ctx_t *c, const smart_fhir_req_t *req,
+    int t, const smart_scope_t *sc, const smart_scope_t **g, size_t ng,
+    smart_policy_res_t *r)
+{
+    int    pin, pinned;
+    char   needed_user[SMART_POLICY_NEEDED_MAX];
+    char   needed_pt[SMART_POLICY_NEEDED_MAX];
+
+    smart_fmt_needed(needed_user, SMART_SCOPE_USER, t, SMART_SCOPE_S);
+    smart_fmt_needed(needed_pt, SMART_SCOPE_PATIENT, t, SMART_SCOPE_S);
+
+    if (smart_patient_features_denied(req, needed_user, r)
+        || !smart_params_recognised(req, r))
+    {
+        return;
+    }
+
+    if (smart_unprovable_denied(t, SMART_SCOPE_S, r)) {
+        return;
+    }
+
+    pinned = 0;
+
+    if (req->interaction == SMART_FHIR_I_SEARCH_COMPARTMENT) {
+        if (!smart_own_record(c, req->compartment_id, t, SMART_SCOPE_S,
+                              "the compartment is another patient's", r))
+        {
+            return;
+        }
+
+        /*
+         * The CompartmentDefinition puts the Patients linked to P
+         * (Patient.link) in P's compartment, and servers that build
+         * compartments from it return them: other patients' records.
+         * Patient/P/Patient is limited by _id like any Patient search;
+         * Patient/P/STAR needs a _type that leaves Patient out.
+         */
+        if (req->compartment_all && !smart_types_limited_by_compartment(req)) {
+            smart_res_deny(r, SMART_ERR_SCOPE_INSUFFICIENT, needed_user,
+                           "Patient/P/* would return the patients linked to P; "
+                           "name compartment types other than Patient with "
+                           "_type");
+            return;
+        }
+
+        pinned = req->compartment_all || smart_compartment_limits(t);
+    }
+
+    pin = smart_search_pin(c, req, t, r);
+
+    if (pin == SMART_POLICY_PIN_OTHER) {
+        return;
+    }
+
+    if (pin == SMART_POLICY_PIN_YES) {
+        pinned = 1;
+    }
+
+    if (!pinned && req->interaction == SMART_FHIR_I_SEARCH_COMPARTMENT
+        && smart_compartment_limits(t))
+    {
+        pinned = 1;
+    }
+
+    if (!pinned && t < 0) {
+        smart_res_deny(r, SMART_ERR_SCOPE_INSUFFICIENT, needed_user,
+                       "a search on every type cannot be limited to the "
+                       "patient");
+        return;
+    }
+
+    if (!pinned && pin == SMART_POLICY_PIN_NO) {
+        if (c->conf->patient_search == SMART_PATIENT_SEARCH_DENY) {
+            smart_res_deny(r, SMART_ERR_SCOPE_INSUFFICIENT, needed_user,
+                           "search lacks the patient parameter "
+                           "(smart_patient_search deny)");
+            return;
+        }
+
+        if (smart_narrow_param(c, t, r) != 0) {
+            smart_res_deny_narrowing(r, needed_user);
+            return;
+        }
+
+        pinned = 1;
+    }
+
+    if (!smart_includes_ok(c, req, pinned && pin != SMART_POLICY_PIN_NA, r)) {
+        return;
+    }
+
+    if (ng > 0) {
+        smart_granular_search(c, req, t, g, ng, needed_pt, r);
+        return;
+    }
+
+    smart_res_allow(r, sc, r->nparams ? "narrowed to the patient"
+                                      : "limited to the patient");
+}
+
+
+/*
+ * The includes, chains and _has of a search of t along a user or system
+ * grant of context ctx: 1, or 0 with r set to the refusal; needed holds
+ * the scope a refusal names.
+ */
+static int
+smart_us_search_ok(smart_policy_ctx_t *c, const smart_fhir_req_t *req,
+    int t, unsigned ctx, int pinned, char *needed, smart_policy_res_t *r)
+{
+    smart_fmt_needed(needed, ctx, t, SMART_SCOPE_S);
+
+    return smart_includes_ok(c, req, pinned, r)
+           && smart_reaches_ok(c, req, t, needed, r);
+}
+
+
+void
+smart_decide_search(smart_policy_ctx_t *c, const smart_fhir_req_t *req,
+    smart_policy_res_t *best)
+{
+    int                    t, pinned;
+    size_t                 ng;
+    smart_policy_res_t     r;
+    char                   needed[SMART_POLICY_NEEDED_MAX];
+    const smart_scope_t   *sc;
+    const smart_scope_t   *g[SMART_SCOPE_MAX_SCOPES];
+
+    t = req->compartment_all ? -1 : req->type;
+    smart_res_init(&r);
+
+    pinned = 0;
+    if (c->patient != NULL) {
+        if (req->interaction == SMART_FHIR_I_SEARCH_COMPARTMENT
+            && smart_compartment_limits(t))
+        {
+            pinned = smart_is_patient(c, req->compartment_id);
+        } else {
+            pinned = (smart_pin_status(c, req, t) == SMART_POLICY_PIN_YES);
+        }
+    }
+
+    sc = smart_grant_full(c, SMART_POLICY_CTX_US, t, SMART_SCOPE_S);
+    if (sc != NULL) {
+        if (smart_us_search_ok(c, req, t, sc->context, pinned, needed, &r)) {
+            smart_res_allow(&r, sc, "allowed by type");
+        }
+        smart_res_offer(best, &r);
+    }
+
+    sc = smart_grant_patient(c, t, SMART_SCOPE_S);
+    if (sc != NULL) {
+        smart_patient_grant_search(c, req, t, sc, NULL, 0, &r);
+        smart_res_offer(best, &r);
+    }
+
+    if (c->patient != NULL) {
+        ng = smart_grant_granular(c, SMART_SCOPE_PATIENT, t, SMART_SCOPE_S, g);
+        if (ng > 0) {
+            smart_patient_grant_search(c, req, t, NULL, g, ng, &r);
+            smart_res_offer(best, &r);
+        }
+    }
+
+    ng = smart_grant_granular(c, SMART_POLICY_CTX_US, t, SMART_SCOPE_S, g);
+    if (ng > 0) {
+        if (smart_us_search_ok(c, req, t, g[0]->context, pinned, needed, &r)) {
+            smart_granular_search(c, req, t, g, ng, needed, &r);
+        }
+        smart_res_offer(best, &r);
+    }
+
+    smart_offer_context_missing(c, t, SMART_SCOPE_S, best);
+}
+
+
+/*
+ * A type t of a system search that a patient grant allows: 0 when the
+ * parameters limit it to the patient (or it is outside the compartment),
+ * 1 when patient=<id> would, -1 with r set to the refusal.
+ */
+static int
+smart_system_type_patient(smart_policy_ctx_t *c, const smart_fhir_req_t *req,
+    int t, smart_policy_res_t *r)
+{
+    int   pin, excl;
+    char  needed[SMART_POLICY_NEEDED_MAX];
+
+    pin = smart_search_pin(c, req, t, r);
+
+    if (pin == SMART_POLICY_PIN_OTHER) {
+        return -1;
+    }
+
+    if (pin != SMART_POLICY_PIN_NO) {
+        return 0;
+    }
+
+    if (t == SMART_FHIR_TYPE_PATIENT
+        || !smart_patient_param(t, "patient", &excl) || !excl
+        || c->conf->patient_search == SMART_PATIENT_SEARCH_DENY)
+    {
+        smart_fmt_needed(needed, SMART_SCOPE_USER, t, SMART_SCOPE_S);
+        smart_res_deny(r, SMART_ERR_SCOPE_INSUFFICIENT, needed,
+                       "a type of the system search is not limited to the "
+                       "patient");
+        return -1;
+    }
+
+    return 1;
+}
+
+
+/*
+ * The refusal of a type t of a system search that no grant allows.  sc is
+ * NULL, or a patient grant on every type (t < 0), which nothing limits to
+ * the patient.
+ */
+static void
+smart_system_type_refused(smart_policy_ctx_t *c, int t,
+    const smart_scope_t *sc, smart_policy_res_t *r)
+{
+    char  needed[SMART_POLICY_NEEDED_MAX];
+
+    if (smart_context_missing(c, t, SMART_SCOPE_S, NULL, r)) {
+        return;
+    }
+
+    if (sc != NULL) {
+        smart_fmt_needed(needed, SMART_SCOPE_USER, t, SMART_SCOPE_S);
+        smart_res_deny(r, SMART_ERR_SCOPE_INSUFFICIENT, needed,
+                       "a search on every type cannot be limited to the "
+                       "patient");
+        return;
+    }
+
+    smart_fmt_needed(needed, smart_guess_ctx(c), t, SMART_SCOPE_S);
+    smart_res_deny(r, SMART_ERR_SCOPE_INSUFFICIENT, needed,
+                   "no scope allows searching a type of the request");
+}
+
+
+/*
+ * System-level search: every _type (all types when absent) needs s.  A
+ * patient grant on a compartment type needs a parameter valid for that
+ * type limiting it to the patient; the only narrowing is patient=<id>, and
+ * only when every such type has that parameter.
+ */
+void
+smart_decide_search_system(smart_policy_ctx_t *c, const smart_fhir_req_t *req,
+    smart_policy_res_t *best)
+{
+    int                    t, rc, via_patient, need_narrow, pinned;
+    size_t                 i, n;
+    smart_policy_res_t     r;
+    char                   needed[SMART_POLICY_NEEDED_MAX];
+    const smart_scope_t   *sc, *first;
+
+    smart_res_init(&r);
+    first = NULL;
+    via_patient = 0;
+    need_narrow = 0;
+    n = req->ntypes ? req->ntypes : 1;
+
+    /*
+     * The results are limited to the patient only when every type is a
+     * compartment type limited (or narrowed) to the patient: that, not the
+     * kind of grant, is what lets includes of compartment types through.
+     */
+    pinned = (req->ntypes > 0 && c->patient != NULL);
+
+    for (i = 0; i < n; i++) {
+        t = req->ntypes ? req->types[i] : -1;
+
+        if (t < 0 || !smart_in_compartment(t)) {
+            pinned = 0;
+        }
+
+        sc = smart_grant_full(c, SMART_POLICY_CTX_US, t, SMART_SCOPE_S);
+        if (sc != NULL) {
+            first = first ? first : sc;
+
+            if (c->patient == NULL
+                || smart_pin_status(c, req, t) != SMART_POLICY_PIN_YES)
+            {
+                pinned = 0;
+            }
+
+            smart_fmt_needed(needed, sc->context, t, SMART_SCOPE_S);
+            if (!smart_reaches_ok(c, req, t, needed, &r)) {
+                smart_res_offer(best, &r);
+                return;
+            }
+
+            continue;
+        }
+
+        sc = smart_grant_patient(c, t, SMART_SCOPE_S);
+
+        if (sc == NULL || t < 0) {
+            smart_system_type_refused(c, t, sc, &r);
+            smart_res_offer(best, &r);
+            return;
+        }
+
+        first = first ? first : sc;
+        via_patient = 1;
+
+        rc = smart_system_type_patient(c, req, t, &r);
+        if (rc < 0) {
+            smart_res_offer(best, &r);
+            return;
+        }
+
+        if (rc == 1) {
+            need_narrow = 1;
+        }
+    }
+
+    if (via_patient) {
+        smart_fmt_needed(needed, SMART_SCOPE_USER, -1, SMART_SCOPE_S);
+        if (smart_patient_features_denied(req, needed, &r)
+            || !smart_params_recognised(req, &r))
+        {
+            smart_res_offer(best, &r);
+            return;
+        }
+    }
+
+    if (need_narrow) {
+        if (smart_res_add_param(c, &r, "patient", c->patient, c->patient_len)
+            != 0)
+        {
+            smart_res_deny_narrowing(&r, needed);
+            smart_res_offer(best, &r);
+            return;
+        }
+    }
+
+    if (smart_includes_ok(c, req, pinned, &r)) {
+        smart_res_allow(&r, first, need_narrow ? "narrowed to the patient"
+                                               : "every type allowed");
+    }
+
+    smart_res_offer(best, &r);
+}
