@@ -58,10 +58,21 @@ smart_patient_read(smart_policy_ctx_t *c, const smart_fhir_req_t *req,
         return;
     }
 
+    if (req->id != NULL
+        && c->conf->response_check != SMART_RESPONSE_CHECK_OFF)
+    {
+        /* read, vread, instance history: proven on the response */
+        smart_res_allow_checked(r, sc, "checked on the response: released "
+                                       "only when the record is the "
+                                       "patient's");
+        return;
+    }
+
     smart_fmt_needed(needed, SMART_SCOPE_USER, t, need);
     smart_res_deny(r, SMART_ERR_SCOPE_INSUFFICIENT, needed,
                    (req->id != NULL) ? "a read by id of a compartment type "
-                                       "cannot be checked against the patient"
+                                       "cannot be checked against the patient "
+                                       "(smart_response_check off)"
                                      : "type history cannot be limited to "
                                        "the patient");
 }
@@ -173,6 +184,37 @@ smart_decide_req(smart_policy_ctx_t *c, const smart_fhir_req_t *req,
 
 /* --- the public interface ----------------------------------------------- */
 
+/*
+ * smart_response_check all: every read, search or history a patient scope
+ * allowed is checked on the response too, as defence in depth.
+ */
+static int
+smart_check_all(smart_policy_ctx_t *c, const smart_decision_t *d,
+    const smart_policy_res_t *r)
+{
+    if (c->conf->response_check != SMART_RESPONSE_CHECK_ALL
+        || r->granted == NULL || r->granted->context != SMART_SCOPE_PATIENT)
+    {
+        return 0;
+    }
+
+    switch (d->interaction) {
+
+    case SMART_FHIR_I_READ:
+    case SMART_FHIR_I_VREAD:
+    case SMART_FHIR_I_HISTORY_INSTANCE:
+    case SMART_FHIR_I_HISTORY_TYPE:
+    case SMART_FHIR_I_SEARCH_TYPE:
+    case SMART_FHIR_I_SEARCH_COMPARTMENT:
+    case SMART_FHIR_I_SEARCH_SYSTEM:
+        return 1;
+
+    default:
+        return 0;
+    }
+}
+
+
 static int
 smart_fill_decision(smart_policy_ctx_t *c, smart_decision_t *d,
     smart_policy_res_t *r)
@@ -183,6 +225,7 @@ smart_fill_decision(smart_policy_ctx_t *c, smart_decision_t *d,
 
     d->allow = (r->verdict != SMART_POLICY_V_DENY);
     d->narrowed = (r->verdict == SMART_POLICY_V_NARROW);
+    d->check = d->allow && (r->check || smart_check_all(c, d, r));
     d->reason = d->allow ? SMART_ERR__COUNT : r->reason;
     memcpy(d->needed, r->needed, sizeof(d->needed));
 

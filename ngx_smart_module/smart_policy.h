@@ -43,6 +43,14 @@ typedef enum {
 } smart_patient_search_e;
 
 
+/* smart_response_check (docs/directives.md); 0 is the default, on */
+typedef enum {
+    SMART_RESPONSE_CHECK_ON = 0,    /* what the request cannot prove */
+    SMART_RESPONSE_CHECK_OFF,       /* refuse it up front instead */
+    SMART_RESPONSE_CHECK_ALL        /* and every patient-scoped read */
+} smart_response_check_e;
+
+
 /*
  * One smart_operation entry: what "$name" needs.  The letters are needed on
  * every type in types[]; with ntypes 0 on the type of the URL (all types,
@@ -69,6 +77,7 @@ typedef struct {
     /* 1: leave smart_decision_t.granted_by NULL (the gateway does not use
        it; formatting it cost every allowed request a malloc) */
     int                      no_granted_by;
+    smart_response_check_e   response_check;
 } smart_policy_conf_t;
 
 
@@ -91,6 +100,10 @@ typedef struct {
 typedef struct {
     int                      allow;     /* 1 allow (maybe narrowed) */
     int                      narrowed;  /* 1: append params to the query */
+    /* 1: allowed on condition of the response: the caller forwards the
+       request and releases the response only when smart_response_check()
+       proves it (docs/scopes.md, "Checked on the response") */
+    int                      check;
     smart_err_e              reason;    /* the refusal when allow is 0;
                                            SMART_ERR__COUNT when allowed */
     /* the request's interaction; BATCH or TRANSACTION once Bundle.type is

@@ -198,10 +198,36 @@ smart_decide_entry(smart_policy_ctx_t *c, const json_t *entry,
 }
 
 
+/*
+ * Whether an entry writes (request.method other than GET or HEAD; a
+ * malformed one counts): a bundle that writes cannot have reads checked
+ * on its response, since a refused response would hide what was written.
+ */
+static int
+smart_bundle_writes(const json_t *entries)
+{
+    size_t         i;
+    const char    *m;
+    const json_t  *req;
+
+    for (i = 0; i < json_array_size(entries); i++) {
+        req = json_object_get(json_array_get(entries, i), "request");
+        m = json_string_value(json_object_get(req, "method"));
+
+        if (m == NULL || (strcmp(m, "GET") != 0 && strcmp(m, "HEAD") != 0)) {
+            return 1;
+        }
+    }
+
+    return 0;
+}
+
+
 void
 smart_decide_bundle(smart_policy_ctx_t *c, const json_t *body, int body_present,
     smart_decision_t *d, smart_policy_res_t *r)
 {
+    int                  writes, check;
     size_t               i, n;
     const char          *type;
     const json_t        *entries;
@@ -248,6 +274,9 @@ smart_decide_bundle(smart_policy_ctx_t *c, const json_t *body, int body_present,
         }
     }
 
+    writes = smart_bundle_writes(entries);
+    check = 0;
+
     for (i = 0; i < n; i++) {
         smart_res_init(&er);
         smart_decide_entry(c, json_array_get(entries, i), &er);
@@ -256,6 +285,16 @@ smart_decide_bundle(smart_policy_ctx_t *c, const json_t *body, int body_present,
             smart_res_deny(&er, SMART_ERR_SCOPE_INSUFFICIENT, er.needed,
                            "the entry would need a narrowing, which a bundle "
                            "entry cannot carry");
+        }
+
+        if (er.verdict == SMART_POLICY_V_ALLOW && er.check) {
+            if (writes) {
+                smart_res_deny(&er, SMART_ERR_SCOPE_INSUFFICIENT, er.needed,
+                               "a read checked on the response cannot share "
+                               "a bundle with writes");
+            }
+
+            check = 1;
         }
 
         if (er.verdict == SMART_POLICY_V_DENY) {
@@ -276,6 +315,12 @@ smart_decide_bundle(smart_policy_ctx_t *c, const json_t *body, int body_present,
     }
 
     if (d->nentries == 0) {
-        smart_res_allow(r, NULL, "every entry allowed");
+        if (check) {
+            smart_res_allow_checked(r, NULL, "every entry allowed, reads "
+                                             "checked on the response");
+
+        } else {
+            smart_res_allow(r, NULL, "every entry allowed");
+        }
     }
 }

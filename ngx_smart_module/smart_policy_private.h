@@ -52,6 +52,8 @@ typedef struct {
     size_t                   nparams;
     smart_policy_param_t     params[SMART_POLICY_MAX_NARROW];
     int                      empty;     /* no path offered anything yet */
+    int                      check;     /* an allow that the response
+                                           must prove */
 } smart_policy_res_t;
 
 
@@ -92,6 +94,8 @@ void smart_res_deny(smart_policy_res_t *r, smart_err_e reason,
 void smart_res_deny_narrowing(smart_policy_res_t *r, const char *needed);
 void smart_res_allow(smart_policy_res_t *r, const smart_scope_t *granted,
     const char *why);
+void smart_res_allow_checked(smart_policy_res_t *r,
+    const smart_scope_t *granted, const char *why);
 int smart_res_add_param(smart_policy_ctx_t *c, smart_policy_res_t *r,
     const char *name, const char *value, size_t value_len);
 void smart_res_offer(smart_policy_res_t *best, smart_policy_res_t *cand);

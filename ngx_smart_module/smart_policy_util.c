@@ -129,6 +129,7 @@ smart_res_init(smart_policy_res_t *r)
     r->why = NULL;
     r->nparams = 0;
     r->empty = 1;
+    r->check = 0;
 }
 
 
@@ -181,6 +182,17 @@ smart_res_allow(smart_policy_res_t *r, const smart_scope_t *granted,
     r->why = why;
     r->empty = 0;
     r->needed[0] = '\0';
+    r->check = 0;
+}
+
+
+/* Allows on condition of the response (smart_response_check()). */
+void
+smart_res_allow_checked(smart_policy_res_t *r, const smart_scope_t *granted,
+    const char *why)
+{
+    smart_res_allow(r, granted, why);
+    r->check = 1;
 }
 
 
@@ -247,6 +259,10 @@ smart_res_offer(smart_policy_res_t *best, smart_policy_res_t *cand)
 
     } else if (cand->verdict == SMART_POLICY_V_DENY) {
         better = smart_deny_rank(cand->reason) > smart_deny_rank(best->reason);
+
+    } else if (cand->verdict == SMART_POLICY_V_ALLOW) {
+        /* an allow the request proves beats one the response must */
+        better = best->check && !cand->check;
 
     } else {
         better = 0;

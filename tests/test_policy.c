@@ -199,6 +199,22 @@ test_cli_print(void **state)
     k.url = "Observation/1";
     d = ssc_decide(&k);
     assert_non_null(d);
+    assert_string_equal(ssc_outcome(d), "check");
+
+    f = tmpfile();
+    assert_non_null(f);
+    ssc_print(f, d, &k);
+    rewind(f);
+    n = fread(out, 1, sizeof(out) - 1, f);
+    out[n] = '\0';
+    fclose(f);
+    smart_decision_free(d);
+
+    assert_non_null(strstr(out, "decision: allow, response checked\n"));
+
+    k.url = "Observation/_history";
+    d = ssc_decide(&k);
+    assert_non_null(d);
     assert_string_equal(ssc_outcome(d), "scope-insufficient");
 
     f = tmpfile();
@@ -212,7 +228,7 @@ test_cli_print(void **state)
 
     assert_non_null(strstr(out, "decision: deny\n"));
     assert_non_null(strstr(out, "reason: scope-insufficient\n"));
-    assert_non_null(strstr(out, "needed: user/Observation.r\n"));
+    assert_non_null(strstr(out, "needed: user/Observation.s\n"));
 }
 
 
@@ -342,8 +358,17 @@ test_needed(void **state)
     expect_deny(&t, SMART_ERR_SCOPE_INSUFFICIENT, "patient/Observation.s");
     done(&t);
 
+    /* a read by id is allowed on condition of the response */
     run(&t, "patient/Observation.rs", "123", "GET", "Observation/1", NULL);
-    expect_deny(&t, SMART_ERR_SCOPE_INSUFFICIENT, "user/Observation.r");
+    assert_int_equal(t.d->allow, 1);
+    assert_int_equal(t.d->narrowed, 0);
+    assert_int_equal(t.d->check, 1);
+    assert_string_equal(t.d->needed, "");
+    done(&t);
+
+    run(&t, "patient/Observation.rs", "123", "GET", "Observation/_history",
+        NULL);
+    expect_deny(&t, SMART_ERR_SCOPE_INSUFFICIENT, "user/Observation.s");
     done(&t);
 
     run(&t, "patient/Patient.rs", "123", "GET", "Patient/9", NULL);
@@ -530,15 +555,35 @@ test_bundle_entries(void **state)
         "{\"request\":{\"method\":\"GET\",\"url\":\"Patient/123\"}},"
         "{\"request\":{\"method\":\"GET\",\"url\":\"Patient/9\"}}]}");
 
+    /* Observation/1 is checked on the response; Patient/9 is not P */
     assert_int_equal(t.d->allow, 0);
     assert_int_equal(t.d->interaction, SMART_FHIR_I_BATCH);
-    assert_int_equal(t.d->nentries, 2);
+    assert_int_equal(t.d->nentries, 1);
+    assert_int_equal(t.d->entries[0].index, 3);
+    assert_int_equal(t.d->entries[0].reason, SMART_ERR_PATIENT_MISMATCH);
+    assert_int_equal(t.d->reason, SMART_ERR_PATIENT_MISMATCH);
+    done(&t);
+
+    /* reads only: allowed, the batch-response checked entry by entry */
+    run(&t, "patient/*.cruds", "123", "POST", "",
+        "{\"resourceType\":\"Bundle\",\"type\":\"batch\",\"entry\":["
+        "{\"request\":{\"method\":\"GET\",\"url\":\"Observation?patient=123"
+        "\"}},"
+        "{\"request\":{\"method\":\"GET\",\"url\":\"Observation/1\"}}]}");
+    assert_int_equal(t.d->allow, 1);
+    assert_int_equal(t.d->check, 1);
+    done(&t);
+
+    /* with a write, a checked read would hide what was written: refused */
+    run(&t, "patient/*.cruds", "123", "POST", "",
+        "{\"resourceType\":\"Bundle\",\"type\":\"batch\",\"entry\":["
+        "{\"request\":{\"method\":\"DELETE\",\"url\":"
+        "\"Observation?patient=123&code=x\"}},"
+        "{\"request\":{\"method\":\"GET\",\"url\":\"Observation/1\"}}]}");
+    assert_int_equal(t.d->allow, 0);
+    assert_int_equal(t.d->nentries, 1);
     assert_int_equal(t.d->entries[0].index, 1);
     assert_int_equal(t.d->entries[0].reason, SMART_ERR_SCOPE_INSUFFICIENT);
-    assert_string_equal(t.d->entries[0].needed, "user/Observation.r");
-    assert_int_equal(t.d->entries[1].index, 3);
-    assert_int_equal(t.d->entries[1].reason, SMART_ERR_PATIENT_MISMATCH);
-    assert_int_equal(t.d->reason, SMART_ERR_SCOPE_INSUFFICIENT);
     done(&t);
 
     run(&t, "user/*.cruds", NULL, "POST", "",

@@ -5,14 +5,16 @@
  *
  *   smart-scope-check --scopes "..." [--patient ID] [--body FILE]
  *       [--if-none-exist CRITERIA ...] [--patient-search narrow|deny]
- *       METHOD URL
+ *       [--response-check on|off|all] METHOD URL
  *   smart-scope-check --table FILE [--patient-search narrow|deny]
  *
  * Table columns: scopes, patient, method, url, expected, and optionally a
- * body file (relative to the table's directory), a smart_patient_search
- * mode, and from the eighth column on one If-None-Exist header each
+ * body file (relative to the table's directory), the options (a comma
+ * list of: narrow, deny (smart_patient_search), check-on, check-off,
+ * check-all (smart_response_check)), and from the eighth column on one If-None-Exist header each
  * (several: the header repeated); "-" for none.  expected: allow, narrow,
- * deny or a reason code.
+ * check (allowed on condition of the response: smart_response_check),
+ * narrow-check (both), deny or a reason code.
  *
  * Compiled with SMART_SCOPE_CHECK_NO_MAIN, the file is a library for
  * tests/test_policy.c, which runs the same table through the same code.
@@ -43,12 +45,16 @@ typedef struct {
     const char              *body;
     size_t                   body_len;
     smart_patient_search_e   mode;
+    smart_response_check_e   check;     /* smart_response_check */
     const char              *ine[SSC_INE_MAX];  /* If-None-Exist headers */
     size_t                   nine;
 } ssc_case_t;
 
 
-/* Outcome word: "allow", "narrow" or the reason code; "nomem" on failure. */
+/*
+ * Outcome word: "allow", "narrow", "check" (allowed, the response must
+ * prove it), "narrow-check" or the reason code; "nomem" on failure.
+ */
 static const char *
 ssc_outcome(const smart_decision_t *d)
 {
@@ -59,7 +65,11 @@ ssc_outcome(const smart_decision_t *d)
     }
 
     if (d->allow) {
-        return d->narrowed ? "narrow" : "allow";
+        if (d->narrowed) {
+            return d->check ? "narrow-check" : "narrow";
+        }
+
+        return d->check ? "check" : "allow";
     }
 
     e = smart_err_get(d->reason);
@@ -85,6 +95,7 @@ ssc_decide(const ssc_case_t *k)
 
     memset(&conf, 0, sizeof(smart_policy_conf_t));
     conf.patient_search = k->mode;
+    conf.response_check = k->check;
 
     set = smart_scope_parse(k->scopes, k->scopes ? strlen(k->scopes) : 0);
     if (set == NULL) {
@@ -183,9 +194,10 @@ ssc_print(FILE *out, const smart_decision_t *d, const ssc_case_t *k)
     size_t                    i;
     const smart_err_entry_t  *e;
 
-    fprintf(out, "decision: %s\n", d->allow ? (d->narrowed ? "narrow"
-                                                           : "allow")
-                                            : "deny");
+    fprintf(out, "decision: %s%s\n", d->allow ? (d->narrowed ? "narrow"
+                                                             : "allow")
+                                              : "deny",
+            d->check ? ", response checked" : "");
     fprintf(out, "interaction: %s\n",
             smart_fhir_interaction_name(d->interaction)
             ? smart_fhir_interaction_name(d->interaction) : "none");
@@ -249,6 +261,48 @@ ssc_expected_ok(const char *expected, const char *got, int allow)
     }
 
     return strcmp(expected, got) == 0;
+}
+
+
+/*
+ * The options column: a comma list of narrow, deny, check-on, check-off,
+ * check-all ("-": none).  0, or -1 on an unknown word.
+ */
+static int
+ssc_options(const char *s, ssc_case_t *k)
+{
+    size_t       n;
+    const char  *end;
+
+    if (strcmp(s, "-") == 0) {
+        return 0;
+    }
+
+    while (*s != '\0') {
+        end = strchr(s, ',');
+        n = end ? (size_t) (end - s) : strlen(s);
+
+        if (n == 6 && strncmp(s, "narrow", n) == 0) {
+            k->mode = SMART_PATIENT_SEARCH_NARROW;
+        } else if (n == 4 && strncmp(s, "deny", n) == 0) {
+            k->mode = SMART_PATIENT_SEARCH_DENY;
+        } else if (n == 8 && strncmp(s, "check-on", n) == 0) {
+            k->check = SMART_RESPONSE_CHECK_ON;
+        } else if (n == 9 && strncmp(s, "check-off", n) == 0) {
+            k->check = SMART_RESPONSE_CHECK_OFF;
+        } else if (n == 9 && strncmp(s, "check-all", n) == 0) {
+            k->check = SMART_RESPONSE_CHECK_ALL;
+        } else {
+            return -1;
+        }
+
+        s += n;
+        if (*s == ',') {
+            s++;
+        }
+    }
+
+    return 0;
 }
 
 
@@ -337,10 +391,14 @@ ssc_run_table(const char *path, smart_patient_search_e mode, FILE *out)
             }
         }
 
-        if (nf >= 7 && strcmp(fields[6], "deny") == 0) {
-            k.mode = SMART_PATIENT_SEARCH_DENY;
-        } else if (nf >= 7 && strcmp(fields[6], "narrow") == 0) {
-            k.mode = SMART_PATIENT_SEARCH_NARROW;
+        k.check = SMART_RESPONSE_CHECK_ON;
+
+        if (nf >= 7 && ssc_options(fields[6], &k) != 0) {
+            fprintf(out, "line %zu: unknown option in \"%s\"\n", lineno,
+                    fields[6]);
+            failed++;
+            free(body);
+            continue;
         }
 
         for (k.nine = 0; 7 + k.nine < nf; k.nine++) {
@@ -388,7 +446,7 @@ ssc_usage(void)
         "[--body FILE]\n"
         "           [--if-none-exist CRITERIA ...] "
         "[--patient-search narrow|deny]\n"
-        "           METHOD URL\n"
+        "           [--response-check on|off|all] METHOD URL\n"
         "       smart-scope-check --table FILE "
         "[--patient-search narrow|deny]\n");
 }
@@ -437,6 +495,20 @@ main(int argc, char **argv)
                 k.mode = SMART_PATIENT_SEARCH_NARROW;
             } else if (strcmp(argv[i], "deny") == 0) {
                 k.mode = SMART_PATIENT_SEARCH_DENY;
+            } else {
+                ssc_usage();
+                return 2;
+            }
+
+        } else if (strcmp(argv[i], "--response-check") == 0 && i + 1 < argc)
+        {
+            i++;
+            if (strcmp(argv[i], "on") == 0) {
+                k.check = SMART_RESPONSE_CHECK_ON;
+            } else if (strcmp(argv[i], "off") == 0) {
+                k.check = SMART_RESPONSE_CHECK_OFF;
+            } else if (strcmp(argv[i], "all") == 0) {
+                k.check = SMART_RESPONSE_CHECK_ALL;
             } else {
                 ssc_usage();
                 return 2;
