@@ -15,6 +15,7 @@
 #include "ngx_http_smart_status.h"
 #include "ngx_http_smart_cache.h"
 #include "ngx_http_smart_keys.h"
+#include "ngx_http_smart_check.h"
 #include "ngx_http_smart_access.h"
 
 
@@ -271,6 +272,25 @@ ngx_http_smart_decide(ngx_http_request_t *r, ngx_http_smart_loc_conf_t *slcf,
 
     if (d->narrowed && ngx_http_smart_narrow(r, d) != NGX_OK) {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    if (d->check) {
+        /* allowed on condition of the response (ngx_http_smart_check.c) */
+
+        switch (ngx_http_smart_check_prepare(r)) {
+
+        case NGX_OK:
+            ctx->check = 1;
+            break;
+
+        case NGX_DECLINED:
+            return ngx_http_smart_deny(r, ctx, SMART_ERR_FORMAT_UNSUPPORTED,
+                                       "the response must be checked, and "
+                                       "the client asked for XML");
+
+        default:
+            return NGX_HTTP_INTERNAL_SERVER_ERROR;
+        }
     }
 
     ctx->allowed = 1;

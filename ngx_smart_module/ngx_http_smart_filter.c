@@ -18,6 +18,7 @@
 #include "ngx_http_smart_cid.h"
 #include "ngx_http_smart_error.h"
 #include "ngx_http_smart_keys.h"
+#include "ngx_http_smart_check.h"
 #include "ngx_http_smart_filter.h"
 
 
@@ -64,6 +65,14 @@ static ngx_int_t ngx_http_smart_upstream_issues(ngx_http_request_t *r,
 static const char *ngx_http_smart_json_str(json_t *v, size_t max);
 static ngx_int_t ngx_http_smart_emit(ngx_http_request_t *r,
     ngx_http_smart_ctx_t *ctx);
+static ngx_int_t ngx_http_smart_decorate(ngx_http_request_t *r,
+    ngx_http_smart_ctx_t *ctx, ngx_http_smart_loc_conf_t *slcf);
+static ngx_int_t ngx_http_smart_refuse_response(ngx_http_request_t *r,
+    ngx_http_smart_ctx_t *ctx, smart_err_e err, const char *why);
+static ngx_int_t ngx_http_smart_check_filter(ngx_http_request_t *r,
+    ngx_http_smart_ctx_t *ctx, ngx_chain_t *in);
+static ngx_int_t ngx_http_smart_release(ngx_http_request_t *r,
+    ngx_http_smart_ctx_t *ctx, ngx_str_t *body, ngx_uint_t filtered);
 
 
 /*
@@ -355,6 +364,7 @@ ngx_http_smart_type_refusal(ngx_http_request_t *r, smart_err_e err,
 static ngx_int_t
 ngx_http_smart_header_filter(ngx_http_request_t *r)
 {
+    ngx_int_t                   rc;
     ngx_uint_t                  status;
     const char                 *detail;
     smart_err_e                 err;
@@ -391,6 +401,43 @@ ngx_http_smart_header_filter(ngx_http_request_t *r)
         return NGX_ERROR;
     }
 
+    if (ctx->check && !ctx->replace) {
+        rc = ngx_http_smart_check_header(r, ctx, slcf, &detail);
+
+        if (rc == NGX_OK) {
+            /* held: the header goes out once the body is checked */
+            return NGX_OK;
+        }
+
+        if (rc == NGX_ABORT
+            && ngx_http_smart_refuse_response(r, ctx,
+                                              SMART_ERR_RESPONSE_UNVERIFIABLE,
+                                              detail)
+               != NGX_OK)
+        {
+            return NGX_ERROR;
+        }
+    }
+
+    if (ngx_http_smart_decorate(r, ctx, slcf) != NGX_OK) {
+        return NGX_ERROR;
+    }
+
+    if (ctx->collect) {
+        /* the header goes out with the body, once the upstream's is read */
+        return NGX_OK;
+    }
+
+    return ngx_http_next_header_filter(r);
+}
+
+
+/* The correlation header on every response; X-Smart-Decision. */
+
+static ngx_int_t
+ngx_http_smart_decorate(ngx_http_request_t *r, ngx_http_smart_ctx_t *ctx,
+    ngx_http_smart_loc_conf_t *slcf)
+{
     if (ngx_http_smart_set_out_header(r, &slcf->correlation_header, &ctx->cid)
         != NGX_OK)
     {
@@ -403,12 +450,206 @@ ngx_http_smart_header_filter(ngx_http_request_t *r)
         return NGX_ERROR;
     }
 
-    if (ctx->collect) {
-        /* the header goes out with the body, once the upstream's is read */
+    return NGX_OK;
+}
+
+
+/*
+ * A checked response that is not released: the typed refusal replaces it
+ * (header and body), and the decision becomes a refusal for the audit
+ * record, $smart_decision and the counters.
+ */
+
+static ngx_int_t
+ngx_http_smart_refuse_response(ngx_http_request_t *r,
+    ngx_http_smart_ctx_t *ctx, smart_err_e err, const char *why)
+{
+    ngx_uint_t                status, level;
+    const smart_err_entry_t  *e;
+
+    static ngx_str_t  cache_control = ngx_string("Cache-Control");
+    static ngx_str_t  no_store = ngx_string("no-store");
+
+    e = smart_err_get(err);
+    if (e == NULL) {
+        return NGX_ERROR;
+    }
+
+    status = (ngx_uint_t) e->status;
+
+    level = (err == SMART_ERR_PATIENT_MISMATCH) ? NGX_LOG_WARN : NGX_LOG_ERR;
+
+    ngx_log_error(level, r->connection->log, 0,
+                  "smart: %s: upstream status %ui, %s, correlation id "
+                  "\"%V\"", e->code, r->headers_out.status,
+                  why ? why : "response refused", &ctx->cid);
+
+    ngx_http_smart_strip_headers(r, status);
+
+    if (r->err_status) {
+        r->err_status = status;
+    }
+
+    r->headers_out.status = status;
+    ngx_str_null(&r->headers_out.status_line);
+
+    ctx->check = 0;
+    ctx->checking = 0;
+    ctx->allowed = 0;
+    ctx->denied = 1;
+    ctx->replace = 1;
+    ctx->extra = NULL;
+    ctx->nextra = 0;
+    ngx_str_null(&ctx->scope_needed);
+
+    if (ngx_http_smart_prepare_error(r, ctx, err) != NGX_OK
+        || ngx_http_smart_set_out_header(r, &cache_control, &no_store)
+           != NGX_OK)
+    {
+        return NGX_ERROR;
+    }
+
+    r->headers_out.content_length_n = ctx->body.len;
+
+    return NGX_OK;
+}
+
+
+/*
+ * Body filter, a held response: once whole, it is checked and either
+ * released (as sent, or with included entries withheld) or refused.
+ */
+
+static ngx_int_t
+ngx_http_smart_check_filter(ngx_http_request_t *r, ngx_http_smart_ctx_t *ctx,
+    ngx_chain_t *in)
+{
+    ngx_int_t                   rc;
+    ngx_str_t                   body;
+    const char                 *why;
+    smart_err_e                 err;
+    smart_response_t            res;
+    ngx_http_smart_loc_conf_t  *slcf;
+
+    why = NULL;
+    rc = ngx_http_smart_check_body(r, ctx, in, &why);
+
+    if (rc == NGX_AGAIN) {
         return NGX_OK;
     }
 
-    return ngx_http_next_header_filter(r);
+    if (rc == NGX_ERROR) {
+        return NGX_ERROR;
+    }
+
+    err = SMART_ERR_RESPONSE_UNVERIFIABLE;
+
+    if (rc == NGX_OK) {
+        if (ngx_http_smart_check_run(r, ctx, &res) != NGX_OK) {
+            return NGX_ERROR;
+        }
+
+        body.data = ctx->ck_body;
+        body.len = ctx->ck_len;
+        why = res.why;
+
+        switch (res.verdict) {
+
+        case SMART_RESPONSE_RELEASE:
+            return ngx_http_smart_release(r, ctx, &body, 0);
+
+        case SMART_RESPONSE_RELEASE_FILTERED:
+            body.len = res.body_len;
+            body.data = ngx_pnalloc(r->pool, body.len);
+
+            if (body.data == NULL) {
+                smart_response_free(&res);
+                return NGX_ERROR;
+            }
+
+            ngx_memcpy(body.data, res.body, body.len);
+            smart_response_free(&res);
+
+            return ngx_http_smart_release(r, ctx, &body, 1);
+
+        case SMART_RESPONSE_MISMATCH:
+            err = SMART_ERR_PATIENT_MISMATCH;
+            break;
+
+        default:
+            break;
+        }
+
+        smart_response_free(&res);
+    }
+
+    slcf = ngx_http_get_module_loc_conf(r, ngx_http_smart_module);
+
+    if (ngx_http_smart_refuse_response(r, ctx, err, why) != NGX_OK
+        || ngx_http_smart_decorate(r, ctx, slcf) != NGX_OK)
+    {
+        return NGX_ERROR;
+    }
+
+    rc = ngx_http_next_header_filter(r);
+
+    if (rc == NGX_ERROR || rc > NGX_OK || r->header_only) {
+        ctx->replaced = 1;
+        return rc;
+    }
+
+    return ngx_http_smart_emit(r, ctx);
+}
+
+
+/* Sends the held header and the checked body as the whole response. */
+
+static ngx_int_t
+ngx_http_smart_release(ngx_http_request_t *r, ngx_http_smart_ctx_t *ctx,
+    ngx_str_t *body, ngx_uint_t filtered)
+{
+    ngx_int_t     rc;
+    ngx_buf_t    *b;
+    ngx_chain_t   out;
+
+    ngx_http_clear_content_length(r);
+    r->headers_out.content_length_n = body->len;
+
+    if (filtered) {
+        /* the server's validators describe the body it sent */
+        ngx_http_clear_etag(r);
+        ngx_http_clear_last_modified(r);
+    }
+
+    if (ngx_http_smart_decorate(r, ctx,
+                                ngx_http_get_module_loc_conf(
+                                    r, ngx_http_smart_module))
+        != NGX_OK)
+    {
+        return NGX_ERROR;
+    }
+
+    rc = ngx_http_next_header_filter(r);
+
+    if (rc == NGX_ERROR || rc > NGX_OK || r->header_only) {
+        return rc;
+    }
+
+    b = ngx_calloc_buf(r->pool);
+    if (b == NULL) {
+        return NGX_ERROR;
+    }
+
+    b->pos = body->data;
+    b->last = body->data + body->len;
+    b->memory = (body->len > 0);
+    b->last_buf = 1;
+    b->last_in_chain = 1;
+
+    out.buf = b;
+    out.next = NULL;
+
+    return ngx_http_next_body_filter(r, &out);
 }
 
 
@@ -452,6 +693,10 @@ ngx_http_smart_body_filter(ngx_http_request_t *r, ngx_chain_t *in)
     }
 
     ctx = ngx_http_get_module_ctx(r, ngx_http_smart_module);
+
+    if (ctx != NULL && ctx->checking) {
+        return ngx_http_smart_check_filter(r, ctx, in);
+    }
 
     if (ctx == NULL || !ctx->replace) {
         return ngx_http_next_body_filter(r, in);

@@ -75,6 +75,14 @@ static ngx_conf_enum_t  ngx_http_smart_patient_search[] = {
 };
 
 
+static ngx_conf_enum_t  ngx_http_smart_response_check[] = {
+    { ngx_string("off"), SMART_RESPONSE_CHECK_OFF },
+    { ngx_string("on"), SMART_RESPONSE_CHECK_ON },
+    { ngx_string("all"), SMART_RESPONSE_CHECK_ALL },
+    { ngx_null_string, 0 }
+};
+
+
 static ngx_command_t  ngx_http_smart_commands[] = {
 
     { ngx_string("smart"),
@@ -202,6 +210,20 @@ static ngx_command_t  ngx_http_smart_commands[] = {
       NGX_HTTP_LOC_CONF_OFFSET,
       offsetof(ngx_http_smart_loc_conf_t, patient_search),
       &ngx_http_smart_patient_search },
+
+    { ngx_string("smart_response_check"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_enum_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_smart_loc_conf_t, response_check),
+      &ngx_http_smart_response_check },
+
+    { ngx_string("smart_response_check_max"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_size_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_smart_loc_conf_t, response_check_max),
+      &ngx_http_smart_body_max_bounds },
 
     { ngx_string("smart_operation"),
       NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_2MORE,
@@ -676,6 +698,8 @@ ngx_http_smart_create_loc_conf(ngx_conf_t *cf)
     conf->explain = NGX_CONF_UNSET;
     conf->errors = NGX_CONF_UNSET;
     conf->body_max = NGX_CONF_UNSET_SIZE;
+    conf->response_check = NGX_CONF_UNSET_UINT;
+    conf->response_check_max = NGX_CONF_UNSET_SIZE;
     conf->patient_search = NGX_CONF_UNSET_UINT;
     conf->operations = NGX_CONF_UNSET_PTR;
 
@@ -709,6 +733,10 @@ ngx_http_smart_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
     ngx_conf_merge_uint_value(conf->patient_search, prev->patient_search,
                               SMART_PATIENT_SEARCH_NARROW);
     ngx_conf_merge_ptr_value(conf->operations, prev->operations, NULL);
+    ngx_conf_merge_uint_value(conf->response_check, prev->response_check,
+                              SMART_RESPONSE_CHECK_ON);
+    ngx_conf_merge_size_value(conf->response_check_max,
+                              prev->response_check_max, 1024 * 1024);
 
     conf->policy_conf.patient_search =
                                (smart_patient_search_e) conf->patient_search;
@@ -716,6 +744,8 @@ ngx_http_smart_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
     conf->policy_conf.ops = conf->operations ? conf->operations->elts : NULL;
     conf->policy_conf.nops = conf->operations ? conf->operations->nelts : 0;
     conf->policy_conf.no_granted_by = 1;
+    conf->policy_conf.response_check =
+                               (smart_response_check_e) conf->response_check;
 
     if (ngx_http_smart_merge_correlation(cf, prev, conf) != NGX_CONF_OK
         || ngx_http_smart_jwks_register(cf, conf) != NGX_CONF_OK)

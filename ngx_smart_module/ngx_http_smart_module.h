@@ -84,6 +84,8 @@ typedef struct {
     size_t                      body_max;
     ngx_uint_t                  patient_search;
     ngx_array_t                *operations;     /* smart_policy_op_t */
+    ngx_uint_t                  response_check; /* SMART_RESPONSE_CHECK_* */
+    size_t                      response_check_max;
     smart_policy_conf_t         policy_conf;    /* derived at merge */
 
     /* derived at merge time, read-only afterwards */
@@ -140,6 +142,12 @@ typedef struct {
 
     ngx_http_smart_loc_conf_t  *verified_by;    /* policy of the check */
 
+    /* the response check (ngx_http_smart_check.c) */
+    u_char                     *ck_body;        /* the held body */
+    size_t                      ck_len;
+    size_t                      ck_cap;
+    off_t                       ck_expect;      /* Content-Length or -1 */
+
     unsigned                    verified:1;
     unsigned                    allowed:1;
     unsigned                    denied:1;
@@ -153,6 +161,9 @@ typedef struct {
     unsigned                    collect:1;      /* header waits for body */
     unsigned                    up_overflow:1;  /* body over the bound */
     unsigned                    up_json:1;      /* upstream said JSON */
+    unsigned                    check:1;        /* response is checked */
+    unsigned                    checking:1;     /* header held, body read */
+    unsigned                    ck_overflow:1;  /* body over the bound */
 } ngx_http_smart_ctx_t;
 
 

@@ -60,7 +60,8 @@ my @ConfSections = qw(main_config http_config config upstream_config);
 # otherwise make a check silently disappear.
 my %KnownSection = map { $_ => 1 } @ConfSections, qw(
     request raw_request more_headers error_code response_headers
-    response_headers_like response_body response_body_like error_log
+    response_headers_like response_body response_body_like
+    response_body_unlike error_log
     no_error_log timeout wait skip_nginx must_die upstream_requests
     upstream_log_like no_upstream request_delay request_hooks stop_hook
     ONLY SKIP LAST
@@ -345,6 +346,8 @@ sub _block_test_count {
                 _per_request($block, 'response_headers_like', $i));
             $n += 1 if defined _per_request($block, 'response_body', $i);
             $n += 1 if defined _per_request($block, 'response_body_like', $i);
+            $n += 1
+                if defined _per_request($block, 'response_body_unlike', $i);
         }
         $n += 1 if _has($block, 'upstream_requests');
         $n += _patterns($block, 'upstream_log_like');
@@ -1091,6 +1094,12 @@ sub _run_block {
         if (defined $like) {
             my $re = ref $like ? $like : qr/${\ _chomped($like)}/s;
             Test::More::like($r->{body}, $re, "$rn - response body like");
+        }
+        my $unlike = _per_request($block, 'response_body_unlike', $i);
+        if (defined $unlike) {
+            my $re = ref $unlike ? $unlike : qr/${\ _chomped($unlike)}/s;
+            Test::More::unlike($r->{body}, $re,
+                               "$rn - response body unlike");
         }
     }
 
