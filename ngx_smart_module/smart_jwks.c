@@ -88,6 +88,8 @@ static int smart_pkey_classify(EVP_PKEY *pkey, smart_key_type_e *type,
     unsigned *algs, char *err, size_t errlen, const char *what);
 static int smart_jwk_parse(json_t *jwk, size_t idx, smart_key_t *key,
     char *err, size_t errlen);
+static int smart_jwk_alg_kid(json_t *jwk, size_t idx, unsigned *alg,
+    json_t **kid, char *err, size_t errlen);
 static int smart_jwk_flag_skip(json_t *jwk, size_t idx, char *err,
     size_t errlen);
 static int smart_jwk_b64(json_t *jwk, const char *name, unsigned char *buf,
@@ -507,8 +509,8 @@ smart_jwk_parse(json_t *jwk, size_t idx, smart_key_t *key, char *err,
 {
     int                rc, skip;
     char               what[32];
-    size_t             i, klen;
-    json_t            *kty, *v;
+    size_t             i;
+    json_t            *kty, *kid;
     unsigned           alg, algs;
     const char        *s;
     smart_key_type_e   type;
@@ -546,40 +548,9 @@ smart_jwk_parse(json_t *jwk, size_t idx, smart_key_t *key, char *err,
         return 0;
     }
 
-    alg = 0;
-    v = json_object_get(jwk, "alg");
-
-    if (v != NULL) {
-        if (!json_is_string(v)) {
-            smart_err(err, errlen, "keys[%zu]: \"alg\" not a string", idx);
-            return -1;
-        }
-
-        alg = smart_alg_from_name(json_string_value(v), json_string_length(v));
-
-        if (alg == 0) {
-            /* PS256, RSA-OAEP, EdDSA...: not ours to verify */
-            return 0;
-        }
-    }
-
-    v = json_object_get(jwk, "kid");
-
-    if (v != NULL) {
-        if (!json_is_string(v)) {
-            smart_err(err, errlen, "keys[%zu]: \"kid\" not a string", idx);
-            return -1;
-        }
-
-        klen = json_string_length(v);
-
-        if (klen == 0 || klen > SMART_KID_MAX
-            || strlen(json_string_value(v)) != klen)
-        {
-            smart_err(err, errlen, "keys[%zu]: \"kid\" empty or longer than "
-                      "%d bytes", idx, SMART_KID_MAX);
-            return -1;
-        }
+    rc = smart_jwk_alg_kid(jwk, idx, &alg, &kid, err, errlen);
+    if (rc != 1) {
+        return rc;
     }
 
     skip = 0;
@@ -615,8 +586,8 @@ smart_jwk_parse(json_t *jwk, size_t idx, smart_key_t *key, char *err,
     key->type = type;
     key->algs = algs;
 
-    if (v != NULL) {
-        key->kid = strdup(json_string_value(v));
+    if (kid != NULL) {
+        key->kid = strdup(json_string_value(kid));
 
         if (key->kid == NULL) {
             smart_err(err, errlen, "out of memory");
@@ -630,6 +601,63 @@ smart_jwk_parse(json_t *jwk, size_t idx, smart_key_t *key, char *err,
 
 
 /* "use" and "key_ops": 1 keep, 0 skip, -1 malformed. */
+/*
+ * The optional "alg" and "kid" members of a JWK: 1 with *alg (0 when
+ * absent) and *kid (the member, NULL when absent) set, 0 when alg names an
+ * algorithm this module does not verify, -1 with err set when either is
+ * malformed.
+ */
+static int
+smart_jwk_alg_kid(json_t *jwk, size_t idx, unsigned *alg, json_t **kid,
+    char *err, size_t errlen)
+{
+    size_t   klen;
+    json_t  *v;
+
+    *alg = 0;
+    *kid = NULL;
+    v = json_object_get(jwk, "alg");
+
+    if (v != NULL) {
+        if (!json_is_string(v)) {
+            smart_err(err, errlen, "keys[%zu]: \"alg\" not a string", idx);
+            return -1;
+        }
+
+        *alg = smart_alg_from_name(json_string_value(v),
+                                   json_string_length(v));
+
+        if (*alg == 0) {
+            /* PS256, RSA-OAEP, EdDSA...: not ours to verify */
+            return 0;
+        }
+    }
+
+    v = json_object_get(jwk, "kid");
+
+    if (v != NULL) {
+        if (!json_is_string(v)) {
+            smart_err(err, errlen, "keys[%zu]: \"kid\" not a string", idx);
+            return -1;
+        }
+
+        klen = json_string_length(v);
+
+        if (klen == 0 || klen > SMART_KID_MAX
+            || strlen(json_string_value(v)) != klen)
+        {
+            smart_err(err, errlen, "keys[%zu]: \"kid\" empty or longer than "
+                      "%d bytes", idx, SMART_KID_MAX);
+            return -1;
+        }
+    }
+
+    *kid = v;
+
+    return 1;
+}
+
+
 static int
 smart_jwk_flag_skip(json_t *jwk, size_t idx, char *err, size_t errlen)
 {

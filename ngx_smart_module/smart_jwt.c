@@ -39,6 +39,14 @@ typedef enum {
 } smart_hash_e;
 
 
+/* The three segments of a token, decoded one after the other into buf. */
+typedef struct {
+    size_t             off[3];      /* where each starts in the token */
+    size_t             dlen[3];     /* decoded bytes of each */
+    unsigned char      buf[SMART_JWT_BUF_LEN];
+} smart_jwt_segs_t;
+
+
 static const char  *smart_hash_names[SMART_NHASH] = {
     "SHA256", "SHA384", "SHA512"
 };
@@ -72,6 +80,17 @@ static const char  *smart_status_names[] = {
 
 static smart_jwt_status_e smart_fail(smart_jwt_status_e status, char *detail,
     size_t detail_len, const char *text);
+static smart_jwt_status_e smart_jwt_segments(const char *token, size_t len,
+    smart_jwt_segs_t *segs, const char **why);
+static smart_jwt_status_e smart_jwt_header(const smart_jwt_segs_t *segs,
+    const smart_jwt_policy_t *policy, smart_jwt_t *out, const char **why);
+static smart_jwt_status_e smart_jwt_signature(const char *token,
+    const smart_jwt_segs_t *segs, const smart_keyset_t *ks,
+    const smart_jwt_t *out, const char **why);
+static smart_jwt_status_e smart_jwt_claims(const smart_jwt_segs_t *segs,
+    const smart_jwt_policy_t *policy, smart_jwt_t *out, const char **why);
+static smart_jwt_status_e smart_jwt_times(const smart_jwt_policy_t *policy,
+    smart_jwt_t *out, const char **why);
 static int smart_json_too_deep(const unsigned char *p, size_t len);
 static json_t *smart_json_object(const unsigned char *p, size_t len,
     smart_jwt_status_e *status, const char **why);
@@ -106,14 +125,9 @@ smart_jwt_verify(const char *token, size_t len, const smart_keyset_t *ks,
     const smart_jwt_policy_t *policy, smart_jwt_t *out, char *detail,
     size_t detail_len)
 {
-    size_t               i, dots, seg[3], off[3], dlen[3], cap;
-    json_t              *v;
-    unsigned             alg;
-    const char          *why, *kid;
-    const smart_key_t   *key;
-    smart_hash_e         h;
+    const char          *why;
+    smart_jwt_segs_t     segs;
     smart_jwt_status_e   rc;
-    unsigned char        buf[SMART_JWT_BUF_LEN];
 
     if (detail != NULL && detail_len > 0) {
         detail[0] = '\0';
@@ -126,220 +140,22 @@ smart_jwt_verify(const char *token, size_t len, const smart_keyset_t *ks,
 
     memset(out, 0, sizeof(smart_jwt_t));
 
-    /* size */
+    rc = smart_jwt_segments(token, len, &segs, &why);
 
-    if (token == NULL || len == 0) {
-        return smart_fail(SMART_JWT_MALFORMED, detail, detail_len,
-                          "empty token");
+    if (rc == SMART_JWT_OK) {
+        rc = smart_jwt_header(&segs, policy, out, &why);
     }
 
-    if (len > SMART_JWT_MAX_LEN) {
-        return smart_fail(SMART_JWT_MALFORMED, detail, detail_len,
-                          "token too long");
+    if (rc == SMART_JWT_OK) {
+        rc = smart_jwt_signature(token, &segs, ks, out, &why);
     }
 
-    /* structure: header.payload.signature, each strict base64url */
-
-    dots = 0;
-    off[0] = 0;
-
-    for (i = 0; i < len; i++) {
-        if (token[i] == '.') {
-            if (dots == 2) {
-                dots++;
-                break;
-            }
-
-            seg[dots] = i - off[dots];
-            off[++dots] = i + 1;
-        }
-    }
-
-    if (dots != 2) {
-        return smart_fail(SMART_JWT_MALFORMED, detail, detail_len,
-                          "not three dot-separated segments");
-    }
-
-    seg[2] = len - off[2];
-
-    if (seg[0] == 0 || seg[1] == 0) {
-        return smart_fail(SMART_JWT_MALFORMED, detail, detail_len,
-                          "empty header or payload segment");
-    }
-
-    cap = 0;
-
-    for (i = 0; i < 3; i++) {
-        if (smart_b64url_decode(token + off[i], seg[i], buf + cap,
-                                sizeof(buf) - cap, &dlen[i])
-            != 0)
-        {
-            return smart_fail(SMART_JWT_MALFORMED, detail, detail_len,
-                              "segment is not strict base64url");
-        }
-
-        cap += dlen[i];
-    }
-
-    /* header */
-
-    out->header = smart_json_object(buf, dlen[0], &rc, &why);
-    if (out->header == NULL) {
-        return smart_fail(rc, detail, detail_len, why);
-    }
-
-    v = json_object_get(out->header, "alg");
-    if (!json_is_string(v)) {
-        return smart_fail(SMART_JWT_ALG_REFUSED, detail, detail_len,
-                          "alg missing or not a string");
-    }
-
-    alg = smart_alg_from_name(json_string_value(v), json_string_length(v));
-
-    if (alg == 0) {
-        return smart_fail(SMART_JWT_ALG_REFUSED, detail, detail_len,
-                          "alg unknown or none");
-    }
-
-    if ((alg & policy->algorithms) == 0) {
-        return smart_fail(SMART_JWT_ALG_REFUSED, detail, detail_len,
-                          "alg not in the allow-list");
-    }
-
-    out->alg = alg;
-
-    /* no extension is understood, so none may be critical (RFC 7515 4.1.11) */
-    if (json_object_get(out->header, "crit") != NULL) {
-        return smart_fail(SMART_JWT_ALG_REFUSED, detail, detail_len,
-                          "crit header not supported");
-    }
-
-    kid = NULL;
-    v = json_object_get(out->header, "kid");
-
-    if (v != NULL) {
-        if (!json_is_string(v)) {
-            return smart_fail(SMART_JWT_MALFORMED, detail, detail_len,
-                              "kid not a string");
-        }
-
-        kid = json_string_value(v);
-
-        if (json_string_length(v) == 0
-            || json_string_length(v) > SMART_KID_MAX
-            || strlen(kid) != json_string_length(v))
-        {
-            return smart_fail(SMART_JWT_MALFORMED, detail, detail_len,
-                              "kid empty or too long");
-        }
-
-        out->kid = kid;
-    }
-
-    /* key selection: jku, x5u, jwk and x5c are never looked at */
-
-    rc = smart_select_key(ks, alg, kid, &key, &why);
-    if (rc != SMART_JWT_OK) {
-        return smart_fail(rc, detail, detail_len, why);
-    }
-
-    /* signature over the ASCII bytes of "header.payload" */
-
-    if (dlen[2] == 0) {
-        return smart_fail(SMART_JWT_BAD_SIGNATURE, detail, detail_len,
-                          "empty signature");
-    }
-
-    h = smart_alg_hash(alg);
-
-    if (alg & SMART_ALG_HS_ALL) {
-        rc = smart_verify_hmac(key, h, (const unsigned char *) token,
-                               off[2] - 1, buf + dlen[0] + dlen[1], dlen[2]);
-
-    } else {
-        rc = smart_verify_pkey(key->pkey, (alg & SMART_ALG_RS_ALL) != 0, h,
-                               (const unsigned char *) token, off[2] - 1,
-                               buf + dlen[0] + dlen[1], dlen[2]);
-    }
-
-    if (rc != 0) {
-        return smart_fail(SMART_JWT_BAD_SIGNATURE, detail, detail_len,
-                          "signature does not verify");
-    }
-
-    /* claims: the payload is parsed only once it is authentic */
-
-    out->payload = smart_json_object(buf + dlen[0], dlen[1], &rc, &why);
-    if (out->payload == NULL) {
-        return smart_fail(rc, detail, detail_len, why);
-    }
-
-    out->iss = smart_claim_str(out->payload, "iss");
-    out->sub = smart_claim_str(out->payload, "sub");
-    out->jti = smart_claim_str(out->payload, "jti");
-    out->fhir_user = smart_claim_str(out->payload, "fhirUser");
-    out->client_id = smart_claim_str(out->payload, "client_id");
-
-    if (out->client_id == NULL) {
-        out->client_id = smart_claim_str(out->payload, "azp");
-    }
-
-    switch (smart_claim_time(out->payload, "exp", &out->exp)) {
-    case 0:
-        return smart_fail(SMART_JWT_CLAIM_MISSING, detail, detail_len,
-                          "exp claim missing");
-    case -1:
-        return smart_fail(SMART_JWT_CLAIM_INVALID, detail, detail_len,
-                          "exp claim not a number in range");
-    }
-
-    if (smart_claim_time(out->payload, "nbf", &out->nbf) < 0) {
-        return smart_fail(SMART_JWT_CLAIM_INVALID, detail, detail_len,
-                          "nbf claim not a number in range");
-    }
-
-    if (smart_claim_time(out->payload, "iat", &out->iat) < 0) {
-        return smart_fail(SMART_JWT_CLAIM_INVALID, detail, detail_len,
-                          "iat claim not a number in range");
-    }
-
-    rc = smart_jwt_check_time(out->exp, out->nbf, out->iat, policy->leeway,
-                              policy->now);
-
-    if (rc == SMART_JWT_EXPIRED) {
-        return smart_fail(rc, detail, detail_len, "token expired");
+    if (rc == SMART_JWT_OK) {
+        rc = smart_jwt_claims(&segs, policy, out, &why);
     }
 
     if (rc != SMART_JWT_OK) {
-        return smart_fail(rc, detail, detail_len,
-                          "nbf or iat in the future");
-    }
-
-    if (policy->nissuers == 0) {
-        return smart_fail(SMART_JWT_ISSUER, detail, detail_len,
-                          "no accepted issuer configured");
-    }
-
-    if (!smart_str_match(json_object_get(out->payload, "iss"),
-                         policy->issuers, policy->nissuers))
-    {
-        return smart_fail(SMART_JWT_ISSUER, detail, detail_len,
-                          "iss missing or not accepted");
-    }
-
-    if (!smart_audience_ok(json_object_get(out->payload, "aud"), policy)) {
-        return smart_fail(SMART_JWT_AUDIENCE, detail, detail_len,
-                          "aud missing or not accepted");
-    }
-
-    if (smart_scope(out->payload, policy->scope_claim, &out->scope) != 0) {
-        return smart_fail(SMART_JWT_CLAIM_INVALID, detail, detail_len,
-                          "scope claim not a string or array of strings");
-    }
-
-    if (smart_patient(out->payload, policy->patient_claim, out) != 0) {
-        return smart_fail(SMART_JWT_CLAIM_INVALID, detail, detail_len,
-                          "patient claim not a FHIR id");
+        return smart_fail(rc, detail, detail_len, why);
     }
 
     return SMART_JWT_OK;
@@ -419,6 +235,287 @@ smart_fail(smart_jwt_status_e status, char *detail, size_t detail_len,
 
 
 /* Depth of [ and { outside strings, counted before jansson recurses. */
+/* size, then structure: header.payload.signature, each strict base64url */
+static smart_jwt_status_e
+smart_jwt_segments(const char *token, size_t len, smart_jwt_segs_t *segs,
+    const char **why)
+{
+    size_t  i, dots, seg[3], cap;
+
+    if (token == NULL || len == 0) {
+        *why = "empty token";
+        return SMART_JWT_MALFORMED;
+    }
+
+    if (len > SMART_JWT_MAX_LEN) {
+        *why = "token too long";
+        return SMART_JWT_MALFORMED;
+    }
+
+    dots = 0;
+    segs->off[0] = 0;
+
+    for (i = 0; i < len; i++) {
+        if (token[i] == '.') {
+            if (dots == 2) {
+                dots++;
+                break;
+            }
+
+            seg[dots] = i - segs->off[dots];
+            segs->off[++dots] = i + 1;
+        }
+    }
+
+    if (dots != 2) {
+        *why = "not three dot-separated segments";
+        return SMART_JWT_MALFORMED;
+    }
+
+    seg[2] = len - segs->off[2];
+
+    if (seg[0] == 0 || seg[1] == 0) {
+        *why = "empty header or payload segment";
+        return SMART_JWT_MALFORMED;
+    }
+
+    cap = 0;
+
+    for (i = 0; i < 3; i++) {
+        if (smart_b64url_decode(token + segs->off[i], seg[i], segs->buf + cap,
+                                sizeof(segs->buf) - cap, &segs->dlen[i])
+            != 0)
+        {
+            *why = "segment is not strict base64url";
+            return SMART_JWT_MALFORMED;
+        }
+
+        cap += segs->dlen[i];
+    }
+
+    return SMART_JWT_OK;
+}
+
+
+/* header: alg against the allow-list, no crit, kid */
+static smart_jwt_status_e
+smart_jwt_header(const smart_jwt_segs_t *segs,
+    const smart_jwt_policy_t *policy, smart_jwt_t *out, const char **why)
+{
+    json_t              *v;
+    unsigned             alg;
+    const char          *kid;
+    smart_jwt_status_e   rc;
+
+    out->header = smart_json_object(segs->buf, segs->dlen[0], &rc, why);
+    if (out->header == NULL) {
+        return rc;
+    }
+
+    v = json_object_get(out->header, "alg");
+    if (!json_is_string(v)) {
+        *why = "alg missing or not a string";
+        return SMART_JWT_ALG_REFUSED;
+    }
+
+    alg = smart_alg_from_name(json_string_value(v), json_string_length(v));
+
+    if (alg == 0) {
+        *why = "alg unknown or none";
+        return SMART_JWT_ALG_REFUSED;
+    }
+
+    if ((alg & policy->algorithms) == 0) {
+        *why = "alg not in the allow-list";
+        return SMART_JWT_ALG_REFUSED;
+    }
+
+    out->alg = alg;
+
+    /* no extension is understood, so none may be critical (RFC 7515 4.1.11) */
+    if (json_object_get(out->header, "crit") != NULL) {
+        *why = "crit header not supported";
+        return SMART_JWT_ALG_REFUSED;
+    }
+
+    v = json_object_get(out->header, "kid");
+
+    if (v != NULL) {
+        if (!json_is_string(v)) {
+            *why = "kid not a string";
+            return SMART_JWT_MALFORMED;
+        }
+
+        kid = json_string_value(v);
+
+        if (json_string_length(v) == 0
+            || json_string_length(v) > SMART_KID_MAX
+            || strlen(kid) != json_string_length(v))
+        {
+            *why = "kid empty or too long";
+            return SMART_JWT_MALFORMED;
+        }
+
+        out->kid = kid;
+    }
+
+    return SMART_JWT_OK;
+}
+
+
+/*
+ * Key selection (jku, x5u, jwk and x5c are never looked at), then the
+ * signature over the ASCII bytes of "header.payload".
+ */
+static smart_jwt_status_e
+smart_jwt_signature(const char *token, const smart_jwt_segs_t *segs,
+    const smart_keyset_t *ks, const smart_jwt_t *out, const char **why)
+{
+    int                   rc;
+    size_t                tbslen;
+    smart_hash_e          h;
+    const smart_key_t    *key;
+    smart_jwt_status_e    st;
+    const unsigned char  *tbs, *sig;
+
+    st = smart_select_key(ks, out->alg, out->kid, &key, why);
+    if (st != SMART_JWT_OK) {
+        return st;
+    }
+
+    if (segs->dlen[2] == 0) {
+        *why = "empty signature";
+        return SMART_JWT_BAD_SIGNATURE;
+    }
+
+    h = smart_alg_hash(out->alg);
+    tbs = (const unsigned char *) token;
+    tbslen = segs->off[2] - 1;
+    sig = segs->buf + segs->dlen[0] + segs->dlen[1];
+
+    if (out->alg & SMART_ALG_HS_ALL) {
+        rc = smart_verify_hmac(key, h, tbs, tbslen, sig, segs->dlen[2]);
+
+    } else {
+        rc = smart_verify_pkey(key->pkey, (out->alg & SMART_ALG_RS_ALL) != 0,
+                               h, tbs, tbslen, sig, segs->dlen[2]);
+    }
+
+    if (rc != 0) {
+        *why = "signature does not verify";
+        return SMART_JWT_BAD_SIGNATURE;
+    }
+
+    return SMART_JWT_OK;
+}
+
+
+/*
+ * Claims: the payload is parsed only once it is authentic.  exp is
+ * required, nbf and iat are checked when present, then iss, aud, the
+ * scope and the patient claim.
+ */
+static smart_jwt_status_e
+smart_jwt_claims(const smart_jwt_segs_t *segs,
+    const smart_jwt_policy_t *policy, smart_jwt_t *out, const char **why)
+{
+    smart_jwt_status_e  rc;
+
+    out->payload = smart_json_object(segs->buf + segs->dlen[0],
+                                     segs->dlen[1], &rc, why);
+    if (out->payload == NULL) {
+        return rc;
+    }
+
+    out->iss = smart_claim_str(out->payload, "iss");
+    out->sub = smart_claim_str(out->payload, "sub");
+    out->jti = smart_claim_str(out->payload, "jti");
+    out->fhir_user = smart_claim_str(out->payload, "fhirUser");
+    out->client_id = smart_claim_str(out->payload, "client_id");
+
+    if (out->client_id == NULL) {
+        out->client_id = smart_claim_str(out->payload, "azp");
+    }
+
+    rc = smart_jwt_times(policy, out, why);
+    if (rc != SMART_JWT_OK) {
+        return rc;
+    }
+
+    if (policy->nissuers == 0) {
+        *why = "no accepted issuer configured";
+        return SMART_JWT_ISSUER;
+    }
+
+    if (!smart_str_match(json_object_get(out->payload, "iss"),
+                         policy->issuers, policy->nissuers))
+    {
+        *why = "iss missing or not accepted";
+        return SMART_JWT_ISSUER;
+    }
+
+    if (!smart_audience_ok(json_object_get(out->payload, "aud"), policy)) {
+        *why = "aud missing or not accepted";
+        return SMART_JWT_AUDIENCE;
+    }
+
+    if (smart_scope(out->payload, policy->scope_claim, &out->scope) != 0) {
+        *why = "scope claim not a string or array of strings";
+        return SMART_JWT_CLAIM_INVALID;
+    }
+
+    if (smart_patient(out->payload, policy->patient_claim, out) != 0) {
+        *why = "patient claim not a FHIR id";
+        return SMART_JWT_CLAIM_INVALID;
+    }
+
+    return SMART_JWT_OK;
+}
+
+
+/* exp (required), nbf and iat read, then checked against policy->now */
+static smart_jwt_status_e
+smart_jwt_times(const smart_jwt_policy_t *policy, smart_jwt_t *out,
+    const char **why)
+{
+    smart_jwt_status_e  rc;
+
+    switch (smart_claim_time(out->payload, "exp", &out->exp)) {
+    case 0:
+        *why = "exp claim missing";
+        return SMART_JWT_CLAIM_MISSING;
+    case -1:
+        *why = "exp claim not a number in range";
+        return SMART_JWT_CLAIM_INVALID;
+    }
+
+    if (smart_claim_time(out->payload, "nbf", &out->nbf) < 0) {
+        *why = "nbf claim not a number in range";
+        return SMART_JWT_CLAIM_INVALID;
+    }
+
+    if (smart_claim_time(out->payload, "iat", &out->iat) < 0) {
+        *why = "iat claim not a number in range";
+        return SMART_JWT_CLAIM_INVALID;
+    }
+
+    rc = smart_jwt_check_time(out->exp, out->nbf, out->iat, policy->leeway,
+                              policy->now);
+
+    if (rc == SMART_JWT_EXPIRED) {
+        *why = "token expired";
+        return rc;
+    }
+
+    if (rc != SMART_JWT_OK) {
+        *why = "nbf or iat in the future";
+        return rc;
+    }
+
+    return SMART_JWT_OK;
+}
+
+
 static int
 smart_json_too_deep(const unsigned char *p, size_t len)
 {

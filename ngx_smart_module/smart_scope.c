@@ -47,6 +47,16 @@ typedef struct {
 } smart_scope_build_t;
 
 
+/* What the first pass finds: the sizes of the one allocation. */
+typedef struct {
+    size_t                 copylen;     /* claim bytes kept */
+    size_t                 nproc;       /* scopes examined */
+    size_t                 over_count;  /* dropped: SMART_SCOPE_MAX_SCOPES */
+    size_t                 over_input;  /* dropped: SMART_SCOPE_MAX_INPUT */
+    size_t                 neq;         /* '=' in the kept bytes */
+} smart_scope_count_t;
+
+
 typedef struct {
     const char            *name;
     smart_scope_kind_e     kind;
@@ -142,6 +152,14 @@ static const char  *smart_scope_perm_strings[32] = {
 };
 
 
+static void smart_scope_count(const char *s, size_t len,
+    smart_scope_count_t *c);
+static smart_scope_set_t *smart_scope_alloc(const char *s,
+    const smart_scope_count_t *c, smart_scope_build_t *b, char **copy);
+static void smart_scope_examine(smart_scope_set_t *set,
+    smart_scope_build_t *b, const char *copy, const smart_scope_count_t *c);
+static void smart_scope_finish(smart_scope_set_t *set,
+    smart_scope_build_t *b, const smart_scope_count_t *c);
 static int smart_scope_next(const char *s, size_t len, size_t *pos,
     size_t *start, size_t *end);
 static smart_scope_reason_e smart_scope_classify(smart_scope_build_t *b,
@@ -170,14 +188,10 @@ static size_t smart_scope_align(size_t n);
 smart_scope_set_t *
 smart_scope_parse(const char *s, size_t len)
 {
-    char                 *mem, *copy;
-    size_t                pos, start, end, copylen, nproc, over_count,
-                          over_input, neq, i, off_scopes, off_ignored,
-                          off_params, off_copy, off_arena, total;
+    char                 *copy;
     smart_scope_set_t    *set;
     smart_scope_build_t   b;
-    smart_scope_reason_e  r;
-    smart_scope_kind_e    kind;
+    smart_scope_count_t   c;
 
     if (s == NULL) {
         if (len != 0) {
@@ -187,51 +201,81 @@ smart_scope_parse(const char *s, size_t len)
         s = "";
     }
 
-    copylen = len < SMART_SCOPE_MAX_INPUT ? len : SMART_SCOPE_MAX_INPUT;
+    smart_scope_count(s, len, &c);
 
-    /* pass 1: boundaries and bounds */
+    set = smart_scope_alloc(s, &c, &b, &copy);
+    if (set == NULL) {
+        return NULL;
+    }
 
-    nproc = 0;
-    over_count = 0;
-    over_input = 0;
+    smart_scope_examine(set, &b, copy, &c);
+    smart_scope_finish(set, &b, &c);
+
+    return set;
+}
+
+
+/* pass 1: boundaries and bounds */
+static void
+smart_scope_count(const char *s, size_t len, smart_scope_count_t *c)
+{
+    size_t  pos, start, end, i;
+
+    c->copylen = len < SMART_SCOPE_MAX_INPUT ? len : SMART_SCOPE_MAX_INPUT;
+    c->nproc = 0;
+    c->over_count = 0;
+    c->over_input = 0;
     pos = 0;
 
     while (smart_scope_next(s, len, &pos, &start, &end)) {
         if (end > SMART_SCOPE_MAX_INPUT) {
-            over_input++;
+            c->over_input++;
 
-        } else if (nproc >= SMART_SCOPE_MAX_SCOPES) {
-            over_count++;
+        } else if (c->nproc >= SMART_SCOPE_MAX_SCOPES) {
+            c->over_count++;
 
         } else {
-            nproc++;
+            c->nproc++;
         }
     }
 
     /* every granular parameter has its own '=' */
-    neq = 0;
-    for (i = 0; i < copylen; i++) {
+    c->neq = 0;
+    for (i = 0; i < c->copylen; i++) {
         if (s[i] == '=') {
-            neq++;
+            c->neq++;
         }
     }
+}
+
+
+/*
+ * The one allocation: the set, its scopes, ignored entries and parameters,
+ * the copy of the claim and the arena; b is set up to fill it.
+ */
+static smart_scope_set_t *
+smart_scope_alloc(const char *s, const smart_scope_count_t *c,
+    smart_scope_build_t *b, char **copy)
+{
+    char    *mem;
+    size_t   off_scopes, off_ignored, off_params, off_copy, off_arena, total;
 
     off_scopes = smart_scope_align(sizeof(smart_scope_set_t));
     off_ignored = off_scopes
-                  + smart_scope_align(nproc * sizeof(smart_scope_t));
+                  + smart_scope_align(c->nproc * sizeof(smart_scope_t));
     off_params = off_ignored
-                 + smart_scope_align((nproc + 2)
+                 + smart_scope_align((c->nproc + 2)
                                      * sizeof(smart_scope_ignored_t));
     off_copy = off_params
-               + smart_scope_align(neq * sizeof(smart_scope_param_t));
+               + smart_scope_align(c->neq * sizeof(smart_scope_param_t));
 
     /*
      * The arena holds the NUL-terminated type, names and decoded values of
      * a scope; together they never exceed the scope's own length (the
      * context, '/', '.', letters, '?', '&' and '=' pay for the NULs).
      */
-    off_arena = off_copy + copylen + 1;
-    total = off_arena + copylen + 1;
+    off_arena = off_copy + c->copylen + 1;
+    total = off_arena + c->copylen + 1;
 
     mem = malloc(total);
     if (mem == NULL) {
@@ -240,45 +284,55 @@ smart_scope_parse(const char *s, size_t len)
 
     memset(mem, 0, off_copy);
 
-    set = (smart_scope_set_t *) (void *) mem;
-    copy = mem + off_copy;
-    if (copylen != 0) {
-        memcpy(copy, s, copylen);
+    *copy = mem + off_copy;
+    if (c->copylen != 0) {
+        memcpy(*copy, s, c->copylen);
     }
-    copy[copylen] = '\0';
+    (*copy)[c->copylen] = '\0';
 
-    b.scopes = (smart_scope_t *) (void *) (mem + off_scopes);
-    b.nscopes = 0;
-    b.ignored = (smart_scope_ignored_t *) (void *) (mem + off_ignored);
-    b.nignored = 0;
-    b.params = (smart_scope_param_t *) (void *) (mem + off_params);
-    b.nparams = 0;
-    b.params_cap = neq;
-    b.arena.pos = mem + off_arena;
-    b.arena.end = mem + total;
+    b->scopes = (smart_scope_t *) (void *) (mem + off_scopes);
+    b->nscopes = 0;
+    b->ignored = (smart_scope_ignored_t *) (void *) (mem + off_ignored);
+    b->nignored = 0;
+    b->params = (smart_scope_param_t *) (void *) (mem + off_params);
+    b->nparams = 0;
+    b->params_cap = c->neq;
+    b->arena.pos = mem + off_arena;
+    b->arena.end = mem + total;
 
-    /* pass 2: the examined scopes, all inside the copy */
+    return (smart_scope_set_t *) (void *) mem;
+}
+
+
+/* pass 2: the examined scopes, all inside the copy */
+static void
+smart_scope_examine(smart_scope_set_t *set, smart_scope_build_t *b,
+    const char *copy, const smart_scope_count_t *c)
+{
+    size_t                pos, start, end, i;
+    smart_scope_reason_e  r;
+    smart_scope_kind_e    kind;
 
     pos = 0;
 
-    for (i = 0; i < nproc; i++) {
-        if (!smart_scope_next(copy, copylen, &pos, &start, &end)) {
+    for (i = 0; i < c->nproc; i++) {
+        if (!smart_scope_next(copy, c->copylen, &pos, &start, &end)) {
             break;
         }
 
-        r = smart_scope_classify(&b, copy + start, end - start);
+        r = smart_scope_classify(b, copy + start, end - start);
 
         if (r == SMART_SCOPE_OK) {
-            b.scopes[b.nscopes - 1].raw = copy + start;
-            b.scopes[b.nscopes - 1].raw_len = end - start;
+            b->scopes[b->nscopes - 1].raw = copy + start;
+            b->scopes[b->nscopes - 1].raw_len = end - start;
             continue;
         }
 
-        b.ignored[b.nignored].reason = r;
-        b.ignored[b.nignored].raw = copy + start;
-        b.ignored[b.nignored].raw_len = end - start;
-        b.ignored[b.nignored].count = 1;
-        b.nignored++;
+        b->ignored[b->nignored].reason = r;
+        b->ignored[b->nignored].raw = copy + start;
+        b->ignored[b->nignored].raw_len = end - start;
+        b->ignored[b->nignored].count = 1;
+        b->nignored++;
 
         kind = smart_scope_reason_kind(r);
 
@@ -292,23 +346,32 @@ smart_scope_parse(const char *s, size_t len)
             set->n_invalid++;
         }
     }
+}
 
-    if (over_count != 0) {
-        b.ignored[b.nignored].reason = SMART_SCOPE_LIMIT_COUNT;
-        b.ignored[b.nignored].count = over_count;
-        b.nignored++;
-        set->n_limit += over_count;
+
+/* The limit markers last, the context flags, and the set is complete. */
+static void
+smart_scope_finish(smart_scope_set_t *set, smart_scope_build_t *b,
+    const smart_scope_count_t *c)
+{
+    size_t  i;
+
+    if (c->over_count != 0) {
+        b->ignored[b->nignored].reason = SMART_SCOPE_LIMIT_COUNT;
+        b->ignored[b->nignored].count = c->over_count;
+        b->nignored++;
+        set->n_limit += c->over_count;
     }
 
-    if (over_input != 0) {
-        b.ignored[b.nignored].reason = SMART_SCOPE_LIMIT_INPUT;
-        b.ignored[b.nignored].count = over_input;
-        b.nignored++;
-        set->n_limit += over_input;
+    if (c->over_input != 0) {
+        b->ignored[b->nignored].reason = SMART_SCOPE_LIMIT_INPUT;
+        b->ignored[b->nignored].count = c->over_input;
+        b->nignored++;
+        set->n_limit += c->over_input;
     }
 
-    for (i = 0; i < b.nscopes; i++) {
-        switch (b.scopes[i].context) {
+    for (i = 0; i < b->nscopes; i++) {
+        switch (b->scopes[i].context) {
         case SMART_SCOPE_PATIENT:
             set->has_patient_scopes = 1;
             break;
@@ -321,12 +384,10 @@ smart_scope_parse(const char *s, size_t len)
         }
     }
 
-    set->scopes = b.scopes;
-    set->nscopes = b.nscopes;
-    set->ignored = b.ignored;
-    set->nignored = b.nignored;
-
-    return set;
+    set->scopes = b->scopes;
+    set->nscopes = b->nscopes;
+    set->ignored = b->ignored;
+    set->nignored = b->nignored;
 }
 
 
