@@ -1082,9 +1082,8 @@ static void
 ngx_http_smart_scan_headers(ngx_http_request_t *r,
     ngx_http_smart_loc_conf_t *slcf, ngx_http_smart_headers_t *hs)
 {
-    ngx_uint_t        i;
-    ngx_list_part_t  *part;
-    ngx_table_elt_t  *h;
+    ngx_table_elt_t        *h;
+    ngx_http_smart_walk_t   w;
 
     ngx_memzero(hs, sizeof(ngx_http_smart_headers_t));
 
@@ -1092,46 +1091,35 @@ ngx_http_smart_scan_headers(ngx_http_request_t *r,
         return;
     }
 
-    part = &r->headers_in.headers.part;
-    h = part->elts;
+    ngx_http_smart_walk_init(&w, &r->headers_in.headers);
 
-    for (i = 0; /* void */; i++) {
+    while ((h = ngx_http_smart_walk_next(&w)) != NULL) {
 
-        if (i >= part->nelts) {
-            if (part->next == NULL) {
-                break;
-            }
-
-            part = part->next;
-            h = part->elts;
-            i = 0;
-        }
-
-        if (ngx_http_smart_hdr_eq(&h[i], slcf->correlation_lc.data,
+        if (ngx_http_smart_hdr_eq(h, slcf->correlation_lc.data,
                                   slcf->correlation_lc.len))
         {
             if (hs->cid == NULL) {
-                hs->cid = &h[i];
+                hs->cid = h;
             }
 
             hs->ncid++;
         }
 
-        switch (h[i].key.len) {
+        switch (h->key.len) {
 
         case sizeof("Authorization") - 1:       /* and the two others */
 
-            if (ngx_http_smart_hdr_is(&h[i], "authorization")) {
+            if (ngx_http_smart_hdr_is(h, "authorization")) {
                 hs->nauth++;
 
-            } else if (ngx_http_smart_hdr_is(&h[i], "if-none-exist")) {
+            } else if (ngx_http_smart_hdr_is(h, "if-none-exist")) {
                 if (hs->if_none_exist == NULL) {
-                    hs->if_none_exist = &h[i];
+                    hs->if_none_exist = h;
                 }
 
                 hs->nif_none_exist++;
 
-            } else if (ngx_http_smart_hdr_is(&h[i], "x-http-method")) {
+            } else if (ngx_http_smart_hdr_is(h, "x-http-method")) {
                 hs->method_override = 1;
             }
 
@@ -1139,9 +1127,9 @@ ngx_http_smart_scan_headers(ngx_http_request_t *r,
 
         case sizeof("Content-Type") - 1:
 
-            if (ngx_http_smart_hdr_is(&h[i], "content-type")) {
+            if (ngx_http_smart_hdr_is(h, "content-type")) {
                 if (hs->content_type == NULL) {
-                    hs->content_type = &h[i];
+                    hs->content_type = h;
                 }
 
                 hs->ncontent_type++;
@@ -1151,9 +1139,9 @@ ngx_http_smart_scan_headers(ngx_http_request_t *r,
 
         case sizeof("Content-Encoding") - 1:
 
-            if (ngx_http_smart_hdr_is(&h[i], "content-encoding")
-                && !(h[i].value.len == sizeof("identity") - 1
-                     && ngx_strncasecmp(h[i].value.data,
+            if (ngx_http_smart_hdr_is(h, "content-encoding")
+                && !(h->value.len == sizeof("identity") - 1
+                     && ngx_strncasecmp(h->value.data,
                                         (u_char *) "identity",
                                         sizeof("identity") - 1) == 0))
             {
@@ -1164,7 +1152,7 @@ ngx_http_smart_scan_headers(ngx_http_request_t *r,
 
         case sizeof("X-HTTP-Method-Override") - 1:
 
-            if (ngx_http_smart_hdr_is(&h[i], "x-http-method-override")) {
+            if (ngx_http_smart_hdr_is(h, "x-http-method-override")) {
                 hs->method_override = 1;
             }
 
@@ -1172,7 +1160,7 @@ ngx_http_smart_scan_headers(ngx_http_request_t *r,
 
         case sizeof("X-Method-Override") - 1:
 
-            if (ngx_http_smart_hdr_is(&h[i], "x-method-override")) {
+            if (ngx_http_smart_hdr_is(h, "x-method-override")) {
                 hs->method_override = 1;
             }
 

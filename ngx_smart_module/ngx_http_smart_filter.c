@@ -1205,41 +1205,30 @@ ngx_http_smart_strip_headers(ngx_http_request_t *r, ngx_uint_t status)
 static void
 ngx_http_smart_drop_headers(ngx_http_request_t *r, ngx_uint_t status)
 {
-    ngx_uint_t        i, keep;
-    ngx_list_part_t  *part;
-    ngx_table_elt_t  *h;
+    ngx_uint_t              keep;
+    ngx_table_elt_t        *h;
+    ngx_http_smart_walk_t   w;
 
-    part = &r->headers_out.headers.part;
-    h = part->elts;
+    ngx_http_smart_walk_init(&w, &r->headers_out.headers);
 
-    for (i = 0; /* void */; i++) {
+    while ((h = ngx_http_smart_walk_next(&w)) != NULL) {
 
-        if (i >= part->nelts) {
-            if (part->next == NULL) {
-                break;
-            }
-
-            part = part->next;
-            h = part->elts;
-            i = 0;
-        }
-
-        if (h[i].hash == 0) {
+        if (h->hash == 0) {
             continue;
         }
 
         keep = ((status == NGX_HTTP_TOO_MANY_REQUESTS
                  || status == NGX_HTTP_SERVICE_UNAVAILABLE)
-                && ngx_http_smart_header_is(&h[i], "Retry-After"))
+                && ngx_http_smart_header_is(h, "Retry-After"))
                || (status == NGX_HTTP_PRECONDITION_FAILED
-                   && ngx_http_smart_header_is(&h[i], "ETag"))
+                   && ngx_http_smart_header_is(h, "ETag"))
                || (status == NGX_HTTP_UNAUTHORIZED
-                   && ngx_http_smart_header_is(&h[i], "WWW-Authenticate"))
+                   && ngx_http_smart_header_is(h, "WWW-Authenticate"))
                || (status == NGX_HTTP_NOT_ALLOWED
-                   && ngx_http_smart_header_is(&h[i], "Allow"));
+                   && ngx_http_smart_header_is(h, "Allow"));
 
         if (!keep) {
-            h[i].hash = 0;
+            h->hash = 0;
         }
     }
 }

@@ -109,15 +109,37 @@ ngx_http_smart_headers_usable(ngx_http_request_t *r,
 }
 
 
+/* The next header of a walk, or NULL at the end of the list. */
+
+ngx_table_elt_t *
+ngx_http_smart_walk_next(ngx_http_smart_walk_t *w)
+{
+    ngx_table_elt_t  *h;
+
+    while (w->i >= w->part->nelts) {
+        if (w->part->next == NULL) {
+            return NULL;
+        }
+
+        w->part = w->part->next;
+        w->i = 0;
+    }
+
+    h = w->part->elts;
+
+    return &h[w->i++];
+}
+
+
 /* The first request header called name, and how many there are. */
 
 ngx_table_elt_t *
 ngx_http_smart_find_header(ngx_http_request_t *r, ngx_str_t *name,
     ngx_uint_t *count)
 {
-    ngx_uint_t        i, n;
-    ngx_list_part_t  *part;
-    ngx_table_elt_t  *h, *found;
+    ngx_uint_t              n;
+    ngx_table_elt_t        *h, *found;
+    ngx_http_smart_walk_t   w;
 
     n = 0;
     found = NULL;
@@ -130,26 +152,15 @@ ngx_http_smart_find_header(ngx_http_request_t *r, ngx_str_t *name,
         return NULL;
     }
 
-    part = &r->headers_in.headers.part;
-    h = part->elts;
+    ngx_http_smart_walk_init(&w, &r->headers_in.headers);
 
-    for (i = 0; /* void */; i++) {
+    while ((h = ngx_http_smart_walk_next(&w)) != NULL) {
 
-        if (i >= part->nelts) {
-            if (part->next == NULL) {
-                break;
-            }
-
-            part = part->next;
-            h = part->elts;
-            i = 0;
-        }
-
-        if (h[i].key.len == name->len
-            && ngx_strncasecmp(h[i].key.data, name->data, name->len) == 0)
+        if (h->key.len == name->len
+            && ngx_strncasecmp(h->key.data, name->data, name->len) == 0)
         {
             if (found == NULL) {
-                found = &h[i];
+                found = h;
             }
 
             n++;
@@ -255,39 +266,27 @@ ngx_int_t
 ngx_http_smart_set_out_header(ngx_http_request_t *r, ngx_str_t *key,
     ngx_str_t *value)
 {
-    ngx_uint_t        i;
-    ngx_list_part_t  *part;
-    ngx_table_elt_t  *h, *found;
+    ngx_table_elt_t        *h, *found;
+    ngx_http_smart_walk_t   w;
 
     if (!ngx_http_smart_headers_usable(r, NGX_HTTP_SMART_HEADERS_OUT)) {
         return NGX_ERROR;
     }
 
     found = NULL;
-    part = &r->headers_out.headers.part;
-    h = part->elts;
+    ngx_http_smart_walk_init(&w, &r->headers_out.headers);
 
-    for (i = 0; /* void */; i++) {
+    while ((h = ngx_http_smart_walk_next(&w)) != NULL) {
 
-        if (i >= part->nelts) {
-            if (part->next == NULL) {
-                break;
-            }
-
-            part = part->next;
-            h = part->elts;
-            i = 0;
-        }
-
-        if (h[i].hash != 0
-            && h[i].key.len == key->len
-            && ngx_strncasecmp(h[i].key.data, key->data, key->len) == 0)
+        if (h->hash != 0
+            && h->key.len == key->len
+            && ngx_strncasecmp(h->key.data, key->data, key->len) == 0)
         {
             if (found == NULL) {
-                found = &h[i];
+                found = h;
 
             } else {
-                h[i].hash = 0;
+                h->hash = 0;
             }
         }
     }
@@ -320,9 +319,9 @@ ngx_int_t
 ngx_http_smart_set_in_header(ngx_http_request_t *r, ngx_str_t *key,
     ngx_str_t *lc, ngx_str_t *value)
 {
-    ngx_uint_t        i, replaced;
-    ngx_list_part_t  *part;
-    ngx_table_elt_t  *h;
+    ngx_uint_t              replaced;
+    ngx_table_elt_t        *h;
+    ngx_http_smart_walk_t   w;
 
     /*
      * No list to add to (HTTP/0.9, a request refused before its headers
@@ -335,24 +334,13 @@ ngx_http_smart_set_in_header(ngx_http_request_t *r, ngx_str_t *key,
     }
 
     replaced = 0;
-    part = &r->headers_in.headers.part;
-    h = part->elts;
+    ngx_http_smart_walk_init(&w, &r->headers_in.headers);
 
-    for (i = 0; /* void */; i++) {
+    while ((h = ngx_http_smart_walk_next(&w)) != NULL) {
 
-        if (i >= part->nelts) {
-            if (part->next == NULL) {
-                break;
-            }
-
-            part = part->next;
-            h = part->elts;
-            i = 0;
-        }
-
-        if (ngx_http_smart_hdr_eq(&h[i], lc->data, lc->len)) {
+        if (ngx_http_smart_hdr_eq(h, lc->data, lc->len)) {
             /* every header of that name: a repeated one says the same */
-            h[i].value = *value;
+            h->value = *value;
             replaced = 1;
         }
     }

@@ -16,6 +16,26 @@ typedef enum {
 } ngx_http_smart_headers_e;
 
 
+/*
+ * A walk over a header list (NGINX keeps one as a chain of parts):
+ *
+ *     ngx_http_smart_walk_init(&w, &r->headers_in.headers);
+ *     while ((h = ngx_http_smart_walk_next(&w)) != NULL) { ... }
+ *
+ * The caller checks ngx_http_smart_headers_usable() first.
+ */
+typedef struct {
+    ngx_list_part_t            *part;
+    ngx_uint_t                  i;
+} ngx_http_smart_walk_t;
+
+#define ngx_http_smart_walk_init(w, list)                                     \
+    (w)->part = &(list)->part;                                                \
+    (w)->i = 0
+
+ngx_table_elt_t *ngx_http_smart_walk_next(ngx_http_smart_walk_t *w);
+
+
 /* The request context, created on first use, kept across internal
    redirects; NULL when memory runs out. */
 ngx_http_smart_ctx_t *ngx_http_smart_get_ctx(ngx_http_request_t *r);
