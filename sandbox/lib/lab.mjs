@@ -33,7 +33,6 @@ export function loadLab(envFile) {
     return new Lab(env);
 }
 
-// The body's catalogue code: OperationOutcome.issue[0].details.coding[].code
 // A synthetic MedicationStatement for a patient (the write the tour and the
 // tests make), tagged as test data like the seed.
 export function medicationStatement(patient) {
@@ -50,9 +49,16 @@ export function medicationStatement(patient) {
     };
 }
 
-export function outcomeCode(body) {
+// The body's catalogue code: OperationOutcome.issue[0].details.coding[].code,
+// from the JSON body, or from the XML one the gateway sends a client that
+// asked for XML (<system value="urn:smart-gateway:error"/><code value=.../>)
+export function outcomeCode(body, text = '') {
     const coding = body?.issue?.[0]?.details?.coding || [];
-    return coding.map((c) => c.code).find(Boolean);
+    const code = coding.map((c) => c.code).find(Boolean);
+    if (code || body !== undefined) return code;
+    const m = /<system value="urn:smart-gateway:error"\/><code value="([^"]+)"\/>/
+        .exec(text);
+    return m ? m[1] : undefined;
 }
 
 export class Lab {
@@ -134,7 +140,7 @@ export class Lab {
             decision: res.headers.get('x-smart-decision'),
             body: json,
             text,
-            code: outcomeCode(json),
+            code: outcomeCode(json, text),
             logMark: mark,
         };
     }

@@ -126,6 +126,56 @@ test('cross-patient read and search are refused before the upstream', async () =
     }
 });
 
+test('reads by id under a patient scope: own records released, another patient\'s refused (response check)', async () => {
+    const mine = await fhir('GET', 'Observation?patient=syn-0001&_count=3',
+        { token: tokens.ana.access_token });
+    assert.equal(mine.status, 200);
+    const theirs = await fhir('GET', 'Observation?patient=syn-0002&_count=2',
+        { token: tokens.backend.access_token });
+    assert.equal(theirs.status, 200);
+    assert.ok(mine.body.entry.length > 0 && theirs.body.entry.length > 0);
+
+    for (const e of mine.body.entry) {
+        const id = e.resource.id;
+        const vid = e.resource.meta?.versionId;
+        for (const path of [`Observation/${id}`, `Observation/${id}/_history`,
+            ...(vid ? [`Observation/${id}/_history/${vid}`] : [])]) {
+            const r = await fhir('GET', path, { token: tokens.ana.access_token });
+            assert.equal(r.status, 200, `${path}: ${r.text}`);
+            assert.match(r.text, /Patient\/syn-0001/, path);
+            assert.doesNotMatch(r.text, /syn-0002/, path);
+        }
+        const enc = e.resource.encounter?.reference;
+        if (enc) {
+            const r = await fhir('GET', enc, { token: tokens.ana.access_token });
+            assert.equal(r.status, 200, `${enc}: ${r.text}`);
+            assert.equal(r.body.subject.reference, 'Patient/syn-0001');
+        }
+    }
+
+    for (const e of theirs.body.entry) {
+        const path = `Observation/${e.resource.id}`;
+        const r = await fhir('GET', path, { token: tokens.ana.access_token });
+        assert.equal(r.status, 403, path);
+        assert.equal(r.code, 'patient-mismatch', path);
+        assert.doesNotMatch(r.text, /syn-0002/, 'nothing of the other patient');
+        assert.doesNotMatch(r.text, new RegExp(e.resource.id), 'not even the id');
+        assert.equal(r.body.id, r.cid);
+        // the upstream was asked (the check is on the response), for JSON
+        const seen = await lab.upstreamSaw(r);
+        assert.equal(seen.length, 1, path);
+    }
+
+    const xml = await fhir('GET', `Observation/${mine.body.entry[0].resource.id}?_format=xml`,
+        { token: tokens.ana.access_token });
+    assert.equal(xml.status, 406);
+    assert.equal(xml.code, 'format-unsupported', xml.text);
+    assert.match(xml.headers.get('content-type'), /fhir\+xml/,
+        'the refusal in the format the client asked for');
+    assert.deepEqual(await lab.upstreamSaw(xml, { waitMs: 200 }), [],
+        'nothing went upstream');
+});
+
 test('a read-only token cannot write; the challenge names the scope', async () => {
     const r = await fhir('POST', 'MedicationStatement',
         { token: tokens.ana.access_token, body: medicationStatement('syn-0001') });
@@ -268,7 +318,7 @@ test('every response left exactly one audit record that matches it', async () =>
             assert.equal(f.decision, 'deny');
             assert.equal(f.reason, r.code);
             assert.equal(f.client_id, '');
-        } else if (r.status === 403) {
+        } else if (r.status === 403 || r.status === 406) {
             assert.equal(f.decision, 'deny');
             assert.equal(f.reason, r.code);
         } else {

@@ -2,8 +2,8 @@
 // as a real app would run it on a server: the app's /launch calls
 // authorize() (discovery through the gateway's smart-configuration, PKCE),
 // a scripted person signs in at the issuer, the callback calls ready() and
-// the client reads the patient and pages through a search, all through the
-// gateway.
+// the client reads the patient, pages through a search and resolves each
+// Observation's Encounter by id, all through the gateway.
 
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -52,6 +52,13 @@ function startApp(port, storage, results) {
                     'Observation?category=vital-signs&_count=4',
                     { pageLimit: 0, flat: true });
                 results.pagesFollowed = true;
+                // references followed by id: the gateway checks each
+                // Encounter on the response (fhirclient tolerates 404,
+                // not 403)
+                results.resolved = await client.request(
+                    'Observation?category=vital-signs&_count=4',
+                    { pageLimit: 1, flat: true,
+                      resolveReferences: ['encounter'] });
                 res.writeHead(200, { 'Content-Type': 'text/plain' });
                 res.end('done');
                 return;
@@ -100,6 +107,13 @@ test('fhirclient: standalone launch, patient read and a paged search through the
     for (const o of results.observations) {
         assert.equal(o.resourceType, 'Observation');
         assert.equal(o.subject.reference, 'Patient/syn-0001');
+    }
+    const withEncounter = results.resolved.filter((o) => o.encounter);
+    assert.ok(withEncounter.length > 0, 'some Observations name an Encounter');
+    for (const o of withEncounter) {
+        assert.equal(o.encounter.resourceType, 'Encounter',
+            'the reference was resolved through the gateway');
+        assert.equal(o.encounter.subject.reference, 'Patient/syn-0001');
     }
     const ids = results.observations.map((o) => o.id);
     assert.equal(new Set(ids).size, ids.length, 'no Observation twice across pages');
