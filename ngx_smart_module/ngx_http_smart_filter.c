@@ -65,6 +65,8 @@ static ngx_int_t ngx_http_smart_upstream_issues(ngx_http_request_t *r,
 static const char *ngx_http_smart_json_str(json_t *v, size_t max);
 static ngx_int_t ngx_http_smart_emit(ngx_http_request_t *r,
     ngx_http_smart_ctx_t *ctx);
+static ngx_int_t ngx_http_smart_send_replaced(ngx_http_request_t *r,
+    ngx_http_smart_ctx_t *ctx);
 static ngx_int_t ngx_http_smart_decorate(ngx_http_request_t *r,
     ngx_http_smart_ctx_t *ctx, ngx_http_smart_loc_conf_t *slcf);
 static ngx_int_t ngx_http_smart_refuse_response(ngx_http_request_t *r,
@@ -591,14 +593,7 @@ ngx_http_smart_check_filter(ngx_http_request_t *r, ngx_http_smart_ctx_t *ctx,
         return NGX_ERROR;
     }
 
-    rc = ngx_http_next_header_filter(r);
-
-    if (rc == NGX_ERROR || rc > NGX_OK || r->header_only) {
-        ctx->replaced = 1;
-        return rc;
-    }
-
-    return ngx_http_smart_emit(r, ctx);
+    return ngx_http_smart_send_replaced(r, ctx);
 }
 
 
@@ -720,6 +715,24 @@ ngx_http_smart_body_filter(ngx_http_request_t *r, ngx_chain_t *in)
     if (ctx->replaced) {
         /* lets anything still buffered below go out */
         return ngx_http_next_body_filter(r, NULL);
+    }
+
+    return ngx_http_smart_emit(r, ctx);
+}
+
+
+/* Sends the held header of a replaced response, then the typed body. */
+
+static ngx_int_t
+ngx_http_smart_send_replaced(ngx_http_request_t *r, ngx_http_smart_ctx_t *ctx)
+{
+    ngx_int_t  rc;
+
+    rc = ngx_http_next_header_filter(r);
+
+    if (rc == NGX_ERROR || rc > NGX_OK || r->header_only) {
+        ctx->replaced = 1;
+        return rc;
     }
 
     return ngx_http_smart_emit(r, ctx);
@@ -1345,14 +1358,7 @@ ngx_http_smart_collect_done(ngx_http_request_t *r, ngx_http_smart_ctx_t *ctx)
 
     r->headers_out.content_length_n = ctx->body.len;
 
-    rc = ngx_http_next_header_filter(r);
-
-    if (rc == NGX_ERROR || rc > NGX_OK || r->header_only) {
-        ctx->replaced = 1;
-        return rc;
-    }
-
-    return ngx_http_smart_emit(r, ctx);
+    return ngx_http_smart_send_replaced(r, ctx);
 }
 
 
