@@ -16,6 +16,7 @@
 #include "ngx_http_smart_cache.h"
 #include "ngx_http_smart_keys.h"
 #include "ngx_http_smart_check.h"
+#include "ngx_http_smart_precheck.h"
 #include "ngx_http_smart_access.h"
 
 
@@ -207,7 +208,10 @@ static ngx_int_t
 ngx_http_smart_decide(ngx_http_request_t *r, ngx_http_smart_loc_conf_t *slcf,
     ngx_http_smart_ctx_t *ctx)
 {
+    ngx_int_t               rc;
     ngx_uint_t              owned;
+    const char             *why;
+    smart_err_e             err;
     ngx_pool_cleanup_t     *cln, *dcln;
     smart_decision_t       *d;
     smart_scope_set_t      *scopes;
@@ -274,10 +278,28 @@ ngx_http_smart_decide(ngx_http_request_t *r, ngx_http_smart_loc_conf_t *slcf,
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
+    if (d->precheck) {
+        /* allowed on condition of pre-reads (ngx_http_smart_precheck.c) */
+
+        rc = ngx_http_smart_precheck(r, slcf, ctx, d, &err, &why);
+
+        if (rc == NGX_AGAIN) {
+            return NGX_AGAIN;
+        }
+
+        if (rc == NGX_DECLINED) {
+            return ngx_http_smart_deny(r, ctx, err, why);
+        }
+
+        if (rc != NGX_OK) {
+            return NGX_HTTP_INTERNAL_SERVER_ERROR;
+        }
+    }
+
     if (d->check) {
         /* allowed on condition of the response (ngx_http_smart_check.c) */
 
-        switch (ngx_http_smart_check_prepare(r)) {
+        switch (ngx_http_smart_check_prepare(r, ctx)) {
 
         case NGX_OK:
             ctx->check = 1;

@@ -27,20 +27,22 @@ static ngx_uint_t ngx_http_smart_check_wants_xml(ngx_http_request_t *r);
 static ngx_int_t ngx_http_smart_check_append(ngx_http_request_t *r,
     ngx_http_smart_ctx_t *ctx, ngx_http_smart_loc_conf_t *slcf,
     ngx_buf_t *b);
-static ngx_int_t ngx_http_smart_check_base(ngx_http_request_t *r,
-    ngx_http_smart_loc_conf_t *slcf, ngx_str_t *base);
+static void ngx_http_smart_check_hide(ngx_http_request_t *r);
 
 
 /*
  * Access phase, a request whose response will be checked: the upstream
- * must answer FHIR JSON without compression.  NGX_DECLINED: the client
- * asked for XML, which the gateway cannot check (the caller refuses with
- * format-unsupported); NGX_ERROR: no memory.
+ * must answer the whole resource as FHIR JSON without compression, and
+ * nothing may make it answer less (a 304, a range, a protocol switch).
+ * NGX_DECLINED: the client asked for XML, which the gateway cannot check
+ * (the caller refuses with format-unsupported); NGX_ERROR: no memory.
  */
 
 ngx_int_t
-ngx_http_smart_check_prepare(ngx_http_request_t *r)
+ngx_http_smart_check_prepare(ngx_http_request_t *r, ngx_http_smart_ctx_t *ctx)
 {
+    ngx_table_elt_t  *ae;
+
     static ngx_str_t  accept = ngx_string("Accept");
     static ngx_str_t  accept_lc = ngx_string("accept");
     static ngx_str_t  json = ngx_string("application/fhir+json");
@@ -52,6 +54,13 @@ ngx_http_smart_check_prepare(ngx_http_request_t *r)
         return NGX_DECLINED;
     }
 
+    /* the client's Accept-Encoding, for gzip towards it on release */
+
+    ae = ngx_http_smart_find_header(r, &encoding, NULL);
+    if (ae != NULL) {
+        ctx->ck_ae = ae->value;
+    }
+
     if (ngx_http_smart_set_in_header(r, &accept, &accept_lc, &json)
         != NGX_OK
         || ngx_http_smart_set_in_header(r, &encoding, &encoding_lc,
@@ -61,7 +70,54 @@ ngx_http_smart_check_prepare(ngx_http_request_t *r)
         return NGX_ERROR;
     }
 
+    ngx_http_smart_check_hide(r);
+
     return NGX_OK;
+}
+
+
+/*
+ * Conditional, range and upgrade headers, which let the upstream (or
+ * NGINX's own not-modified and range filters) answer with less than the
+ * whole resource: a 304 that confirms another patient's record exists, a
+ * range that cannot be checked, a tunnel past every filter.  NGINX's
+ * pointers to them are cleared and the headers hidden from the upstream.
+ */
+
+static void
+ngx_http_smart_check_hide(ngx_http_request_t *r)
+{
+    static ngx_str_t  names[] = {
+        ngx_string("if-none-match"),
+        ngx_string("if-modified-since"),
+        ngx_string("if-match"),
+        ngx_string("if-unmodified-since"),
+        ngx_string("if-range"),
+        ngx_string("range"),
+        ngx_string("upgrade")
+    };
+
+    r->headers_in.if_none_match = NULL;
+    r->headers_in.if_modified_since = NULL;
+    r->headers_in.if_match = NULL;
+    r->headers_in.if_unmodified_since = NULL;
+    r->headers_in.if_range = NULL;
+    r->headers_in.range = NULL;
+    r->headers_in.upgrade = NULL;
+
+    ngx_http_smart_hide_in_headers(r, names,
+                                   sizeof(names) / sizeof(ngx_str_t));
+}
+
+
+/* The client's Accept-Encoding back, before the released header goes out. */
+
+void
+ngx_http_smart_check_restore(ngx_http_request_t *r, ngx_http_smart_ctx_t *ctx)
+{
+    if (ctx->ck_ae.len != 0 && r->headers_in.accept_encoding != NULL) {
+        r->headers_in.accept_encoding->value = ctx->ck_ae;
+    }
 }
 
 
@@ -113,11 +169,26 @@ ngx_http_smart_check_header(ngx_http_request_t *r, ngx_http_smart_ctx_t *ctx,
     ngx_str_t        *ct;
     ngx_table_elt_t  *ce;
 
-    if (r->headers_out.status < NGX_HTTP_OK
-        || r->headers_out.status >= NGX_HTTP_SPECIAL_RESPONSE
-        || r->headers_out.status == NGX_HTTP_NO_CONTENT)
-    {
+    if (r->headers_out.status >= NGX_HTTP_BAD_REQUEST) {
+        /* typed by the failure filter, or NGINX's own refusal */
         return NGX_DECLINED;
+    }
+
+    /* no part of a refused body goes to a temporary file either */
+
+    if (r->upstream != NULL) {
+        r->upstream->buffering = 0;
+    }
+
+    if (r->headers_out.status != NGX_HTTP_OK
+        && (r->headers_out.status < NGX_HTTP_CREATED
+            || r->headers_out.status == NGX_HTTP_NO_CONTENT
+            || r->headers_out.status == NGX_HTTP_PARTIAL_CONTENT
+            || r->headers_out.status >= NGX_HTTP_SPECIAL_RESPONSE))
+    {
+        /* 1xx, 204, 206, 3xx, 304: not the whole resource */
+        *why = "the answer is not the whole resource";
+        return NGX_ABORT;
     }
 
     if (r->header_only || r->method == NGX_HTTP_HEAD) {
@@ -151,11 +222,9 @@ ngx_http_smart_check_header(ngx_http_request_t *r, ngx_http_smart_ctx_t *ctx,
         return NGX_ABORT;
     }
 
-    /* unbuffered: no part of the body ever goes to a temporary file */
+    /* a cached answer is read into memory by the copy filter above */
 
-    if (r->upstream != NULL) {
-        r->upstream->buffering = 0;
-    }
+    r->filter_need_in_memory = 1;
 
     ctx->ck_expect = r->headers_out.content_length_n;
     ctx->checking = 1;
@@ -198,9 +267,11 @@ ngx_http_smart_check_body(ngx_http_request_t *r, ngx_http_smart_ctx_t *ctx,
         }
     }
 
-    if (!last) {
+    if (!last && !ctx->ck_overflow) {
         return NGX_AGAIN;
     }
+
+    /* done: the whole body, or refused as soon as it overflows */
 
     ctx->checking = 0;
 
@@ -300,9 +371,10 @@ ngx_http_smart_check_run(ngx_http_request_t *r, ngx_http_smart_ctx_t *ctx,
     out->entry = -1;
     out->why = "no memory";
 
-    if (ngx_http_smart_check_base(r, slcf, &base) != NGX_OK) {
-        return NGX_ERROR;
-    }
+    /* absolute references count only on the configured base, never on
+       one the request names (Host) */
+
+    base = slcf->fhir_base_url;
 
     cid = ngx_http_smart_strz(r->pool, &ctx->cid);
     patient = ngx_http_smart_strz(r->pool, &ctx->claims.patient);
@@ -332,54 +404,31 @@ ngx_http_smart_check_run(ngx_http_request_t *r, ngx_http_smart_ctx_t *ctx,
 
 
 /*
- * The FHIR base as the client sees it, for absolute references:
- * "http[s]://<Host><smart_fhir_base>" without the trailing '/'.  No Host
- * (HTTP/1.0 without one): relative references only.
+ * Body filter, a held response and no last buffer: whether the upstream
+ * is gone (NGINX finalizes a response cut short with a flush after closing
+ * the upstream connection, never with a last buffer).
  */
 
-static ngx_int_t
-ngx_http_smart_check_base(ngx_http_request_t *r,
-    ngx_http_smart_loc_conf_t *slcf, ngx_str_t *base)
+ngx_uint_t
+ngx_http_smart_check_ended(ngx_http_request_t *r, ngx_chain_t *in)
 {
-    u_char     *p;
-    size_t      len;
-    ngx_str_t   scheme, *host, path;
+    ngx_uint_t  flush;
 
-    ngx_str_null(base);
-
-    host = &r->headers_in.server;
-
-    if (host->len == 0) {
-        return NGX_OK;
-    }
-
-#if (NGX_HTTP_SSL)
-    if (r->connection->ssl != NULL) {
-        ngx_str_set(&scheme, "https://");
-    } else
-#endif
+    if (r->upstream == NULL || r->upstream->peer.connection != NULL
+        || !r->upstream->header_sent)
     {
-        ngx_str_set(&scheme, "http://");
+        return 0;
     }
 
-    path = slcf->fhir_base;
+    for (flush = 0; in != NULL; in = in->next) {
+        if (in->buf->last_buf) {
+            return 0;
+        }
 
-    while (path.len > 0 && path.data[path.len - 1] == '/') {
-        path.len--;
+        if (in->buf->flush) {
+            flush = 1;
+        }
     }
 
-    len = scheme.len + host->len + path.len;
-
-    p = ngx_pnalloc(r->pool, len);
-    if (p == NULL) {
-        return NGX_ERROR;
-    }
-
-    base->data = p;
-    p = ngx_cpymem(p, scheme.data, scheme.len);
-    p = ngx_cpymem(p, host->data, host->len);
-    p = ngx_cpymem(p, path.data, path.len);
-    base->len = p - base->data;
-
-    return NGX_OK;
+    return flush;
 }

@@ -13,7 +13,16 @@
 
 /* Access phase: ask the upstream for identity-encoded FHIR JSON;
    NGX_DECLINED when the client asked for XML. */
-ngx_int_t ngx_http_smart_check_prepare(ngx_http_request_t *r);
+ngx_int_t ngx_http_smart_check_prepare(ngx_http_request_t *r,
+    ngx_http_smart_ctx_t *ctx);
+
+/* Before the released header goes out: the client's Accept-Encoding. */
+void ngx_http_smart_check_restore(ngx_http_request_t *r,
+    ngx_http_smart_ctx_t *ctx);
+
+/* Body filter, no last buffer yet: the upstream ended without it. */
+ngx_uint_t ngx_http_smart_check_ended(ngx_http_request_t *r,
+    ngx_chain_t *in);
 
 /* Header filter: NGX_DECLINED nothing to check, NGX_OK hold the header,
    NGX_ABORT the response cannot be checked (*why). */

@@ -19,6 +19,7 @@
 #include "ngx_http_smart_error.h"
 #include "ngx_http_smart_keys.h"
 #include "ngx_http_smart_check.h"
+#include "ngx_http_smart_precheck.h"
 #include "ngx_http_smart_filter.h"
 
 
@@ -374,15 +375,20 @@ ngx_http_smart_header_filter(ngx_http_request_t *r)
     ngx_http_smart_loc_conf_t  *slcf;
 
     if (r != r->main) {
-        /* on a subrequest, the module's ctx is only ever a JWKS fetch */
-        if (ngx_http_get_module_ctx(r, ngx_http_smart_module) != NULL) {
+        /* the module's own subrequests are captured, never sent */
+
+        if (ngx_http_smart_jwks_subrequest(r)) {
             return ngx_http_smart_jwks_capture_header(r);
+        }
+
+        if (ngx_http_smart_precheck_subrequest(r)) {
+            return ngx_http_smart_precheck_capture_header(r);
         }
 
         return ngx_http_next_header_filter(r);
     }
 
-    ctx = ngx_http_get_module_ctx(r, ngx_http_smart_module);
+    ctx = ngx_http_smart_find_ctx(r);
 
     err = ngx_http_smart_nginx_refusal(r, ctx, &status, &detail);
 
@@ -536,6 +542,16 @@ ngx_http_smart_check_filter(ngx_http_request_t *r, ngx_http_smart_ctx_t *ctx,
     why = NULL;
     rc = ngx_http_smart_check_body(r, ctx, in, &why);
 
+    if (rc == NGX_AGAIN && ngx_http_smart_check_ended(r, in)) {
+        /*
+         * The upstream is gone without the last byte (reset, timeout,
+         * early close): NGINX finalizes with a flush, never a last buffer.
+         * The held header was never sent: answer typed instead.
+         */
+        rc = NGX_ABORT;
+        why = "the upstream ended before the whole body";
+    }
+
     if (rc == NGX_AGAIN) {
         return NGX_OK;
     }
@@ -610,6 +626,12 @@ ngx_http_smart_release(ngx_http_request_t *r, ngx_http_smart_ctx_t *ctx,
     ngx_http_clear_content_length(r);
     r->headers_out.content_length_n = body->len;
 
+    /* the range body filter runs above this one: the whole body or none */
+    r->allow_ranges = 0;
+
+    /* the client's Accept-Encoding back, for gzip towards it */
+    ngx_http_smart_check_restore(r, ctx);
+
     if (filtered) {
         /* the server's validators describe the body it sent */
         ngx_http_clear_etag(r);
@@ -680,14 +702,18 @@ ngx_http_smart_body_filter(ngx_http_request_t *r, ngx_chain_t *in)
     ngx_http_smart_ctx_t  *ctx;
 
     if (r != r->main) {
-        if (ngx_http_get_module_ctx(r, ngx_http_smart_module) != NULL) {
+        if (ngx_http_smart_jwks_subrequest(r)) {
             return ngx_http_smart_jwks_capture_body(r, in);
+        }
+
+        if (ngx_http_smart_precheck_subrequest(r)) {
+            return ngx_http_smart_precheck_capture_body(r, in);
         }
 
         return ngx_http_next_body_filter(r, in);
     }
 
-    ctx = ngx_http_get_module_ctx(r, ngx_http_smart_module);
+    ctx = ngx_http_smart_find_ctx(r);
 
     if (ctx != NULL && ctx->checking) {
         return ngx_http_smart_check_filter(r, ctx, in);
@@ -877,8 +903,14 @@ ngx_http_smart_upstream_failure(ngx_http_request_t *r,
     static ngx_str_t  cache_control = ngx_string("Cache-Control");
     static ngx_str_t  no_store = ngx_string("no-store");
 
-    if (!slcf->enable || !slcf->errors || !ctx->allowed || ctx->denied
-        || ctx->replace || r->headers_out.status < NGX_HTTP_BAD_REQUEST)
+    /*
+     * A checked response's failures are typed even with smart_errors off:
+     * an error body may name the record the check would have refused.
+     */
+
+    if (!slcf->enable || (!slcf->errors && !ctx->check) || !ctx->allowed
+        || ctx->denied || ctx->replace
+        || r->headers_out.status < NGX_HTTP_BAD_REQUEST)
     {
         return NGX_DECLINED;
     }
@@ -939,7 +971,9 @@ ngx_http_smart_upstream_failure(ngx_http_request_t *r,
         return NGX_ERROR;
     }
 
-    if (issues && upstream && ctx->up_json
+    /* a checked read's upstream issues may describe the record: never */
+
+    if (issues && upstream && ctx->up_json && !ctx->check
         && r->method != NGX_HTTP_HEAD && !r->header_only
         && ctx->up_expect <= NGX_HTTP_SMART_UP_BODY_MAX)
     {

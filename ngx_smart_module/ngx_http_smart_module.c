@@ -13,6 +13,7 @@
 #include "ngx_http_smart_keys.h"
 #include "ngx_http_smart_filter.h"
 #include "ngx_http_smart_access.h"
+#include "ngx_http_smart_precheck.h"
 #include "smart_b64.h"
 
 #include <openssl/evp.h>
@@ -50,6 +51,10 @@ static char *ngx_http_smart_correlation_header(ngx_conf_t *cf,
     ngx_command_t *cmd, void *conf);
 static char *ngx_http_smart_error_contact(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
+static char *ngx_http_smart_fhir_base_url(ngx_conf_t *cf,
+    ngx_command_t *cmd, void *conf);
+static char *ngx_http_smart_precheck_request(ngx_conf_t *cf,
+    ngx_command_t *cmd, void *conf);
 static char *ngx_http_smart_operation(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
 static char *ngx_http_smart_check_body_max(ngx_conf_t *cf, void *post,
@@ -72,6 +77,11 @@ static ngx_conf_enum_t  ngx_http_smart_patient_search[] = {
     { ngx_string("narrow"), SMART_PATIENT_SEARCH_NARROW },
     { ngx_string("deny"), SMART_PATIENT_SEARCH_DENY },
     { ngx_null_string, 0 }
+};
+
+
+static ngx_conf_num_bounds_t  ngx_http_smart_precheck_max_bounds = {
+    ngx_conf_check_num_bounds, 1, SMART_POLICY_MAX_ENTRIES
 };
 
 
@@ -224,6 +234,27 @@ static ngx_command_t  ngx_http_smart_commands[] = {
       NGX_HTTP_LOC_CONF_OFFSET,
       offsetof(ngx_http_smart_loc_conf_t, response_check_max),
       &ngx_http_smart_body_max_bounds },
+
+    { ngx_string("smart_fhir_base_url"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_http_smart_fhir_base_url,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      0,
+      NULL },
+
+    { ngx_string("smart_precheck_request"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_http_smart_precheck_request,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      0,
+      NULL },
+
+    { ngx_string("smart_precheck_max"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_num_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_smart_loc_conf_t, precheck_max),
+      &ngx_http_smart_precheck_max_bounds },
 
     { ngx_string("smart_operation"),
       NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_2MORE,
@@ -559,6 +590,83 @@ ngx_http_smart_error_contact(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 }
 
 
+/*
+ * smart_fhir_base_url URL: the absolute base the FHIR server writes its
+ * references on ("https://ehr.example/fhir"), for the response check;
+ * without it only relative references prove anything.
+ */
+
+static char *
+ngx_http_smart_fhir_base_url(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+{
+    ngx_http_smart_loc_conf_t *slcf = conf;
+
+    u_char     *p, *last;
+    ngx_str_t  *value, url;
+
+    if (slcf->fhir_base_url.data != NULL) {
+        return "is duplicate";
+    }
+
+    value = cf->args->elts;
+    url = value[1];
+
+    while (url.len > 0 && url.data[url.len - 1] == '/') {
+        url.len--;
+    }
+
+    if (!((url.len > 8 && ngx_strncmp(url.data, "https://", 8) == 0)
+          || (url.len > 7 && ngx_strncmp(url.data, "http://", 7) == 0)))
+    {
+        return "takes an absolute http:// or https:// URL";
+    }
+
+    last = url.data + url.len;
+
+    for (p = url.data; p < last; p++) {
+        if (*p <= ' ' || *p >= 0x7f || *p == '?' || *p == '#'
+            || *p == '"' || *p == '\\')
+        {
+            return "takes a URL without query, fragment, spaces or quotes";
+        }
+    }
+
+    slcf->fhir_base_url = url;
+
+    return NGX_CONF_OK;
+}
+
+
+/* smart_precheck_request URI: an internal location, as smart_jwks_request */
+
+static char *
+ngx_http_smart_precheck_request(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf)
+{
+    ngx_http_smart_loc_conf_t *slcf = conf;
+
+    ngx_str_t  *value;
+
+    if (slcf->precheck_uri.data != NULL) {
+        return "is duplicate";
+    }
+
+    value = cf->args->elts;
+
+    if (value[1].len == 0 || value[1].data[0] != '/'
+        || ngx_strlchr(value[1].data, value[1].data + value[1].len, '?')
+           != NULL)
+    {
+        return "takes the URI of a location starting with \"/\", "
+               "without a query";
+    }
+
+    slcf->precheck_uri = value[1];
+
+    return NGX_CONF_OK;
+}
+
+
 static char *
 ngx_http_smart_operation(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 {
@@ -700,6 +808,7 @@ ngx_http_smart_create_loc_conf(ngx_conf_t *cf)
     conf->body_max = NGX_CONF_UNSET_SIZE;
     conf->response_check = NGX_CONF_UNSET_UINT;
     conf->response_check_max = NGX_CONF_UNSET_SIZE;
+    conf->precheck_max = NGX_CONF_UNSET_UINT;
     conf->patient_search = NGX_CONF_UNSET_UINT;
     conf->operations = NGX_CONF_UNSET_PTR;
 
@@ -737,6 +846,9 @@ ngx_http_smart_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
                               SMART_RESPONSE_CHECK_ON);
     ngx_conf_merge_size_value(conf->response_check_max,
                               prev->response_check_max, 1024 * 1024);
+    ngx_conf_merge_str_value(conf->precheck_uri, prev->precheck_uri, "");
+    ngx_conf_merge_str_value(conf->fhir_base_url, prev->fhir_base_url, "");
+    ngx_conf_merge_uint_value(conf->precheck_max, prev->precheck_max, 20);
 
     conf->policy_conf.patient_search =
                                (smart_patient_search_e) conf->patient_search;
@@ -1249,7 +1361,9 @@ ngx_http_smart_subrequest_handler(ngx_http_request_t *r)
 
     slcf = ngx_http_get_module_loc_conf(r, ngx_http_smart_module);
 
-    if (!slcf->enable || ngx_http_smart_jwks_subrequest(r)) {
+    if (!slcf->enable || ngx_http_smart_jwks_subrequest(r)
+        || ngx_http_smart_precheck_subrequest(r))
+    {
         return NGX_DECLINED;
     }
 

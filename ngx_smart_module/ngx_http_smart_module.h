@@ -58,6 +58,7 @@ typedef struct {
 typedef struct {
     ngx_flag_t                  enable;
     ngx_str_t                   fhir_base;
+    ngx_str_t                   fhir_base_url;  /* absolute, no '/' at end */
 
     ngx_array_t                *issuers;        /* smart_str_t */
     ngx_array_t                *audiences;      /* smart_str_t */
@@ -86,6 +87,8 @@ typedef struct {
     ngx_array_t                *operations;     /* smart_policy_op_t */
     ngx_uint_t                  response_check; /* SMART_RESPONSE_CHECK_* */
     size_t                      response_check_max;
+    ngx_str_t                   precheck_uri;   /* smart_precheck_request */
+    ngx_uint_t                  precheck_max;
     smart_policy_conf_t         policy_conf;    /* derived at merge */
 
     /* derived at merge time, read-only afterwards */
@@ -147,6 +150,9 @@ typedef struct {
     size_t                      ck_len;
     size_t                      ck_cap;
     off_t                       ck_expect;      /* Content-Length or -1 */
+    ngx_str_t                   ck_ae;          /* client Accept-Encoding */
+
+    void                       *pre;            /* pre-reads, precheck.c */
 
     unsigned                    verified:1;
     unsigned                    allowed:1;

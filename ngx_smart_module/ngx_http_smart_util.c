@@ -11,26 +11,24 @@
 
 static void ngx_http_smart_ctx_cleanup(void *data);
 
+/*
+ * The request context if the request has one.  An internal redirect
+ * (error_page, try_files, X-Accel-Redirect from the upstream) clears
+ * module contexts; the verification result, the correlation ID and the
+ * response check must survive it, both for the variables in the log phase
+ * and so that a redirect can never be used to skip the checks already
+ * made or a response check still due.  The pool cleanup keeps it.
+ */
+
 ngx_http_smart_ctx_t *
-ngx_http_smart_get_ctx(ngx_http_request_t *r)
+ngx_http_smart_find_ctx(ngx_http_request_t *r)
 {
     ngx_pool_cleanup_t    *cln;
     ngx_http_smart_ctx_t  *ctx;
 
     ctx = ngx_http_get_module_ctx(r, ngx_http_smart_module);
-    if (ctx != NULL) {
+    if (ctx != NULL || r->main != r) {
         return ctx;
-    }
-
-    /*
-     * An internal redirect (error_page, try_files) clears module contexts;
-     * the verification result and correlation ID must survive it, both for
-     * the variables in the log phase and so that a redirect can never be
-     * used to skip the checks already made.  The pool cleanup keeps it.
-     */
-
-    if (r->main != r) {
-        return NULL;
     }
 
     for (cln = r->pool->cleanup; cln != NULL; cln = cln->next) {
@@ -39,6 +37,21 @@ ngx_http_smart_get_ctx(ngx_http_request_t *r)
             ngx_http_set_ctx(r, ctx, ngx_http_smart_module);
             return ctx;
         }
+    }
+
+    return NULL;
+}
+
+
+ngx_http_smart_ctx_t *
+ngx_http_smart_get_ctx(ngx_http_request_t *r)
+{
+    ngx_pool_cleanup_t    *cln;
+    ngx_http_smart_ctx_t  *ctx;
+
+    ctx = ngx_http_smart_find_ctx(r);
+    if (ctx != NULL || r->main != r) {
+        return ctx;
     }
 
     cln = ngx_pool_cleanup_add(r->pool, sizeof(ngx_http_smart_ctx_t));
@@ -363,6 +376,43 @@ ngx_http_smart_set_in_header(ngx_http_request_t *r, ngx_str_t *key,
 #endif
 
     return NGX_OK;
+}
+
+
+/*
+ * An NGINX header list cannot lose an element (NGINX keeps pointers into
+ * it), so a hidden header is renamed: to Connection, a header proxy_pass
+ * always sets itself (its default, or the configuration's value) and so
+ * never copies from the client's list.
+ */
+
+void
+ngx_http_smart_hide_in_headers(ngx_http_request_t *r, ngx_str_t *names,
+    ngx_uint_t n)
+{
+    ngx_uint_t              k;
+    ngx_table_elt_t        *h;
+    ngx_http_smart_walk_t   w;
+
+    static ngx_str_t  conn = ngx_string("Connection");
+    static u_char     conn_lc[] = "connection";
+
+    if (!ngx_http_smart_headers_usable(r, NGX_HTTP_SMART_HEADERS_IN)) {
+        return;
+    }
+
+    ngx_http_smart_walk_init(&w, &r->headers_in.headers);
+
+    while ((h = ngx_http_smart_walk_next(&w)) != NULL) {
+        for (k = 0; k < n; k++) {
+            if (ngx_http_smart_hdr_eq(h, names[k].data, names[k].len)) {
+                h->key = conn;
+                h->lowcase_key = conn_lc;
+                h->hash = ngx_hash_key(conn_lc, sizeof(conn_lc) - 1);
+                break;
+            }
+        }
+    }
 }
 
 

@@ -36,6 +36,10 @@ typedef struct {
 ngx_table_elt_t *ngx_http_smart_walk_next(ngx_http_smart_walk_t *w);
 
 
+/* The request context if it has one (also after an internal redirect);
+   never creates one. */
+ngx_http_smart_ctx_t *ngx_http_smart_find_ctx(ngx_http_request_t *r);
+
 /* The request context, created on first use, kept across internal
    redirects; NULL when memory runs out. */
 ngx_http_smart_ctx_t *ngx_http_smart_get_ctx(ngx_http_request_t *r);
@@ -65,6 +69,12 @@ ngx_int_t ngx_http_smart_set_out_header(ngx_http_request_t *r,
    header list to change (HTTP/0.9, a subrequest's copy). */
 ngx_int_t ngx_http_smart_set_in_header(ngx_http_request_t *r, ngx_str_t *key,
     ngx_str_t *lc, ngx_str_t *value);
+
+/* Hides request headers named names[0..n) (lowercase) from the upstream:
+   renamed to Connection, which proxy_pass always sets itself and so never
+   copies from the client; the caller clears NGINX's pointers to them. */
+void ngx_http_smart_hide_in_headers(ngx_http_request_t *r, ngx_str_t *names,
+    ngx_uint_t n);
 
 /* A NUL-terminated copy of s in pool; NULL when memory runs out. */
 u_char *ngx_http_smart_strz(ngx_pool_t *pool, ngx_str_t *s);

@@ -27,6 +27,36 @@
 
 /* --- reads by id and history --------------------------------------------- */
 
+/*
+ * A read the response must prove: only when the response will hold the
+ * whole resource.  HEAD has no body; _elements and _summary may leave out
+ * the references that prove whose it is.
+ */
+static void
+smart_checked_read(const smart_fhir_req_t *req, const smart_scope_t *sc,
+    smart_policy_res_t *r)
+{
+    if (req->head) {
+        smart_res_deny(r, SMART_ERR_REQUEST_INVALID, NULL,
+                       "a HEAD response has no body to check against the "
+                       "patient: use GET");
+        return;
+    }
+
+    if (smart_fhir_find_param(req, "_elements") != NULL
+        || smart_fhir_find_param(req, "_summary") != NULL)
+    {
+        smart_res_deny(r, SMART_ERR_REQUEST_INVALID, NULL,
+                       "the response check needs the whole resource: "
+                       "_elements and _summary are refused");
+        return;
+    }
+
+    smart_res_allow_checked(r, sc, "checked on the response: released only "
+                                   "when the record is the patient's");
+}
+
+
 /* A read by id or a history granted by the unrestricted patient scope sc. */
 static void
 smart_patient_read(smart_policy_ctx_t *c, const smart_fhir_req_t *req,
@@ -62,9 +92,7 @@ smart_patient_read(smart_policy_ctx_t *c, const smart_fhir_req_t *req,
         && c->conf->response_check != SMART_RESPONSE_CHECK_OFF)
     {
         /* read, vread, instance history: proven on the response */
-        smart_res_allow_checked(r, sc, "checked on the response: released "
-                                       "only when the record is the "
-                                       "patient's");
+        smart_checked_read(req, sc, r);
         return;
     }
 
@@ -207,6 +235,7 @@ smart_check_all(smart_policy_ctx_t *c, const smart_decision_t *d,
     case SMART_FHIR_I_SEARCH_TYPE:
     case SMART_FHIR_I_SEARCH_COMPARTMENT:
     case SMART_FHIR_I_SEARCH_SYSTEM:
+    case SMART_FHIR_I_OPERATION:
         return 1;
 
     default:
@@ -392,6 +421,11 @@ smart_decision_free(smart_decision_t *d)
     free(d->params);
     free(d->query_append);
     free(d->granted_by);
+    for (i = 0; i < d->nprereads; i++) {
+        free(d->prereads[i].id);
+    }
+
+    free(d->prereads);
     free(d->entries);
     free(d);
 }

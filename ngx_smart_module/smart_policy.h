@@ -97,6 +97,17 @@ typedef struct {
 } smart_decision_entry_t;
 
 
+/* One pre-read a write by id needs (smart_decision_t.prereads). */
+typedef struct {
+    size_t                   entry;     /* Bundle.entry index; 0 alone */
+    int                      type;      /* smart_fhir_types[] index */
+    char                    *id;        /* the logical id, owned */
+    /* PUT: a 404 or 410 may become a create (the body was proven the
+       patient's) */
+    int                      create_ok;
+} smart_decision_preread_t;
+
+
 typedef struct {
     int                      allow;     /* 1 allow (maybe narrowed) */
     int                      narrowed;  /* 1: append params to the query */
@@ -104,6 +115,12 @@ typedef struct {
        request and releases the response only when smart_response_check()
        proves it (docs/scopes.md, "Checked on the response") */
     int                      check;
+    /* 1: allowed on condition of pre-reads: the caller reads each of
+       prereads[] first (smart_precheck_request) and lets the write go on
+       only when every record read is the patient's */
+    int                      precheck;
+    smart_decision_preread_t *prereads;
+    size_t                   nprereads;
     smart_err_e              reason;    /* the refusal when allow is 0;
                                            SMART_ERR__COUNT when allowed */
     /* the request's interaction; BATCH or TRANSACTION once Bundle.type is

@@ -116,6 +116,19 @@ smart_resp_is_type(const json_t *res, const char *name)
 }
 
 
+/*
+ * An OperationOutcome the check may release: one that carries no resource
+ * ("contained": a hostile server could hide another patient's record in
+ * it).
+ */
+static int
+smart_resp_outcome_ok(const json_t *res)
+{
+    return smart_resp_is_type(res, "OperationOutcome")
+           && json_object_get(res, "contained") == NULL;
+}
+
+
 static int
 smart_resp_bundle_kind(const json_t *bundle)
 {
@@ -318,11 +331,12 @@ smart_resp_search_entry(smart_resp_ctx_t *c, const json_t *entry,
 
     if (mode == SMART_RESP_M_OUTCOME) {
         /* an OperationOutcome is about the search, not about a patient */
-        return smart_resp_is_type(res, "OperationOutcome")
+        return smart_resp_outcome_ok(res)
                ? SMART_RESP_KEEP
                : smart_resp_refuse(c, SMART_RESPONSE_UNVERIFIABLE,
                                    "an outcome entry is not an "
-                                   "OperationOutcome");
+                                   "OperationOutcome without contained "
+                                   "resources");
     }
 
     e = smart_compartment_check(&c->cx, res);
@@ -440,10 +454,11 @@ smart_resp_batch_entry(smart_resp_ctx_t *c, const json_t *entry,
     res = json_object_get(entry, "resource");
     outcome = json_object_get(json_object_get(entry, "response"), "outcome");
 
-    if (outcome != NULL && !smart_resp_is_type(outcome, "OperationOutcome")) {
+    if (outcome != NULL && !smart_resp_outcome_ok(outcome)) {
         return smart_resp_refuse(c, SMART_RESPONSE_UNVERIFIABLE,
                                  "a response.outcome is not an "
-                                 "OperationOutcome");
+                                 "OperationOutcome without contained "
+                                 "resources");
     }
 
     if (res == NULL) {
@@ -756,10 +771,17 @@ smart_resp_document(smart_resp_ctx_t *c, const json_t *doc)
                                  "the body is not a FHIR R4 resource");
     }
 
-    if (smart_resp_is_type(doc, "OperationOutcome")) {
+    if (smart_resp_is_type(doc, "OperationOutcome")
+        && i != SMART_FHIR_I_READ && i != SMART_FHIR_I_VREAD)
+    {
         /* issues about the request (a warning, an empty result), which
-           the server writes about the request, not a patient's record */
-        return SMART_RESP_KEEP;
+           the server writes about the request, not a patient's record;
+           never the answer to a read, which is the resource asked for */
+        return smart_resp_outcome_ok(doc)
+               ? SMART_RESP_KEEP
+               : smart_resp_refuse(c, SMART_RESPONSE_UNVERIFIABLE,
+                                   "an OperationOutcome with contained "
+                                   "resources");
     }
 
     memset(&b, 0, sizeof(smart_resp_bundle_t));
@@ -924,4 +946,45 @@ smart_response_verdict_name(smart_response_verdict_e v)
     }
 
     return "unknown";
+}
+
+
+int
+smart_response_version(const char *body, size_t len, char *out, size_t size,
+    size_t *n)
+{
+    size_t         vlen, off;
+    json_t        *root;
+    const char    *v;
+
+    *n = 0;
+    off = 0;
+
+    /* the nesting bounded before jansson recurses into it */
+
+    if (body == NULL || len == 0
+        || smart_json_skip(body, len, &off, SMART_RESPONSE_MAX_DEPTH) != 0)
+    {
+        return -1;
+    }
+
+    root = json_loadb(body, len, JSON_REJECT_DUPLICATES, NULL);
+    if (root == NULL) {
+        return -1;
+    }
+
+    v = json_string_value(json_object_get(json_object_get(root, "meta"),
+                                          "versionId"));
+    vlen = (v != NULL) ? strlen(v) : 0;
+
+    if (v == NULL || vlen + 1 > size || !smart_fhir_valid_id(v, vlen)) {
+        json_decref(root);
+        return -1;
+    }
+
+    memcpy(out, v, vlen + 1);
+    *n = vlen;
+    json_decref(root);
+
+    return 0;
 }

@@ -130,6 +130,18 @@ typedef struct {
 smart_response_verdict_e smart_response_check(const smart_response_req_t *rq,
     const char *body, size_t len, smart_response_t *out);
 
+/* longest meta.versionId smart_response_version() copies (a FHIR id) */
+#define SMART_RESPONSE_VERSION_MAX  64
+
+/*
+ * The resource's meta.versionId in body[0..len), copied NUL-terminated
+ * into out[0..size) with its length in *n: 0; -1 when the body is not a
+ * JSON object with a meta.versionId that is a FHIR id, or out is too
+ * small.
+ */
+int smart_response_version(const char *body, size_t len, char *out,
+    size_t size, size_t *n);
+
 /* Frees out->body; out may be NULL. */
 void smart_response_free(smart_response_t *out);
 

@@ -14,7 +14,8 @@ use Smart::Token qw(:all);
 
 use Smart::Conf qw(fhir_location bearer_request);
 
-our $Loc = fhir_location('add_header X-Reason $smart_reason always;');
+our $Loc = fhir_location('add_header X-Reason $smart_reason always;',
+                         'smart_fhir_base_url https://ehr.example/fhir/;');
 
 sub get { return bearer_request('GET', $_[0], $_[1], undef, @_[2 .. $#_]) }
 
@@ -51,7 +52,7 @@ our $Upstream = join '',
                   res('Observation', 'o-other', 'subject', 'p2')),
     upstream_json('/fhir/Observation/o-abs',
                   '{"resourceType":"Observation","id":"o-abs","subject":'
-                  . '{"reference":"http://localhost/fhir/Patient/p1"}}'),
+                  . '{"reference":"https://ehr.example/fhir/Patient/p1"}}'),
     upstream_json('/fhir/Observation/o-ident',
                   '{"resourceType":"Observation","id":"o-ident","subject":'
                   . '{"identifier":{"value":"p1"}}}'),
@@ -189,16 +190,16 @@ __DATA__
 ["X-Reason: format-unsupported", "X-Reason: format-unsupported"]
 --- upstream_requests: 0
 
-=== TEST 6: upstream failures keep their typed rows; OperationOutcome bodies carry no patient
+=== TEST 6: upstream failures keep their typed rows; an OperationOutcome is no answer to a read
 --- config eval: $::Loc
 --- upstream_config eval: $::Upstream
 --- raw_request eval
 [::get('/fhir/Observation/o-404', $::P),
  ::get('/fhir/Observation/o-oo', $::P)]
 --- error_code eval
-[404, 200]
+[404, 502]
 --- response_headers eval
-["X-Reason: not-found", "X-Reason: ok"]
+["X-Reason: not-found", "X-Reason: response-unverifiable"]
 --- response_body_unlike eval
 ['p2', 'p2']
 

@@ -168,11 +168,25 @@ test_read(void **state)
     assert_int_equal(verdict(SMART_FHIR_I_READ, "Observation", PAT(P)),
                      SMART_RESPONSE_UNVERIFIABLE);
 
-    /* an OperationOutcome holds no patient's record */
+    /* an OperationOutcome is no answer to a read (the resource is), and
+       one with contained resources is released nowhere */
     assert_int_equal(verdict(SMART_FHIR_I_READ, "Observation",
                              "{\"resourceType\":\"OperationOutcome\","
                              "\"issue\":[]}"),
+                     SMART_RESPONSE_UNVERIFIABLE);
+    assert_int_equal(verdict(SMART_FHIR_I_VREAD, "Observation",
+                             "{\"resourceType\":\"OperationOutcome\","
+                             "\"issue\":[]}"),
+                     SMART_RESPONSE_UNVERIFIABLE);
+    assert_int_equal(verdict(SMART_FHIR_I_SEARCH_TYPE, "Observation",
+                             "{\"resourceType\":\"OperationOutcome\","
+                             "\"issue\":[]}"),
                      SMART_RESPONSE_RELEASE);
+    assert_int_equal(verdict(SMART_FHIR_I_SEARCH_TYPE, "Observation",
+                             "{\"resourceType\":\"OperationOutcome\","
+                             "\"issue\":[],\"contained\":[" OBS("o2", Q)
+                             "]}"),
+                     SMART_RESPONSE_UNVERIFIABLE);
 
     assert_int_equal(verdict(SMART_FHIR_I_READ, "Practitioner",
                              "{\"resourceType\":\"Practitioner\"}"),

@@ -1,0 +1,539 @@
+
+/*
+ * ngx_smart_module: the pre-read of writes by id (docs/scopes.md, "Writes
+ * by id: the pre-read"; docs/directives.md, smart_precheck_request).
+ *
+ * Under a patient scope, PUT, PATCH or DELETE of T/id may replace another
+ * patient's record: the body says nothing of the record it replaces.  The
+ * policy allows such a write on condition of a pre-read
+ * (smart_decision_t.precheck): before the write goes upstream, the
+ * current T/id is read by a subrequest to the internal location of
+ * smart_precheck_request, captured in memory by the filters (never sent
+ * to the client, never in a temporary file) and checked by the core's
+ * smart_response_check() as a read.  The write goes on only when that
+ * version is the patient's; for a single write the version read is sent
+ * as If-Match (unless the client sent one), so a change in between is a
+ * typed 412 conflict instead of a race.  A 404 or 410 allows only an
+ * update-as-create, whose body the policy proved the patient's.
+ *
+ * Pre-reads run one after the other (a transaction names at most
+ * smart_precheck_max); the access handler returns NGX_AGAIN while one is
+ * in flight and is run again when it ends.
+ */
+
+#include "ngx_http_smart_module.h"
+#include "ngx_http_smart_util.h"
+#include "ngx_http_smart_precheck.h"
+
+
+/* One request's pre-reads; the module ctx of its pre-read subrequests. */
+typedef struct {
+    ngx_http_smart_ctx_t       *parent;
+    ngx_uint_t                  next;       /* pre-read in flight / next */
+    ngx_uint_t                  status;     /* of the one in flight */
+    ngx_str_t                   etag;
+    u_char                     *buf;
+    size_t                      len;
+    size_t                      cap;
+    ngx_str_t                   version;    /* single write: If-Match */
+    unsigned                    started:1;
+    unsigned                    done:1;
+    unsigned                    failed:1;   /* subrequest failed */
+    unsigned                    overflow:1;
+    unsigned                    not_json:1;
+} ngx_http_smart_pre_t;
+
+
+static ngx_int_t ngx_http_smart_pre_start(ngx_http_request_t *r,
+    ngx_http_smart_loc_conf_t *slcf, ngx_http_smart_pre_t *pre,
+    const smart_decision_preread_t *target);
+static ngx_int_t ngx_http_smart_pre_headers(ngx_http_request_t *r,
+    ngx_http_request_t *sr);
+static ngx_int_t ngx_http_smart_pre_done(ngx_http_request_t *r, void *data,
+    ngx_int_t rc);
+static smart_err_e ngx_http_smart_pre_judge(ngx_http_request_t *r,
+    ngx_http_smart_ctx_t *ctx, ngx_http_smart_pre_t *pre,
+    const smart_decision_preread_t *target, ngx_uint_t single,
+    const char **why);
+static ngx_int_t ngx_http_smart_pre_if_match(ngx_http_request_t *r,
+    ngx_http_smart_pre_t *pre);
+
+
+/*
+ * Access phase, a decision with pre-reads: NGX_OK when every pre-read
+ * proved its record the patient's (the write may go on), NGX_AGAIN while
+ * one is in flight, NGX_DECLINED with *err and *why set when the write is
+ * refused, NGX_ERROR on no memory.
+ */
+
+ngx_int_t
+ngx_http_smart_precheck(ngx_http_request_t *r,
+    ngx_http_smart_loc_conf_t *slcf, ngx_http_smart_ctx_t *ctx,
+    const smart_decision_t *d, smart_err_e *err, const char **why)
+{
+    ngx_uint_t             single;
+    ngx_http_smart_pre_t  *pre;
+
+    if (slcf->precheck_uri.len == 0 || d->nprereads == 0) {
+        *err = SMART_ERR_SCOPE_INSUFFICIENT;
+        *why = "a write by id needs smart_precheck_request";
+        return NGX_DECLINED;
+    }
+
+    pre = ctx->pre;
+
+    if (pre == NULL) {
+        pre = ngx_pcalloc(r->pool, sizeof(ngx_http_smart_pre_t));
+        if (pre == NULL) {
+            return NGX_ERROR;
+        }
+
+        pre->parent = ctx;
+        ctx->pre = pre;
+    }
+
+    single = (d->interaction != SMART_FHIR_I_BATCH
+              && d->interaction != SMART_FHIR_I_TRANSACTION);
+
+    while (pre->next < d->nprereads) {
+
+        if (!pre->started) {
+            if (ngx_http_smart_pre_start(r, slcf, pre,
+                                         &d->prereads[pre->next])
+                != NGX_OK)
+            {
+                return NGX_ERROR;
+            }
+
+            return NGX_AGAIN;
+        }
+
+        if (!pre->done) {
+            return NGX_AGAIN;
+        }
+
+        *err = ngx_http_smart_pre_judge(r, ctx, pre, &d->prereads[pre->next],
+                                        single, why);
+        if (*err != SMART_ERR__COUNT) {
+            return NGX_DECLINED;
+        }
+
+        /* the next one starts from a clean capture */
+
+        pre->next++;
+        pre->started = 0;
+        pre->done = 0;
+        pre->failed = 0;
+        pre->overflow = 0;
+        pre->not_json = 0;
+        pre->status = 0;
+        pre->len = 0;
+        ngx_str_null(&pre->etag);
+    }
+
+    if (single && pre->version.len != 0) {
+        return ngx_http_smart_pre_if_match(r, pre);
+    }
+
+    return NGX_OK;
+}
+
+
+static ngx_int_t
+ngx_http_smart_pre_start(ngx_http_request_t *r,
+    ngx_http_smart_loc_conf_t *slcf, ngx_http_smart_pre_t *pre,
+    const smart_decision_preread_t *target)
+{
+    u_char                      *p;
+    size_t                       tlen, ilen;
+    ngx_str_t                    uri;
+    ngx_http_request_t          *sr;
+    ngx_http_post_subrequest_t  *ps;
+
+    tlen = ngx_strlen(smart_fhir_types[target->type].name);
+    ilen = ngx_strlen(target->id);
+
+    uri.len = slcf->precheck_uri.len + 1 + tlen + 1 + ilen;
+    uri.data = ngx_pnalloc(r->pool, uri.len);
+    ps = ngx_palloc(r->pool, sizeof(ngx_http_post_subrequest_t));
+
+    if (uri.data == NULL || ps == NULL) {
+        return NGX_ERROR;
+    }
+
+    /* ids are [A-Za-z0-9.-]{1,64}: nothing to escape in the path */
+
+    p = ngx_cpymem(uri.data, slcf->precheck_uri.data, slcf->precheck_uri.len);
+    if (p[-1] != '/') {
+        *p++ = '/';
+    }
+    p = ngx_cpymem(p, smart_fhir_types[target->type].name, tlen);
+    *p++ = '/';
+    p = ngx_cpymem(p, target->id, ilen);
+    uri.len = p - uri.data;
+
+    ps->handler = ngx_http_smart_pre_done;
+    ps->data = pre;
+
+    if (ngx_http_subrequest(r, &uri, NULL, &sr, ps,
+                            NGX_HTTP_SUBREQUEST_WAITED)
+        != NGX_OK)
+    {
+        return NGX_ERROR;
+    }
+
+    if (ngx_http_smart_pre_headers(r, sr) != NGX_OK) {
+        return NGX_ERROR;
+    }
+
+    ngx_http_set_ctx(sr, pre, ngx_http_smart_module);
+
+    pre->started = 1;
+
+    ngx_log_debug1(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
+                   "smart: pre-read \"%V\"", &uri);
+
+    return NGX_OK;
+}
+
+
+/*
+ * The pre-read is a GET with no body and three headers: the client's
+ * Authorization (the FHIR server judges the read as it would the write),
+ * Accept: application/fhir+json and Accept-Encoding: identity.
+ */
+
+static ngx_int_t
+ngx_http_smart_pre_headers(ngx_http_request_t *r, ngx_http_request_t *sr)
+{
+    ngx_table_elt_t  *h, *auth;
+
+    static ngx_str_t  auth_name = ngx_string("Authorization");
+    static ngx_str_t  accept = ngx_string("Accept");
+    static ngx_str_t  accept_lc = ngx_string("accept");
+    static ngx_str_t  json = ngx_string("application/fhir+json");
+    static ngx_str_t  encoding = ngx_string("Accept-Encoding");
+    static ngx_str_t  encoding_lc = ngx_string("accept-encoding");
+    static ngx_str_t  identity = ngx_string("identity");
+
+    auth = ngx_http_smart_find_header(r, &auth_name, NULL);
+
+    ngx_memzero(&sr->headers_in, sizeof(ngx_http_headers_in_t));
+    sr->headers_in.content_length_n = -1;
+    sr->headers_in.keep_alive_n = -1;
+
+    if (ngx_list_init(&sr->headers_in.headers, r->pool, 4,
+                      sizeof(ngx_table_elt_t))
+        != NGX_OK)
+    {
+        return NGX_ERROR;
+    }
+
+    if (auth != NULL) {
+        h = ngx_list_push(&sr->headers_in.headers);
+        if (h == NULL) {
+            return NGX_ERROR;
+        }
+
+        *h = *auth;
+#if (nginx_version >= 1023000)
+        h->next = NULL;
+#endif
+        sr->headers_in.authorization = h;
+    }
+
+    if (ngx_http_smart_set_in_header(sr, &accept, &accept_lc, &json)
+        != NGX_OK
+        || ngx_http_smart_set_in_header(sr, &encoding, &encoding_lc,
+                                        &identity)
+           != NGX_OK)
+    {
+        return NGX_ERROR;
+    }
+
+    sr->request_body = ngx_pcalloc(r->pool, sizeof(ngx_http_request_body_t));
+    if (sr->request_body == NULL) {
+        return NGX_ERROR;
+    }
+
+    sr->method = NGX_HTTP_GET;
+    ngx_str_set(&sr->method_name, "GET");
+    sr->header_only = 0;
+
+    return NGX_OK;
+}
+
+
+static ngx_int_t
+ngx_http_smart_pre_done(ngx_http_request_t *r, void *data, ngx_int_t rc)
+{
+    ngx_http_smart_pre_t  *pre = data;
+
+    if (pre->done) {
+        return rc;
+    }
+
+    pre->done = 1;
+
+    if (rc != NGX_OK && rc != NGX_DONE) {
+        pre->failed = 1;
+    }
+
+    if (pre->status == 0) {
+        pre->status = r->headers_out.status;
+    }
+
+    return rc;
+}
+
+
+/* 1 when r is a pre-read this module started. */
+
+ngx_uint_t
+ngx_http_smart_precheck_subrequest(ngx_http_request_t *r)
+{
+    return r != r->main && r->post_subrequest != NULL
+           && r->post_subrequest->handler == ngx_http_smart_pre_done;
+}
+
+
+/*
+ * Header filter of a pre-read: keeps the status and the ETag, sends
+ * nothing; the upstream is read unbuffered, so nothing of the body goes
+ * to a temporary file.
+ */
+
+ngx_int_t
+ngx_http_smart_precheck_capture_header(ngx_http_request_t *r)
+{
+    ngx_str_t             *ct;
+    ngx_table_elt_t       *ce;
+    ngx_http_smart_pre_t  *pre;
+
+    pre = ngx_http_get_module_ctx(r, ngx_http_smart_module);
+
+    pre->status = r->headers_out.status;
+
+    if (r->headers_out.etag != NULL && r->headers_out.etag->hash != 0) {
+        pre->etag.len = r->headers_out.etag->value.len;
+        pre->etag.data = ngx_pstrdup(r->pool, &r->headers_out.etag->value);
+        if (pre->etag.data == NULL) {
+            return NGX_ERROR;
+        }
+    }
+
+    ct = &r->headers_out.content_type;
+    ce = r->headers_out.content_encoding;
+
+    if (ct->len == 0
+        || ngx_strlcasestrn(ct->data, ct->data + ct->len,
+                            (u_char *) "json", 4 - 1) == NULL
+        || (ce != NULL && ce->hash != 0 && ce->value.len != 0
+            && !(ce->value.len == sizeof("identity") - 1
+                 && ngx_strncasecmp(ce->value.data, (u_char *) "identity",
+                                    ce->value.len) == 0)))
+    {
+        pre->not_json = 1;
+    }
+
+    if (r->upstream != NULL) {
+        r->upstream->buffering = 0;
+    }
+
+    r->header_sent = 1;
+
+    return NGX_OK;
+}
+
+
+/* Body filter of a pre-read: copies into a buffer bounded by
+   smart_response_check_max; nothing goes out. */
+
+ngx_int_t
+ngx_http_smart_precheck_capture_body(ngx_http_request_t *r, ngx_chain_t *in)
+{
+    size_t                      n;
+    ngx_buf_t                  *b;
+    ngx_chain_t                *cl;
+    ngx_http_smart_pre_t       *pre;
+    ngx_http_smart_loc_conf_t  *slcf;
+
+    pre = ngx_http_get_module_ctx(r, ngx_http_smart_module);
+    slcf = ngx_http_get_module_loc_conf(r->main, ngx_http_smart_module);
+
+    for (cl = in; cl != NULL; cl = cl->next) {
+        b = cl->buf;
+
+        if (!ngx_buf_in_memory(b)) {
+            if (ngx_buf_size(b) > 0) {
+                pre->overflow = 1;
+            }
+
+            b->file_pos = b->file_last;
+            continue;
+        }
+
+        n = (size_t) (b->last - b->pos);
+
+        if (n > 0 && !pre->overflow && !pre->not_json) {
+
+            if (n > slcf->response_check_max - pre->len) {
+                pre->overflow = 1;
+
+            } else {
+                if (pre->buf == NULL) {
+                    pre->cap = slcf->response_check_max;
+                    pre->buf = ngx_pnalloc(r->pool, pre->cap);
+                    if (pre->buf == NULL) {
+                        return NGX_ERROR;
+                    }
+                }
+
+                ngx_memcpy(pre->buf + pre->len, b->pos, n);
+                pre->len += n;
+            }
+        }
+
+        b->pos = b->last;
+    }
+
+    return NGX_OK;
+}
+
+
+/*
+ * The verdict on one pre-read: SMART_ERR__COUNT when the write may go on,
+ * else the refusal.
+ */
+
+static smart_err_e
+ngx_http_smart_pre_judge(ngx_http_request_t *r, ngx_http_smart_ctx_t *ctx,
+    ngx_http_smart_pre_t *pre, const smart_decision_preread_t *target,
+    ngx_uint_t single, const char **why)
+{
+    u_char                *patient, *cid, *v;
+    size_t                 n;
+    smart_response_t       res;
+    smart_response_req_t   rq;
+
+    if (pre->failed || pre->status == 0
+        || pre->status >= NGX_HTTP_INTERNAL_SERVER_ERROR)
+    {
+        *why = "the pre-read of the record to write failed";
+        return SMART_ERR_DATA_UNAVAILABLE;
+    }
+
+    if (pre->status == NGX_HTTP_NOT_FOUND || pre->status == 410) {
+        if (target->create_ok) {
+            /* update-as-create: the body was proven the patient's */
+            return SMART_ERR__COUNT;
+        }
+
+        *why = "the record to write does not exist";
+        return SMART_ERR_NOT_FOUND;
+    }
+
+    if (pre->status != NGX_HTTP_OK || pre->not_json || pre->overflow) {
+        *why = "the pre-read answer cannot be checked";
+        return SMART_ERR_RESPONSE_UNVERIFIABLE;
+    }
+
+    patient = ngx_http_smart_strz(r->pool, &ctx->claims.patient);
+    cid = ngx_http_smart_strz(r->pool, &ctx->cid);
+
+    if (patient == NULL || cid == NULL) {
+        *why = "no memory";
+        return SMART_ERR_RESPONSE_UNVERIFIABLE;
+    }
+
+    ngx_memzero(&rq, sizeof(smart_response_req_t));
+    rq.interaction = SMART_FHIR_I_READ;
+    rq.type = target->type;
+    rq.patient = (const char *) patient;
+    rq.correlation_id = (const char *) cid;
+
+    (void) smart_response_check(&rq, (const char *) pre->buf, pre->len, &res);
+
+    switch (res.verdict) {
+
+    case SMART_RESPONSE_RELEASE:
+        break;
+
+    case SMART_RESPONSE_MISMATCH:
+        smart_response_free(&res);
+        *why = "the record to write is another patient's";
+        return SMART_ERR_PATIENT_MISMATCH;
+
+    default:
+        smart_response_free(&res);
+        *why = "the pre-read answer cannot be checked";
+        return SMART_ERR_RESPONSE_UNVERIFIABLE;
+    }
+
+    smart_response_free(&res);
+
+    if (single) {
+        /* the version read: the ETag, else meta.versionId */
+
+        if (pre->etag.len != 0) {
+            pre->version = pre->etag;
+
+        } else {
+            v = ngx_pnalloc(r->pool, SMART_RESPONSE_VERSION_MAX + 1);
+
+            if (v != NULL
+                && smart_response_version((const char *) pre->buf, pre->len,
+                                          (char *) v,
+                                          SMART_RESPONSE_VERSION_MAX + 1, &n)
+                   == 0)
+            {
+                pre->version.data = v;
+                pre->version.len = n;
+            }
+        }
+    }
+
+    return SMART_ERR__COUNT;
+}
+
+
+/*
+ * The write carries the version it was judged on: If-Match W/"v", unless
+ * the client sent its own If-Match (kept: the client's guard is the
+ * stricter one).
+ */
+
+static ngx_int_t
+ngx_http_smart_pre_if_match(ngx_http_request_t *r, ngx_http_smart_pre_t *pre)
+{
+    u_char     *p;
+    ngx_str_t   value;
+
+    static ngx_str_t  name = ngx_string("If-Match");
+    static ngx_str_t  name_lc = ngx_string("if-match");
+
+    if (ngx_http_smart_find_header(r, &name, NULL) != NULL) {
+        return NGX_OK;
+    }
+
+    if (pre->version.len > 0
+        && (pre->version.data[0] == '"'
+            || (pre->version.len > 2 && pre->version.data[0] == 'W'
+                && pre->version.data[1] == '/')))
+    {
+        value = pre->version;
+
+    } else {
+        value.len = sizeof("W/\"\"") - 1 + pre->version.len;
+        value.data = ngx_pnalloc(r->pool, value.len);
+        if (value.data == NULL) {
+            return NGX_ERROR;
+        }
+
+        p = ngx_cpymem(value.data, "W/\"", 3);
+        p = ngx_cpymem(p, pre->version.data, pre->version.len);
+        *p = '"';
+    }
+
+    return ngx_http_smart_set_in_header(r, &name, &name_lc, &value);
+}
