@@ -36,6 +36,11 @@ typedef struct {
     size_t                      len;
     size_t                      cap;
     ngx_str_t                   version;    /* single write: If-Match */
+    /* a Binary's securityContext, read next */
+    smart_decision_preread_t    follow;
+    char                        follow_id[SMART_RESPONSE_VERSION_MAX + 1];
+    unsigned                    following:1;
+    unsigned                    follow_next:1;
     unsigned                    started:1;
     unsigned                    done:1;
     unsigned                    failed:1;   /* subrequest failed */
@@ -55,6 +60,9 @@ static smart_err_e ngx_http_smart_pre_judge(ngx_http_request_t *r,
     ngx_http_smart_ctx_t *ctx, ngx_http_smart_pre_t *pre,
     const smart_decision_preread_t *target, ngx_uint_t single,
     const char **why);
+static smart_err_e ngx_http_smart_pre_binary(ngx_http_request_t *r,
+    ngx_http_smart_ctx_t *ctx, ngx_http_smart_pre_t *pre, const char **why);
+static void ngx_http_smart_pre_reset(ngx_http_smart_pre_t *pre);
 static ngx_int_t ngx_http_smart_pre_if_match(ngx_http_request_t *r,
     ngx_http_smart_pre_t *pre);
 
@@ -71,8 +79,9 @@ ngx_http_smart_precheck(ngx_http_request_t *r,
     ngx_http_smart_loc_conf_t *slcf, ngx_http_smart_ctx_t *ctx,
     const smart_decision_t *d, smart_err_e *err, const char **why)
 {
-    ngx_uint_t             single;
-    ngx_http_smart_pre_t  *pre;
+    ngx_uint_t                       single;
+    ngx_http_smart_pre_t            *pre;
+    const smart_decision_preread_t  *target;
 
     if (slcf->precheck_uri.len == 0 || d->nprereads == 0) {
         *err = SMART_ERR_SCOPE_INSUFFICIENT;
@@ -92,16 +101,18 @@ ngx_http_smart_precheck(ngx_http_request_t *r,
         ctx->pre = pre;
     }
 
-    single = (d->interaction != SMART_FHIR_I_BATCH
-              && d->interaction != SMART_FHIR_I_TRANSACTION);
+    /* the version read guards a single write (If-Match) */
+
+    single = (d->interaction == SMART_FHIR_I_UPDATE
+              || d->interaction == SMART_FHIR_I_PATCH
+              || d->interaction == SMART_FHIR_I_DELETE);
 
     while (pre->next < d->nprereads) {
 
+        target = pre->following ? &pre->follow : &d->prereads[pre->next];
+
         if (!pre->started) {
-            if (ngx_http_smart_pre_start(r, slcf, pre,
-                                         &d->prereads[pre->next])
-                != NGX_OK)
-            {
+            if (ngx_http_smart_pre_start(r, slcf, pre, target) != NGX_OK) {
                 return NGX_ERROR;
             }
 
@@ -112,23 +123,22 @@ ngx_http_smart_precheck(ngx_http_request_t *r,
             return NGX_AGAIN;
         }
 
-        *err = ngx_http_smart_pre_judge(r, ctx, pre, &d->prereads[pre->next],
-                                        single, why);
+        *err = ngx_http_smart_pre_judge(r, ctx, pre, target, single, why);
         if (*err != SMART_ERR__COUNT) {
             return NGX_DECLINED;
         }
 
-        /* the next one starts from a clean capture */
+        ngx_http_smart_pre_reset(pre);
 
+        if (pre->follow_next) {
+            /* a Binary: its securityContext's resource is read next */
+            pre->follow_next = 0;
+            pre->following = 1;
+            continue;
+        }
+
+        pre->following = 0;
         pre->next++;
-        pre->started = 0;
-        pre->done = 0;
-        pre->failed = 0;
-        pre->overflow = 0;
-        pre->not_json = 0;
-        pre->status = 0;
-        pre->len = 0;
-        ngx_str_null(&pre->etag);
     }
 
     if (single && pre->version.len != 0) {
@@ -401,9 +411,26 @@ ngx_http_smart_precheck_capture_body(ngx_http_request_t *r, ngx_chain_t *in)
 }
 
 
+/* A clean capture for the next pre-read. */
+
+static void
+ngx_http_smart_pre_reset(ngx_http_smart_pre_t *pre)
+{
+    pre->started = 0;
+    pre->done = 0;
+    pre->failed = 0;
+    pre->overflow = 0;
+    pre->not_json = 0;
+    pre->status = 0;
+    pre->len = 0;
+    ngx_str_null(&pre->etag);
+}
+
+
 /*
- * The verdict on one pre-read: SMART_ERR__COUNT when the write may go on,
- * else the refusal.
+ * The verdict on one pre-read: SMART_ERR__COUNT when the request may go
+ * on (or, for a Binary, when its securityContext is to be read next:
+ * pre->follow_next), else the refusal.
  */
 
 static smart_err_e
@@ -436,6 +463,12 @@ ngx_http_smart_pre_judge(ngx_http_request_t *r, ngx_http_smart_ctx_t *ctx,
     if (pre->status != NGX_HTTP_OK || pre->not_json || pre->overflow) {
         *why = "the pre-read answer cannot be checked";
         return SMART_ERR_RESPONSE_UNVERIFIABLE;
+    }
+
+    if (!pre->following
+        && target->type == smart_fhir_type_index("Binary", 6))
+    {
+        return ngx_http_smart_pre_binary(r, ctx, pre, why);
     }
 
     patient = ngx_http_smart_strz(r->pool, &ctx->claims.patient);
@@ -492,6 +525,66 @@ ngx_http_smart_pre_judge(ngx_http_request_t *r, ngx_http_smart_ctx_t *ctx,
             }
         }
     }
+
+    return SMART_ERR__COUNT;
+}
+
+
+/*
+ * A Binary carries no patient: its securityContext names the resource it
+ * belongs to (docs/scopes.md, "Binary").  The patient itself, or a type
+ * with no patient's data, decides at once; any other resource is read
+ * next and must be in the patient's compartment.
+ */
+
+static smart_err_e
+ngx_http_smart_pre_binary(ngx_http_request_t *r, ngx_http_smart_ctx_t *ctx,
+    ngx_http_smart_pre_t *pre, const char **why)
+{
+    int                         type;
+    ngx_http_smart_loc_conf_t  *slcf;
+
+    slcf = ngx_http_get_module_loc_conf(r, ngx_http_smart_module);
+
+    if (smart_response_binary_context((const char *) pre->buf, pre->len,
+                                      (const char *) slcf->fhir_base_url.data,
+                                      slcf->fhir_base_url.len, &type,
+                                      pre->follow_id,
+                                      sizeof(pre->follow_id))
+        != 0)
+    {
+        *why = "a Binary without a securityContext the gateway can read "
+               "cannot be tied to the patient";
+        return SMART_ERR_SCOPE_INSUFFICIENT;
+    }
+
+    if (type == SMART_FHIR_TYPE_PATIENT) {
+        if (ngx_strlen(pre->follow_id) == ctx->claims.patient.len
+            && ngx_strncmp(pre->follow_id, ctx->claims.patient.data,
+                           ctx->claims.patient.len) == 0)
+        {
+            return SMART_ERR__COUNT;
+        }
+
+        *why = "the Binary belongs to another patient";
+        return SMART_ERR_PATIENT_MISMATCH;
+    }
+
+    if (smart_fhir_types[type].patient_data == SMART_FHIR_PD_NONE) {
+        /* a logo of an Organization: no one's record */
+        return SMART_ERR__COUNT;
+    }
+
+    if (smart_fhir_types[type].patient_data == SMART_FHIR_PD_ANY_REF) {
+        *why = "the Binary's securityContext cannot be tied to the patient";
+        return SMART_ERR_SCOPE_INSUFFICIENT;
+    }
+
+    pre->follow.entry = 0;
+    pre->follow.type = type;
+    pre->follow.id = pre->follow_id;
+    pre->follow.create_ok = 0;
+    pre->follow_next = 1;
 
     return SMART_ERR__COUNT;
 }

@@ -988,3 +988,49 @@ smart_response_version(const char *body, size_t len, char *out, size_t size,
 
     return 0;
 }
+
+
+int
+smart_response_binary_context(const char *body, size_t len, const char *base,
+    size_t base_len, int *type, char *id, size_t size)
+{
+    size_t         off;
+    json_t        *root;
+    const char    *ref;
+    smart_ref_t    r;
+
+    *type = -1;
+    off = 0;
+
+    if (body == NULL || len == 0 || size == 0
+        || smart_json_skip(body, len, &off, SMART_RESPONSE_MAX_DEPTH) != 0)
+    {
+        return -1;
+    }
+
+    root = json_loadb(body, len, JSON_REJECT_DUPLICATES, NULL);
+    if (root == NULL) {
+        return -1;
+    }
+
+    ref = json_string_value(json_object_get(
+                                json_object_get(root, "securityContext"),
+                                "reference"));
+
+    if (!smart_resp_is_type(root, "Binary") || ref == NULL
+        || smart_ref_parse(ref, strlen(ref), base, base_len, &r) != 0
+        || r.id_len + 1 > size)
+    {
+        json_decref(root);
+        return -1;
+    }
+
+    memcpy(id, r.id, r.id_len);
+    id[r.id_len] = '\0';
+    *type = r.type;
+
+    json_decref(root);
+
+    return 0;
+}
+

@@ -142,6 +142,16 @@ smart_response_verdict_e smart_response_check(const smart_response_req_t *rq,
 int smart_response_version(const char *body, size_t len, char *out,
     size_t size, size_t *n);
 
+/*
+ * A Binary's securityContext (body[0..len): the Binary as FHIR JSON, as a
+ * pre-read gets it): the type index in *type and the id, NUL-terminated,
+ * in id[0..size).  0; -1 when the body is not a Binary or its
+ * securityContext is absent or not a literal reference smart_ref_parse()
+ * reads (base[0..base_len): the FHIR base URL, as there).
+ */
+int smart_response_binary_context(const char *body, size_t len,
+    const char *base, size_t base_len, int *type, char *id, size_t size);
+
 /* Frees out->body; out may be NULL. */
 void smart_response_free(smart_response_t *out);
 
