@@ -921,6 +921,80 @@ test_names(void **state)
 }
 
 
+/* --- the pre-read's helpers ---------------------------------------------- */
+
+static void
+test_version(void **state)
+{
+    char    v[SMART_RESPONSE_VERSION_MAX + 1];
+    size_t  n;
+
+    (void) state;
+
+#define VER(b) smart_response_version(b, strlen(b), v, sizeof(v), &n)
+
+    assert_int_equal(VER("{\"resourceType\":\"Observation\",\"meta\":"
+                         "{\"versionId\":\"12\"}}"), 0);
+    assert_string_equal(v, "12");
+    assert_int_equal(n, 2);
+
+    /* absent, not a string, not an id, not JSON, duplicate keys */
+    assert_int_equal(VER("{\"resourceType\":\"Observation\"}"), -1);
+    assert_int_equal(VER("{\"meta\":{\"versionId\":12}}"), -1);
+    assert_int_equal(VER("{\"meta\":{\"versionId\":\"1\\\"2\"}}"), -1);
+    assert_int_equal(VER("{\"meta\":{\"versionId\":\"a b\"}}"), -1);
+    assert_int_equal(VER("{\"meta\":{\"versionId\":\"1\"}"), -1);
+    assert_int_equal(VER("{\"meta\":{\"versionId\":\"1\"},"
+                         "\"meta\":{\"versionId\":\"2\"}}"), -1);
+    assert_int_equal(smart_response_version("{\"meta\":{\"versionId\":"
+                                            "\"12345\"}}", 27, v, 3, &n),
+                     -1);
+#undef VER
+}
+
+
+static void
+test_binary_context(void **state)
+{
+    int    t;
+    char   id[SMART_RESPONSE_VERSION_MAX + 1];
+
+    static const char  base[] = "https://ehr.example/fhir";
+
+    (void) state;
+
+#define CTX(b) smart_response_binary_context(b, strlen(b), base,         \
+                                             sizeof(base) - 1, &t, id,    \
+                                             sizeof(id))
+
+    assert_int_equal(CTX("{\"resourceType\":\"Binary\",\"securityContext\":"
+                         "{\"reference\":\"DocumentReference/d1\"}}"), 0);
+    assert_int_equal(t, smart_fhir_type_index("DocumentReference", 17));
+    assert_string_equal(id, "d1");
+
+    assert_int_equal(CTX("{\"resourceType\":\"Binary\",\"securityContext\":"
+                         "{\"reference\":\"https://ehr.example/fhir/"
+                         "Patient/" P "\"}}"), 0);
+    assert_int_equal(t, SMART_FHIR_TYPE_PATIENT);
+    assert_string_equal(id, P);
+
+    /* no context, a logical or foreign or contained one, not a Binary */
+    assert_int_equal(CTX("{\"resourceType\":\"Binary\"}"), -1);
+    assert_int_equal(CTX("{\"resourceType\":\"Binary\",\"securityContext\":"
+                         "{\"identifier\":{\"value\":\"x\"}}}"), -1);
+    assert_int_equal(CTX("{\"resourceType\":\"Binary\",\"securityContext\":"
+                         "{\"reference\":\"https://other.example/fhir/"
+                         "Patient/" P "\"}}"), -1);
+    assert_int_equal(CTX("{\"resourceType\":\"Binary\",\"securityContext\":"
+                         "{\"reference\":\"#c1\"}}"), -1);
+    assert_int_equal(CTX("{\"resourceType\":\"Observation\","
+                         "\"securityContext\":{\"reference\":\"Patient/"
+                         P "\"}}"), -1);
+    assert_int_equal(CTX("[1]"), -1);
+#undef CTX
+}
+
+
 int
 main(void)
 {
@@ -938,6 +1012,8 @@ main(void)
         cmocka_unit_test(test_batch_nested),
         cmocka_unit_test(test_entry_bound),
         cmocka_unit_test(test_names),
+        cmocka_unit_test(test_version),
+        cmocka_unit_test(test_binary_context),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
