@@ -13,45 +13,10 @@
 #include <string.h>
 
 #include "smart_policy_private.h"
+#include "smart_restrict.h"
 
 
 /* --- granular scopes ----------------------------------------------------- */
-
-/*
- * The next comma piece v[*start..*end) of v[0..n), from *next on, split as
- * the classifier (and the FHIR server) splits: '\' escapes the next byte,
- * so "\\," is an escaped backslash followed by a separator.  Every value
- * has one piece more than separators ("" one empty piece).  Start with
- * *next 0; returns 1 for each piece, then 0.
- */
-static int
-smart_piece_next(const char *v, size_t n, size_t *next, size_t *start,
-    size_t *end)
-{
-    size_t  i;
-
-    if (*next > n) {
-        return 0;
-    }
-
-    for (i = *next; i < n; i++) {
-        if (v[i] == '\\' && i + 1 < n) {
-            i++;
-            continue;
-        }
-
-        if (v[i] == ',') {
-            break;
-        }
-    }
-
-    *start = *next;
-    *end = i;
-    *next = i + 1;
-
-    return 1;
-}
-
 
 /* 1 when piece v equals one comma piece of the scope value sv. */
 static int
@@ -62,7 +27,7 @@ smart_granular_value_has(const char *sv, size_t svlen, const char *v)
     vl = strlen(v);
     next = 0;
 
-    while (smart_piece_next(sv, svlen, &next, &start, &end)) {
+    while (smart_restrict_piece_next(sv, svlen, &next, &start, &end)) {
         if (end - start == vl && memcmp(sv + start, v, vl) == 0) {
             return 1;
         }
@@ -204,7 +169,7 @@ smart_add_pieces(smart_policy_sbuf_t *sb, const char *v, size_t n)
 
     next = 0;
 
-    while (smart_piece_next(v, n, &next, &start, &end)) {
+    while (smart_restrict_piece_next(v, n, &next, &start, &end)) {
         for (k = end; k > start && v[k - 1] == '\\'; k--) {
             /* void */
         }
@@ -233,7 +198,7 @@ smart_granular_pins(smart_policy_ctx_t *c, const char *v, size_t n)
 
     next = 0;
 
-    while (smart_piece_next(v, n, &next, &start, &end)) {
+    while (smart_restrict_piece_next(v, n, &next, &start, &end)) {
         len = end - start;
 
         if (!smart_is_patient_id(c, v + start, len)
