@@ -3,8 +3,10 @@
  * category=...").  A search inside one scope or inside the union of the
  * one-parameter scopes is allowed, one that names a restricted parameter
  * otherwise is refused, one that omits it is narrowed with the first
- * scope's restriction (docs/scopes.md, "Granular scopes in decisions",
- * "Narrowing").
+ * scope's restriction; a read by id is allowed on condition of the
+ * response, carrying the restrictions one of which the record must
+ * satisfy (smart_restrict.h; docs/scopes.md, "Granular scopes in
+ * decisions", "Narrowing").
  *
  * Plain C99: no NGINX headers, no global mutable state.
  */
@@ -496,4 +498,173 @@ smart_granular_search(smart_policy_ctx_t *c, const smart_fhir_req_t *req,
     {
         smart_res_allow(r, g[0], "narrowed to the granular scope");
     }
+}
+
+
+/* --- reads by id ---------------------------------------------------------- */
+
+/*
+ * The granular scopes of one kind (patient: patient/ scopes, only with a
+ * patient claim; else user and system scopes) granting need on t whose
+ * restrictions the response check can read (smart_restrict_supported()),
+ * into g[]; *first is the first of them all, readable or not (NULL: none).
+ */
+static size_t
+smart_granular_readable(smart_policy_ctx_t *c, int t, unsigned need,
+    int patient, const smart_scope_t **g, const smart_scope_t **first)
+{
+    size_t                i, n, k;
+    const smart_scope_t  *all[SMART_SCOPE_MAX_SCOPES];
+
+    *first = NULL;
+
+    if (patient && c->patient == NULL) {
+        return 0;
+    }
+
+    n = smart_grant_granular(c, patient ? SMART_SCOPE_PATIENT
+                                        : SMART_POLICY_CTX_US, t, need, all);
+
+    for (i = 0, k = 0; i < n; i++) {
+        if (smart_restrict_supported(t, all[i]->params, all[i]->nparams)) {
+            g[k++] = all[i];
+        }
+    }
+
+    if (n > 0) {
+        *first = all[0];
+    }
+
+    return k;
+}
+
+
+/*
+ * A read by id along the granular scopes of one kind: allowed on
+ * condition of the response, which must satisfy one of their restrictions
+ * (and, for patient/ scopes, be in the patient's compartment: another
+ * patient's Patient is refused at once, a type that cannot be limited to
+ * the patient too).
+ */
+static void
+smart_granular_read_kind(smart_policy_ctx_t *c, const smart_fhir_req_t *req,
+    unsigned need, int patient, smart_policy_res_t *r)
+{
+    int                    t;
+    char                   needed[SMART_POLICY_NEEDED_MAX];
+    size_t                 n;
+    const smart_scope_t   *first;
+    const smart_scope_t   *g[SMART_SCOPE_MAX_SCOPES];
+
+    t = req->type;
+    n = smart_granular_readable(c, t, need, patient, g, &first);
+
+    if (first == NULL || !smart_params_recognised(req, r)) {
+        return;
+    }
+
+    if (patient
+        && (smart_unprovable_denied(t, need, r)
+            || (t == SMART_FHIR_TYPE_PATIENT
+                && !smart_own_record(c, req->id, t, need,
+                                     "another patient's record", r))))
+    {
+        return;
+    }
+
+    if (n == 0) {
+        smart_fmt_needed(needed, first->context, t, need);
+        smart_res_deny(r, SMART_ERR_SCOPE_INSUFFICIENT, needed,
+                       "the granular restriction cannot be checked on the "
+                       "response (only token parameters are read)");
+        return;
+    }
+
+    smart_res_allow_checked(r, g[0], "checked on the response: released "
+                                     "only when the record satisfies a "
+                                     "granular restriction");
+    r->restricted = patient ? SMART_POLICY_RESTRICT_PATIENT
+                            : SMART_POLICY_RESTRICT_US;
+}
+
+
+/*
+ * A read by id, vread or instance history (r) under granular scopes
+ * (docs/scopes.md, "Granular scopes in decisions"): allowed on condition
+ * of the response when the caller checks restrictions
+ * (conf->restrictions_checked) and the response check is on; the patient/
+ * and the user and system scopes together when both allow it.  Refused as
+ * before otherwise: a type or system history (it cannot be held to a
+ * restriction), a bundle entry (a batch-response is not checked against
+ * restrictions).
+ */
+void
+smart_granular_read(smart_policy_ctx_t *c, const smart_fhir_req_t *req,
+    unsigned need, int in_bundle, smart_policy_res_t *best)
+{
+    smart_policy_res_t  rp, ru;
+
+    if (in_bundle || req->id == NULL || !c->conf->restrictions_checked
+        || c->conf->response_check == SMART_RESPONSE_CHECK_OFF)
+    {
+        smart_offer_granular_refusal(c, req->type, need,
+                                     "granular scopes grant searches only; "
+                                     "a read by id or a history cannot be "
+                                     "checked", best);
+        return;
+    }
+
+    smart_res_init(&rp);
+    smart_res_init(&ru);
+
+    smart_granular_read_kind(c, req, need, 1, &rp);
+    smart_granular_read_kind(c, req, need, 0, &ru);
+
+    if (rp.verdict == SMART_POLICY_V_ALLOW
+        && ru.verdict == SMART_POLICY_V_ALLOW)
+    {
+        rp.restricted |= ru.restricted;
+    }
+
+    smart_res_offer(best, &rp);
+    smart_res_offer(best, &ru);
+}
+
+
+/*
+ * The restrictions of a decision allowed by smart_granular_read(): copies
+ * of the readable granular scopes of the kinds r->restricted names, patient
+ * ones first, owned by d.  0, or -1 when memory ran out.
+ */
+int
+smart_granular_restrictions(smart_policy_ctx_t *c,
+    const smart_fhir_req_t *req, const smart_policy_res_t *r,
+    smart_decision_t *d)
+{
+    size_t                 n;
+    unsigned               need;
+    const smart_scope_t   *first;
+    const smart_scope_t   *g[2 * SMART_SCOPE_MAX_SCOPES];
+
+    if (!d->allow || !d->check || r->restricted == 0 || req == NULL) {
+        return 0;
+    }
+
+    need = smart_need_letters(req->interaction);
+    n = 0;
+
+    if (r->restricted & SMART_POLICY_RESTRICT_PATIENT) {
+        n += smart_granular_readable(c, req->type, need, 1, g, &first);
+    }
+
+    if (r->restricted & SMART_POLICY_RESTRICT_US) {
+        n += smart_granular_readable(c, req->type, need, 0, g + n, &first);
+    }
+
+    /* never a checked read without its restrictions: none (which the
+       allow rules out) is refused like no memory */
+    d->restrictions = smart_restrict_copy(g, n);
+    d->nrestrictions = (d->restrictions != NULL) ? n : 0;
+
+    return (d->restrictions != NULL) ? 0 : -1;
 }
