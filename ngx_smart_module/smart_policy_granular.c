@@ -1,9 +1,10 @@
 /*
  * ngx_smart_module policy core: granular scopes ("patient/Observation.rs?
  * category=...").  A search inside one scope or inside the union of the
- * one-parameter scopes is allowed, one that names a restricted parameter
- * otherwise is refused, one that omits it is narrowed with the first
- * scope's restriction; a read by id is allowed on condition of the
+ * one-parameter scopes is allowed, one inside but for codes without
+ * system is narrowed with the scope's pieces, one that names a restricted
+ * parameter otherwise is refused, one that omits it is narrowed with the
+ * first scope's restriction; a read by id is allowed on condition of the
  * response, carrying the restrictions one of which the record must
  * satisfy (smart_restrict.h; docs/scopes.md, "Granular scopes in
  * decisions", "Narrowing").
@@ -39,11 +40,62 @@ smart_granular_value_has(const char *sv, size_t svlen, const char *v)
 }
 
 
-/* 1 when one request parameter named exactly name has only values among
-   the scope values vals[0..nvals). */
+/*
+ * 1 when the request piece v names no system (a code alone, "laboratory")
+ * and is the code of a "system|code" piece of the scope value sv: the
+ * search asks for that code in any system, which the scope's own pieces,
+ * appended, narrow to the scope's systems.
+ */
+static int
+smart_granular_code_of(const char *sv, size_t svlen, const char *v)
+{
+    size_t       vl, next, start, end, k;
+    const char  *bar;
+
+    vl = strlen(v);
+
+    for (k = 0; k < vl; k++) {
+        if (v[k] == '\\' && k + 1 < vl) {
+            k++;
+
+        } else if (v[k] == '|') {
+            return 0;
+        }
+    }
+
+    next = 0;
+
+    while (smart_restrict_piece_next(sv, svlen, &next, &start, &end)) {
+        bar = NULL;
+
+        for (k = start; k < end && bar == NULL; k++) {
+            if (sv[k] == '\\' && k + 1 < end) {
+                k++;
+
+            } else if (sv[k] == '|') {
+                bar = sv + k;
+            }
+        }
+
+        if (bar != NULL && (size_t) (sv + end - bar - 1) == vl
+            && memcmp(bar + 1, v, vl) == 0)
+        {
+            return 1;
+        }
+    }
+
+    return 0;
+}
+
+
+/*
+ * 1 when one request parameter named exactly name has only values among
+ * the scope values vals[0..nvals); with codes, a code without system that
+ * one of them has with a system counts as well (smart_granular_code_of()).
+ */
 static int
 smart_request_inside(const smart_fhir_req_t *req, const char *name,
-    const smart_scope_param_t *const *vals, size_t nvals)
+    const smart_scope_param_t *const *vals, size_t nvals, int codes)
 {
     int                        ok;
     size_t                     i, j, k;
@@ -63,7 +115,11 @@ smart_request_inside(const smart_fhir_req_t *req, const char *name,
 
             for (k = 0; k < nvals; k++) {
                 if (smart_granular_value_has(vals[k]->value, vals[k]->value_len,
-                                             pa->values[j]))
+                                             pa->values[j])
+                    || (codes
+                        && smart_granular_code_of(vals[k]->value,
+                                                  vals[k]->value_len,
+                                                  pa->values[j])))
                 {
                     ok = 1;
                     break;
@@ -215,10 +271,13 @@ smart_granular_pins(smart_policy_ctx_t *c, const char *v, size_t n)
 }
 
 
-/* Step 1: the first scope whose every restriction the request meets. */
+/*
+ * Step 1: the first scope whose every restriction the request meets (step
+ * 3, with codes: codes without system counted as the scope's).
+ */
 static const smart_scope_t *
 smart_granular_inside_one(const smart_fhir_req_t *req,
-    const smart_scope_t **g, size_t ng)
+    const smart_scope_t **g, size_t ng, int codes)
 {
     size_t                       i, j;
     const smart_scope_t         *sc;
@@ -229,7 +288,9 @@ smart_granular_inside_one(const smart_fhir_req_t *req,
 
         for (j = 0; j < sc->nparams; j++) {
             one[0] = &sc->params[j];
-            if (!smart_request_inside(req, sc->params[j].name, one, 1)) {
+            if (!smart_request_inside(req, sc->params[j].name, one, 1,
+                                      codes))
+            {
                 break;
             }
         }
@@ -245,11 +306,12 @@ smart_granular_inside_one(const smart_fhir_req_t *req,
 
 /*
  * Step 2: the first one-parameter scope whose union with the other
- * one-parameter scopes on the same parameter the request meets.
+ * one-parameter scopes on the same parameter the request meets (step 3,
+ * with codes: codes without system counted as the scopes').
  */
 static const smart_scope_t *
 smart_granular_inside_union(const smart_fhir_req_t *req,
-    const smart_scope_t **g, size_t ng)
+    const smart_scope_t **g, size_t ng, int codes)
 {
     size_t                       i, k, nv;
     const smart_scope_param_t   *vals[SMART_SCOPE_MAX_SCOPES];
@@ -267,7 +329,9 @@ smart_granular_inside_union(const smart_fhir_req_t *req,
             }
         }
 
-        if (smart_request_inside(req, g[i]->params[0].name, vals, nv)) {
+        if (smart_request_inside(req, g[i]->params[0].name, vals, nv,
+                                 codes))
+        {
             return g[i];
         }
     }
@@ -276,7 +340,7 @@ smart_granular_inside_union(const smart_fhir_req_t *req,
 }
 
 
-/* Step 3: 1 when the request names a restricted parameter of any scope. */
+/* Step 4: 1 when the request names a restricted parameter of any scope. */
 static int
 smart_granular_named(const smart_fhir_req_t *req, const smart_scope_t **g,
     size_t ng)
@@ -328,8 +392,9 @@ smart_granular_other_patient(smart_policy_ctx_t *c, int t,
 
 
 /*
- * Step 4, before anything is appended: every restriction of sc can be a
- * search parameter of the request.  1, or 0 with r set to the refusal.
+ * Steps 3 and 5, before anything is appended: every restriction of sc
+ * can be a search parameter of the request.  1, or 0 with r set to the
+ * refusal.
  */
 static int
 smart_granular_narrowable(smart_policy_ctx_t *c, const smart_fhir_req_t *req,
@@ -403,7 +468,7 @@ smart_granular_value(const smart_scope_t **g, size_t ng, size_t j,
 
 
 /*
- * Step 4: appends the first scope's restriction (smart_granular_value()
+ * Steps 3 and 5: appends the restriction of g[0] (smart_granular_value()
  * for each of its parameters).  0, or -1 with r set to the refusal.
  */
 static int
@@ -449,12 +514,68 @@ smart_granular_narrow(smart_policy_ctx_t *c, const smart_scope_t **g,
 
 
 /*
+ * Step 3: a search that asks for codes without system ("category=
+ * laboratory") where its scope has them with one ("category=system|
+ * laboratory") is narrowed with the scope's own pieces: FHIR ANDs repeated
+ * parameters, so what comes back is inside the scope.  First one scope,
+ * then the union of the one-parameter scopes on one parameter, as steps 1
+ * and 2.  1 when r holds the answer (narrowed, or the refusal of a
+ * narrowing that cannot be made), 0 when the search is not such a case.
+ */
+static int
+smart_granular_codes(smart_policy_ctx_t *c, const smart_fhir_req_t *req,
+    int t, const smart_scope_t **g, size_t ng, const char *needed,
+    smart_policy_res_t *r)
+{
+    size_t                 k, nu;
+    const smart_scope_t   *sc;
+    const smart_scope_t   *u[SMART_SCOPE_MAX_SCOPES];
+
+    sc = smart_granular_inside_one(req, g, ng, 1);
+
+    if (sc != NULL) {
+        u[0] = sc;
+        nu = 1;
+
+    } else {
+        sc = smart_granular_inside_union(req, g, ng, 1);
+        if (sc == NULL) {
+            return 0;
+        }
+
+        /* the union on sc's parameter, sc first */
+        u[0] = sc;
+        nu = 1;
+
+        for (k = 0; k < ng; k++) {
+            if (g[k] != sc && g[k]->nparams == 1
+                && strcmp(g[k]->params[0].name, sc->params[0].name) == 0)
+            {
+                u[nu++] = g[k];
+            }
+        }
+    }
+
+    if (smart_granular_narrowable(c, req, t, sc, needed, r)
+        && smart_granular_narrow(c, u, nu, needed, r) == 0)
+    {
+        smart_res_allow(r, sc, "codes without system narrowed to the "
+                               "granular scope's");
+    }
+
+    return 1;
+}
+
+
+/*
  * Search under granular scopes g[0..ng) (docs/scopes.md, "Granular scopes
  * in decisions"): allowed when the request is inside one scope (1), or
  * inside the union of the one-parameter scopes on one parameter (2);
- * refused when it names a restricted parameter otherwise (3); narrowed (in
- * narrow mode) with the first scope's restriction, its one parameter
- * carrying the whole union as a comma list (4).
+ * narrowed (in narrow mode) with a scope's pieces when it is inside but
+ * for codes without system (3); refused when it names a restricted
+ * parameter otherwise (4); narrowed (in narrow mode) with the first
+ * scope's restriction, its one parameter carrying the whole union as a
+ * comma list (5).
  */
 void
 smart_granular_search(smart_policy_ctx_t *c, const smart_fhir_req_t *req,
@@ -467,15 +588,21 @@ smart_granular_search(smart_policy_ctx_t *c, const smart_fhir_req_t *req,
         return;
     }
 
-    sc = smart_granular_inside_one(req, g, ng);
+    sc = smart_granular_inside_one(req, g, ng, 0);
     if (sc != NULL) {
         smart_res_allow(r, sc, "inside a granular scope");
         return;
     }
 
-    sc = smart_granular_inside_union(req, g, ng);
+    sc = smart_granular_inside_union(req, g, ng, 0);
     if (sc != NULL) {
         smart_res_allow(r, sc, "inside the union of granular scopes");
+        return;
+    }
+
+    if (c->conf->patient_search != SMART_PATIENT_SEARCH_DENY
+        && smart_granular_codes(c, req, t, g, ng, needed, r))
+    {
         return;
     }
 

@@ -736,7 +736,7 @@ test_op_table(void **state)
 }
 
 
-/* --- granular scopes: reads by id (issue 14) --------------------------- */
+/* --- granular scopes: reads by id, codes without system (issue 14) ------- */
 
 #define LAB_SCOPE                                                            \
     "patient/Observation.rs?category=http://terminology.hl7.org/CodeSystem/" \
@@ -888,6 +888,75 @@ test_granular_read_refused(void **state)
 }
 
 
+static void
+test_narrow_granular_codes(void **state)
+{
+    tp_t  t;
+
+    (void) state;
+    memset(&t, 0, sizeof(tp_t));
+
+    /* a code without system, narrowed with the scope's system|code */
+    run(&t, LAB_SCOPE, "123", "GET",
+        "Observation?patient=123&category=laboratory", NULL);
+    expect_narrow(&t, "category=http://terminology.hl7.org/CodeSystem/"
+                      "observation-category%7Claboratory");
+    done(&t);
+
+    /* the narrowed request is then allowed unchanged */
+    run(&t, LAB_SCOPE, "123", "GET",
+        "Observation?patient=123&category=laboratory&category=http://"
+        "terminology.hl7.org/CodeSystem/observation-category%7Claboratory",
+        NULL);
+    assert_int_equal(t.d->allow, 1);
+    assert_int_equal(t.d->narrowed, 0);
+    done(&t);
+
+    /* the patient narrowing first */
+    run(&t, LAB_SCOPE, "123", "GET", "Observation?category=laboratory",
+        NULL);
+    expect_narrow(&t, "patient=123&category=http://terminology.hl7.org/"
+                      "CodeSystem/observation-category%7Claboratory");
+    done(&t);
+
+    /* the union of one-parameter scopes */
+    run(&t, "user/Observation.rs?category=s%7Clab "
+            "user/Observation.rs?category=s%7Cvs "
+            "user/Observation.rs?category=t%7Clab", NULL, "GET",
+        "Observation?category=vs,s%7Clab", NULL);
+    expect_narrow(&t, "category=s%7Clab,s%7Cvs,t%7Clab");
+    done(&t);
+
+    /* a scope of two parameters narrows with both */
+    run(&t, "user/Condition.rs?category=s%7Cproblem&clinical-status=active",
+        NULL, "GET", "Condition?category=problem&clinical-status=active",
+        NULL);
+    expect_narrow(&t, "category=s%7Cproblem&clinical-status=active");
+    done(&t);
+
+    /* another code, no system asked, another system: refused */
+    run(&t, LAB_SCOPE, "123", "GET",
+        "Observation?patient=123&category=vital-signs", NULL);
+    expect_deny(&t, SMART_ERR_SCOPE_INSUFFICIENT, "patient/Observation.s");
+    done(&t);
+    run(&t, LAB_SCOPE, "123", "GET",
+        "Observation?patient=123&category=%7Claboratory", NULL);
+    expect_deny(&t, SMART_ERR_SCOPE_INSUFFICIENT, "patient/Observation.s");
+    done(&t);
+    run(&t, LAB_SCOPE, "123", "GET",
+        "Observation?patient=123&category=laboratory,vital-signs", NULL);
+    expect_deny(&t, SMART_ERR_SCOPE_INSUFFICIENT, "patient/Observation.s");
+    done(&t);
+
+    /* smart_patient_search deny: no narrowing */
+    t.conf.patient_search = SMART_PATIENT_SEARCH_DENY;
+    run(&t, LAB_SCOPE, "123", "GET",
+        "Observation?patient=123&category=laboratory", NULL);
+    expect_deny(&t, SMART_ERR_SCOPE_INSUFFICIENT, "patient/Observation.s");
+    done(&t);
+}
+
+
 int
 main(void)
 {
@@ -908,6 +977,7 @@ main(void)
         cmocka_unit_test(test_op_table),
         cmocka_unit_test(test_granular_read),
         cmocka_unit_test(test_granular_read_refused),
+        cmocka_unit_test(test_narrow_granular_codes),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
