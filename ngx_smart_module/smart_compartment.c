@@ -19,7 +19,7 @@
 #define SMART_REF_SD_PREFIX     "http://hl7.org/fhir/StructureDefinition/"
 #define SMART_REF_SD_PREFIX_LEN (sizeof(SMART_REF_SD_PREFIX) - 1)
 
-/* longest element name in a generated compartment path, plus the NUL */
+/* longest member name in a generated element path, plus the NUL */
 #define SMART_CPATH_SEG_MAX     64
 
 
@@ -186,14 +186,9 @@ smart_compartment_ref_is_patient(const smart_compartment_t *cx,
 }
 
 
-/*
- * Does the dotted element path below v hold a Reference to the patient?
- * An array counts by any element, at any step; FHIR has no arrays of
- * arrays, so one inside another proves nothing.
- */
-static int
-smart_compartment_walk(const smart_compartment_t *cx, const json_t *v,
-    const char *path)
+int
+smart_element_any(const json_t *v, const char *path,
+    int (*pred)(const json_t *element, const void *data), const void *data)
 {
     size_t       i, n;
     char         key[SMART_CPATH_SEG_MAX];
@@ -202,7 +197,7 @@ smart_compartment_walk(const smart_compartment_t *cx, const json_t *v,
     if (json_is_array(v)) {
         for (i = 0; i < json_array_size(v); i++) {
             if (!json_is_array(json_array_get(v, i))
-                && smart_compartment_walk(cx, json_array_get(v, i), path))
+                && smart_element_any(json_array_get(v, i), path, pred, data))
             {
                 return 1;
             }
@@ -211,12 +206,16 @@ smart_compartment_walk(const smart_compartment_t *cx, const json_t *v,
         return 0;
     }
 
-    if (!json_is_object(v)) {
+    if (v == NULL) {
         return 0;
     }
 
     if (*path == '\0') {
-        return smart_compartment_ref_is_patient(cx, v);
+        return pred(v, data);
+    }
+
+    if (!json_is_object(v)) {
+        return 0;
     }
 
     dot = strchr(path, '.');
@@ -229,8 +228,17 @@ smart_compartment_walk(const smart_compartment_t *cx, const json_t *v,
     memcpy(key, path, n);
     key[n] = '\0';
 
-    return smart_compartment_walk(cx, json_object_get(v, key),
-                                  (dot != NULL) ? dot + 1 : path + n);
+    return smart_element_any(json_object_get(v, key),
+                             (dot != NULL) ? dot + 1 : path + n, pred, data);
+}
+
+
+/* smart_element_any() predicate: v is a Reference to the patient. */
+static int
+smart_compartment_ref_pred(const json_t *v, const void *data)
+{
+    return json_is_object(v)
+           && smart_compartment_ref_is_patient(data, v);
 }
 
 
@@ -272,8 +280,8 @@ smart_compartment_by_refs(const smart_compartment_t *cx, int t,
 
         for (k = 0; k < cp->npaths; k++) {
             if (smart_compartment_path_counts(cp, &cp->paths[k])
-                && smart_compartment_walk(cx, resource,
-                                          cp->paths[k].element))
+                && smart_element_any(resource, cp->paths[k].element,
+                                     smart_compartment_ref_pred, cx))
             {
                 return SMART_COMPARTMENT_IN;
             }

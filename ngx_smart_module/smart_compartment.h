@@ -110,6 +110,18 @@ int smart_compartment_type(const json_t *resource);
 smart_compartment_e smart_compartment_check(const smart_compartment_t *cx,
     const json_t *resource);
 
+/*
+ * Does one element at the dotted member path below v ("agent.who",
+ * "component.code"; "" is v itself) satisfy pred(element, data)?  An array
+ * counts by any element, at any step, the last one included; FHIR has no
+ * arrays of arrays, so an array inside another holds nothing, and so does
+ * a member name of 64 bytes or more.  pred is never given NULL.  The one
+ * walk along the generated element paths: compartment references here,
+ * granular restrictions in smart_restrict.c.
+ */
+int smart_element_any(const json_t *v, const char *path,
+    int (*pred)(const json_t *element, const void *data), const void *data);
+
 /* "in", "out", "not-patient-data", "unprovable", "invalid"; "unknown". */
 const char *smart_compartment_name(smart_compartment_e e);
 

@@ -178,30 +178,35 @@ smart_fhir_compartment_param(int type, const char *name, size_t len)
 }
 
 
-const smart_fhir_refparam_t *
-smart_fhir_reference_param(int type, const char *name, size_t len)
+/*
+ * The element of the sorted array base[0..n), each size bytes and
+ * beginning with its name (a const char *: the first member of a table
+ * struct, or the string of a code list), called exactly name[0..len), or
+ * NULL.  The one binary search of the generated tables' sorted lists
+ * (byte order, as gen-fhir-tables sorts them).
+ */
+static const void *
+smart_fhir_find(const void *base, size_t n, size_t size, const char *name,
+    size_t len)
 {
-    int                         cmp;
-    size_t                      lo, hi, mid, n, plen;
-    const smart_fhir_type_t    *t;
+    int          cmp;
+    size_t       lo, hi, mid, k, plen;
+    const char  *e, *p;
 
-    if (type < 0 || type >= SMART_FHIR_NTYPES || name == NULL) {
-        return NULL;
-    }
-
-    t = &smart_fhir_types[type];
     lo = 0;
-    hi = t->nrefparams;
+    hi = n;
 
     while (lo < hi) {
         mid = lo + (hi - lo) / 2;
-        plen = strlen(t->refparams[mid].name);
-        n = plen < len ? plen : len;
-        cmp = memcmp(name, t->refparams[mid].name, n);
+        e = (const char *) base + mid * size;
+        p = *(const char *const *) (const void *) e;
+        plen = strlen(p);
+        k = plen < len ? plen : len;
+        cmp = memcmp(name, p, k);
 
         if (cmp == 0) {
             if (plen == len) {
-                return &t->refparams[mid];
+                return e;
             }
             cmp = len < plen ? -1 : 1;
         }
@@ -218,38 +223,52 @@ smart_fhir_reference_param(int type, const char *name, size_t len)
 }
 
 
+const smart_fhir_refparam_t *
+smart_fhir_reference_param(int type, const char *name, size_t len)
+{
+    const smart_fhir_type_t  *t;
+
+    if (type < 0 || type >= SMART_FHIR_NTYPES || name == NULL) {
+        return NULL;
+    }
+
+    t = &smart_fhir_types[type];
+
+    return smart_fhir_find(t->refparams, t->nrefparams,
+                           sizeof(smart_fhir_refparam_t), name, len);
+}
+
+
+const smart_fhir_tokparam_t *
+smart_fhir_token_param(int type, const char *name, size_t len)
+{
+    const smart_fhir_tokparams_t  *l;
+    const smart_fhir_tokparam_t   *tp;
+
+    if (type < 0 || type >= SMART_FHIR_NTYPES || name == NULL) {
+        return NULL;
+    }
+
+    l = &smart_fhir_token_params[type];
+    tp = smart_fhir_find(l->params, l->n, sizeof(smart_fhir_tokparam_t), name,
+                         len);
+
+    if (tp == NULL) {
+        l = &smart_fhir_common_token_params;
+        tp = smart_fhir_find(l->params, l->n, sizeof(smart_fhir_tokparam_t),
+                             name, len);
+    }
+
+    return tp;
+}
+
+
 static int
 smart_fhir_codes_have(const smart_fhir_codes_t *c, const char *name,
     size_t len)
 {
-    int     cmp;
-    size_t  lo, hi, mid, n;
-
-    lo = 0;
-    hi = c->n;
-
-    while (lo < hi) {
-        mid = lo + (hi - lo) / 2;
-        n = strlen(c->names[mid]);
-        cmp = memcmp(name, c->names[mid], len < n ? len : n);
-
-        if (cmp == 0) {
-            if (len == n) {
-                return 1;
-            }
-
-            cmp = len < n ? -1 : 1;
-        }
-
-        if (cmp < 0) {
-            hi = mid;
-
-        } else {
-            lo = mid + 1;
-        }
-    }
-
-    return 0;
+    return smart_fhir_find(c->names, c->n, sizeof(const char *), name, len)
+           != NULL;
 }
 
 

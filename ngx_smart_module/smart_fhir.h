@@ -359,6 +359,13 @@ const smart_fhir_refparam_t *smart_fhir_reference_param(int type,
     const char *name, size_t len);
 
 /*
+ * Token search parameter "name" of type index type, or of every type
+ * (_id, _security, _tag), or NULL (smart_fhir_token_params[]).
+ */
+const smart_fhir_tokparam_t *smart_fhir_token_param(int type,
+    const char *name, size_t len);
+
+/*
  * 1 when name[0..len) is the code of a SearchParameter R4 defines on type
  * index type, or on Resource/DomainResource (every type); type -1: on any
  * type.

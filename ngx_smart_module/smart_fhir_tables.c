@@ -5886,6 +5886,2316 @@ const smart_fhir_codes_t  smart_fhir_common_params = {
 };
 
 
+static const smart_fhir_tpath_t  smart_fhir_tpaths[] = {
+    { "Account.identifier", "identifier", SMART_FHIR_TOKEN_IDENTIFIER },
+    { "Account.status", "status", SMART_FHIR_TOKEN_STRING },
+    { "Account.type", "type", SMART_FHIR_TOKEN_CODEABLECONCEPT },
+    { "(ActivityDefinition.useContext.value as CodeableConcept)",
+      "useContext.valueCodeableConcept", SMART_FHIR_TOKEN_CODEABLECONCEPT },
+    { "ActivityDefinition.useContext.code",
+      "useContext.code", SMART_FHIR_TOKEN_CODING },
+    { "ActivityDefinition.identifier",
+      "identifier", SMART_FHIR_TOKEN_IDENTIFIER },
+    { "ActivityDefinition.jurisdiction",
+      "jurisdiction", SMART_FHIR_TOKEN_CODEABLECONCEPT },
+    { "ActivityDefinition.status", "status", SMART_FHIR_TOKEN_STRING },
+    { "ActivityDefinition.topic", "topic", SMART_FHIR_TOKEN_CODEABLECONCEPT },
+    { "ActivityDefinition.version", "version", SMART_FHIR_TOKEN_STRING },
+    { "AdverseEvent.actuality", "actuality", SMART_FHIR_TOKEN_STRING },
+    { "AdverseEvent.category", "category", SMART_FHIR_TOKEN_CODEABLECONCEPT },
+    { "AdverseEvent.event", "event", SMART_FHIR_TOKEN_CODEABLECONCEPT },
+    { "AdverseEvent.seriousness",
+      "seriousness", SMART_FHIR_TOKEN_CODEABLECONCEPT },
+    { "AdverseEvent.severity", "severity", SMART_FHIR_TOKEN_CODEABLECONCEPT },
+    { "AllergyIntolerance.category", "category", SMART_FHIR_TOKEN_STRING },
+    { "AllergyIntolerance.clinicalStatus",
+      "clinicalStatus", SMART_FHIR_TOKEN_CODEABLECONCEPT },
+    { "AllergyIntolerance.code", "code", SMART_FHIR_TOKEN_CODEABLECONCEPT },
+    { "AllergyIntolerance.reaction.substance",
+      "reaction.substance", SMART_FHIR_TOKEN_CODEABLECONCEPT },
+    { "AllergyIntolerance.criticality",
+      "criticality", SMART_FHIR_TOKEN_STRING },
+    { "AllergyIntolerance.identifier",
+      "identifier", SMART_FHIR_TOKEN_IDENTIFIER },
+    { "AllergyIntolerance.reaction.manifestation",
+      "reaction.manifestation", SMART_FHIR_TOKEN_CODEABLECONCEPT },
+    { "AllergyIntolerance.reaction.exposureRoute",
+      "reaction.exposureRoute", SMART_FHIR_TOKEN_CODEABLECONCEPT },
+    { "AllergyIntolerance.reaction.severity",
+      "reaction.severity", SMART_FHIR_TOKEN_STRING },
+    { "AllergyIntolerance.type", "type", SMART_FHIR_TOKEN_STRING },
+    { "AllergyIntolerance.verificationStatus",
+      "verificationStatus", SMART_FHIR_TOKEN_CODEABLECONCEPT },
+    { "Appointment.appointmentType",
+      "appointmentType", SMART_FHIR_TOKEN_CODEABLECONCEPT },
+    { "Appointment.identifier", "identifier", SMART_FHIR_TOKEN_IDENTIFIER },
+    { "Appointment.participant.status",
+      "participant.status", SMART_FHIR_TOKEN_STRING },
+    { "Appointment.reasonCode",
+      "reasonCode", SMART_FHIR_TOKEN_CODEABLECONCEPT },
+    { "Appointment.serviceCategory",
+      "serviceCategory", SMART_FHIR_TOKEN_CODEABLECONCEPT },
+    { "Appointment.serviceType",
+      "serviceType", SMART_FHIR_TOKEN_CODEABLECONCEPT },
+    { "Appointment.specialty", "specialty", SMART_FHIR_TOKEN_CODEABLECONCEPT },
+    { "Appointment.status", "status", SMART_FHIR_TOKEN_STRING },
+    { "AppointmentResponse.identifier",
+      "identifier", SMART_FHIR_TOKEN_IDENTIFIER },
+    { "AppointmentResponse.participantStatus",
+      "participantStatus", SMART_FHIR_TOKEN_STRING },
+    { "AuditEvent.action", "action", SMART_FHIR_TOKEN_STRING },
+    { "AuditEvent.agent.role", "agent.role", SMART_FHIR_TOKEN_CODEABLECONCEPT },
+    { "AuditEvent.agent.altId", "agent.altId", SMART_FHIR_TOKEN_STRING },
+    { "AuditEvent.entity.role", "entity.role", SMART_FHIR_TOKEN_CODING },
+    { "AuditEvent.entity.type", "entity.type", SMART_FHIR_TOKEN_CODING },
+    { "AuditEvent.outcome", "outcome", SMART_FHIR_TOKEN_STRING },
+    { "AuditEvent.source.site", "source.site", SMART_FHIR_TOKEN_STRING },
+    { "AuditEvent.subtype", "subtype", SMART_FHIR_TOKEN_CODING },
+    { "AuditEvent.type", "type", SMART_FHIR_TOKEN_CODING },
+    { "Basic.code", "code", SMART_FHIR_TOKEN_CODEABLECONCEPT },
+    { "Basic.identifier", "identifier", SMART_FHIR_TOKEN_IDENTIFIER },
+    { "BodyStructure.identifier", "identifier", SMART_FHIR_TOKEN_IDENTIFIER },
+    { "BodyStructure.location", "location", SMART_FHIR_TOKEN_CODEABLECONCEPT },
+    { "BodyStructure.morphology",
+      "morphology", SMART_FHIR_TOKEN_CODEABLECONCEPT },
+    { "Bundle.identifier", "identifier", SMART_FHIR_TOKEN_IDENTIFIER },
+    { "Bundle.type", "type", SMART_FHIR_TOKEN_STRING },
+    { "(CapabilityStatement.useContext.value as CodeableConcept)",
+      "useContext.valueCodeableConcept", SMART_FHIR_TOKEN_CODEABLECONCEPT },
+    { "CapabilityStatement.useContext.code",
+      "useContext.code", SMART_FHIR_TOKEN_CODING },
+    { "CapabilityStatement.version", "version", SMART_FHIR_TOKEN_STRING },
+    { "CapabilityStatement.format", "format", SMART_FHIR_TOKEN_STRING },
+    { "CapabilityStatement.jurisdiction",
+      "jurisdiction", SMART_FHIR_TOKEN_CODEABLECONCEPT },
+    { "CapabilityStatement.rest.mode", "rest.mode", SMART_FHIR_TOKEN_STRING },
+    { "CapabilityStatement.rest.resource.type",
+      "rest.resource.type", SMART_FHIR_TOKEN_STRING },
+    { "CapabilityStatement.rest.security.service",
+      "rest.security.service", SMART_FHIR_TOKEN_CODEABLECONCEPT },
+    { "CapabilityStatement.status", "status", SMART_FHIR_TOKEN_STRING },
+    { "CapabilityStatement.version", "version", SMART_FHIR_TOKEN_STRING },
+    { "CarePlan.activity.detail.code",
+      "activity.detail.code", SMART_FHIR_TOKEN_CODEABLECONCEPT },
+    { "CarePlan.category", "category", SMART_FHIR_TOKEN_CODEABLECONCEPT },
+    { "CarePlan.identifier", "identifier", SMART_FHIR_TOKEN_IDENTIFIER },
+    { "CarePlan.intent", "intent", SMART_FHIR_TOKEN_STRING },
+    { "CarePlan.status", "status", SMART_FHIR_TOKEN_STRING },
+    { "CareTeam.category", "category", SMART_FHIR_TOKEN_CODEABLECONCEPT },
+    { "CareTeam.identifier", "identifier", SMART_FHIR_TOKEN_IDENTIFIER },
+    { "CareTeam.status", "status", SMART_FHIR_TOKEN_STRING },
+    { "ChargeItem.code", "code", SMART_FHIR_TOKEN_CODEABLECONCEPT },
+    { "ChargeItem.identifier", "identifier", SMART_FHIR_TOKEN_IDENTIFIER },
+    { "ChargeItem.performer.function",
+      "performer.function", SMART_FHIR_TOKEN_CODEABLECONCEPT },
+    { "(ChargeItemDefinition.useContext.value as CodeableConcept)",
+      "useContext.valueCodeableConcept", SMART_FHIR_TOKEN_CODEABLECONCEPT },
+    { "ChargeItemDefinition.useContext.code",
+      "useContext.code", SMART_FHIR_TOKEN_CODING },
+    { "ChargeItemDefinition.identifier",
+      "identifier", SMART_FHIR_TOKEN_IDENTIFIER },
+    { "ChargeItemDefinition.jurisdiction",
+      "jurisdiction", SMART_FHIR_TOKEN_CODEABLECONCEPT },
+    { "ChargeItemDefinition.status", "status", SMART_FHIR_TOKEN_STRING },
+    { "ChargeItemDefinition.version", "version", SMART_FHIR_TOKEN_STRING },
+    { "Claim.identifier", "identifier", SMART_FHIR_TOKEN_IDENTIFIER },
+    { "Claim.priority", "priority", SMART_FHIR_TOKEN_CODEABLECONCEPT },
+    { "Claim.status", "status", SMART_FHIR_TOKEN_STRING },
+    { "Claim.use", "use", SMART_FHIR_TOKEN_STRING },
+    { "ClaimResponse.identifier", "identifier", SMART_FHIR_TOKEN_IDENTIFIER },
+    { "ClaimResponse.outcome", "outcome", SMART_FHIR_TOKEN_STRING },
+    { "ClaimResponse.status", "status", SMART_FHIR_TOKEN_STRING },
+    { "ClaimResponse.use", "use", SMART_FHIR_TOKEN_STRING },
+    { "ClinicalImpression.finding.itemCodeableConcept",
+      "finding.itemCodeableConcept", SMART_FHIR_TOKEN_CODEABLECONCEPT },
+    { "ClinicalImpression.identifier",
+      "identifier", SMART_FHIR_TOKEN_IDENTIFIER },
+    { "ClinicalImpression.status", "status", SMART_FHIR_TOKEN_STRING },
+    { "CodeSystem.concept.code", "concept.code", SMART_FHIR_TOKEN_STRING },
+    { "CodeSystem.content", "content", SMART_FHIR_TOKEN_STRING },
+    { "(CodeSystem.useContext.value as CodeableConcept)",
+      "useContext.valueCodeableConcept", SMART_FHIR_TOKEN_CODEABLECONCEPT },
+    { "CodeSystem.useContext.code",
+      "useContext.code", SMART_FHIR_TOKEN_CODING },
+    { "CodeSystem.identifier", "identifier", SMART_FHIR_TOKEN_IDENTIFIER },
+    { "CodeSystem.jurisdiction",
+      "jurisdiction", SMART_FHIR_TOKEN_CODEABLECONCEPT },
+    { "CodeSystem.concept.designation.language",
+      "concept.designation.language", SMART_FHIR_TOKEN_STRING },
+    { "CodeSystem.status", "status", SMART_FHIR_TOKEN_STRING },
+    { "CodeSystem.version", "version", SMART_FHIR_TOKEN_STRING },
+    { "Communication.category", "category", SMART_FHIR_TOKEN_CODEABLECONCEPT },
+    { "Communication.identifier", "identifier", SMART_FHIR_TOKEN_IDENTIFIER },
+    { "Communication.medium", "medium", SMART_FHIR_TOKEN_CODEABLECONCEPT },
+    { "Communication.status", "status", SMART_FHIR_TOKEN_STRING },
+    { "CommunicationRequest.category",
+      "category", SMART_FHIR_TOKEN_CODEABLECONCEPT },
+    { "CommunicationRequest.groupIdentifier",
+      "groupIdentifier", SMART_FHIR_TOKEN_IDENTIFIER },
+    { "CommunicationRequest.identifier",
+      "identifier", SMART_FHIR_TOKEN_IDENTIFIER },
+    { "CommunicationRequest.medium",
+      "medium", SMART_FHIR_TOKEN_CODEABLECONCEPT },
+    { "CommunicationRequest.priority", "priority", SMART_FHIR_TOKEN_STRING },
+    { "CommunicationRequest.status", "status", SMART_FHIR_TOKEN_STRING },
+    { "CompartmentDefinition.code", "code", SMART_FHIR_TOKEN_STRING },
+    { "(CompartmentDefinition.useContext.value as CodeableConcept)",
+      "useContext.valueCodeableConcept", SMART_FHIR_TOKEN_CODEABLECONCEPT },
+    { "CompartmentDefinition.useContext.code",
+      "useContext.code", SMART_FHIR_TOKEN_CODING },
+    { "CompartmentDefinition.resource.code",
+      "resource.code", SMART_FHIR_TOKEN_STRING },
+    { "CompartmentDefinition.status", "status", SMART_FHIR_TOKEN_STRING },
+    { "CompartmentDefinition.version", "version", SMART_FHIR_TOKEN_STRING },
+    { "Composition.category", "category", SMART_FHIR_TOKEN_CODEABLECONCEPT },
+    { "Composition.confidentiality",
+      "confidentiality", SMART_FHIR_TOKEN_STRING },
+    { "Composition.event.code",
+      "event.code", SMART_FHIR_TOKEN_CODEABLECONCEPT },
+    { "Composition.identifier", "identifier", SMART_FHIR_TOKEN_IDENTIFIER },
+    { "(Composition.relatesTo.target as Identifier)",
+      "relatesTo.targetIdentifier", SMART_FHIR_TOKEN_IDENTIFIER },
+    { "Composition.section.code",
+      "section.code", SMART_FHIR_TOKEN_CODEABLECONCEPT },
+    { "Composition.status", "status", SMART_FHIR_TOKEN_STRING },
+    { "Composition.type", "type", SMART_FHIR_TOKEN_CODEABLECONCEPT },
+    { "(ConceptMap.useContext.value as CodeableConcept)",
+      "useContext.valueCodeableConcept", SMART_FHIR_TOKEN_CODEABLECONCEPT },
+    { "ConceptMap.useContext.code",
+      "useContext.code", SMART_FHIR_TOKEN_CODING },
+    { "ConceptMap.identifier", "identifier", SMART_FHIR_TOKEN_IDENTIFIER },
+    { "ConceptMap.jurisdiction",
+      "jurisdiction", SMART_FHIR_TOKEN_CODEABLECONCEPT },
+    { "ConceptMap.group.element.code",
+      "group.element.code", SMART_FHIR_TOKEN_STRING },
+    { "ConceptMap.status", "status", SMART_FHIR_TOKEN_STRING },
+    { "ConceptMap.group.element.target.code",
+      "group.element.target.code", SMART_FHIR_TOKEN_STRING },
+    { "ConceptMap.version", "version", SMART_FHIR_TOKEN_STRING },
+    { "Condition.bodySite", "bodySite", SMART_FHIR_TOKEN_CODEABLECONCEPT },
+    { "Condition.category", "category", SMART_FHIR_TOKEN_CODEABLECONCEPT },
+    { "Condition.clinicalStatus",
+      "clinicalStatus", SMART_FHIR_TOKEN_CODEABLECONCEPT },
+    { "Condition.code", "code", SMART_FHIR_TOKEN_CODEABLECONCEPT },
+    { "Condition.evidence.code",
+      "evidence.code", SMART_FHIR_TOKEN_CODEABLECONCEPT },
+    { "Condition.identifier", "identifier", SMART_FHIR_TOKEN_IDENTIFIER },
+    { "Condition.severity", "severity", SMART_FHIR_TOKEN_CODEABLECONCEPT },
+    { "Condition.stage.summary",
+      "stage.summary", SMART_FHIR_TOKEN_CODEABLECONCEPT },
+    { "Condition.verificationStatus",
+      "verificationStatus", SMART_FHIR_TOKEN_CODEABLECONCEPT },
+    { "Consent.provision.action",
+      "provision.action", SMART_FHIR_TOKEN_CODEABLECONCEPT },
+    { "Consent.category", "category", SMART_FHIR_TOKEN_CODEABLECONCEPT },
+    { "Consent.identifier", "identifier", SMART_FHIR_TOKEN_IDENTIFIER },
+    { "Consent.provision.purpose",
+      "provision.purpose", SMART_FHIR_TOKEN_CODING },
+    { "Consent.scope", "scope", SMART_FHIR_TOKEN_CODEABLECONCEPT },
+    { "Consent.provision.securityLabel",
+      "provision.securityLabel", SMART_FHIR_TOKEN_CODING },
+    { "Consent.status", "status", SMART_FHIR_TOKEN_STRING },
+    { "Contract.identifier", "identifier", SMART_FHIR_TOKEN_IDENTIFIER },
+    { "Contract.status", "status", SMART_FHIR_TOKEN_STRING },
+    { "Coverage.class.type", "class.type", SMART_FHIR_TOKEN_CODEABLECONCEPT },
+    { "Coverage.identifier", "identifier", SMART_FHIR_TOKEN_IDENTIFIER },
+    { "Coverage.status", "status", SMART_FHIR_TOKEN_STRING },
+    { "Coverage.type", "type", SMART_FHIR_TOKEN_CODEABLECONCEPT },
+    { "CoverageEligibilityRequest.identifier",
+      "identifier", SMART_FHIR_TOKEN_IDENTIFIER },
+    { "CoverageEligibilityRequest.status", "status", SMART_FHIR_TOKEN_STRING },
+    { "CoverageEligibilityResponse.identifier",
+      "identifier", SMART_FHIR_TOKEN_IDENTIFIER },
+    { "CoverageEligibilityResponse.outcome",
+      "outcome", SMART_FHIR_TOKEN_STRING },
+    { "CoverageEligibilityResponse.status", "status", SMART_FHIR_TOKEN_STRING },
+    { "DetectedIssue.code", "code", SMART_FHIR_TOKEN_CODEABLECONCEPT },
+    { "DetectedIssue.identifier", "identifier", SMART_FHIR_TOKEN_IDENTIFIER },
+    { "DetectedIssue.status", "status", SMART_FHIR_TOKEN_STRING },
+    { "Device.identifier", "identifier", SMART_FHIR_TOKEN_IDENTIFIER },
+    { "Device.status", "status", SMART_FHIR_TOKEN_STRING },
+    { "Device.type", "type", SMART_FHIR_TOKEN_CODEABLECONCEPT },
+    { "DeviceDefinition.identifier",
+      "identifier", SMART_FHIR_TOKEN_IDENTIFIER },
+    { "DeviceDefinition.type", "type", SMART_FHIR_TOKEN_CODEABLECONCEPT },
+    { "DeviceMetric.category", "category", SMART_FHIR_TOKEN_STRING },
+    { "DeviceMetric.identifier", "identifier", SMART_FHIR_TOKEN_IDENTIFIER },
+    { "DeviceMetric.type", "type", SMART_FHIR_TOKEN_CODEABLECONCEPT },
+    { "(DeviceRequest.code as CodeableConcept)",
+      "codeCodeableConcept", SMART_FHIR_TOKEN_CODEABLECONCEPT },
+    { "DeviceRequest.groupIdentifier",
+      "groupIdentifier", SMART_FHIR_TOKEN_IDENTIFIER },
+    { "DeviceRequest.identifier", "identifier", SMART_FHIR_TOKEN_IDENTIFIER },
+    { "DeviceRequest.intent", "intent", SMART_FHIR_TOKEN_STRING },
+    { "DeviceRequest.status", "status", SMART_FHIR_TOKEN_STRING },
+    { "DeviceUseStatement.identifier",
+      "identifier", SMART_FHIR_TOKEN_IDENTIFIER },
+    { "DiagnosticReport.category",
+      "category", SMART_FHIR_TOKEN_CODEABLECONCEPT },
+    { "DiagnosticReport.code", "code", SMART_FHIR_TOKEN_CODEABLECONCEPT },
+    { "DiagnosticReport.conclusionCode",
+      "conclusionCode", SMART_FHIR_TOKEN_CODEABLECONCEPT },
+    { "DiagnosticReport.identifier",
+      "identifier", SMART_FHIR_TOKEN_IDENTIFIER },
+    { "DiagnosticReport.status", "status", SMART_FHIR_TOKEN_STRING },
+    { "DocumentManifest.masterIdentifier",
+      "masterIdentifier", SMART_FHIR_TOKEN_IDENTIFIER },
+    { "DocumentManifest.identifier",
+      "identifier", SMART_FHIR_TOKEN_IDENTIFIER },
+    { "DocumentManifest.related.identifier",
+      "related.identifier", SMART_FHIR_TOKEN_IDENTIFIER },
+    { "DocumentManifest.status", "status", SMART_FHIR_TOKEN_STRING },
+    { "DocumentManifest.type", "type", SMART_FHIR_TOKEN_CODEABLECONCEPT },
+    { "DocumentReference.category",
+      "category", SMART_FHIR_TOKEN_CODEABLECONCEPT },
+    { "DocumentReference.content.attachment.contentType",
+      "content.attachment.contentType", SMART_FHIR_TOKEN_STRING },
+    { "DocumentReference.context.event",
+      "context.event", SMART_FHIR_TOKEN_CODEABLECONCEPT },
+    { "DocumentReference.context.facilityType",
+      "context.facilityType", SMART_FHIR_TOKEN_CODEABLECONCEPT },
+    { "DocumentReference.content.format",
+      "content.format", SMART_FHIR_TOKEN_CODING },
+    { "DocumentReference.masterIdentifier",
+      "masterIdentifier", SMART_FHIR_TOKEN_IDENTIFIER },
+    { "DocumentReference.identifier",
+      "identifier", SMART_FHIR_TOKEN_IDENTIFIER },
+    { "DocumentReference.content.attachment.language",
+      "content.attachment.language", SMART_FHIR_TOKEN_STRING },
+    { "DocumentReference.relatesTo.code",
+      "relatesTo.code", SMART_FHIR_TOKEN_STRING },
+    { "DocumentReference.securityLabel",
+      "securityLabel", SMART_FHIR_TOKEN_CODEABLECONCEPT },
+    { "DocumentReference.context.practiceSetting",
+      "context.practiceSetting", SMART_FHIR_TOKEN_CODEABLECONCEPT },
+    { "DocumentReference.status", "status", SMART_FHIR_TOKEN_STRING },
+    { "DocumentReference.type", "type", SMART_FHIR_TOKEN_CODEABLECONCEPT },
+    { "(EffectEvidenceSynthesis.useContext.value as CodeableConcept)",
+      "useContext.valueCodeableConcept", SMART_FHIR_TOKEN_CODEABLECONCEPT },
+    { "EffectEvidenceSynthesis.useContext.code",
+      "useContext.code", SMART_FHIR_TOKEN_CODING },
+    { "EffectEvidenceSynthesis.identifier",
+      "identifier", SMART_FHIR_TOKEN_IDENTIFIER },
+    { "EffectEvidenceSynthesis.jurisdiction",
+      "jurisdiction", SMART_FHIR_TOKEN_CODEABLECONCEPT },
+    { "EffectEvidenceSynthesis.status", "status", SMART_FHIR_TOKEN_STRING },
+    { "EffectEvidenceSynthesis.version", "version", SMART_FHIR_TOKEN_STRING },
+    { "Encounter.class", "class", SMART_FHIR_TOKEN_CODING },
+    { "Encounter.identifier", "identifier", SMART_FHIR_TOKEN_IDENTIFIER },
+    { "Encounter.participant.type",
+      "participant.type", SMART_FHIR_TOKEN_CODEABLECONCEPT },
+    { "Encounter.reasonCode", "reasonCode", SMART_FHIR_TOKEN_CODEABLECONCEPT },
+    { "Encounter.hospitalization.specialArrangement",
+      "hospitalization.specialArrangement", SMART_FHIR_TOKEN_CODEABLECONCEPT },
+    { "Encounter.status", "status", SMART_FHIR_TOKEN_STRING },
+    { "Encounter.type", "type", SMART_FHIR_TOKEN_CODEABLECONCEPT },
+    { "Endpoint.connectionType", "connectionType", SMART_FHIR_TOKEN_CODING },
+    { "Endpoint.identifier", "identifier", SMART_FHIR_TOKEN_IDENTIFIER },
+    { "Endpoint.payloadType", "payloadType", SMART_FHIR_TOKEN_CODEABLECONCEPT },
+    { "Endpoint.status", "status", SMART_FHIR_TOKEN_STRING },
+    { "EnrollmentRequest.identifier",
+      "identifier", SMART_FHIR_TOKEN_IDENTIFIER },
+    { "EnrollmentRequest.status", "status", SMART_FHIR_TOKEN_STRING },
+    { "EnrollmentResponse.identifier",
+      "identifier", SMART_FHIR_TOKEN_IDENTIFIER },
+    { "EnrollmentResponse.status", "status", SMART_FHIR_TOKEN_STRING },
+    { "EpisodeOfCare.identifier", "identifier", SMART_FHIR_TOKEN_IDENTIFIER },
+    { "EpisodeOfCare.status", "status", SMART_FHIR_TOKEN_STRING },
+    { "EpisodeOfCare.type", "type", SMART_FHIR_TOKEN_CODEABLECONCEPT },
+    { "(EventDefinition.useContext.value as CodeableConcept)",
+      "useContext.valueCodeableConcept", SMART_FHIR_TOKEN_CODEABLECONCEPT },
+    { "EventDefinition.useContext.code",
+      "useContext.code", SMART_FHIR_TOKEN_CODING },
+    { "EventDefinition.identifier", "identifier", SMART_FHIR_TOKEN_IDENTIFIER },
+    { "EventDefinition.jurisdiction",
+      "jurisdiction", SMART_FHIR_TOKEN_CODEABLECONCEPT },
+    { "EventDefinition.status", "status", SMART_FHIR_TOKEN_STRING },
+    { "EventDefinition.topic", "topic", SMART_FHIR_TOKEN_CODEABLECONCEPT },
+    { "EventDefinition.version", "version", SMART_FHIR_TOKEN_STRING },
+    { "(Evidence.useContext.value as CodeableConcept)",
+      "useContext.valueCodeableConcept", SMART_FHIR_TOKEN_CODEABLECONCEPT },
+    { "Evidence.useContext.code", "useContext.code", SMART_FHIR_TOKEN_CODING },
+    { "Evidence.identifier", "identifier", SMART_FHIR_TOKEN_IDENTIFIER },
+    { "Evidence.jurisdiction",
+      "jurisdiction", SMART_FHIR_TOKEN_CODEABLECONCEPT },
+    { "Evidence.status", "status", SMART_FHIR_TOKEN_STRING },
+    { "Evidence.topic", "topic", SMART_FHIR_TOKEN_CODEABLECONCEPT },
+    { "Evidence.version", "version", SMART_FHIR_TOKEN_STRING },
+    { "(EvidenceVariable.useContext.value as CodeableConcept)",
+      "useContext.valueCodeableConcept", SMART_FHIR_TOKEN_CODEABLECONCEPT },
+    { "EvidenceVariable.useContext.code",
+      "useContext.code", SMART_FHIR_TOKEN_CODING },
+    { "EvidenceVariable.identifier",
+      "identifier", SMART_FHIR_TOKEN_IDENTIFIER },
+    { "EvidenceVariable.jurisdiction",
+      "jurisdiction", SMART_FHIR_TOKEN_CODEABLECONCEPT },
+    { "EvidenceVariable.status", "status", SMART_FHIR_TOKEN_STRING },
+    { "EvidenceVariable.topic", "topic", SMART_FHIR_TOKEN_CODEABLECONCEPT },
+    { "EvidenceVariable.version", "version", SMART_FHIR_TOKEN_STRING },
+    { "(ExampleScenario.useContext.value as CodeableConcept)",
+      "useContext.valueCodeableConcept", SMART_FHIR_TOKEN_CODEABLECONCEPT },
+    { "ExampleScenario.useContext.code",
+      "useContext.code", SMART_FHIR_TOKEN_CODING },
+    { "ExampleScenario.identifier", "identifier", SMART_FHIR_TOKEN_IDENTIFIER },
+    { "ExampleScenario.jurisdiction",
+      "jurisdiction", SMART_FHIR_TOKEN_CODEABLECONCEPT },
+    { "ExampleScenario.status", "status", SMART_FHIR_TOKEN_STRING },
+    { "ExampleScenario.version", "version", SMART_FHIR_TOKEN_STRING },
+    { "ExplanationOfBenefit.identifier",
+      "identifier", SMART_FHIR_TOKEN_IDENTIFIER },
+    { "ExplanationOfBenefit.status", "status", SMART_FHIR_TOKEN_STRING },
+    { "FamilyMemberHistory.condition.code",
+      "condition.code", SMART_FHIR_TOKEN_CODEABLECONCEPT },
+    { "FamilyMemberHistory.identifier",
+      "identifier", SMART_FHIR_TOKEN_IDENTIFIER },
+    { "FamilyMemberHistory.relationship",
+      "relationship", SMART_FHIR_TOKEN_CODEABLECONCEPT },
+    { "FamilyMemberHistory.sex", "sex", SMART_FHIR_TOKEN_CODEABLECONCEPT },
+    { "FamilyMemberHistory.status", "status", SMART_FHIR_TOKEN_STRING },
+    { "Flag.identifier", "identifier", SMART_FHIR_TOKEN_IDENTIFIER },
+    { "Goal.achievementStatus",
+      "achievementStatus", SMART_FHIR_TOKEN_CODEABLECONCEPT },
+    { "Goal.category", "category", SMART_FHIR_TOKEN_CODEABLECONCEPT },
+    { "Goal.identifier", "identifier", SMART_FHIR_TOKEN_IDENTIFIER },
+    { "Goal.lifecycleStatus", "lifecycleStatus", SMART_FHIR_TOKEN_STRING },
+    { "(GraphDefinition.useContext.value as CodeableConcept)",
+      "useContext.valueCodeableConcept", SMART_FHIR_TOKEN_CODEABLECONCEPT },
+    { "GraphDefinition.useContext.code",
+      "useContext.code", SMART_FHIR_TOKEN_CODING },
+    { "GraphDefinition.jurisdiction",
+      "jurisdiction", SMART_FHIR_TOKEN_CODEABLECONCEPT },
+    { "GraphDefinition.start", "start", SMART_FHIR_TOKEN_STRING },
+    { "GraphDefinition.status", "status", SMART_FHIR_TOKEN_STRING },
+    { "GraphDefinition.version", "version", SMART_FHIR_TOKEN_STRING },
+    { "Group.actual", "actual", SMART_FHIR_TOKEN_BOOLEAN },
+    { "Group.characteristic.code",
+      "characteristic.code", SMART_FHIR_TOKEN_CODEABLECONCEPT },
+    { "Group.code", "code", SMART_FHIR_TOKEN_CODEABLECONCEPT },
+    { "Group.characteristic.exclude",
+      "characteristic.exclude", SMART_FHIR_TOKEN_BOOLEAN },
+    { "Group.identifier", "identifier", SMART_FHIR_TOKEN_IDENTIFIER },
+    { "Group.type", "type", SMART_FHIR_TOKEN_STRING },
+    { "(Group.characteristic.value as CodeableConcept)",
+      "characteristic.valueCodeableConcept", SMART_FHIR_TOKEN_CODEABLECONCEPT },
+    { "(Group.characteristic.value as boolean)",
+      "characteristic.valueBoolean", SMART_FHIR_TOKEN_BOOLEAN },
+    { "GuidanceResponse.identifier",
+      "identifier", SMART_FHIR_TOKEN_IDENTIFIER },
+    { "GuidanceResponse.requestIdentifier",
+      "requestIdentifier", SMART_FHIR_TOKEN_IDENTIFIER },
+    { "HealthcareService.active", "active", SMART_FHIR_TOKEN_BOOLEAN },
+    { "HealthcareService.characteristic",
+      "characteristic", SMART_FHIR_TOKEN_CODEABLECONCEPT },
+    { "HealthcareService.identifier",
+      "identifier", SMART_FHIR_TOKEN_IDENTIFIER },
+    { "HealthcareService.program",
+      "program", SMART_FHIR_TOKEN_CODEABLECONCEPT },
+    { "HealthcareService.category",
+      "category", SMART_FHIR_TOKEN_CODEABLECONCEPT },
+    { "HealthcareService.type", "type", SMART_FHIR_TOKEN_CODEABLECONCEPT },
+    { "HealthcareService.specialty",
+      "specialty", SMART_FHIR_TOKEN_CODEABLECONCEPT },
+    { "ImagingStudy.series.bodySite",
+      "series.bodySite", SMART_FHIR_TOKEN_CODING },
+    { "ImagingStudy.series.instance.sopClass",
+      "series.instance.sopClass", SMART_FHIR_TOKEN_CODING },
+    { "ImagingStudy.identifier", "identifier", SMART_FHIR_TOKEN_IDENTIFIER },
+    { "ImagingStudy.series.instance.uid",
+      "series.instance.uid", SMART_FHIR_TOKEN_STRING },
+    { "ImagingStudy.series.modality",
+      "series.modality", SMART_FHIR_TOKEN_CODING },
+    { "ImagingStudy.reasonCode",
+      "reasonCode", SMART_FHIR_TOKEN_CODEABLECONCEPT },
+    { "ImagingStudy.series.uid", "series.uid", SMART_FHIR_TOKEN_STRING },
+    { "ImagingStudy.status", "status", SMART_FHIR_TOKEN_STRING },
+    { "Immunization.identifier", "identifier", SMART_FHIR_TOKEN_IDENTIFIER },
+    { "Immunization.reasonCode",
+      "reasonCode", SMART_FHIR_TOKEN_CODEABLECONCEPT },
+    { "Immunization.status", "status", SMART_FHIR_TOKEN_STRING },
+    { "Immunization.statusReason",
+      "statusReason", SMART_FHIR_TOKEN_CODEABLECONCEPT },
+    { "Immunization.protocolApplied.targetDisease",
+      "protocolApplied.targetDisease", SMART_FHIR_TOKEN_CODEABLECONCEPT },
+    { "Immunization.vaccineCode",
+      "vaccineCode", SMART_FHIR_TOKEN_CODEABLECONCEPT },
+    { "ImmunizationEvaluation.doseStatus",
+      "doseStatus", SMART_FHIR_TOKEN_CODEABLECONCEPT },
+    { "ImmunizationEvaluation.identifier",
+      "identifier", SMART_FHIR_TOKEN_IDENTIFIER },
+    { "ImmunizationEvaluation.status", "status", SMART_FHIR_TOKEN_STRING },
+    { "ImmunizationEvaluation.targetDisease",
+      "targetDisease", SMART_FHIR_TOKEN_CODEABLECONCEPT },
+    { "ImmunizationRecommendation.identifier",
+      "identifier", SMART_FHIR_TOKEN_IDENTIFIER },
+    { "ImmunizationRecommendation.recommendation.forecastStatus",
+      "recommendation.forecastStatus", SMART_FHIR_TOKEN_CODEABLECONCEPT },
+    { "ImmunizationRecommendation.recommendation.targetDisease",
+      "recommendation.targetDisease", SMART_FHIR_TOKEN_CODEABLECONCEPT },
+    { "ImmunizationRecommendation.recommendation.vaccineCode",
+      "recommendation.vaccineCode", SMART_FHIR_TOKEN_CODEABLECONCEPT },
+    { "(ImplementationGuide.useContext.value as CodeableConcept)",
+      "useContext.valueCodeableConcept", SMART_FHIR_TOKEN_CODEABLECONCEPT },
+    { "ImplementationGuide.useContext.code",
+      "useContext.code", SMART_FHIR_TOKEN_CODING },
+    { "ImplementationGuide.experimental",
+      "experimental", SMART_FHIR_TOKEN_BOOLEAN },
+    { "ImplementationGuide.jurisdiction",
+      "jurisdiction", SMART_FHIR_TOKEN_CODEABLECONCEPT },
+    { "ImplementationGuide.status", "status", SMART_FHIR_TOKEN_STRING },
+    { "ImplementationGuide.version", "version", SMART_FHIR_TOKEN_STRING },
+    { "InsurancePlan.contact.address.use",
+      "contact.address.use", SMART_FHIR_TOKEN_STRING },
+    { "InsurancePlan.identifier", "identifier", SMART_FHIR_TOKEN_IDENTIFIER },
+    { "InsurancePlan.status", "status", SMART_FHIR_TOKEN_STRING },
+    { "InsurancePlan.type", "type", SMART_FHIR_TOKEN_CODEABLECONCEPT },
+    { "Invoice.identifier", "identifier", SMART_FHIR_TOKEN_IDENTIFIER },
+    { "Invoice.participant.role",
+      "participant.role", SMART_FHIR_TOKEN_CODEABLECONCEPT },
+    { "Invoice.status", "status", SMART_FHIR_TOKEN_STRING },
+    { "Invoice.type", "type", SMART_FHIR_TOKEN_CODEABLECONCEPT },
+    { "Library.content.contentType",
+      "content.contentType", SMART_FHIR_TOKEN_STRING },
+    { "(Library.useContext.value as CodeableConcept)",
+      "useContext.valueCodeableConcept", SMART_FHIR_TOKEN_CODEABLECONCEPT },
+    { "Library.useContext.code", "useContext.code", SMART_FHIR_TOKEN_CODING },
+    { "Library.identifier", "identifier", SMART_FHIR_TOKEN_IDENTIFIER },
+    { "Library.jurisdiction",
+      "jurisdiction", SMART_FHIR_TOKEN_CODEABLECONCEPT },
+    { "Library.status", "status", SMART_FHIR_TOKEN_STRING },
+    { "Library.topic", "topic", SMART_FHIR_TOKEN_CODEABLECONCEPT },
+    { "Library.type", "type", SMART_FHIR_TOKEN_CODEABLECONCEPT },
+    { "Library.version", "version", SMART_FHIR_TOKEN_STRING },
+    { "List.code", "code", SMART_FHIR_TOKEN_CODEABLECONCEPT },
+    { "List.emptyReason", "emptyReason", SMART_FHIR_TOKEN_CODEABLECONCEPT },
+    { "List.identifier", "identifier", SMART_FHIR_TOKEN_IDENTIFIER },
+    { "List.status", "status", SMART_FHIR_TOKEN_STRING },
+    { "Location.address.use", "address.use", SMART_FHIR_TOKEN_STRING },
+    { "Location.identifier", "identifier", SMART_FHIR_TOKEN_IDENTIFIER },
+    { "Location.operationalStatus",
+      "operationalStatus", SMART_FHIR_TOKEN_CODING },
+    { "Location.status", "status", SMART_FHIR_TOKEN_STRING },
+    { "Location.type", "type", SMART_FHIR_TOKEN_CODEABLECONCEPT },
+    { "(Measure.useContext.value as CodeableConcept)",
+      "useContext.valueCodeableConcept", SMART_FHIR_TOKEN_CODEABLECONCEPT },
+    { "Measure.useContext.code", "useContext.code", SMART_FHIR_TOKEN_CODING },
+    { "Measure.identifier", "identifier", SMART_FHIR_TOKEN_IDENTIFIER },
+    { "Measure.jurisdiction",
+      "jurisdiction", SMART_FHIR_TOKEN_CODEABLECONCEPT },
+    { "Measure.status", "status", SMART_FHIR_TOKEN_STRING },
+    { "Measure.topic", "topic", SMART_FHIR_TOKEN_CODEABLECONCEPT },
+    { "Measure.version", "version", SMART_FHIR_TOKEN_STRING },
+    { "MeasureReport.identifier", "identifier", SMART_FHIR_TOKEN_IDENTIFIER },
+    { "MeasureReport.status", "status", SMART_FHIR_TOKEN_STRING },
+    { "Media.identifier", "identifier", SMART_FHIR_TOKEN_IDENTIFIER },
+    { "Media.modality", "modality", SMART_FHIR_TOKEN_CODEABLECONCEPT },
+    { "Media.bodySite", "bodySite", SMART_FHIR_TOKEN_CODEABLECONCEPT },
+    { "Media.status", "status", SMART_FHIR_TOKEN_STRING },
+    { "Media.type", "type", SMART_FHIR_TOKEN_CODEABLECONCEPT },
+    { "Media.view", "view", SMART_FHIR_TOKEN_CODEABLECONCEPT },
+    { "Medication.code", "code", SMART_FHIR_TOKEN_CODEABLECONCEPT },
+    { "Medication.form", "form", SMART_FHIR_TOKEN_CODEABLECONCEPT },
+    { "Medication.identifier", "identifier", SMART_FHIR_TOKEN_IDENTIFIER },
+    { "(Medication.ingredient.item as CodeableConcept)",
+      "ingredient.itemCodeableConcept", SMART_FHIR_TOKEN_CODEABLECONCEPT },
+    { "Medication.batch.lotNumber",
+      "batch.lotNumber", SMART_FHIR_TOKEN_STRING },
+    { "Medication.status", "status", SMART_FHIR_TOKEN_STRING },
+    { "(MedicationAdministration.medication as CodeableConcept)",
+      "medicationCodeableConcept", SMART_FHIR_TOKEN_CODEABLECONCEPT },
+    { "MedicationAdministration.identifier",
+      "identifier", SMART_FHIR_TOKEN_IDENTIFIER },
+    { "MedicationAdministration.reasonCode",
+      "reasonCode", SMART_FHIR_TOKEN_CODEABLECONCEPT },
+    { "MedicationAdministration.statusReason",
+      "statusReason", SMART_FHIR_TOKEN_CODEABLECONCEPT },
+    { "MedicationAdministration.status", "status", SMART_FHIR_TOKEN_STRING },
+    { "(MedicationDispense.medication as CodeableConcept)",
+      "medicationCodeableConcept", SMART_FHIR_TOKEN_CODEABLECONCEPT },
+    { "MedicationDispense.identifier",
+      "identifier", SMART_FHIR_TOKEN_IDENTIFIER },
+    { "MedicationDispense.status", "status", SMART_FHIR_TOKEN_STRING },
+    { "MedicationDispense.type", "type", SMART_FHIR_TOKEN_CODEABLECONCEPT },
+    { "MedicationKnowledge.medicineClassification.classification",
+      "medicineClassification.classification",
+      SMART_FHIR_TOKEN_CODEABLECONCEPT },
+    { "MedicationKnowledge.medicineClassification.type",
+      "medicineClassification.type", SMART_FHIR_TOKEN_CODEABLECONCEPT },
+    { "MedicationKnowledge.code", "code", SMART_FHIR_TOKEN_CODEABLECONCEPT },
+    { "MedicationKnowledge.doseForm",
+      "doseForm", SMART_FHIR_TOKEN_CODEABLECONCEPT },
+    { "(MedicationKnowledge.ingredient.item as CodeableConcept)",
+      "ingredient.itemCodeableConcept", SMART_FHIR_TOKEN_CODEABLECONCEPT },
+    { "MedicationKnowledge.monitoringProgram.name",
+      "monitoringProgram.name", SMART_FHIR_TOKEN_STRING },
+    { "MedicationKnowledge.monitoringProgram.type",
+      "monitoringProgram.type", SMART_FHIR_TOKEN_CODEABLECONCEPT },
+    { "MedicationKnowledge.monograph.type",
+      "monograph.type", SMART_FHIR_TOKEN_CODEABLECONCEPT },
+    { "MedicationKnowledge.cost.source",
+      "cost.source", SMART_FHIR_TOKEN_STRING },
+    { "MedicationKnowledge.status", "status", SMART_FHIR_TOKEN_STRING },
+    { "MedicationRequest.category",
+      "category", SMART_FHIR_TOKEN_CODEABLECONCEPT },
+    { "(MedicationRequest.medication as CodeableConcept)",
+      "medicationCodeableConcept", SMART_FHIR_TOKEN_CODEABLECONCEPT },
+    { "MedicationRequest.identifier",
+      "identifier", SMART_FHIR_TOKEN_IDENTIFIER },
+    { "MedicationRequest.performerType",
+      "performerType", SMART_FHIR_TOKEN_CODEABLECONCEPT },
+    { "MedicationRequest.intent", "intent", SMART_FHIR_TOKEN_STRING },
+    { "MedicationRequest.priority", "priority", SMART_FHIR_TOKEN_STRING },
+    { "MedicationRequest.status", "status", SMART_FHIR_TOKEN_STRING },
+    { "MedicationStatement.category",
+      "category", SMART_FHIR_TOKEN_CODEABLECONCEPT },
+    { "(MedicationStatement.medication as CodeableConcept)",
+      "medicationCodeableConcept", SMART_FHIR_TOKEN_CODEABLECONCEPT },
+    { "MedicationStatement.identifier",
+      "identifier", SMART_FHIR_TOKEN_IDENTIFIER },
+    { "MedicationStatement.status", "status", SMART_FHIR_TOKEN_STRING },
+    { "MedicinalProduct.identifier",
+      "identifier", SMART_FHIR_TOKEN_IDENTIFIER },
+    { "MedicinalProduct.name.countryLanguage.language",
+      "name.countryLanguage.language", SMART_FHIR_TOKEN_CODEABLECONCEPT },
+    { "MedicinalProductAuthorization.country",
+      "country", SMART_FHIR_TOKEN_CODEABLECONCEPT },
+    { "MedicinalProductAuthorization.identifier",
+      "identifier", SMART_FHIR_TOKEN_IDENTIFIER },
+    { "MedicinalProductAuthorization.status",
+      "status", SMART_FHIR_TOKEN_CODEABLECONCEPT },
+    { "MedicinalProductPackaged.identifier",
+      "identifier", SMART_FHIR_TOKEN_IDENTIFIER },
+    { "MedicinalProductPharmaceutical.identifier",
+      "identifier", SMART_FHIR_TOKEN_IDENTIFIER },
+    { "MedicinalProductPharmaceutical.routeOfAdministration.code",
+      "routeOfAdministration.code", SMART_FHIR_TOKEN_CODEABLECONCEPT },
+    { "MedicinalProductPharmaceutical.routeOfAdministration.targetSpecies.code",
+      "routeOfAdministration.targetSpecies.code",
+      SMART_FHIR_TOKEN_CODEABLECONCEPT },
+    { "MessageDefinition.category", "category", SMART_FHIR_TOKEN_STRING },
+    { "(MessageDefinition.useContext.value as CodeableConcept)",
+      "useContext.valueCodeableConcept", SMART_FHIR_TOKEN_CODEABLECONCEPT },
+    { "MessageDefinition.useContext.code",
+      "useContext.code", SMART_FHIR_TOKEN_CODING },
+    { "MessageDefinition.event", "eventCoding", SMART_FHIR_TOKEN_CODING },
+    { "MessageDefinition.event", "eventUri", SMART_FHIR_TOKEN_STRING },
+    { "MessageDefinition.focus.code", "focus.code", SMART_FHIR_TOKEN_STRING },
+    { "MessageDefinition.identifier",
+      "identifier", SMART_FHIR_TOKEN_IDENTIFIER },
+    { "MessageDefinition.jurisdiction",
+      "jurisdiction", SMART_FHIR_TOKEN_CODEABLECONCEPT },
+    { "MessageDefinition.status", "status", SMART_FHIR_TOKEN_STRING },
+    { "MessageDefinition.version", "version", SMART_FHIR_TOKEN_STRING },
+    { "MessageHeader.response.code", "response.code", SMART_FHIR_TOKEN_STRING },
+    { "MessageHeader.event", "eventCoding", SMART_FHIR_TOKEN_CODING },
+    { "MessageHeader.event", "eventUri", SMART_FHIR_TOKEN_STRING },
+    { "MessageHeader.response.identifier",
+      "response.identifier", SMART_FHIR_TOKEN_STRING },
+    { "MolecularSequence.referenceSeq.chromosome",
+      "referenceSeq.chromosome", SMART_FHIR_TOKEN_CODEABLECONCEPT },
+    { "MolecularSequence.identifier",
+      "identifier", SMART_FHIR_TOKEN_IDENTIFIER },
+    { "MolecularSequence.referenceSeq.referenceSeqId",
+      "referenceSeq.referenceSeqId", SMART_FHIR_TOKEN_CODEABLECONCEPT },
+    { "MolecularSequence.type", "type", SMART_FHIR_TOKEN_STRING },
+    { "(NamingSystem.useContext.value as CodeableConcept)",
+      "useContext.valueCodeableConcept", SMART_FHIR_TOKEN_CODEABLECONCEPT },
+    { "NamingSystem.useContext.code",
+      "useContext.code", SMART_FHIR_TOKEN_CODING },
+    { "NamingSystem.uniqueId.type", "uniqueId.type", SMART_FHIR_TOKEN_STRING },
+    { "NamingSystem.jurisdiction",
+      "jurisdiction", SMART_FHIR_TOKEN_CODEABLECONCEPT },
+    { "NamingSystem.kind", "kind", SMART_FHIR_TOKEN_STRING },
+    { "NamingSystem.status", "status", SMART_FHIR_TOKEN_STRING },
+    { "NamingSystem.contact.telecom",
+      "contact.telecom", SMART_FHIR_TOKEN_CONTACTPOINT },
+    { "NamingSystem.type", "type", SMART_FHIR_TOKEN_CODEABLECONCEPT },
+    { "NutritionOrder.enteralFormula.additiveType",
+      "enteralFormula.additiveType", SMART_FHIR_TOKEN_CODEABLECONCEPT },
+    { "NutritionOrder.enteralFormula.baseFormulaType",
+      "enteralFormula.baseFormulaType", SMART_FHIR_TOKEN_CODEABLECONCEPT },
+    { "NutritionOrder.identifier", "identifier", SMART_FHIR_TOKEN_IDENTIFIER },
+    { "NutritionOrder.oralDiet.type",
+      "oralDiet.type", SMART_FHIR_TOKEN_CODEABLECONCEPT },
+    { "NutritionOrder.status", "status", SMART_FHIR_TOKEN_STRING },
+    { "NutritionOrder.supplement.type",
+      "supplement.type", SMART_FHIR_TOKEN_CODEABLECONCEPT },
+    { "Observation.category", "category", SMART_FHIR_TOKEN_CODEABLECONCEPT },
+    { "Observation.code", "code", SMART_FHIR_TOKEN_CODEABLECONCEPT },
+    { "Observation.code", "code", SMART_FHIR_TOKEN_CODEABLECONCEPT },
+    { "Observation.component.code",
+      "component.code", SMART_FHIR_TOKEN_CODEABLECONCEPT },
+    { "Observation.dataAbsentReason",
+      "dataAbsentReason", SMART_FHIR_TOKEN_CODEABLECONCEPT },
+    { "Observation.component.dataAbsentReason",
+      "component.dataAbsentReason", SMART_FHIR_TOKEN_CODEABLECONCEPT },
+    { "(Observation.value as CodeableConcept)",
+      "valueCodeableConcept", SMART_FHIR_TOKEN_CODEABLECONCEPT },
+    { "(Observation.component.value as CodeableConcept)",
+      "component.valueCodeableConcept", SMART_FHIR_TOKEN_CODEABLECONCEPT },
+    { "Observation.component.code",
+      "component.code", SMART_FHIR_TOKEN_CODEABLECONCEPT },
+    { "Observation.component.dataAbsentReason",
+      "component.dataAbsentReason", SMART_FHIR_TOKEN_CODEABLECONCEPT },
+    { "(Observation.component.value as CodeableConcept)",
+      "component.valueCodeableConcept", SMART_FHIR_TOKEN_CODEABLECONCEPT },
+    { "Observation.dataAbsentReason",
+      "dataAbsentReason", SMART_FHIR_TOKEN_CODEABLECONCEPT },
+    { "Observation.identifier", "identifier", SMART_FHIR_TOKEN_IDENTIFIER },
+    { "Observation.method", "method", SMART_FHIR_TOKEN_CODEABLECONCEPT },
+    { "Observation.status", "status", SMART_FHIR_TOKEN_STRING },
+    { "(Observation.value as CodeableConcept)",
+      "valueCodeableConcept", SMART_FHIR_TOKEN_CODEABLECONCEPT },
+    { "OperationDefinition.code", "code", SMART_FHIR_TOKEN_STRING },
+    { "(OperationDefinition.useContext.value as CodeableConcept)",
+      "useContext.valueCodeableConcept", SMART_FHIR_TOKEN_CODEABLECONCEPT },
+    { "OperationDefinition.useContext.code",
+      "useContext.code", SMART_FHIR_TOKEN_CODING },
+    { "OperationDefinition.instance", "instance", SMART_FHIR_TOKEN_BOOLEAN },
+    { "OperationDefinition.jurisdiction",
+      "jurisdiction", SMART_FHIR_TOKEN_CODEABLECONCEPT },
+    { "OperationDefinition.kind", "kind", SMART_FHIR_TOKEN_STRING },
+    { "OperationDefinition.status", "status", SMART_FHIR_TOKEN_STRING },
+    { "OperationDefinition.system", "system", SMART_FHIR_TOKEN_BOOLEAN },
+    { "OperationDefinition.type", "type", SMART_FHIR_TOKEN_BOOLEAN },
+    { "OperationDefinition.version", "version", SMART_FHIR_TOKEN_STRING },
+    { "Organization.active", "active", SMART_FHIR_TOKEN_BOOLEAN },
+    { "Organization.address.use", "address.use", SMART_FHIR_TOKEN_STRING },
+    { "Organization.identifier", "identifier", SMART_FHIR_TOKEN_IDENTIFIER },
+    { "Organization.type", "type", SMART_FHIR_TOKEN_CODEABLECONCEPT },
+    { "OrganizationAffiliation.active", "active", SMART_FHIR_TOKEN_BOOLEAN },
+    { "OrganizationAffiliation.identifier",
+      "identifier", SMART_FHIR_TOKEN_IDENTIFIER },
+    { "OrganizationAffiliation.code",
+      "code", SMART_FHIR_TOKEN_CODEABLECONCEPT },
+    { "OrganizationAffiliation.specialty",
+      "specialty", SMART_FHIR_TOKEN_CODEABLECONCEPT },
+    { "OrganizationAffiliation.telecom",
+      "telecom", SMART_FHIR_TOKEN_CONTACTPOINT },
+    { "Patient.active", "active", SMART_FHIR_TOKEN_BOOLEAN },
+    { "Patient.address.use", "address.use", SMART_FHIR_TOKEN_STRING },
+    { "Patient.gender", "gender", SMART_FHIR_TOKEN_STRING },
+    { "Patient.identifier", "identifier", SMART_FHIR_TOKEN_IDENTIFIER },
+    { "Patient.communication.language",
+      "communication.language", SMART_FHIR_TOKEN_CODEABLECONCEPT },
+    { "Patient.telecom", "telecom", SMART_FHIR_TOKEN_CONTACTPOINT },
+    { "PaymentNotice.identifier", "identifier", SMART_FHIR_TOKEN_IDENTIFIER },
+    { "PaymentNotice.paymentStatus",
+      "paymentStatus", SMART_FHIR_TOKEN_CODEABLECONCEPT },
+    { "PaymentNotice.status", "status", SMART_FHIR_TOKEN_STRING },
+    { "PaymentReconciliation.identifier",
+      "identifier", SMART_FHIR_TOKEN_IDENTIFIER },
+    { "PaymentReconciliation.outcome", "outcome", SMART_FHIR_TOKEN_STRING },
+    { "PaymentReconciliation.status", "status", SMART_FHIR_TOKEN_STRING },
+    { "Person.address.use", "address.use", SMART_FHIR_TOKEN_STRING },
+    { "Person.gender", "gender", SMART_FHIR_TOKEN_STRING },
+    { "Person.identifier", "identifier", SMART_FHIR_TOKEN_IDENTIFIER },
+    { "Person.telecom", "telecom", SMART_FHIR_TOKEN_CONTACTPOINT },
+    { "(PlanDefinition.useContext.value as CodeableConcept)",
+      "useContext.valueCodeableConcept", SMART_FHIR_TOKEN_CODEABLECONCEPT },
+    { "PlanDefinition.useContext.code",
+      "useContext.code", SMART_FHIR_TOKEN_CODING },
+    { "PlanDefinition.identifier", "identifier", SMART_FHIR_TOKEN_IDENTIFIER },
+    { "PlanDefinition.jurisdiction",
+      "jurisdiction", SMART_FHIR_TOKEN_CODEABLECONCEPT },
+    { "PlanDefinition.status", "status", SMART_FHIR_TOKEN_STRING },
+    { "PlanDefinition.topic", "topic", SMART_FHIR_TOKEN_CODEABLECONCEPT },
+    { "PlanDefinition.type", "type", SMART_FHIR_TOKEN_CODEABLECONCEPT },
+    { "PlanDefinition.version", "version", SMART_FHIR_TOKEN_STRING },
+    { "Practitioner.active", "active", SMART_FHIR_TOKEN_BOOLEAN },
+    { "Practitioner.address.use", "address.use", SMART_FHIR_TOKEN_STRING },
+    { "Practitioner.communication",
+      "communication", SMART_FHIR_TOKEN_CODEABLECONCEPT },
+    { "Practitioner.gender", "gender", SMART_FHIR_TOKEN_STRING },
+    { "Practitioner.identifier", "identifier", SMART_FHIR_TOKEN_IDENTIFIER },
+    { "Practitioner.telecom", "telecom", SMART_FHIR_TOKEN_CONTACTPOINT },
+    { "PractitionerRole.active", "active", SMART_FHIR_TOKEN_BOOLEAN },
+    { "PractitionerRole.identifier",
+      "identifier", SMART_FHIR_TOKEN_IDENTIFIER },
+    { "PractitionerRole.code", "code", SMART_FHIR_TOKEN_CODEABLECONCEPT },
+    { "PractitionerRole.specialty",
+      "specialty", SMART_FHIR_TOKEN_CODEABLECONCEPT },
+    { "PractitionerRole.telecom", "telecom", SMART_FHIR_TOKEN_CONTACTPOINT },
+    { "Procedure.category", "category", SMART_FHIR_TOKEN_CODEABLECONCEPT },
+    { "Procedure.code", "code", SMART_FHIR_TOKEN_CODEABLECONCEPT },
+    { "Procedure.identifier", "identifier", SMART_FHIR_TOKEN_IDENTIFIER },
+    { "Procedure.reasonCode", "reasonCode", SMART_FHIR_TOKEN_CODEABLECONCEPT },
+    { "Procedure.status", "status", SMART_FHIR_TOKEN_STRING },
+    { "Provenance.agent.role", "agent.role", SMART_FHIR_TOKEN_CODEABLECONCEPT },
+    { "Provenance.agent.type", "agent.type", SMART_FHIR_TOKEN_CODEABLECONCEPT },
+    { "Provenance.signature.type", "signature.type", SMART_FHIR_TOKEN_CODING },
+    { "Questionnaire.item.code", "item.code", SMART_FHIR_TOKEN_CODING },
+    { "(Questionnaire.useContext.value as CodeableConcept)",
+      "useContext.valueCodeableConcept", SMART_FHIR_TOKEN_CODEABLECONCEPT },
+    { "Questionnaire.useContext.code",
+      "useContext.code", SMART_FHIR_TOKEN_CODING },
+    { "Questionnaire.identifier", "identifier", SMART_FHIR_TOKEN_IDENTIFIER },
+    { "Questionnaire.jurisdiction",
+      "jurisdiction", SMART_FHIR_TOKEN_CODEABLECONCEPT },
+    { "Questionnaire.status", "status", SMART_FHIR_TOKEN_STRING },
+    { "Questionnaire.subjectType", "subjectType", SMART_FHIR_TOKEN_STRING },
+    { "Questionnaire.version", "version", SMART_FHIR_TOKEN_STRING },
+    { "QuestionnaireResponse.identifier",
+      "identifier", SMART_FHIR_TOKEN_IDENTIFIER },
+    { "QuestionnaireResponse.status", "status", SMART_FHIR_TOKEN_STRING },
+    { "RelatedPerson.active", "active", SMART_FHIR_TOKEN_BOOLEAN },
+    { "RelatedPerson.address.use", "address.use", SMART_FHIR_TOKEN_STRING },
+    { "RelatedPerson.gender", "gender", SMART_FHIR_TOKEN_STRING },
+    { "RelatedPerson.identifier", "identifier", SMART_FHIR_TOKEN_IDENTIFIER },
+    { "RelatedPerson.relationship",
+      "relationship", SMART_FHIR_TOKEN_CODEABLECONCEPT },
+    { "RelatedPerson.telecom", "telecom", SMART_FHIR_TOKEN_CONTACTPOINT },
+    { "RequestGroup.code", "code", SMART_FHIR_TOKEN_CODEABLECONCEPT },
+    { "RequestGroup.groupIdentifier",
+      "groupIdentifier", SMART_FHIR_TOKEN_IDENTIFIER },
+    { "RequestGroup.identifier", "identifier", SMART_FHIR_TOKEN_IDENTIFIER },
+    { "RequestGroup.intent", "intent", SMART_FHIR_TOKEN_STRING },
+    { "RequestGroup.priority", "priority", SMART_FHIR_TOKEN_STRING },
+    { "RequestGroup.status", "status", SMART_FHIR_TOKEN_STRING },
+    { "(ResearchDefinition.useContext.value as CodeableConcept)",
+      "useContext.valueCodeableConcept", SMART_FHIR_TOKEN_CODEABLECONCEPT },
+    { "ResearchDefinition.useContext.code",
+      "useContext.code", SMART_FHIR_TOKEN_CODING },
+    { "ResearchDefinition.identifier",
+      "identifier", SMART_FHIR_TOKEN_IDENTIFIER },
+    { "ResearchDefinition.jurisdiction",
+      "jurisdiction", SMART_FHIR_TOKEN_CODEABLECONCEPT },
+    { "ResearchDefinition.status", "status", SMART_FHIR_TOKEN_STRING },
+    { "ResearchDefinition.topic", "topic", SMART_FHIR_TOKEN_CODEABLECONCEPT },
+    { "ResearchDefinition.version", "version", SMART_FHIR_TOKEN_STRING },
+    { "(ResearchElementDefinition.useContext.value as CodeableConcept)",
+      "useContext.valueCodeableConcept", SMART_FHIR_TOKEN_CODEABLECONCEPT },
+    { "ResearchElementDefinition.useContext.code",
+      "useContext.code", SMART_FHIR_TOKEN_CODING },
+    { "ResearchElementDefinition.identifier",
+      "identifier", SMART_FHIR_TOKEN_IDENTIFIER },
+    { "ResearchElementDefinition.jurisdiction",
+      "jurisdiction", SMART_FHIR_TOKEN_CODEABLECONCEPT },
+    { "ResearchElementDefinition.status", "status", SMART_FHIR_TOKEN_STRING },
+    { "ResearchElementDefinition.topic",
+      "topic", SMART_FHIR_TOKEN_CODEABLECONCEPT },
+    { "ResearchElementDefinition.version", "version", SMART_FHIR_TOKEN_STRING },
+    { "ResearchStudy.category", "category", SMART_FHIR_TOKEN_CODEABLECONCEPT },
+    { "ResearchStudy.focus", "focus", SMART_FHIR_TOKEN_CODEABLECONCEPT },
+    { "ResearchStudy.identifier", "identifier", SMART_FHIR_TOKEN_IDENTIFIER },
+    { "ResearchStudy.keyword", "keyword", SMART_FHIR_TOKEN_CODEABLECONCEPT },
+    { "ResearchStudy.location", "location", SMART_FHIR_TOKEN_CODEABLECONCEPT },
+    { "ResearchStudy.status", "status", SMART_FHIR_TOKEN_STRING },
+    { "ResearchSubject.identifier", "identifier", SMART_FHIR_TOKEN_IDENTIFIER },
+    { "ResearchSubject.status", "status", SMART_FHIR_TOKEN_STRING },
+    { "RiskAssessment.identifier", "identifier", SMART_FHIR_TOKEN_IDENTIFIER },
+    { "RiskAssessment.method", "method", SMART_FHIR_TOKEN_CODEABLECONCEPT },
+    { "RiskAssessment.prediction.qualitativeRisk",
+      "prediction.qualitativeRisk", SMART_FHIR_TOKEN_CODEABLECONCEPT },
+    { "(RiskEvidenceSynthesis.useContext.value as CodeableConcept)",
+      "useContext.valueCodeableConcept", SMART_FHIR_TOKEN_CODEABLECONCEPT },
+    { "RiskEvidenceSynthesis.useContext.code",
+      "useContext.code", SMART_FHIR_TOKEN_CODING },
+    { "RiskEvidenceSynthesis.identifier",
+      "identifier", SMART_FHIR_TOKEN_IDENTIFIER },
+    { "RiskEvidenceSynthesis.jurisdiction",
+      "jurisdiction", SMART_FHIR_TOKEN_CODEABLECONCEPT },
+    { "RiskEvidenceSynthesis.status", "status", SMART_FHIR_TOKEN_STRING },
+    { "RiskEvidenceSynthesis.version", "version", SMART_FHIR_TOKEN_STRING },
+    { "Schedule.active", "active", SMART_FHIR_TOKEN_BOOLEAN },
+    { "Schedule.identifier", "identifier", SMART_FHIR_TOKEN_IDENTIFIER },
+    { "Schedule.serviceCategory",
+      "serviceCategory", SMART_FHIR_TOKEN_CODEABLECONCEPT },
+    { "Schedule.serviceType", "serviceType", SMART_FHIR_TOKEN_CODEABLECONCEPT },
+    { "Schedule.specialty", "specialty", SMART_FHIR_TOKEN_CODEABLECONCEPT },
+    { "SearchParameter.base", "base", SMART_FHIR_TOKEN_STRING },
+    { "SearchParameter.code", "code", SMART_FHIR_TOKEN_STRING },
+    { "(SearchParameter.useContext.value as CodeableConcept)",
+      "useContext.valueCodeableConcept", SMART_FHIR_TOKEN_CODEABLECONCEPT },
+    { "SearchParameter.useContext.code",
+      "useContext.code", SMART_FHIR_TOKEN_CODING },
+    { "SearchParameter.jurisdiction",
+      "jurisdiction", SMART_FHIR_TOKEN_CODEABLECONCEPT },
+    { "SearchParameter.status", "status", SMART_FHIR_TOKEN_STRING },
+    { "SearchParameter.target", "target", SMART_FHIR_TOKEN_STRING },
+    { "SearchParameter.type", "type", SMART_FHIR_TOKEN_STRING },
+    { "SearchParameter.version", "version", SMART_FHIR_TOKEN_STRING },
+    { "ServiceRequest.bodySite", "bodySite", SMART_FHIR_TOKEN_CODEABLECONCEPT },
+    { "ServiceRequest.category", "category", SMART_FHIR_TOKEN_CODEABLECONCEPT },
+    { "ServiceRequest.code", "code", SMART_FHIR_TOKEN_CODEABLECONCEPT },
+    { "ServiceRequest.identifier", "identifier", SMART_FHIR_TOKEN_IDENTIFIER },
+    { "ServiceRequest.intent", "intent", SMART_FHIR_TOKEN_STRING },
+    { "ServiceRequest.orderDetail.text",
+      "orderDetail.text", SMART_FHIR_TOKEN_STRING },
+    { "ServiceRequest.performerType",
+      "performerType", SMART_FHIR_TOKEN_CODEABLECONCEPT },
+    { "ServiceRequest.priority", "priority", SMART_FHIR_TOKEN_STRING },
+    { "ServiceRequest.requisition",
+      "requisition", SMART_FHIR_TOKEN_IDENTIFIER },
+    { "ServiceRequest.status", "status", SMART_FHIR_TOKEN_STRING },
+    { "Slot.appointmentType",
+      "appointmentType", SMART_FHIR_TOKEN_CODEABLECONCEPT },
+    { "Slot.identifier", "identifier", SMART_FHIR_TOKEN_IDENTIFIER },
+    { "Slot.serviceCategory",
+      "serviceCategory", SMART_FHIR_TOKEN_CODEABLECONCEPT },
+    { "Slot.serviceType", "serviceType", SMART_FHIR_TOKEN_CODEABLECONCEPT },
+    { "Slot.specialty", "specialty", SMART_FHIR_TOKEN_CODEABLECONCEPT },
+    { "Slot.status", "status", SMART_FHIR_TOKEN_STRING },
+    { "Specimen.accessionIdentifier",
+      "accessionIdentifier", SMART_FHIR_TOKEN_IDENTIFIER },
+    { "Specimen.collection.bodySite",
+      "collection.bodySite", SMART_FHIR_TOKEN_CODEABLECONCEPT },
+    { "Specimen.container.type",
+      "container.type", SMART_FHIR_TOKEN_CODEABLECONCEPT },
+    { "Specimen.container.identifier",
+      "container.identifier", SMART_FHIR_TOKEN_IDENTIFIER },
+    { "Specimen.identifier", "identifier", SMART_FHIR_TOKEN_IDENTIFIER },
+    { "Specimen.status", "status", SMART_FHIR_TOKEN_STRING },
+    { "Specimen.type", "type", SMART_FHIR_TOKEN_CODEABLECONCEPT },
+    { "SpecimenDefinition.typeTested.container.type",
+      "typeTested.container.type", SMART_FHIR_TOKEN_CODEABLECONCEPT },
+    { "SpecimenDefinition.identifier",
+      "identifier", SMART_FHIR_TOKEN_IDENTIFIER },
+    { "SpecimenDefinition.typeCollected",
+      "typeCollected", SMART_FHIR_TOKEN_CODEABLECONCEPT },
+    { "StructureDefinition.abstract", "abstract", SMART_FHIR_TOKEN_BOOLEAN },
+    { "StructureDefinition.snapshot.element.base.path",
+      "snapshot.element.base.path", SMART_FHIR_TOKEN_STRING },
+    { "StructureDefinition.differential.element.base.path",
+      "differential.element.base.path", SMART_FHIR_TOKEN_STRING },
+    { "(StructureDefinition.useContext.value as CodeableConcept)",
+      "useContext.valueCodeableConcept", SMART_FHIR_TOKEN_CODEABLECONCEPT },
+    { "StructureDefinition.useContext.code",
+      "useContext.code", SMART_FHIR_TOKEN_CODING },
+    { "StructureDefinition.derivation", "derivation", SMART_FHIR_TOKEN_STRING },
+    { "StructureDefinition.experimental",
+      "experimental", SMART_FHIR_TOKEN_BOOLEAN },
+    { "StructureDefinition.context.type",
+      "context.type", SMART_FHIR_TOKEN_STRING },
+    { "StructureDefinition.identifier",
+      "identifier", SMART_FHIR_TOKEN_IDENTIFIER },
+    { "StructureDefinition.jurisdiction",
+      "jurisdiction", SMART_FHIR_TOKEN_CODEABLECONCEPT },
+    { "StructureDefinition.keyword", "keyword", SMART_FHIR_TOKEN_CODING },
+    { "StructureDefinition.kind", "kind", SMART_FHIR_TOKEN_STRING },
+    { "StructureDefinition.snapshot.element.path",
+      "snapshot.element.path", SMART_FHIR_TOKEN_STRING },
+    { "StructureDefinition.differential.element.path",
+      "differential.element.path", SMART_FHIR_TOKEN_STRING },
+    { "StructureDefinition.status", "status", SMART_FHIR_TOKEN_STRING },
+    { "StructureDefinition.version", "version", SMART_FHIR_TOKEN_STRING },
+    { "(StructureMap.useContext.value as CodeableConcept)",
+      "useContext.valueCodeableConcept", SMART_FHIR_TOKEN_CODEABLECONCEPT },
+    { "StructureMap.useContext.code",
+      "useContext.code", SMART_FHIR_TOKEN_CODING },
+    { "StructureMap.identifier", "identifier", SMART_FHIR_TOKEN_IDENTIFIER },
+    { "StructureMap.jurisdiction",
+      "jurisdiction", SMART_FHIR_TOKEN_CODEABLECONCEPT },
+    { "StructureMap.status", "status", SMART_FHIR_TOKEN_STRING },
+    { "StructureMap.version", "version", SMART_FHIR_TOKEN_STRING },
+    { "Subscription.contact", "contact", SMART_FHIR_TOKEN_CONTACTPOINT },
+    { "Subscription.channel.payload",
+      "channel.payload", SMART_FHIR_TOKEN_STRING },
+    { "Subscription.status", "status", SMART_FHIR_TOKEN_STRING },
+    { "Subscription.channel.type", "channel.type", SMART_FHIR_TOKEN_STRING },
+    { "Substance.category", "category", SMART_FHIR_TOKEN_CODEABLECONCEPT },
+    { "Substance.code", "code", SMART_FHIR_TOKEN_CODEABLECONCEPT },
+    { "(Substance.ingredient.substance as CodeableConcept)",
+      "ingredient.substanceCodeableConcept", SMART_FHIR_TOKEN_CODEABLECONCEPT },
+    { "Substance.instance.identifier",
+      "instance.identifier", SMART_FHIR_TOKEN_IDENTIFIER },
+    { "Substance.identifier", "identifier", SMART_FHIR_TOKEN_IDENTIFIER },
+    { "Substance.status", "status", SMART_FHIR_TOKEN_STRING },
+    { "SubstanceSpecification.code.code",
+      "code.code", SMART_FHIR_TOKEN_CODEABLECONCEPT },
+    { "SupplyDelivery.identifier", "identifier", SMART_FHIR_TOKEN_IDENTIFIER },
+    { "SupplyDelivery.status", "status", SMART_FHIR_TOKEN_STRING },
+    { "SupplyRequest.category", "category", SMART_FHIR_TOKEN_CODEABLECONCEPT },
+    { "SupplyRequest.identifier", "identifier", SMART_FHIR_TOKEN_IDENTIFIER },
+    { "SupplyRequest.status", "status", SMART_FHIR_TOKEN_STRING },
+    { "Task.businessStatus",
+      "businessStatus", SMART_FHIR_TOKEN_CODEABLECONCEPT },
+    { "Task.code", "code", SMART_FHIR_TOKEN_CODEABLECONCEPT },
+    { "Task.groupIdentifier", "groupIdentifier", SMART_FHIR_TOKEN_IDENTIFIER },
+    { "Task.identifier", "identifier", SMART_FHIR_TOKEN_IDENTIFIER },
+    { "Task.intent", "intent", SMART_FHIR_TOKEN_STRING },
+    { "Task.performerType", "performerType", SMART_FHIR_TOKEN_CODEABLECONCEPT },
+    { "Task.priority", "priority", SMART_FHIR_TOKEN_STRING },
+    { "Task.status", "status", SMART_FHIR_TOKEN_STRING },
+    { "(TerminologyCapabilities.useContext.value as CodeableConcept)",
+      "useContext.valueCodeableConcept", SMART_FHIR_TOKEN_CODEABLECONCEPT },
+    { "TerminologyCapabilities.useContext.code",
+      "useContext.code", SMART_FHIR_TOKEN_CODING },
+    { "TerminologyCapabilities.jurisdiction",
+      "jurisdiction", SMART_FHIR_TOKEN_CODEABLECONCEPT },
+    { "TerminologyCapabilities.status", "status", SMART_FHIR_TOKEN_STRING },
+    { "TerminologyCapabilities.version", "version", SMART_FHIR_TOKEN_STRING },
+    { "TestReport.identifier", "identifier", SMART_FHIR_TOKEN_IDENTIFIER },
+    { "TestReport.result", "result", SMART_FHIR_TOKEN_STRING },
+    { "(TestScript.useContext.value as CodeableConcept)",
+      "useContext.valueCodeableConcept", SMART_FHIR_TOKEN_CODEABLECONCEPT },
+    { "TestScript.useContext.code",
+      "useContext.code", SMART_FHIR_TOKEN_CODING },
+    { "TestScript.identifier", "identifier", SMART_FHIR_TOKEN_IDENTIFIER },
+    { "TestScript.jurisdiction",
+      "jurisdiction", SMART_FHIR_TOKEN_CODEABLECONCEPT },
+    { "TestScript.status", "status", SMART_FHIR_TOKEN_STRING },
+    { "TestScript.version", "version", SMART_FHIR_TOKEN_STRING },
+    { "ValueSet.expansion.contains.code",
+      "expansion.contains.code", SMART_FHIR_TOKEN_STRING },
+    { "ValueSet.compose.include.concept.code",
+      "compose.include.concept.code", SMART_FHIR_TOKEN_STRING },
+    { "(ValueSet.useContext.value as CodeableConcept)",
+      "useContext.valueCodeableConcept", SMART_FHIR_TOKEN_CODEABLECONCEPT },
+    { "ValueSet.useContext.code", "useContext.code", SMART_FHIR_TOKEN_CODING },
+    { "ValueSet.identifier", "identifier", SMART_FHIR_TOKEN_IDENTIFIER },
+    { "ValueSet.jurisdiction",
+      "jurisdiction", SMART_FHIR_TOKEN_CODEABLECONCEPT },
+    { "ValueSet.status", "status", SMART_FHIR_TOKEN_STRING },
+    { "ValueSet.version", "version", SMART_FHIR_TOKEN_STRING },
+    { "VisionPrescription.identifier",
+      "identifier", SMART_FHIR_TOKEN_IDENTIFIER },
+    { "VisionPrescription.status", "status", SMART_FHIR_TOKEN_STRING },
+    { "Resource.id", "id", SMART_FHIR_TOKEN_STRING },
+    { "Resource.meta.security", "meta.security", SMART_FHIR_TOKEN_CODING },
+    { "Resource.meta.tag", "meta.tag", SMART_FHIR_TOKEN_CODING },
+};
+
+static const smart_fhir_tokparam_t
+    smart_fhir_tk_Account[] = {
+    { "identifier", &smart_fhir_tpaths[0], 1 },
+    { "status", &smart_fhir_tpaths[1], 1 },
+    { "type", &smart_fhir_tpaths[2], 1 },
+};
+
+static const smart_fhir_tokparam_t
+    smart_fhir_tk_ActivityDefinition[] = {
+    { "context", &smart_fhir_tpaths[3], 1 },
+    { "context-type", &smart_fhir_tpaths[4], 1 },
+    { "identifier", &smart_fhir_tpaths[5], 1 },
+    { "jurisdiction", &smart_fhir_tpaths[6], 1 },
+    { "status", &smart_fhir_tpaths[7], 1 },
+    { "topic", &smart_fhir_tpaths[8], 1 },
+    { "version", &smart_fhir_tpaths[9], 1 },
+};
+
+static const smart_fhir_tokparam_t
+    smart_fhir_tk_AdverseEvent[] = {
+    { "actuality", &smart_fhir_tpaths[10], 1 },
+    { "category", &smart_fhir_tpaths[11], 1 },
+    { "event", &smart_fhir_tpaths[12], 1 },
+    { "seriousness", &smart_fhir_tpaths[13], 1 },
+    { "severity", &smart_fhir_tpaths[14], 1 },
+};
+
+static const smart_fhir_tokparam_t
+    smart_fhir_tk_AllergyIntolerance[] = {
+    { "category", &smart_fhir_tpaths[15], 1 },
+    { "clinical-status", &smart_fhir_tpaths[16], 1 },
+    { "code", &smart_fhir_tpaths[17], 2 },
+    { "criticality", &smart_fhir_tpaths[19], 1 },
+    { "identifier", &smart_fhir_tpaths[20], 1 },
+    { "manifestation", &smart_fhir_tpaths[21], 1 },
+    { "route", &smart_fhir_tpaths[22], 1 },
+    { "severity", &smart_fhir_tpaths[23], 1 },
+    { "type", &smart_fhir_tpaths[24], 1 },
+    { "verification-status", &smart_fhir_tpaths[25], 1 },
+};
+
+static const smart_fhir_tokparam_t
+    smart_fhir_tk_Appointment[] = {
+    { "appointment-type", &smart_fhir_tpaths[26], 1 },
+    { "identifier", &smart_fhir_tpaths[27], 1 },
+    { "part-status", &smart_fhir_tpaths[28], 1 },
+    { "reason-code", &smart_fhir_tpaths[29], 1 },
+    { "service-category", &smart_fhir_tpaths[30], 1 },
+    { "service-type", &smart_fhir_tpaths[31], 1 },
+    { "specialty", &smart_fhir_tpaths[32], 1 },
+    { "status", &smart_fhir_tpaths[33], 1 },
+};
+
+static const smart_fhir_tokparam_t
+    smart_fhir_tk_AppointmentResponse[] = {
+    { "identifier", &smart_fhir_tpaths[34], 1 },
+    { "part-status", &smart_fhir_tpaths[35], 1 },
+};
+
+static const smart_fhir_tokparam_t
+    smart_fhir_tk_AuditEvent[] = {
+    { "action", &smart_fhir_tpaths[36], 1 },
+    { "agent-role", &smart_fhir_tpaths[37], 1 },
+    { "altid", &smart_fhir_tpaths[38], 1 },
+    { "entity-role", &smart_fhir_tpaths[39], 1 },
+    { "entity-type", &smart_fhir_tpaths[40], 1 },
+    { "outcome", &smart_fhir_tpaths[41], 1 },
+    { "site", &smart_fhir_tpaths[42], 1 },
+    { "subtype", &smart_fhir_tpaths[43], 1 },
+    { "type", &smart_fhir_tpaths[44], 1 },
+};
+
+static const smart_fhir_tokparam_t
+    smart_fhir_tk_Basic[] = {
+    { "code", &smart_fhir_tpaths[45], 1 },
+    { "identifier", &smart_fhir_tpaths[46], 1 },
+};
+
+static const smart_fhir_tokparam_t
+    smart_fhir_tk_BodyStructure[] = {
+    { "identifier", &smart_fhir_tpaths[47], 1 },
+    { "location", &smart_fhir_tpaths[48], 1 },
+    { "morphology", &smart_fhir_tpaths[49], 1 },
+};
+
+static const smart_fhir_tokparam_t
+    smart_fhir_tk_Bundle[] = {
+    { "identifier", &smart_fhir_tpaths[50], 1 },
+    { "type", &smart_fhir_tpaths[51], 1 },
+};
+
+static const smart_fhir_tokparam_t
+    smart_fhir_tk_CapabilityStatement[] = {
+    { "context", &smart_fhir_tpaths[52], 1 },
+    { "context-type", &smart_fhir_tpaths[53], 1 },
+    { "fhirversion", &smart_fhir_tpaths[54], 1 },
+    { "format", &smart_fhir_tpaths[55], 1 },
+    { "jurisdiction", &smart_fhir_tpaths[56], 1 },
+    { "mode", &smart_fhir_tpaths[57], 1 },
+    { "resource", &smart_fhir_tpaths[58], 1 },
+    { "security-service", &smart_fhir_tpaths[59], 1 },
+    { "status", &smart_fhir_tpaths[60], 1 },
+    { "version", &smart_fhir_tpaths[61], 1 },
+};
+
+static const smart_fhir_tokparam_t
+    smart_fhir_tk_CarePlan[] = {
+    { "activity-code", &smart_fhir_tpaths[62], 1 },
+    { "category", &smart_fhir_tpaths[63], 1 },
+    { "identifier", &smart_fhir_tpaths[64], 1 },
+    { "intent", &smart_fhir_tpaths[65], 1 },
+    { "status", &smart_fhir_tpaths[66], 1 },
+};
+
+static const smart_fhir_tokparam_t
+    smart_fhir_tk_CareTeam[] = {
+    { "category", &smart_fhir_tpaths[67], 1 },
+    { "identifier", &smart_fhir_tpaths[68], 1 },
+    { "status", &smart_fhir_tpaths[69], 1 },
+};
+
+static const smart_fhir_tokparam_t
+    smart_fhir_tk_ChargeItem[] = {
+    { "code", &smart_fhir_tpaths[70], 1 },
+    { "identifier", &smart_fhir_tpaths[71], 1 },
+    { "performer-function", &smart_fhir_tpaths[72], 1 },
+};
+
+static const smart_fhir_tokparam_t
+    smart_fhir_tk_ChargeItemDefinition[] = {
+    { "context", &smart_fhir_tpaths[73], 1 },
+    { "context-type", &smart_fhir_tpaths[74], 1 },
+    { "identifier", &smart_fhir_tpaths[75], 1 },
+    { "jurisdiction", &smart_fhir_tpaths[76], 1 },
+    { "status", &smart_fhir_tpaths[77], 1 },
+    { "version", &smart_fhir_tpaths[78], 1 },
+};
+
+static const smart_fhir_tokparam_t
+    smart_fhir_tk_Claim[] = {
+    { "identifier", &smart_fhir_tpaths[79], 1 },
+    { "priority", &smart_fhir_tpaths[80], 1 },
+    { "status", &smart_fhir_tpaths[81], 1 },
+    { "use", &smart_fhir_tpaths[82], 1 },
+};
+
+static const smart_fhir_tokparam_t
+    smart_fhir_tk_ClaimResponse[] = {
+    { "identifier", &smart_fhir_tpaths[83], 1 },
+    { "outcome", &smart_fhir_tpaths[84], 1 },
+    { "status", &smart_fhir_tpaths[85], 1 },
+    { "use", &smart_fhir_tpaths[86], 1 },
+};
+
+static const smart_fhir_tokparam_t
+    smart_fhir_tk_ClinicalImpression[] = {
+    { "finding-code", &smart_fhir_tpaths[87], 1 },
+    { "identifier", &smart_fhir_tpaths[88], 1 },
+    { "status", &smart_fhir_tpaths[89], 1 },
+};
+
+static const smart_fhir_tokparam_t
+    smart_fhir_tk_CodeSystem[] = {
+    { "code", &smart_fhir_tpaths[90], 1 },
+    { "content-mode", &smart_fhir_tpaths[91], 1 },
+    { "context", &smart_fhir_tpaths[92], 1 },
+    { "context-type", &smart_fhir_tpaths[93], 1 },
+    { "identifier", &smart_fhir_tpaths[94], 1 },
+    { "jurisdiction", &smart_fhir_tpaths[95], 1 },
+    { "language", &smart_fhir_tpaths[96], 1 },
+    { "status", &smart_fhir_tpaths[97], 1 },
+    { "version", &smart_fhir_tpaths[98], 1 },
+};
+
+static const smart_fhir_tokparam_t
+    smart_fhir_tk_Communication[] = {
+    { "category", &smart_fhir_tpaths[99], 1 },
+    { "identifier", &smart_fhir_tpaths[100], 1 },
+    { "medium", &smart_fhir_tpaths[101], 1 },
+    { "status", &smart_fhir_tpaths[102], 1 },
+};
+
+static const smart_fhir_tokparam_t
+    smart_fhir_tk_CommunicationRequest[] = {
+    { "category", &smart_fhir_tpaths[103], 1 },
+    { "group-identifier", &smart_fhir_tpaths[104], 1 },
+    { "identifier", &smart_fhir_tpaths[105], 1 },
+    { "medium", &smart_fhir_tpaths[106], 1 },
+    { "priority", &smart_fhir_tpaths[107], 1 },
+    { "status", &smart_fhir_tpaths[108], 1 },
+};
+
+static const smart_fhir_tokparam_t
+    smart_fhir_tk_CompartmentDefinition[] = {
+    { "code", &smart_fhir_tpaths[109], 1 },
+    { "context", &smart_fhir_tpaths[110], 1 },
+    { "context-type", &smart_fhir_tpaths[111], 1 },
+    { "resource", &smart_fhir_tpaths[112], 1 },
+    { "status", &smart_fhir_tpaths[113], 1 },
+    { "version", &smart_fhir_tpaths[114], 1 },
+};
+
+static const smart_fhir_tokparam_t
+    smart_fhir_tk_Composition[] = {
+    { "category", &smart_fhir_tpaths[115], 1 },
+    { "confidentiality", &smart_fhir_tpaths[116], 1 },
+    { "context", &smart_fhir_tpaths[117], 1 },
+    { "identifier", &smart_fhir_tpaths[118], 1 },
+    { "related-id", &smart_fhir_tpaths[119], 1 },
+    { "section", &smart_fhir_tpaths[120], 1 },
+    { "status", &smart_fhir_tpaths[121], 1 },
+    { "type", &smart_fhir_tpaths[122], 1 },
+};
+
+static const smart_fhir_tokparam_t
+    smart_fhir_tk_ConceptMap[] = {
+    { "context", &smart_fhir_tpaths[123], 1 },
+    { "context-type", &smart_fhir_tpaths[124], 1 },
+    { "identifier", &smart_fhir_tpaths[125], 1 },
+    { "jurisdiction", &smart_fhir_tpaths[126], 1 },
+    { "source-code", &smart_fhir_tpaths[127], 1 },
+    { "status", &smart_fhir_tpaths[128], 1 },
+    { "target-code", &smart_fhir_tpaths[129], 1 },
+    { "version", &smart_fhir_tpaths[130], 1 },
+};
+
+static const smart_fhir_tokparam_t
+    smart_fhir_tk_Condition[] = {
+    { "body-site", &smart_fhir_tpaths[131], 1 },
+    { "category", &smart_fhir_tpaths[132], 1 },
+    { "clinical-status", &smart_fhir_tpaths[133], 1 },
+    { "code", &smart_fhir_tpaths[134], 1 },
+    { "evidence", &smart_fhir_tpaths[135], 1 },
+    { "identifier", &smart_fhir_tpaths[136], 1 },
+    { "severity", &smart_fhir_tpaths[137], 1 },
+    { "stage", &smart_fhir_tpaths[138], 1 },
+    { "verification-status", &smart_fhir_tpaths[139], 1 },
+};
+
+static const smart_fhir_tokparam_t
+    smart_fhir_tk_Consent[] = {
+    { "action", &smart_fhir_tpaths[140], 1 },
+    { "category", &smart_fhir_tpaths[141], 1 },
+    { "identifier", &smart_fhir_tpaths[142], 1 },
+    { "purpose", &smart_fhir_tpaths[143], 1 },
+    { "scope", &smart_fhir_tpaths[144], 1 },
+    { "security-label", &smart_fhir_tpaths[145], 1 },
+    { "status", &smart_fhir_tpaths[146], 1 },
+};
+
+static const smart_fhir_tokparam_t
+    smart_fhir_tk_Contract[] = {
+    { "identifier", &smart_fhir_tpaths[147], 1 },
+    { "status", &smart_fhir_tpaths[148], 1 },
+};
+
+static const smart_fhir_tokparam_t
+    smart_fhir_tk_Coverage[] = {
+    { "class-type", &smart_fhir_tpaths[149], 1 },
+    { "identifier", &smart_fhir_tpaths[150], 1 },
+    { "status", &smart_fhir_tpaths[151], 1 },
+    { "type", &smart_fhir_tpaths[152], 1 },
+};
+
+static const smart_fhir_tokparam_t
+    smart_fhir_tk_CoverageEligibilityRequest[] = {
+    { "identifier", &smart_fhir_tpaths[153], 1 },
+    { "status", &smart_fhir_tpaths[154], 1 },
+};
+
+static const smart_fhir_tokparam_t
+    smart_fhir_tk_CoverageEligibilityResponse[] = {
+    { "identifier", &smart_fhir_tpaths[155], 1 },
+    { "outcome", &smart_fhir_tpaths[156], 1 },
+    { "status", &smart_fhir_tpaths[157], 1 },
+};
+
+static const smart_fhir_tokparam_t
+    smart_fhir_tk_DetectedIssue[] = {
+    { "code", &smart_fhir_tpaths[158], 1 },
+    { "identifier", &smart_fhir_tpaths[159], 1 },
+    { "status", &smart_fhir_tpaths[160], 1 },
+};
+
+static const smart_fhir_tokparam_t
+    smart_fhir_tk_Device[] = {
+    { "identifier", &smart_fhir_tpaths[161], 1 },
+    { "status", &smart_fhir_tpaths[162], 1 },
+    { "type", &smart_fhir_tpaths[163], 1 },
+};
+
+static const smart_fhir_tokparam_t
+    smart_fhir_tk_DeviceDefinition[] = {
+    { "identifier", &smart_fhir_tpaths[164], 1 },
+    { "type", &smart_fhir_tpaths[165], 1 },
+};
+
+static const smart_fhir_tokparam_t
+    smart_fhir_tk_DeviceMetric[] = {
+    { "category", &smart_fhir_tpaths[166], 1 },
+    { "identifier", &smart_fhir_tpaths[167], 1 },
+    { "type", &smart_fhir_tpaths[168], 1 },
+};
+
+static const smart_fhir_tokparam_t
+    smart_fhir_tk_DeviceRequest[] = {
+    { "code", &smart_fhir_tpaths[169], 1 },
+    { "group-identifier", &smart_fhir_tpaths[170], 1 },
+    { "identifier", &smart_fhir_tpaths[171], 1 },
+    { "intent", &smart_fhir_tpaths[172], 1 },
+    { "status", &smart_fhir_tpaths[173], 1 },
+};
+
+static const smart_fhir_tokparam_t
+    smart_fhir_tk_DeviceUseStatement[] = {
+    { "identifier", &smart_fhir_tpaths[174], 1 },
+};
+
+static const smart_fhir_tokparam_t
+    smart_fhir_tk_DiagnosticReport[] = {
+    { "category", &smart_fhir_tpaths[175], 1 },
+    { "code", &smart_fhir_tpaths[176], 1 },
+    { "conclusion", &smart_fhir_tpaths[177], 1 },
+    { "identifier", &smart_fhir_tpaths[178], 1 },
+    { "status", &smart_fhir_tpaths[179], 1 },
+};
+
+static const smart_fhir_tokparam_t
+    smart_fhir_tk_DocumentManifest[] = {
+    { "identifier", &smart_fhir_tpaths[180], 2 },
+    { "related-id", &smart_fhir_tpaths[182], 1 },
+    { "status", &smart_fhir_tpaths[183], 1 },
+    { "type", &smart_fhir_tpaths[184], 1 },
+};
+
+static const smart_fhir_tokparam_t
+    smart_fhir_tk_DocumentReference[] = {
+    { "category", &smart_fhir_tpaths[185], 1 },
+    { "contenttype", &smart_fhir_tpaths[186], 1 },
+    { "event", &smart_fhir_tpaths[187], 1 },
+    { "facility", &smart_fhir_tpaths[188], 1 },
+    { "format", &smart_fhir_tpaths[189], 1 },
+    { "identifier", &smart_fhir_tpaths[190], 2 },
+    { "language", &smart_fhir_tpaths[192], 1 },
+    { "relation", &smart_fhir_tpaths[193], 1 },
+    { "security-label", &smart_fhir_tpaths[194], 1 },
+    { "setting", &smart_fhir_tpaths[195], 1 },
+    { "status", &smart_fhir_tpaths[196], 1 },
+    { "type", &smart_fhir_tpaths[197], 1 },
+};
+
+static const smart_fhir_tokparam_t
+    smart_fhir_tk_EffectEvidenceSynthesis[] = {
+    { "context", &smart_fhir_tpaths[198], 1 },
+    { "context-type", &smart_fhir_tpaths[199], 1 },
+    { "identifier", &smart_fhir_tpaths[200], 1 },
+    { "jurisdiction", &smart_fhir_tpaths[201], 1 },
+    { "status", &smart_fhir_tpaths[202], 1 },
+    { "version", &smart_fhir_tpaths[203], 1 },
+};
+
+static const smart_fhir_tokparam_t
+    smart_fhir_tk_Encounter[] = {
+    { "class", &smart_fhir_tpaths[204], 1 },
+    { "identifier", &smart_fhir_tpaths[205], 1 },
+    { "participant-type", &smart_fhir_tpaths[206], 1 },
+    { "reason-code", &smart_fhir_tpaths[207], 1 },
+    { "special-arrangement", &smart_fhir_tpaths[208], 1 },
+    { "status", &smart_fhir_tpaths[209], 1 },
+    { "type", &smart_fhir_tpaths[210], 1 },
+};
+
+static const smart_fhir_tokparam_t
+    smart_fhir_tk_Endpoint[] = {
+    { "connection-type", &smart_fhir_tpaths[211], 1 },
+    { "identifier", &smart_fhir_tpaths[212], 1 },
+    { "payload-type", &smart_fhir_tpaths[213], 1 },
+    { "status", &smart_fhir_tpaths[214], 1 },
+};
+
+static const smart_fhir_tokparam_t
+    smart_fhir_tk_EnrollmentRequest[] = {
+    { "identifier", &smart_fhir_tpaths[215], 1 },
+    { "status", &smart_fhir_tpaths[216], 1 },
+};
+
+static const smart_fhir_tokparam_t
+    smart_fhir_tk_EnrollmentResponse[] = {
+    { "identifier", &smart_fhir_tpaths[217], 1 },
+    { "status", &smart_fhir_tpaths[218], 1 },
+};
+
+static const smart_fhir_tokparam_t
+    smart_fhir_tk_EpisodeOfCare[] = {
+    { "identifier", &smart_fhir_tpaths[219], 1 },
+    { "status", &smart_fhir_tpaths[220], 1 },
+    { "type", &smart_fhir_tpaths[221], 1 },
+};
+
+static const smart_fhir_tokparam_t
+    smart_fhir_tk_EventDefinition[] = {
+    { "context", &smart_fhir_tpaths[222], 1 },
+    { "context-type", &smart_fhir_tpaths[223], 1 },
+    { "identifier", &smart_fhir_tpaths[224], 1 },
+    { "jurisdiction", &smart_fhir_tpaths[225], 1 },
+    { "status", &smart_fhir_tpaths[226], 1 },
+    { "topic", &smart_fhir_tpaths[227], 1 },
+    { "version", &smart_fhir_tpaths[228], 1 },
+};
+
+static const smart_fhir_tokparam_t
+    smart_fhir_tk_Evidence[] = {
+    { "context", &smart_fhir_tpaths[229], 1 },
+    { "context-type", &smart_fhir_tpaths[230], 1 },
+    { "identifier", &smart_fhir_tpaths[231], 1 },
+    { "jurisdiction", &smart_fhir_tpaths[232], 1 },
+    { "status", &smart_fhir_tpaths[233], 1 },
+    { "topic", &smart_fhir_tpaths[234], 1 },
+    { "version", &smart_fhir_tpaths[235], 1 },
+};
+
+static const smart_fhir_tokparam_t
+    smart_fhir_tk_EvidenceVariable[] = {
+    { "context", &smart_fhir_tpaths[236], 1 },
+    { "context-type", &smart_fhir_tpaths[237], 1 },
+    { "identifier", &smart_fhir_tpaths[238], 1 },
+    { "jurisdiction", &smart_fhir_tpaths[239], 1 },
+    { "status", &smart_fhir_tpaths[240], 1 },
+    { "topic", &smart_fhir_tpaths[241], 1 },
+    { "version", &smart_fhir_tpaths[242], 1 },
+};
+
+static const smart_fhir_tokparam_t
+    smart_fhir_tk_ExampleScenario[] = {
+    { "context", &smart_fhir_tpaths[243], 1 },
+    { "context-type", &smart_fhir_tpaths[244], 1 },
+    { "identifier", &smart_fhir_tpaths[245], 1 },
+    { "jurisdiction", &smart_fhir_tpaths[246], 1 },
+    { "status", &smart_fhir_tpaths[247], 1 },
+    { "version", &smart_fhir_tpaths[248], 1 },
+};
+
+static const smart_fhir_tokparam_t
+    smart_fhir_tk_ExplanationOfBenefit[] = {
+    { "identifier", &smart_fhir_tpaths[249], 1 },
+    { "status", &smart_fhir_tpaths[250], 1 },
+};
+
+static const smart_fhir_tokparam_t
+    smart_fhir_tk_FamilyMemberHistory[] = {
+    { "code", &smart_fhir_tpaths[251], 1 },
+    { "identifier", &smart_fhir_tpaths[252], 1 },
+    { "relationship", &smart_fhir_tpaths[253], 1 },
+    { "sex", &smart_fhir_tpaths[254], 1 },
+    { "status", &smart_fhir_tpaths[255], 1 },
+};
+
+static const smart_fhir_tokparam_t
+    smart_fhir_tk_Flag[] = {
+    { "identifier", &smart_fhir_tpaths[256], 1 },
+};
+
+static const smart_fhir_tokparam_t
+    smart_fhir_tk_Goal[] = {
+    { "achievement-status", &smart_fhir_tpaths[257], 1 },
+    { "category", &smart_fhir_tpaths[258], 1 },
+    { "identifier", &smart_fhir_tpaths[259], 1 },
+    { "lifecycle-status", &smart_fhir_tpaths[260], 1 },
+};
+
+static const smart_fhir_tokparam_t
+    smart_fhir_tk_GraphDefinition[] = {
+    { "context", &smart_fhir_tpaths[261], 1 },
+    { "context-type", &smart_fhir_tpaths[262], 1 },
+    { "jurisdiction", &smart_fhir_tpaths[263], 1 },
+    { "start", &smart_fhir_tpaths[264], 1 },
+    { "status", &smart_fhir_tpaths[265], 1 },
+    { "version", &smart_fhir_tpaths[266], 1 },
+};
+
+static const smart_fhir_tokparam_t
+    smart_fhir_tk_Group[] = {
+    { "actual", &smart_fhir_tpaths[267], 1 },
+    { "characteristic", &smart_fhir_tpaths[268], 1 },
+    { "code", &smart_fhir_tpaths[269], 1 },
+    { "exclude", &smart_fhir_tpaths[270], 1 },
+    { "identifier", &smart_fhir_tpaths[271], 1 },
+    { "type", &smart_fhir_tpaths[272], 1 },
+    { "value", &smart_fhir_tpaths[273], 2 },
+};
+
+static const smart_fhir_tokparam_t
+    smart_fhir_tk_GuidanceResponse[] = {
+    { "identifier", &smart_fhir_tpaths[275], 1 },
+    { "request", &smart_fhir_tpaths[276], 1 },
+};
+
+static const smart_fhir_tokparam_t
+    smart_fhir_tk_HealthcareService[] = {
+    { "active", &smart_fhir_tpaths[277], 1 },
+    { "characteristic", &smart_fhir_tpaths[278], 1 },
+    { "identifier", &smart_fhir_tpaths[279], 1 },
+    { "program", &smart_fhir_tpaths[280], 1 },
+    { "service-category", &smart_fhir_tpaths[281], 1 },
+    { "service-type", &smart_fhir_tpaths[282], 1 },
+    { "specialty", &smart_fhir_tpaths[283], 1 },
+};
+
+static const smart_fhir_tokparam_t
+    smart_fhir_tk_ImagingStudy[] = {
+    { "bodysite", &smart_fhir_tpaths[284], 1 },
+    { "dicom-class", &smart_fhir_tpaths[285], 1 },
+    { "identifier", &smart_fhir_tpaths[286], 1 },
+    { "instance", &smart_fhir_tpaths[287], 1 },
+    { "modality", &smart_fhir_tpaths[288], 1 },
+    { "reason", &smart_fhir_tpaths[289], 1 },
+    { "series", &smart_fhir_tpaths[290], 1 },
+    { "status", &smart_fhir_tpaths[291], 1 },
+};
+
+static const smart_fhir_tokparam_t
+    smart_fhir_tk_Immunization[] = {
+    { "identifier", &smart_fhir_tpaths[292], 1 },
+    { "reason-code", &smart_fhir_tpaths[293], 1 },
+    { "status", &smart_fhir_tpaths[294], 1 },
+    { "status-reason", &smart_fhir_tpaths[295], 1 },
+    { "target-disease", &smart_fhir_tpaths[296], 1 },
+    { "vaccine-code", &smart_fhir_tpaths[297], 1 },
+};
+
+static const smart_fhir_tokparam_t
+    smart_fhir_tk_ImmunizationEvaluation[] = {
+    { "dose-status", &smart_fhir_tpaths[298], 1 },
+    { "identifier", &smart_fhir_tpaths[299], 1 },
+    { "status", &smart_fhir_tpaths[300], 1 },
+    { "target-disease", &smart_fhir_tpaths[301], 1 },
+};
+
+static const smart_fhir_tokparam_t
+    smart_fhir_tk_ImmunizationRecommendation[] = {
+    { "identifier", &smart_fhir_tpaths[302], 1 },
+    { "status", &smart_fhir_tpaths[303], 1 },
+    { "target-disease", &smart_fhir_tpaths[304], 1 },
+    { "vaccine-type", &smart_fhir_tpaths[305], 1 },
+};
+
+static const smart_fhir_tokparam_t
+    smart_fhir_tk_ImplementationGuide[] = {
+    { "context", &smart_fhir_tpaths[306], 1 },
+    { "context-type", &smart_fhir_tpaths[307], 1 },
+    { "experimental", &smart_fhir_tpaths[308], 1 },
+    { "jurisdiction", &smart_fhir_tpaths[309], 1 },
+    { "status", &smart_fhir_tpaths[310], 1 },
+    { "version", &smart_fhir_tpaths[311], 1 },
+};
+
+static const smart_fhir_tokparam_t
+    smart_fhir_tk_InsurancePlan[] = {
+    { "address-use", &smart_fhir_tpaths[312], 1 },
+    { "identifier", &smart_fhir_tpaths[313], 1 },
+    { "status", &smart_fhir_tpaths[314], 1 },
+    { "type", &smart_fhir_tpaths[315], 1 },
+};
+
+static const smart_fhir_tokparam_t
+    smart_fhir_tk_Invoice[] = {
+    { "identifier", &smart_fhir_tpaths[316], 1 },
+    { "participant-role", &smart_fhir_tpaths[317], 1 },
+    { "status", &smart_fhir_tpaths[318], 1 },
+    { "type", &smart_fhir_tpaths[319], 1 },
+};
+
+static const smart_fhir_tokparam_t
+    smart_fhir_tk_Library[] = {
+    { "content-type", &smart_fhir_tpaths[320], 1 },
+    { "context", &smart_fhir_tpaths[321], 1 },
+    { "context-type", &smart_fhir_tpaths[322], 1 },
+    { "identifier", &smart_fhir_tpaths[323], 1 },
+    { "jurisdiction", &smart_fhir_tpaths[324], 1 },
+    { "status", &smart_fhir_tpaths[325], 1 },
+    { "topic", &smart_fhir_tpaths[326], 1 },
+    { "type", &smart_fhir_tpaths[327], 1 },
+    { "version", &smart_fhir_tpaths[328], 1 },
+};
+
+static const smart_fhir_tokparam_t
+    smart_fhir_tk_List[] = {
+    { "code", &smart_fhir_tpaths[329], 1 },
+    { "empty-reason", &smart_fhir_tpaths[330], 1 },
+    { "identifier", &smart_fhir_tpaths[331], 1 },
+    { "status", &smart_fhir_tpaths[332], 1 },
+};
+
+static const smart_fhir_tokparam_t
+    smart_fhir_tk_Location[] = {
+    { "address-use", &smart_fhir_tpaths[333], 1 },
+    { "identifier", &smart_fhir_tpaths[334], 1 },
+    { "operational-status", &smart_fhir_tpaths[335], 1 },
+    { "status", &smart_fhir_tpaths[336], 1 },
+    { "type", &smart_fhir_tpaths[337], 1 },
+};
+
+static const smart_fhir_tokparam_t
+    smart_fhir_tk_Measure[] = {
+    { "context", &smart_fhir_tpaths[338], 1 },
+    { "context-type", &smart_fhir_tpaths[339], 1 },
+    { "identifier", &smart_fhir_tpaths[340], 1 },
+    { "jurisdiction", &smart_fhir_tpaths[341], 1 },
+    { "status", &smart_fhir_tpaths[342], 1 },
+    { "topic", &smart_fhir_tpaths[343], 1 },
+    { "version", &smart_fhir_tpaths[344], 1 },
+};
+
+static const smart_fhir_tokparam_t
+    smart_fhir_tk_MeasureReport[] = {
+    { "identifier", &smart_fhir_tpaths[345], 1 },
+    { "status", &smart_fhir_tpaths[346], 1 },
+};
+
+static const smart_fhir_tokparam_t
+    smart_fhir_tk_Media[] = {
+    { "identifier", &smart_fhir_tpaths[347], 1 },
+    { "modality", &smart_fhir_tpaths[348], 1 },
+    { "site", &smart_fhir_tpaths[349], 1 },
+    { "status", &smart_fhir_tpaths[350], 1 },
+    { "type", &smart_fhir_tpaths[351], 1 },
+    { "view", &smart_fhir_tpaths[352], 1 },
+};
+
+static const smart_fhir_tokparam_t
+    smart_fhir_tk_Medication[] = {
+    { "code", &smart_fhir_tpaths[353], 1 },
+    { "form", &smart_fhir_tpaths[354], 1 },
+    { "identifier", &smart_fhir_tpaths[355], 1 },
+    { "ingredient-code", &smart_fhir_tpaths[356], 1 },
+    { "lot-number", &smart_fhir_tpaths[357], 1 },
+    { "status", &smart_fhir_tpaths[358], 1 },
+};
+
+static const smart_fhir_tokparam_t
+    smart_fhir_tk_MedicationAdministration[] = {
+    { "code", &smart_fhir_tpaths[359], 1 },
+    { "identifier", &smart_fhir_tpaths[360], 1 },
+    { "reason-given", &smart_fhir_tpaths[361], 1 },
+    { "reason-not-given", &smart_fhir_tpaths[362], 1 },
+    { "status", &smart_fhir_tpaths[363], 1 },
+};
+
+static const smart_fhir_tokparam_t
+    smart_fhir_tk_MedicationDispense[] = {
+    { "code", &smart_fhir_tpaths[364], 1 },
+    { "identifier", &smart_fhir_tpaths[365], 1 },
+    { "status", &smart_fhir_tpaths[366], 1 },
+    { "type", &smart_fhir_tpaths[367], 1 },
+};
+
+static const smart_fhir_tokparam_t
+    smart_fhir_tk_MedicationKnowledge[] = {
+    { "classification", &smart_fhir_tpaths[368], 1 },
+    { "classification-type", &smart_fhir_tpaths[369], 1 },
+    { "code", &smart_fhir_tpaths[370], 1 },
+    { "doseform", &smart_fhir_tpaths[371], 1 },
+    { "ingredient-code", &smart_fhir_tpaths[372], 1 },
+    { "monitoring-program-name", &smart_fhir_tpaths[373], 1 },
+    { "monitoring-program-type", &smart_fhir_tpaths[374], 1 },
+    { "monograph-type", &smart_fhir_tpaths[375], 1 },
+    { "source-cost", &smart_fhir_tpaths[376], 1 },
+    { "status", &smart_fhir_tpaths[377], 1 },
+};
+
+static const smart_fhir_tokparam_t
+    smart_fhir_tk_MedicationRequest[] = {
+    { "category", &smart_fhir_tpaths[378], 1 },
+    { "code", &smart_fhir_tpaths[379], 1 },
+    { "identifier", &smart_fhir_tpaths[380], 1 },
+    { "intended-performertype", &smart_fhir_tpaths[381], 1 },
+    { "intent", &smart_fhir_tpaths[382], 1 },
+    { "priority", &smart_fhir_tpaths[383], 1 },
+    { "status", &smart_fhir_tpaths[384], 1 },
+};
+
+static const smart_fhir_tokparam_t
+    smart_fhir_tk_MedicationStatement[] = {
+    { "category", &smart_fhir_tpaths[385], 1 },
+    { "code", &smart_fhir_tpaths[386], 1 },
+    { "identifier", &smart_fhir_tpaths[387], 1 },
+    { "status", &smart_fhir_tpaths[388], 1 },
+};
+
+static const smart_fhir_tokparam_t
+    smart_fhir_tk_MedicinalProduct[] = {
+    { "identifier", &smart_fhir_tpaths[389], 1 },
+    { "name-language", &smart_fhir_tpaths[390], 1 },
+};
+
+static const smart_fhir_tokparam_t
+    smart_fhir_tk_MedicinalProductAuthorization[] = {
+    { "country", &smart_fhir_tpaths[391], 1 },
+    { "identifier", &smart_fhir_tpaths[392], 1 },
+    { "status", &smart_fhir_tpaths[393], 1 },
+};
+
+static const smart_fhir_tokparam_t
+    smart_fhir_tk_MedicinalProductPackaged[] = {
+    { "identifier", &smart_fhir_tpaths[394], 1 },
+};
+
+static const smart_fhir_tokparam_t
+    smart_fhir_tk_MedicinalProductPharmaceutical[] = {
+    { "identifier", &smart_fhir_tpaths[395], 1 },
+    { "route", &smart_fhir_tpaths[396], 1 },
+    { "target-species", &smart_fhir_tpaths[397], 1 },
+};
+
+static const smart_fhir_tokparam_t
+    smart_fhir_tk_MessageDefinition[] = {
+    { "category", &smart_fhir_tpaths[398], 1 },
+    { "context", &smart_fhir_tpaths[399], 1 },
+    { "context-type", &smart_fhir_tpaths[400], 1 },
+    { "event", &smart_fhir_tpaths[401], 2 },
+    { "focus", &smart_fhir_tpaths[403], 1 },
+    { "identifier", &smart_fhir_tpaths[404], 1 },
+    { "jurisdiction", &smart_fhir_tpaths[405], 1 },
+    { "status", &smart_fhir_tpaths[406], 1 },
+    { "version", &smart_fhir_tpaths[407], 1 },
+};
+
+static const smart_fhir_tokparam_t
+    smart_fhir_tk_MessageHeader[] = {
+    { "code", &smart_fhir_tpaths[408], 1 },
+    { "event", &smart_fhir_tpaths[409], 2 },
+    { "response-id", &smart_fhir_tpaths[411], 1 },
+};
+
+static const smart_fhir_tokparam_t
+    smart_fhir_tk_MolecularSequence[] = {
+    { "chromosome", &smart_fhir_tpaths[412], 1 },
+    { "identifier", &smart_fhir_tpaths[413], 1 },
+    { "referenceseqid", &smart_fhir_tpaths[414], 1 },
+    { "type", &smart_fhir_tpaths[415], 1 },
+};
+
+static const smart_fhir_tokparam_t
+    smart_fhir_tk_NamingSystem[] = {
+    { "context", &smart_fhir_tpaths[416], 1 },
+    { "context-type", &smart_fhir_tpaths[417], 1 },
+    { "id-type", &smart_fhir_tpaths[418], 1 },
+    { "jurisdiction", &smart_fhir_tpaths[419], 1 },
+    { "kind", &smart_fhir_tpaths[420], 1 },
+    { "status", &smart_fhir_tpaths[421], 1 },
+    { "telecom", &smart_fhir_tpaths[422], 1 },
+    { "type", &smart_fhir_tpaths[423], 1 },
+};
+
+static const smart_fhir_tokparam_t
+    smart_fhir_tk_NutritionOrder[] = {
+    { "additive", &smart_fhir_tpaths[424], 1 },
+    { "formula", &smart_fhir_tpaths[425], 1 },
+    { "identifier", &smart_fhir_tpaths[426], 1 },
+    { "oraldiet", &smart_fhir_tpaths[427], 1 },
+    { "status", &smart_fhir_tpaths[428], 1 },
+    { "supplement", &smart_fhir_tpaths[429], 1 },
+};
+
+static const smart_fhir_tokparam_t
+    smart_fhir_tk_Observation[] = {
+    { "category", &smart_fhir_tpaths[430], 1 },
+    { "code", &smart_fhir_tpaths[431], 1 },
+    { "combo-code", &smart_fhir_tpaths[432], 2 },
+    { "combo-data-absent-reason", &smart_fhir_tpaths[434], 2 },
+    { "combo-value-concept", &smart_fhir_tpaths[436], 2 },
+    { "component-code", &smart_fhir_tpaths[438], 1 },
+    { "component-data-absent-reason", &smart_fhir_tpaths[439], 1 },
+    { "component-value-concept", &smart_fhir_tpaths[440], 1 },
+    { "data-absent-reason", &smart_fhir_tpaths[441], 1 },
+    { "identifier", &smart_fhir_tpaths[442], 1 },
+    { "method", &smart_fhir_tpaths[443], 1 },
+    { "status", &smart_fhir_tpaths[444], 1 },
+    { "value-concept", &smart_fhir_tpaths[445], 1 },
+};
+
+static const smart_fhir_tokparam_t
+    smart_fhir_tk_OperationDefinition[] = {
+    { "code", &smart_fhir_tpaths[446], 1 },
+    { "context", &smart_fhir_tpaths[447], 1 },
+    { "context-type", &smart_fhir_tpaths[448], 1 },
+    { "instance", &smart_fhir_tpaths[449], 1 },
+    { "jurisdiction", &smart_fhir_tpaths[450], 1 },
+    { "kind", &smart_fhir_tpaths[451], 1 },
+    { "status", &smart_fhir_tpaths[452], 1 },
+    { "system", &smart_fhir_tpaths[453], 1 },
+    { "type", &smart_fhir_tpaths[454], 1 },
+    { "version", &smart_fhir_tpaths[455], 1 },
+};
+
+static const smart_fhir_tokparam_t
+    smart_fhir_tk_Organization[] = {
+    { "active", &smart_fhir_tpaths[456], 1 },
+    { "address-use", &smart_fhir_tpaths[457], 1 },
+    { "identifier", &smart_fhir_tpaths[458], 1 },
+    { "type", &smart_fhir_tpaths[459], 1 },
+};
+
+static const smart_fhir_tokparam_t
+    smart_fhir_tk_OrganizationAffiliation[] = {
+    { "active", &smart_fhir_tpaths[460], 1 },
+    { "email", NULL, 0 },
+    { "identifier", &smart_fhir_tpaths[461], 1 },
+    { "phone", NULL, 0 },
+    { "role", &smart_fhir_tpaths[462], 1 },
+    { "specialty", &smart_fhir_tpaths[463], 1 },
+    { "telecom", &smart_fhir_tpaths[464], 1 },
+};
+
+static const smart_fhir_tokparam_t
+    smart_fhir_tk_Patient[] = {
+    { "active", &smart_fhir_tpaths[465], 1 },
+    { "address-use", &smart_fhir_tpaths[466], 1 },
+    { "deceased", NULL, 0 },
+    { "email", NULL, 0 },
+    { "gender", &smart_fhir_tpaths[467], 1 },
+    { "identifier", &smart_fhir_tpaths[468], 1 },
+    { "language", &smart_fhir_tpaths[469], 1 },
+    { "phone", NULL, 0 },
+    { "telecom", &smart_fhir_tpaths[470], 1 },
+};
+
+static const smart_fhir_tokparam_t
+    smart_fhir_tk_PaymentNotice[] = {
+    { "identifier", &smart_fhir_tpaths[471], 1 },
+    { "payment-status", &smart_fhir_tpaths[472], 1 },
+    { "status", &smart_fhir_tpaths[473], 1 },
+};
+
+static const smart_fhir_tokparam_t
+    smart_fhir_tk_PaymentReconciliation[] = {
+    { "identifier", &smart_fhir_tpaths[474], 1 },
+    { "outcome", &smart_fhir_tpaths[475], 1 },
+    { "status", &smart_fhir_tpaths[476], 1 },
+};
+
+static const smart_fhir_tokparam_t
+    smart_fhir_tk_Person[] = {
+    { "address-use", &smart_fhir_tpaths[477], 1 },
+    { "email", NULL, 0 },
+    { "gender", &smart_fhir_tpaths[478], 1 },
+    { "identifier", &smart_fhir_tpaths[479], 1 },
+    { "phone", NULL, 0 },
+    { "telecom", &smart_fhir_tpaths[480], 1 },
+};
+
+static const smart_fhir_tokparam_t
+    smart_fhir_tk_PlanDefinition[] = {
+    { "context", &smart_fhir_tpaths[481], 1 },
+    { "context-type", &smart_fhir_tpaths[482], 1 },
+    { "identifier", &smart_fhir_tpaths[483], 1 },
+    { "jurisdiction", &smart_fhir_tpaths[484], 1 },
+    { "status", &smart_fhir_tpaths[485], 1 },
+    { "topic", &smart_fhir_tpaths[486], 1 },
+    { "type", &smart_fhir_tpaths[487], 1 },
+    { "version", &smart_fhir_tpaths[488], 1 },
+};
+
+static const smart_fhir_tokparam_t
+    smart_fhir_tk_Practitioner[] = {
+    { "active", &smart_fhir_tpaths[489], 1 },
+    { "address-use", &smart_fhir_tpaths[490], 1 },
+    { "communication", &smart_fhir_tpaths[491], 1 },
+    { "email", NULL, 0 },
+    { "gender", &smart_fhir_tpaths[492], 1 },
+    { "identifier", &smart_fhir_tpaths[493], 1 },
+    { "phone", NULL, 0 },
+    { "telecom", &smart_fhir_tpaths[494], 1 },
+};
+
+static const smart_fhir_tokparam_t
+    smart_fhir_tk_PractitionerRole[] = {
+    { "active", &smart_fhir_tpaths[495], 1 },
+    { "email", NULL, 0 },
+    { "identifier", &smart_fhir_tpaths[496], 1 },
+    { "phone", NULL, 0 },
+    { "role", &smart_fhir_tpaths[497], 1 },
+    { "specialty", &smart_fhir_tpaths[498], 1 },
+    { "telecom", &smart_fhir_tpaths[499], 1 },
+};
+
+static const smart_fhir_tokparam_t
+    smart_fhir_tk_Procedure[] = {
+    { "category", &smart_fhir_tpaths[500], 1 },
+    { "code", &smart_fhir_tpaths[501], 1 },
+    { "identifier", &smart_fhir_tpaths[502], 1 },
+    { "reason-code", &smart_fhir_tpaths[503], 1 },
+    { "status", &smart_fhir_tpaths[504], 1 },
+};
+
+static const smart_fhir_tokparam_t
+    smart_fhir_tk_Provenance[] = {
+    { "agent-role", &smart_fhir_tpaths[505], 1 },
+    { "agent-type", &smart_fhir_tpaths[506], 1 },
+    { "signature-type", &smart_fhir_tpaths[507], 1 },
+};
+
+static const smart_fhir_tokparam_t
+    smart_fhir_tk_Questionnaire[] = {
+    { "code", &smart_fhir_tpaths[508], 1 },
+    { "context", &smart_fhir_tpaths[509], 1 },
+    { "context-type", &smart_fhir_tpaths[510], 1 },
+    { "identifier", &smart_fhir_tpaths[511], 1 },
+    { "jurisdiction", &smart_fhir_tpaths[512], 1 },
+    { "status", &smart_fhir_tpaths[513], 1 },
+    { "subject-type", &smart_fhir_tpaths[514], 1 },
+    { "version", &smart_fhir_tpaths[515], 1 },
+};
+
+static const smart_fhir_tokparam_t
+    smart_fhir_tk_QuestionnaireResponse[] = {
+    { "identifier", &smart_fhir_tpaths[516], 1 },
+    { "status", &smart_fhir_tpaths[517], 1 },
+};
+
+static const smart_fhir_tokparam_t
+    smart_fhir_tk_RelatedPerson[] = {
+    { "active", &smart_fhir_tpaths[518], 1 },
+    { "address-use", &smart_fhir_tpaths[519], 1 },
+    { "email", NULL, 0 },
+    { "gender", &smart_fhir_tpaths[520], 1 },
+    { "identifier", &smart_fhir_tpaths[521], 1 },
+    { "phone", NULL, 0 },
+    { "relationship", &smart_fhir_tpaths[522], 1 },
+    { "telecom", &smart_fhir_tpaths[523], 1 },
+};
+
+static const smart_fhir_tokparam_t
+    smart_fhir_tk_RequestGroup[] = {
+    { "code", &smart_fhir_tpaths[524], 1 },
+    { "group-identifier", &smart_fhir_tpaths[525], 1 },
+    { "identifier", &smart_fhir_tpaths[526], 1 },
+    { "intent", &smart_fhir_tpaths[527], 1 },
+    { "priority", &smart_fhir_tpaths[528], 1 },
+    { "status", &smart_fhir_tpaths[529], 1 },
+};
+
+static const smart_fhir_tokparam_t
+    smart_fhir_tk_ResearchDefinition[] = {
+    { "context", &smart_fhir_tpaths[530], 1 },
+    { "context-type", &smart_fhir_tpaths[531], 1 },
+    { "identifier", &smart_fhir_tpaths[532], 1 },
+    { "jurisdiction", &smart_fhir_tpaths[533], 1 },
+    { "status", &smart_fhir_tpaths[534], 1 },
+    { "topic", &smart_fhir_tpaths[535], 1 },
+    { "version", &smart_fhir_tpaths[536], 1 },
+};
+
+static const smart_fhir_tokparam_t
+    smart_fhir_tk_ResearchElementDefinition[] = {
+    { "context", &smart_fhir_tpaths[537], 1 },
+    { "context-type", &smart_fhir_tpaths[538], 1 },
+    { "identifier", &smart_fhir_tpaths[539], 1 },
+    { "jurisdiction", &smart_fhir_tpaths[540], 1 },
+    { "status", &smart_fhir_tpaths[541], 1 },
+    { "topic", &smart_fhir_tpaths[542], 1 },
+    { "version", &smart_fhir_tpaths[543], 1 },
+};
+
+static const smart_fhir_tokparam_t
+    smart_fhir_tk_ResearchStudy[] = {
+    { "category", &smart_fhir_tpaths[544], 1 },
+    { "focus", &smart_fhir_tpaths[545], 1 },
+    { "identifier", &smart_fhir_tpaths[546], 1 },
+    { "keyword", &smart_fhir_tpaths[547], 1 },
+    { "location", &smart_fhir_tpaths[548], 1 },
+    { "status", &smart_fhir_tpaths[549], 1 },
+};
+
+static const smart_fhir_tokparam_t
+    smart_fhir_tk_ResearchSubject[] = {
+    { "identifier", &smart_fhir_tpaths[550], 1 },
+    { "status", &smart_fhir_tpaths[551], 1 },
+};
+
+static const smart_fhir_tokparam_t
+    smart_fhir_tk_RiskAssessment[] = {
+    { "identifier", &smart_fhir_tpaths[552], 1 },
+    { "method", &smart_fhir_tpaths[553], 1 },
+    { "risk", &smart_fhir_tpaths[554], 1 },
+};
+
+static const smart_fhir_tokparam_t
+    smart_fhir_tk_RiskEvidenceSynthesis[] = {
+    { "context", &smart_fhir_tpaths[555], 1 },
+    { "context-type", &smart_fhir_tpaths[556], 1 },
+    { "identifier", &smart_fhir_tpaths[557], 1 },
+    { "jurisdiction", &smart_fhir_tpaths[558], 1 },
+    { "status", &smart_fhir_tpaths[559], 1 },
+    { "version", &smart_fhir_tpaths[560], 1 },
+};
+
+static const smart_fhir_tokparam_t
+    smart_fhir_tk_Schedule[] = {
+    { "active", &smart_fhir_tpaths[561], 1 },
+    { "identifier", &smart_fhir_tpaths[562], 1 },
+    { "service-category", &smart_fhir_tpaths[563], 1 },
+    { "service-type", &smart_fhir_tpaths[564], 1 },
+    { "specialty", &smart_fhir_tpaths[565], 1 },
+};
+
+static const smart_fhir_tokparam_t
+    smart_fhir_tk_SearchParameter[] = {
+    { "base", &smart_fhir_tpaths[566], 1 },
+    { "code", &smart_fhir_tpaths[567], 1 },
+    { "context", &smart_fhir_tpaths[568], 1 },
+    { "context-type", &smart_fhir_tpaths[569], 1 },
+    { "jurisdiction", &smart_fhir_tpaths[570], 1 },
+    { "status", &smart_fhir_tpaths[571], 1 },
+    { "target", &smart_fhir_tpaths[572], 1 },
+    { "type", &smart_fhir_tpaths[573], 1 },
+    { "version", &smart_fhir_tpaths[574], 1 },
+};
+
+static const smart_fhir_tokparam_t
+    smart_fhir_tk_ServiceRequest[] = {
+    { "body-site", &smart_fhir_tpaths[575], 1 },
+    { "category", &smart_fhir_tpaths[576], 1 },
+    { "code", &smart_fhir_tpaths[577], 1 },
+    { "identifier", &smart_fhir_tpaths[578], 1 },
+    { "intent", &smart_fhir_tpaths[579], 1 },
+    { "order-detail", &smart_fhir_tpaths[580], 1 },
+    { "performer-type", &smart_fhir_tpaths[581], 1 },
+    { "priority", &smart_fhir_tpaths[582], 1 },
+    { "requisition", &smart_fhir_tpaths[583], 1 },
+    { "status", &smart_fhir_tpaths[584], 1 },
+};
+
+static const smart_fhir_tokparam_t
+    smart_fhir_tk_Slot[] = {
+    { "appointment-type", &smart_fhir_tpaths[585], 1 },
+    { "identifier", &smart_fhir_tpaths[586], 1 },
+    { "service-category", &smart_fhir_tpaths[587], 1 },
+    { "service-type", &smart_fhir_tpaths[588], 1 },
+    { "specialty", &smart_fhir_tpaths[589], 1 },
+    { "status", &smart_fhir_tpaths[590], 1 },
+};
+
+static const smart_fhir_tokparam_t
+    smart_fhir_tk_Specimen[] = {
+    { "accession", &smart_fhir_tpaths[591], 1 },
+    { "bodysite", &smart_fhir_tpaths[592], 1 },
+    { "container", &smart_fhir_tpaths[593], 1 },
+    { "container-id", &smart_fhir_tpaths[594], 1 },
+    { "identifier", &smart_fhir_tpaths[595], 1 },
+    { "status", &smart_fhir_tpaths[596], 1 },
+    { "type", &smart_fhir_tpaths[597], 1 },
+};
+
+static const smart_fhir_tokparam_t
+    smart_fhir_tk_SpecimenDefinition[] = {
+    { "container", &smart_fhir_tpaths[598], 1 },
+    { "identifier", &smart_fhir_tpaths[599], 1 },
+    { "type", &smart_fhir_tpaths[600], 1 },
+};
+
+static const smart_fhir_tokparam_t
+    smart_fhir_tk_StructureDefinition[] = {
+    { "abstract", &smart_fhir_tpaths[601], 1 },
+    { "base-path", &smart_fhir_tpaths[602], 2 },
+    { "context", &smart_fhir_tpaths[604], 1 },
+    { "context-type", &smart_fhir_tpaths[605], 1 },
+    { "derivation", &smart_fhir_tpaths[606], 1 },
+    { "experimental", &smart_fhir_tpaths[607], 1 },
+    { "ext-context", &smart_fhir_tpaths[608], 1 },
+    { "identifier", &smart_fhir_tpaths[609], 1 },
+    { "jurisdiction", &smart_fhir_tpaths[610], 1 },
+    { "keyword", &smart_fhir_tpaths[611], 1 },
+    { "kind", &smart_fhir_tpaths[612], 1 },
+    { "path", &smart_fhir_tpaths[613], 2 },
+    { "status", &smart_fhir_tpaths[615], 1 },
+    { "version", &smart_fhir_tpaths[616], 1 },
+};
+
+static const smart_fhir_tokparam_t
+    smart_fhir_tk_StructureMap[] = {
+    { "context", &smart_fhir_tpaths[617], 1 },
+    { "context-type", &smart_fhir_tpaths[618], 1 },
+    { "identifier", &smart_fhir_tpaths[619], 1 },
+    { "jurisdiction", &smart_fhir_tpaths[620], 1 },
+    { "status", &smart_fhir_tpaths[621], 1 },
+    { "version", &smart_fhir_tpaths[622], 1 },
+};
+
+static const smart_fhir_tokparam_t
+    smart_fhir_tk_Subscription[] = {
+    { "contact", &smart_fhir_tpaths[623], 1 },
+    { "payload", &smart_fhir_tpaths[624], 1 },
+    { "status", &smart_fhir_tpaths[625], 1 },
+    { "type", &smart_fhir_tpaths[626], 1 },
+};
+
+static const smart_fhir_tokparam_t
+    smart_fhir_tk_Substance[] = {
+    { "category", &smart_fhir_tpaths[627], 1 },
+    { "code", &smart_fhir_tpaths[628], 2 },
+    { "container-identifier", &smart_fhir_tpaths[630], 1 },
+    { "identifier", &smart_fhir_tpaths[631], 1 },
+    { "status", &smart_fhir_tpaths[632], 1 },
+};
+
+static const smart_fhir_tokparam_t
+    smart_fhir_tk_SubstanceSpecification[] = {
+    { "code", &smart_fhir_tpaths[633], 1 },
+};
+
+static const smart_fhir_tokparam_t
+    smart_fhir_tk_SupplyDelivery[] = {
+    { "identifier", &smart_fhir_tpaths[634], 1 },
+    { "status", &smart_fhir_tpaths[635], 1 },
+};
+
+static const smart_fhir_tokparam_t
+    smart_fhir_tk_SupplyRequest[] = {
+    { "category", &smart_fhir_tpaths[636], 1 },
+    { "identifier", &smart_fhir_tpaths[637], 1 },
+    { "status", &smart_fhir_tpaths[638], 1 },
+};
+
+static const smart_fhir_tokparam_t
+    smart_fhir_tk_Task[] = {
+    { "business-status", &smart_fhir_tpaths[639], 1 },
+    { "code", &smart_fhir_tpaths[640], 1 },
+    { "group-identifier", &smart_fhir_tpaths[641], 1 },
+    { "identifier", &smart_fhir_tpaths[642], 1 },
+    { "intent", &smart_fhir_tpaths[643], 1 },
+    { "performer", &smart_fhir_tpaths[644], 1 },
+    { "priority", &smart_fhir_tpaths[645], 1 },
+    { "status", &smart_fhir_tpaths[646], 1 },
+};
+
+static const smart_fhir_tokparam_t
+    smart_fhir_tk_TerminologyCapabilities[] = {
+    { "context", &smart_fhir_tpaths[647], 1 },
+    { "context-type", &smart_fhir_tpaths[648], 1 },
+    { "jurisdiction", &smart_fhir_tpaths[649], 1 },
+    { "status", &smart_fhir_tpaths[650], 1 },
+    { "version", &smart_fhir_tpaths[651], 1 },
+};
+
+static const smart_fhir_tokparam_t
+    smart_fhir_tk_TestReport[] = {
+    { "identifier", &smart_fhir_tpaths[652], 1 },
+    { "result", &smart_fhir_tpaths[653], 1 },
+};
+
+static const smart_fhir_tokparam_t
+    smart_fhir_tk_TestScript[] = {
+    { "context", &smart_fhir_tpaths[654], 1 },
+    { "context-type", &smart_fhir_tpaths[655], 1 },
+    { "identifier", &smart_fhir_tpaths[656], 1 },
+    { "jurisdiction", &smart_fhir_tpaths[657], 1 },
+    { "status", &smart_fhir_tpaths[658], 1 },
+    { "version", &smart_fhir_tpaths[659], 1 },
+};
+
+static const smart_fhir_tokparam_t
+    smart_fhir_tk_ValueSet[] = {
+    { "code", &smart_fhir_tpaths[660], 2 },
+    { "context", &smart_fhir_tpaths[662], 1 },
+    { "context-type", &smart_fhir_tpaths[663], 1 },
+    { "identifier", &smart_fhir_tpaths[664], 1 },
+    { "jurisdiction", &smart_fhir_tpaths[665], 1 },
+    { "status", &smart_fhir_tpaths[666], 1 },
+    { "version", &smart_fhir_tpaths[667], 1 },
+};
+
+static const smart_fhir_tokparam_t
+    smart_fhir_tk_VisionPrescription[] = {
+    { "identifier", &smart_fhir_tpaths[668], 1 },
+    { "status", &smart_fhir_tpaths[669], 1 },
+};
+
+static const smart_fhir_tokparam_t
+    smart_fhir_tk_common[] = {
+    { "_id", &smart_fhir_tpaths[670], 1 },
+    { "_security", &smart_fhir_tpaths[671], 1 },
+    { "_tag", &smart_fhir_tpaths[672], 1 },
+};
+
+
+const smart_fhir_tokparams_t
+    smart_fhir_token_params[SMART_FHIR_NTYPES] = {
+    { smart_fhir_tk_Account, 3 },
+    { smart_fhir_tk_ActivityDefinition, 7 },
+    { smart_fhir_tk_AdverseEvent, 5 },
+    { smart_fhir_tk_AllergyIntolerance, 10 },
+    { smart_fhir_tk_Appointment, 8 },
+    { smart_fhir_tk_AppointmentResponse, 2 },
+    { smart_fhir_tk_AuditEvent, 9 },
+    { smart_fhir_tk_Basic, 2 },
+    { NULL, 0 },
+    { NULL, 0 },
+    { smart_fhir_tk_BodyStructure, 3 },
+    { smart_fhir_tk_Bundle, 2 },
+    { smart_fhir_tk_CapabilityStatement, 10 },
+    { smart_fhir_tk_CarePlan, 5 },
+    { smart_fhir_tk_CareTeam, 3 },
+    { NULL, 0 },
+    { smart_fhir_tk_ChargeItem, 3 },
+    { smart_fhir_tk_ChargeItemDefinition, 6 },
+    { smart_fhir_tk_Claim, 4 },
+    { smart_fhir_tk_ClaimResponse, 4 },
+    { smart_fhir_tk_ClinicalImpression, 3 },
+    { smart_fhir_tk_CodeSystem, 9 },
+    { smart_fhir_tk_Communication, 4 },
+    { smart_fhir_tk_CommunicationRequest, 6 },
+    { smart_fhir_tk_CompartmentDefinition, 6 },
+    { smart_fhir_tk_Composition, 8 },
+    { smart_fhir_tk_ConceptMap, 8 },
+    { smart_fhir_tk_Condition, 9 },
+    { smart_fhir_tk_Consent, 7 },
+    { smart_fhir_tk_Contract, 2 },
+    { smart_fhir_tk_Coverage, 4 },
+    { smart_fhir_tk_CoverageEligibilityRequest, 2 },
+    { smart_fhir_tk_CoverageEligibilityResponse, 3 },
+    { smart_fhir_tk_DetectedIssue, 3 },
+    { smart_fhir_tk_Device, 3 },
+    { smart_fhir_tk_DeviceDefinition, 2 },
+    { smart_fhir_tk_DeviceMetric, 3 },
+    { smart_fhir_tk_DeviceRequest, 5 },
+    { smart_fhir_tk_DeviceUseStatement, 1 },
+    { smart_fhir_tk_DiagnosticReport, 5 },
+    { smart_fhir_tk_DocumentManifest, 4 },
+    { smart_fhir_tk_DocumentReference, 12 },
+    { smart_fhir_tk_EffectEvidenceSynthesis, 6 },
+    { smart_fhir_tk_Encounter, 7 },
+    { smart_fhir_tk_Endpoint, 4 },
+    { smart_fhir_tk_EnrollmentRequest, 2 },
+    { smart_fhir_tk_EnrollmentResponse, 2 },
+    { smart_fhir_tk_EpisodeOfCare, 3 },
+    { smart_fhir_tk_EventDefinition, 7 },
+    { smart_fhir_tk_Evidence, 7 },
+    { smart_fhir_tk_EvidenceVariable, 7 },
+    { smart_fhir_tk_ExampleScenario, 6 },
+    { smart_fhir_tk_ExplanationOfBenefit, 2 },
+    { smart_fhir_tk_FamilyMemberHistory, 5 },
+    { smart_fhir_tk_Flag, 1 },
+    { smart_fhir_tk_Goal, 4 },
+    { smart_fhir_tk_GraphDefinition, 6 },
+    { smart_fhir_tk_Group, 7 },
+    { smart_fhir_tk_GuidanceResponse, 2 },
+    { smart_fhir_tk_HealthcareService, 7 },
+    { smart_fhir_tk_ImagingStudy, 8 },
+    { smart_fhir_tk_Immunization, 6 },
+    { smart_fhir_tk_ImmunizationEvaluation, 4 },
+    { smart_fhir_tk_ImmunizationRecommendation, 4 },
+    { smart_fhir_tk_ImplementationGuide, 6 },
+    { smart_fhir_tk_InsurancePlan, 4 },
+    { smart_fhir_tk_Invoice, 4 },
+    { smart_fhir_tk_Library, 9 },
+    { NULL, 0 },
+    { smart_fhir_tk_List, 4 },
+    { smart_fhir_tk_Location, 5 },
+    { smart_fhir_tk_Measure, 7 },
+    { smart_fhir_tk_MeasureReport, 2 },
+    { smart_fhir_tk_Media, 6 },
+    { smart_fhir_tk_Medication, 6 },
+    { smart_fhir_tk_MedicationAdministration, 5 },
+    { smart_fhir_tk_MedicationDispense, 4 },
+    { smart_fhir_tk_MedicationKnowledge, 10 },
+    { smart_fhir_tk_MedicationRequest, 7 },
+    { smart_fhir_tk_MedicationStatement, 4 },
+    { smart_fhir_tk_MedicinalProduct, 2 },
+    { smart_fhir_tk_MedicinalProductAuthorization, 3 },
+    { NULL, 0 },
+    { NULL, 0 },
+    { NULL, 0 },
+    { NULL, 0 },
+    { NULL, 0 },
+    { smart_fhir_tk_MedicinalProductPackaged, 1 },
+    { smart_fhir_tk_MedicinalProductPharmaceutical, 3 },
+    { NULL, 0 },
+    { smart_fhir_tk_MessageDefinition, 9 },
+    { smart_fhir_tk_MessageHeader, 3 },
+    { smart_fhir_tk_MolecularSequence, 4 },
+    { smart_fhir_tk_NamingSystem, 8 },
+    { smart_fhir_tk_NutritionOrder, 6 },
+    { smart_fhir_tk_Observation, 13 },
+    { NULL, 0 },
+    { smart_fhir_tk_OperationDefinition, 10 },
+    { NULL, 0 },
+    { smart_fhir_tk_Organization, 4 },
+    { smart_fhir_tk_OrganizationAffiliation, 7 },
+    { NULL, 0 },
+    { smart_fhir_tk_Patient, 9 },
+    { smart_fhir_tk_PaymentNotice, 3 },
+    { smart_fhir_tk_PaymentReconciliation, 3 },
+    { smart_fhir_tk_Person, 6 },
+    { smart_fhir_tk_PlanDefinition, 8 },
+    { smart_fhir_tk_Practitioner, 8 },
+    { smart_fhir_tk_PractitionerRole, 7 },
+    { smart_fhir_tk_Procedure, 5 },
+    { smart_fhir_tk_Provenance, 3 },
+    { smart_fhir_tk_Questionnaire, 8 },
+    { smart_fhir_tk_QuestionnaireResponse, 2 },
+    { smart_fhir_tk_RelatedPerson, 8 },
+    { smart_fhir_tk_RequestGroup, 6 },
+    { smart_fhir_tk_ResearchDefinition, 7 },
+    { smart_fhir_tk_ResearchElementDefinition, 7 },
+    { smart_fhir_tk_ResearchStudy, 6 },
+    { smart_fhir_tk_ResearchSubject, 2 },
+    { smart_fhir_tk_RiskAssessment, 3 },
+    { smart_fhir_tk_RiskEvidenceSynthesis, 6 },
+    { smart_fhir_tk_Schedule, 5 },
+    { smart_fhir_tk_SearchParameter, 9 },
+    { smart_fhir_tk_ServiceRequest, 10 },
+    { smart_fhir_tk_Slot, 6 },
+    { smart_fhir_tk_Specimen, 7 },
+    { smart_fhir_tk_SpecimenDefinition, 3 },
+    { smart_fhir_tk_StructureDefinition, 14 },
+    { smart_fhir_tk_StructureMap, 6 },
+    { smart_fhir_tk_Subscription, 4 },
+    { smart_fhir_tk_Substance, 5 },
+    { NULL, 0 },
+    { NULL, 0 },
+    { NULL, 0 },
+    { NULL, 0 },
+    { NULL, 0 },
+    { smart_fhir_tk_SubstanceSpecification, 1 },
+    { smart_fhir_tk_SupplyDelivery, 2 },
+    { smart_fhir_tk_SupplyRequest, 3 },
+    { smart_fhir_tk_Task, 8 },
+    { smart_fhir_tk_TerminologyCapabilities, 5 },
+    { smart_fhir_tk_TestReport, 2 },
+    { smart_fhir_tk_TestScript, 6 },
+    { smart_fhir_tk_ValueSet, 7 },
+    { NULL, 0 },
+    { smart_fhir_tk_VisionPrescription, 2 },
+};
+
+const smart_fhir_tokparams_t  smart_fhir_common_token_params = {
+    smart_fhir_tk_common, 3
+};
+
+
 int
 smart_fhir_type_index(const char *name, size_t len)
 {

@@ -122,4 +122,57 @@ extern const smart_fhir_codes_t  smart_fhir_search_params[SMART_FHIR_NTYPES];
 /* the codes defined on Resource and DomainResource (every type has them) */
 extern const smart_fhir_codes_t  smart_fhir_common_params;
 
+
+/*
+ * Token search parameters (SearchParameter.type token) and the elements
+ * behind them, for the response check of granular scopes
+ * (smart_restrict.h).  The data type of the element a path ends on
+ * (STRING: code, id, string, uri and canonical, compared as written):
+ */
+#define SMART_FHIR_TOKEN_CODING           1   /* Coding: system, code */
+#define SMART_FHIR_TOKEN_CODEABLECONCEPT  2   /* CodeableConcept: coding[] */
+#define SMART_FHIR_TOKEN_IDENTIFIER       3   /* Identifier: system, value */
+#define SMART_FHIR_TOKEN_CONTACTPOINT     4   /* ContactPoint: value */
+#define SMART_FHIR_TOKEN_STRING           5   /* code, id, string, uri */
+#define SMART_FHIR_TOKEN_BOOLEAN          6   /* boolean: true, false */
+
+
+/* One path behind a token search parameter (SearchParameter.expression). */
+typedef struct {
+    /* the FHIRPath fragment as written, e.g.
+       "(Observation.value as CodeableConcept)" */
+    const char                  *expression;
+    /* JSON member names below the resource root, dotted, with the type of
+       a choice element resolved: "category", "component.code",
+       "valueCodeableConcept", "meta.tag" */
+    const char                  *element;
+    int                          datatype;  /* SMART_FHIR_TOKEN_* */
+} smart_fhir_tpath_t;
+
+
+/* A token search parameter of a type, or of every type. */
+typedef struct {
+    const char                  *name;      /* code, e.g. "category" */
+    /* in expression order; none when the expression has only forms the
+       tables do not carry (phone, email: a ContactPoint filtered by its
+       system; Patient's deceased): no resource is ever shown to satisfy
+       such a parameter */
+    const smart_fhir_tpath_t    *paths;
+    size_t                       npaths;
+} smart_fhir_tokparam_t;
+
+
+/* Token search parameters, sorted by name in byte order. */
+typedef struct {
+    const smart_fhir_tokparam_t *params;
+    size_t                       n;
+} smart_fhir_tokparams_t;
+
+/* the token parameters defined on each type, by type index */
+extern const smart_fhir_tokparams_t
+    smart_fhir_token_params[SMART_FHIR_NTYPES];
+
+/* the token parameters defined on Resource (_id, _security, _tag) */
+extern const smart_fhir_tokparams_t  smart_fhir_common_token_params;
+
 #endif /* SMART_FHIR_TABLES_H */

@@ -109,11 +109,12 @@ smart_patient_read(smart_policy_ctx_t *c, const smart_fhir_req_t *req,
 /*
  * A read by id (r) or a history (s): by type under a user or system
  * scope; under a patient scope the patient's own Patient and the types
- * outside the compartment; never under granular scopes alone.
+ * outside the compartment; under granular scopes alone a read by id
+ * checked on the response (smart_granular_read()).
  */
 static void
 smart_decide_read(smart_policy_ctx_t *c, const smart_fhir_req_t *req,
-    smart_policy_res_t *best)
+    int in_bundle, smart_policy_res_t *best)
 {
     int                    t;
     unsigned               need;
@@ -137,10 +138,7 @@ smart_decide_read(smart_policy_ctx_t *c, const smart_fhir_req_t *req,
         smart_res_offer(best, &r);
     }
 
-    smart_offer_granular_refusal(c, t, need,
-                                 "granular scopes grant searches only; a "
-                                 "read by id or a history cannot be checked",
-                                 best);
+    smart_granular_read(c, req, need, in_bundle, best);
     smart_offer_context_missing(c, t, need, best);
 }
 
@@ -167,7 +165,7 @@ smart_decide_req(smart_policy_ctx_t *c, const smart_fhir_req_t *req,
     case SMART_FHIR_I_HISTORY_INSTANCE:
     case SMART_FHIR_I_HISTORY_TYPE:
     case SMART_FHIR_I_HISTORY_SYSTEM:
-        smart_decide_read(c, req, r);
+        smart_decide_read(c, req, in_bundle, r);
         break;
 
     case SMART_FHIR_I_SEARCH_TYPE:
@@ -391,7 +389,9 @@ done:
 
     json_decref(json);
 
-    if (c.nomem || smart_fill_decision(&c, d, &r) != 0) {
+    if (c.nomem || smart_fill_decision(&c, d, &r) != 0
+        || smart_granular_restrictions(&c, req, &r, d) != 0)
+    {
         smart_res_clear_params(&r);
         smart_decision_free(d);
         return SMART_POLICY_NOMEM;
@@ -427,5 +427,6 @@ smart_decision_free(smart_decision_t *d)
 
     free(d->prereads);
     free(d->entries);
+    free(d->restrictions);
     free(d);
 }

@@ -18,6 +18,7 @@
 
 #include "smart_errors.h"
 #include "smart_fhir.h"
+#include "smart_restrict.h"
 #include "smart_scope.h"
 
 
@@ -78,6 +79,13 @@ typedef struct {
        it; formatting it cost every allowed request a malloc) */
     int                      no_granted_by;
     smart_response_check_e   response_check;
+    /* 1: the caller hands smart_decision_t.restrictions to
+       smart_response_check() (smart_response_req_t.restrictions), so a
+       read by id under granular scopes may be allowed on condition of the
+       response; 0 (the default): it is refused as before, so that a
+       caller that proves only the patient's compartment never releases a
+       record outside the restriction */
+    int                      restrictions_checked;
 } smart_policy_conf_t;
 
 
@@ -144,6 +152,13 @@ typedef struct {
     /* one line for reviewers (smart-scope-check, X-Smart-Decision); static
        text, never a patient id or other request data */
     const char              *explain;
+    /* a read by id allowed under granular scopes only (check is 1): the
+       response must satisfy one of these restrictions (and, for a
+       patient/ scope's, be in the patient's compartment); copies of the
+       scopes' parameters in one block owned by the decision, for
+       smart_response_req_t.restrictions.  NULL and 0 otherwise */
+    smart_restriction_t     *restrictions;
+    size_t                   nrestrictions;
 } smart_decision_t;
 
 

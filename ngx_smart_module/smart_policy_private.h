@@ -10,7 +10,7 @@
  *                            compartment
  *   smart_policy_search.c    _include/_revinclude, recognised parameters,
  *                            chains and _has, searches
- *   smart_policy_granular.c  granular scopes
+ *   smart_policy_granular.c  granular scopes: searches, reads by id
  *   smart_policy_write.c     write bodies (references, JSON Patch), writes
  *   smart_policy_op.c        operations and the smart_operation table
  *   smart_policy_bundle.c    batch and transaction bundles
@@ -37,6 +37,10 @@
 
 #define SMART_POLICY_CTX_US         (SMART_SCOPE_USER | SMART_SCOPE_SYSTEM)
 
+/* which granular scopes a checked read by id carries as restrictions */
+#define SMART_POLICY_RESTRICT_US        0x01    /* user and system */
+#define SMART_POLICY_RESTRICT_PATIENT   0x02
+
 #define SMART_POLICY_PATIENT_FEATURES_DENIED                                 \
     (SMART_FHIR_F_CHAIN | SMART_FHIR_F_HAS | SMART_FHIR_F_FILTER             \
      | SMART_FHIR_F_INCLUDE_WILD | SMART_FHIR_F_QUERY                        \
@@ -54,6 +58,9 @@ typedef struct {
     int                      empty;     /* no path offered anything yet */
     int                      check;     /* an allow that the response
                                            must prove */
+    unsigned                 restricted;    /* SMART_POLICY_RESTRICT_*: the
+                                               response must satisfy a
+                                               granular restriction */
 } smart_policy_res_t;
 
 
@@ -158,6 +165,11 @@ void smart_decide_search_system(smart_policy_ctx_t *c,
 void smart_granular_search(smart_policy_ctx_t *c, const smart_fhir_req_t *req,
     int t, const smart_scope_t **g, size_t ng, const char *needed,
     smart_policy_res_t *r);
+void smart_granular_read(smart_policy_ctx_t *c, const smart_fhir_req_t *req,
+    unsigned need, int in_bundle, smart_policy_res_t *best);
+int smart_granular_restrictions(smart_policy_ctx_t *c,
+    const smart_fhir_req_t *req, const smart_policy_res_t *r,
+    smart_decision_t *d);
 
 
 /* --- smart_policy_write.c, smart_policy_op.c, smart_policy_bundle.c ------- */

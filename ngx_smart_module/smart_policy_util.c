@@ -130,6 +130,7 @@ smart_res_init(smart_policy_res_t *r)
     r->nparams = 0;
     r->empty = 1;
     r->check = 0;
+    r->restricted = 0;
 }
 
 
@@ -157,6 +158,7 @@ smart_res_deny(smart_policy_res_t *r, smart_err_e reason, const char *needed,
     r->granted = NULL;
     r->why = why;
     r->empty = 0;
+    r->restricted = 0;
     if (needed != r->needed) {
         snprintf(r->needed, sizeof(r->needed), "%s", needed ? needed : "");
     }
@@ -183,6 +185,7 @@ smart_res_allow(smart_policy_res_t *r, const smart_scope_t *granted,
     r->empty = 0;
     r->needed[0] = '\0';
     r->check = 0;
+    r->restricted = 0;
 }
 
 

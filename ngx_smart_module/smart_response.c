@@ -20,6 +20,7 @@
 
 #include "smart_compartment.h"
 #include "smart_json.h"
+#include "smart_restrict.h"
 #include "smart_response.h"
 #include "smart_text.h"
 
@@ -100,6 +101,9 @@ smart_resp_refuse(smart_resp_ctx_t *c, smart_response_verdict_e v,
     c->out->verdict = v;
     c->out->why = why;
     c->out->entry = c->outer;
+    c->out->reason = (v == SMART_RESPONSE_MISMATCH)
+                     ? SMART_ERR_PATIENT_MISMATCH
+                     : SMART_ERR_RESPONSE_UNVERIFIABLE;
 
     return SMART_RESP_REFUSED;
 }
@@ -253,6 +257,58 @@ smart_resp_answer(smart_resp_ctx_t *c, smart_compartment_e e)
 }
 
 
+/*
+ * A resource a read by id under granular scopes asked for (type known):
+ * kept when one restriction holds (smart_response.h).
+ */
+static int
+smart_resp_restricted(smart_resp_ctx_t *c, const json_t *res, int type)
+{
+    int                         outside, checked;
+    size_t                      k;
+    smart_compartment_e         e;
+    const smart_restriction_t  *r;
+
+    e = SMART_COMPARTMENT_OUT;
+    checked = 0;
+    outside = 0;
+
+    for (k = 0; k < c->rq->nrestrictions; k++) {
+        r = &c->rq->restrictions[k];
+
+        if (r->patient) {
+            if (!checked) {
+                e = smart_compartment_check(&c->cx, res);
+                checked = 1;
+            }
+
+            if (e != SMART_COMPARTMENT_IN
+                && e != SMART_COMPARTMENT_NOT_PATIENT_DATA)
+            {
+                continue;
+            }
+        }
+
+        if (smart_restrict_match(type, res, r->params, r->nparams)) {
+            return SMART_RESP_KEEP;
+        }
+
+        outside = 1;
+    }
+
+    if (outside) {
+        (void) smart_resp_refuse(c, SMART_RESPONSE_MISMATCH,
+                                 "a resource is outside every granular "
+                                 "restriction");
+        c->out->reason = SMART_ERR_SCOPE_INSUFFICIENT;
+        return SMART_RESP_REFUSED;
+    }
+
+    /* every restriction is a patient one, and the compartment said no */
+    return smart_resp_answer(c, e);
+}
+
+
 /* A resource the request asked for, of type (any when -1). */
 static int
 smart_resp_resource(smart_resp_ctx_t *c, const json_t *res, int type)
@@ -260,6 +316,10 @@ smart_resp_resource(smart_resp_ctx_t *c, const json_t *res, int type)
     if (type >= 0 && smart_compartment_type(res) != type) {
         return smart_resp_refuse(c, SMART_RESPONSE_UNVERIFIABLE,
                                  "a resource is not of the type asked for");
+    }
+
+    if (c->rq->nrestrictions > 0) {
+        return smart_resp_restricted(c, res, type);
     }
 
     return smart_resp_answer(c, smart_compartment_check(&c->cx, res));
@@ -818,6 +878,29 @@ smart_resp_document(smart_resp_ctx_t *c, const json_t *doc)
 }
 
 
+/*
+ * Does the check need the patient?  Always without restrictions; with
+ * them, when one is a patient/ scope's.
+ */
+static int
+smart_resp_needs_patient(const smart_response_req_t *rq)
+{
+    size_t  k;
+
+    if (rq->nrestrictions == 0 || rq->restrictions == NULL) {
+        return 1;
+    }
+
+    for (k = 0; k < rq->nrestrictions; k++) {
+        if (rq->restrictions[k].patient) {
+            return 1;
+        }
+    }
+
+    return 0;
+}
+
+
 /* The request's facts and the body's bounds; KEEP or REFUSED. */
 static int
 smart_resp_prepare(smart_resp_ctx_t *c, const smart_response_req_t *rq,
@@ -826,8 +909,10 @@ smart_resp_prepare(smart_resp_ctx_t *c, const smart_response_req_t *rq,
     int     rc;
     size_t  off, max;
 
-    if (rq == NULL || rq->patient == NULL
-        || !smart_fhir_valid_id(rq->patient, strlen(rq->patient))
+    if (rq == NULL
+        || (smart_resp_needs_patient(rq)
+            && (rq->patient == NULL
+                || !smart_fhir_valid_id(rq->patient, strlen(rq->patient))))
         || rq->type < -1 || rq->type >= SMART_FHIR_NTYPES
         || (rq->interaction == SMART_FHIR_I_HISTORY_INSTANCE
             && (rq->id == NULL || rq->type < 0)))
@@ -837,8 +922,19 @@ smart_resp_prepare(smart_resp_ctx_t *c, const smart_response_req_t *rq,
                                  "valid patient, type or id)");
     }
 
+    if (rq->nrestrictions > 0
+        && (rq->restrictions == NULL || rq->type < 0
+            || (rq->interaction != SMART_FHIR_I_READ
+                && rq->interaction != SMART_FHIR_I_VREAD
+                && rq->interaction != SMART_FHIR_I_HISTORY_INSTANCE)))
+    {
+        return smart_resp_refuse(c, SMART_RESPONSE_UNVERIFIABLE,
+                                 "granular restrictions are checked on "
+                                 "reads by id and instance histories only");
+    }
+
     c->cx.patient = rq->patient;
-    c->cx.patient_len = strlen(rq->patient);
+    c->cx.patient_len = (rq->patient != NULL) ? strlen(rq->patient) : 0;
     c->cx.base = (rq->base != NULL) ? rq->base : "";
     c->cx.base_len = strlen(c->cx.base);
 
@@ -882,6 +978,7 @@ smart_response_check(const smart_response_req_t *rq, const char *body,
     out->verdict = SMART_RESPONSE_RELEASE;
     out->why = "";
     out->entry = -1;
+    out->reason = SMART_ERR__COUNT;
 
     memset(&c, 0, sizeof(smart_resp_ctx_t));
     c.rq = rq;

@@ -24,7 +24,9 @@
 
 #include <stddef.h>
 
+#include "smart_errors.h"
 #include "smart_fhir.h"
+#include "smart_restrict.h"
 
 
 /* bytes of a response body checked, when the caller sets no bound */
@@ -84,6 +86,18 @@ typedef struct {
        smart_cid_valid() refuses is written as "invalid" */
     const char                  *correlation_id;
     size_t                       body_max;  /* 0: the default */
+    /*
+     * A read by id under granular scopes (smart_decision_t.restrictions):
+     * with nrestrictions > 0, the interaction must be READ, VREAD or
+     * HISTORY_INSTANCE (else UNVERIFIABLE), and the resource, and every
+     * version of the history, must satisfy at least one restriction
+     * (smart_restrict_match()) and, for a patient one, be in the
+     * patient's compartment (or hold no patient's data).  patient may
+     * then be NULL when no restriction is a patient one.  nrestrictions
+     * 0: the patient's compartment alone, as before.
+     */
+    const smart_restriction_t   *restrictions;
+    size_t                       nrestrictions;
 } smart_response_req_t;
 
 
@@ -101,6 +115,17 @@ typedef struct {
     /* index in the outer Bundle.entry of the entry the refusal is about,
        -1 when it is about the whole body */
     long                         entry;
+    /*
+     * The catalogue code of a refusal, for the caller's answer:
+     *   MISMATCH      SMART_ERR_PATIENT_MISMATCH: not in the patient's
+     *                 compartment (403 patient-mismatch);
+     *                 SMART_ERR_SCOPE_INSUFFICIENT: the patient's (or no
+     *                 patient's) but outside every granular restriction
+     *                 (403 scope-insufficient)
+     *   UNVERIFIABLE  SMART_ERR_RESPONSE_UNVERIFIABLE
+     *   RELEASE, RELEASE_FILTERED  SMART_ERR__COUNT
+     */
+    smart_err_e                  reason;
 } smart_response_t;
 
 
@@ -126,6 +151,14 @@ typedef struct {
  * DocumentReference that points to it, which is the glue's business); a
  * searchset or history Bundle inside a batch-response is checked as a
  * Bundle instead.  The first entry that fails decides.
+ *
+ * With restrictions (a read by id under granular scopes), a resource is
+ * released when one restriction holds: it satisfies the restriction's
+ * parameters and, for a patient restriction, the compartment check says
+ * IN or NOT_PATIENT_DATA.  When none holds: MISMATCH with reason
+ * SCOPE_INSUFFICIENT if a restriction failed on its parameters alone,
+ * else (every restriction failed on the compartment) MISMATCH with reason
+ * PATIENT_MISMATCH, or UNVERIFIABLE for an UNPROVABLE type.
  */
 smart_response_verdict_e smart_response_check(const smart_response_req_t *rq,
     const char *body, size_t len, smart_response_t *out);

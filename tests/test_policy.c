@@ -736,6 +736,227 @@ test_op_table(void **state)
 }
 
 
+/* --- granular scopes: reads by id, codes without system (issue 14) ------- */
+
+#define LAB_SCOPE                                                            \
+    "patient/Observation.rs?category=http://terminology.hl7.org/CodeSystem/" \
+    "observation-category%7Claboratory"
+#define LAB_VALUE                                                            \
+    "http://terminology.hl7.org/CodeSystem/observation-category|laboratory"
+
+
+static void
+expect_checked(tp_t *t, size_t nrestrictions)
+{
+    assert_int_equal(t->d->allow, 1);
+    assert_int_equal(t->d->narrowed, 0);
+    assert_int_equal(t->d->check, 1);
+    assert_int_equal(t->d->nrestrictions, nrestrictions);
+    assert_true((t->d->restrictions != NULL) == (nrestrictions > 0));
+}
+
+
+static void
+test_granular_read(void **state)
+{
+    tp_t  t;
+
+    (void) state;
+    memset(&t, 0, sizeof(tp_t));
+
+    /* a caller that does not check restrictions: refused as before */
+    run(&t, LAB_SCOPE, "123", "GET", "Observation/1", NULL);
+    expect_deny(&t, SMART_ERR_SCOPE_INSUFFICIENT, "patient/Observation.r");
+    assert_null(t.d->restrictions);
+    done(&t);
+
+    t.conf.restrictions_checked = 1;
+
+    run(&t, LAB_SCOPE, "123", "GET", "Observation/1", NULL);
+    expect_checked(&t, 1);
+    assert_string_equal(t.d->granted_by,
+                        "patient/Observation.rs?category=" LAB_VALUE);
+
+    /* the copies outlive the scope set (the glue's does not outlive the
+       decision call) */
+    smart_scope_set_free(t.set);
+    t.set = NULL;
+    assert_int_equal(t.d->restrictions[0].patient, 1);
+    assert_int_equal(t.d->restrictions[0].nparams, 1);
+    assert_string_equal(t.d->restrictions[0].params[0].name, "category");
+    assert_string_equal(t.d->restrictions[0].params[0].value, LAB_VALUE);
+    done(&t);
+
+    /* vread and the instance history too */
+    run(&t, LAB_SCOPE, "123", "GET", "Observation/1/_history/2", NULL);
+    expect_checked(&t, 1);
+    done(&t);
+    run(&t, LAB_SCOPE, "123", "GET", "Observation/1/_history", NULL);
+    expect_checked(&t, 1);
+    done(&t);
+
+    /* patient/ scopes first, then user/ and system/ ones; a scope whose
+       restriction cannot be read is left out */
+    run(&t, "user/Observation.rs?code=x user/Observation.rs?date=2020 "
+            LAB_SCOPE " system/Observation.r?status=final", "123", "GET",
+        "Observation/1", NULL);
+    expect_checked(&t, 3);
+    assert_int_equal(t.d->restrictions[0].patient, 1);
+    assert_int_equal(t.d->restrictions[1].patient, 0);
+    assert_string_equal(t.d->restrictions[1].params[0].name, "code");
+    assert_string_equal(t.d->restrictions[2].params[0].value, "final");
+    done(&t);
+
+    /* without a patient claim, only the user/ one */
+    run(&t, "user/Observation.rs?code=x " LAB_SCOPE, NULL, "GET",
+        "Observation/1", NULL);
+    expect_checked(&t, 1);
+    assert_int_equal(t.d->restrictions[0].patient, 0);
+    done(&t);
+
+    /* an unrestricted grant wins, and carries no restrictions */
+    run(&t, "patient/Observation.r " LAB_SCOPE, "123", "GET",
+        "Observation/1", NULL);
+    expect_checked(&t, 0);
+    done(&t);
+    run(&t, "user/Observation.r " LAB_SCOPE, "123", "GET", "Observation/1",
+        NULL);
+    assert_int_equal(t.d->allow, 1);
+    assert_int_equal(t.d->check, 0);
+    assert_null(t.d->restrictions);
+    done(&t);
+
+    t.conf.restrictions_checked = 0;
+}
+
+
+static void
+test_granular_read_refused(void **state)
+{
+    tp_t  t;
+
+    (void) state;
+    memset(&t, 0, sizeof(tp_t));
+    t.conf.restrictions_checked = 1;
+
+    /* only token restrictions are read; the scope's own context asked */
+    run(&t, "system/Observation.rs?date=2020", NULL, "GET", "Observation/1",
+        NULL);
+    expect_deny(&t, SMART_ERR_SCOPE_INSUFFICIENT, "system/Observation.r");
+    done(&t);
+
+    /* another patient's Patient; a type no parameter ties to the patient */
+    run(&t, "patient/Patient.rs?gender=female", "123", "GET", "Patient/9",
+        NULL);
+    expect_deny(&t, SMART_ERR_PATIENT_MISMATCH, "patient/Patient.r");
+    done(&t);
+    run(&t, "patient/Patient.rs?gender=female", "123", "GET", "Patient/123",
+        NULL);
+    expect_checked(&t, 1);
+    done(&t);
+    run(&t, "patient/Binary.r?_tag=x", "123", "GET", "Binary/1", NULL);
+    expect_deny(&t, SMART_ERR_SCOPE_INSUFFICIENT, "user/Binary.r");
+    done(&t);
+
+    /* a type history cannot be held to a restriction */
+    run(&t, LAB_SCOPE, "123", "GET", "Observation/_history", NULL);
+    expect_deny(&t, SMART_ERR_SCOPE_INSUFFICIENT, "patient/Observation.s");
+    done(&t);
+
+    /* smart_response_check off */
+    t.conf.response_check = SMART_RESPONSE_CHECK_OFF;
+    run(&t, LAB_SCOPE, "123", "GET", "Observation/1", NULL);
+    expect_deny(&t, SMART_ERR_SCOPE_INSUFFICIENT, "patient/Observation.r");
+    done(&t);
+    t.conf.response_check = SMART_RESPONSE_CHECK_ON;
+
+    /* a parameter the gateway does not recognise on a read */
+    run(&t, LAB_SCOPE, "123", "GET", "Observation/1?foo=bar", NULL);
+    expect_deny(&t, SMART_ERR_REQUEST_INVALID, "");
+    done(&t);
+
+    /* a bundle entry: a batch-response is not checked against
+       restrictions */
+    run(&t, "user/Observation.rs?code=x", NULL, "POST", "",
+        "{\"resourceType\":\"Bundle\",\"type\":\"batch\",\"entry\":["
+        "{\"request\":{\"method\":\"GET\",\"url\":\"Observation/1\"}}]}");
+    assert_int_equal(t.d->allow, 0);
+    assert_int_equal(t.d->nentries, 1);
+    assert_int_equal(t.d->entries[0].reason, SMART_ERR_SCOPE_INSUFFICIENT);
+    assert_null(t.d->restrictions);
+    done(&t);
+}
+
+
+static void
+test_narrow_granular_codes(void **state)
+{
+    tp_t  t;
+
+    (void) state;
+    memset(&t, 0, sizeof(tp_t));
+
+    /* a code without system, narrowed with the scope's system|code */
+    run(&t, LAB_SCOPE, "123", "GET",
+        "Observation?patient=123&category=laboratory", NULL);
+    expect_narrow(&t, "category=http://terminology.hl7.org/CodeSystem/"
+                      "observation-category%7Claboratory");
+    done(&t);
+
+    /* the narrowed request is then allowed unchanged */
+    run(&t, LAB_SCOPE, "123", "GET",
+        "Observation?patient=123&category=laboratory&category=http://"
+        "terminology.hl7.org/CodeSystem/observation-category%7Claboratory",
+        NULL);
+    assert_int_equal(t.d->allow, 1);
+    assert_int_equal(t.d->narrowed, 0);
+    done(&t);
+
+    /* the patient narrowing first */
+    run(&t, LAB_SCOPE, "123", "GET", "Observation?category=laboratory",
+        NULL);
+    expect_narrow(&t, "patient=123&category=http://terminology.hl7.org/"
+                      "CodeSystem/observation-category%7Claboratory");
+    done(&t);
+
+    /* the union of one-parameter scopes */
+    run(&t, "user/Observation.rs?category=s%7Clab "
+            "user/Observation.rs?category=s%7Cvs "
+            "user/Observation.rs?category=t%7Clab", NULL, "GET",
+        "Observation?category=vs,s%7Clab", NULL);
+    expect_narrow(&t, "category=s%7Clab,s%7Cvs,t%7Clab");
+    done(&t);
+
+    /* a scope of two parameters narrows with both */
+    run(&t, "user/Condition.rs?category=s%7Cproblem&clinical-status=active",
+        NULL, "GET", "Condition?category=problem&clinical-status=active",
+        NULL);
+    expect_narrow(&t, "category=s%7Cproblem&clinical-status=active");
+    done(&t);
+
+    /* another code, no system asked, another system: refused */
+    run(&t, LAB_SCOPE, "123", "GET",
+        "Observation?patient=123&category=vital-signs", NULL);
+    expect_deny(&t, SMART_ERR_SCOPE_INSUFFICIENT, "patient/Observation.s");
+    done(&t);
+    run(&t, LAB_SCOPE, "123", "GET",
+        "Observation?patient=123&category=%7Claboratory", NULL);
+    expect_deny(&t, SMART_ERR_SCOPE_INSUFFICIENT, "patient/Observation.s");
+    done(&t);
+    run(&t, LAB_SCOPE, "123", "GET",
+        "Observation?patient=123&category=laboratory,vital-signs", NULL);
+    expect_deny(&t, SMART_ERR_SCOPE_INSUFFICIENT, "patient/Observation.s");
+    done(&t);
+
+    /* smart_patient_search deny: no narrowing */
+    t.conf.patient_search = SMART_PATIENT_SEARCH_DENY;
+    run(&t, LAB_SCOPE, "123", "GET",
+        "Observation?patient=123&category=laboratory", NULL);
+    expect_deny(&t, SMART_ERR_SCOPE_INSUFFICIENT, "patient/Observation.s");
+    done(&t);
+}
+
+
 int
 main(void)
 {
@@ -754,6 +975,9 @@ main(void)
         cmocka_unit_test(test_bundle_bound),
         cmocka_unit_test(test_op_parse),
         cmocka_unit_test(test_op_table),
+        cmocka_unit_test(test_granular_read),
+        cmocka_unit_test(test_granular_read_refused),
+        cmocka_unit_test(test_narrow_granular_codes),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);

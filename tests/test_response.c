@@ -900,6 +900,236 @@ test_entry_bound(void **state)
 }
 
 
+/* --- granular restrictions (reads by id under granular scopes) ----------- */
+
+#define CAT     "http://terminology.hl7.org/CodeSystem/observation-category"
+
+#define OBS_CAT(id, pat, code)                                               \
+    "{\"resourceType\":\"Observation\",\"id\":\"" id "\",\"subject\":"       \
+    "{\"reference\":\"Patient/" pat "\"},\"category\":[{\"coding\":[{"     \
+    "\"system\":\"" CAT "\",\"code\":\"" code "\"}]}]}"
+
+
+static const smart_scope_param_t  lab_param = {
+    "category", 8, CAT "|laboratory", sizeof(CAT "|laboratory") - 1
+};
+
+static const smart_scope_param_t  vital_param = {
+    "category", 8, CAT "|vital-signs", sizeof(CAT "|vital-signs") - 1
+};
+
+static const smart_scope_param_t  final_params[] = {
+    { "category", 8, "laboratory", 10 },
+    { "status", 6, "final", 5 }
+};
+
+
+/* r holds the one parameter p, of a patient/ scope or not. */
+static void
+one_restriction(smart_restriction_t *r, const smart_scope_param_t *p,
+    int patient)
+{
+    r->params = p;
+    r->nparams = 1;
+    r->patient = patient;
+}
+
+
+/* The restrictions r[0..n) on an Observation read. */
+static smart_response_req_t
+restricted(smart_fhir_interaction_e i, smart_restriction_t *r, size_t n)
+{
+    smart_response_req_t  rq;
+
+    rq = req(i, "Observation");
+    rq.restrictions = r;
+    rq.nrestrictions = n;
+
+    return rq;
+}
+
+
+static void
+expect_refusal(const smart_response_req_t *rq, const char *body,
+    smart_response_verdict_e v, smart_err_e reason)
+{
+    smart_response_t  out;
+
+    assert_int_equal(run(rq, body, &out), v);
+    assert_int_equal(out.reason, reason);
+    smart_response_free(&out);
+}
+
+
+static void
+test_restricted_read(void **state)
+{
+    smart_response_req_t  rq;
+    smart_restriction_t   r[2];
+
+    (void) state;
+
+    /* a patient/ restriction: the category, and the compartment */
+    one_restriction(&r[0], &lab_param, 1);
+    rq = restricted(SMART_FHIR_I_READ, r, 1);
+
+    expect_refusal(&rq, OBS_CAT("o1", P, "laboratory"),
+                   SMART_RESPONSE_RELEASE, SMART_ERR__COUNT);
+    expect_refusal(&rq, OBS_CAT("o1", P, "vital-signs"),
+                   SMART_RESPONSE_MISMATCH, SMART_ERR_SCOPE_INSUFFICIENT);
+    expect_refusal(&rq, OBS("o1", P), SMART_RESPONSE_MISMATCH,
+                   SMART_ERR_SCOPE_INSUFFICIENT);
+    expect_refusal(&rq, OBS_CAT("o1", Q, "laboratory"),
+                   SMART_RESPONSE_MISMATCH, SMART_ERR_PATIENT_MISMATCH);
+    expect_refusal(&rq, OBS_CAT("o1", Q, "vital-signs"),
+                   SMART_RESPONSE_MISMATCH, SMART_ERR_PATIENT_MISMATCH);
+
+    /* the other checks stay: the type asked for, not JSON */
+    expect_refusal(&rq, PAT(P), SMART_RESPONSE_UNVERIFIABLE,
+                   SMART_ERR_RESPONSE_UNVERIFIABLE);
+    expect_refusal(&rq, "{", SMART_RESPONSE_UNVERIFIABLE,
+                   SMART_ERR_RESPONSE_UNVERIFIABLE);
+    expect_refusal(&rq, "{\"resourceType\":\"OperationOutcome\"}",
+                   SMART_RESPONSE_RELEASE, SMART_ERR__COUNT);
+
+    /* a user/ restriction: no compartment, no patient needed */
+    r[0].patient = 0;
+    rq.patient = NULL;
+    expect_refusal(&rq, OBS_CAT("o1", Q, "laboratory"),
+                   SMART_RESPONSE_RELEASE, SMART_ERR__COUNT);
+    expect_refusal(&rq, OBS_CAT("o1", Q, "vital-signs"),
+                   SMART_RESPONSE_MISMATCH, SMART_ERR_SCOPE_INSUFFICIENT);
+
+    /* one of several: lab (patient/) or vital signs (user/) */
+    r[0].patient = 1;
+    one_restriction(&r[1], &vital_param, 0);
+    rq = restricted(SMART_FHIR_I_VREAD, r, 2);
+
+    expect_refusal(&rq, OBS_CAT("o1", P, "laboratory"),
+                   SMART_RESPONSE_RELEASE, SMART_ERR__COUNT);
+    expect_refusal(&rq, OBS_CAT("o1", Q, "vital-signs"),
+                   SMART_RESPONSE_RELEASE, SMART_ERR__COUNT);
+    expect_refusal(&rq, OBS_CAT("o1", Q, "laboratory"),
+                   SMART_RESPONSE_MISMATCH, SMART_ERR_SCOPE_INSUFFICIENT);
+
+    /* several parameters: all of them */
+    r[0].params = final_params;
+    r[0].nparams = 2;
+    rq = restricted(SMART_FHIR_I_READ, r, 1);
+    expect_refusal(&rq, OBS_CAT("o1", P, "laboratory"),
+                   SMART_RESPONSE_MISMATCH, SMART_ERR_SCOPE_INSUFFICIENT);
+    expect_refusal(&rq, "{\"resourceType\":\"Observation\",\"status\":"
+                   "\"final\",\"subject\":{\"reference\":\"Patient/" P
+                   "\"},\"category\":[{\"coding\":[{\"code\":"
+                   "\"laboratory\"}]}]}",
+                   SMART_RESPONSE_RELEASE, SMART_ERR__COUNT);
+}
+
+
+static void
+test_restricted_history(void **state)
+{
+    smart_response_t      out;
+    smart_response_req_t  rq;
+    smart_restriction_t   r;
+
+    (void) state;
+
+    one_restriction(&r, &lab_param, 1);
+    rq = restricted(SMART_FHIR_I_HISTORY_INSTANCE, &r, 1);
+    rq.id = "o1";
+
+    assert_int_equal(run(&rq, BUNDLE("history",
+                                     VERSION(OBS_CAT("o1", P, "laboratory"),
+                                             "Observation/o1")
+                                     "," DELETED(BASE "/Observation/o1",
+                                                 "Observation/o1")),
+                         &out),
+                     SMART_RESPONSE_RELEASE);
+
+    /* every version must satisfy it: an earlier one outside the category */
+    assert_int_equal(run(&rq, BUNDLE("history",
+                                     VERSION(OBS_CAT("o1", P, "laboratory"),
+                                             "Observation/o1")
+                                     "," VERSION(OBS_CAT("o1", P, "survey"),
+                                                 "Observation/o1")),
+                         &out),
+                     SMART_RESPONSE_MISMATCH);
+    assert_int_equal(out.reason, SMART_ERR_SCOPE_INSUFFICIENT);
+    assert_int_equal(out.entry, 1);
+
+    /* or in another patient's compartment */
+    assert_int_equal(run(&rq, BUNDLE("history",
+                                     VERSION(OBS_CAT("o1", Q, "laboratory"),
+                                             "Observation/o1")),
+                         &out),
+                     SMART_RESPONSE_MISMATCH);
+    assert_int_equal(out.reason, SMART_ERR_PATIENT_MISMATCH);
+    assert_int_equal(out.entry, 0);
+}
+
+
+static void
+test_restricted_facts(void **state)
+{
+    smart_response_t      out;
+    smart_response_req_t  rq;
+    smart_restriction_t   r;
+
+    (void) state;
+
+    one_restriction(&r, &lab_param, 1);
+
+    /* restrictions are read on reads by id and instance histories only */
+    rq = restricted(SMART_FHIR_I_SEARCH_TYPE, &r, 1);
+    expect_refusal(&rq, BUNDLE("searchset",
+                               MATCH(OBS_CAT("o1", P, "laboratory"))),
+                   SMART_RESPONSE_UNVERIFIABLE,
+                   SMART_ERR_RESPONSE_UNVERIFIABLE);
+
+    rq = restricted(SMART_FHIR_I_BATCH, &r, 1);
+    rq.type = -1;
+    expect_refusal(&rq, BUNDLE("batch-response", ""),
+                   SMART_RESPONSE_UNVERIFIABLE,
+                   SMART_ERR_RESPONSE_UNVERIFIABLE);
+
+    /* a patient restriction needs the patient */
+    rq = restricted(SMART_FHIR_I_READ, &r, 1);
+    rq.patient = NULL;
+    expect_refusal(&rq, OBS_CAT("o1", P, "laboratory"),
+                   SMART_RESPONSE_UNVERIFIABLE,
+                   SMART_ERR_RESPONSE_UNVERIFIABLE);
+
+    /* restrictions counted but not given */
+    rq = restricted(SMART_FHIR_I_READ, NULL, 1);
+    expect_refusal(&rq, OBS_CAT("o1", P, "laboratory"),
+                   SMART_RESPONSE_UNVERIFIABLE,
+                   SMART_ERR_RESPONSE_UNVERIFIABLE);
+
+    /* no restrictions: the compartment alone, with its reason */
+    rq = req(SMART_FHIR_I_READ, "Observation");
+    expect_refusal(&rq, OBS("o1", Q), SMART_RESPONSE_MISMATCH,
+                   SMART_ERR_PATIENT_MISMATCH);
+    expect_refusal(&rq, OBS("o1", P), SMART_RESPONSE_RELEASE,
+                   SMART_ERR__COUNT);
+
+    /* no restrictions and no patient: as before */
+    rq = restricted(SMART_FHIR_I_READ, NULL, 0);
+    rq.patient = NULL;
+    expect_refusal(&rq, OBS_CAT("o1", P, "laboratory"),
+                   SMART_RESPONSE_UNVERIFIABLE,
+                   SMART_ERR_RESPONSE_UNVERIFIABLE);
+
+    /* a restriction the tables cannot read is never satisfied */
+    one_restriction(&r, &final_params[0], 0);
+    rq = restricted(SMART_FHIR_I_READ, &r, 1);
+    rq.type = type_of("Patient");
+    rq.patient = NULL;
+    assert_int_equal(run(&rq, PAT(P), &out), SMART_RESPONSE_MISMATCH);
+    assert_int_equal(out.reason, SMART_ERR_SCOPE_INSUFFICIENT);
+}
+
+
 static void
 test_names(void **state)
 {
@@ -1011,6 +1241,9 @@ main(void)
         cmocka_unit_test(test_batch),
         cmocka_unit_test(test_batch_nested),
         cmocka_unit_test(test_entry_bound),
+        cmocka_unit_test(test_restricted_read),
+        cmocka_unit_test(test_restricted_history),
+        cmocka_unit_test(test_restricted_facts),
         cmocka_unit_test(test_names),
         cmocka_unit_test(test_version),
         cmocka_unit_test(test_binary_context),

@@ -96,6 +96,9 @@ ssc_decide(const ssc_case_t *k)
     memset(&conf, 0, sizeof(smart_policy_conf_t));
     conf.patient_search = k->mode;
     conf.response_check = k->check;
+    /* reviewers see the decision of a gateway that checks granular
+       restrictions on the response (smart_policy.h) */
+    conf.restrictions_checked = 1;
 
     set = smart_scope_parse(k->scopes, k->scopes ? strlen(k->scopes) : 0);
     if (set == NULL) {

@@ -3,7 +3,9 @@
  *
  * Input: byte 0 holds flags (bit 0: patient claim present, bit 1:
  * smart_patient_search deny, bits 2-4: the method, bit 5: form body, bit
- * 6: a small smart_body_max); the rest is split at 0x00 bytes into scopes,
+ * 6: a small smart_body_max, bit 7: restrictions_checked, so that reads by
+ * id under granular scopes are checked); the rest is split at 0x00 bytes
+ * into scopes,
  * patient claim, URL (path '?' query) and body.  Each part is copied into a
  * buffer of its exact size so that ASan catches any read past a length.
  *
@@ -11,8 +13,10 @@
  * a reason from the policy's set and no narrowing or granting scope; an
  * allowance has no reason text in needed; a narrowing has parameters that
  * are joined into query_append; denied bundle entries only on bundles; the
- * patient claim never shows in the explanation; and a narrowed request,
- * once the parameters are appended, is allowed as it stands.
+ * patient claim never shows in the explanation; restrictions only on a
+ * checked read by id, instance history or vread, each a copy with its
+ * lengths; and a narrowed request, once the parameters are appended, is
+ * allowed as it stands.
  */
 
 #include <stdint.h>
@@ -96,6 +100,38 @@ decide(const smart_policy_conf_t *conf, const smart_scope_set_t *set,
     *reqp = req;
 
     return d;
+}
+
+
+/* The restrictions of a checked read by id under granular scopes. */
+static void
+check_restrictions(const smart_decision_t *d, int checked)
+{
+    size_t                      i, j;
+    const smart_restriction_t  *r;
+
+    fuzz_check((d->restrictions != NULL) == (d->nrestrictions > 0));
+
+    if (d->restrictions == NULL) {
+        return;
+    }
+
+    fuzz_check(checked && d->allow && d->check && !d->narrowed);
+    fuzz_check(d->interaction == SMART_FHIR_I_READ
+               || d->interaction == SMART_FHIR_I_VREAD
+               || d->interaction == SMART_FHIR_I_HISTORY_INSTANCE);
+
+    for (i = 0; i < d->nrestrictions; i++) {
+        r = &d->restrictions[i];
+        fuzz_check(r->nparams > 0 && r->params != NULL);
+        fuzz_check(r->patient == 0 || r->patient == 1);
+        fuzz_check(i == 0 || r->patient <= d->restrictions[i - 1].patient);
+
+        for (j = 0; j < r->nparams; j++) {
+            fuzz_check(strlen(r->params[j].name) == r->params[j].name_len);
+            fuzz_check(strlen(r->params[j].value) == r->params[j].value_len);
+        }
+    }
 }
 
 
@@ -187,6 +223,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     conf.patient_search = (flags & 0x02) ? SMART_PATIENT_SEARCH_DENY
                                          : SMART_PATIENT_SEARCH_NARROW;
     conf.body_max = (flags & 0x40) ? 64 : 0;
+    conf.restrictions_checked = (flags & 0x80) != 0;
     method = fuzz_methods[(flags >> 2) & 0x07];
     form = (flags & 0x20) != 0;
 
@@ -210,6 +247,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
         if (d != NULL) {
             check_decision(d, patient);
+            check_restrictions(d, conf.restrictions_checked);
 
             /* the narrowed request must be allowed as it stands */
             if (d->narrowed && req != NULL) {

@@ -14,6 +14,8 @@
  *   profiles-resources.json  StructureDefinitions of the resources and the
  *                            official CompartmentDefinition "patient"
  *   valuesets.json           CodeSystem resource-types (cross-check)
+ *   profiles-types.json      StructureDefinitions of the data types (the
+ *                            element types behind token parameters)
  *   search-parameters.json   SearchParameters (expressions, targets)
  *
  * The package also has a standalone compartmentdefinition-patient.json that
@@ -82,12 +84,14 @@ function load() {
         .entry.map((e) => e.resource);
     const valuesets = readJson(path.join(r4, 'valuesets.json'))
         .entry.map((e) => e.resource);
+    const datatypes = readJson(path.join(r4, 'profiles-types.json'))
+        .entry.map((e) => e.resource);
     const params = readJson(path.join(r4, 'search-parameters.json'))
         .entry.map((e) => e.resource)
         .filter((r) => r.resourceType === 'SearchParameter'
                        && r.version === FHIR_VERSION);
 
-    return { pkg, profiles, valuesets, params };
+    return { pkg, profiles, valuesets, datatypes, params };
 }
 
 
@@ -518,6 +522,276 @@ function searchParams(base, params) {
 }
 
 
+/*
+ * Token search parameters: the element paths behind each one, for the
+ * response check of granular scopes ("Observation.rs?category=sys|code":
+ * does this Observation have that category?).  Every SearchParameter of
+ * type token, per type and on Resource (_id, _tag, _security), with each
+ * part of its expression that starts at the type turned into JSON member
+ * names below the resource root and the data type found there, read off
+ * the StructureDefinitions of the resources and the data types.
+ *
+ * Forms of an expression part (FHIRPath; '|' separates parts, and a part
+ * on another type of a shared parameter is left out):
+ *   T.a.b                        element path
+ *   T.a.b.where(resolve() is X)  accepted by the parser, but a token
+ *                                element is never a Reference: fails
+ *   (T.a as X), T.a.as(X),       a choice element a[x] of type X, whose
+ *   T.a.ofType(X)                JSON member is "aX" ("valueCodeableConcept")
+ * A choice element without a type (MessageHeader.event) stands for each of
+ * its types ("eventCoding", "eventUri").  Two forms are recognised and
+ * deliberately not carried, so that no resource is ever shown to satisfy
+ * them through that part: ContactPoint filtered by its system
+ * (T.telecom.where(system='phone'), the phone and email parameters) and
+ * Patient.deceased.exists() and Patient.deceased != false.  Anything else,
+ * a member the StructureDefinitions do not have, or a data type outside
+ * TOKEN_TYPES fails the generator (exit 2).
+ */
+const TOKEN_TYPES = {
+    'Coding': 'CODING',
+    'CodeableConcept': 'CODEABLECONCEPT',
+    'Identifier': 'IDENTIFIER',
+    'ContactPoint': 'CONTACTPOINT',
+    'code': 'STRING',
+    'id': 'STRING',
+    'string': 'STRING',
+    'uri': 'STRING',
+    'canonical': 'STRING',
+    /* Resource.id */
+    'http://hl7.org/fhirpath/System.String': 'STRING',
+    'boolean': 'BOOLEAN'
+};
+
+const TOKEN_PATH_RE = new RegExp('^([A-Z][A-Za-z]*)((?:\\.[a-z][A-Za-z]*)+)'
+    + '(?:\\.where\\(resolve\\(\\) is ([A-Z][A-Za-z]*)\\)'
+    + '|\\.as\\(([A-Za-z]+)\\)|\\.ofType\\(([A-Za-z]+)\\))?$');
+const TOKEN_AS_RE = /^\(\s*([^()]+?)\s+as\s+([A-Za-z]+)\s*\)$/;
+const TOKEN_SKIPPED_RE = [
+    /^[A-Z][A-Za-z]*(?:\.[a-z][A-Za-z]*)+\.where\(system='[a-z]+'\)$/,
+    /^([A-Z][A-Za-z]*)\.([a-z][A-Za-z]*)\.exists\(\) and \1\.\2 != false$/
+];
+
+/*
+ * One expression part: { root, segs, cast, resolve }, 'skip' for the
+ * forms not carried, or null for a form the generator does not know.
+ */
+function tokenPart(part) {
+    let cast = null;
+    let m = TOKEN_AS_RE.exec(part);
+
+    if (m !== null) {
+        part = m[1];
+        cast = m[2];
+    } else if (part.startsWith('(') && part.endsWith(')')) {
+        part = part.slice(1, -1).trim();
+    }
+
+    if (TOKEN_SKIPPED_RE.some((re) => re.test(part))) {
+        return cast === null ? 'skip' : null;
+    }
+
+    m = TOKEN_PATH_RE.exec(part);
+    if (m === null) {
+        return null;
+    }
+
+    const c = m[4] || m[5] || null;
+
+    if (c !== null && cast !== null) {
+        return null;
+    }
+
+    return { root: m[1], segs: m[2].slice(1).split('.'), cast: cast || c,
+             resolve: m[3] || null };
+}
+
+
+function upperFirst(s) {
+    return s.charAt(0).toUpperCase() + s.slice(1);
+}
+
+
+/* The element definition of path in sd, or of path + "[x]". */
+function tokenElement(sd, p) {
+    const els = sd.snapshot.element;
+
+    return els.find((e) => e.path === p)
+           || els.find((e) => e.path === p + '[x]');
+}
+
+
+/*
+ * The JSON paths and data types of one parsed part on type t: a list of
+ * { element, datatype } (several for a choice element without a cast).
+ */
+function tokenPaths(sds, t, code, part, pp) {
+    const where = t + '.' + code + ': ' + part;
+    let sd = sds.get(t);
+    let cur = t;
+    const keys = [];
+
+    for (let i = 0; i < pp.segs.length; i++) {
+        const seg = pp.segs[i];
+        const last = i === pp.segs.length - 1;
+        const el = tokenElement(sd, cur + '.' + seg);
+
+        if (el === undefined) {
+            fail(where + ': no element ' + cur + '.' + seg);
+        }
+
+        if (el.contentReference !== undefined) {
+            /* a backbone element defined elsewhere (Questionnaire.item) */
+            cur = el.contentReference.replace(/^#/, '');
+            sd = sds.get(cur.split('.')[0]);
+            keys.push(seg);
+            if (last || sd === undefined) {
+                fail(where + ': ends on ' + el.contentReference);
+            }
+            continue;
+        }
+
+        const codes = (el.type || []).map((x) => x.code);
+
+        if (el.path.endsWith('[x]')) {
+            if (!last) {
+                fail(where + ': a choice element inside the path');
+            }
+            const use = pp.cast === null ? codes : [pp.cast];
+            if (!use.every((c) => codes.includes(c))) {
+                fail(where + ': ' + pp.cast + ' is not a type of '
+                     + el.path);
+            }
+            return use.map((c) => tokenLeaf(where, keys.concat(seg
+                                                 + upperFirst(c)), c));
+        }
+
+        if (codes.length !== 1) {
+            fail(where + ': ' + el.path + ' has ' + codes.length + ' types');
+        }
+
+        keys.push(seg);
+
+        if (last) {
+            if (pp.cast !== null && pp.cast !== codes[0]) {
+                fail(where + ': ' + el.path + ' is not a ' + pp.cast);
+            }
+            return [tokenLeaf(where, keys, codes[0])];
+        }
+
+        if (codes[0] === 'BackboneElement' || codes[0] === 'Element') {
+            cur = cur + '.' + seg;
+        } else {
+            cur = codes[0];
+            sd = sds.get(cur);
+            if (sd === undefined) {
+                fail(where + ': no StructureDefinition for ' + cur);
+            }
+        }
+    }
+
+    fail(where + ': empty path');
+    return [];
+}
+
+
+function tokenLeaf(where, keys, code) {
+    if (TOKEN_TYPES[code] === undefined) {
+        fail(where + ': unsupported token data type ' + code);
+    }
+
+    return { element: keys.join('.'), datatype: TOKEN_TYPES[code] };
+}
+
+
+/*
+ * The token parameters defined on base (a resource type, or "Resource"),
+ * sorted by code in byte order: { name, paths: [{ expression, element,
+ * datatype }] }; a parameter whose parts are all of the forms not carried
+ * has no paths.
+ */
+function tokenParams(base, params, sds) {
+    const out = [];
+
+    for (const p of params) {
+        if (p.type !== 'token' || !p.base.includes(base)) {
+            continue;
+        }
+
+        if (p.expression === undefined) {
+            /* _query names a server-defined query, not an element */
+            if (p.code !== '_query') {
+                fail(base + '.' + p.code + ': token without expression');
+            }
+            continue;
+        }
+
+        const paths = [];
+        let found = 0;
+
+        for (let part of p.expression.split('|')) {
+            part = part.trim();
+
+            if (!part.replace(/^\(\s*/, '').startsWith(base + '.')) {
+                continue;
+            }
+
+            const pp = tokenPart(part);
+
+            if (pp === null || (pp !== 'skip' && pp.root !== base)) {
+                fail(base + '.' + p.code + ': unsupported expression '
+                     + part);
+            }
+
+            found++;
+
+            if (pp === 'skip') {
+                continue;
+            }
+
+            if (pp.resolve !== null) {
+                fail(base + '.' + p.code + ': resolve() on a token path '
+                     + part);
+            }
+
+            for (const x of tokenPaths(sds, base, p.code, part, pp)) {
+                paths.push({ expression: part, element: x.element,
+                             datatype: x.datatype });
+            }
+        }
+
+        if (found === 0) {
+            fail(base + '.' + p.code + ': no path on ' + base);
+        }
+
+        out.push({ name: p.code, paths });
+    }
+
+    return out.sort((x, y) => (x.name < y.name ? -1 : x.name > y.name ? 1
+                                                                      : 0));
+}
+
+
+/* StructureDefinitions of resources (abstract ones too) and data types. */
+function structureDefinitions(profiles, datatypes) {
+    const sds = new Map();
+
+    for (const r of profiles.concat(datatypes)) {
+        if (r.resourceType !== 'StructureDefinition'
+            || r.derivation === 'constraint'
+            || r.fhirVersion !== FHIR_VERSION)
+        {
+            continue;
+        }
+        if (sds.has(r.type)) {
+            fail('two StructureDefinitions of ' + r.type);
+        }
+        sds.set(r.type, r);
+    }
+
+    return sds;
+}
+
+
 function cstr(s) {
     if (!/^[\x20-\x7e]*$/.test(s)) {
         fail('non-ASCII string ' + JSON.stringify(s));
@@ -656,8 +930,76 @@ extern const smart_fhir_codes_t  smart_fhir_search_params[SMART_FHIR_NTYPES];
 
 /* the codes defined on Resource and DomainResource (every type has them) */
 extern const smart_fhir_codes_t  smart_fhir_common_params;
-
+${tokenHeader()}
 #endif /* SMART_FHIR_TABLES_H */
+`;
+}
+
+
+/* The declarations of the token tables (tokenParams()). */
+function tokenHeader() {
+    const kinds = [...new Set(Object.values(TOKEN_TYPES))];
+    const doc = {
+        CODING: 'Coding: system, code',
+        CODEABLECONCEPT: 'CodeableConcept: coding[]',
+        IDENTIFIER: 'Identifier: system, value',
+        CONTACTPOINT: 'ContactPoint: value',
+        STRING: 'code, id, string, uri',
+        BOOLEAN: 'boolean: true, false'
+    };
+    const defs = kinds.map((k, i) => {
+        const name = ('SMART_FHIR_TOKEN_' + k).padEnd(33);
+        return `#define ${name} ${i + 1}   /* ${doc[k]} */`;
+    });
+
+    return `
+
+/*
+ * Token search parameters (SearchParameter.type token) and the elements
+ * behind them, for the response check of granular scopes
+ * (smart_restrict.h).  The data type of the element a path ends on
+ * (STRING: code, id, string, uri and canonical, compared as written):
+ */
+${defs.join('\n')}
+
+
+/* One path behind a token search parameter (SearchParameter.expression). */
+typedef struct {
+    /* the FHIRPath fragment as written, e.g.
+       "(Observation.value as CodeableConcept)" */
+    const char                  *expression;
+    /* JSON member names below the resource root, dotted, with the type of
+       a choice element resolved: "category", "component.code",
+       "valueCodeableConcept", "meta.tag" */
+    const char                  *element;
+    int                          datatype;  /* SMART_FHIR_TOKEN_* */
+} smart_fhir_tpath_t;
+
+
+/* A token search parameter of a type, or of every type. */
+typedef struct {
+    const char                  *name;      /* code, e.g. "category" */
+    /* in expression order; none when the expression has only forms the
+       tables do not carry (phone, email: a ContactPoint filtered by its
+       system; Patient's deceased): no resource is ever shown to satisfy
+       such a parameter */
+    const smart_fhir_tpath_t    *paths;
+    size_t                       npaths;
+} smart_fhir_tokparam_t;
+
+
+/* Token search parameters, sorted by name in byte order. */
+typedef struct {
+    const smart_fhir_tokparam_t *params;
+    size_t                       n;
+} smart_fhir_tokparams_t;
+
+/* the token parameters defined on each type, by type index */
+extern const smart_fhir_tokparams_t
+    smart_fhir_token_params[SMART_FHIR_NTYPES];
+
+/* the token parameters defined on Resource (_id, _security, _tag) */
+extern const smart_fhir_tokparams_t  smart_fhir_common_token_params;
 `;
 }
 
@@ -823,6 +1165,7 @@ function source(banner, model) {
     w('const smart_fhir_codes_t  smart_fhir_common_params = {');
     w(`    smart_fhir_sp_common, ${model.common.length}`);
     w('};');
+    tokenSource(w, model);
     w('');
     w('');
     w('int');
@@ -866,8 +1209,75 @@ function source(banner, model) {
 }
 
 
+/*
+ * The token tables (tokenParams()), written with w: every path in one
+ * array, each parameter pointing at its run of paths.
+ */
+function tokenSource(w, model) {
+    const lists = model.types.filter((t) => model.tparams.get(t).length > 0)
+        .map((t) => [ident(t), model.tparams.get(t)])
+        .concat([['common', model.tcommon]]);
+    let n = 0;
+
+    w('');
+    w('');
+    w('static const smart_fhir_tpath_t  smart_fhir_tpaths[] = {');
+    for (const [, tps] of lists) {
+        for (const tp of tps) {
+            tp.first = n;
+            for (const p of tp.paths) {
+                const a = `    { ${cstr(p.expression)}, `;
+                const c = `${cstr(p.element)},`;
+                const d = `SMART_FHIR_TOKEN_${p.datatype} },`;
+                const b = c + ' ' + d;
+                if (a.length + b.length <= 80) {
+                    w(a + b);
+                } else if (6 + b.length <= 80) {
+                    w(a.trimEnd());
+                    w('      ' + b);
+                } else {
+                    w(a.trimEnd());
+                    w('      ' + c);
+                    w('      ' + d);
+                }
+                n++;
+            }
+        }
+    }
+    w('};');
+
+    for (const [id, tps] of lists) {
+        w('');
+        w('static const smart_fhir_tokparam_t');
+        w(`    smart_fhir_tk_${id}[] = {`);
+        for (const tp of tps) {
+            w(`    { ${cstr(tp.name)}, `
+              + (tp.paths.length > 0 ? `&smart_fhir_tpaths[${tp.first}]`
+                                     : 'NULL')
+              + `, ${tp.paths.length} },`);
+        }
+        w('};');
+    }
+
+    w('');
+    w('');
+    w('const smart_fhir_tokparams_t');
+    w('    smart_fhir_token_params[SMART_FHIR_NTYPES] = {');
+    for (const t of model.types) {
+        const k = model.tparams.get(t).length;
+        w(k > 0 ? `    { smart_fhir_tk_${ident(t)}, ${k} },`
+                : '    { NULL, 0 },');
+    }
+    w('};');
+    w('');
+    w('const smart_fhir_tokparams_t  smart_fhir_common_token_params = {');
+    w(`    smart_fhir_tk_common, ${model.tcommon.length}`);
+    w('};');
+}
+
+
 function build() {
-    const { pkg, profiles, valuesets, params } = load();
+    const { pkg, profiles, valuesets, datatypes, params } = load();
     const types = resourceTypes(profiles, valuesets);
     const compartment = patientCompartment(profiles, types);
     const cparams = new Map();
@@ -904,8 +1314,20 @@ function build() {
     const sourceName = pkg.name + '@' + pkg.version;
     const banner = 'Generated by tools/gen-fhir-tables from ' + sourceName
                    + '; do not edit.';
+    const sds = structureDefinitions(profiles, datatypes);
+    const tparams = new Map(types.map((t) => [t, tokenParams(t, params,
+                                                             sds)]));
+    const tcommon = tokenParams('Resource', params, sds)
+        .concat(tokenParams('DomainResource', params, sds))
+        .sort((x, y) => (x.name < y.name ? -1 : x.name > y.name ? 1 : 0));
+
+    if (!tcommon.some((tp) => tp.name === '_tag' && tp.paths.length === 1))
+    {
+        fail('Resource token parameter _tag not found');
+    }
+
     const model = { source: sourceName, types, compartment, cparams,
-                    refparams, sparams, common, pdata };
+                    refparams, sparams, common, pdata, tparams, tcommon };
 
     return {
         [BASE + '.h']: header(banner, model),
