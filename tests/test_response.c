@@ -989,8 +989,10 @@ test_restricted_read(void **state)
                    SMART_ERR_RESPONSE_UNVERIFIABLE);
     expect_refusal(&rq, "{", SMART_RESPONSE_UNVERIFIABLE,
                    SMART_ERR_RESPONSE_UNVERIFIABLE);
+    /* an OperationOutcome is no answer to a read */
     expect_refusal(&rq, "{\"resourceType\":\"OperationOutcome\"}",
-                   SMART_RESPONSE_RELEASE, SMART_ERR__COUNT);
+                   SMART_RESPONSE_UNVERIFIABLE,
+                   SMART_ERR_RESPONSE_UNVERIFIABLE);
 
     /* a user/ restriction: no compartment, no patient needed */
     r[0].patient = 0;
