@@ -253,6 +253,7 @@ ngx_http_smart_decide(ngx_http_request_t *r, ngx_http_smart_loc_conf_t *slcf,
 
     dcln->handler = ngx_http_smart_decision_cleanup;
     dcln->data = d;
+    ctx->decision = d;
 
     if (d->interaction == SMART_FHIR_I_BATCH
         || d->interaction == SMART_FHIR_I_TRANSACTION)

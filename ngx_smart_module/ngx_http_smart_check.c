@@ -396,6 +396,17 @@ ngx_http_smart_check_run(ngx_http_request_t *r, ngx_http_smart_ctx_t *ctx,
     rq.correlation_id = (const char *) cid;
     rq.body_max = slcf->response_check_max;
 
+    /* a read under granular scopes: one restriction must hold */
+
+    if (ctx->decision != NULL && ctx->decision->nrestrictions > 0) {
+        rq.restrictions = ctx->decision->restrictions;
+        rq.nrestrictions = ctx->decision->nrestrictions;
+
+        if (ctx->claims.patient.len == 0) {
+            rq.patient = NULL;
+        }
+    }
+
     (void) smart_response_check(&rq, (const char *) ctx->ck_body,
                                 ctx->ck_len, out);
 

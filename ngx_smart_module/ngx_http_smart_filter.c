@@ -591,7 +591,9 @@ ngx_http_smart_check_filter(ngx_http_request_t *r, ngx_http_smart_ctx_t *ctx,
             return ngx_http_smart_release(r, ctx, &body, 1);
 
         case SMART_RESPONSE_MISMATCH:
-            err = SMART_ERR_PATIENT_MISMATCH;
+            /* another patient's, or outside every granular restriction */
+            err = (res.reason == SMART_ERR_SCOPE_INSUFFICIENT)
+                  ? SMART_ERR_SCOPE_INSUFFICIENT : SMART_ERR_PATIENT_MISMATCH;
             break;
 
         default:

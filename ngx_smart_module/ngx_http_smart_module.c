@@ -858,6 +858,8 @@ ngx_http_smart_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
     conf->policy_conf.no_granted_by = 1;
     conf->policy_conf.response_check =
                                (smart_response_check_e) conf->response_check;
+    /* the response filter hands the decision's restrictions to the check */
+    conf->policy_conf.restrictions_checked = 1;
 
     if (ngx_http_smart_merge_correlation(cf, prev, conf) != NGX_CONF_OK
         || ngx_http_smart_jwks_register(cf, conf) != NGX_CONF_OK)

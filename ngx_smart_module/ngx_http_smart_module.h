@@ -130,6 +130,7 @@ typedef struct {
     size_t                      nextra;
 
     smart_fhir_req_t           *req;            /* the classification */
+    smart_decision_t           *decision;       /* until the pool goes */
     ngx_str_t                   req_body;       /* request body, if read */
 
     ngx_event_t                 wait;           /* JWKS wait poll */

@@ -23,6 +23,20 @@ our $P = Smart::Token::mint(exp => time() + 600,
                             scope => 'launch/patient patient/*.rs',
                             patient => 'p1');
 our $U = Smart::Token::mint(exp => time() + 600, scope => 'user/*.rs');
+our $Lab = Smart::Token::mint(exp => time() + 600,
+    scope => 'user/Observation.rs?category=http://terminology.hl7.org/'
+           . 'CodeSystem/observation-category|laboratory');
+our $PLab = Smart::Token::mint(exp => time() + 600, patient => 'p1',
+    scope => 'launch/patient patient/Observation.rs?category=http://'
+           . 'terminology.hl7.org/CodeSystem/observation-category|laboratory');
+
+sub obs_cat {
+    my ($id, $patient, $code) = @_;
+    return '{"resourceType":"Observation","id":"' . $id . '",'
+         . '"category":[{"coding":[{"system":"http://terminology.hl7.org/'
+         . 'CodeSystem/observation-category","code":"' . $code . '"}]}],'
+         . '"subject":{"reference":"Patient/' . $patient . '"}}';
+}
 
 sub res {
     my ($type, $id, $path, $patient) = @_;
@@ -81,6 +95,12 @@ our $Upstream = join '',
                   . '{"reference":"Patient/p2"}}'),
     upstream_json('/fhir/Observation/o-oo',
                   '{"resourceType":"OperationOutcome","issue":[]}'),
+    upstream_json('/fhir/Observation/lab-mine', obs_cat('lab-mine', 'p1',
+                                                        'laboratory')),
+    upstream_json('/fhir/Observation/lab-other', obs_cat('lab-other', 'p2',
+                                                         'laboratory')),
+    upstream_json('/fhir/Observation/vit-mine', obs_cat('vit-mine', 'p1',
+                                                        'vital-signs')),
     upstream_json('/fhir/Device/d-mine',
                   res('Device', 'd-mine', 'patient', 'p1')),
     upstream_json('/fhir/Device/d-other',
@@ -235,3 +255,24 @@ __DATA__
 --- response_headers eval
 ["X-Reason: patient-mismatch"]
 --- upstream_requests: 0
+
+=== TEST 10: granular scopes: a read by id is released only inside the restriction
+--- config eval: $::Loc
+--- upstream_config eval: $::Upstream
+--- raw_request eval
+[::get('/fhir/Observation/lab-mine', $::Lab),
+ ::get('/fhir/Observation/lab-other', $::Lab),
+ ::get('/fhir/Observation/vit-mine', $::Lab),
+ ::get('/fhir/Observation/lab-mine', $::PLab),
+ ::get('/fhir/Observation/lab-other', $::PLab),
+ ::get('/fhir/Observation/vit-mine', $::PLab)]
+--- error_code eval
+[200, 200, 403, 200, 403, 403]
+--- response_headers eval
+["X-Reason: ok", "X-Reason: ok", "X-Reason: scope-insufficient",
+ "X-Reason: ok", "X-Reason: patient-mismatch",
+ "X-Reason: scope-insufficient"]
+--- response_body_unlike eval
+['vital-signs', 'vital-signs', 'vital-signs|vit-mine', 'vital-signs',
+ 'p2|lab-other', 'vital-signs|vit-mine']
+--- upstream_requests: 6
