@@ -8,8 +8,9 @@
  *                            public interface
  *   smart_policy_util.c      buffers and results, grants, the patient
  *                            compartment
- *   smart_policy_search.c    _include/_revinclude, recognised parameters,
- *                            chains and _has, searches
+ *   smart_policy_search.c    recognised parameters, chains and _has,
+ *                            searches
+ *   smart_policy_include.c   _include/_revinclude
  *   smart_policy_granular.c  granular scopes
  *   smart_policy_write.c     write bodies (references, JSON Patch), writes
  *   smart_policy_op.c        operations and the smart_operation table
@@ -151,6 +152,12 @@ void smart_decide_search(smart_policy_ctx_t *c, const smart_fhir_req_t *req,
     smart_policy_res_t *best);
 void smart_decide_search_system(smart_policy_ctx_t *c,
     const smart_fhir_req_t *req, smart_policy_res_t *best);
+
+
+/* --- smart_policy_include.c ---------------------------------------------- */
+
+int smart_includes_ok(smart_policy_ctx_t *c, const smart_fhir_req_t *req,
+    int primary_pinned, smart_policy_res_t *r);
 
 
 /* --- smart_policy_granular.c ---------------------------------------------- */
