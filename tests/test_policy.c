@@ -158,6 +158,57 @@ test_table_counts_failures(void **state)
 }
 
 
+/* The body column: inline JSON, "@FILE" and FILE relative to the table. */
+static void
+test_table_bodies(void **state)
+{
+    FILE    *f, *out;
+    char     text[2048];
+    size_t   n;
+
+    (void) state;
+
+    f = fopen("/tmp/smart_policy_body.json", "w");
+    assert_non_null(f);
+    fputs("{\"resourceType\":\"Observation\","
+          "\"subject\":{\"reference\":\"Patient/1\"}}", f);
+    fclose(f);
+
+    f = fopen("/tmp/smart_policy_bodies.tsv", "w");
+    assert_non_null(f);
+    fputs("patient/*.cruds\t1\tPOST\tObservation\tallow\t"
+          "{\"resourceType\":\"Observation\",\"subject\":"
+          "{\"reference\":\"Patient/1\"}}\n"
+          "patient/*.cruds\t1\tPOST\tObservation\tpatient-mismatch\t"
+          "{\"resourceType\":\"Observation\",\"subject\":"
+          "{\"reference\":\"Patient/2\"}}\n"
+          "patient/*.cruds\t1\tPOST\tObservation\tallow\t"
+          "@smart_policy_body.json\n"
+          "patient/*.cruds\t1\tPOST\tObservation\tallow\t"
+          "smart_policy_body.json\n"
+          "patient/*.cruds\t1\tPOST\tObservation\tallow\t"
+          "@smart_policy_none.json\n"
+          "patient/*.cruds\t1\tPOST\tObservation\trequest-invalid\t"
+          "{not json\n", f);
+    fclose(f);
+
+    out = tmpfile();
+    assert_non_null(out);
+    assert_int_equal(ssc_run_table("/tmp/smart_policy_bodies.tsv",
+                                   SMART_PATIENT_SEARCH_NARROW, out), 1);
+    remove("/tmp/smart_policy_bodies.tsv");
+    remove("/tmp/smart_policy_body.json");
+
+    rewind(out);
+    n = fread(text, 1, sizeof(text) - 1, out);
+    text[n] = '\0';
+    fclose(out);
+    assert_non_null(strstr(text, "line 5: cannot read body "
+                                 "/tmp/smart_policy_none.json"));
+    assert_non_null(strstr(text, "\n5 passed, 1 failed\n"));
+}
+
+
 /* The CLI's output for one decision. */
 static void
 test_cli_print(void **state)
@@ -742,6 +793,7 @@ main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_table),
         cmocka_unit_test(test_table_counts_failures),
+        cmocka_unit_test(test_table_bodies),
         cmocka_unit_test(test_cli_print),
         cmocka_unit_test(test_narrow_patient_param),
         cmocka_unit_test(test_narrow_granular),
