@@ -38,7 +38,7 @@ smart_patient_read(smart_policy_ctx_t *c, const smart_fhir_req_t *req,
     t = req->type;
 
     if (!smart_params_recognised(req, r)
-        || smart_unprovable_denied(t, need, r))
+        || smart_unprovable_denied(c, t, need, r))
     {
         return;
     }
@@ -68,7 +68,7 @@ smart_patient_read(smart_policy_ctx_t *c, const smart_fhir_req_t *req,
         return;
     }
 
-    smart_fmt_needed(needed, SMART_SCOPE_USER, t, need);
+    smart_fmt_usable(c, needed, SMART_SCOPE_USER, t, need);
     smart_res_deny(r, SMART_ERR_SCOPE_INSUFFICIENT, needed,
                    (req->id != NULL) ? "a read by id of a compartment type "
                                        "cannot be checked against the patient "

@@ -35,7 +35,7 @@ smart_include_target_ok(smart_policy_ctx_t *c, int tt, int proven,
             return 1;
         }
 
-        smart_fmt_needed(needed, SMART_SCOPE_USER, tt, SMART_SCOPE_R);
+        smart_fmt_usable(c, needed, SMART_SCOPE_USER, tt, SMART_SCOPE_R);
         smart_res_deny(r, SMART_ERR_SCOPE_INSUFFICIENT, needed,
                        "included resources of a compartment type would not be "
                        "proven to be the patient's");

@@ -72,7 +72,7 @@ smart_patient_op(smart_policy_ctx_t *c, const smart_fhir_req_t *req,
     if (req->op_level == SMART_FHIR_OP_INSTANCE
         && smart_in_compartment(req->type))
     {
-        smart_fmt_needed(needed, SMART_SCOPE_USER, nt, letters);
+        smart_fmt_usable(c, needed, SMART_SCOPE_USER, nt, letters);
         smart_res_deny(r, SMART_ERR_SCOPE_INSUFFICIENT, needed,
                        "an operation on a compartment resource by id cannot be "
                        "checked against the patient");
@@ -82,7 +82,7 @@ smart_patient_op(smart_policy_ctx_t *c, const smart_fhir_req_t *req,
     if ((letters & (SMART_SCOPE_R | SMART_SCOPE_S)) != 0
         && req->op_level != SMART_FHIR_OP_INSTANCE)
     {
-        smart_fmt_needed(needed, SMART_SCOPE_USER, nt, letters);
+        smart_fmt_usable(c, needed, SMART_SCOPE_USER, nt, letters);
         smart_res_deny(r, SMART_ERR_SCOPE_INSUFFICIENT, needed,
                        "an operation that reads data at type or system level "
                        "cannot be limited to the patient");
@@ -159,7 +159,7 @@ smart_decide_op(smart_policy_ctx_t *c, const smart_fhir_req_t *req,
                 nctx = (ctx == SMART_SCOPE_PATIENT || ctx == SMART_SCOPE_USER
                         || ctx == SMART_SCOPE_SYSTEM) ? ctx
                                                       : smart_guess_ctx(c);
-                smart_fmt_needed(needed, nctx, nt, letters);
+                smart_fmt_usable(c, needed, nctx, nt, letters);
                 smart_res_deny(&part, SMART_ERR_SCOPE_INSUFFICIENT, needed,
                                "no scope grants what the operation needs");
             }

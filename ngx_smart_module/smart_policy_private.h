@@ -103,8 +103,11 @@ void smart_res_offer(smart_policy_res_t *best, smart_policy_res_t *cand);
 
 /* types, letters and the needed scope */
 int smart_in_compartment(int t);
-int smart_unprovable_denied(int t, unsigned need, smart_policy_res_t *r);
+int smart_unprovable_denied(smart_policy_ctx_t *c, int t, unsigned need,
+    smart_policy_res_t *r);
 void smart_fmt_needed(char *buf, unsigned ctx, int t, unsigned letters);
+void smart_fmt_usable(smart_policy_ctx_t *c, char *buf, unsigned ctx, int t,
+    unsigned letters);
 unsigned smart_need_letters(smart_fhir_interaction_e i);
 unsigned smart_guess_ctx(smart_policy_ctx_t *c);
 

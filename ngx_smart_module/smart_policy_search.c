@@ -466,7 +466,7 @@ smart_patient_grant_search(smart_policy_ctx_t *c, const smart_fhir_req_t *req,
     char   needed_user[SMART_POLICY_NEEDED_MAX];
     char   needed_pt[SMART_POLICY_NEEDED_MAX];
 
-    smart_fmt_needed(needed_user, SMART_SCOPE_USER, t, SMART_SCOPE_S);
+    smart_fmt_usable(c, needed_user, SMART_SCOPE_USER, t, SMART_SCOPE_S);
     smart_fmt_needed(needed_pt, SMART_SCOPE_PATIENT, t, SMART_SCOPE_S);
 
     if (smart_patient_features_denied(req, needed_user, r)
@@ -475,7 +475,7 @@ smart_patient_grant_search(smart_policy_ctx_t *c, const smart_fhir_req_t *req,
         return;
     }
 
-    if (smart_unprovable_denied(t, SMART_SCOPE_S, r)) {
+    if (smart_unprovable_denied(c, t, SMART_SCOPE_S, r)) {
         return;
     }
 
@@ -660,7 +660,7 @@ smart_system_type_patient(smart_policy_ctx_t *c, const smart_fhir_req_t *req,
         || !smart_patient_param(t, "patient", &excl) || !excl
         || c->conf->patient_search == SMART_PATIENT_SEARCH_DENY)
     {
-        smart_fmt_needed(needed, SMART_SCOPE_USER, t, SMART_SCOPE_S);
+        smart_fmt_usable(c, needed, SMART_SCOPE_USER, t, SMART_SCOPE_S);
         smart_res_deny(r, SMART_ERR_SCOPE_INSUFFICIENT, needed,
                        "a type of the system search is not limited to the "
                        "patient");
@@ -687,7 +687,7 @@ smart_system_type_refused(smart_policy_ctx_t *c, int t,
     }
 
     if (sc != NULL) {
-        smart_fmt_needed(needed, SMART_SCOPE_USER, t, SMART_SCOPE_S);
+        smart_fmt_usable(c, needed, SMART_SCOPE_USER, t, SMART_SCOPE_S);
         smart_res_deny(r, SMART_ERR_SCOPE_INSUFFICIENT, needed,
                        "a search on every type cannot be limited to the "
                        "patient");
@@ -778,7 +778,7 @@ smart_decide_search_system(smart_policy_ctx_t *c, const smart_fhir_req_t *req,
     }
 
     if (via_patient) {
-        smart_fmt_needed(needed, SMART_SCOPE_USER, -1, SMART_SCOPE_S);
+        smart_fmt_usable(c, needed, SMART_SCOPE_USER, -1, SMART_SCOPE_S);
         if (smart_patient_features_denied(req, needed, &r)
             || !smart_params_recognised(req, &r))
         {

@@ -327,7 +327,8 @@ smart_unprovable(int t)
  * with r set to it, else 0 and r untouched.
  */
 int
-smart_unprovable_denied(int t, unsigned need, smart_policy_res_t *r)
+smart_unprovable_denied(smart_policy_ctx_t *c, int t, unsigned need,
+    smart_policy_res_t *r)
 {
     char  needed[SMART_POLICY_NEEDED_MAX];
 
@@ -335,7 +336,7 @@ smart_unprovable_denied(int t, unsigned need, smart_policy_res_t *r)
         return 0;
     }
 
-    smart_fmt_needed(needed, SMART_SCOPE_USER, t, need);
+    smart_fmt_usable(c, needed, SMART_SCOPE_USER, t, need);
     smart_res_deny(r, SMART_ERR_SCOPE_INSUFFICIENT, needed,
                    "the type may hold any patient's data (it references or "
                    "holds any resource) and cannot be limited to the "
@@ -379,6 +380,29 @@ smart_fmt_needed(char *buf, unsigned ctx, int t, unsigned letters)
     smart_needed_put(buf, &n, ".");
     smart_needed_put(buf, &n, l ? l : "");
     buf[n] = '\0';
+}
+
+
+/*
+ * smart_fmt_needed(), but "" for a user/ or system/ scope when the token
+ * has patient scopes only: an app launched for a patient can never get
+ * one, so a challenge naming it would only mislead (issue 14).  The
+ * refusals of a patient grant that no patient scope would lift (a search
+ * that cannot be limited, a write that cannot be verified) name it.
+ */
+void
+smart_fmt_usable(smart_policy_ctx_t *c, char *buf, unsigned ctx, int t,
+    unsigned letters)
+{
+    if (ctx != SMART_SCOPE_PATIENT && c->set != NULL
+        && c->set->has_patient_scopes && !c->set->has_user_scopes
+        && !c->set->has_system_scopes)
+    {
+        buf[0] = '\0';
+        return;
+    }
+
+    smart_fmt_needed(buf, ctx, t, letters);
 }
 
 

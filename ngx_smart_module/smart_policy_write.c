@@ -627,7 +627,7 @@ smart_patient_write(smart_policy_ctx_t *c, const smart_fhir_req_t *req,
     char   needed_pt[SMART_POLICY_NEEDED_MAX];
 
     t = req->type;
-    smart_fmt_needed(needed_user, SMART_SCOPE_USER, t, need);
+    smart_fmt_usable(c, needed_user, SMART_SCOPE_USER, t, need);
     smart_fmt_needed(needed_pt, SMART_SCOPE_PATIENT, t, need);
 
     if (!smart_in_compartment(t)) {
@@ -637,7 +637,7 @@ smart_patient_write(smart_policy_ctx_t *c, const smart_fhir_req_t *req,
         return;
     }
 
-    if (smart_unprovable_denied(t, need, r)) {
+    if (smart_unprovable_denied(c, t, need, r)) {
         return;
     }
 

@@ -209,15 +209,38 @@ test_table_bodies(void **state)
 }
 
 
+/* What the CLI prints for k into out[0..size); the outcome word. */
+static const char *
+cli_print(const ssc_case_t *k, char *out, size_t size)
+{
+    FILE               *f;
+    size_t              n;
+    const char         *word;
+    smart_decision_t   *d;
+
+    d = ssc_decide(k);
+    assert_non_null(d);
+    word = ssc_outcome(d);
+
+    f = tmpfile();
+    assert_non_null(f);
+    ssc_print(f, d, k);
+    rewind(f);
+    n = fread(out, 1, size - 1, f);
+    out[n] = '\0';
+    fclose(f);
+    smart_decision_free(d);
+
+    return word;
+}
+
+
 /* The CLI's output for one decision. */
 static void
 test_cli_print(void **state)
 {
-    FILE        *f;
     char         out[2048];
-    size_t       n;
     ssc_case_t   k;
-    smart_decision_t  *d;
 
     (void) state;
 
@@ -227,18 +250,7 @@ test_cli_print(void **state)
     k.method = "GET";
     k.url = "Observation?code=x";
 
-    d = ssc_decide(&k);
-    assert_non_null(d);
-
-    f = tmpfile();
-    assert_non_null(f);
-    ssc_print(f, d, &k);
-    rewind(f);
-    n = fread(out, 1, sizeof(out) - 1, f);
-    out[n] = '\0';
-    fclose(f);
-    smart_decision_free(d);
-
+    assert_string_equal(cli_print(&k, out, sizeof(out)), "narrow");
     assert_string_equal(out,
         "decision: narrow\n"
         "interaction: search-type\n"
@@ -248,37 +260,20 @@ test_cli_print(void **state)
         "explanation: narrowed to the patient\n");
 
     k.url = "Observation/1";
-    d = ssc_decide(&k);
-    assert_non_null(d);
-    assert_string_equal(ssc_outcome(d), "check");
-
-    f = tmpfile();
-    assert_non_null(f);
-    ssc_print(f, d, &k);
-    rewind(f);
-    n = fread(out, 1, sizeof(out) - 1, f);
-    out[n] = '\0';
-    fclose(f);
-    smart_decision_free(d);
-
+    assert_string_equal(cli_print(&k, out, sizeof(out)), "check");
     assert_non_null(strstr(out, "decision: allow, response checked\n"));
 
+    /* a patient-only token is never asked for a user/ scope */
     k.url = "Observation/_history";
-    d = ssc_decide(&k);
-    assert_non_null(d);
-    assert_string_equal(ssc_outcome(d), "scope-insufficient");
-
-    f = tmpfile();
-    assert_non_null(f);
-    ssc_print(f, d, &k);
-    rewind(f);
-    n = fread(out, 1, sizeof(out) - 1, f);
-    out[n] = '\0';
-    fclose(f);
-    smart_decision_free(d);
-
+    assert_string_equal(cli_print(&k, out, sizeof(out)),
+                        "scope-insufficient");
     assert_non_null(strstr(out, "decision: deny\n"));
     assert_non_null(strstr(out, "reason: scope-insufficient\n"));
+    assert_non_null(strstr(out, "needed: -\n"));
+
+    k.scopes = "patient/Observation.rs user/Condition.rs";
+    assert_string_equal(cli_print(&k, out, sizeof(out)),
+                        "scope-insufficient");
     assert_non_null(strstr(out, "needed: user/Observation.s\n"));
 }
 
@@ -417,8 +412,15 @@ test_needed(void **state)
     assert_string_equal(t.d->needed, "");
     done(&t);
 
+    /* no patient scope allows a type history: a patient-only token is
+       asked for nothing, a token that has user/ scopes for one */
     run(&t, "patient/Observation.rs", "123", "GET", "Observation/_history",
         NULL);
+    expect_deny(&t, SMART_ERR_SCOPE_INSUFFICIENT, "");
+    done(&t);
+
+    run(&t, "patient/Observation.rs user/Condition.rs", "123", "GET",
+        "Observation/_history", NULL);
     expect_deny(&t, SMART_ERR_SCOPE_INSUFFICIENT, "user/Observation.s");
     done(&t);
 
@@ -451,6 +453,105 @@ test_needed(void **state)
     assert_null(strstr(t.d->explain, "secret42"));
     assert_null(strstr(t.d->needed, "secret42"));
     done(&t);
+}
+
+
+/*
+ * Under patient-only scopes a refusal names the patient/ scope that would
+ * have allowed the request, or nothing: never a user/ or system/ scope,
+ * which an app launched for a patient cannot get (issue 14).
+ */
+static void
+test_needed_patient_only(void **state)
+{
+    size_t              i;
+    tp_t                t;
+    smart_policy_op_t   op;
+    const char         *types[1] = { "*" };
+    size_t              lens[1] = { 1 };
+
+    static const struct {
+        const char                *method;
+        const char                *url;
+        const char                *body;
+        smart_response_check_e     check;
+        smart_patient_search_e     search;
+        const char                *needed;
+    } cases[] = {
+        { "GET", "Observation/1", NULL, SMART_RESPONSE_CHECK_OFF,
+          SMART_PATIENT_SEARCH_NARROW, "" },
+        { "GET", "Observation/_history", NULL, SMART_RESPONSE_CHECK_ON,
+          SMART_PATIENT_SEARCH_NARROW, "" },
+        { "GET", "Binary/1", NULL, SMART_RESPONSE_CHECK_ON,
+          SMART_PATIENT_SEARCH_NARROW, "" },
+        { "GET", "Observation?patient=1&_has:Observation:patient:code=x",
+          NULL, SMART_RESPONSE_CHECK_ON, SMART_PATIENT_SEARCH_NARROW, "" },
+        { "GET", "Patient/1/*", NULL, SMART_RESPONSE_CHECK_ON,
+          SMART_PATIENT_SEARCH_NARROW, "" },
+        { "GET", "Observation?code=x", NULL, SMART_RESPONSE_CHECK_ON,
+          SMART_PATIENT_SEARCH_DENY, "" },
+        { "GET", "?_type=Binary&patient=1", NULL, SMART_RESPONSE_CHECK_ON,
+          SMART_PATIENT_SEARCH_NARROW, "" },
+        { "GET", "?_type=Patient", NULL, SMART_RESPONSE_CHECK_ON,
+          SMART_PATIENT_SEARCH_NARROW, "" },
+        { "GET", "?code=x", NULL, SMART_RESPONSE_CHECK_ON,
+          SMART_PATIENT_SEARCH_NARROW, "" },
+        /* focus may point to any type: the first one no scope reads */
+        { "GET", "Observation?patient=1&_include=Observation:focus", NULL,
+          SMART_RESPONSE_CHECK_ON, SMART_PATIENT_SEARCH_NARROW,
+          "patient/Account.r" },
+        { "DELETE", "Observation/1", NULL, SMART_RESPONSE_CHECK_ON,
+          SMART_PATIENT_SEARCH_NARROW, "" },
+        /* letters no scope grants are named first, in the token's kind */
+        { "POST", "Medication", "{\"resourceType\":\"Medication\"}",
+          SMART_RESPONSE_CHECK_ON, SMART_PATIENT_SEARCH_NARROW,
+          "patient/Medication.c" },
+        { "POST", "Patient", "{\"resourceType\":\"Patient\"}",
+          SMART_RESPONSE_CHECK_ON, SMART_PATIENT_SEARCH_NARROW, "" },
+        { "PATCH", "Patient/1", "{\"resourceType\":\"Parameters\"}",
+          SMART_RESPONSE_CHECK_ON, SMART_PATIENT_SEARCH_NARROW, "" },
+        { "GET", "Observation/$lastn", NULL, SMART_RESPONSE_CHECK_ON,
+          SMART_PATIENT_SEARCH_NARROW, "" },
+        { "GET", "$export", NULL, SMART_RESPONSE_CHECK_ON,
+          SMART_PATIENT_SEARCH_NARROW, "" },
+        { "GET", "Patient/1/$everything", NULL, SMART_RESPONSE_CHECK_ON,
+          SMART_PATIENT_SEARCH_NARROW, "" },
+        { "POST", "", "{\"resourceType\":\"Bundle\",\"type\":\"batch\","
+          "\"entry\":[{\"request\":{\"method\":\"GET\",\"url\":"
+          "\"Observation/_history\"}}]}", SMART_RESPONSE_CHECK_ON,
+          SMART_PATIENT_SEARCH_NARROW, "" },
+        /* a patient scope would allow it: named */
+        { "GET", "Condition/1", NULL, SMART_RESPONSE_CHECK_ON,
+          SMART_PATIENT_SEARCH_NARROW, "patient/Condition.r" },
+        { "PUT", "Observation/1", "{\"resourceType\":\"Observation\"}",
+          SMART_RESPONSE_CHECK_ON, SMART_PATIENT_SEARCH_NARROW, "" },
+    };
+
+    (void) state;
+    memset(&t, 0, sizeof(tp_t));
+
+    /* "everything" for user/ scopes only: no patient scope allows it */
+    assert_int_equal(smart_policy_op_parse("everything", 10, "user/rs", 7,
+                                           types, lens, 1, &op, NULL), 0);
+    t.conf.ops = &op;
+    t.conf.nops = 1;
+
+    for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        t.conf.response_check = cases[i].check;
+        t.conf.patient_search = cases[i].search;
+        run(&t, "patient/Observation.rs patient/Patient.rs "
+                "patient/Medication.rs patient/Binary.rs "
+                "patient/Observation.cud patient/Patient.cu patient/*.s",
+            "1", cases[i].method, cases[i].url, cases[i].body);
+        assert_int_equal(t.d->allow, 0);
+        assert_string_equal(t.d->needed, cases[i].needed);
+
+        if (t.d->nentries > 0) {
+            assert_string_equal(t.d->entries[0].needed, "");
+        }
+
+        done(&t);
+    }
 }
 
 
@@ -571,7 +672,7 @@ test_deep_and_hostile_bodies(void **state)
     run(&t, "patient/*.cruds", "1", "POST", "Observation",
         "{\"resourceType\":\"Observation\","
         "\"subject\":{\"reference\":\"Patient/1/x\"}}");
-    expect_deny(&t, SMART_ERR_SCOPE_INSUFFICIENT, "user/Observation.c");
+    expect_deny(&t, SMART_ERR_SCOPE_INSUFFICIENT, "");
     done(&t);
 
     run(&t, "patient/*.cruds", "1", "POST", "Observation",
@@ -782,7 +883,7 @@ test_op_table(void **state)
     /* under patient scopes: a reading operation at type level cannot be
        limited to the patient */
     run(&t, "patient/*.rs", "1", "GET", "Observation/$lastn", NULL);
-    expect_deny(&t, SMART_ERR_SCOPE_INSUFFICIENT, "user/Observation.rs");
+    expect_deny(&t, SMART_ERR_SCOPE_INSUFFICIENT, "");
     done(&t);
 }
 
@@ -799,6 +900,7 @@ main(void)
         cmocka_unit_test(test_narrow_granular),
         cmocka_unit_test(test_narrow_prefers_unrestricted),
         cmocka_unit_test(test_needed),
+        cmocka_unit_test(test_needed_patient_only),
         cmocka_unit_test(test_invalid_inputs),
         cmocka_unit_test(test_body_max),
         cmocka_unit_test(test_deep_and_hostile_bodies),

@@ -11,8 +11,9 @@
  * a reason from the policy's set and no narrowing or granting scope; an
  * allowance has no reason text in needed; a narrowing has parameters that
  * are joined into query_append; denied bundle entries only on bundles; the
- * patient claim never shows in the explanation; and a narrowed request,
- * once the parameters are appended, is allowed as it stands.
+ * patient claim never shows in the explanation; a token with patient
+ * scopes only is never asked for a user/ or system/ scope; and a narrowed
+ * request, once the parameters are appended, is allowed as it stands.
  */
 
 #include <stdint.h>
@@ -99,10 +100,27 @@ decide(const smart_policy_conf_t *conf, const smart_scope_set_t *set,
 }
 
 
+/* A token with patient scopes only is never asked for a user/ or system/
+   scope. */
 static void
-check_decision(const smart_decision_t *d, const char *patient)
+check_needed(const smart_scope_set_t *set, const char *needed)
+{
+    if (set->has_patient_scopes && !set->has_user_scopes
+        && !set->has_system_scopes)
+    {
+        fuzz_check(strncmp(needed, "user/", 5) != 0
+                   && strncmp(needed, "system/", 7) != 0);
+    }
+}
+
+
+static void
+check_decision(const smart_decision_t *d, const smart_scope_set_t *set,
+    const char *patient)
 {
     size_t  i;
+
+    check_needed(set, d->needed);
 
     fuzz_check(d->explain != NULL);
     fuzz_check(memchr(d->needed, '\0', sizeof(d->needed)) != NULL);
@@ -150,6 +168,7 @@ check_decision(const smart_decision_t *d, const char *patient)
         for (i = 0; i < d->nentries; i++) {
             fuzz_check(d->entries[i].index < SMART_POLICY_MAX_ENTRIES);
             fuzz_check(i == 0 || d->entries[i].index > d->entries[i - 1].index);
+            check_needed(set, d->entries[i].needed);
         }
     }
 }
@@ -209,7 +228,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
                    body, nb, form, &req);
 
         if (d != NULL) {
-            check_decision(d, patient);
+            check_decision(d, set, patient);
 
             /* the narrowed request must be allowed as it stands */
             if (d->narrowed && req != NULL) {
