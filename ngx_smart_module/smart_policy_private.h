@@ -97,6 +97,8 @@ void smart_res_allow(smart_policy_res_t *r, const smart_scope_t *granted,
     const char *why);
 void smart_res_allow_checked(smart_policy_res_t *r,
     const smart_scope_t *granted, const char *why);
+void smart_res_also_checked(smart_policy_res_t *r, int check);
+int *smart_checkable(smart_policy_ctx_t *c, int *check);
 int smart_res_add_param(smart_policy_ctx_t *c, smart_policy_res_t *r,
     const char *name, const char *value, size_t value_len);
 void smart_res_offer(smart_policy_res_t *best, smart_policy_res_t *cand);
@@ -160,7 +162,7 @@ void smart_decide_search_system(smart_policy_ctx_t *c,
 /* --- smart_policy_include.c ---------------------------------------------- */
 
 int smart_includes_ok(smart_policy_ctx_t *c, const smart_fhir_req_t *req,
-    int primary_pinned, smart_policy_res_t *r);
+    int primary_pinned, int *check, smart_policy_res_t *r);
 
 
 /* --- smart_policy_granular.c ---------------------------------------------- */

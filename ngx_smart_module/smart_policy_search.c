@@ -462,7 +462,7 @@ smart_patient_grant_search(smart_policy_ctx_t *c, const smart_fhir_req_t *req,
     int t, const smart_scope_t *sc, const smart_scope_t **g, size_t ng,
     smart_policy_res_t *r)
 {
-    int    pin, pinned;
+    int    pin, pinned, check;
     char   needed_user[SMART_POLICY_NEEDED_MAX];
     char   needed_pt[SMART_POLICY_NEEDED_MAX];
 
@@ -545,17 +545,21 @@ smart_patient_grant_search(smart_policy_ctx_t *c, const smart_fhir_req_t *req,
         pinned = 1;
     }
 
-    if (!smart_includes_ok(c, req, pinned && pin != SMART_POLICY_PIN_NA, r)) {
+    if (!smart_includes_ok(c, req, pinned && pin != SMART_POLICY_PIN_NA,
+                           smart_checkable(c, &check), r))
+    {
         return;
     }
 
     if (ng > 0) {
         smart_granular_search(c, req, t, g, ng, needed_pt, r);
-        return;
+
+    } else {
+        smart_res_allow(r, sc, r->nparams ? "narrowed to the patient"
+                                          : "limited to the patient");
     }
 
-    smart_res_allow(r, sc, r->nparams ? "narrowed to the patient"
-                                      : "limited to the patient");
+    smart_res_also_checked(r, check);
 }
 
 
@@ -570,7 +574,7 @@ smart_us_search_ok(smart_policy_ctx_t *c, const smart_fhir_req_t *req,
 {
     smart_fmt_needed(needed, ctx, t, SMART_SCOPE_S);
 
-    return smart_includes_ok(c, req, pinned, r)
+    return smart_includes_ok(c, req, pinned, NULL, r)
            && smart_reaches_ok(c, req, t, needed, r);
 }
 
@@ -710,7 +714,8 @@ void
 smart_decide_search_system(smart_policy_ctx_t *c, const smart_fhir_req_t *req,
     smart_policy_res_t *best)
 {
-    int                    t, rc, via_patient, need_narrow, pinned;
+    int                    t, rc, via_patient, via_us, need_narrow, pinned;
+    int                    check;
     size_t                 i, n;
     smart_policy_res_t     r;
     char                   needed[SMART_POLICY_NEEDED_MAX];
@@ -719,7 +724,9 @@ smart_decide_search_system(smart_policy_ctx_t *c, const smart_fhir_req_t *req,
     smart_res_init(&r);
     first = NULL;
     via_patient = 0;
+    via_us = 0;
     need_narrow = 0;
+    check = 0;
     n = req->ntypes ? req->ntypes : 1;
 
     /*
@@ -739,6 +746,7 @@ smart_decide_search_system(smart_policy_ctx_t *c, const smart_fhir_req_t *req,
         sc = smart_grant_full(c, SMART_POLICY_CTX_US, t, SMART_SCOPE_S);
         if (sc != NULL) {
             first = first ? first : sc;
+            via_us = 1;
 
             if (c->patient == NULL
                 || smart_pin_status(c, req, t) != SMART_POLICY_PIN_YES)
@@ -797,9 +805,15 @@ smart_decide_search_system(smart_policy_ctx_t *c, const smart_fhir_req_t *req,
         }
     }
 
-    if (smart_includes_ok(c, req, pinned, &r)) {
+    /* the response check proves includes only when every match is the
+       patient's: every type limited by a patient grant */
+    if (smart_includes_ok(c, req, pinned,
+                          (via_patient && !via_us) ? smart_checkable(c, &check)
+                                                   : NULL, &r))
+    {
         smart_res_allow(&r, first, need_narrow ? "narrowed to the patient"
                                                : "every type allowed");
+        smart_res_also_checked(&r, check);
     }
 
     smart_res_offer(best, &r);

@@ -196,6 +196,40 @@ smart_res_allow_checked(smart_policy_res_t *r, const smart_scope_t *granted,
 }
 
 
+/*
+ * An allowance that also depends on the response when check is 1 (an
+ * include left to the response check): r->check set, unless r is a
+ * refusal.
+ */
+void
+smart_res_also_checked(smart_policy_res_t *r, int check)
+{
+    if (check && r->verdict != SMART_POLICY_V_DENY) {
+        r->check = 1;
+        r->why = (r->verdict == SMART_POLICY_V_NARROW)
+                 ? "narrowed to the patient; included resources checked on "
+                   "the response"
+                 : "limited to the patient; included resources checked on "
+                   "the response";
+    }
+}
+
+
+/*
+ * The check argument of smart_includes_ok() under a patient grant, *check
+ * cleared: NULL under smart_response_check off, which leaves nothing to
+ * the response.
+ */
+int *
+smart_checkable(smart_policy_ctx_t *c, int *check)
+{
+    *check = 0;
+
+    return (c->conf->response_check != SMART_RESPONSE_CHECK_OFF) ? check
+                                                                 : NULL;
+}
+
+
 /* Appends name=value (value already query-encoded); 0, or -1 when full. */
 int
 smart_res_add_param(smart_policy_ctx_t *c, smart_policy_res_t *r,

@@ -389,6 +389,66 @@ test_narrow_prefers_unrestricted(void **state)
 }
 
 
+/* --- checked on the response ---------------------------------------------- */
+
+/* Includes that follow references the patient limit does not cover. */
+static void
+test_include_checked(void **state)
+{
+    tp_t  t;
+
+    (void) state;
+    memset(&t, 0, sizeof(tp_t));
+
+    run(&t, "patient/*.rs", "123", "GET",
+        "Observation?patient=123&_include=Observation:encounter", NULL);
+    assert_int_equal(t.d->allow, 1);
+    assert_int_equal(t.d->narrowed, 0);
+    assert_int_equal(t.d->check, 1);
+    assert_string_equal(t.d->explain, "limited to the patient; included "
+                                      "resources checked on the response");
+    done(&t);
+
+    /* narrowed and checked: the narrowing is the same as without it */
+    run(&t, "patient/*.rs", "123", "GET",
+        "Observation?code=x&_revinclude=Provenance:target", NULL);
+    expect_narrow(&t, "patient=123");
+    assert_int_equal(t.d->check, 1);
+    done(&t);
+
+    /* proven by the request: not checked */
+    run(&t, "patient/*.rs", "123", "GET",
+        "Patient?_id=123&_revinclude=Observation:subject", NULL);
+    assert_int_equal(t.d->allow, 1);
+    assert_int_equal(t.d->check, 0);
+    done(&t);
+
+    /* a type outside the compartment: not checked */
+    run(&t, "patient/*.rs", "123", "GET",
+        "MedicationRequest?patient=123&_include=MedicationRequest:medication",
+        NULL);
+    assert_int_equal(t.d->allow, 1);
+    assert_int_equal(t.d->check, 0);
+    done(&t);
+
+    /* Binary, Bundle, ... may be anyone's: refused, nothing to ask for */
+    run(&t, "patient/*.rs", "123", "GET",
+        "Composition?patient=123&_revinclude=Bundle:composition", NULL);
+    expect_deny(&t, SMART_ERR_SCOPE_INSUFFICIENT, "");
+    done(&t);
+
+    /* smart_response_check off: refused as before */
+    t.conf.response_check = SMART_RESPONSE_CHECK_OFF;
+    run(&t, "patient/*.rs", "123", "GET",
+        "Observation?patient=123&_include=Observation:encounter", NULL);
+    expect_deny(&t, SMART_ERR_SCOPE_INSUFFICIENT, "");
+    assert_string_equal(t.d->explain, "included resources of a compartment "
+                                      "type would not be proven to be the "
+                                      "patient's");
+    done(&t);
+}
+
+
 /* --- reasons and needed scopes ------------------------------------------- */
 
 static void
@@ -899,6 +959,7 @@ main(void)
         cmocka_unit_test(test_narrow_patient_param),
         cmocka_unit_test(test_narrow_granular),
         cmocka_unit_test(test_narrow_prefers_unrestricted),
+        cmocka_unit_test(test_include_checked),
         cmocka_unit_test(test_needed),
         cmocka_unit_test(test_needed_patient_only),
         cmocka_unit_test(test_invalid_inputs),
