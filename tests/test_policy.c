@@ -945,6 +945,45 @@ test_op_table(void **state)
     run(&t, "patient/*.rs", "1", "GET", "Observation/$lastn", NULL);
     expect_deny(&t, SMART_ERR_SCOPE_INSUFFICIENT, "");
     done(&t);
+
+    /* on an instance it is checked on the response (issue 14) */
+    run(&t, "patient/*.rs", "1", "GET", "Observation/o1/$lastn", NULL);
+    assert_int_equal(t.d->allow, 1);
+    assert_int_equal(t.d->check, 1);
+    assert_string_equal(t.d->explain, "operation allowed, checked on the "
+                                      "response");
+    done(&t);
+
+    t.conf.response_check = SMART_RESPONSE_CHECK_OFF;
+    run(&t, "patient/*.rs", "1", "GET", "Observation/o1/$lastn", NULL);
+    expect_deny(&t, SMART_ERR_SCOPE_INSUFFICIENT, "");
+    assert_string_equal(t.d->explain, "an operation on a compartment "
+                                      "resource by id cannot be checked "
+                                      "against the patient");
+    done(&t);
+    t.conf.response_check = SMART_RESPONSE_CHECK_ON;
+
+    /* an operation that writes is never left to the response */
+    assert_int_equal(smart_policy_op_parse("meta-add", 8, "u", 1, NULL,
+                                           NULL, 0, &ops[0], NULL), 0);
+    run(&t, "patient/*.cruds", "1", "POST", "Observation/o1/$meta-add",
+        NULL);
+    expect_deny(&t, SMART_ERR_SCOPE_INSUFFICIENT, "");
+    done(&t);
+
+    run(&t, "patient/*.cruds", "1", "POST", "Patient/1/$meta-add", NULL);
+    assert_int_equal(t.d->allow, 1);
+    assert_int_equal(t.d->check, 0);
+    done(&t);
+
+    /* a configured $everything is checked like the built-in one */
+    assert_int_equal(smart_policy_op_parse("everything", 10, "rs", 2,
+                                           types, lens, 1, &ops[0], NULL),
+                     0);
+    run(&t, "patient/*.rs", "1", "GET", "Patient/1/$everything", NULL);
+    assert_int_equal(t.d->check, 1);
+    assert_string_equal(t.d->granted_by, "patient/*.rs");
+    done(&t);
 }
 
 
