@@ -149,6 +149,7 @@ smart_decide_req(smart_policy_ctx_t *c, const smart_fhir_req_t *req,
 
     case SMART_FHIR_I_SEARCH_SYSTEM:
         smart_decide_search_system(c, req, r);
+        smart_decide_paging(c, req, r);
         break;
 
     case SMART_FHIR_I_CREATE:

@@ -157,6 +157,8 @@ void smart_decide_search(smart_policy_ctx_t *c, const smart_fhir_req_t *req,
     smart_policy_res_t *best);
 void smart_decide_search_system(smart_policy_ctx_t *c,
     const smart_fhir_req_t *req, smart_policy_res_t *best);
+void smart_decide_paging(smart_policy_ctx_t *c, const smart_fhir_req_t *req,
+    smart_policy_res_t *best);
 
 
 /* --- smart_policy_include.c ---------------------------------------------- */

@@ -3,7 +3,8 @@
  * recognises (docs/security.md, "Parsing differentials"), chains and _has,
  * and the decision of type, compartment and system searches under every
  * kind of grant (docs/scopes.md, "Patient scopes", "User scopes",
- * "Narrowing"); _include and _revinclude are decided by
+ * "Narrowing"), and the paging links of servers that page by an opaque id
+ * ("Checked on the response"); _include and _revinclude are decided by
  * smart_policy_include.c, granular restrictions by smart_policy_granular.c.
  *
  * Plain C99: no NGINX headers, no global mutable state.
@@ -34,8 +35,9 @@
  * whole query with an offset (the sandbox server, Medplum): it pages the
  * same, re-evaluated search.  Opaque paging tokens (HAPI's "_getpages",
  * continuation tokens) name a search stored on the server, which the
- * request does not show, so they stay unrecognised until the response is
- * checked.
+ * request does not show, so they are not recognised here; a HAPI paging
+ * link on its own is decided by smart_decide_paging(), on condition of the
+ * response.
  */
 static const char *const  smart_policy_result_params[] = {
     "_contained", "_containedType", "_count", "_elements", "_format",
@@ -816,5 +818,156 @@ smart_decide_search_system(smart_policy_ctx_t *c, const smart_fhir_req_t *req,
         smart_res_also_checked(&r, check);
     }
 
+    smart_res_offer(best, &r);
+}
+
+
+/* --- opaque paging links ------------------------------------------------- */
+
+/* 1 when v is 1 to 9 decimal digits. */
+static int
+smart_paging_number(const char *v)
+{
+    size_t  n;
+
+    n = strlen(v);
+
+    return n > 0 && n <= 9 && strspn(v, "0123456789") == n;
+}
+
+
+#define SMART_PAGING_ID         0
+#define SMART_PAGING_NUMBER     1
+#define SMART_PAGING_SEARCHSET  2
+#define SMART_PAGING_BOOLEAN    3
+#define SMART_PAGING_ANY        4
+
+
+/*
+ * One parameter of a paging link, each name at most once (seen: a bit per
+ * name): _getpages, the id of the stored search; _getpagesoffset and
+ * _count, numbers; _bundletype=searchset (a history page would not be the
+ * searchset the response check expects); _pretty=true|false; _format (an
+ * XML one is refused before anything goes upstream, as for every request
+ * checked on the response).  1 when pa is one of them.
+ */
+static int
+smart_paging_param(const smart_fhir_param_t *pa, unsigned *seen)
+{
+    size_t  i;
+
+    static const struct {
+        const char  *name;
+        int          value;
+    } params[] = {
+        { "_getpages", SMART_PAGING_ID },
+        { "_getpagesoffset", SMART_PAGING_NUMBER },
+        { "_count", SMART_PAGING_NUMBER },
+        { "_bundletype", SMART_PAGING_SEARCHSET },
+        { "_pretty", SMART_PAGING_BOOLEAN },
+        { "_format", SMART_PAGING_ANY }
+    };
+
+    if (pa->source != SMART_FHIR_SRC_QUERY || pa->kind != SMART_FHIR_P_NORMAL
+        || pa->modifier != NULL || pa->chain != NULL || pa->nvalues != 1)
+    {
+        return 0;
+    }
+
+    for (i = 0; i < sizeof(params) / sizeof(params[0]); i++) {
+        if (strcmp(pa->raw_name, params[i].name) == 0) {
+            break;
+        }
+    }
+
+    if (i == sizeof(params) / sizeof(params[0]) || (*seen & (1u << i))) {
+        return 0;
+    }
+
+    *seen |= 1u << i;
+
+    switch (params[i].value) {
+
+    case SMART_PAGING_ID:
+        return smart_fhir_valid_id(pa->value, pa->value_len);
+
+    case SMART_PAGING_NUMBER:
+        return smart_paging_number(pa->value);
+
+    case SMART_PAGING_SEARCHSET:
+        return strcmp(pa->value, "searchset") == 0;
+
+    case SMART_PAGING_BOOLEAN:
+        return strcmp(pa->value, "true") == 0
+               || strcmp(pa->value, "false") == 0;
+
+    default:
+        return 1;
+    }
+}
+
+
+/*
+ * Is req a page of a search stored on the server, as HAPI links to it:
+ * "GET [base]?_getpages=ID&_getpagesoffset=N&_count=M&_bundletype=
+ * searchset", with _getpages and nothing but the parameters of
+ * smart_paging_param()?
+ */
+static int
+smart_is_paging_link(const smart_fhir_req_t *req)
+{
+    size_t    i;
+    unsigned  seen;
+
+    if (req->interaction != SMART_FHIR_I_SEARCH_SYSTEM
+        || req->method != SMART_FHIR_M_GET || req->ntypes > 0)
+    {
+        return 0;
+    }
+
+    seen = 0;
+
+    for (i = 0; i < req->nparams; i++) {
+        if (!smart_paging_param(&req->params[i], &seen)) {
+            return 0;
+        }
+    }
+
+    /* _getpages, the first of smart_paging_param()'s names */
+    return (seen & 1u) != 0;
+}
+
+
+/*
+ * A paging link of a server that pages by an opaque id (HAPI's
+ * "_getpages"): the stored search it names is not in the request, so
+ * nothing limits it up front.  Under a patient scope that searches every
+ * type (the page may hold any), it is allowed on condition of the
+ * response, every entry of the page checked (docs/scopes.md, "Checked on
+ * the response"); offered to best next to the system search's own
+ * decision, so a user or system scope decides as before.
+ */
+void
+smart_decide_paging(smart_policy_ctx_t *c, const smart_fhir_req_t *req,
+    smart_policy_res_t *best)
+{
+    smart_policy_res_t     r;
+    const smart_scope_t   *sc;
+
+    if (c->conf->response_check == SMART_RESPONSE_CHECK_OFF
+        || !smart_is_paging_link(req))
+    {
+        return;
+    }
+
+    sc = smart_grant_patient(c, -1, SMART_SCOPE_S);
+    if (sc == NULL) {
+        return;
+    }
+
+    smart_res_init(&r);
+    smart_res_allow_checked(&r, sc, "a page of a search stored on the "
+                                    "server: every entry checked on the "
+                                    "response");
     smart_res_offer(best, &r);
 }

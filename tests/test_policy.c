@@ -449,6 +449,49 @@ test_include_checked(void **state)
 }
 
 
+/* HAPI's paging links under a patient scope on every type. */
+static void
+test_paging_checked(void **state)
+{
+    tp_t  t;
+
+    (void) state;
+    memset(&t, 0, sizeof(tp_t));
+
+    run(&t, "patient/*.rs", "123", "GET",
+        "?_getpages=0e5b6c1a&_getpagesoffset=20&_count=20"
+        "&_bundletype=searchset", NULL);
+    assert_int_equal(t.d->allow, 1);
+    assert_int_equal(t.d->narrowed, 0);
+    assert_int_equal(t.d->check, 1);
+    assert_int_equal(t.d->interaction, SMART_FHIR_I_SEARCH_SYSTEM);
+    assert_string_equal(t.d->granted_by, "patient/*.rs");
+    assert_string_equal(t.d->explain, "a page of a search stored on the "
+                                      "server: every entry checked on the "
+                                      "response");
+    done(&t);
+
+    /* a scope on one type is not enough: the page may hold any type */
+    run(&t, "patient/Observation.rs", "123", "GET", "?_getpages=0e5b6c1a",
+        NULL);
+    expect_deny(&t, SMART_ERR_SCOPE_INSUFFICIENT, "patient/*.s");
+    done(&t);
+
+    /* user scopes: as before, unchecked */
+    run(&t, "user/*.rs patient/*.rs", "123", "GET", "?_getpages=0e5b6c1a",
+        NULL);
+    assert_int_equal(t.d->allow, 1);
+    assert_int_equal(t.d->check, 0);
+    assert_string_equal(t.d->granted_by, "user/*.rs");
+    done(&t);
+
+    t.conf.response_check = SMART_RESPONSE_CHECK_OFF;
+    run(&t, "patient/*.rs", "123", "GET", "?_getpages=0e5b6c1a", NULL);
+    expect_deny(&t, SMART_ERR_SCOPE_INSUFFICIENT, "");
+    done(&t);
+}
+
+
 /* --- reasons and needed scopes ------------------------------------------- */
 
 static void
@@ -999,6 +1042,7 @@ main(void)
         cmocka_unit_test(test_narrow_granular),
         cmocka_unit_test(test_narrow_prefers_unrestricted),
         cmocka_unit_test(test_include_checked),
+        cmocka_unit_test(test_paging_checked),
         cmocka_unit_test(test_needed),
         cmocka_unit_test(test_needed_patient_only),
         cmocka_unit_test(test_invalid_inputs),
