@@ -268,6 +268,10 @@ smart_fill_decision(smart_policy_ctx_t *c, smart_decision_t *d,
         d->query_append = sb.p;
     }
 
+    if (smart_precheck_fill(d, r) != 0) {
+        return -1;
+    }
+
     /* the reasons are static text (callers of smart_res_allow() and
        smart_res_deny()) */
 
@@ -391,6 +395,7 @@ smart_decision_free(smart_decision_t *d)
     }
 
     free(d->params);
+    free(d->prereads);
     free(d->query_append);
     free(d->granted_by);
     free(d->entries);

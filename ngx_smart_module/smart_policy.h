@@ -25,6 +25,7 @@
 #define SMART_POLICY_MAX_ENTRIES       1000     /* Bundle.entry examined */
 #define SMART_POLICY_MAX_NARROW        32       /* parameters appended */
 #define SMART_POLICY_NEEDED_MAX        128      /* "patient/T.rs" + NUL */
+#define SMART_POLICY_PRECHECK_MAX_DEFAULT  20   /* smart_precheck_max */
 
 #define SMART_POLICY_OP_MAX_ALTS       5        /* letter alternatives */
 #define SMART_POLICY_OP_MAX_TYPES      16       /* TYPE arguments */
@@ -49,6 +50,18 @@ typedef enum {
     SMART_RESPONSE_CHECK_OFF,       /* refuse it up front instead */
     SMART_RESPONSE_CHECK_ALL        /* and every patient-scoped read */
 } smart_response_check_e;
+
+
+/*
+ * smart_precheck_request (docs/directives.md): whether the caller can read
+ * a resource before it forwards a write to it.  0, the default, is none,
+ * so a caller that does not know pre-reads is never asked for one.
+ */
+typedef enum {
+    SMART_PRECHECK_NONE = 0,        /* writes by id refused under patient
+                                       scopes, as before issue 14 */
+    SMART_PRECHECK_AVAILABLE        /* allowed after a pre-read */
+} smart_precheck_e;
 
 
 /*
@@ -78,6 +91,11 @@ typedef struct {
        it; formatting it cost every allowed request a malloc) */
     int                      no_granted_by;
     smart_response_check_e   response_check;
+    /* the glue sets SMART_PRECHECK_AVAILABLE when smart_precheck_request
+       is configured; never used under smart_response_check off */
+    smart_precheck_e         precheck;
+    size_t                   precheck_max;  /* pre-reads of one request;
+                                   0: SMART_POLICY_PRECHECK_MAX_DEFAULT */
 } smart_policy_conf_t;
 
 
@@ -86,6 +104,27 @@ typedef struct {
     char                    *name;
     char                    *value;
 } smart_policy_param_t;
+
+
+/*
+ * One resource the caller reads (GET [base]/T/id) before it forwards a
+ * write by id under a patient scope (docs/scopes.md, "Pre-read"): the
+ * write goes on only when that current version is in the patient's
+ * compartment (smart_compartment_check() IN; the caller sends its version
+ * as If-Match when the client sent none).  A 404 or 410 allows only an
+ * update whose create_ok is 1; anything else refuses the request.
+ */
+typedef struct {
+    size_t                   index;     /* Bundle.entry index; 0 for a
+                                           single request */
+    smart_fhir_interaction_e interaction;   /* UPDATE, PATCH or DELETE */
+    int                      type;      /* smart_fhir_types[] index */
+    char                     id[SMART_FHIR_MAX_ID + 1];
+    /* UPDATE: 1 when the body is itself in the patient's compartment
+       (smart_compartment_check() IN, relative references), so an update
+       that creates the resource creates the patient's; 0 otherwise */
+    int                      create_ok;
+} smart_policy_preread_t;
 
 
 /* One denied Bundle entry (OperationOutcome expression Bundle.entry[i]). */
@@ -104,6 +143,12 @@ typedef struct {
        request and releases the response only when smart_response_check()
        proves it (docs/scopes.md, "Checked on the response") */
     int                      check;
+    /* 1: allowed after the pre-reads in prereads[0..nprereads), which the
+       caller makes first (a write by id under a patient scope; every one
+       of a bundle's); never with narrowed or check */
+    int                      precheck;
+    smart_policy_preread_t  *prereads;
+    size_t                   nprereads;
     smart_err_e              reason;    /* the refusal when allow is 0;
                                            SMART_ERR__COUNT when allowed */
     /* the request's interaction; BATCH or TRANSACTION once Bundle.type is

@@ -13,6 +13,8 @@
  *   smart_policy_include.c   _include/_revinclude
  *   smart_policy_granular.c  granular scopes
  *   smart_policy_write.c     write bodies (references, JSON Patch), writes
+ *   smart_policy_precheck.c  writes by id after a pre-read, a bundle's
+ *                            pre-reads
  *   smart_policy_op.c        operations and the smart_operation table
  *   smart_policy_bundle.c    batch and transaction bundles
  */
@@ -55,6 +57,9 @@ typedef struct {
     int                      empty;     /* no path offered anything yet */
     int                      check;     /* an allow that the response
                                            must prove */
+    int                      precheck;  /* an allow after the pre-read
+                                           pre */
+    smart_policy_preread_t   pre;
 } smart_policy_res_t;
 
 
@@ -182,6 +187,18 @@ void smart_decide_op(smart_policy_ctx_t *c, const smart_fhir_req_t *req,
     smart_policy_res_t *best);
 void smart_decide_bundle(smart_policy_ctx_t *c, const json_t *body,
     int body_present, smart_decision_t *d, smart_policy_res_t *r);
+
+
+/* --- smart_policy_precheck.c --------------------------------------------- */
+
+int smart_precheck_possible(smart_policy_ctx_t *c, const char *needed,
+    smart_policy_res_t *r);
+void smart_res_allow_prechecked(smart_policy_ctx_t *c,
+    const smart_fhir_req_t *req, const json_t *body,
+    const smart_scope_t *granted, smart_policy_res_t *r);
+void smart_precheck_entry(smart_policy_ctx_t *c, smart_decision_t *d,
+    size_t n, size_t index, smart_policy_res_t *er);
+int smart_precheck_fill(smart_decision_t *d, const smart_policy_res_t *r);
 
 
 /* --- smart_policy.c ------------------------------------------------------- */

@@ -130,6 +130,7 @@ smart_res_init(smart_policy_res_t *r)
     r->nparams = 0;
     r->empty = 1;
     r->check = 0;
+    r->precheck = 0;
 }
 
 
@@ -183,6 +184,7 @@ smart_res_allow(smart_policy_res_t *r, const smart_scope_t *granted,
     r->empty = 0;
     r->needed[0] = '\0';
     r->check = 0;
+    r->precheck = 0;
 }
 
 
@@ -295,8 +297,10 @@ smart_res_offer(smart_policy_res_t *best, smart_policy_res_t *cand)
         better = smart_deny_rank(cand->reason) > smart_deny_rank(best->reason);
 
     } else if (cand->verdict == SMART_POLICY_V_ALLOW) {
-        /* an allow the request proves beats one the response must */
-        better = best->check && !cand->check;
+        /* an allow the request proves beats one the response or a
+           pre-read must */
+        better = (best->check || best->precheck)
+                 && !cand->check && !cand->precheck;
 
     } else {
         better = 0;

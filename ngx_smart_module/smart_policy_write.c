@@ -3,7 +3,9 @@
  * scope applies, and under patient scopes the compartment references of a
  * created or updated resource and the operations of a JSON Patch; the
  * decision of create, update, patch and delete (docs/scopes.md, "Writes",
- * "Patient scopes", "Patient data outside the compartment").
+ * "Patient scopes", "Patient data outside the compartment"); a write by id
+ * under a patient scope is allowed after a pre-read
+ * (smart_policy_precheck.c).
  *
  * Plain C99 + jansson: no NGINX headers, no global mutable state.
  */
@@ -517,14 +519,14 @@ smart_body_invalid(const smart_fhir_req_t *req, const json_t *body,
 
 
 /*
- * The record a write under a patient grant acts on: by id only the
- * patient's own Patient; by conditional criteria, criteria limited to the
- * patient; a plain create names no record.  1, or 0 with r set to the
- * refusal.
+ * The record a write under a patient grant acts on: by id the patient's
+ * own Patient, another type's record after a pre-read (*pre set); by
+ * conditional criteria, criteria limited to the patient; a plain create
+ * names no record.  1, or 0 with r set to the refusal.
  */
 static int
 smart_patient_write_target(smart_policy_ctx_t *c, const smart_fhir_req_t *req,
-    unsigned need, const char *needed_user, const char *needed_pt,
+    unsigned need, const char *needed_user, const char *needed_pt, int *pre,
     smart_policy_res_t *r)
 {
     int  pin;
@@ -535,11 +537,8 @@ smart_patient_write_target(smart_policy_ctx_t *c, const smart_fhir_req_t *req,
 
     if (req->id != NULL) {
         if (req->type != SMART_FHIR_TYPE_PATIENT) {
-            smart_res_deny(r, SMART_ERR_SCOPE_INSUFFICIENT, needed_user,
-                           "a write by id of a compartment type cannot be "
-                           "checked against the patient; use a conditional "
-                           "write with the patient parameter");
-            return 0;
+            *pre = 1;
+            return smart_precheck_possible(c, needed_user, r);
         }
 
         return smart_own_record(c, req->id, req->type, need,
@@ -622,11 +621,12 @@ smart_patient_write(smart_policy_ctx_t *c, const smart_fhir_req_t *req,
     unsigned need, const json_t *body, const smart_scope_t *sc,
     smart_policy_res_t *r)
 {
-    int    t;
+    int    t, pre;
     char   needed_user[SMART_POLICY_NEEDED_MAX];
     char   needed_pt[SMART_POLICY_NEEDED_MAX];
 
     t = req->type;
+    pre = 0;
     smart_fmt_usable(c, needed_user, SMART_SCOPE_USER, t, need);
     smart_fmt_needed(needed_pt, SMART_SCOPE_PATIENT, t, need);
 
@@ -662,9 +662,16 @@ smart_patient_write(smart_policy_ctx_t *c, const smart_fhir_req_t *req,
         return;
     }
 
-    if (smart_patient_write_target(c, req, need, needed_user, needed_pt, r)
-        && smart_patient_write_refs(c, req, body, needed_user, needed_pt, r))
+    if (!smart_patient_write_target(c, req, need, needed_user, needed_pt,
+                                    &pre, r)
+        || !smart_patient_write_refs(c, req, body, needed_user, needed_pt, r))
     {
+        return;
+    }
+
+    if (pre) {
+        smart_res_allow_prechecked(c, req, body, sc, r);
+    } else {
         smart_res_allow(r, sc, "limited to the patient");
     }
 }

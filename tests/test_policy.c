@@ -492,6 +492,194 @@ test_paging_checked(void **state)
 }
 
 
+/* --- writes by id after a pre-read ---------------------------------------- */
+
+#define TP_OBS_P123                                                          \
+    "{\"resourceType\":\"Observation\",\"id\":\"o1\",\"status\":\"final\","  \
+    "\"code\":{\"text\":\"x\"},\"subject\":{\"reference\":\"Patient/123\"}}"
+
+
+static void
+test_precheck_single(void **state)
+{
+    tp_t  t;
+
+    (void) state;
+    memset(&t, 0, sizeof(tp_t));
+    t.conf.precheck = SMART_PRECHECK_AVAILABLE;
+
+    run(&t, "patient/*.cruds", "123", "PUT", "Observation/o1", TP_OBS_P123);
+    assert_int_equal(t.d->allow, 1);
+    assert_int_equal(t.d->narrowed, 0);
+    assert_int_equal(t.d->check, 0);
+    assert_int_equal(t.d->precheck, 1);
+    assert_int_equal(t.d->nprereads, 1);
+    assert_int_equal(t.d->prereads[0].index, 0);
+    assert_int_equal(t.d->prereads[0].interaction, SMART_FHIR_I_UPDATE);
+    assert_string_equal(smart_fhir_types[t.d->prereads[0].type].name,
+                        "Observation");
+    assert_string_equal(t.d->prereads[0].id, "o1");
+    assert_int_equal(t.d->prereads[0].create_ok, 1);
+    assert_string_equal(t.d->granted_by, "patient/*.cruds");
+    assert_string_equal(t.d->explain, "allowed after a pre-read: forwarded "
+                                      "only when the current resource is the "
+                                      "patient's");
+    done(&t);
+
+    run(&t, "patient/*.cruds", "123", "PATCH", "Observation/o1",
+        "[{\"op\":\"replace\",\"path\":\"/status\",\"value\":\"final\"}]");
+    assert_int_equal(t.d->precheck, 1);
+    assert_int_equal(t.d->prereads[0].interaction, SMART_FHIR_I_PATCH);
+    assert_int_equal(t.d->prereads[0].create_ok, 0);
+    done(&t);
+
+    run(&t, "patient/*.cruds", "123", "DELETE", "Device/d-1.x", NULL);
+    assert_int_equal(t.d->precheck, 1);
+    assert_int_equal(t.d->prereads[0].interaction, SMART_FHIR_I_DELETE);
+    assert_string_equal(t.d->prereads[0].id, "d-1.x");
+    assert_int_equal(t.d->prereads[0].create_ok, 0);
+    done(&t);
+
+    /* the patient's own record needs no pre-read; a refusal lists none */
+    run(&t, "patient/*.cruds", "123", "PUT", "Patient/123",
+        "{\"resourceType\":\"Patient\",\"id\":\"123\"}");
+    assert_int_equal(t.d->allow, 1);
+    assert_int_equal(t.d->precheck, 0);
+    assert_null(t.d->prereads);
+    done(&t);
+
+    run(&t, "patient/*.cruds", "123", "PUT", "Observation/o2", TP_OBS_P123);
+    expect_deny(&t, SMART_ERR_REQUEST_INVALID, "");
+    assert_int_equal(t.d->precheck, 0);
+    assert_null(t.d->prereads);
+    done(&t);
+
+    /* without smart_precheck_request, and under smart_response_check off:
+       refused, saying why */
+    t.conf.precheck = SMART_PRECHECK_NONE;
+    run(&t, "patient/*.cruds", "123", "DELETE", "Observation/o1", NULL);
+    expect_deny(&t, SMART_ERR_SCOPE_INSUFFICIENT, "");
+    assert_non_null(strstr(t.d->explain, "smart_precheck_request"));
+    done(&t);
+
+    run(&t, "patient/*.cruds user/Condition.rs", "123", "DELETE",
+        "Observation/o1", NULL);
+    expect_deny(&t, SMART_ERR_SCOPE_INSUFFICIENT, "user/Observation.d");
+    done(&t);
+
+    t.conf.precheck = SMART_PRECHECK_AVAILABLE;
+    t.conf.response_check = SMART_RESPONSE_CHECK_OFF;
+    run(&t, "patient/*.cruds", "123", "DELETE", "Observation/o1", NULL);
+    expect_deny(&t, SMART_ERR_SCOPE_INSUFFICIENT, "");
+    assert_string_equal(t.d->explain, "a write by id of a compartment type "
+                                      "cannot be checked against the patient; "
+                                      "use a conditional write with the "
+                                      "patient parameter");
+    assert_null(t.d->prereads);
+    done(&t);
+}
+
+
+/* A bundle's writes by id: listed with their entry, bounded. */
+static void
+test_precheck_bundle(void **state)
+{
+    tp_t         t;
+    const char  *bundle;
+
+    (void) state;
+    memset(&t, 0, sizeof(tp_t));
+    t.conf.precheck = SMART_PRECHECK_AVAILABLE;
+
+    bundle = "{\"resourceType\":\"Bundle\",\"type\":\"transaction\","
+             "\"entry\":["
+             "{\"request\":{\"method\":\"POST\",\"url\":\"Observation\"},"
+             "\"resource\":" TP_OBS_P123 "},"
+             "{\"request\":{\"method\":\"PUT\",\"url\":\"Observation/o1\"},"
+             "\"resource\":" TP_OBS_P123 "},"
+             "{\"request\":{\"method\":\"PUT\",\"url\":\"Patient/123\"},"
+             "\"resource\":{\"resourceType\":\"Patient\",\"id\":\"123\"}},"
+             "{\"request\":{\"method\":\"DELETE\",\"url\":\"Condition/c3\"}}]}";
+
+    run(&t, "patient/*.cruds", "123", "POST", "", bundle);
+    assert_int_equal(t.d->allow, 1);
+    assert_int_equal(t.d->precheck, 1);
+    assert_int_equal(t.d->check, 0);
+    assert_int_equal(t.d->interaction, SMART_FHIR_I_TRANSACTION);
+    assert_int_equal(t.d->nprereads, 2);
+    assert_int_equal(t.d->prereads[0].index, 1);
+    assert_string_equal(t.d->prereads[0].id, "o1");
+    assert_int_equal(t.d->prereads[0].create_ok, 1);
+    assert_int_equal(t.d->prereads[1].index, 3);
+    assert_string_equal(t.d->prereads[1].id, "c3");
+    assert_int_equal(t.d->prereads[1].interaction, SMART_FHIR_I_DELETE);
+    done(&t);
+
+    /* beyond smart_precheck_max: the entry past the bound is refused */
+    t.conf.precheck_max = 1;
+    run(&t, "patient/*.cruds", "123", "POST", "", bundle);
+    assert_int_equal(t.d->allow, 0);
+    assert_int_equal(t.d->precheck, 0);
+    assert_null(t.d->prereads);
+    assert_int_equal(t.d->nentries, 1);
+    assert_int_equal(t.d->entries[0].index, 3);
+    assert_int_equal(t.d->entries[0].reason, SMART_ERR_SCOPE_INSUFFICIENT);
+    assert_string_equal(t.d->entries[0].needed, "");
+    assert_non_null(strstr(t.d->entries[0].why, "smart_precheck_max"));
+    assert_int_equal(t.d->reason, SMART_ERR_SCOPE_INSUFFICIENT);
+    done(&t);
+
+    t.conf.precheck_max = 2;
+    run(&t, "patient/*.cruds", "123", "POST", "", bundle);
+    assert_int_equal(t.d->allow, 1);
+    assert_int_equal(t.d->nprereads, 2);
+    done(&t);
+}
+
+
+/* What smart-scope-check prints for them. */
+static void
+test_precheck_cli(void **state)
+{
+    char         out[2048];
+    ssc_case_t   k;
+
+    (void) state;
+
+    memset(&k, 0, sizeof(ssc_case_t));
+    k.scopes = "patient/*.cruds";
+    k.patient = "123";
+    k.method = "PUT";
+    k.url = "Observation/o1";
+    k.body = TP_OBS_P123;
+    k.body_len = strlen(TP_OBS_P123);
+    k.precheck = SMART_PRECHECK_AVAILABLE;
+
+    assert_string_equal(cli_print(&k, out, sizeof(out)), "precheck");
+    assert_string_equal(out,
+        "decision: allow, after a pre-read of Observation/o1\n"
+        "interaction: update\n"
+        "granted-by: patient/*.cruds\n"
+        "pre-read: Observation/o1 before the update; not found: the update "
+        "may create it\n"
+        "explanation: allowed after a pre-read: forwarded only when the "
+        "current resource is the patient's\n");
+
+    k.method = "POST";
+    k.url = "";
+    k.body = "{\"resourceType\":\"Bundle\",\"type\":\"batch\",\"entry\":["
+             "{\"request\":{\"method\":\"DELETE\",\"url\":\"Condition/c1\"}},"
+             "{\"request\":{\"method\":\"DELETE\",\"url\":\"Device/d2\"}}]}";
+    k.body_len = strlen(k.body);
+
+    assert_string_equal(cli_print(&k, out, sizeof(out)), "precheck");
+    assert_non_null(strstr(out, "decision: allow, after pre-reads of "
+                                "Condition/c1, Device/d2\n"));
+    assert_non_null(strstr(out, "pre-read: Bundle.entry[1] Device/d2 before "
+                                "the delete\n"));
+}
+
+
 /* --- reasons and needed scopes ------------------------------------------- */
 
 static void
@@ -1043,6 +1231,9 @@ main(void)
         cmocka_unit_test(test_narrow_prefers_unrestricted),
         cmocka_unit_test(test_include_checked),
         cmocka_unit_test(test_paging_checked),
+        cmocka_unit_test(test_precheck_single),
+        cmocka_unit_test(test_precheck_bundle),
+        cmocka_unit_test(test_precheck_cli),
         cmocka_unit_test(test_needed),
         cmocka_unit_test(test_needed_patient_only),
         cmocka_unit_test(test_invalid_inputs),

@@ -5,18 +5,20 @@
  *
  *   smart-scope-check --scopes "..." [--patient ID] [--body FILE]
  *       [--if-none-exist CRITERIA ...] [--patient-search narrow|deny]
- *       [--response-check on|off|all] METHOD URL
+ *       [--response-check on|off|all] [--precheck on|off] METHOD URL
  *   smart-scope-check --table FILE [--patient-search narrow|deny]
  *
- * Table columns: scopes, patient, method, url, expected, and optionally
- * the body (inline JSON starting with '{', or "@FILE" or FILE relative to
- * the table's directory), the options (a comma list of: narrow, deny
- * (smart_patient_search), check-on, check-off, check-all
- * (smart_response_check)), and from the eighth column on one
+ * --precheck on stands for a configured smart_precheck_request (off, the
+ * default, for none).  Table columns: scopes, patient, method, url,
+ * expected, and optionally the body (inline JSON starting with '{', or
+ * "@FILE" or FILE relative to the table's directory), the options (a
+ * comma list of: narrow, deny (smart_patient_search), check-on,
+ * check-off, check-all (smart_response_check), precheck-on, precheck-off
+ * (smart_precheck_request)), and from the eighth column on one
  * If-None-Exist header each (several: the header repeated); "-" for
  * none.  expected: allow, narrow, check (allowed on condition of the
- * response: smart_response_check), narrow-check (both), deny or a reason
- * code.
+ * response: smart_response_check), narrow-check (both), precheck (allowed
+ * after a pre-read: smart_precheck_request), deny or a reason code.
  *
  * Compiled with SMART_SCOPE_CHECK_NO_MAIN, the file is a library for
  * tests/test_policy.c, which runs the same table through the same code.
@@ -48,6 +50,7 @@ typedef struct {
     size_t                   body_len;
     smart_patient_search_e   mode;
     smart_response_check_e   check;     /* smart_response_check */
+    smart_precheck_e         precheck;  /* smart_precheck_request */
     const char              *ine[SSC_INE_MAX];  /* If-None-Exist headers */
     size_t                   nine;
 } ssc_case_t;
@@ -55,7 +58,8 @@ typedef struct {
 
 /*
  * Outcome word: "allow", "narrow", "check" (allowed, the response must
- * prove it), "narrow-check" or the reason code; "nomem" on failure.
+ * prove it), "narrow-check", "precheck" (allowed after a pre-read) or the
+ * reason code; "nomem" on failure.
  */
 static const char *
 ssc_outcome(const smart_decision_t *d)
@@ -71,7 +75,7 @@ ssc_outcome(const smart_decision_t *d)
             return d->check ? "narrow-check" : "narrow";
         }
 
-        return d->check ? "check" : "allow";
+        return d->check ? "check" : d->precheck ? "precheck" : "allow";
     }
 
     e = smart_err_get(d->reason);
@@ -98,6 +102,7 @@ ssc_decide(const ssc_case_t *k)
     memset(&conf, 0, sizeof(smart_policy_conf_t));
     conf.patient_search = k->mode;
     conf.response_check = k->check;
+    conf.precheck = k->precheck;
 
     set = smart_scope_parse(k->scopes, k->scopes ? strlen(k->scopes) : 0);
     if (set == NULL) {
@@ -190,16 +195,50 @@ ssc_read_file(const char *path, size_t *len)
 }
 
 
+/* "T/id" of one pre-read. */
+static void
+ssc_print_preread(FILE *out, const smart_policy_preread_t *p)
+{
+    fprintf(out, "%s/%s", smart_fhir_types[p->type].name, p->id);
+}
+
+
+/*
+ * The decision line: "allow", "narrow" or "deny", with ", response
+ * checked" or ", after a pre-read of T/id" ("after pre-reads of T/id,
+ * ..." for several).
+ */
+static void
+ssc_print_decision(FILE *out, const smart_decision_t *d)
+{
+    size_t  i;
+
+    fprintf(out, "decision: %s%s", d->allow ? (d->narrowed ? "narrow"
+                                                           : "allow")
+                                            : "deny",
+            d->check ? ", response checked" : "");
+
+    if (d->precheck) {
+        fprintf(out, ", after %s of ", d->nprereads == 1 ? "a pre-read"
+                                                         : "pre-reads");
+
+        for (i = 0; i < d->nprereads; i++) {
+            fprintf(out, "%s", i ? ", " : "");
+            ssc_print_preread(out, &d->prereads[i]);
+        }
+    }
+
+    fprintf(out, "\n");
+}
+
+
 static void
 ssc_print(FILE *out, const smart_decision_t *d, const ssc_case_t *k)
 {
     size_t                    i;
     const smart_err_entry_t  *e;
 
-    fprintf(out, "decision: %s%s\n", d->allow ? (d->narrowed ? "narrow"
-                                                             : "allow")
-                                              : "deny",
-            d->check ? ", response checked" : "");
+    ssc_print_decision(out, d);
     fprintf(out, "interaction: %s\n",
             smart_fhir_interaction_name(d->interaction)
             ? smart_fhir_interaction_name(d->interaction) : "none");
@@ -218,6 +257,22 @@ ssc_print(FILE *out, const smart_decision_t *d, const ssc_case_t *k)
         fprintf(out, "narrowing: %s\n", d->query_append);
         fprintf(out, "forwarded: %s%s%s\n", k->url,
                 strchr(k->url, '?') ? "&" : "?", d->query_append);
+    }
+
+    for (i = 0; i < d->nprereads; i++) {
+        fprintf(out, "pre-read: ");
+
+        if (d->interaction == SMART_FHIR_I_BATCH
+            || d->interaction == SMART_FHIR_I_TRANSACTION)
+        {
+            fprintf(out, "Bundle.entry[%zu] ", d->prereads[i].index);
+        }
+
+        ssc_print_preread(out, &d->prereads[i]);
+        fprintf(out, " before the %s%s\n",
+                smart_fhir_interaction_name(d->prereads[i].interaction),
+                d->prereads[i].create_ok ? "; not found: the update may "
+                                           "create it" : "");
     }
 
     for (i = 0; i < d->nentries; i++) {
@@ -268,7 +323,8 @@ ssc_expected_ok(const char *expected, const char *got, int allow)
 
 /*
  * The options column: a comma list of narrow, deny, check-on, check-off,
- * check-all ("-": none).  0, or -1 on an unknown word.
+ * check-all, precheck-on, precheck-off ("-": none).  0, or -1 on an
+ * unknown word.
  */
 static int
 ssc_options(const char *s, ssc_case_t *k)
@@ -294,6 +350,10 @@ ssc_options(const char *s, ssc_case_t *k)
             k->check = SMART_RESPONSE_CHECK_OFF;
         } else if (n == 9 && strncmp(s, "check-all", n) == 0) {
             k->check = SMART_RESPONSE_CHECK_ALL;
+        } else if (n == 11 && strncmp(s, "precheck-on", n) == 0) {
+            k->precheck = SMART_PRECHECK_AVAILABLE;
+        } else if (n == 12 && strncmp(s, "precheck-off", n) == 0) {
+            k->precheck = SMART_PRECHECK_NONE;
         } else {
             return -1;
         }
@@ -525,7 +585,8 @@ ssc_usage(void)
         "[--body FILE]\n"
         "           [--if-none-exist CRITERIA ...] "
         "[--patient-search narrow|deny]\n"
-        "           [--response-check on|off|all] METHOD URL\n"
+        "           [--response-check on|off|all] [--precheck on|off] "
+        "METHOD URL\n"
         "       smart-scope-check --table FILE "
         "[--patient-search narrow|deny]\n");
 }
@@ -540,9 +601,10 @@ typedef struct {
 
 
 /*
- * "--patient-search narrow|deny", "--response-check on|off|all": the
- * options-column word the value stands for ("check-off"), applied to k.
- * 0, or -1 on an unknown value.
+ * "--patient-search narrow|deny", "--response-check on|off|all",
+ * "--precheck on|off": the options-column word the value stands for
+ * ("check-off", "precheck-on"), applied to k.  0, or -1 on an unknown
+ * value.
  */
 static int
 ssc_option_arg(const char *opt, const char *val, ssc_case_t *k)
@@ -559,6 +621,11 @@ ssc_option_arg(const char *opt, const char *val, ssc_case_t *k)
                    || strcmp(val, "all") == 0))
     {
         snprintf(word, sizeof(word), "check-%s", val);
+
+    } else if (strcmp(opt, "--precheck") == 0
+               && (strcmp(val, "on") == 0 || strcmp(val, "off") == 0))
+    {
+        snprintf(word, sizeof(word), "precheck-%s", val);
 
     } else {
         return -1;
