@@ -226,6 +226,11 @@ smart_fill_decision(smart_policy_ctx_t *c, smart_decision_t *d,
 
     d->allow = (r->verdict != SMART_POLICY_V_DENY);
     d->narrowed = (r->verdict == SMART_POLICY_V_NARROW);
+
+    /* a create's criteria are its If-None-Exist (bundles never narrow) */
+    d->narrow_target = (d->narrowed
+                        && d->interaction == SMART_FHIR_I_CREATE)
+                       ? SMART_NARROW_IF_NONE_EXIST : SMART_NARROW_QUERY;
     d->check = d->allow && (r->check || smart_check_all(c, d, r));
     d->reason = d->allow ? SMART_ERR__COUNT : r->reason;
     memcpy(d->needed, r->needed, sizeof(d->needed));

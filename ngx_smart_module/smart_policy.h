@@ -99,6 +99,18 @@ typedef struct {
 } smart_policy_conf_t;
 
 
+/*
+ * Where a narrowing goes: the URL's query string (searches, and the
+ * criteria of a conditional update, patch or delete), or the If-None-Exist
+ * header (the criteria of a conditional create, whose URL query servers
+ * ignore).  Either way "&" and query_append are added after what is there.
+ */
+typedef enum {
+    SMART_NARROW_QUERY = 0,
+    SMART_NARROW_IF_NONE_EXIST
+} smart_narrow_target_e;
+
+
 /* One parameter to append: name=value, both ready for a query string. */
 typedef struct {
     char                    *name;
@@ -138,7 +150,9 @@ typedef struct {
 
 typedef struct {
     int                      allow;     /* 1 allow (maybe narrowed) */
-    int                      narrowed;  /* 1: append params to the query */
+    int                      narrowed;  /* 1: append params to the query,
+                                           or where narrow_target says */
+    smart_narrow_target_e    narrow_target;
     /* 1: allowed on condition of the response: the caller forwards the
        request and releases the response only when smart_response_check()
        proves it (docs/scopes.md, "Checked on the response") */

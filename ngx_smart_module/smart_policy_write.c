@@ -519,10 +519,40 @@ smart_body_invalid(const smart_fhir_req_t *req, const json_t *body,
 
 
 /*
+ * Conditional criteria that do not limit the write to the patient: with
+ * smart_response_check on or all (issue 14) narrowed like a search, with
+ * the type's patient parameter, into the query or, for a create, the
+ * If-None-Exist header (smart_decision_t.narrow_target); refused as before
+ * under smart_response_check off or smart_patient_search deny.  1, or 0
+ * with r set to the refusal.
+ */
+static int
+smart_narrow_criteria(smart_policy_ctx_t *c, const smart_fhir_req_t *req,
+    const char *needed_user, smart_policy_res_t *r)
+{
+    if (c->conf->response_check == SMART_RESPONSE_CHECK_OFF
+        || c->conf->patient_search == SMART_PATIENT_SEARCH_DENY)
+    {
+        smart_res_deny(r, SMART_ERR_SCOPE_INSUFFICIENT, needed_user,
+                       "the conditional criteria are not limited to the "
+                       "patient");
+        return 0;
+    }
+
+    if (smart_narrow_param(c, req->type, r) != 0) {
+        smart_res_deny_narrowing(r, needed_user);
+        return 0;
+    }
+
+    return 1;
+}
+
+
+/*
  * The record a write under a patient grant acts on: by id the patient's
  * own Patient, another type's record after a pre-read (*pre set); by
- * conditional criteria, criteria limited to the patient; a plain create
- * names no record.  1, or 0 with r set to the refusal.
+ * conditional criteria, criteria limited (or narrowed) to the patient; a
+ * plain create names no record.  1, or 0 with r set to the refusal.
  */
 static int
 smart_patient_write_target(smart_policy_ctx_t *c, const smart_fhir_req_t *req,
@@ -557,14 +587,11 @@ smart_patient_write_target(smart_policy_ctx_t *c, const smart_fhir_req_t *req,
         return 0;
     }
 
-    if (pin != SMART_POLICY_PIN_YES) {
-        smart_res_deny(r, SMART_ERR_SCOPE_INSUFFICIENT, needed_user,
-                       "the conditional criteria are not limited to the "
-                       "patient");
-        return 0;
+    if (pin == SMART_POLICY_PIN_YES) {
+        return 1;
     }
 
-    return 1;
+    return smart_narrow_criteria(c, req, needed_user, r);
 }
 
 
@@ -672,7 +699,9 @@ smart_patient_write(smart_policy_ctx_t *c, const smart_fhir_req_t *req,
     if (pre) {
         smart_res_allow_prechecked(c, req, body, sc, r);
     } else {
-        smart_res_allow(r, sc, "limited to the patient");
+        smart_res_allow(r, sc, r->nparams ? "the criteria narrowed to the "
+                                            "patient"
+                                          : "limited to the patient");
     }
 }
 

@@ -680,6 +680,75 @@ test_precheck_cli(void **state)
 }
 
 
+/* --- conditional writes --------------------------------------------------- */
+
+/* Criteria without the patient parameter are narrowed where they are. */
+static void
+test_conditional_narrow(void **state)
+{
+    tp_t         t;
+    char         out[2048];
+    ssc_case_t   k;
+
+    (void) state;
+    memset(&t, 0, sizeof(tp_t));
+
+    run(&t, "patient/*.cruds", "123", "DELETE", "Observation?code=x", NULL);
+    expect_narrow(&t, "patient=123");
+    assert_int_equal(t.d->narrow_target, SMART_NARROW_QUERY);
+    assert_int_equal(t.d->check, 0);
+    assert_int_equal(t.d->precheck, 0);
+    assert_string_equal(t.d->explain, "the criteria narrowed to the "
+                                      "patient");
+    done(&t);
+
+    run(&t, "patient/*.cruds", "123", "PUT", "Condition?code=x",
+        "{\"resourceType\":\"Condition\","
+        "\"subject\":{\"reference\":\"Patient/123\"}}");
+    expect_narrow(&t, "patient=123");
+    assert_int_equal(t.d->narrow_target, SMART_NARROW_QUERY);
+    done(&t);
+
+    /* searches still narrow the query */
+    run(&t, "patient/*.cruds", "123", "GET", "Observation?code=x", NULL);
+    expect_narrow(&t, "patient=123");
+    assert_int_equal(t.d->narrow_target, SMART_NARROW_QUERY);
+    done(&t);
+
+    t.conf.response_check = SMART_RESPONSE_CHECK_OFF;
+    run(&t, "patient/*.cruds", "123", "DELETE", "Observation?code=x", NULL);
+    expect_deny(&t, SMART_ERR_SCOPE_INSUFFICIENT, "");
+    done(&t);
+
+    t.conf.response_check = SMART_RESPONSE_CHECK_ON;
+    t.conf.patient_search = SMART_PATIENT_SEARCH_DENY;
+    run(&t, "patient/*.cruds", "123", "DELETE", "Observation?code=x", NULL);
+    expect_deny(&t, SMART_ERR_SCOPE_INSUFFICIENT, "");
+    done(&t);
+
+    /* a conditional create's criteria are its If-None-Exist */
+    memset(&k, 0, sizeof(ssc_case_t));
+    k.scopes = "patient/*.cruds";
+    k.patient = "123";
+    k.method = "POST";
+    k.url = "Observation";
+    k.body = "{\"resourceType\":\"Observation\","
+             "\"subject\":{\"reference\":\"Patient/123\"}}";
+    k.body_len = strlen(k.body);
+    k.ine[0] = "identifier=urn:x%7C1";
+    k.nine = 1;
+
+    assert_string_equal(cli_print(&k, out, sizeof(out)), "narrow");
+    assert_string_equal(out,
+        "decision: narrow\n"
+        "interaction: create\n"
+        "granted-by: patient/*.cruds\n"
+        "narrowing: patient=123 (If-None-Exist)\n"
+        "forwarded: If-None-Exist: identifier=urn:x%7C1&patient=123\n"
+        "explanation: the criteria narrowed to the patient\n");
+}
+
+
 /* --- reasons and needed scopes ------------------------------------------- */
 
 static void
@@ -1234,6 +1303,7 @@ main(void)
         cmocka_unit_test(test_precheck_single),
         cmocka_unit_test(test_precheck_bundle),
         cmocka_unit_test(test_precheck_cli),
+        cmocka_unit_test(test_conditional_narrow),
         cmocka_unit_test(test_needed),
         cmocka_unit_test(test_needed_patient_only),
         cmocka_unit_test(test_invalid_inputs),

@@ -253,7 +253,13 @@ ssc_print(FILE *out, const smart_decision_t *d, const ssc_case_t *k)
         fprintf(out, "needed: %s\n", d->needed[0] ? d->needed : "-");
     }
 
-    if (d->narrowed) {
+    if (d->narrowed && d->narrow_target == SMART_NARROW_IF_NONE_EXIST) {
+        fprintf(out, "narrowing: %s (If-None-Exist)\n", d->query_append);
+        fprintf(out, "forwarded: If-None-Exist: %s%s%s\n",
+                k->nine ? k->ine[0] : "", k->nine ? "&" : "",
+                d->query_append);
+
+    } else if (d->narrowed) {
         fprintf(out, "narrowing: %s\n", d->query_append);
         fprintf(out, "forwarded: %s%s%s\n", k->url,
                 strchr(k->url, '?') ? "&" : "?", d->query_append);
