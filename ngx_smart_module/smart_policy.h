@@ -4,11 +4,13 @@
  *
  * smart_policy_decide() takes the compiled scopes of a verified token, the
  * patient launch context, a classified request (smart_fhir_classify()) and
- * the request body, and answers allow, allow with a narrowing (query
- * parameters to append), or deny with a reason of docs/errors.md and the
- * scope that would have been needed.  Batch and transaction bundles are decided
- * entry by entry.  Plain C99 + jansson: no NGINX headers, no global
- * mutable state, malloc()/free() only.
+ * the request body, and answers allow, allow with a narrowing (parameters
+ * to append to the query or the If-None-Exist header), allow on condition
+ * of the response (check) or of pre-reads (precheck), or deny with a
+ * reason of docs/errors.md and the scope that would have been needed.
+ * Batch and transaction bundles are decided entry by entry.  Plain C99 +
+ * jansson: no NGINX headers, no global mutable state, malloc()/free()
+ * only.
  */
 
 #ifndef SMART_POLICY_H
