@@ -58,6 +58,8 @@ static ngx_int_t ngx_http_smart_entry_issues(ngx_http_request_t *r,
     ngx_http_smart_ctx_t *ctx, smart_decision_t *d);
 static ngx_int_t ngx_http_smart_narrow(ngx_http_request_t *r,
     smart_decision_t *d);
+static ngx_int_t ngx_http_smart_narrow_criteria(ngx_http_request_t *r,
+    smart_decision_t *d);
 static ngx_int_t ngx_http_smart_verify(ngx_http_request_t *r,
     ngx_http_smart_loc_conf_t *slcf, ngx_http_smart_ctx_t *ctx);
 static ngx_int_t ngx_http_smart_verify_cached(ngx_http_request_t *r,
@@ -385,6 +387,12 @@ ngx_http_smart_narrow(ngx_http_request_t *r, smart_decision_t *d)
         return NGX_OK;
     }
 
+    if (d->narrow_target == SMART_NARROW_IF_NONE_EXIST) {
+        /* a conditional create's criteria: the server never reads them
+           from the URL's query */
+        return ngx_http_smart_narrow_criteria(r, d);
+    }
+
     add = ngx_strlen(d->query_append);
 
     ngx_http_smart_upstream_path(r, &path);
@@ -418,6 +426,49 @@ ngx_http_smart_narrow(ngx_http_request_t *r, smart_decision_t *d)
                    "smart: narrowed to \"%V\"", &r->unparsed_uri);
 
     return NGX_OK;
+}
+
+
+/*
+ * A conditional create narrowed to the patient: the parameters are
+ * appended to its one If-None-Exist header (the classifier refused a
+ * repeated one), which is what the server matches on.
+ */
+
+static ngx_int_t
+ngx_http_smart_narrow_criteria(ngx_http_request_t *r, smart_decision_t *d)
+{
+    u_char           *p;
+    size_t            add;
+    ngx_str_t         value;
+    ngx_table_elt_t  *h;
+
+    static ngx_str_t  name = ngx_string("If-None-Exist");
+    static ngx_str_t  name_lc = ngx_string("if-none-exist");
+
+    add = ngx_strlen(d->query_append);
+    h = ngx_http_smart_find_header(r, &name, NULL);
+
+    value.len = (h != NULL ? h->value.len + 1 : 0) + add;
+    value.data = ngx_pnalloc(r->pool, value.len);
+    if (value.data == NULL) {
+        return NGX_ERROR;
+    }
+
+    p = value.data;
+
+    if (h != NULL && h->value.len != 0) {
+        p = ngx_cpymem(p, h->value.data, h->value.len);
+        *p++ = '&';
+    }
+
+    p = ngx_cpymem(p, d->query_append, add);
+    value.len = p - value.data;
+
+    ngx_log_debug1(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
+                   "smart: If-None-Exist narrowed to \"%V\"", &value);
+
+    return ngx_http_smart_set_in_header(r, &name, &name_lc, &value);
 }
 
 

@@ -860,6 +860,10 @@ ngx_http_smart_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
                                (smart_response_check_e) conf->response_check;
     /* the response filter hands the decision's restrictions to the check */
     conf->policy_conf.restrictions_checked = 1;
+    conf->policy_conf.precheck = conf->precheck_uri.len
+                                 ? SMART_PRECHECK_AVAILABLE
+                                 : SMART_PRECHECK_NONE;
+    conf->policy_conf.precheck_max = conf->precheck_max;
 
     if (ngx_http_smart_merge_correlation(cf, prev, conf) != NGX_CONF_OK
         || ngx_http_smart_jwks_register(cf, conf) != NGX_CONF_OK)

@@ -37,8 +37,7 @@ typedef struct {
     size_t                      cap;
     ngx_str_t                   version;    /* single write: If-Match */
     /* a Binary's securityContext, read next */
-    smart_decision_preread_t    follow;
-    char                        follow_id[SMART_RESPONSE_VERSION_MAX + 1];
+    smart_policy_preread_t      follow;
     unsigned                    following:1;
     unsigned                    follow_next:1;
     unsigned                    started:1;
@@ -51,14 +50,14 @@ typedef struct {
 
 static ngx_int_t ngx_http_smart_pre_start(ngx_http_request_t *r,
     ngx_http_smart_loc_conf_t *slcf, ngx_http_smart_pre_t *pre,
-    const smart_decision_preread_t *target);
+    const smart_policy_preread_t *target);
 static ngx_int_t ngx_http_smart_pre_headers(ngx_http_request_t *r,
     ngx_http_request_t *sr);
 static ngx_int_t ngx_http_smart_pre_done(ngx_http_request_t *r, void *data,
     ngx_int_t rc);
 static smart_err_e ngx_http_smart_pre_judge(ngx_http_request_t *r,
     ngx_http_smart_ctx_t *ctx, ngx_http_smart_pre_t *pre,
-    const smart_decision_preread_t *target, ngx_uint_t single,
+    const smart_policy_preread_t *target, ngx_uint_t single,
     const char **why);
 static smart_err_e ngx_http_smart_pre_binary(ngx_http_request_t *r,
     ngx_http_smart_ctx_t *ctx, ngx_http_smart_pre_t *pre, const char **why);
@@ -81,7 +80,7 @@ ngx_http_smart_precheck(ngx_http_request_t *r,
 {
     ngx_uint_t                       single;
     ngx_http_smart_pre_t            *pre;
-    const smart_decision_preread_t  *target;
+    const smart_policy_preread_t  *target;
 
     if (slcf->precheck_uri.len == 0 || d->nprereads == 0) {
         *err = SMART_ERR_SCOPE_INSUFFICIENT;
@@ -152,7 +151,7 @@ ngx_http_smart_precheck(ngx_http_request_t *r,
 static ngx_int_t
 ngx_http_smart_pre_start(ngx_http_request_t *r,
     ngx_http_smart_loc_conf_t *slcf, ngx_http_smart_pre_t *pre,
-    const smart_decision_preread_t *target)
+    const smart_policy_preread_t *target)
 {
     u_char                      *p;
     size_t                       tlen, ilen;
@@ -435,7 +434,7 @@ ngx_http_smart_pre_reset(ngx_http_smart_pre_t *pre)
 
 static smart_err_e
 ngx_http_smart_pre_judge(ngx_http_request_t *r, ngx_http_smart_ctx_t *ctx,
-    ngx_http_smart_pre_t *pre, const smart_decision_preread_t *target,
+    ngx_http_smart_pre_t *pre, const smart_policy_preread_t *target,
     ngx_uint_t single, const char **why)
 {
     u_char                *patient, *cid, *v;
@@ -459,6 +458,11 @@ ngx_http_smart_pre_judge(ngx_http_request_t *r, ngx_http_smart_ctx_t *ctx,
         *why = "the record to write does not exist";
         return SMART_ERR_NOT_FOUND;
     }
+
+    ngx_log_debug5(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
+                   "smart: pre-read status %ui, %uz bytes, json %d, "
+                   "overflow %d, failed %d", pre->status, pre->len,
+                   !pre->not_json, pre->overflow, pre->failed);
 
     if (pre->status != NGX_HTTP_OK || pre->not_json || pre->overflow) {
         *why = "the pre-read answer cannot be checked";
@@ -549,8 +553,7 @@ ngx_http_smart_pre_binary(ngx_http_request_t *r, ngx_http_smart_ctx_t *ctx,
     if (smart_response_binary_context((const char *) pre->buf, pre->len,
                                       (const char *) slcf->fhir_base_url.data,
                                       slcf->fhir_base_url.len, &type,
-                                      pre->follow_id,
-                                      sizeof(pre->follow_id))
+                                      pre->follow.id, sizeof(pre->follow.id))
         != 0)
     {
         *why = "a Binary without a securityContext the gateway can read "
@@ -559,8 +562,8 @@ ngx_http_smart_pre_binary(ngx_http_request_t *r, ngx_http_smart_ctx_t *ctx,
     }
 
     if (type == SMART_FHIR_TYPE_PATIENT) {
-        if (ngx_strlen(pre->follow_id) == ctx->claims.patient.len
-            && ngx_strncmp(pre->follow_id, ctx->claims.patient.data,
+        if (ngx_strlen(pre->follow.id) == ctx->claims.patient.len
+            && ngx_strncmp(pre->follow.id, ctx->claims.patient.data,
                            ctx->claims.patient.len) == 0)
         {
             return SMART_ERR__COUNT;
@@ -580,9 +583,9 @@ ngx_http_smart_pre_binary(ngx_http_request_t *r, ngx_http_smart_ctx_t *ctx,
         return SMART_ERR_SCOPE_INSUFFICIENT;
     }
 
-    pre->follow.entry = 0;
+    pre->follow.index = 0;
+    pre->follow.interaction = SMART_FHIR_I_READ;
     pre->follow.type = type;
-    pre->follow.id = pre->follow_id;
     pre->follow.create_ok = 0;
     pre->follow_next = 1;
 

@@ -68,7 +68,7 @@ smart_patient_read(smart_policy_ctx_t *c, const smart_fhir_req_t *req,
     t = req->type;
 
     if (!smart_params_recognised(req, r)
-        || smart_unprovable_denied(t, need, r))
+        || smart_unprovable_denied(c, t, need, r))
     {
         return;
     }
@@ -96,7 +96,7 @@ smart_patient_read(smart_policy_ctx_t *c, const smart_fhir_req_t *req,
         return;
     }
 
-    smart_fmt_needed(needed, SMART_SCOPE_USER, t, need);
+    smart_fmt_usable(c, needed, SMART_SCOPE_USER, t, need);
     smart_res_deny(r, SMART_ERR_SCOPE_INSUFFICIENT, needed,
                    (req->id != NULL) ? "a read by id of a compartment type "
                                        "cannot be checked against the patient "
@@ -175,6 +175,7 @@ smart_decide_req(smart_policy_ctx_t *c, const smart_fhir_req_t *req,
 
     case SMART_FHIR_I_SEARCH_SYSTEM:
         smart_decide_search_system(c, req, r);
+        smart_decide_paging(c, req, r);
         break;
 
     case SMART_FHIR_I_CREATE:
@@ -252,6 +253,11 @@ smart_fill_decision(smart_policy_ctx_t *c, smart_decision_t *d,
 
     d->allow = (r->verdict != SMART_POLICY_V_DENY);
     d->narrowed = (r->verdict == SMART_POLICY_V_NARROW);
+
+    /* a create's criteria are its If-None-Exist (bundles never narrow) */
+    d->narrow_target = (d->narrowed
+                        && d->interaction == SMART_FHIR_I_CREATE)
+                       ? SMART_NARROW_IF_NONE_EXIST : SMART_NARROW_QUERY;
     d->check = d->allow && (r->check || smart_check_all(c, d, r));
     d->reason = d->allow ? SMART_ERR__COUNT : r->reason;
     memcpy(d->needed, r->needed, sizeof(d->needed));
@@ -292,6 +298,10 @@ smart_fill_decision(smart_policy_ctx_t *c, smart_decision_t *d,
         }
 
         d->query_append = sb.p;
+    }
+
+    if (smart_precheck_fill(d, r) != 0) {
+        return -1;
     }
 
     /* the reasons are static text (callers of smart_res_allow() and
@@ -419,13 +429,9 @@ smart_decision_free(smart_decision_t *d)
     }
 
     free(d->params);
+    free(d->prereads);
     free(d->query_append);
     free(d->granted_by);
-    for (i = 0; i < d->nprereads; i++) {
-        free(d->prereads[i].id);
-    }
-
-    free(d->prereads);
     free(d->entries);
     free(d->restrictions);
     free(d);

@@ -4,11 +4,13 @@
  *
  * smart_policy_decide() takes the compiled scopes of a verified token, the
  * patient launch context, a classified request (smart_fhir_classify()) and
- * the request body, and answers allow, allow with a narrowing (query
- * parameters to append), or deny with a reason of docs/errors.md and the
- * scope that would have been needed.  Batch and transaction bundles are decided
- * entry by entry.  Plain C99 + jansson: no NGINX headers, no global
- * mutable state, malloc()/free() only.
+ * the request body, and answers allow, allow with a narrowing (parameters
+ * to append to the query or the If-None-Exist header), allow on condition
+ * of the response (check) or of pre-reads (precheck), or deny with a
+ * reason of docs/errors.md and the scope that would have been needed.
+ * Batch and transaction bundles are decided entry by entry.  Plain C99 +
+ * jansson: no NGINX headers, no global mutable state, malloc()/free()
+ * only.
  */
 
 #ifndef SMART_POLICY_H
@@ -26,6 +28,7 @@
 #define SMART_POLICY_MAX_ENTRIES       1000     /* Bundle.entry examined */
 #define SMART_POLICY_MAX_NARROW        32       /* parameters appended */
 #define SMART_POLICY_NEEDED_MAX        128      /* "patient/T.rs" + NUL */
+#define SMART_POLICY_PRECHECK_MAX_DEFAULT  20   /* smart_precheck_max */
 
 #define SMART_POLICY_OP_MAX_ALTS       5        /* letter alternatives */
 #define SMART_POLICY_OP_MAX_TYPES      16       /* TYPE arguments */
@@ -50,6 +53,18 @@ typedef enum {
     SMART_RESPONSE_CHECK_OFF,       /* refuse it up front instead */
     SMART_RESPONSE_CHECK_ALL        /* and every patient-scoped read */
 } smart_response_check_e;
+
+
+/*
+ * smart_precheck_request (docs/directives.md): whether the caller can read
+ * a resource before it forwards a write to it.  0, the default, is none,
+ * so a caller that does not know pre-reads is never asked for one.
+ */
+typedef enum {
+    SMART_PRECHECK_NONE = 0,        /* writes by id refused under patient
+                                       scopes, as before issue 14 */
+    SMART_PRECHECK_AVAILABLE        /* allowed after a pre-read */
+} smart_precheck_e;
 
 
 /*
@@ -86,7 +101,24 @@ typedef struct {
        caller that proves only the patient's compartment never releases a
        record outside the restriction */
     int                      restrictions_checked;
+    /* the glue sets SMART_PRECHECK_AVAILABLE when smart_precheck_request
+       is configured; never used under smart_response_check off */
+    smart_precheck_e         precheck;
+    size_t                   precheck_max;  /* pre-reads of one request;
+                                   0: SMART_POLICY_PRECHECK_MAX_DEFAULT */
 } smart_policy_conf_t;
+
+
+/*
+ * Where a narrowing goes: the URL's query string (searches, and the
+ * criteria of a conditional update, patch or delete), or the If-None-Exist
+ * header (the criteria of a conditional create, whose URL query servers
+ * ignore).  Either way "&" and query_append are added after what is there.
+ */
+typedef enum {
+    SMART_NARROW_QUERY = 0,
+    SMART_NARROW_IF_NONE_EXIST
+} smart_narrow_target_e;
 
 
 /* One parameter to append: name=value, both ready for a query string. */
@@ -94,6 +126,27 @@ typedef struct {
     char                    *name;
     char                    *value;
 } smart_policy_param_t;
+
+
+/*
+ * One resource the caller reads (GET [base]/T/id) before it forwards a
+ * write by id under a patient scope (docs/scopes.md, "Pre-read"): the
+ * write goes on only when that current version is in the patient's
+ * compartment (smart_compartment_check() IN; the caller sends its version
+ * as If-Match when the client sent none).  A 404 or 410 allows only an
+ * update whose create_ok is 1; anything else refuses the request.
+ */
+typedef struct {
+    size_t                   index;     /* Bundle.entry index; 0 for a
+                                           single request */
+    smart_fhir_interaction_e interaction;   /* UPDATE, PATCH or DELETE */
+    int                      type;      /* smart_fhir_types[] index */
+    char                     id[SMART_FHIR_MAX_ID + 1];
+    /* UPDATE: 1 when the body is itself in the patient's compartment
+       (smart_compartment_check() IN, relative references), so an update
+       that creates the resource creates the patient's; 0 otherwise */
+    int                      create_ok;
+} smart_policy_preread_t;
 
 
 /* One denied Bundle entry (OperationOutcome expression Bundle.entry[i]). */
@@ -105,29 +158,20 @@ typedef struct {
 } smart_decision_entry_t;
 
 
-/* One pre-read a write by id needs (smart_decision_t.prereads). */
-typedef struct {
-    size_t                   entry;     /* Bundle.entry index; 0 alone */
-    int                      type;      /* smart_fhir_types[] index */
-    char                    *id;        /* the logical id, owned */
-    /* PUT: a 404 or 410 may become a create (the body was proven the
-       patient's) */
-    int                      create_ok;
-} smart_decision_preread_t;
-
-
 typedef struct {
     int                      allow;     /* 1 allow (maybe narrowed) */
-    int                      narrowed;  /* 1: append params to the query */
+    int                      narrowed;  /* 1: append params to the query,
+                                           or where narrow_target says */
+    smart_narrow_target_e    narrow_target;
     /* 1: allowed on condition of the response: the caller forwards the
        request and releases the response only when smart_response_check()
        proves it (docs/scopes.md, "Checked on the response") */
     int                      check;
-    /* 1: allowed on condition of pre-reads: the caller reads each of
-       prereads[] first (smart_precheck_request) and lets the write go on
-       only when every record read is the patient's */
+    /* 1: allowed after the pre-reads in prereads[0..nprereads), which the
+       caller makes first (a write by id under a patient scope; every one
+       of a bundle's); never with narrowed or check */
     int                      precheck;
-    smart_decision_preread_t *prereads;
+    smart_policy_preread_t  *prereads;
     size_t                   nprereads;
     smart_err_e              reason;    /* the refusal when allow is 0;
                                            SMART_ERR__COUNT when allowed */

@@ -1,7 +1,8 @@
 /*
  * ngx_smart_module policy core: batch and transaction bundles.  Each entry
  * is classified and decided as its own request; one denied entry denies
- * the bundle (docs/scopes.md, "Bundles (batch and transaction)").
+ * the bundle (docs/scopes.md, "Bundles (batch and transaction)"); the
+ * pre-reads of its writes by id are listed (smart_policy_precheck.c).
  *
  * Plain C99 + jansson: no NGINX headers, no global mutable state.
  */
@@ -223,6 +224,59 @@ smart_bundle_writes(const json_t *entries)
 }
 
 
+/*
+ * Entry i of the n entries, decided as its own request (er), then by the
+ * rules of a bundle: no narrowing, no read checked on the response next to
+ * writes (*check set for an allowed one), each write by id's pre-read
+ * listed in d.  A refusal joins d->entries, the first one r.
+ */
+static void
+smart_bundle_entry(smart_policy_ctx_t *c, const json_t *entries, size_t n,
+    size_t i, int writes, smart_decision_t *d, int *check,
+    smart_policy_res_t *r)
+{
+    smart_policy_res_t   er;
+
+    smart_res_init(&er);
+    smart_decide_entry(c, json_array_get(entries, i), &er);
+
+    if (er.verdict == SMART_POLICY_V_NARROW) {
+        smart_res_deny(&er, SMART_ERR_SCOPE_INSUFFICIENT, er.needed,
+                       "the entry would need a narrowing, which a bundle "
+                       "entry cannot carry");
+    }
+
+    if (er.verdict == SMART_POLICY_V_ALLOW && er.check) {
+        if (writes) {
+            smart_res_deny(&er, SMART_ERR_SCOPE_INSUFFICIENT, er.needed,
+                           "a read checked on the response cannot share "
+                           "a bundle with writes");
+        }
+
+        *check = 1;
+    }
+
+    if (er.verdict == SMART_POLICY_V_ALLOW && er.precheck) {
+        smart_precheck_entry(c, d, n, i, &er);
+    }
+
+    if (er.verdict == SMART_POLICY_V_DENY) {
+        d->entries[d->nentries].index = i;
+        d->entries[d->nentries].reason = er.reason;
+        d->entries[d->nentries].why = er.why;
+        memcpy(d->entries[d->nentries].needed, er.needed, sizeof(er.needed));
+
+        if (d->nentries == 0) {
+            smart_res_deny(r, er.reason, er.needed, er.why);
+        }
+
+        d->nentries++;
+    }
+
+    smart_res_clear_params(&er);
+}
+
+
 void
 smart_decide_bundle(smart_policy_ctx_t *c, const json_t *body, int body_present,
     smart_decision_t *d, smart_policy_res_t *r)
@@ -231,7 +285,6 @@ smart_decide_bundle(smart_policy_ctx_t *c, const json_t *body, int body_present,
     size_t               i, n;
     const char          *type;
     const json_t        *entries;
-    smart_policy_res_t   er;
 
     if (!body_present || !json_is_object(body)) {
         smart_res_deny(r, SMART_ERR_REQUEST_INVALID, NULL,
@@ -278,49 +331,20 @@ smart_decide_bundle(smart_policy_ctx_t *c, const json_t *body, int body_present,
     check = 0;
 
     for (i = 0; i < n; i++) {
-        smart_res_init(&er);
-        smart_decide_entry(c, json_array_get(entries, i), &er);
-
-        if (er.verdict == SMART_POLICY_V_NARROW) {
-            smart_res_deny(&er, SMART_ERR_SCOPE_INSUFFICIENT, er.needed,
-                           "the entry would need a narrowing, which a bundle "
-                           "entry cannot carry");
-        }
-
-        if (er.verdict == SMART_POLICY_V_ALLOW && er.check) {
-            if (writes) {
-                smart_res_deny(&er, SMART_ERR_SCOPE_INSUFFICIENT, er.needed,
-                               "a read checked on the response cannot share "
-                               "a bundle with writes");
-            }
-
-            check = 1;
-        }
-
-        if (er.verdict == SMART_POLICY_V_DENY) {
-            d->entries[d->nentries].index = i;
-            d->entries[d->nentries].reason = er.reason;
-            d->entries[d->nentries].why = er.why;
-            memcpy(d->entries[d->nentries].needed, er.needed,
-                   sizeof(er.needed));
-
-            if (d->nentries == 0) {
-                smart_res_deny(r, er.reason, er.needed, er.why);
-            }
-
-            d->nentries++;
-        }
-
-        smart_res_clear_params(&er);
+        smart_bundle_entry(c, entries, n, i, writes, d, &check, r);
     }
 
-    if (d->nentries == 0) {
-        if (check) {
-            smart_res_allow_checked(r, NULL, "every entry allowed, reads "
-                                             "checked on the response");
+    if (d->nentries > 0) {
+        return;
+    }
 
-        } else {
-            smart_res_allow(r, NULL, "every entry allowed");
-        }
+    if (check) {
+        smart_res_allow_checked(r, NULL, "every entry allowed, reads "
+                                         "checked on the response");
+
+    } else {
+        smart_res_allow(r, NULL, d->nprereads ? "every entry allowed, writes "
+                                                "by id after a pre-read"
+                                              : "every entry allowed");
     }
 }

@@ -691,7 +691,7 @@ smart_granular_read_kind(smart_policy_ctx_t *c, const smart_fhir_req_t *req,
     }
 
     if (patient
-        && (smart_unprovable_denied(t, need, r)
+        && (smart_unprovable_denied(c, t, need, r)
             || (t == SMART_FHIR_TYPE_PATIENT
                 && !smart_own_record(c, req->id, t, need,
                                      "another patient's record", r))))

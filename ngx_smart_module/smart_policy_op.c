@@ -50,6 +50,22 @@ smart_find_op(const smart_policy_conf_t *conf, const char *name)
 }
 
 
+/*
+ * Can an instance operation with these letters be allowed on condition of
+ * its response?  Only one that reads (r or s) and writes nothing (no c, u
+ * or d): a refused response would hide a write that happened.  Never under
+ * smart_response_check off.
+ */
+static int
+smart_op_checkable(smart_policy_ctx_t *c, unsigned letters)
+{
+    return c->conf->response_check != SMART_RESPONSE_CHECK_OFF
+           && (letters & (SMART_SCOPE_R | SMART_SCOPE_S)) != 0
+           && (letters & (SMART_SCOPE_C | SMART_SCOPE_U | SMART_SCOPE_D))
+              == 0;
+}
+
+
 /* The patient-side conditions of an operation granted by a patient scope. */
 static void
 smart_patient_op(smart_policy_ctx_t *c, const smart_fhir_req_t *req,
@@ -60,9 +76,18 @@ smart_patient_op(smart_policy_ctx_t *c, const smart_fhir_req_t *req,
     if (req->op_level == SMART_FHIR_OP_INSTANCE
         && req->type == SMART_FHIR_TYPE_PATIENT)
     {
-        if (smart_own_record(c, req->id, nt, letters,
-                             "operation on another patient's record", r))
+        if (!smart_own_record(c, req->id, nt, letters,
+                              "operation on another patient's record", r))
         {
+            return;
+        }
+
+        /* $everything: what the server decides is P's (linked patients,
+           records that only reference P) is checked entry by entry */
+        if (smart_op_checkable(c, letters)) {
+            smart_res_allow_checked(r, sc, "operation on the patient's own "
+                                           "record, checked on the response");
+        } else {
             smart_res_allow(r, sc, "operation on the patient's own record");
         }
 
@@ -72,7 +97,17 @@ smart_patient_op(smart_policy_ctx_t *c, const smart_fhir_req_t *req,
     if (req->op_level == SMART_FHIR_OP_INSTANCE
         && smart_in_compartment(req->type))
     {
-        smart_fmt_needed(needed, SMART_SCOPE_USER, nt, letters);
+        if (smart_op_checkable(c, letters)) {
+            if (!smart_unprovable_denied(c, req->type, letters, r)) {
+                smart_res_allow_checked(r, sc, "operation on a compartment "
+                                               "resource by id, checked on "
+                                               "the response");
+            }
+
+            return;
+        }
+
+        smart_fmt_usable(c, needed, SMART_SCOPE_USER, nt, letters);
         smart_res_deny(r, SMART_ERR_SCOPE_INSUFFICIENT, needed,
                        "an operation on a compartment resource by id cannot be "
                        "checked against the patient");
@@ -82,7 +117,7 @@ smart_patient_op(smart_policy_ctx_t *c, const smart_fhir_req_t *req,
     if ((letters & (SMART_SCOPE_R | SMART_SCOPE_S)) != 0
         && req->op_level != SMART_FHIR_OP_INSTANCE)
     {
-        smart_fmt_needed(needed, SMART_SCOPE_USER, nt, letters);
+        smart_fmt_usable(c, needed, SMART_SCOPE_USER, nt, letters);
         smart_res_deny(r, SMART_ERR_SCOPE_INSUFFICIENT, needed,
                        "an operation that reads data at type or system level "
                        "cannot be limited to the patient");
@@ -93,20 +128,72 @@ smart_patient_op(smart_policy_ctx_t *c, const smart_fhir_req_t *req,
 }
 
 
+/*
+ * One type nt the operation needs letters on, along every grant of the
+ * contexts ctx: 1 when one allows it (*first: the first granting scope;
+ * *check set when a patient grant leaves it to the response), else 0 with
+ * the refusal offered to r.
+ */
+static int
+smart_op_type(smart_policy_ctx_t *c, const smart_fhir_req_t *req,
+    unsigned ctx, unsigned letters, int nt, const smart_scope_t **first,
+    int *check, smart_policy_res_t *r)
+{
+    unsigned              nctx;
+    smart_policy_res_t    part;
+    char                  needed[SMART_POLICY_NEEDED_MAX];
+    const smart_scope_t  *sc;
+
+    smart_res_init(&part);
+
+    sc = smart_grant_full(c, ctx & SMART_POLICY_CTX_US, nt, letters);
+    if (sc != NULL) {
+        *first = *first ? *first : sc;
+        return 1;
+    }
+
+    if ((ctx & SMART_SCOPE_PATIENT)
+        && (sc = smart_grant_patient(c, nt, letters)) != NULL)
+    {
+        smart_patient_op(c, req, letters, nt, sc, &part);
+
+        if (part.verdict == SMART_POLICY_V_ALLOW) {
+            *first = *first ? *first : sc;
+            *check |= part.check;
+            return 1;
+        }
+
+    } else if ((ctx & SMART_SCOPE_PATIENT)
+               && smart_context_missing(c, nt, letters, NULL, &part))
+    {
+        /* part holds the refusal */
+
+    } else {
+        nctx = (ctx == SMART_SCOPE_PATIENT || ctx == SMART_SCOPE_USER
+                || ctx == SMART_SCOPE_SYSTEM) ? ctx : smart_guess_ctx(c);
+        smart_fmt_usable(c, needed, nctx, nt, letters);
+        smart_res_deny(&part, SMART_ERR_SCOPE_INSUFFICIENT, needed,
+                       "no scope grants what the operation needs");
+    }
+
+    smart_res_offer(r, &part);
+
+    return 0;
+}
+
+
 void
 smart_decide_op(smart_policy_ctx_t *c, const smart_fhir_req_t *req,
     smart_policy_res_t *best)
 {
-    int                        nt, ok;
+    int                        ok, check;
     size_t                     a, i, ntypes;
-    unsigned                   ctx, nctx, letters;
-    smart_policy_res_t         r, part;
-    char                       needed[SMART_POLICY_NEEDED_MAX];
-    const smart_scope_t       *sc, *first;
+    unsigned                   ctx;
+    smart_policy_res_t         r;
+    const smart_scope_t       *first;
     const smart_policy_op_t   *op;
 
     smart_res_init(&r);
-    smart_res_init(&part);
 
     op = smart_find_op(c->conf, req->operation);
     if (op == NULL) {
@@ -120,57 +207,27 @@ smart_decide_op(smart_policy_ctx_t *c, const smart_fhir_req_t *req,
     ntypes = op->ntypes ? op->ntypes : 1;
 
     for (a = 0; a < op->nalts; a++) {
-        letters = op->alts[a];
         first = NULL;
+        check = 0;
         ok = 1;
 
         for (i = 0; i < ntypes && ok; i++) {
-            nt = op->ntypes ? op->types[i] : req->type;
-
-            sc = smart_grant_full(c, ctx & SMART_POLICY_CTX_US, nt, letters);
-            if (sc != NULL) {
-                first = first ? first : sc;
-                continue;
-            }
-
-            ok = 0;
-
-            if ((ctx & SMART_SCOPE_PATIENT)
-                && (sc = smart_grant_patient(c, nt, letters)) != NULL)
-            {
-                smart_patient_op(c, req, letters, nt, sc, &part);
-                if (part.verdict == SMART_POLICY_V_ALLOW) {
-                    first = first ? first : sc;
-                    ok = 1;
-                    smart_res_init(&part);
-                    continue;
-                }
-
-                smart_res_offer(&r, &part);
-                continue;
-            }
-
-            if ((ctx & SMART_SCOPE_PATIENT)
-                && smart_context_missing(c, nt, letters, NULL, &part))
-            {
-                /* part holds the refusal */
-
-            } else {
-                nctx = (ctx == SMART_SCOPE_PATIENT || ctx == SMART_SCOPE_USER
-                        || ctx == SMART_SCOPE_SYSTEM) ? ctx
-                                                      : smart_guess_ctx(c);
-                smart_fmt_needed(needed, nctx, nt, letters);
-                smart_res_deny(&part, SMART_ERR_SCOPE_INSUFFICIENT, needed,
-                               "no scope grants what the operation needs");
-            }
-
-            smart_res_offer(&r, &part);
+            ok = smart_op_type(c, req, ctx, op->alts[a],
+                               op->ntypes ? op->types[i] : req->type, &first,
+                               &check, &r);
         }
 
         if (ok) {
             smart_res_clear_params(&r);
             smart_res_init(&r);
-            smart_res_allow(&r, first, "operation allowed");
+
+            if (check) {
+                smart_res_allow_checked(&r, first, "operation allowed, "
+                                                   "checked on the response");
+            } else {
+                smart_res_allow(&r, first, "operation allowed");
+            }
+
             break;
         }
     }

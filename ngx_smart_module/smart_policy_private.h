@@ -8,10 +8,13 @@
  *                            public interface
  *   smart_policy_util.c      buffers and results, grants, the patient
  *                            compartment
- *   smart_policy_search.c    _include/_revinclude, recognised parameters,
- *                            chains and _has, searches
+ *   smart_policy_search.c    recognised parameters, chains and _has,
+ *                            searches
+ *   smart_policy_include.c   _include/_revinclude
  *   smart_policy_granular.c  granular scopes: searches, reads by id
  *   smart_policy_write.c     write bodies (references, JSON Patch), writes
+ *   smart_policy_precheck.c  writes by id after a pre-read, a bundle's
+ *                            pre-reads
  *   smart_policy_op.c        operations and the smart_operation table
  *   smart_policy_bundle.c    batch and transaction bundles
  */
@@ -61,6 +64,9 @@ typedef struct {
     unsigned                 restricted;    /* SMART_POLICY_RESTRICT_*: the
                                                response must satisfy a
                                                granular restriction */
+    int                      precheck;  /* an allow after the pre-read
+                                           pre */
+    smart_policy_preread_t   pre;
 } smart_policy_res_t;
 
 
@@ -103,14 +109,19 @@ void smart_res_allow(smart_policy_res_t *r, const smart_scope_t *granted,
     const char *why);
 void smart_res_allow_checked(smart_policy_res_t *r,
     const smart_scope_t *granted, const char *why);
+void smart_res_also_checked(smart_policy_res_t *r, int check);
+int *smart_checkable(smart_policy_ctx_t *c, int *check);
 int smart_res_add_param(smart_policy_ctx_t *c, smart_policy_res_t *r,
     const char *name, const char *value, size_t value_len);
 void smart_res_offer(smart_policy_res_t *best, smart_policy_res_t *cand);
 
 /* types, letters and the needed scope */
 int smart_in_compartment(int t);
-int smart_unprovable_denied(int t, unsigned need, smart_policy_res_t *r);
+int smart_unprovable_denied(smart_policy_ctx_t *c, int t, unsigned need,
+    smart_policy_res_t *r);
 void smart_fmt_needed(char *buf, unsigned ctx, int t, unsigned letters);
+void smart_fmt_usable(smart_policy_ctx_t *c, char *buf, unsigned ctx, int t,
+    unsigned letters);
 unsigned smart_need_letters(smart_fhir_interaction_e i);
 unsigned smart_guess_ctx(smart_policy_ctx_t *c);
 
@@ -158,6 +169,14 @@ void smart_decide_search(smart_policy_ctx_t *c, const smart_fhir_req_t *req,
     smart_policy_res_t *best);
 void smart_decide_search_system(smart_policy_ctx_t *c,
     const smart_fhir_req_t *req, smart_policy_res_t *best);
+void smart_decide_paging(smart_policy_ctx_t *c, const smart_fhir_req_t *req,
+    smart_policy_res_t *best);
+
+
+/* --- smart_policy_include.c ---------------------------------------------- */
+
+int smart_includes_ok(smart_policy_ctx_t *c, const smart_fhir_req_t *req,
+    int primary_pinned, int *check, smart_policy_res_t *r);
 
 
 /* --- smart_policy_granular.c ---------------------------------------------- */
@@ -180,6 +199,18 @@ void smart_decide_op(smart_policy_ctx_t *c, const smart_fhir_req_t *req,
     smart_policy_res_t *best);
 void smart_decide_bundle(smart_policy_ctx_t *c, const json_t *body,
     int body_present, smart_decision_t *d, smart_policy_res_t *r);
+
+
+/* --- smart_policy_precheck.c --------------------------------------------- */
+
+int smart_precheck_possible(smart_policy_ctx_t *c, const char *needed,
+    smart_policy_res_t *r);
+void smart_res_allow_prechecked(smart_policy_ctx_t *c,
+    const smart_fhir_req_t *req, const json_t *body,
+    const smart_scope_t *granted, smart_policy_res_t *r);
+void smart_precheck_entry(smart_policy_ctx_t *c, smart_decision_t *d,
+    size_t n, size_t index, smart_policy_res_t *er);
+int smart_precheck_fill(smart_decision_t *d, const smart_policy_res_t *r);
 
 
 /* --- smart_policy.c ------------------------------------------------------- */

@@ -1,10 +1,11 @@
 /*
- * ngx_smart_module policy core: searches.  _include and _revinclude, the
- * parameters the gateway recognises (docs/security.md, "Parsing
- * differentials"), chains and _has, and the decision of type, compartment
- * and system searches under every kind of grant (docs/scopes.md, "Patient
- * scopes", "User scopes", "Narrowing"); granular restrictions are applied
- * by smart_policy_granular.c.
+ * ngx_smart_module policy core: searches.  The parameters the gateway
+ * recognises (docs/security.md, "Parsing differentials"), chains and _has,
+ * and the decision of type, compartment and system searches under every
+ * kind of grant (docs/scopes.md, "Patient scopes", "User scopes",
+ * "Narrowing"), and the paging links of servers that page by an opaque id
+ * ("Checked on the response"); _include and _revinclude are decided by
+ * smart_policy_include.c, granular restrictions by smart_policy_granular.c.
  *
  * Plain C99: no NGINX headers, no global mutable state.
  */
@@ -15,165 +16,6 @@
 
 
 #define SMART_POLICY_MAX_CHAIN_DEPTH 4  /* levels of a chain or nested _has */
-
-
-/* --- _include / _revinclude ---------------------------------------------- */
-
-/*
- * Read on one included type tt.  Under a patient grant a compartment type
- * is acceptable only when the included resources are proven to be in the
- * patient's compartment (smart_revinclude_proven()).  Returns 1, or 0 with
- * r set to the refusal.
- */
-static int
-smart_include_target_ok(smart_policy_ctx_t *c, int tt, int proven,
-    smart_policy_res_t *r)
-{
-    char  needed[SMART_POLICY_NEEDED_MAX];
-
-    if (smart_grant_full(c, SMART_POLICY_CTX_US, tt, SMART_SCOPE_R) != NULL) {
-        return 1;
-    }
-
-    if (smart_grant_patient(c, tt, SMART_SCOPE_R) != NULL) {
-        if (tt >= 0 && (!smart_in_compartment(tt) || proven)) {
-            return 1;
-        }
-
-        smart_fmt_needed(needed, SMART_SCOPE_USER, tt, SMART_SCOPE_R);
-        smart_res_deny(r, SMART_ERR_SCOPE_INSUFFICIENT, needed,
-                       "included resources of a compartment type would not be "
-                       "proven to be the patient's");
-        return 0;
-    }
-
-    if (smart_context_missing(c, tt, SMART_SCOPE_R,
-                              "a patient scope would allow the included type, "
-                              "but the token has no patient context", r))
-    {
-        return 0;
-    }
-
-    smart_fmt_needed(needed, smart_guess_ctx(c), tt, SMART_SCOPE_R);
-    smart_res_deny(r, SMART_ERR_SCOPE_INSUFFICIENT, needed,
-                   "no scope allows reading an included type");
-
-    return 0;
-}
-
-
-/*
- * The one include of a compartment type whose results the request proves
- * to be the patient's: "_revinclude=S:p" on a search of Patient limited to
- * P, p a compartment parameter of S, returns S resources that p ties to P,
- * i.e. resources in P's compartment.  Every other include follows
- * references the patient limit does not cover ("Observation:focus",
- * "List:item", "Observation:has-member", the multi-valued "performer", the
- * other patients of "Patient:link"), so under a patient grant it is left to
- * the response check.
- */
-static int
-smart_revinclude_proven(const smart_fhir_req_t *req,
-    const smart_fhir_include_t *inc)
-{
-    return req->type == SMART_FHIR_TYPE_PATIENT
-           && req->interaction == SMART_FHIR_I_SEARCH_TYPE
-           && inc->src_type >= 0 && inc->src_type != SMART_FHIR_TYPE_PATIENT
-           && !inc->wildcard && inc->param != NULL
-           && smart_fhir_compartment_param(inc->src_type, inc->param,
-                                           strlen(inc->param)) != NULL
-           && (inc->target_type < 0
-               || inc->target_type == SMART_FHIR_TYPE_PATIENT);
-}
-
-
-static int
-smart_includes_ok(smart_policy_ctx_t *c, const smart_fhir_req_t *req,
-    int primary_pinned, smart_policy_res_t *r)
-{
-    int                             tt, proven;
-    size_t                          i, j, k;
-    const smart_fhir_param_t       *pa;
-    const smart_fhir_include_t     *inc;
-    const smart_fhir_refparam_t    *rp;
-
-    /*
-     * :iterate follows references from included resources too, which the
-     * primary search's patient limit does not reach: a patient grant never
-     * covers the included compartment types then.
-     */
-    if (req->features & SMART_FHIR_F_ITERATE) {
-        primary_pinned = 0;
-    }
-
-    for (i = 0; i < req->nparams; i++) {
-        pa = &req->params[i];
-
-        if (pa->kind != SMART_FHIR_P_INCLUDE
-            && pa->kind != SMART_FHIR_P_REVINCLUDE)
-        {
-            continue;
-        }
-
-        for (j = 0; j < pa->nincludes; j++) {
-            inc = &pa->includes[j];
-
-            if (pa->kind == SMART_FHIR_P_REVINCLUDE) {
-                tt = inc->src_type;     /* -1 for "*": every type */
-                proven = primary_pinned && smart_revinclude_proven(req, inc);
-
-                if (!smart_include_target_ok(c, tt, proven, r)) {
-                    return 0;
-                }
-
-                continue;
-            }
-
-            if (inc->wildcard || inc->param == NULL) {
-                if (!smart_include_target_ok(c, -1, 0, r)) {
-                    return 0;
-                }
-
-                continue;
-            }
-
-            if (inc->target_type >= 0) {
-                if (!smart_include_target_ok(c, inc->target_type, 0, r)) {
-                    return 0;
-                }
-
-                continue;
-            }
-
-            rp = smart_fhir_reference_param(inc->src_type, inc->param,
-                                            strlen(inc->param));
-            if (rp == NULL) {
-                smart_res_deny(r, SMART_ERR_REQUEST_INVALID, NULL,
-                               "_include names no reference parameter of R4");
-                return 0;
-            }
-
-            if (rp->ntargets == 0) {
-                if (!smart_include_target_ok(c, -1, 0, r)) {
-                    return 0;
-                }
-
-                continue;
-            }
-
-            for (k = 0; k < rp->ntargets; k++) {
-                tt = smart_fhir_type_index(rp->targets[k],
-                                           strlen(rp->targets[k]));
-
-                if (!smart_include_target_ok(c, tt, 0, r)) {
-                    return 0;
-                }
-            }
-        }
-    }
-
-    return 1;
-}
 
 
 /* --- recognised parameters ---------------------------------------------- */
@@ -193,8 +35,9 @@ smart_includes_ok(smart_policy_ctx_t *c, const smart_fhir_req_t *req,
  * whole query with an offset (the sandbox server, Medplum): it pages the
  * same, re-evaluated search.  Opaque paging tokens (HAPI's "_getpages",
  * continuation tokens) name a search stored on the server, which the
- * request does not show, so they stay unrecognised until the response is
- * checked.
+ * request does not show, so they are not recognised here; a HAPI paging
+ * link on its own is decided by smart_decide_paging(), on condition of the
+ * response.
  */
 static const char *const  smart_policy_result_params[] = {
     "_contained", "_containedType", "_count", "_elements", "_format",
@@ -621,11 +464,11 @@ smart_patient_grant_search(smart_policy_ctx_t *c, const smart_fhir_req_t *req,
     int t, const smart_scope_t *sc, const smart_scope_t **g, size_t ng,
     smart_policy_res_t *r)
 {
-    int    pin, pinned;
+    int    pin, pinned, check;
     char   needed_user[SMART_POLICY_NEEDED_MAX];
     char   needed_pt[SMART_POLICY_NEEDED_MAX];
 
-    smart_fmt_needed(needed_user, SMART_SCOPE_USER, t, SMART_SCOPE_S);
+    smart_fmt_usable(c, needed_user, SMART_SCOPE_USER, t, SMART_SCOPE_S);
     smart_fmt_needed(needed_pt, SMART_SCOPE_PATIENT, t, SMART_SCOPE_S);
 
     if (smart_patient_features_denied(req, needed_user, r)
@@ -634,7 +477,7 @@ smart_patient_grant_search(smart_policy_ctx_t *c, const smart_fhir_req_t *req,
         return;
     }
 
-    if (smart_unprovable_denied(t, SMART_SCOPE_S, r)) {
+    if (smart_unprovable_denied(c, t, SMART_SCOPE_S, r)) {
         return;
     }
 
@@ -704,17 +547,21 @@ smart_patient_grant_search(smart_policy_ctx_t *c, const smart_fhir_req_t *req,
         pinned = 1;
     }
 
-    if (!smart_includes_ok(c, req, pinned && pin != SMART_POLICY_PIN_NA, r)) {
+    if (!smart_includes_ok(c, req, pinned && pin != SMART_POLICY_PIN_NA,
+                           smart_checkable(c, &check), r))
+    {
         return;
     }
 
     if (ng > 0) {
         smart_granular_search(c, req, t, g, ng, needed_pt, r);
-        return;
+
+    } else {
+        smart_res_allow(r, sc, r->nparams ? "narrowed to the patient"
+                                          : "limited to the patient");
     }
 
-    smart_res_allow(r, sc, r->nparams ? "narrowed to the patient"
-                                      : "limited to the patient");
+    smart_res_also_checked(r, check);
 }
 
 
@@ -729,7 +576,7 @@ smart_us_search_ok(smart_policy_ctx_t *c, const smart_fhir_req_t *req,
 {
     smart_fmt_needed(needed, ctx, t, SMART_SCOPE_S);
 
-    return smart_includes_ok(c, req, pinned, r)
+    return smart_includes_ok(c, req, pinned, NULL, r)
            && smart_reaches_ok(c, req, t, needed, r);
 }
 
@@ -819,7 +666,7 @@ smart_system_type_patient(smart_policy_ctx_t *c, const smart_fhir_req_t *req,
         || !smart_patient_param(t, "patient", &excl) || !excl
         || c->conf->patient_search == SMART_PATIENT_SEARCH_DENY)
     {
-        smart_fmt_needed(needed, SMART_SCOPE_USER, t, SMART_SCOPE_S);
+        smart_fmt_usable(c, needed, SMART_SCOPE_USER, t, SMART_SCOPE_S);
         smart_res_deny(r, SMART_ERR_SCOPE_INSUFFICIENT, needed,
                        "a type of the system search is not limited to the "
                        "patient");
@@ -846,7 +693,7 @@ smart_system_type_refused(smart_policy_ctx_t *c, int t,
     }
 
     if (sc != NULL) {
-        smart_fmt_needed(needed, SMART_SCOPE_USER, t, SMART_SCOPE_S);
+        smart_fmt_usable(c, needed, SMART_SCOPE_USER, t, SMART_SCOPE_S);
         smart_res_deny(r, SMART_ERR_SCOPE_INSUFFICIENT, needed,
                        "a search on every type cannot be limited to the "
                        "patient");
@@ -869,7 +716,8 @@ void
 smart_decide_search_system(smart_policy_ctx_t *c, const smart_fhir_req_t *req,
     smart_policy_res_t *best)
 {
-    int                    t, rc, via_patient, need_narrow, pinned;
+    int                    t, rc, via_patient, via_us, need_narrow, pinned;
+    int                    check;
     size_t                 i, n;
     smart_policy_res_t     r;
     char                   needed[SMART_POLICY_NEEDED_MAX];
@@ -878,7 +726,9 @@ smart_decide_search_system(smart_policy_ctx_t *c, const smart_fhir_req_t *req,
     smart_res_init(&r);
     first = NULL;
     via_patient = 0;
+    via_us = 0;
     need_narrow = 0;
+    check = 0;
     n = req->ntypes ? req->ntypes : 1;
 
     /*
@@ -898,6 +748,7 @@ smart_decide_search_system(smart_policy_ctx_t *c, const smart_fhir_req_t *req,
         sc = smart_grant_full(c, SMART_POLICY_CTX_US, t, SMART_SCOPE_S);
         if (sc != NULL) {
             first = first ? first : sc;
+            via_us = 1;
 
             if (c->patient == NULL
                 || smart_pin_status(c, req, t) != SMART_POLICY_PIN_YES)
@@ -937,7 +788,7 @@ smart_decide_search_system(smart_policy_ctx_t *c, const smart_fhir_req_t *req,
     }
 
     if (via_patient) {
-        smart_fmt_needed(needed, SMART_SCOPE_USER, -1, SMART_SCOPE_S);
+        smart_fmt_usable(c, needed, SMART_SCOPE_USER, -1, SMART_SCOPE_S);
         if (smart_patient_features_denied(req, needed, &r)
             || !smart_params_recognised(req, &r))
         {
@@ -956,10 +807,167 @@ smart_decide_search_system(smart_policy_ctx_t *c, const smart_fhir_req_t *req,
         }
     }
 
-    if (smart_includes_ok(c, req, pinned, &r)) {
+    /* the response check proves includes only when every match is the
+       patient's: every type limited by a patient grant */
+    if (smart_includes_ok(c, req, pinned,
+                          (via_patient && !via_us) ? smart_checkable(c, &check)
+                                                   : NULL, &r))
+    {
         smart_res_allow(&r, first, need_narrow ? "narrowed to the patient"
                                                : "every type allowed");
+        smart_res_also_checked(&r, check);
     }
 
+    smart_res_offer(best, &r);
+}
+
+
+/* --- opaque paging links ------------------------------------------------- */
+
+/* 1 when v is 1 to 9 decimal digits. */
+static int
+smart_paging_number(const char *v)
+{
+    size_t  n;
+
+    n = strlen(v);
+
+    return n > 0 && n <= 9 && strspn(v, "0123456789") == n;
+}
+
+
+#define SMART_PAGING_ID         0
+#define SMART_PAGING_NUMBER     1
+#define SMART_PAGING_SEARCHSET  2
+#define SMART_PAGING_BOOLEAN    3
+#define SMART_PAGING_ANY        4
+
+
+/*
+ * One parameter of a paging link, each name at most once (seen: a bit per
+ * name): _getpages, the id of the stored search; _getpagesoffset and
+ * _count, numbers; _bundletype=searchset (a history page would not be the
+ * searchset the response check expects); _pretty=true|false; _format (an
+ * XML one is refused before anything goes upstream, as for every request
+ * checked on the response).  1 when pa is one of them.
+ */
+static int
+smart_paging_param(const smart_fhir_param_t *pa, unsigned *seen)
+{
+    size_t  i;
+
+    static const struct {
+        const char  *name;
+        int          value;
+    } params[] = {
+        { "_getpages", SMART_PAGING_ID },
+        { "_getpagesoffset", SMART_PAGING_NUMBER },
+        { "_count", SMART_PAGING_NUMBER },
+        { "_bundletype", SMART_PAGING_SEARCHSET },
+        { "_pretty", SMART_PAGING_BOOLEAN },
+        { "_format", SMART_PAGING_ANY }
+    };
+
+    if (pa->source != SMART_FHIR_SRC_QUERY || pa->kind != SMART_FHIR_P_NORMAL
+        || pa->modifier != NULL || pa->chain != NULL || pa->nvalues != 1)
+    {
+        return 0;
+    }
+
+    for (i = 0; i < sizeof(params) / sizeof(params[0]); i++) {
+        if (strcmp(pa->raw_name, params[i].name) == 0) {
+            break;
+        }
+    }
+
+    if (i == sizeof(params) / sizeof(params[0]) || (*seen & (1u << i))) {
+        return 0;
+    }
+
+    *seen |= 1u << i;
+
+    switch (params[i].value) {
+
+    case SMART_PAGING_ID:
+        return smart_fhir_valid_id(pa->value, pa->value_len);
+
+    case SMART_PAGING_NUMBER:
+        return smart_paging_number(pa->value);
+
+    case SMART_PAGING_SEARCHSET:
+        return strcmp(pa->value, "searchset") == 0;
+
+    case SMART_PAGING_BOOLEAN:
+        return strcmp(pa->value, "true") == 0
+               || strcmp(pa->value, "false") == 0;
+
+    default:
+        return 1;
+    }
+}
+
+
+/*
+ * Is req a page of a search stored on the server, as HAPI links to it:
+ * "GET [base]?_getpages=ID&_getpagesoffset=N&_count=M&_bundletype=
+ * searchset", with _getpages and nothing but the parameters of
+ * smart_paging_param()?
+ */
+static int
+smart_is_paging_link(const smart_fhir_req_t *req)
+{
+    size_t    i;
+    unsigned  seen;
+
+    if (req->interaction != SMART_FHIR_I_SEARCH_SYSTEM
+        || req->method != SMART_FHIR_M_GET || req->ntypes > 0)
+    {
+        return 0;
+    }
+
+    seen = 0;
+
+    for (i = 0; i < req->nparams; i++) {
+        if (!smart_paging_param(&req->params[i], &seen)) {
+            return 0;
+        }
+    }
+
+    /* _getpages, the first of smart_paging_param()'s names */
+    return (seen & 1u) != 0;
+}
+
+
+/*
+ * A paging link of a server that pages by an opaque id (HAPI's
+ * "_getpages"): the stored search it names is not in the request, so
+ * nothing limits it up front.  Under a patient scope that searches every
+ * type (the page may hold any), it is allowed on condition of the
+ * response, every entry of the page checked (docs/scopes.md, "Checked on
+ * the response"); offered to best next to the system search's own
+ * decision, so a user or system scope decides as before.
+ */
+void
+smart_decide_paging(smart_policy_ctx_t *c, const smart_fhir_req_t *req,
+    smart_policy_res_t *best)
+{
+    smart_policy_res_t     r;
+    const smart_scope_t   *sc;
+
+    if (c->conf->response_check == SMART_RESPONSE_CHECK_OFF
+        || !smart_is_paging_link(req))
+    {
+        return;
+    }
+
+    sc = smart_grant_patient(c, -1, SMART_SCOPE_S);
+    if (sc == NULL) {
+        return;
+    }
+
+    smart_res_init(&r);
+    smart_res_allow_checked(&r, sc, "a page of a search stored on the "
+                                    "server: every entry checked on the "
+                                    "response");
     smart_res_offer(best, &r);
 }

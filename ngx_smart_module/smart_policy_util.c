@@ -131,6 +131,7 @@ smart_res_init(smart_policy_res_t *r)
     r->empty = 1;
     r->check = 0;
     r->restricted = 0;
+    r->precheck = 0;
 }
 
 
@@ -186,6 +187,7 @@ smart_res_allow(smart_policy_res_t *r, const smart_scope_t *granted,
     r->needed[0] = '\0';
     r->check = 0;
     r->restricted = 0;
+    r->precheck = 0;
 }
 
 
@@ -196,6 +198,40 @@ smart_res_allow_checked(smart_policy_res_t *r, const smart_scope_t *granted,
 {
     smart_res_allow(r, granted, why);
     r->check = 1;
+}
+
+
+/*
+ * An allowance that also depends on the response when check is 1 (an
+ * include left to the response check): r->check set, unless r is a
+ * refusal.
+ */
+void
+smart_res_also_checked(smart_policy_res_t *r, int check)
+{
+    if (check && r->verdict != SMART_POLICY_V_DENY) {
+        r->check = 1;
+        r->why = (r->verdict == SMART_POLICY_V_NARROW)
+                 ? "narrowed to the patient; included resources checked on "
+                   "the response"
+                 : "limited to the patient; included resources checked on "
+                   "the response";
+    }
+}
+
+
+/*
+ * The check argument of smart_includes_ok() under a patient grant, *check
+ * cleared: NULL under smart_response_check off, which leaves nothing to
+ * the response.
+ */
+int *
+smart_checkable(smart_policy_ctx_t *c, int *check)
+{
+    *check = 0;
+
+    return (c->conf->response_check != SMART_RESPONSE_CHECK_OFF) ? check
+                                                                 : NULL;
 }
 
 
@@ -264,8 +300,10 @@ smart_res_offer(smart_policy_res_t *best, smart_policy_res_t *cand)
         better = smart_deny_rank(cand->reason) > smart_deny_rank(best->reason);
 
     } else if (cand->verdict == SMART_POLICY_V_ALLOW) {
-        /* an allow the request proves beats one the response must */
-        better = best->check && !cand->check;
+        /* an allow the request proves beats one the response or a
+           pre-read must */
+        better = (best->check || best->precheck)
+                 && !cand->check && !cand->precheck;
 
     } else {
         better = 0;
@@ -330,7 +368,8 @@ smart_unprovable(int t)
  * with r set to it, else 0 and r untouched.
  */
 int
-smart_unprovable_denied(int t, unsigned need, smart_policy_res_t *r)
+smart_unprovable_denied(smart_policy_ctx_t *c, int t, unsigned need,
+    smart_policy_res_t *r)
 {
     char  needed[SMART_POLICY_NEEDED_MAX];
 
@@ -338,7 +377,7 @@ smart_unprovable_denied(int t, unsigned need, smart_policy_res_t *r)
         return 0;
     }
 
-    smart_fmt_needed(needed, SMART_SCOPE_USER, t, need);
+    smart_fmt_usable(c, needed, SMART_SCOPE_USER, t, need);
     smart_res_deny(r, SMART_ERR_SCOPE_INSUFFICIENT, needed,
                    "the type may hold any patient's data (it references or "
                    "holds any resource) and cannot be limited to the "
@@ -382,6 +421,29 @@ smart_fmt_needed(char *buf, unsigned ctx, int t, unsigned letters)
     smart_needed_put(buf, &n, ".");
     smart_needed_put(buf, &n, l ? l : "");
     buf[n] = '\0';
+}
+
+
+/*
+ * smart_fmt_needed(), but "" for a user/ or system/ scope when the token
+ * has patient scopes only: an app launched for a patient can never get
+ * one, so a challenge naming it would only mislead (issue 14).  The
+ * refusals of a patient grant that no patient scope would lift (a search
+ * that cannot be limited, a write that cannot be verified) name it.
+ */
+void
+smart_fmt_usable(smart_policy_ctx_t *c, char *buf, unsigned ctx, int t,
+    unsigned letters)
+{
+    if (ctx != SMART_SCOPE_PATIENT && c->set != NULL
+        && c->set->has_patient_scopes && !c->set->has_user_scopes
+        && !c->set->has_system_scopes)
+    {
+        buf[0] = '\0';
+        return;
+    }
+
+    smart_fmt_needed(buf, ctx, t, letters);
 }
 
 

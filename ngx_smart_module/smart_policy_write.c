@@ -3,7 +3,9 @@
  * scope applies, and under patient scopes the compartment references of a
  * created or updated resource and the operations of a JSON Patch; the
  * decision of create, update, patch and delete (docs/scopes.md, "Writes",
- * "Patient scopes", "Patient data outside the compartment").
+ * "Patient scopes", "Patient data outside the compartment"); a write by id
+ * under a patient scope is allowed after a pre-read
+ * (smart_policy_precheck.c).
  *
  * Plain C99 + jansson: no NGINX headers, no global mutable state.
  */
@@ -517,14 +519,44 @@ smart_body_invalid(const smart_fhir_req_t *req, const json_t *body,
 
 
 /*
- * The record a write under a patient grant acts on: by id only the
- * patient's own Patient; by conditional criteria, criteria limited to the
- * patient; a plain create names no record.  1, or 0 with r set to the
- * refusal.
+ * Conditional criteria that do not limit the write to the patient: with
+ * smart_response_check on or all (issue 14) narrowed like a search, with
+ * the type's patient parameter, into the query or, for a create, the
+ * If-None-Exist header (smart_decision_t.narrow_target); refused as before
+ * under smart_response_check off or smart_patient_search deny.  1, or 0
+ * with r set to the refusal.
+ */
+static int
+smart_narrow_criteria(smart_policy_ctx_t *c, const smart_fhir_req_t *req,
+    const char *needed_user, smart_policy_res_t *r)
+{
+    if (c->conf->response_check == SMART_RESPONSE_CHECK_OFF
+        || c->conf->patient_search == SMART_PATIENT_SEARCH_DENY)
+    {
+        smart_res_deny(r, SMART_ERR_SCOPE_INSUFFICIENT, needed_user,
+                       "the conditional criteria are not limited to the "
+                       "patient");
+        return 0;
+    }
+
+    if (smart_narrow_param(c, req->type, r) != 0) {
+        smart_res_deny_narrowing(r, needed_user);
+        return 0;
+    }
+
+    return 1;
+}
+
+
+/*
+ * The record a write under a patient grant acts on: by id the patient's
+ * own Patient, another type's record after a pre-read (*pre set); by
+ * conditional criteria, criteria limited (or narrowed) to the patient; a
+ * plain create names no record.  1, or 0 with r set to the refusal.
  */
 static int
 smart_patient_write_target(smart_policy_ctx_t *c, const smart_fhir_req_t *req,
-    unsigned need, const char *needed_user, const char *needed_pt,
+    unsigned need, const char *needed_user, const char *needed_pt, int *pre,
     smart_policy_res_t *r)
 {
     int  pin;
@@ -535,11 +567,8 @@ smart_patient_write_target(smart_policy_ctx_t *c, const smart_fhir_req_t *req,
 
     if (req->id != NULL) {
         if (req->type != SMART_FHIR_TYPE_PATIENT) {
-            smart_res_deny(r, SMART_ERR_SCOPE_INSUFFICIENT, needed_user,
-                           "a write by id of a compartment type cannot be "
-                           "checked against the patient; use a conditional "
-                           "write with the patient parameter");
-            return 0;
+            *pre = 1;
+            return smart_precheck_possible(c, needed_user, r);
         }
 
         return smart_own_record(c, req->id, req->type, need,
@@ -558,14 +587,11 @@ smart_patient_write_target(smart_policy_ctx_t *c, const smart_fhir_req_t *req,
         return 0;
     }
 
-    if (pin != SMART_POLICY_PIN_YES) {
-        smart_res_deny(r, SMART_ERR_SCOPE_INSUFFICIENT, needed_user,
-                       "the conditional criteria are not limited to the "
-                       "patient");
-        return 0;
+    if (pin == SMART_POLICY_PIN_YES) {
+        return 1;
     }
 
-    return 1;
+    return smart_narrow_criteria(c, req, needed_user, r);
 }
 
 
@@ -622,12 +648,13 @@ smart_patient_write(smart_policy_ctx_t *c, const smart_fhir_req_t *req,
     unsigned need, const json_t *body, const smart_scope_t *sc,
     smart_policy_res_t *r)
 {
-    int    t;
+    int    t, pre;
     char   needed_user[SMART_POLICY_NEEDED_MAX];
     char   needed_pt[SMART_POLICY_NEEDED_MAX];
 
     t = req->type;
-    smart_fmt_needed(needed_user, SMART_SCOPE_USER, t, need);
+    pre = 0;
+    smart_fmt_usable(c, needed_user, SMART_SCOPE_USER, t, need);
     smart_fmt_needed(needed_pt, SMART_SCOPE_PATIENT, t, need);
 
     if (!smart_in_compartment(t)) {
@@ -637,7 +664,7 @@ smart_patient_write(smart_policy_ctx_t *c, const smart_fhir_req_t *req,
         return;
     }
 
-    if (smart_unprovable_denied(t, need, r)) {
+    if (smart_unprovable_denied(c, t, need, r)) {
         return;
     }
 
@@ -662,10 +689,19 @@ smart_patient_write(smart_policy_ctx_t *c, const smart_fhir_req_t *req,
         return;
     }
 
-    if (smart_patient_write_target(c, req, need, needed_user, needed_pt, r)
-        && smart_patient_write_refs(c, req, body, needed_user, needed_pt, r))
+    if (!smart_patient_write_target(c, req, need, needed_user, needed_pt,
+                                    &pre, r)
+        || !smart_patient_write_refs(c, req, body, needed_user, needed_pt, r))
     {
-        smart_res_allow(r, sc, "limited to the patient");
+        return;
+    }
+
+    if (pre) {
+        smart_res_allow_prechecked(c, req, body, sc, r);
+    } else {
+        smart_res_allow(r, sc, r->nparams ? "the criteria narrowed to the "
+                                            "patient"
+                                          : "limited to the patient");
     }
 }
 

@@ -17,6 +17,12 @@ our $Loc = fhir_location('smart_explain on;',
                          'add_header X-Decision $smart_decision always;',
                          'add_header X-Reason $smart_reason always;');
 
+# the decisions of before issue 14, whose includes the response check now
+# proves instead
+our $LocOff = fhir_location('smart_explain on;', 'smart_response_check off;',
+                            'add_header X-Decision $smart_decision always;',
+                            'add_header X-Reason $smart_reason always;');
+
 sub token {
     my (%o) = @_;
     return Smart::Token::mint(exp => time() + 600, %o);
@@ -164,8 +170,8 @@ __DATA__
 [('"code":"scope-insufficient"') x 3]
 --- upstream_requests: 0
 
-=== TEST 10: finding 6: system search includes follow the type-level rule
---- config eval: $::Loc
+=== TEST 10: finding 6: system search includes follow the type-level rule (smart_response_check off; on, see TEST 15)
+--- config eval: $::LocOff
 --- raw_request eval
 [::req('GET', '/fhir/?_type=Organization&_revinclude=Observation:performer', $::P),
  ::req('GET', '/fhir/?_type=Practitioner&_revinclude=Patient:general-practitioner', $::P),
@@ -217,8 +223,8 @@ __DATA__
 [('"code":"request-invalid"') x 4, '"uri":"/fhir/Observation\?patient=p1&code:text=x&_count=5"', '"uri":"/fhir/Observation\?nosuch=1"']
 --- upstream_requests: 2
 
-=== TEST 14: includes under a patient scope: only a _revinclude onto the patient along a compartment parameter is proven; Patient.link is no way in
---- config eval: $::Loc
+=== TEST 14: includes under a patient scope: only a _revinclude onto the patient along a compartment parameter is proven; Patient.link is no way in (smart_response_check off; on, see TEST 15)
+--- config eval: $::LocOff
 --- raw_request eval
 [::req('GET', '/fhir/Observation?patient=p1&_include=Observation:has-member', $::P),
  ::req('GET', '/fhir/Patient?_id=p1&_revinclude=Observation:focus', $::P),
@@ -233,3 +239,18 @@ __DATA__
  '"uri":"/fhir/Patient\?_id=p1&_revinclude=Observation:subject"',
  '"uri":"/fhir/Patient/p1/Patient\?_id=p1"']
 --- upstream_requests: 2
+
+
+=== TEST 15: issue 14: under smart_response_check on the includes of TESTS 10 and 14 are forwarded and their response checked (the echo's empty searchset is released); a target that may hold any resource is still refused
+--- config eval: $::Loc
+--- raw_request eval
+[::req('GET', '/fhir/?_type=Organization&_revinclude=Observation:performer', $::P),
+ ::req('GET', '/fhir/Observation?patient=p1&_include=Observation:has-member', $::P),
+ ::req('GET', '/fhir/Patient?_id=p1&_revinclude=Observation:focus', $::P),
+ ::req('GET', '/fhir/Patient?_id=p1&_revinclude=Patient:link', $::P),
+ ::req('GET', '/fhir/Observation?patient=p1&_include=Observation:focus', $::P)]
+--- error_code eval
+[200, 200, 200, 200, 403]
+--- response_body_like eval
+[('"type":"searchset"') x 4, '"code":"scope-insufficient"']
+--- upstream_requests: 4

@@ -158,15 +158,89 @@ test_table_counts_failures(void **state)
 }
 
 
+/* The body column: inline JSON, "@FILE" and FILE relative to the table. */
+static void
+test_table_bodies(void **state)
+{
+    FILE    *f, *out;
+    char     text[2048];
+    size_t   n;
+
+    (void) state;
+
+    f = fopen("/tmp/smart_policy_body.json", "w");
+    assert_non_null(f);
+    fputs("{\"resourceType\":\"Observation\","
+          "\"subject\":{\"reference\":\"Patient/1\"}}", f);
+    fclose(f);
+
+    f = fopen("/tmp/smart_policy_bodies.tsv", "w");
+    assert_non_null(f);
+    fputs("patient/*.cruds\t1\tPOST\tObservation\tallow\t"
+          "{\"resourceType\":\"Observation\",\"subject\":"
+          "{\"reference\":\"Patient/1\"}}\n"
+          "patient/*.cruds\t1\tPOST\tObservation\tpatient-mismatch\t"
+          "{\"resourceType\":\"Observation\",\"subject\":"
+          "{\"reference\":\"Patient/2\"}}\n"
+          "patient/*.cruds\t1\tPOST\tObservation\tallow\t"
+          "@smart_policy_body.json\n"
+          "patient/*.cruds\t1\tPOST\tObservation\tallow\t"
+          "smart_policy_body.json\n"
+          "patient/*.cruds\t1\tPOST\tObservation\tallow\t"
+          "@smart_policy_none.json\n"
+          "patient/*.cruds\t1\tPOST\tObservation\trequest-invalid\t"
+          "{not json\n", f);
+    fclose(f);
+
+    out = tmpfile();
+    assert_non_null(out);
+    assert_int_equal(ssc_run_table("/tmp/smart_policy_bodies.tsv",
+                                   SMART_PATIENT_SEARCH_NARROW, out), 1);
+    remove("/tmp/smart_policy_bodies.tsv");
+    remove("/tmp/smart_policy_body.json");
+
+    rewind(out);
+    n = fread(text, 1, sizeof(text) - 1, out);
+    text[n] = '\0';
+    fclose(out);
+    assert_non_null(strstr(text, "line 5: cannot read body "
+                                 "/tmp/smart_policy_none.json"));
+    assert_non_null(strstr(text, "\n5 passed, 1 failed\n"));
+}
+
+
+/* What the CLI prints for k into out[0..size); the outcome word. */
+static const char *
+cli_print(const ssc_case_t *k, char *out, size_t size)
+{
+    FILE               *f;
+    size_t              n;
+    const char         *word;
+    smart_decision_t   *d;
+
+    d = ssc_decide(k);
+    assert_non_null(d);
+    word = ssc_outcome(d);
+
+    f = tmpfile();
+    assert_non_null(f);
+    ssc_print(f, d, k);
+    rewind(f);
+    n = fread(out, 1, size - 1, f);
+    out[n] = '\0';
+    fclose(f);
+    smart_decision_free(d);
+
+    return word;
+}
+
+
 /* The CLI's output for one decision. */
 static void
 test_cli_print(void **state)
 {
-    FILE        *f;
     char         out[2048];
-    size_t       n;
     ssc_case_t   k;
-    smart_decision_t  *d;
 
     (void) state;
 
@@ -176,18 +250,7 @@ test_cli_print(void **state)
     k.method = "GET";
     k.url = "Observation?code=x";
 
-    d = ssc_decide(&k);
-    assert_non_null(d);
-
-    f = tmpfile();
-    assert_non_null(f);
-    ssc_print(f, d, &k);
-    rewind(f);
-    n = fread(out, 1, sizeof(out) - 1, f);
-    out[n] = '\0';
-    fclose(f);
-    smart_decision_free(d);
-
+    assert_string_equal(cli_print(&k, out, sizeof(out)), "narrow");
     assert_string_equal(out,
         "decision: narrow\n"
         "interaction: search-type\n"
@@ -197,37 +260,20 @@ test_cli_print(void **state)
         "explanation: narrowed to the patient\n");
 
     k.url = "Observation/1";
-    d = ssc_decide(&k);
-    assert_non_null(d);
-    assert_string_equal(ssc_outcome(d), "check");
-
-    f = tmpfile();
-    assert_non_null(f);
-    ssc_print(f, d, &k);
-    rewind(f);
-    n = fread(out, 1, sizeof(out) - 1, f);
-    out[n] = '\0';
-    fclose(f);
-    smart_decision_free(d);
-
+    assert_string_equal(cli_print(&k, out, sizeof(out)), "check");
     assert_non_null(strstr(out, "decision: allow, response checked\n"));
 
+    /* a patient-only token is never asked for a user/ scope */
     k.url = "Observation/_history";
-    d = ssc_decide(&k);
-    assert_non_null(d);
-    assert_string_equal(ssc_outcome(d), "scope-insufficient");
-
-    f = tmpfile();
-    assert_non_null(f);
-    ssc_print(f, d, &k);
-    rewind(f);
-    n = fread(out, 1, sizeof(out) - 1, f);
-    out[n] = '\0';
-    fclose(f);
-    smart_decision_free(d);
-
+    assert_string_equal(cli_print(&k, out, sizeof(out)),
+                        "scope-insufficient");
     assert_non_null(strstr(out, "decision: deny\n"));
     assert_non_null(strstr(out, "reason: scope-insufficient\n"));
+    assert_non_null(strstr(out, "needed: -\n"));
+
+    k.scopes = "patient/Observation.rs user/Condition.rs";
+    assert_string_equal(cli_print(&k, out, sizeof(out)),
+                        "scope-insufficient");
     assert_non_null(strstr(out, "needed: user/Observation.s\n"));
 }
 
@@ -343,6 +389,366 @@ test_narrow_prefers_unrestricted(void **state)
 }
 
 
+/* --- checked on the response ---------------------------------------------- */
+
+/* Includes that follow references the patient limit does not cover. */
+static void
+test_include_checked(void **state)
+{
+    tp_t  t;
+
+    (void) state;
+    memset(&t, 0, sizeof(tp_t));
+
+    run(&t, "patient/*.rs", "123", "GET",
+        "Observation?patient=123&_include=Observation:encounter", NULL);
+    assert_int_equal(t.d->allow, 1);
+    assert_int_equal(t.d->narrowed, 0);
+    assert_int_equal(t.d->check, 1);
+    assert_string_equal(t.d->explain, "limited to the patient; included "
+                                      "resources checked on the response");
+    done(&t);
+
+    /* narrowed and checked: the narrowing is the same as without it */
+    run(&t, "patient/*.rs", "123", "GET",
+        "Observation?code=x&_revinclude=Provenance:target", NULL);
+    expect_narrow(&t, "patient=123");
+    assert_int_equal(t.d->check, 1);
+    done(&t);
+
+    /* proven by the request: not checked */
+    run(&t, "patient/*.rs", "123", "GET",
+        "Patient?_id=123&_revinclude=Observation:subject", NULL);
+    assert_int_equal(t.d->allow, 1);
+    assert_int_equal(t.d->check, 0);
+    done(&t);
+
+    /* a type outside the compartment: not checked */
+    run(&t, "patient/*.rs", "123", "GET",
+        "MedicationRequest?patient=123&_include=MedicationRequest:medication",
+        NULL);
+    assert_int_equal(t.d->allow, 1);
+    assert_int_equal(t.d->check, 0);
+    done(&t);
+
+    /* Binary, Bundle, ... may be anyone's: refused, nothing to ask for */
+    run(&t, "patient/*.rs", "123", "GET",
+        "Composition?patient=123&_revinclude=Bundle:composition", NULL);
+    expect_deny(&t, SMART_ERR_SCOPE_INSUFFICIENT, "");
+    done(&t);
+
+    /* smart_response_check off: refused as before */
+    t.conf.response_check = SMART_RESPONSE_CHECK_OFF;
+    run(&t, "patient/*.rs", "123", "GET",
+        "Observation?patient=123&_include=Observation:encounter", NULL);
+    expect_deny(&t, SMART_ERR_SCOPE_INSUFFICIENT, "");
+    assert_string_equal(t.d->explain, "included resources of a compartment "
+                                      "type would not be proven to be the "
+                                      "patient's");
+    done(&t);
+}
+
+
+/* HAPI's paging links under a patient scope on every type. */
+static void
+test_paging_checked(void **state)
+{
+    tp_t  t;
+
+    (void) state;
+    memset(&t, 0, sizeof(tp_t));
+
+    run(&t, "patient/*.rs", "123", "GET",
+        "?_getpages=0e5b6c1a&_getpagesoffset=20&_count=20"
+        "&_bundletype=searchset", NULL);
+    assert_int_equal(t.d->allow, 1);
+    assert_int_equal(t.d->narrowed, 0);
+    assert_int_equal(t.d->check, 1);
+    assert_int_equal(t.d->interaction, SMART_FHIR_I_SEARCH_SYSTEM);
+    assert_string_equal(t.d->granted_by, "patient/*.rs");
+    assert_string_equal(t.d->explain, "a page of a search stored on the "
+                                      "server: every entry checked on the "
+                                      "response");
+    done(&t);
+
+    /* a scope on one type is not enough: the page may hold any type */
+    run(&t, "patient/Observation.rs", "123", "GET", "?_getpages=0e5b6c1a",
+        NULL);
+    expect_deny(&t, SMART_ERR_SCOPE_INSUFFICIENT, "patient/*.s");
+    done(&t);
+
+    /* user scopes: as before, unchecked */
+    run(&t, "user/*.rs patient/*.rs", "123", "GET", "?_getpages=0e5b6c1a",
+        NULL);
+    assert_int_equal(t.d->allow, 1);
+    assert_int_equal(t.d->check, 0);
+    assert_string_equal(t.d->granted_by, "user/*.rs");
+    done(&t);
+
+    t.conf.response_check = SMART_RESPONSE_CHECK_OFF;
+    run(&t, "patient/*.rs", "123", "GET", "?_getpages=0e5b6c1a", NULL);
+    expect_deny(&t, SMART_ERR_SCOPE_INSUFFICIENT, "");
+    done(&t);
+}
+
+
+/* --- writes by id after a pre-read ---------------------------------------- */
+
+#define TP_OBS_P123                                                          \
+    "{\"resourceType\":\"Observation\",\"id\":\"o1\",\"status\":\"final\","  \
+    "\"code\":{\"text\":\"x\"},\"subject\":{\"reference\":\"Patient/123\"}}"
+
+
+static void
+test_precheck_single(void **state)
+{
+    tp_t  t;
+
+    (void) state;
+    memset(&t, 0, sizeof(tp_t));
+    t.conf.precheck = SMART_PRECHECK_AVAILABLE;
+
+    run(&t, "patient/*.cruds", "123", "PUT", "Observation/o1", TP_OBS_P123);
+    assert_int_equal(t.d->allow, 1);
+    assert_int_equal(t.d->narrowed, 0);
+    assert_int_equal(t.d->check, 0);
+    assert_int_equal(t.d->precheck, 1);
+    assert_int_equal(t.d->nprereads, 1);
+    assert_int_equal(t.d->prereads[0].index, 0);
+    assert_int_equal(t.d->prereads[0].interaction, SMART_FHIR_I_UPDATE);
+    assert_string_equal(smart_fhir_types[t.d->prereads[0].type].name,
+                        "Observation");
+    assert_string_equal(t.d->prereads[0].id, "o1");
+    assert_int_equal(t.d->prereads[0].create_ok, 1);
+    assert_string_equal(t.d->granted_by, "patient/*.cruds");
+    assert_string_equal(t.d->explain, "allowed after a pre-read: forwarded "
+                                      "only when the current resource is the "
+                                      "patient's");
+    done(&t);
+
+    run(&t, "patient/*.cruds", "123", "PATCH", "Observation/o1",
+        "[{\"op\":\"replace\",\"path\":\"/status\",\"value\":\"final\"}]");
+    assert_int_equal(t.d->precheck, 1);
+    assert_int_equal(t.d->prereads[0].interaction, SMART_FHIR_I_PATCH);
+    assert_int_equal(t.d->prereads[0].create_ok, 0);
+    done(&t);
+
+    run(&t, "patient/*.cruds", "123", "DELETE", "Device/d-1.x", NULL);
+    assert_int_equal(t.d->precheck, 1);
+    assert_int_equal(t.d->prereads[0].interaction, SMART_FHIR_I_DELETE);
+    assert_string_equal(t.d->prereads[0].id, "d-1.x");
+    assert_int_equal(t.d->prereads[0].create_ok, 0);
+    done(&t);
+
+    /* the patient's own record needs no pre-read; a refusal lists none */
+    run(&t, "patient/*.cruds", "123", "PUT", "Patient/123",
+        "{\"resourceType\":\"Patient\",\"id\":\"123\"}");
+    assert_int_equal(t.d->allow, 1);
+    assert_int_equal(t.d->precheck, 0);
+    assert_null(t.d->prereads);
+    done(&t);
+
+    run(&t, "patient/*.cruds", "123", "PUT", "Observation/o2", TP_OBS_P123);
+    expect_deny(&t, SMART_ERR_REQUEST_INVALID, "");
+    assert_int_equal(t.d->precheck, 0);
+    assert_null(t.d->prereads);
+    done(&t);
+
+    /* without smart_precheck_request, and under smart_response_check off:
+       refused, saying why */
+    t.conf.precheck = SMART_PRECHECK_NONE;
+    run(&t, "patient/*.cruds", "123", "DELETE", "Observation/o1", NULL);
+    expect_deny(&t, SMART_ERR_SCOPE_INSUFFICIENT, "");
+    assert_non_null(strstr(t.d->explain, "smart_precheck_request"));
+    done(&t);
+
+    run(&t, "patient/*.cruds user/Condition.rs", "123", "DELETE",
+        "Observation/o1", NULL);
+    expect_deny(&t, SMART_ERR_SCOPE_INSUFFICIENT, "user/Observation.d");
+    done(&t);
+
+    t.conf.precheck = SMART_PRECHECK_AVAILABLE;
+    t.conf.response_check = SMART_RESPONSE_CHECK_OFF;
+    run(&t, "patient/*.cruds", "123", "DELETE", "Observation/o1", NULL);
+    expect_deny(&t, SMART_ERR_SCOPE_INSUFFICIENT, "");
+    assert_string_equal(t.d->explain, "a write by id of a compartment type "
+                                      "cannot be checked against the patient; "
+                                      "use a conditional write with the "
+                                      "patient parameter");
+    assert_null(t.d->prereads);
+    done(&t);
+}
+
+
+/* A bundle's writes by id: listed with their entry, bounded. */
+static void
+test_precheck_bundle(void **state)
+{
+    tp_t         t;
+    const char  *bundle;
+
+    (void) state;
+    memset(&t, 0, sizeof(tp_t));
+    t.conf.precheck = SMART_PRECHECK_AVAILABLE;
+
+    bundle = "{\"resourceType\":\"Bundle\",\"type\":\"transaction\","
+             "\"entry\":["
+             "{\"request\":{\"method\":\"POST\",\"url\":\"Observation\"},"
+             "\"resource\":" TP_OBS_P123 "},"
+             "{\"request\":{\"method\":\"PUT\",\"url\":\"Observation/o1\"},"
+             "\"resource\":" TP_OBS_P123 "},"
+             "{\"request\":{\"method\":\"PUT\",\"url\":\"Patient/123\"},"
+             "\"resource\":{\"resourceType\":\"Patient\",\"id\":\"123\"}},"
+             "{\"request\":{\"method\":\"DELETE\",\"url\":\"Condition/c3\"}}]}";
+
+    run(&t, "patient/*.cruds", "123", "POST", "", bundle);
+    assert_int_equal(t.d->allow, 1);
+    assert_int_equal(t.d->precheck, 1);
+    assert_int_equal(t.d->check, 0);
+    assert_int_equal(t.d->interaction, SMART_FHIR_I_TRANSACTION);
+    assert_int_equal(t.d->nprereads, 2);
+    assert_int_equal(t.d->prereads[0].index, 1);
+    assert_string_equal(t.d->prereads[0].id, "o1");
+    assert_int_equal(t.d->prereads[0].create_ok, 1);
+    assert_int_equal(t.d->prereads[1].index, 3);
+    assert_string_equal(t.d->prereads[1].id, "c3");
+    assert_int_equal(t.d->prereads[1].interaction, SMART_FHIR_I_DELETE);
+    done(&t);
+
+    /* beyond smart_precheck_max: the entry past the bound is refused */
+    t.conf.precheck_max = 1;
+    run(&t, "patient/*.cruds", "123", "POST", "", bundle);
+    assert_int_equal(t.d->allow, 0);
+    assert_int_equal(t.d->precheck, 0);
+    assert_null(t.d->prereads);
+    assert_int_equal(t.d->nentries, 1);
+    assert_int_equal(t.d->entries[0].index, 3);
+    assert_int_equal(t.d->entries[0].reason, SMART_ERR_SCOPE_INSUFFICIENT);
+    assert_string_equal(t.d->entries[0].needed, "");
+    assert_non_null(strstr(t.d->entries[0].why, "smart_precheck_max"));
+    assert_int_equal(t.d->reason, SMART_ERR_SCOPE_INSUFFICIENT);
+    done(&t);
+
+    t.conf.precheck_max = 2;
+    run(&t, "patient/*.cruds", "123", "POST", "", bundle);
+    assert_int_equal(t.d->allow, 1);
+    assert_int_equal(t.d->nprereads, 2);
+    done(&t);
+}
+
+
+/* What smart-scope-check prints for them. */
+static void
+test_precheck_cli(void **state)
+{
+    char         out[2048];
+    ssc_case_t   k;
+
+    (void) state;
+
+    memset(&k, 0, sizeof(ssc_case_t));
+    k.scopes = "patient/*.cruds";
+    k.patient = "123";
+    k.method = "PUT";
+    k.url = "Observation/o1";
+    k.body = TP_OBS_P123;
+    k.body_len = strlen(TP_OBS_P123);
+    k.precheck = SMART_PRECHECK_AVAILABLE;
+
+    assert_string_equal(cli_print(&k, out, sizeof(out)), "precheck");
+    assert_string_equal(out,
+        "decision: allow, after a pre-read of Observation/o1\n"
+        "interaction: update\n"
+        "granted-by: patient/*.cruds\n"
+        "pre-read: Observation/o1 before the update; not found: the update "
+        "may create it\n"
+        "explanation: allowed after a pre-read: forwarded only when the "
+        "current resource is the patient's\n");
+
+    k.method = "POST";
+    k.url = "";
+    k.body = "{\"resourceType\":\"Bundle\",\"type\":\"batch\",\"entry\":["
+             "{\"request\":{\"method\":\"DELETE\",\"url\":\"Condition/c1\"}},"
+             "{\"request\":{\"method\":\"DELETE\",\"url\":\"Device/d2\"}}]}";
+    k.body_len = strlen(k.body);
+
+    assert_string_equal(cli_print(&k, out, sizeof(out)), "precheck");
+    assert_non_null(strstr(out, "decision: allow, after pre-reads of "
+                                "Condition/c1, Device/d2\n"));
+    assert_non_null(strstr(out, "pre-read: Bundle.entry[1] Device/d2 before "
+                                "the delete\n"));
+}
+
+
+/* --- conditional writes --------------------------------------------------- */
+
+/* Criteria without the patient parameter are narrowed where they are. */
+static void
+test_conditional_narrow(void **state)
+{
+    tp_t         t;
+    char         out[2048];
+    ssc_case_t   k;
+
+    (void) state;
+    memset(&t, 0, sizeof(tp_t));
+
+    run(&t, "patient/*.cruds", "123", "DELETE", "Observation?code=x", NULL);
+    expect_narrow(&t, "patient=123");
+    assert_int_equal(t.d->narrow_target, SMART_NARROW_QUERY);
+    assert_int_equal(t.d->check, 0);
+    assert_int_equal(t.d->precheck, 0);
+    assert_string_equal(t.d->explain, "the criteria narrowed to the "
+                                      "patient");
+    done(&t);
+
+    run(&t, "patient/*.cruds", "123", "PUT", "Condition?code=x",
+        "{\"resourceType\":\"Condition\","
+        "\"subject\":{\"reference\":\"Patient/123\"}}");
+    expect_narrow(&t, "patient=123");
+    assert_int_equal(t.d->narrow_target, SMART_NARROW_QUERY);
+    done(&t);
+
+    /* searches still narrow the query */
+    run(&t, "patient/*.cruds", "123", "GET", "Observation?code=x", NULL);
+    expect_narrow(&t, "patient=123");
+    assert_int_equal(t.d->narrow_target, SMART_NARROW_QUERY);
+    done(&t);
+
+    t.conf.response_check = SMART_RESPONSE_CHECK_OFF;
+    run(&t, "patient/*.cruds", "123", "DELETE", "Observation?code=x", NULL);
+    expect_deny(&t, SMART_ERR_SCOPE_INSUFFICIENT, "");
+    done(&t);
+
+    t.conf.response_check = SMART_RESPONSE_CHECK_ON;
+    t.conf.patient_search = SMART_PATIENT_SEARCH_DENY;
+    run(&t, "patient/*.cruds", "123", "DELETE", "Observation?code=x", NULL);
+    expect_deny(&t, SMART_ERR_SCOPE_INSUFFICIENT, "");
+    done(&t);
+
+    /* a conditional create's criteria are its If-None-Exist */
+    memset(&k, 0, sizeof(ssc_case_t));
+    k.scopes = "patient/*.cruds";
+    k.patient = "123";
+    k.method = "POST";
+    k.url = "Observation";
+    k.body = "{\"resourceType\":\"Observation\","
+             "\"subject\":{\"reference\":\"Patient/123\"}}";
+    k.body_len = strlen(k.body);
+    k.ine[0] = "identifier=urn:x%7C1";
+    k.nine = 1;
+
+    assert_string_equal(cli_print(&k, out, sizeof(out)), "narrow");
+    assert_string_equal(out,
+        "decision: narrow\n"
+        "interaction: create\n"
+        "granted-by: patient/*.cruds\n"
+        "narrowing: patient=123 (If-None-Exist)\n"
+        "forwarded: If-None-Exist: identifier=urn:x%7C1&patient=123\n"
+        "explanation: the criteria narrowed to the patient\n");
+}
+
+
 /* --- reasons and needed scopes ------------------------------------------- */
 
 static void
@@ -366,8 +772,15 @@ test_needed(void **state)
     assert_string_equal(t.d->needed, "");
     done(&t);
 
+    /* no patient scope allows a type history: a patient-only token is
+       asked for nothing, a token that has user/ scopes for one */
     run(&t, "patient/Observation.rs", "123", "GET", "Observation/_history",
         NULL);
+    expect_deny(&t, SMART_ERR_SCOPE_INSUFFICIENT, "");
+    done(&t);
+
+    run(&t, "patient/Observation.rs user/Condition.rs", "123", "GET",
+        "Observation/_history", NULL);
     expect_deny(&t, SMART_ERR_SCOPE_INSUFFICIENT, "user/Observation.s");
     done(&t);
 
@@ -400,6 +813,105 @@ test_needed(void **state)
     assert_null(strstr(t.d->explain, "secret42"));
     assert_null(strstr(t.d->needed, "secret42"));
     done(&t);
+}
+
+
+/*
+ * Under patient-only scopes a refusal names the patient/ scope that would
+ * have allowed the request, or nothing: never a user/ or system/ scope,
+ * which an app launched for a patient cannot get (issue 14).
+ */
+static void
+test_needed_patient_only(void **state)
+{
+    size_t              i;
+    tp_t                t;
+    smart_policy_op_t   op;
+    const char         *types[1] = { "*" };
+    size_t              lens[1] = { 1 };
+
+    static const struct {
+        const char                *method;
+        const char                *url;
+        const char                *body;
+        smart_response_check_e     check;
+        smart_patient_search_e     search;
+        const char                *needed;
+    } cases[] = {
+        { "GET", "Observation/1", NULL, SMART_RESPONSE_CHECK_OFF,
+          SMART_PATIENT_SEARCH_NARROW, "" },
+        { "GET", "Observation/_history", NULL, SMART_RESPONSE_CHECK_ON,
+          SMART_PATIENT_SEARCH_NARROW, "" },
+        { "GET", "Binary/1", NULL, SMART_RESPONSE_CHECK_ON,
+          SMART_PATIENT_SEARCH_NARROW, "" },
+        { "GET", "Observation?patient=1&_has:Observation:patient:code=x",
+          NULL, SMART_RESPONSE_CHECK_ON, SMART_PATIENT_SEARCH_NARROW, "" },
+        { "GET", "Patient/1/*", NULL, SMART_RESPONSE_CHECK_ON,
+          SMART_PATIENT_SEARCH_NARROW, "" },
+        { "GET", "Observation?code=x", NULL, SMART_RESPONSE_CHECK_ON,
+          SMART_PATIENT_SEARCH_DENY, "" },
+        { "GET", "?_type=Binary&patient=1", NULL, SMART_RESPONSE_CHECK_ON,
+          SMART_PATIENT_SEARCH_NARROW, "" },
+        { "GET", "?_type=Patient", NULL, SMART_RESPONSE_CHECK_ON,
+          SMART_PATIENT_SEARCH_NARROW, "" },
+        { "GET", "?code=x", NULL, SMART_RESPONSE_CHECK_ON,
+          SMART_PATIENT_SEARCH_NARROW, "" },
+        /* focus may point to any type: the first one no scope reads */
+        { "GET", "Observation?patient=1&_include=Observation:focus", NULL,
+          SMART_RESPONSE_CHECK_ON, SMART_PATIENT_SEARCH_NARROW,
+          "patient/Account.r" },
+        { "DELETE", "Observation/1", NULL, SMART_RESPONSE_CHECK_ON,
+          SMART_PATIENT_SEARCH_NARROW, "" },
+        /* letters no scope grants are named first, in the token's kind */
+        { "POST", "Medication", "{\"resourceType\":\"Medication\"}",
+          SMART_RESPONSE_CHECK_ON, SMART_PATIENT_SEARCH_NARROW,
+          "patient/Medication.c" },
+        { "POST", "Patient", "{\"resourceType\":\"Patient\"}",
+          SMART_RESPONSE_CHECK_ON, SMART_PATIENT_SEARCH_NARROW, "" },
+        { "PATCH", "Patient/1", "{\"resourceType\":\"Parameters\"}",
+          SMART_RESPONSE_CHECK_ON, SMART_PATIENT_SEARCH_NARROW, "" },
+        { "GET", "Observation/$lastn", NULL, SMART_RESPONSE_CHECK_ON,
+          SMART_PATIENT_SEARCH_NARROW, "" },
+        { "GET", "$export", NULL, SMART_RESPONSE_CHECK_ON,
+          SMART_PATIENT_SEARCH_NARROW, "" },
+        { "GET", "Patient/1/$everything", NULL, SMART_RESPONSE_CHECK_ON,
+          SMART_PATIENT_SEARCH_NARROW, "" },
+        { "POST", "", "{\"resourceType\":\"Bundle\",\"type\":\"batch\","
+          "\"entry\":[{\"request\":{\"method\":\"GET\",\"url\":"
+          "\"Observation/_history\"}}]}", SMART_RESPONSE_CHECK_ON,
+          SMART_PATIENT_SEARCH_NARROW, "" },
+        /* a patient scope would allow it: named */
+        { "GET", "Condition/1", NULL, SMART_RESPONSE_CHECK_ON,
+          SMART_PATIENT_SEARCH_NARROW, "patient/Condition.r" },
+        { "PUT", "Observation/1", "{\"resourceType\":\"Observation\"}",
+          SMART_RESPONSE_CHECK_ON, SMART_PATIENT_SEARCH_NARROW, "" },
+    };
+
+    (void) state;
+    memset(&t, 0, sizeof(tp_t));
+
+    /* "everything" for user/ scopes only: no patient scope allows it */
+    assert_int_equal(smart_policy_op_parse("everything", 10, "user/rs", 7,
+                                           types, lens, 1, &op, NULL), 0);
+    t.conf.ops = &op;
+    t.conf.nops = 1;
+
+    for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        t.conf.response_check = cases[i].check;
+        t.conf.patient_search = cases[i].search;
+        run(&t, "patient/Observation.rs patient/Patient.rs "
+                "patient/Medication.rs patient/Binary.rs "
+                "patient/Observation.cud patient/Patient.cu patient/*.s",
+            "1", cases[i].method, cases[i].url, cases[i].body);
+        assert_int_equal(t.d->allow, 0);
+        assert_string_equal(t.d->needed, cases[i].needed);
+
+        if (t.d->nentries > 0) {
+            assert_string_equal(t.d->entries[0].needed, "");
+        }
+
+        done(&t);
+    }
 }
 
 
@@ -520,7 +1032,7 @@ test_deep_and_hostile_bodies(void **state)
     run(&t, "patient/*.cruds", "1", "POST", "Observation",
         "{\"resourceType\":\"Observation\","
         "\"subject\":{\"reference\":\"Patient/1/x\"}}");
-    expect_deny(&t, SMART_ERR_SCOPE_INSUFFICIENT, "user/Observation.c");
+    expect_deny(&t, SMART_ERR_SCOPE_INSUFFICIENT, "");
     done(&t);
 
     run(&t, "patient/*.cruds", "1", "POST", "Observation",
@@ -731,7 +1243,46 @@ test_op_table(void **state)
     /* under patient scopes: a reading operation at type level cannot be
        limited to the patient */
     run(&t, "patient/*.rs", "1", "GET", "Observation/$lastn", NULL);
-    expect_deny(&t, SMART_ERR_SCOPE_INSUFFICIENT, "user/Observation.rs");
+    expect_deny(&t, SMART_ERR_SCOPE_INSUFFICIENT, "");
+    done(&t);
+
+    /* on an instance it is checked on the response (issue 14) */
+    run(&t, "patient/*.rs", "1", "GET", "Observation/o1/$lastn", NULL);
+    assert_int_equal(t.d->allow, 1);
+    assert_int_equal(t.d->check, 1);
+    assert_string_equal(t.d->explain, "operation allowed, checked on the "
+                                      "response");
+    done(&t);
+
+    t.conf.response_check = SMART_RESPONSE_CHECK_OFF;
+    run(&t, "patient/*.rs", "1", "GET", "Observation/o1/$lastn", NULL);
+    expect_deny(&t, SMART_ERR_SCOPE_INSUFFICIENT, "");
+    assert_string_equal(t.d->explain, "an operation on a compartment "
+                                      "resource by id cannot be checked "
+                                      "against the patient");
+    done(&t);
+    t.conf.response_check = SMART_RESPONSE_CHECK_ON;
+
+    /* an operation that writes is never left to the response */
+    assert_int_equal(smart_policy_op_parse("meta-add", 8, "u", 1, NULL,
+                                           NULL, 0, &ops[0], NULL), 0);
+    run(&t, "patient/*.cruds", "1", "POST", "Observation/o1/$meta-add",
+        NULL);
+    expect_deny(&t, SMART_ERR_SCOPE_INSUFFICIENT, "");
+    done(&t);
+
+    run(&t, "patient/*.cruds", "1", "POST", "Patient/1/$meta-add", NULL);
+    assert_int_equal(t.d->allow, 1);
+    assert_int_equal(t.d->check, 0);
+    done(&t);
+
+    /* a configured $everything is checked like the built-in one */
+    assert_int_equal(smart_policy_op_parse("everything", 10, "rs", 2,
+                                           types, lens, 1, &ops[0], NULL),
+                     0);
+    run(&t, "patient/*.rs", "1", "GET", "Patient/1/$everything", NULL);
+    assert_int_equal(t.d->check, 1);
+    assert_string_equal(t.d->granted_by, "patient/*.rs");
     done(&t);
 }
 
@@ -855,7 +1406,7 @@ test_granular_read_refused(void **state)
     expect_checked(&t, 1);
     done(&t);
     run(&t, "patient/Binary.r?_tag=x", "123", "GET", "Binary/1", NULL);
-    expect_deny(&t, SMART_ERR_SCOPE_INSUFFICIENT, "user/Binary.r");
+    expect_deny(&t, SMART_ERR_SCOPE_INSUFFICIENT, "");
     done(&t);
 
     /* a type history cannot be held to a restriction */
@@ -963,11 +1514,19 @@ main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_table),
         cmocka_unit_test(test_table_counts_failures),
+        cmocka_unit_test(test_table_bodies),
         cmocka_unit_test(test_cli_print),
         cmocka_unit_test(test_narrow_patient_param),
         cmocka_unit_test(test_narrow_granular),
         cmocka_unit_test(test_narrow_prefers_unrestricted),
+        cmocka_unit_test(test_include_checked),
+        cmocka_unit_test(test_paging_checked),
+        cmocka_unit_test(test_precheck_single),
+        cmocka_unit_test(test_precheck_bundle),
+        cmocka_unit_test(test_precheck_cli),
+        cmocka_unit_test(test_conditional_narrow),
         cmocka_unit_test(test_needed),
+        cmocka_unit_test(test_needed_patient_only),
         cmocka_unit_test(test_invalid_inputs),
         cmocka_unit_test(test_body_max),
         cmocka_unit_test(test_deep_and_hostile_bodies),

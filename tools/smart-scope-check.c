@@ -5,16 +5,20 @@
  *
  *   smart-scope-check --scopes "..." [--patient ID] [--body FILE]
  *       [--if-none-exist CRITERIA ...] [--patient-search narrow|deny]
- *       [--response-check on|off|all] METHOD URL
+ *       [--response-check on|off|all] [--precheck on|off] METHOD URL
  *   smart-scope-check --table FILE [--patient-search narrow|deny]
  *
- * Table columns: scopes, patient, method, url, expected, and optionally a
- * body file (relative to the table's directory), the options (a comma
- * list of: narrow, deny (smart_patient_search), check-on, check-off,
- * check-all (smart_response_check)), and from the eighth column on one If-None-Exist header each
- * (several: the header repeated); "-" for none.  expected: allow, narrow,
- * check (allowed on condition of the response: smart_response_check),
- * narrow-check (both), deny or a reason code.
+ * --precheck on stands for a configured smart_precheck_request (off, the
+ * default, for none).  Table columns: scopes, patient, method, url,
+ * expected, and optionally the body (inline JSON starting with '{', or
+ * "@FILE" or FILE relative to the table's directory), the options (a
+ * comma list of: narrow, deny (smart_patient_search), check-on,
+ * check-off, check-all (smart_response_check), precheck-on, precheck-off
+ * (smart_precheck_request)), and from the eighth column on one
+ * If-None-Exist header each (several: the header repeated); "-" for
+ * none.  expected: allow, narrow, check (allowed on condition of the
+ * response: smart_response_check), narrow-check (both), precheck (allowed
+ * after a pre-read: smart_precheck_request), deny or a reason code.
  *
  * Compiled with SMART_SCOPE_CHECK_NO_MAIN, the file is a library for
  * tests/test_policy.c, which runs the same table through the same code.
@@ -46,6 +50,7 @@ typedef struct {
     size_t                   body_len;
     smart_patient_search_e   mode;
     smart_response_check_e   check;     /* smart_response_check */
+    smart_precheck_e         precheck;  /* smart_precheck_request */
     const char              *ine[SSC_INE_MAX];  /* If-None-Exist headers */
     size_t                   nine;
 } ssc_case_t;
@@ -53,7 +58,8 @@ typedef struct {
 
 /*
  * Outcome word: "allow", "narrow", "check" (allowed, the response must
- * prove it), "narrow-check" or the reason code; "nomem" on failure.
+ * prove it), "narrow-check", "precheck" (allowed after a pre-read) or the
+ * reason code; "nomem" on failure.
  */
 static const char *
 ssc_outcome(const smart_decision_t *d)
@@ -69,7 +75,7 @@ ssc_outcome(const smart_decision_t *d)
             return d->check ? "narrow-check" : "narrow";
         }
 
-        return d->check ? "check" : "allow";
+        return d->check ? "check" : d->precheck ? "precheck" : "allow";
     }
 
     e = smart_err_get(d->reason);
@@ -99,6 +105,7 @@ ssc_decide(const ssc_case_t *k)
     /* reviewers see the decision of a gateway that checks granular
        restrictions on the response (smart_policy.h) */
     conf.restrictions_checked = 1;
+    conf.precheck = k->precheck;
 
     set = smart_scope_parse(k->scopes, k->scopes ? strlen(k->scopes) : 0);
     if (set == NULL) {
@@ -191,16 +198,50 @@ ssc_read_file(const char *path, size_t *len)
 }
 
 
+/* "T/id" of one pre-read. */
+static void
+ssc_print_preread(FILE *out, const smart_policy_preread_t *p)
+{
+    fprintf(out, "%s/%s", smart_fhir_types[p->type].name, p->id);
+}
+
+
+/*
+ * The decision line: "allow", "narrow" or "deny", with ", response
+ * checked" or ", after a pre-read of T/id" ("after pre-reads of T/id,
+ * ..." for several).
+ */
+static void
+ssc_print_decision(FILE *out, const smart_decision_t *d)
+{
+    size_t  i;
+
+    fprintf(out, "decision: %s%s", d->allow ? (d->narrowed ? "narrow"
+                                                           : "allow")
+                                            : "deny",
+            d->check ? ", response checked" : "");
+
+    if (d->precheck) {
+        fprintf(out, ", after %s of ", d->nprereads == 1 ? "a pre-read"
+                                                         : "pre-reads");
+
+        for (i = 0; i < d->nprereads; i++) {
+            fprintf(out, "%s", i ? ", " : "");
+            ssc_print_preread(out, &d->prereads[i]);
+        }
+    }
+
+    fprintf(out, "\n");
+}
+
+
 static void
 ssc_print(FILE *out, const smart_decision_t *d, const ssc_case_t *k)
 {
     size_t                    i;
     const smart_err_entry_t  *e;
 
-    fprintf(out, "decision: %s%s\n", d->allow ? (d->narrowed ? "narrow"
-                                                             : "allow")
-                                              : "deny",
-            d->check ? ", response checked" : "");
+    ssc_print_decision(out, d);
     fprintf(out, "interaction: %s\n",
             smart_fhir_interaction_name(d->interaction)
             ? smart_fhir_interaction_name(d->interaction) : "none");
@@ -215,10 +256,32 @@ ssc_print(FILE *out, const smart_decision_t *d, const ssc_case_t *k)
         fprintf(out, "needed: %s\n", d->needed[0] ? d->needed : "-");
     }
 
-    if (d->narrowed) {
+    if (d->narrowed && d->narrow_target == SMART_NARROW_IF_NONE_EXIST) {
+        fprintf(out, "narrowing: %s (If-None-Exist)\n", d->query_append);
+        fprintf(out, "forwarded: If-None-Exist: %s%s%s\n",
+                k->nine ? k->ine[0] : "", k->nine ? "&" : "",
+                d->query_append);
+
+    } else if (d->narrowed) {
         fprintf(out, "narrowing: %s\n", d->query_append);
         fprintf(out, "forwarded: %s%s%s\n", k->url,
                 strchr(k->url, '?') ? "&" : "?", d->query_append);
+    }
+
+    for (i = 0; i < d->nprereads; i++) {
+        fprintf(out, "pre-read: ");
+
+        if (d->interaction == SMART_FHIR_I_BATCH
+            || d->interaction == SMART_FHIR_I_TRANSACTION)
+        {
+            fprintf(out, "Bundle.entry[%zu] ", d->prereads[i].index);
+        }
+
+        ssc_print_preread(out, &d->prereads[i]);
+        fprintf(out, " before the %s%s\n",
+                smart_fhir_interaction_name(d->prereads[i].interaction),
+                d->prereads[i].create_ok ? "; not found: the update may "
+                                           "create it" : "");
     }
 
     for (i = 0; i < d->nentries; i++) {
@@ -269,7 +332,8 @@ ssc_expected_ok(const char *expected, const char *got, int allow)
 
 /*
  * The options column: a comma list of narrow, deny, check-on, check-off,
- * check-all ("-": none).  0, or -1 on an unknown word.
+ * check-all, precheck-on, precheck-off ("-": none).  0, or -1 on an
+ * unknown word.
  */
 static int
 ssc_options(const char *s, ssc_case_t *k)
@@ -295,6 +359,10 @@ ssc_options(const char *s, ssc_case_t *k)
             k->check = SMART_RESPONSE_CHECK_OFF;
         } else if (n == 9 && strncmp(s, "check-all", n) == 0) {
             k->check = SMART_RESPONSE_CHECK_ALL;
+        } else if (n == 11 && strncmp(s, "precheck-on", n) == 0) {
+            k->precheck = SMART_PRECHECK_AVAILABLE;
+        } else if (n == 12 && strncmp(s, "precheck-off", n) == 0) {
+            k->precheck = SMART_PRECHECK_NONE;
         } else {
             return -1;
         }
@@ -310,22 +378,145 @@ ssc_options(const char *s, ssc_case_t *k)
 
 
 /*
+ * The body column of a table line: "-" none; "{..." the body itself
+ * (inline JSON); "@FILE" or FILE a file relative to the table's directory
+ * dir.  *body is malloc()ed (NULL for none).  0, or -1 with the reason
+ * printed to out.
+ */
+static int
+ssc_table_body(const char *dir, const char *col, char **body, size_t *len,
+    size_t lineno, FILE *out)
+{
+    char  bpath[4096];
+
+    *body = NULL;
+    *len = 0;
+
+    if (strcmp(col, "-") == 0) {
+        return 0;
+    }
+
+    if (col[0] == '{') {
+        *body = strdup(col);
+        *len = strlen(col);
+        return (*body != NULL) ? 0 : -1;
+    }
+
+    snprintf(bpath, sizeof(bpath), "%s%s", dir, col + (col[0] == '@'));
+    *body = ssc_read_file(bpath, len);
+
+    if (*body == NULL) {
+        fprintf(out, "line %zu: cannot read body %s: %s\n", lineno, bpath,
+                strerror(errno));
+        return -1;
+    }
+
+    return 0;
+}
+
+
+/*
+ * One table line (fields[0..nf), nf >= 5) into *k; its body is malloc()ed
+ * in *body (NULL for none), which the caller frees.  0, or -1 with the
+ * reason printed to out.
+ */
+static int
+ssc_table_case(char **fields, size_t nf, const char *dir,
+    smart_patient_search_e mode, size_t lineno, FILE *out, ssc_case_t *k,
+    char **body)
+{
+    *body = NULL;
+    memset(k, 0, sizeof(ssc_case_t));
+    k->scopes = strcmp(fields[0], "-") == 0 ? NULL : fields[0];
+    k->patient = strcmp(fields[1], "-") == 0 ? NULL : fields[1];
+    k->method = fields[2];
+    k->url = fields[3];
+    k->mode = mode;
+    k->check = SMART_RESPONSE_CHECK_ON;
+
+    if (nf >= 7 && ssc_options(fields[6], k) != 0) {
+        fprintf(out, "line %zu: unknown option in \"%s\"\n", lineno,
+                fields[6]);
+        return -1;
+    }
+
+    for (k->nine = 0; 7 + k->nine < nf; k->nine++) {
+        k->ine[k->nine] = fields[7 + k->nine];
+    }
+
+    if (nf >= 6
+        && ssc_table_body(dir, fields[5], body, &k->body_len, lineno, out)
+           != 0)
+    {
+        return -1;
+    }
+
+    k->body = *body;
+
+    return 0;
+}
+
+
+/* Decides k and compares with expected: 1 when it matches, else 0 with
+   the mismatch printed to out. */
+static int
+ssc_table_check(const ssc_case_t *k, const char *expected, size_t lineno,
+    FILE *out)
+{
+    int                 ok;
+    const char         *got;
+    smart_decision_t   *d;
+
+    d = ssc_decide(k);
+    got = ssc_outcome(d);
+    ok = (d != NULL) && ssc_expected_ok(expected, got, d->allow);
+
+    if (!ok) {
+        fprintf(out, "line %zu: %s %s: expected %s, got %s%s%s\n", lineno,
+                k->method, k->url, expected, got, d ? " - " : "",
+                d ? d->explain : "");
+    }
+
+    smart_decision_free(d);
+
+    return ok;
+}
+
+
+/* The directory part of path, with its '/' ("" for none); malloc()ed. */
+static char *
+ssc_dir_of(const char *path)
+{
+    char  *dir, *slash;
+
+    dir = strdup(path);
+    if (dir == NULL) {
+        return NULL;
+    }
+
+    slash = strrchr(dir, '/');
+    if (slash != NULL) {
+        slash[1] = '\0';
+    } else {
+        dir[0] = '\0';
+    }
+
+    return dir;
+}
+
+
+/*
  * Runs a table; prints each mismatch and "N passed, M failed" to out.
  * Returns the number failed, or -1 when the table cannot be read.
  */
 static long
 ssc_run_table(const char *path, smart_patient_search_e mode, FILE *out)
 {
-    int                  ok;
-    FILE                *f;
-    char                *line, *fields[SSC_FIELDS_MAX], *body, *dir;
-    char                *slash;
-    char                 bpath[4096];
-    size_t               nf, lineno, len, blen;
-    long                 passed, failed;
-    ssc_case_t           k;
-    smart_decision_t    *d;
-    const char          *got;
+    FILE         *f;
+    char         *line, *fields[SSC_FIELDS_MAX], *dir, *body;
+    size_t        nf, lineno, len;
+    long          passed, failed;
+    ssc_case_t    k;
 
     f = fopen(path, "r");
     if (f == NULL) {
@@ -334,20 +525,13 @@ ssc_run_table(const char *path, smart_patient_search_e mode, FILE *out)
     }
 
     line = malloc(SSC_LINE_MAX);
-    dir = strdup(path);
+    dir = ssc_dir_of(path);
 
     if (line == NULL || dir == NULL) {
         free(line);
         free(dir);
         fclose(f);
         return -1;
-    }
-
-    slash = strrchr(dir, '/');
-    if (slash != NULL) {
-        slash[1] = '\0';
-    } else {
-        dir[0] = '\0';
     }
 
     passed = 0;
@@ -374,58 +558,19 @@ ssc_run_table(const char *path, smart_patient_search_e mode, FILE *out)
             continue;
         }
 
-        memset(&k, 0, sizeof(ssc_case_t));
-        k.scopes = strcmp(fields[0], "-") == 0 ? NULL : fields[0];
-        k.patient = strcmp(fields[1], "-") == 0 ? NULL : fields[1];
-        k.method = fields[2];
-        k.url = fields[3];
-        k.mode = mode;
-        body = NULL;
-        blen = 0;
-
-        if (nf >= 6 && strcmp(fields[5], "-") != 0) {
-            snprintf(bpath, sizeof(bpath), "%s%s", dir, fields[5]);
-            body = ssc_read_file(bpath, &blen);
-            if (body == NULL) {
-                fprintf(out, "line %zu: cannot read body %s: %s\n", lineno,
-                        bpath, strerror(errno));
-                failed++;
-                continue;
-            }
-        }
-
-        k.check = SMART_RESPONSE_CHECK_ON;
-
-        if (nf >= 7 && ssc_options(fields[6], &k) != 0) {
-            fprintf(out, "line %zu: unknown option in \"%s\"\n", lineno,
-                    fields[6]);
+        if (ssc_table_case(fields, nf, dir, mode, lineno, out, &k, &body)
+            != 0)
+        {
             failed++;
-            free(body);
             continue;
         }
 
-        for (k.nine = 0; 7 + k.nine < nf; k.nine++) {
-            k.ine[k.nine] = fields[7 + k.nine];
-        }
-
-        k.body = body;
-        k.body_len = blen;
-
-        d = ssc_decide(&k);
-        got = ssc_outcome(d);
-        ok = (d != NULL) && ssc_expected_ok(fields[4], got, d->allow);
-
-        if (ok) {
+        if (ssc_table_check(&k, fields[4], lineno, out)) {
             passed++;
-
         } else {
             failed++;
-            fprintf(out, "line %zu: %s %s: expected %s, got %s%s%s\n",
-                    lineno, k.method, k.url, fields[4], got,
-                    d ? " - " : "", d ? d->explain : "");
         }
 
-        smart_decision_free(d);
         free(body);
     }
 
@@ -449,124 +594,152 @@ ssc_usage(void)
         "[--body FILE]\n"
         "           [--if-none-exist CRITERIA ...] "
         "[--patient-search narrow|deny]\n"
-        "           [--response-check on|off|all] METHOD URL\n"
+        "           [--response-check on|off|all] [--precheck on|off] "
+        "METHOD URL\n"
         "       smart-scope-check --table FILE "
         "[--patient-search narrow|deny]\n");
+}
+
+
+typedef struct {
+    ssc_case_t               k;
+    const char              *table;
+    const char              *body_file;
+    int                      have_scopes;
+} ssc_args_t;
+
+
+/*
+ * "--patient-search narrow|deny", "--response-check on|off|all",
+ * "--precheck on|off": the options-column word the value stands for
+ * ("check-off", "precheck-on"), applied to k.  0, or -1 on an unknown
+ * value.
+ */
+static int
+ssc_option_arg(const char *opt, const char *val, ssc_case_t *k)
+{
+    char  word[32];
+
+    if (strcmp(opt, "--patient-search") == 0
+        && (strcmp(val, "narrow") == 0 || strcmp(val, "deny") == 0))
+    {
+        snprintf(word, sizeof(word), "%s", val);
+
+    } else if (strcmp(opt, "--response-check") == 0
+               && (strcmp(val, "on") == 0 || strcmp(val, "off") == 0
+                   || strcmp(val, "all") == 0))
+    {
+        snprintf(word, sizeof(word), "check-%s", val);
+
+    } else if (strcmp(opt, "--precheck") == 0
+               && (strcmp(val, "on") == 0 || strcmp(val, "off") == 0))
+    {
+        snprintf(word, sizeof(word), "precheck-%s", val);
+
+    } else {
+        return -1;
+    }
+
+    return ssc_options(word, k);
+}
+
+
+/* The command line into *a; 0, or -1 for a usage error. */
+static int
+ssc_args(int argc, char **argv, ssc_args_t *a)
+{
+    int  i;
+
+    memset(a, 0, sizeof(ssc_args_t));
+    a->k.mode = SMART_PATIENT_SEARCH_NARROW;
+
+    for (i = 1; i < argc; i++) {
+        if (argv[i][0] == '-' && argv[i][1] == '-' && i + 1 == argc) {
+            return -1;
+        }
+
+        if (strcmp(argv[i], "--scopes") == 0) {
+            a->k.scopes = argv[++i];
+            a->have_scopes = 1;
+
+        } else if (strcmp(argv[i], "--patient") == 0) {
+            a->k.patient = argv[++i];
+
+        } else if (strcmp(argv[i], "--body") == 0) {
+            a->body_file = argv[++i];
+
+        } else if (strcmp(argv[i], "--table") == 0) {
+            a->table = argv[++i];
+
+        } else if (strcmp(argv[i], "--if-none-exist") == 0) {
+            if (a->k.nine == SSC_INE_MAX) {
+                return -1;
+            }
+
+            a->k.ine[a->k.nine++] = argv[++i];
+
+        } else if (argv[i][0] == '-' && argv[i][1] == '-') {
+            if (ssc_option_arg(argv[i], argv[i + 1], &a->k) != 0) {
+                return -1;
+            }
+
+            i++;
+
+        } else if (a->k.method == NULL) {
+            a->k.method = argv[i];
+
+        } else if (a->k.url == NULL) {
+            a->k.url = argv[i];
+
+        } else {
+            return -1;
+        }
+    }
+
+    if (a->table != NULL) {
+        return (a->k.method != NULL || a->have_scopes
+                || a->body_file != NULL || a->k.nine > 0) ? -1 : 0;
+    }
+
+    return (!a->have_scopes || a->k.method == NULL || a->k.url == NULL)
+           ? -1 : 0;
 }
 
 
 int
 main(int argc, char **argv)
 {
-    int                      i, have_scopes;
-    long                     failed;
-    char                    *body;
-    size_t                   blen;
-    const char              *table, *body_file;
-    ssc_case_t               k;
-    smart_decision_t        *d;
+    int                   rc;
+    long                  failed;
+    char                 *body;
+    ssc_args_t            a;
+    smart_decision_t     *d;
 
-    memset(&k, 0, sizeof(ssc_case_t));
-    table = NULL;
-    body_file = NULL;
-    have_scopes = 0;
-    k.mode = SMART_PATIENT_SEARCH_NARROW;
-
-    for (i = 1; i < argc; i++) {
-        if (strcmp(argv[i], "--scopes") == 0 && i + 1 < argc) {
-            k.scopes = argv[++i];
-            have_scopes = 1;
-
-        } else if (strcmp(argv[i], "--patient") == 0 && i + 1 < argc) {
-            k.patient = argv[++i];
-
-        } else if (strcmp(argv[i], "--body") == 0 && i + 1 < argc) {
-            body_file = argv[++i];
-
-        } else if (strcmp(argv[i], "--table") == 0 && i + 1 < argc) {
-            table = argv[++i];
-
-        } else if (strcmp(argv[i], "--if-none-exist") == 0 && i + 1 < argc
-                   && k.nine < SSC_INE_MAX)
-        {
-            k.ine[k.nine++] = argv[++i];
-
-        } else if (strcmp(argv[i], "--patient-search") == 0 && i + 1 < argc)
-        {
-            i++;
-            if (strcmp(argv[i], "narrow") == 0) {
-                k.mode = SMART_PATIENT_SEARCH_NARROW;
-            } else if (strcmp(argv[i], "deny") == 0) {
-                k.mode = SMART_PATIENT_SEARCH_DENY;
-            } else {
-                ssc_usage();
-                return 2;
-            }
-
-        } else if (strcmp(argv[i], "--response-check") == 0 && i + 1 < argc)
-        {
-            i++;
-            if (strcmp(argv[i], "on") == 0) {
-                k.check = SMART_RESPONSE_CHECK_ON;
-            } else if (strcmp(argv[i], "off") == 0) {
-                k.check = SMART_RESPONSE_CHECK_OFF;
-            } else if (strcmp(argv[i], "all") == 0) {
-                k.check = SMART_RESPONSE_CHECK_ALL;
-            } else {
-                ssc_usage();
-                return 2;
-            }
-
-        } else if (argv[i][0] == '-' && argv[i][1] == '-') {
-            ssc_usage();
-            return 2;
-
-        } else if (k.method == NULL) {
-            k.method = argv[i];
-
-        } else if (k.url == NULL) {
-            k.url = argv[i];
-
-        } else {
-            ssc_usage();
-            return 2;
-        }
-    }
-
-    if (table != NULL) {
-        if (k.method != NULL || have_scopes || body_file != NULL
-            || k.nine > 0)
-        {
-            ssc_usage();
-            return 2;
-        }
-
-        failed = ssc_run_table(table, k.mode, stdout);
-
-        return failed == 0 ? 0 : (failed < 0 ? 2 : 1);
-    }
-
-    if (!have_scopes || k.method == NULL || k.url == NULL) {
+    if (ssc_args(argc, argv, &a) != 0) {
         ssc_usage();
         return 2;
     }
 
-    body = NULL;
-    blen = 0;
+    if (a.table != NULL) {
+        failed = ssc_run_table(a.table, a.k.mode, stdout);
 
-    if (body_file != NULL) {
-        body = ssc_read_file(body_file, &blen);
+        return failed == 0 ? 0 : (failed < 0 ? 2 : 1);
+    }
+
+    body = NULL;
+
+    if (a.body_file != NULL) {
+        body = ssc_read_file(a.body_file, &a.k.body_len);
         if (body == NULL) {
             fprintf(stderr, "smart-scope-check: cannot read %s: %s\n",
-                    body_file, strerror(errno));
+                    a.body_file, strerror(errno));
             return 2;
         }
     }
 
-    k.body = body;
-    k.body_len = blen;
+    a.k.body = body;
 
-    d = ssc_decide(&k);
+    d = ssc_decide(&a.k);
     free(body);
 
     if (d == NULL) {
@@ -574,11 +747,11 @@ main(int argc, char **argv)
         return 2;
     }
 
-    ssc_print(stdout, d, &k);
-    i = d->allow ? 0 : 1;
+    ssc_print(stdout, d, &a.k);
+    rc = d->allow ? 0 : 1;
     smart_decision_free(d);
 
-    return i;
+    return rc;
 }
 
 #endif

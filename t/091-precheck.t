@@ -1,0 +1,203 @@
+# Writes by id under patient scopes, proven by a pre-read (issue 14;
+# docs/scopes.md, "Writes by id: the pre-read"): before PUT, PATCH or
+# DELETE of T/id goes upstream, the gateway reads T/id through
+# smart_precheck_request and lets the write go on only when that record is
+# the patient's, with If-Match set to the version it read.  The upstream
+# below holds records of two patients; no write may reach another
+# patient's record.
+
+use strict;
+use warnings;
+
+use lib 't/lib';
+use Test::Nginx::Socket 'no_plan';
+use Smart::Token qw(:all);
+
+use Smart::Conf qw(fhir_location bearer_request);
+
+our $Pre = <<'_EOC_';
+    location /_pre/ {
+        internal;
+        proxy_pass http://127.0.0.1:$TEST_NGINX_UPSTREAM_PORT/fhir/;
+    }
+_EOC_
+
+our $Loc = fhir_location('add_header X-Reason $smart_reason always;',
+                         'smart_precheck_request /_pre;') . $Pre;
+
+our $W = Smart::Token::mint(exp => time() + 600,
+                            scope => 'launch/patient patient/*.cruds',
+                            patient => 'p1');
+
+sub req { return bearer_request($_[0], $_[1], $W, @_[2 .. $#_]) }
+
+# a JSON Patch: its own Content-Type, and only that one
+sub patch {
+    my ($path, $ops) = @_;
+    return "PATCH $path HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n"
+         . "Authorization: Bearer $W\r\n"
+         . "Content-Type: application/json-patch+json\r\n"
+         . "Content-Length: " . length($ops) . "\r\n\r\n$ops";
+}
+
+sub ms {
+    my ($id, $patient) = @_;
+    return '{"resourceType":"MedicationStatement","id":"' . $id . '",'
+         . '"status":"active","subject":{"reference":"Patient/' . $patient
+         . '"},"medicationCodeableConcept":{"text":"x"}}';
+}
+
+# GET answers the stored record (with its version); a write answers what
+# it received: method and If-Match
+sub record {
+    my ($id, $patient, $get_status) = @_;
+    my $stored = ms($id, $patient);
+    $stored =~ s/"status"/"meta":{"versionId":"3"},"status"/;
+    my $status = $get_status || 200;
+    return <<"_EOC_";
+        location = /fhir/MedicationStatement/$id {
+            default_type application/fhir+json;
+            if (\$request_method = GET) {
+                add_header ETag 'W/"3"';
+                return $status '$stored';
+            }
+            return 201 '{"resourceType":"OperationOutcome","issue":[{"severity":"information","code":"informational","diagnostics":"\$request_method if-match=\$http_if_match"}]}';
+        }
+_EOC_
+}
+
+our $Upstream = record('ms-mine', 'p1') . record('ms-other', 'p2')
+              . record('ms-gone', 'p1', 404) . record('ms-broken', 'p1', 500)
+              . <<'_EOC_';
+        location = /fhir/MedicationStatement/ms-xml {
+            default_type application/fhir+xml;
+            return 200 '<MedicationStatement xmlns="http://hl7.org/fhir"/>';
+        }
+_EOC_
+
+run_tests();
+
+__DATA__
+
+=== TEST 1: a write by id of the patient's own record goes on, guarded by the version read
+--- config eval: $::Loc
+--- upstream_config eval: $::Upstream
+--- raw_request eval
+[::req('PUT', '/fhir/MedicationStatement/ms-mine', ::ms('ms-mine', 'p1')),
+ ::req('DELETE', '/fhir/MedicationStatement/ms-mine'),
+ ::patch('/fhir/MedicationStatement/ms-mine',
+         '[{"op":"replace","path":"/status","value":"stopped"}]')]
+--- error_code eval
+[201, 201, 201]
+--- response_body_like eval
+['PUT if-match=W/\\"3\\"', 'DELETE if-match=W/\\"3\\"',
+ 'PATCH if-match=W/\\"3\\"']
+--- upstream_requests: 6
+
+=== TEST 2: the client's own If-Match is kept
+--- config eval: $::Loc
+--- upstream_config eval: $::Upstream
+--- raw_request eval
+::req('DELETE', '/fhir/MedicationStatement/ms-mine', undef,
+      'If-Match: W/"2"')
+--- error_code: 201
+--- response_body_like: DELETE if-match=W/"2"
+
+=== TEST 3: another patient's record is never written
+--- config eval: $::Loc
+--- upstream_config eval: $::Upstream
+--- raw_request eval
+[::req('PUT', '/fhir/MedicationStatement/ms-other', ::ms('ms-other', 'p1')),
+ ::req('DELETE', '/fhir/MedicationStatement/ms-other'),
+ ::patch('/fhir/MedicationStatement/ms-other',
+         '[{"op":"replace","path":"/status","value":"stopped"}]')]
+--- error_code eval
+[403, 403, 403]
+--- response_headers eval
+["X-Reason: patient-mismatch", "X-Reason: patient-mismatch",
+ "X-Reason: patient-mismatch"]
+--- response_body_unlike eval
+['p2', 'p2', 'p2']
+--- upstream_log_like eval
+[qr/GET \/fhir\/MedicationStatement\/ms-other auth="Bearer /]
+--- upstream_requests: 3
+
+=== TEST 4: a record that does not exist: PUT creates it, DELETE is not-found
+--- config eval: $::Loc
+--- upstream_config eval: $::Upstream
+--- raw_request eval
+[::req('PUT', '/fhir/MedicationStatement/ms-gone', ::ms('ms-gone', 'p1')),
+ ::req('DELETE', '/fhir/MedicationStatement/ms-gone')]
+--- error_code eval
+[201, 404]
+--- response_headers eval
+["X-Reason: ok", "X-Reason: not-found"]
+--- upstream_requests: 3
+
+=== TEST 5: a pre-read that fails or cannot be checked refuses the write, typed
+--- config eval: $::Loc
+--- upstream_config eval: $::Upstream
+--- raw_request eval
+[::req('DELETE', '/fhir/MedicationStatement/ms-broken'),
+ ::req('DELETE', '/fhir/MedicationStatement/ms-xml')]
+--- error_code eval
+[503, 502]
+--- response_headers eval
+["X-Reason: data-unavailable", "X-Reason: response-unverifiable"]
+--- upstream_requests: 2
+
+=== TEST 6: without smart_precheck_request a write by id is refused up front
+--- config eval: ::fhir_location('add_header X-Reason $smart_reason always;')
+--- upstream_config eval: $::Upstream
+--- raw_request eval
+::req('DELETE', '/fhir/MedicationStatement/ms-mine')
+--- error_code: 403
+--- response_headers
+X-Reason: scope-insufficient
+--- upstream_requests: 0
+
+=== TEST 7: a transaction's writes by id are each pre-read; one foreign refuses all
+--- config eval: $::Loc
+--- upstream_config eval: $::Upstream
+--- raw_request eval
+[::req('POST', '/fhir/',
+    '{"resourceType":"Bundle","type":"transaction","entry":['
+    . '{"request":{"method":"DELETE","url":"MedicationStatement/ms-mine"}},'
+    . '{"request":{"method":"DELETE","url":"MedicationStatement/ms-other"}}]}')]
+--- error_code eval
+[403]
+--- response_headers eval
+["X-Reason: patient-mismatch"]
+--- upstream_requests: 2
+
+=== TEST 8: more writes by id than smart_precheck_max: refused before any pre-read
+--- config eval: ::fhir_location('add_header X-Reason $smart_reason always;', 'smart_precheck_request /_pre;', 'smart_precheck_max 1;') . $::Pre
+--- upstream_config eval: $::Upstream
+--- raw_request eval
+[::req('POST', '/fhir/',
+    '{"resourceType":"Bundle","type":"transaction","entry":['
+    . '{"request":{"method":"DELETE","url":"MedicationStatement/ms-mine"}},'
+    . '{"request":{"method":"DELETE","url":"MedicationStatement/ms-gone"}}]}')]
+--- error_code eval
+[403]
+--- response_headers eval
+["X-Reason: scope-insufficient"]
+--- upstream_requests: 0
+
+=== TEST 9: conditional writes without the patient parameter are narrowed where the server reads their criteria
+--- config eval: $::Loc
+--- upstream_config
+        location = /fhir/MedicationStatement {
+            default_type application/fhir+json;
+            return 201 '{"resourceType":"OperationOutcome","issue":[{"severity":"information","code":"informational","diagnostics":"ine=$http_if_none_exist args=$args"}]}';
+        }
+--- raw_request eval
+[::req('POST', '/fhir/MedicationStatement', ::ms('new', 'p1'),
+       'If-None-Exist: identifier=urn:x|1'),
+ ::req('PUT', '/fhir/MedicationStatement?identifier=urn:x|1',
+       ::ms('new', 'p1'))]
+--- error_code eval
+[201, 201]
+--- response_body_like eval
+['ine=identifier=urn:x\|1&patient=p1 args="',
+ 'ine= args=identifier=urn:x\|1&patient=p1']
