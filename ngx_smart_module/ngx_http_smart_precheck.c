@@ -53,6 +53,8 @@ static ngx_int_t ngx_http_smart_pre_start(ngx_http_request_t *r,
     const smart_policy_preread_t *target);
 static ngx_int_t ngx_http_smart_pre_headers(ngx_http_request_t *r,
     ngx_http_request_t *sr);
+static ngx_int_t ngx_http_smart_pre_push(ngx_http_request_t *sr,
+    ngx_str_t *key, ngx_str_t *lc, ngx_str_t *value);
 static ngx_int_t ngx_http_smart_pre_done(ngx_http_request_t *r, void *data,
     ngx_int_t rc);
 static smart_err_e ngx_http_smart_pre_judge(ngx_http_request_t *r,
@@ -251,10 +253,11 @@ ngx_http_smart_pre_headers(ngx_http_request_t *r, ngx_http_request_t *sr)
         sr->headers_in.authorization = h;
     }
 
-    if (ngx_http_smart_set_in_header(sr, &accept, &accept_lc, &json)
-        != NGX_OK
-        || ngx_http_smart_set_in_header(sr, &encoding, &encoding_lc,
-                                        &identity)
+    /* the subrequest's own list, made above: pushed to directly (the
+       shared helpers refuse a subrequest's list, normally its parent's) */
+
+    if (ngx_http_smart_pre_push(sr, &accept, &accept_lc, &json) != NGX_OK
+        || ngx_http_smart_pre_push(sr, &encoding, &encoding_lc, &identity)
            != NGX_OK)
     {
         return NGX_ERROR;
@@ -268,6 +271,29 @@ ngx_http_smart_pre_headers(ngx_http_request_t *r, ngx_http_request_t *sr)
     sr->method = NGX_HTTP_GET;
     ngx_str_set(&sr->method_name, "GET");
     sr->header_only = 0;
+
+    return NGX_OK;
+}
+
+
+static ngx_int_t
+ngx_http_smart_pre_push(ngx_http_request_t *sr, ngx_str_t *key, ngx_str_t *lc,
+    ngx_str_t *value)
+{
+    ngx_table_elt_t  *h;
+
+    h = ngx_list_push(&sr->headers_in.headers);
+    if (h == NULL) {
+        return NGX_ERROR;
+    }
+
+    h->key = *key;
+    h->lowcase_key = lc->data;
+    h->hash = ngx_hash_key(lc->data, lc->len);
+    h->value = *value;
+#if (nginx_version >= 1023000)
+    h->next = NULL;
+#endif
 
     return NGX_OK;
 }

@@ -67,9 +67,17 @@ smart_patient_read(smart_policy_ctx_t *c, const smart_fhir_req_t *req,
 
     t = req->type;
 
-    if (!smart_params_recognised(req, r)
-        || smart_unprovable_denied(c, t, need, r))
+    if (!smart_params_recognised(req, r)) {
+        return;
+    }
+
+    if (t == smart_fhir_type_index("Binary", 6)
+        && smart_res_allow_binary(c, req, sc, r))
     {
+        return;
+    }
+
+    if (smart_unprovable_denied(c, t, need, r)) {
         return;
     }
 

@@ -97,6 +97,40 @@ smart_res_allow_prechecked(smart_policy_ctx_t *c, const smart_fhir_req_t *req,
 }
 
 
+/*
+ * A Binary by id under a patient scope: its content names no one, so it is
+ * allowed after a pre-read of the Binary's metadata and of the resource
+ * its securityContext names (docs/scopes.md, "Binary"); 0 when pre-reads
+ * are not possible here (the caller refuses as before).  Only a read of
+ * the current version: a pre-read sees that one.
+ */
+int
+smart_res_allow_binary(smart_policy_ctx_t *c, const smart_fhir_req_t *req,
+    const smart_scope_t *granted, smart_policy_res_t *r)
+{
+    if (c->conf->response_check == SMART_RESPONSE_CHECK_OFF
+        || c->conf->precheck != SMART_PRECHECK_AVAILABLE
+        || req->interaction != SMART_FHIR_I_READ || req->id == NULL)
+    {
+        return 0;
+    }
+
+    smart_res_allow(r, granted, "allowed after a pre-read: released only "
+                                "when the Binary's securityContext is the "
+                                "patient's");
+    r->precheck = 1;
+
+    memset(&r->pre, 0, sizeof(smart_policy_preread_t));
+    r->pre.interaction = req->interaction;
+    r->pre.type = req->type;
+
+    /* a valid FHIR id: at most SMART_FHIR_MAX_ID bytes */
+    strncpy(r->pre.id, req->id, SMART_FHIR_MAX_ID);
+
+    return 1;
+}
+
+
 static size_t
 smart_precheck_max(smart_policy_ctx_t *c)
 {

@@ -211,6 +211,8 @@ void smart_res_allow_prechecked(smart_policy_ctx_t *c,
 void smart_precheck_entry(smart_policy_ctx_t *c, smart_decision_t *d,
     size_t n, size_t index, smart_policy_res_t *er);
 int smart_precheck_fill(smart_decision_t *d, const smart_policy_res_t *r);
+int smart_res_allow_binary(smart_policy_ctx_t *c, const smart_fhir_req_t *req,
+    const smart_scope_t *granted, smart_policy_res_t *r);
 
 
 /* --- smart_policy.c ------------------------------------------------------- */

@@ -201,3 +201,41 @@ X-Reason: scope-insufficient
 --- response_body_like eval
 ['ine=identifier=urn:x\|1&patient=p1 args="',
  'ine= args=identifier=urn:x\|1&patient=p1']
+
+=== TEST 10: Binary by id: released only when its securityContext is the patient's
+--- config eval: $::Loc
+--- upstream_config
+        location ~ ^/fhir/Binary/(?<bid>b\d)$ {
+            default_type application/fhir+json;
+            set $ctx "";
+            if ($bid = b1) { set $ctx '"securityContext":{"reference":"DocumentReference/d1"},'; }
+            if ($bid = b2) { set $ctx '"securityContext":{"reference":"DocumentReference/d2"},'; }
+            if ($bid = b3) { set $ctx '"securityContext":{"reference":"Patient/p1"},'; }
+            if ($bid = b5) { set $ctx '"securityContext":{"reference":"Patient/p2"},'; }
+            if ($http_accept = "application/fhir+json") {
+                return 200 '{"resourceType":"Binary","id":"$bid",$ctx"contentType":"text/plain"}';
+            }
+            return 200 'CONTENT-OF-$bid';
+        }
+        location = /fhir/DocumentReference/d1 {
+            default_type application/fhir+json;
+            return 200 '{"resourceType":"DocumentReference","id":"d1","status":"current","subject":{"reference":"Patient/p1"}}';
+        }
+        location = /fhir/DocumentReference/d2 {
+            default_type application/fhir+json;
+            return 200 '{"resourceType":"DocumentReference","id":"d2","status":"current","subject":{"reference":"Patient/p2"}}';
+        }
+--- raw_request eval
+[::req('GET', '/fhir/Binary/b1'), ::req('GET', '/fhir/Binary/b3'),
+ ::req('GET', '/fhir/Binary/b2'), ::req('GET', '/fhir/Binary/b5'),
+ ::req('GET', '/fhir/Binary/b4')]
+--- error_code eval
+[200, 200, 403, 403, 403]
+--- response_headers eval
+["X-Reason: ok", "X-Reason: ok", "X-Reason: patient-mismatch",
+ "X-Reason: patient-mismatch", "X-Reason: scope-insufficient"]
+--- response_body_like eval
+['^CONTENT-OF-b1$', '^CONTENT-OF-b3$', 'patient-mismatch',
+ 'patient-mismatch', 'scope-insufficient']
+--- response_body_unlike eval
+['p2', 'p2', 'CONTENT', 'CONTENT', 'CONTENT']

@@ -210,7 +210,10 @@ check_prereads(const smart_decision_t *d, const smart_policy_conf_t *conf,
         fuzz_check(smart_fhir_valid_id(p->id, strlen(p->id)));
         fuzz_check(p->interaction == SMART_FHIR_I_UPDATE
                    || p->interaction == SMART_FHIR_I_PATCH
-                   || p->interaction == SMART_FHIR_I_DELETE);
+                   || p->interaction == SMART_FHIR_I_DELETE
+                   || (p->interaction == SMART_FHIR_I_READ
+                       && p->type == smart_fhir_type_index("Binary", 6)
+                       && d->interaction == SMART_FHIR_I_READ));
         fuzz_check(!p->create_ok || p->interaction == SMART_FHIR_I_UPDATE);
         fuzz_check(i == 0 || p->index > d->prereads[i - 1].index);
     }
