@@ -209,14 +209,18 @@ ngx_http_smart_pre_start(ngx_http_request_t *r,
 
 
 /*
- * The pre-read is a GET with no body and three headers: the client's
+ * The pre-read is a GET with no body and four headers: the client's
  * Authorization (the FHIR server judges the read as it would the write),
- * Accept: application/fhir+json and Accept-Encoding: identity.
+ * the request's correlation ID (the server's logs tie the read to the
+ * write), Accept: application/fhir+json and Accept-Encoding: identity.
  */
 
 static ngx_int_t
 ngx_http_smart_pre_headers(ngx_http_request_t *r, ngx_http_request_t *sr)
 {
+    ngx_http_smart_ctx_t       *ctx;
+    ngx_http_smart_loc_conf_t  *slcf;
+
     ngx_table_elt_t  *h, *auth;
 
     static ngx_str_t  auth_name = ngx_string("Authorization");
@@ -256,9 +260,16 @@ ngx_http_smart_pre_headers(ngx_http_request_t *r, ngx_http_request_t *sr)
     /* the subrequest's own list, made above: pushed to directly (the
        shared helpers refuse a subrequest's list, normally its parent's) */
 
+    ctx = ngx_http_get_module_ctx(r, ngx_http_smart_module);
+    slcf = ngx_http_get_module_loc_conf(r, ngx_http_smart_module);
+
     if (ngx_http_smart_pre_push(sr, &accept, &accept_lc, &json) != NGX_OK
         || ngx_http_smart_pre_push(sr, &encoding, &encoding_lc, &identity)
-           != NGX_OK)
+           != NGX_OK
+        || (ctx != NULL && ctx->cid.len != 0
+            && ngx_http_smart_pre_push(sr, &slcf->correlation_header,
+                                       &slcf->correlation_lc, &ctx->cid)
+               != NGX_OK))
     {
         return NGX_ERROR;
     }
