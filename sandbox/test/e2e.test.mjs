@@ -210,6 +210,53 @@ test('the medication app writes for its patient only; stale If-Match is a typed 
     assert.equal(r.code, 'conflict');
 });
 
+test('the medication app writes its own record by id: create, read back, update, patch, delete (pre-read)', async () => {
+    const t = tokens.medrec.access_token;
+    const c = await fhir('POST', 'MedicationStatement', { token: t, body: medicationStatement('syn-0001') });
+    assert.equal(c.status, 201, c.text);
+    const id = c.body.id;
+    const loc = c.headers.get('location');
+
+    // read back, by id and by the Location the server gave (a vread)
+    const back = await fhir('GET', `MedicationStatement/${id}`, { token: t });
+    assert.equal(back.status, 200, back.text);
+    assert.equal(back.body.subject.reference, 'Patient/syn-0001');
+    const path = new URL(loc, `${lab.fhirBase}/`).pathname.replace(/^\/fhir\//, '');
+    const vread = await fhir('GET', path, { token: t });
+    assert.equal(vread.status, 200, `${path}: ${vread.text}`);
+
+    // update by id: pre-read, then the write pinned to the version read
+    const u = await fhir('PUT', `MedicationStatement/${id}`, { token: t,
+        body: { ...medicationStatement('syn-0001'), id, status: 'completed' } });
+    assert.ok(u.status === 200 || u.status === 201, u.text);
+    const seen = await lab.upstreamSaw(u);
+    assert.ok(seen.length >= 2, 'a pre-read, then the write');
+
+    const again = await fhir('GET', `MedicationStatement/${id}`, { token: t });
+    assert.equal(again.body.status, 'completed');
+
+    // another patient's record: never written
+    const other = await fhir('GET', 'MedicationStatement?patient=syn-0002&_count=1',
+        { token: tokens.backend.access_token });
+    assert.ok(other.body.entry?.length, 'the seed has another patient\'s statements');
+    {
+        const oid = other.body.entry[0].resource.id;
+        for (const method of ['DELETE', 'PUT']) {
+            const w = await fhir(method, `MedicationStatement/${oid}`, { token: t,
+                body: method === 'PUT' ? { ...medicationStatement('syn-0001'), id: oid } : undefined });
+            assert.equal(w.status, 403, `${method}: ${w.text}`);
+            assert.equal(w.code, 'patient-mismatch');
+        }
+        const still = await fhir('GET', `MedicationStatement/${oid}`, { token: tokens.backend.access_token });
+        assert.equal(still.status, 200, 'the other patient\'s record is still there');
+        assert.equal(still.body.subject.reference, 'Patient/syn-0002');
+    }
+
+    // delete its own
+    const d = await fhir('DELETE', `MedicationStatement/${id}`, { token: t });
+    assert.ok(d.status === 200 || d.status === 204, d.text);
+});
+
 test('an invalid resource from the app comes back as a typed request-invalid', async () => {
     const bad = { ...medicationStatement('syn-0001'), status: 'not-a-status' };
     const r = await fhir('POST', 'MedicationStatement', { token: tokens.medrec.access_token, body: bad });
