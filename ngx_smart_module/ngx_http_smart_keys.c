@@ -451,25 +451,9 @@ ngx_http_smart_jwks_fetch(ngx_http_request_t *r,
      * auth_request does, so that the body is never read for it).
      */
 
-    ngx_memzero(&sr->headers_in, sizeof(ngx_http_headers_in_t));
-    sr->headers_in.content_length_n = -1;
-    sr->headers_in.keep_alive_n = -1;
-
-    if (ngx_list_init(&sr->headers_in.headers, r->pool, 1,
-                      sizeof(ngx_table_elt_t))
-        != NGX_OK)
-    {
+    if (ngx_http_smart_subrequest_bare(r, sr, 1) != NGX_OK) {
         return NGX_ERROR;
     }
-
-    sr->request_body = ngx_pcalloc(r->pool, sizeof(ngx_http_request_body_t));
-    if (sr->request_body == NULL) {
-        return NGX_ERROR;
-    }
-
-    sr->method = NGX_HTTP_GET;
-    ngx_str_set(&sr->method_name, "GET");
-    sr->header_only = 0;
 
     ngx_http_set_ctx(sr, fetch, ngx_http_smart_module);
 

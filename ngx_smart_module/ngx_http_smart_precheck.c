@@ -53,8 +53,6 @@ static ngx_int_t ngx_http_smart_pre_start(ngx_http_request_t *r,
     const smart_policy_preread_t *target);
 static ngx_int_t ngx_http_smart_pre_headers(ngx_http_request_t *r,
     ngx_http_request_t *sr);
-static ngx_int_t ngx_http_smart_pre_push(ngx_http_request_t *sr,
-    ngx_str_t *key, ngx_str_t *lc, ngx_str_t *value);
 static ngx_int_t ngx_http_smart_pre_done(ngx_http_request_t *r, void *data,
     ngx_int_t rc);
 static smart_err_e ngx_http_smart_pre_judge(ngx_http_request_t *r,
@@ -233,14 +231,7 @@ ngx_http_smart_pre_headers(ngx_http_request_t *r, ngx_http_request_t *sr)
 
     auth = ngx_http_smart_find_header(r, &auth_name, NULL);
 
-    ngx_memzero(&sr->headers_in, sizeof(ngx_http_headers_in_t));
-    sr->headers_in.content_length_n = -1;
-    sr->headers_in.keep_alive_n = -1;
-
-    if (ngx_list_init(&sr->headers_in.headers, r->pool, 4,
-                      sizeof(ngx_table_elt_t))
-        != NGX_OK)
-    {
+    if (ngx_http_smart_subrequest_bare(r, sr, 4) != NGX_OK) {
         return NGX_ERROR;
     }
 
@@ -257,54 +248,25 @@ ngx_http_smart_pre_headers(ngx_http_request_t *r, ngx_http_request_t *sr)
         sr->headers_in.authorization = h;
     }
 
-    /* the subrequest's own list, made above: pushed to directly (the
-       shared helpers refuse a subrequest's list, normally its parent's) */
-
     ctx = ngx_http_get_module_ctx(r, ngx_http_smart_module);
     slcf = ngx_http_get_module_loc_conf(r, ngx_http_smart_module);
 
-    if (ngx_http_smart_pre_push(sr, &accept, &accept_lc, &json) != NGX_OK
-        || ngx_http_smart_pre_push(sr, &encoding, &encoding_lc, &identity)
-           != NGX_OK
-        || (ctx != NULL && ctx->cid.len != 0
-            && ngx_http_smart_pre_push(sr, &slcf->correlation_header,
-                                       &slcf->correlation_lc, &ctx->cid)
-               != NGX_OK))
+    if (ngx_http_smart_subrequest_header(sr, &accept, &accept_lc, &json)
+        != NGX_OK
+        || ngx_http_smart_subrequest_header(sr, &encoding, &encoding_lc,
+                                            &identity)
+           != NGX_OK)
     {
         return NGX_ERROR;
     }
 
-    sr->request_body = ngx_pcalloc(r->pool, sizeof(ngx_http_request_body_t));
-    if (sr->request_body == NULL) {
+    if (ctx != NULL && ctx->cid.len != 0
+        && ngx_http_smart_subrequest_header(sr, &slcf->correlation_header,
+                                            &slcf->correlation_lc, &ctx->cid)
+           != NGX_OK)
+    {
         return NGX_ERROR;
     }
-
-    sr->method = NGX_HTTP_GET;
-    ngx_str_set(&sr->method_name, "GET");
-    sr->header_only = 0;
-
-    return NGX_OK;
-}
-
-
-static ngx_int_t
-ngx_http_smart_pre_push(ngx_http_request_t *sr, ngx_str_t *key, ngx_str_t *lc,
-    ngx_str_t *value)
-{
-    ngx_table_elt_t  *h;
-
-    h = ngx_list_push(&sr->headers_in.headers);
-    if (h == NULL) {
-        return NGX_ERROR;
-    }
-
-    h->key = *key;
-    h->lowcase_key = lc->data;
-    h->hash = ngx_hash_key(lc->data, lc->len);
-    h->value = *value;
-#if (nginx_version >= 1023000)
-    h->next = NULL;
-#endif
 
     return NGX_OK;
 }

@@ -416,6 +416,61 @@ ngx_http_smart_hide_in_headers(ngx_http_request_t *r, ngx_str_t *names,
 }
 
 
+ngx_int_t
+ngx_http_smart_subrequest_bare(ngx_http_request_t *r, ngx_http_request_t *sr,
+    ngx_uint_t n)
+{
+    ngx_memzero(&sr->headers_in, sizeof(ngx_http_headers_in_t));
+    sr->headers_in.content_length_n = -1;
+    sr->headers_in.keep_alive_n = -1;
+
+    if (ngx_list_init(&sr->headers_in.headers, r->pool, n,
+                      sizeof(ngx_table_elt_t))
+        != NGX_OK)
+    {
+        return NGX_ERROR;
+    }
+
+    sr->request_body = ngx_pcalloc(r->pool, sizeof(ngx_http_request_body_t));
+    if (sr->request_body == NULL) {
+        return NGX_ERROR;
+    }
+
+    sr->method = NGX_HTTP_GET;
+    ngx_str_set(&sr->method_name, "GET");
+    sr->header_only = 0;
+
+    return NGX_OK;
+}
+
+
+/* The bare subrequest's list is its own (ngx_http_smart_subrequest_bare()),
+   so it is pushed to directly; the helpers above refuse a subrequest's
+   list, which is normally its parent's. */
+
+ngx_int_t
+ngx_http_smart_subrequest_header(ngx_http_request_t *sr, ngx_str_t *key,
+    ngx_str_t *lc, ngx_str_t *value)
+{
+    ngx_table_elt_t  *h;
+
+    h = ngx_list_push(&sr->headers_in.headers);
+    if (h == NULL) {
+        return NGX_ERROR;
+    }
+
+    h->key = *key;
+    h->lowcase_key = lc->data;
+    h->hash = ngx_hash_key(lc->data, lc->len);
+    h->value = *value;
+#if (nginx_version >= 1023000)
+    h->next = NULL;
+#endif
+
+    return NGX_OK;
+}
+
+
 /* A NUL-terminated copy of s in pool; NULL when memory runs out. */
 
 u_char *

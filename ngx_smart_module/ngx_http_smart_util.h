@@ -76,6 +76,16 @@ ngx_int_t ngx_http_smart_set_in_header(ngx_http_request_t *r, ngx_str_t *key,
 void ngx_http_smart_hide_in_headers(ngx_http_request_t *r, ngx_str_t *names,
     ngx_uint_t n);
 
+/* Makes sr a bare GET: its own empty header list (room for n headers, it
+   grows), no body (a fake empty one, as auth_request does, so the client's
+   body is never read or sent for it). */
+ngx_int_t ngx_http_smart_subrequest_bare(ngx_http_request_t *r,
+    ngx_http_request_t *sr, ngx_uint_t n);
+
+/* Adds a header to a bare subrequest's own list. */
+ngx_int_t ngx_http_smart_subrequest_header(ngx_http_request_t *sr,
+    ngx_str_t *key, ngx_str_t *lc, ngx_str_t *value);
+
 /* A NUL-terminated copy of s in pool; NULL when memory runs out. */
 u_char *ngx_http_smart_strz(ngx_pool_t *pool, ngx_str_t *s);
 
