@@ -218,7 +218,7 @@ cli_print(const ssc_case_t *k, char *out, size_t size)
     const char         *word;
     smart_decision_t   *d;
 
-    d = ssc_decide(k);
+    d = ssc_decide_checked(k, NULL);
     assert_non_null(d);
     word = ssc_outcome(d);
 

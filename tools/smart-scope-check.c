@@ -4,6 +4,7 @@
  * module.
  *
  *   smart-scope-check --scopes "..." [--patient ID] [--body FILE]
+ *       [--response FILE]
  *       [--if-none-exist CRITERIA ...] [--patient-search narrow|deny]
  *       [--response-check on|off|all] [--precheck on|off] METHOD URL
  *   smart-scope-check --table FILE [--patient-search narrow|deny]
@@ -12,13 +13,16 @@
  * default, for none).  Table columns: scopes, patient, method, url,
  * expected, and optionally the body (inline JSON starting with '{', or
  * "@FILE" or FILE relative to the table's directory), the options (a
- * comma list of: narrow, deny (smart_patient_search), check-on,
+ * comma list, first the upstream's answer "@FILE" relative to the table's
+ * directory if any, then: narrow, deny (smart_patient_search), check-on,
  * check-off, check-all (smart_response_check), precheck-on, precheck-off
  * (smart_precheck_request)), and from the eighth column on one
  * If-None-Exist header each (several: the header repeated); "-" for
  * none.  expected: allow, narrow, check (allowed on condition of the
  * response: smart_response_check), narrow-check (both), precheck (allowed
- * after a pre-read: smart_precheck_request), deny or a reason code.
+ * after a pre-read: smart_precheck_request), deny or a reason code; with
+ * an upstream answer a decision allowed on condition of the response is
+ * "check" when the check releases it, else the code of the refusal.
  *
  * Compiled with SMART_SCOPE_CHECK_NO_MAIN, the file is a library for
  * tests/test_policy.c, which runs the same table through the same code.
@@ -32,6 +36,7 @@
 #include "smart_errors.h"
 #include "smart_fhir.h"
 #include "smart_policy.h"
+#include "smart_response.h"
 #include "smart_scope.h"
 
 
@@ -53,6 +58,10 @@ typedef struct {
     smart_precheck_e         precheck;  /* smart_precheck_request */
     const char              *ine[SSC_INE_MAX];  /* If-None-Exist headers */
     size_t                   nine;
+    /* the upstream's answer, for a decision allowed on condition of the
+       response (NULL: judged on the request alone) */
+    const char              *response;
+    size_t                   response_len;
 } ssc_case_t;
 
 
@@ -85,11 +94,60 @@ ssc_outcome(const smart_decision_t *d)
 
 
 /*
+ * The response check of a decision allowed on condition of the response,
+ * on the case's response: "release", "release-filtered" or the catalogue
+ * code of the refusal.
+ */
+static const char *
+ssc_check_response(const ssc_case_t *k, const smart_fhir_req_t *req,
+    const smart_decision_t *d)
+{
+    const char               *code;
+    smart_response_t          out;
+    smart_response_req_t      rq;
+    const smart_err_entry_t  *e;
+
+    memset(&rq, 0, sizeof(smart_response_req_t));
+    rq.interaction = (d->interaction == SMART_FHIR_I_BATCH
+                      || d->interaction == SMART_FHIR_I_TRANSACTION)
+                     ? d->interaction : req->interaction;
+    rq.type = req->type;
+    rq.id = req->id;
+    rq.patient = k->patient;
+    rq.correlation_id = "smart-scope-check";
+    rq.restrictions = d->restrictions;
+    rq.nrestrictions = d->nrestrictions;
+
+    switch (smart_response_check(&rq, k->response, k->response_len, &out)) {
+
+    case SMART_RESPONSE_RELEASE:
+        code = "release";
+        break;
+
+    case SMART_RESPONSE_RELEASE_FILTERED:
+        code = "release-filtered";
+        break;
+
+    default:
+        e = smart_err_get(out.reason);
+        code = e ? e->code : "response-unverifiable";
+    }
+
+    smart_response_free(&out);
+
+    return code;
+}
+
+
+/*
  * Classifies and decides one case.  Returns the decision (free with
- * smart_decision_free()) or NULL when memory ran out.
+ * smart_decision_free()) or NULL when memory ran out.  With a response in
+ * the case and a decision allowed on condition of it, *response (when
+ * not NULL) says what the check made of it (ssc_check_response()); NULL
+ * otherwise.
  */
 static smart_decision_t *
-ssc_decide(const ssc_case_t *k)
+ssc_decide_checked(const ssc_case_t *k, const char **response)
 {
     size_t                 ulen, plen;
     const char            *q;
@@ -154,6 +212,12 @@ ssc_decide(const ssc_case_t *k)
                             k->body_len, &d) != SMART_POLICY_OK)
     {
         d = NULL;
+    }
+
+    if (response != NULL) {
+        *response = (d != NULL && d->check && k->response != NULL
+                     && req != NULL)
+                    ? ssc_check_response(k, req, d) : NULL;
     }
 
     smart_fhir_req_free(req);
@@ -423,9 +487,12 @@ ssc_table_body(const char *dir, const char *col, char **body, size_t *len,
 static int
 ssc_table_case(char **fields, size_t nf, const char *dir,
     smart_patient_search_e mode, size_t lineno, FILE *out, ssc_case_t *k,
-    char **body)
+    char **body, char **response)
 {
+    char  *opts;
+
     *body = NULL;
+    *response = NULL;
     memset(k, 0, sizeof(ssc_case_t));
     k->scopes = strcmp(fields[0], "-") == 0 ? NULL : fields[0];
     k->patient = strcmp(fields[1], "-") == 0 ? NULL : fields[1];
@@ -434,9 +501,30 @@ ssc_table_case(char **fields, size_t nf, const char *dir,
     k->mode = mode;
     k->check = SMART_RESPONSE_CHECK_ON;
 
-    if (nf >= 7 && ssc_options(fields[6], k) != 0) {
-        fprintf(out, "line %zu: unknown option in \"%s\"\n", lineno,
-                fields[6]);
+    /* the options column may start with the upstream's answer: @FILE */
+
+    opts = (nf >= 7) ? fields[6] : NULL;
+
+    if (opts != NULL && opts[0] == '@') {
+        opts = strchr(fields[6], ',');
+        if (opts != NULL) {
+            *opts++ = '\0';
+        }
+
+        if (ssc_table_body(dir, fields[6], response, &k->response_len,
+                           lineno, out)
+            != 0)
+        {
+            return -1;
+        }
+
+        k->response = *response;
+    }
+
+    if (opts != NULL && ssc_options(opts, k) != 0) {
+        fprintf(out, "line %zu: unknown option in \"%s\"\n", lineno, opts);
+        free(*response);
+        *response = NULL;
         return -1;
     }
 
@@ -448,6 +536,8 @@ ssc_table_case(char **fields, size_t nf, const char *dir,
         && ssc_table_body(dir, fields[5], body, &k->body_len, lineno, out)
            != 0)
     {
+        free(*response);
+        *response = NULL;
         return -1;
     }
 
@@ -464,11 +554,18 @@ ssc_table_check(const ssc_case_t *k, const char *expected, size_t lineno,
     FILE *out)
 {
     int                 ok;
-    const char         *got;
+    const char         *got, *resp;
     smart_decision_t   *d;
 
-    d = ssc_decide(k);
+    resp = NULL;
+    d = ssc_decide_checked(k, &resp);
     got = ssc_outcome(d);
+
+    /* with a response: what the check made of it decides the outcome */
+
+    if (resp != NULL && strncmp(resp, "release", 7) != 0) {
+        got = resp;
+    }
     ok = (d != NULL) && ssc_expected_ok(expected, got, d->allow);
 
     if (!ok) {
@@ -513,7 +610,7 @@ static long
 ssc_run_table(const char *path, smart_patient_search_e mode, FILE *out)
 {
     FILE         *f;
-    char         *line, *fields[SSC_FIELDS_MAX], *dir, *body;
+    char         *line, *fields[SSC_FIELDS_MAX], *dir, *body, *resp;
     size_t        nf, lineno, len;
     long          passed, failed;
     ssc_case_t    k;
@@ -558,7 +655,8 @@ ssc_run_table(const char *path, smart_patient_search_e mode, FILE *out)
             continue;
         }
 
-        if (ssc_table_case(fields, nf, dir, mode, lineno, out, &k, &body)
+        if (ssc_table_case(fields, nf, dir, mode, lineno, out, &k, &body,
+                           &resp)
             != 0)
         {
             failed++;
@@ -572,6 +670,7 @@ ssc_run_table(const char *path, smart_patient_search_e mode, FILE *out)
         }
 
         free(body);
+        free(resp);
     }
 
     fclose(f);
@@ -591,7 +690,7 @@ ssc_usage(void)
 {
     fprintf(stderr,
         "usage: smart-scope-check --scopes \"...\" [--patient ID] "
-        "[--body FILE]\n"
+        "[--body FILE] [--response FILE]\n"
         "           [--if-none-exist CRITERIA ...] "
         "[--patient-search narrow|deny]\n"
         "           [--response-check on|off|all] [--precheck on|off] "
@@ -605,6 +704,7 @@ typedef struct {
     ssc_case_t               k;
     const char              *table;
     const char              *body_file;
+    const char              *response_file;
     int                      have_scopes;
 } ssc_args_t;
 
@@ -668,6 +768,9 @@ ssc_args(int argc, char **argv, ssc_args_t *a)
         } else if (strcmp(argv[i], "--body") == 0) {
             a->body_file = argv[++i];
 
+        } else if (strcmp(argv[i], "--response") == 0) {
+            a->response_file = argv[++i];
+
         } else if (strcmp(argv[i], "--table") == 0) {
             a->table = argv[++i];
 
@@ -698,7 +801,8 @@ ssc_args(int argc, char **argv, ssc_args_t *a)
 
     if (a->table != NULL) {
         return (a->k.method != NULL || a->have_scopes
-                || a->body_file != NULL || a->k.nine > 0) ? -1 : 0;
+                || a->body_file != NULL || a->response_file != NULL
+                || a->k.nine > 0) ? -1 : 0;
     }
 
     return (!a->have_scopes || a->k.method == NULL || a->k.url == NULL)
@@ -711,7 +815,8 @@ main(int argc, char **argv)
 {
     int                   rc;
     long                  failed;
-    char                 *body;
+    char                 *body, *resp_body;
+    const char           *resp;
     ssc_args_t            a;
     smart_decision_t     *d;
 
@@ -738,9 +843,24 @@ main(int argc, char **argv)
     }
 
     a.k.body = body;
+    resp_body = NULL;
 
-    d = ssc_decide(&a.k);
+    if (a.response_file != NULL) {
+        resp_body = ssc_read_file(a.response_file, &a.k.response_len);
+        if (resp_body == NULL) {
+            fprintf(stderr, "smart-scope-check: cannot read %s: %s\n",
+                    a.response_file, strerror(errno));
+            free(body);
+            return 2;
+        }
+
+        a.k.response = resp_body;
+    }
+
+    resp = NULL;
+    d = ssc_decide_checked(&a.k, &resp);
     free(body);
+    free(resp_body);
 
     if (d == NULL) {
         fprintf(stderr, "smart-scope-check: out of memory\n");
@@ -748,7 +868,16 @@ main(int argc, char **argv)
     }
 
     ssc_print(stdout, d, &a.k);
-    rc = d->allow ? 0 : 1;
+
+    if (resp != NULL) {
+        printf("response: %s\n", resp);
+    } else if (d->check) {
+        printf("response: not given (--response FILE): the decision "
+               "waits on it\n");
+    }
+
+    rc = (d->allow && (resp == NULL || strncmp(resp, "release", 7) == 0))
+         ? 0 : 1;
     smart_decision_free(d);
 
     return rc;
