@@ -35,6 +35,7 @@ typedef struct {
     u_char                     *buf;
     size_t                      len;
     size_t                      cap;
+    off_t                       expect;     /* Content-Length or -1 */
     ngx_str_t                   version;    /* single write: If-Match */
     /* a Binary's securityContext, read next */
     smart_policy_preread_t      follow;
@@ -55,6 +56,8 @@ static ngx_int_t ngx_http_smart_pre_headers(ngx_http_request_t *r,
     ngx_http_request_t *sr);
 static ngx_int_t ngx_http_smart_pre_done(ngx_http_request_t *r, void *data,
     ngx_int_t rc);
+static ngx_int_t ngx_http_smart_pre_grow(ngx_http_request_t *r,
+    ngx_http_smart_pre_t *pre, ngx_http_smart_loc_conf_t *slcf, size_t n);
 static smart_err_e ngx_http_smart_pre_judge(ngx_http_request_t *r,
     ngx_http_smart_ctx_t *ctx, ngx_http_smart_pre_t *pre,
     const smart_policy_preread_t *target, ngx_uint_t single,
@@ -289,6 +292,7 @@ ngx_http_smart_pre_done(ngx_http_request_t *r, void *data, ngx_int_t rc)
 
     if (pre->status == 0) {
         pre->status = r->headers_out.status;
+    pre->expect = r->headers_out.content_length_n;
     }
 
     return rc;
@@ -389,12 +393,10 @@ ngx_http_smart_precheck_capture_body(ngx_http_request_t *r, ngx_chain_t *in)
                 pre->overflow = 1;
 
             } else {
-                if (pre->buf == NULL) {
-                    pre->cap = slcf->response_check_max;
-                    pre->buf = ngx_pnalloc(r->pool, pre->cap);
-                    if (pre->buf == NULL) {
-                        return NGX_ERROR;
-                    }
+                if (n > pre->cap - pre->len
+                    && ngx_http_smart_pre_grow(r, pre, slcf, n) != NGX_OK)
+                {
+                    return NGX_ERROR;
                 }
 
                 ngx_memcpy(pre->buf + pre->len, b->pos, n);
@@ -422,6 +424,40 @@ ngx_http_smart_pre_reset(ngx_http_smart_pre_t *pre)
     pre->status = 0;
     pre->len = 0;
     ngx_str_null(&pre->etag);
+}
+
+
+/*
+ * Room for n more bytes: the announced Content-Length at once, else
+ * doubling from 4 KiB; never past smart_response_check_max (the caller
+ * checked it).  A record is small: no megabyte per pre-read.
+ */
+
+static ngx_int_t
+ngx_http_smart_pre_grow(ngx_http_request_t *r, ngx_http_smart_pre_t *pre,
+    ngx_http_smart_loc_conf_t *slcf, size_t n)
+{
+    size_t   cap;
+    u_char  *p;
+
+    cap = (pre->expect > 0) ? (size_t) pre->expect
+                            : ngx_max(pre->cap * 2, 4096);
+    cap = ngx_max(cap, pre->len + n);
+    cap = ngx_min(cap, slcf->response_check_max);
+
+    p = ngx_pnalloc(r->pool, cap);
+    if (p == NULL) {
+        return NGX_ERROR;
+    }
+
+    if (pre->len != 0) {
+        ngx_memcpy(p, pre->buf, pre->len);
+    }
+
+    pre->buf = p;
+    pre->cap = cap;
+
+    return NGX_OK;
 }
 
 
