@@ -4,9 +4,11 @@
 -- timers tick in whole milliseconds, so a fixed pause would line the
 -- connections up into bursts that queue behind each other; the pause is
 -- drawn from 1 .. 2 * DELAY_MS - 1 ms (mean DELAY_MS) to spread them.
--- usage: wrk ... -s bench/paced.lua URL -- DELAY_MS [TOKENS_FILE]
+-- usage: wrk ... -s bench/paced.lua URL -- DELAY_MS [TOKENS_FILE [METHOD BODY_FILE]]
 -- With TOKENS_FILE, a different bearer token on every request (as
--- bench/cycle.lua); otherwise the request wrk was given (-H headers).
+-- bench/cycle.lua; "-" for none); otherwise the request wrk was given (-H
+-- headers), with METHOD and the body read from BODY_FILE when given (as
+-- bench/body.lua).
 local pause = 2
 local tokens = {}
 local i = 0
@@ -14,7 +16,13 @@ local i = 0
 function init(args)
     pause = math.max(1, math.floor(tonumber(args[1]) or pause))
     math.randomseed(os.time())
-    if args[2] then
+    if args[3] then
+        wrk.method = args[3]
+        local f = assert(io.open(args[4], "rb"))
+        wrk.body = f:read("*a")
+        f:close()
+    end
+    if args[2] and args[2] ~= "-" then
         for line in io.lines(args[2]) do
             tokens[#tokens + 1] = "Bearer " .. line
         end

@@ -2,16 +2,23 @@
 # make bench-perf: where the worker's CPU goes under load, for a missed
 # target's explanation.  Starts the upstream and one gateway (B: RS256,
 # cached; BENCH_PERF_VARIANT=F: search + narrowing + audit to Redis; G: F
-# with its Redis stopped after the worker connected; A: plain proxy), runs
+# with its Redis stopped after the worker connected; A: plain proxy; H, I,
+# J: the response check of a read, of a 50-entry page (all), the pre-read
+# of a PUT, and A2, A3, A4 their plain counterparts, as in bench/run.pl),
+# runs
 # wrk for BENCH_SECONDS (8), and records the worker with
 # `perf record -p PID` for the middle 5 s; prints
 # `perf report --sort dso,symbol` (top lines) and the share of each DSO.
 #
-# Then the system calls per request: a second wrk run of BENCH_SECONDS
+# Then the system calls (and context switches, page faults) per request: a
+# second wrk run of BENCH_SECONDS
 # with `perf stat -e 'syscalls:sys_enter_*' -p PID` attached before wrk
 # starts and detached after it ends, divided by the requests wrk counted
 # (tracepoint counting, unlike strace, barely slows the worker down).
 # BENCH_PERF_SYSCALLS=0 skips it, BENCH_PERF_RECORD=0 skips the profile.
+# BENCH_PERF_SCOPE=SCOPES mints the token with those scopes (patient 123).
+# For H and I, bench/check_speed's breakdown of the core's check on the
+# same body is printed first.
 
 use strict;
 use warnings;
@@ -27,7 +34,7 @@ use BenchLib;
 my $top     = $BenchLib::Top;
 my $variant = $ENV{BENCH_PERF_VARIANT} || 'B';
 my $seconds = $ENV{BENCH_SECONDS} || 8;
-my $work    = "$top/build/bench-perf";
+my $work    = "$BenchLib::Build/bench-perf";
 
 END { BenchLib::stop_all() }
 $SIG{INT} = $SIG{TERM} = sub { BenchLib::stop_all(); exit 1 };
@@ -48,15 +55,40 @@ if ($variant eq 'F' || $variant eq 'G') {
 } elsif ($variant eq 'A') {
     $extra = '';
 }
-my $g = BenchLib::gateway($work, $variant, $up->{port}, $extra,
-                          $variant eq 'A' ? '' : BenchLib::smart_loc());
+my $rq = $BenchLib::Request{$variant};
+my $g;
+if ($BenchLib::Base{$variant}) {
+    $g = BenchLib::check_gateway($work, $variant, $up->{port});
+} elsif ($rq) {
+    $g = BenchLib::gateway($work, $variant, $up->{port}, '', '');
+} else {
+    $g = BenchLib::gateway($work, $variant, $up->{port}, $extra,
+                           $variant eq 'A' ? '' : BenchLib::smart_loc());
+}
 my $worker = BenchLib::worker_pid($g->{pid});
-my $rs = BenchLib::mint();
+# BENCH_PERF_SCOPE: the token's scope instead (e.g. user/*.rs on H: the
+# same gateway and read, not checked, to separate the check's cost)
+my $scope = $ENV{BENCH_PERF_SCOPE} || ($rq ? $rq->{scope} : undef);
+my $rs = BenchLib::mint($scope ? (scope => $scope, patient => '123') : ());
+my @req_args;
+if ($rq) {
+    $path = $rq->{path};
+    @req_args = ('-H', 'Content-Type: application/fhir+json', '-s',
+                 "$top/bench/body.lua") if $rq->{method};
+}
 
 if ($variant eq 'G') {
     # as in bench/run.pl: Redis goes away after the worker connected
     sleep 0.5;
     $redis->stop;
+}
+
+if ($variant eq 'H' || $variant eq 'I') {
+    my ($bin, $note) = BenchLib::check_speed_bin();
+    print "The core's check on this body (bench/check_speed):\n";
+    print `$bin 2000 $up->{dir}/data/$rq->{checked}` if $bin;
+    print "($note)\n" if $note;
+    print "\n";
 }
 
 # user and system CPU seconds of a process so far
@@ -73,8 +105,10 @@ sub start_wrk {
     if ($wrk == 0) {
         open STDOUT, '>', $out;
         exec 'timeout', $seconds + 30, 'wrk', '-t1', '-c32', "-d${seconds}s",
-             '-H', "Authorization: Bearer $rs",
-             "http://127.0.0.1:$g->{port}$path";
+             '-H', "Authorization: Bearer $rs", @req_args,
+             "http://127.0.0.1:$g->{port}$path",
+             $rq && $rq->{method}
+                 ? ('--', $rq->{method}, "$up->{dir}/data/$rq->{body}") : ();
         exit 127;
     }
     BenchLib::track($wrk);
@@ -99,7 +133,7 @@ if ($ENV{BENCH_PERF_SYSCALLS} // 1) {
     if ($stat == 0) {
         exec 'timeout', $seconds + 30, 'perf', 'stat', '-x', ',',
              '-o', "$work/syscalls.csv", '-e', 'syscalls:sys_enter_*',
-             '-e', 'context-switches',
+             '-e', 'context-switches', '-e', 'page-faults',
              '-p', $worker, '--', 'sleep', $seconds + 1;
         exit 127;
     }
@@ -117,8 +151,8 @@ if ($ENV{BENCH_PERF_SYSCALLS} // 1) {
     while (<$fh>) {
         my ($v, undef, $ev) = split /,/;
         next unless defined $ev && $v =~ /^\d+$/ && $v > 0;
-        if ($ev eq 'context-switches') {
-            $count{cs} = $v;
+        if ($ev eq 'context-switches' || $ev eq 'page-faults') {
+            $count{$ev} = $v;
             next;
         }
         $ev =~ s/^syscalls:sys_enter_//;
@@ -126,9 +160,12 @@ if ($ENV{BENCH_PERF_SYSCALLS} // 1) {
         $total += $v;
     }
     printf "\nworker CPU per request (variant %s, %d requests): "
-        . "user %.2f us, system %.2f us; context switches %.3f\n",
+        . "user %.2f us, system %.2f us; context switches %.3f, "
+        . "page faults %.3f\n",
         $variant, $n, ($t1[0] - $t0[0]) / $n * 1e6,
-        ($t1[1] - $t0[1]) / $n * 1e6, (delete $count{cs} // 0) / $n;
+        ($t1[1] - $t0[1]) / $n * 1e6,
+        (delete $count{'context-switches'} // 0) / $n,
+        (delete $count{'page-faults'} // 0) / $n;
     printf "system calls per request: %.2f\n", ($total // 0) / $n;
     for my $ev (sort { $count{$b} <=> $count{$a} } keys %count) {
         last if $count{$ev} / $n < 0.001;

@@ -17,7 +17,7 @@ use lib dirname(abs_path(__FILE__));
 use BenchLib;
 
 my $top   = $BenchLib::Top;
-my $work  = "$top/build/bench-rss";
+my $work  = "$BenchLib::Build/bench-rss";
 my $total = $ENV{BENCH_RSS_REQUESTS} || 1_000_000;
 
 END { BenchLib::stop_all() }
