@@ -29,6 +29,11 @@
 /* One request's pre-reads; the module ctx of its pre-read subrequests. */
 typedef struct {
     ngx_http_smart_ctx_t       *parent;
+    ngx_http_request_t         *sr;         /* the pre-read in flight */
+    /* what the pre-reads were made for: a redirect to another URI or
+       location decides again and reads again */
+    ngx_http_smart_loc_conf_t  *loc;
+    ngx_str_t                   uri;
     ngx_uint_t                  next;       /* pre-read in flight / next */
     ngx_uint_t                  status;     /* of the one in flight */
     ngx_str_t                   etag;
@@ -93,6 +98,14 @@ ngx_http_smart_precheck(ngx_http_request_t *r,
 
     pre = ctx->pre;
 
+    if (pre != NULL
+        && (pre->loc != slcf || pre->uri.len != r->uri.len
+            || ngx_strncmp(pre->uri.data, r->uri.data, r->uri.len) != 0))
+    {
+        /* an internal redirect: what was proven was for another request */
+        pre = NULL;
+    }
+
     if (pre == NULL) {
         pre = ngx_pcalloc(r->pool, sizeof(ngx_http_smart_pre_t));
         if (pre == NULL) {
@@ -100,6 +113,8 @@ ngx_http_smart_precheck(ngx_http_request_t *r,
         }
 
         pre->parent = ctx;
+        pre->loc = slcf;
+        pre->uri = r->uri;
         ctx->pre = pre;
     }
 
@@ -200,6 +215,7 @@ ngx_http_smart_pre_start(ngx_http_request_t *r,
 
     ngx_http_set_ctx(sr, pre, ngx_http_smart_module);
 
+    pre->sr = sr;
     pre->started = 1;
 
     ngx_log_debug1(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
@@ -280,7 +296,8 @@ ngx_http_smart_pre_done(ngx_http_request_t *r, void *data, ngx_int_t rc)
 {
     ngx_http_smart_pre_t  *pre = data;
 
-    if (pre->done) {
+    if (pre->done || r != pre->sr) {
+        /* a late call of an earlier pre-read */
         return rc;
     }
 
@@ -292,7 +309,6 @@ ngx_http_smart_pre_done(ngx_http_request_t *r, void *data, ngx_int_t rc)
 
     if (pre->status == 0) {
         pre->status = r->headers_out.status;
-    pre->expect = r->headers_out.content_length_n;
     }
 
     return rc;
@@ -322,9 +338,29 @@ ngx_http_smart_precheck_capture_header(ngx_http_request_t *r)
     ngx_table_elt_t       *ce;
     ngx_http_smart_pre_t  *pre;
 
-    pre = ngx_http_get_module_ctx(r, ngx_http_smart_module);
+    /*
+     * The state is the post_subrequest data, which survives an internal
+     * redirect of the pre-read (error_page, X-Accel-Redirect); the module
+     * context does not.  A redirected answer is not the record: the
+     * pre-read failed.
+     */
+
+    pre = r->post_subrequest->data;
+    r->header_sent = 1;
+
+    if (r != pre->sr || pre->done) {
+        return NGX_OK;
+    }
+
+    if (ngx_http_get_module_ctx(r, ngx_http_smart_module) == NULL
+        || r->uri_changed || r->error_page)
+    {
+        pre->failed = 1;
+        return NGX_OK;
+    }
 
     pre->status = r->headers_out.status;
+    pre->expect = r->headers_out.content_length_n;
 
     if (r->headers_out.etag != NULL && r->headers_out.etag->hash != 0) {
         pre->etag.len = r->headers_out.etag->value.len;
@@ -352,8 +388,6 @@ ngx_http_smart_precheck_capture_header(ngx_http_request_t *r)
         r->upstream->buffering = 0;
     }
 
-    r->header_sent = 1;
-
     return NGX_OK;
 }
 
@@ -370,8 +404,19 @@ ngx_http_smart_precheck_capture_body(ngx_http_request_t *r, ngx_chain_t *in)
     ngx_http_smart_pre_t       *pre;
     ngx_http_smart_loc_conf_t  *slcf;
 
-    pre = ngx_http_get_module_ctx(r, ngx_http_smart_module);
+    pre = r->post_subrequest->data;
     slcf = ngx_http_get_module_loc_conf(r->main, ngx_http_smart_module);
+
+    if (r != pre->sr || pre->done || pre->failed) {
+        /* not the record: consumed and dropped */
+
+        for (cl = in; cl != NULL; cl = cl->next) {
+            cl->buf->pos = cl->buf->last;
+            cl->buf->file_pos = cl->buf->file_last;
+        }
+
+        return NGX_OK;
+    }
 
     for (cl = in; cl != NULL; cl = cl->next) {
         b = cl->buf;
@@ -472,10 +517,13 @@ ngx_http_smart_pre_judge(ngx_http_request_t *r, ngx_http_smart_ctx_t *ctx,
     ngx_http_smart_pre_t *pre, const smart_policy_preread_t *target,
     ngx_uint_t single, const char **why)
 {
-    u_char                *patient, *cid, *v;
-    size_t                 n;
-    smart_response_t       res;
-    smart_response_req_t   rq;
+    u_char                     *patient, *cid, *v, *base;
+    size_t                      n;
+    smart_response_t            res;
+    smart_response_req_t        rq;
+    ngx_http_smart_loc_conf_t  *slcf;
+
+    slcf = ngx_http_get_module_loc_conf(r, ngx_http_smart_module);
 
     if (pre->failed || pre->status == 0
         || pre->status >= NGX_HTTP_INTERNAL_SERVER_ERROR)
@@ -485,7 +533,8 @@ ngx_http_smart_pre_judge(ngx_http_request_t *r, ngx_http_smart_ctx_t *ctx,
     }
 
     if (pre->status == NGX_HTTP_NOT_FOUND || pre->status == 410) {
-        if (target->create_ok) {
+        /* a deleted (410) record is never brought back under its id */
+        if (target->create_ok && pre->status == NGX_HTTP_NOT_FOUND) {
             /* update-as-create: the body was proven the patient's */
             return SMART_ERR__COUNT;
         }
@@ -512,8 +561,9 @@ ngx_http_smart_pre_judge(ngx_http_request_t *r, ngx_http_smart_ctx_t *ctx,
 
     patient = ngx_http_smart_strz(r->pool, &ctx->claims.patient);
     cid = ngx_http_smart_strz(r->pool, &ctx->cid);
+    base = ngx_http_smart_strz(r->pool, &slcf->fhir_base_url);
 
-    if (patient == NULL || cid == NULL) {
+    if (patient == NULL || cid == NULL || base == NULL) {
         *why = "no memory";
         return SMART_ERR_RESPONSE_UNVERIFIABLE;
     }
@@ -523,6 +573,8 @@ ngx_http_smart_pre_judge(ngx_http_request_t *r, ngx_http_smart_ctx_t *ctx,
     rq.type = target->type;
     rq.patient = (const char *) patient;
     rq.correlation_id = (const char *) cid;
+    rq.base = (const char *) base;
+    rq.body_max = slcf->response_check_max;
 
     (void) smart_response_check(&rq, (const char *) pre->buf, pre->len, &res);
 
@@ -547,7 +599,13 @@ ngx_http_smart_pre_judge(ngx_http_request_t *r, ngx_http_smart_ctx_t *ctx,
     if (single) {
         /* the version read: the ETag, else meta.versionId */
 
-        if (pre->etag.len != 0) {
+        if (pre->etag.len != 0
+            && ngx_strlchr(pre->etag.data, pre->etag.data + pre->etag.len,
+                           ',') == NULL
+            && ngx_strlchr(pre->etag.data, pre->etag.data + pre->etag.len,
+                           '*') == NULL)
+        {
+            /* one entity-tag, as the server sent it */
             pre->version = pre->etag;
 
         } else {
@@ -637,15 +695,28 @@ ngx_http_smart_pre_binary(ngx_http_request_t *r, ngx_http_smart_ctx_t *ctx,
 static ngx_int_t
 ngx_http_smart_pre_if_match(ngx_http_request_t *r, ngx_http_smart_pre_t *pre)
 {
-    u_char     *p;
-    ngx_str_t   value;
+    u_char           *p;
+    ngx_str_t         value;
+    ngx_uint_t        count;
+    ngx_table_elt_t  *h;
 
     static ngx_str_t  name = ngx_string("If-Match");
     static ngx_str_t  name_lc = ngx_string("if-match");
 
-    if (ngx_http_smart_find_header(r, &name, NULL) != NULL) {
+    h = ngx_http_smart_find_header(r, &name, &count);
+
+    if (h != NULL && count == 1
+        && ngx_strlchr(h->value.data, h->value.data + h->value.len, ',')
+           == NULL
+        && ngx_strlchr(h->value.data, h->value.data + h->value.len, '*')
+           == NULL)
+    {
+        /* the client's own guard, one version: kept */
         return NGX_OK;
     }
+
+    /* none, or "*" or a list, which would match any version: the version
+       read replaces it */
 
     if (pre->version.len > 0
         && (pre->version.data[0] == '"'

@@ -239,3 +239,47 @@ X-Reason: scope-insufficient
  'patient-mismatch', 'scope-insufficient']
 --- response_body_unlike eval
 ['p2', 'p2', 'CONTENT', 'CONTENT', 'CONTENT']
+
+=== TEST 11: a pre-read that NGINX redirects (error_page) is no proof: typed refusal, no crash
+--- config eval
+::fhir_location('add_header X-Reason $smart_reason always;',
+                'smart_precheck_request /_dead;')
+. ::fhir_location('add_header X-Reason $smart_reason always;',
+                  'smart_precheck_request /_fake;') =~ s{location /fhir/}{location /fhir2/}r =~ s{smart_fhir_base /fhir/;}{smart_fhir_base /fhir2/;}r
+. <<'_EOC_';
+    error_page 502 504 /50x.html;
+    location = /50x.html {
+        default_type application/fhir+json;
+        return 200 '{"resourceType":"MedicationStatement","id":"ms-mine","status":"active","subject":{"reference":"Patient/p1"},"medicationCodeableConcept":{"text":"x"}}';
+    }
+    location /_dead/ {
+        internal;
+        proxy_pass http://127.0.0.1:1/fhir/;
+    }
+    location /_fake/ {
+        internal;
+        proxy_intercept_errors on;
+        error_page 404 = /50x.html;
+        proxy_pass http://127.0.0.1:$TEST_NGINX_UPSTREAM_PORT/fhir/;
+    }
+_EOC_
+--- upstream_config eval: $::Upstream
+--- raw_request eval
+[::req('DELETE', '/fhir/MedicationStatement/ms-mine'),
+ ::req('DELETE', '/fhir2/MedicationStatement/ms-gone')]
+--- error_code eval
+[503, 503]
+--- response_headers eval
+["X-Reason: data-unavailable", "X-Reason: data-unavailable"]
+
+=== TEST 12: a client's If-Match that would match any version is replaced by the version read
+--- config eval: $::Loc
+--- upstream_config eval: $::Upstream
+--- raw_request eval
+[::req('DELETE', '/fhir/MedicationStatement/ms-mine', undef, 'If-Match: *'),
+ ::req('DELETE', '/fhir/MedicationStatement/ms-mine', undef,
+       'If-Match: W/"1", W/"2"')]
+--- error_code eval
+[201, 201]
+--- response_body_like eval
+['DELETE if-match=W/\"3\"', 'DELETE if-match=W/\"3\"']
