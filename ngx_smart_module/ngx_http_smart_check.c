@@ -166,9 +166,6 @@ ngx_int_t
 ngx_http_smart_check_header(ngx_http_request_t *r, ngx_http_smart_ctx_t *ctx,
     ngx_http_smart_loc_conf_t *slcf, const char **why)
 {
-    ngx_str_t        *ct;
-    ngx_table_elt_t  *ce;
-
     if (r->headers_out.status >= NGX_HTTP_BAD_REQUEST) {
         /* typed by the failure filter, or NGINX's own refusal */
         return NGX_DECLINED;
@@ -196,24 +193,8 @@ ngx_http_smart_check_header(ngx_http_request_t *r, ngx_http_smart_ctx_t *ctx,
         return NGX_ABORT;
     }
 
-    ce = r->headers_out.content_encoding;
-
-    if (ce != NULL && ce->hash != 0 && ce->value.len != 0
-        && !(ce->value.len == sizeof("identity") - 1
-             && ngx_strncasecmp(ce->value.data, (u_char *) "identity",
-                                ce->value.len) == 0))
-    {
-        *why = "the response is compressed";
-        return NGX_ABORT;
-    }
-
-    ct = &r->headers_out.content_type;
-
-    if (ct->len == 0
-        || ngx_strlcasestrn(ct->data, ct->data + ct->len,
-                            (u_char *) "json", 4 - 1) == NULL)
-    {
-        *why = "the response is not JSON";
+    *why = ngx_http_smart_json_body_refusal(r);
+    if (*why != NULL) {
         return NGX_ABORT;
     }
 

@@ -334,8 +334,6 @@ ngx_http_smart_precheck_subrequest(ngx_http_request_t *r)
 ngx_int_t
 ngx_http_smart_precheck_capture_header(ngx_http_request_t *r)
 {
-    ngx_str_t             *ct;
-    ngx_table_elt_t       *ce;
     ngx_http_smart_pre_t  *pre;
 
     /*
@@ -370,19 +368,7 @@ ngx_http_smart_precheck_capture_header(ngx_http_request_t *r)
         }
     }
 
-    ct = &r->headers_out.content_type;
-    ce = r->headers_out.content_encoding;
-
-    if (ct->len == 0
-        || ngx_strlcasestrn(ct->data, ct->data + ct->len,
-                            (u_char *) "json", 4 - 1) == NULL
-        || (ce != NULL && ce->hash != 0 && ce->value.len != 0
-            && !(ce->value.len == sizeof("identity") - 1
-                 && ngx_strncasecmp(ce->value.data, (u_char *) "identity",
-                                    ce->value.len) == 0)))
-    {
-        pre->not_json = 1;
-    }
+    pre->not_json = (ngx_http_smart_json_body_refusal(r) != NULL);
 
     if (r->upstream != NULL) {
         r->upstream->buffering = 0;
@@ -688,8 +674,8 @@ ngx_http_smart_pre_binary(ngx_http_request_t *r, ngx_http_smart_ctx_t *ctx,
 
 /*
  * The write carries the version it was judged on: If-Match W/"v", unless
- * the client sent its own If-Match (kept: the client's guard is the
- * stricter one).
+ * the client sent its own If-Match naming one version (kept: it pins the
+ * version the client means).
  */
 
 static ngx_int_t

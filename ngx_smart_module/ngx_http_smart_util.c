@@ -471,6 +471,41 @@ ngx_http_smart_subrequest_header(ngx_http_request_t *sr, ngx_str_t *key,
 }
 
 
+/*
+ * The response check and the pre-read read a body as it came: identity
+ * encoding and a JSON content type (application/fhir+json, application/
+ * json, ...), or not at all.
+ */
+
+const char *
+ngx_http_smart_json_body_refusal(ngx_http_request_t *r)
+{
+    ngx_str_t        *ct;
+    ngx_table_elt_t  *ce;
+
+    ce = r->headers_out.content_encoding;
+
+    if (ce != NULL && ce->hash != 0 && ce->value.len != 0
+        && !(ce->value.len == sizeof("identity") - 1
+             && ngx_strncasecmp(ce->value.data, (u_char *) "identity",
+                                ce->value.len) == 0))
+    {
+        return "the response is compressed";
+    }
+
+    ct = &r->headers_out.content_type;
+
+    if (ct->len == 0
+        || ngx_strlcasestrn(ct->data, ct->data + ct->len,
+                            (u_char *) "json", 4 - 1) == NULL)
+    {
+        return "the response is not JSON";
+    }
+
+    return NULL;
+}
+
+
 /* A NUL-terminated copy of s in pool; NULL when memory runs out. */
 
 u_char *

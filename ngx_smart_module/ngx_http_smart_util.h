@@ -86,6 +86,11 @@ ngx_int_t ngx_http_smart_subrequest_bare(ngx_http_request_t *r,
 ngx_int_t ngx_http_smart_subrequest_header(ngx_http_request_t *sr,
     ngx_str_t *key, ngx_str_t *lc, ngx_str_t *value);
 
+/* Why a response's body cannot be read as it is by the checks: "the
+   response is compressed" (a Content-Encoding other than identity), "the
+   response is not JSON"; NULL when it can. */
+const char *ngx_http_smart_json_body_refusal(ngx_http_request_t *r);
+
 /* A NUL-terminated copy of s in pool; NULL when memory runs out. */
 u_char *ngx_http_smart_strz(ngx_pool_t *pool, ngx_str_t *s);
 
