@@ -52,6 +52,9 @@ static ngx_int_t ngx_http_smart_body_bytes(ngx_http_request_t *r,
 static ngx_int_t ngx_http_smart_classify(ngx_http_request_t *r,
     ngx_http_smart_loc_conf_t *slcf, ngx_http_smart_ctx_t *ctx,
     ngx_http_smart_headers_t *hs);
+static ngx_int_t ngx_http_smart_decided(ngx_http_request_t *r,
+    ngx_http_smart_loc_conf_t *slcf, ngx_http_smart_ctx_t *ctx,
+    smart_decision_t *d);
 static ngx_int_t ngx_http_smart_decide(ngx_http_request_t *r,
     ngx_http_smart_loc_conf_t *slcf, ngx_http_smart_ctx_t *ctx);
 static ngx_int_t ngx_http_smart_entry_issues(ngx_http_request_t *r,
@@ -180,6 +183,12 @@ ngx_http_smart_access_handler(ngx_http_request_t *r)
         return ngx_http_smart_read_body(r, slcf, ctx);
     }
 
+    if (ngx_http_smart_precheck_pending(r, slcf, ctx)) {
+        /* back after a pre-read: the decision made for this request
+           stands (its body, query and token are the same) */
+        return ngx_http_smart_decided(r, slcf, ctx, ctx->decision);
+    }
+
     rc = ngx_http_smart_classify(r, slcf, ctx, &hs);
 
     if (rc != NGX_OK) {
@@ -210,10 +219,7 @@ static ngx_int_t
 ngx_http_smart_decide(ngx_http_request_t *r, ngx_http_smart_loc_conf_t *slcf,
     ngx_http_smart_ctx_t *ctx)
 {
-    ngx_int_t               rc;
     ngx_uint_t              owned;
-    const char             *why;
-    smart_err_e             err;
     ngx_pool_cleanup_t     *cln, *dcln;
     smart_decision_t       *d;
     smart_scope_set_t      *scopes;
@@ -281,6 +287,20 @@ ngx_http_smart_decide(ngx_http_request_t *r, ngx_http_smart_loc_conf_t *slcf,
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
+    return ngx_http_smart_decided(r, slcf, ctx, d);
+}
+
+
+/* An allowed decision's conditions: the pre-reads, the response check. */
+
+static ngx_int_t
+ngx_http_smart_decided(ngx_http_request_t *r, ngx_http_smart_loc_conf_t *slcf,
+    ngx_http_smart_ctx_t *ctx, smart_decision_t *d)
+{
+    ngx_int_t     rc;
+    const char   *why;
+    smart_err_e   err;
+
     if (d->precheck) {
         /* allowed on condition of pre-reads (ngx_http_smart_precheck.c) */
 
@@ -331,10 +351,8 @@ static ngx_int_t
 ngx_http_smart_entry_issues(ngx_http_request_t *r, ngx_http_smart_ctx_t *ctx,
     smart_decision_t *d)
 {
-    u_char                   *p;
-    size_t                    i;
-    smart_oo_issue_t         *issue;
-    const smart_err_entry_t  *e;
+    size_t             i;
+    smart_oo_issue_t  *issue;
 
     if (d->nentries == 0) {
         return NGX_OK;
@@ -346,20 +364,12 @@ ngx_http_smart_entry_issues(ngx_http_request_t *r, ngx_http_smart_ctx_t *ctx,
     }
 
     for (i = 0; i < d->nentries; i++) {
-        e = smart_err_get(d->entries[i].reason);
-
-        p = ngx_pnalloc(r->pool, sizeof("Bundle.entry[]") + NGX_SIZE_T_LEN);
-        if (p == NULL) {
+        if (ngx_http_smart_entry_issue(r, &issue[i], d->entries[i].index,
+                                       d->entries[i].reason)
+            != NGX_OK)
+        {
             return NGX_ERROR;
         }
-
-        ngx_sprintf(p, "Bundle.entry[%uz]%Z", d->entries[i].index);
-
-        issue[i].severity = "error";
-        issue[i].code = e ? e->fhir_code : NULL;
-        issue[i].details_code = e ? e->code : NULL;
-        issue[i].details_text = e ? e->message : NULL;
-        issue[i].expression = (const char *) p;
     }
 
     ctx->extra = issue;

@@ -268,3 +268,31 @@ ngx_http_smart_render_error(ngx_http_request_t *r, ngx_http_smart_ctx_t *ctx,
 
     return ngx_http_smart_set_out_header(r, &cache_control, &no_store);
 }
+
+
+/* The issue naming Bundle.entry[index] that err refused. */
+
+ngx_int_t
+ngx_http_smart_entry_issue(ngx_http_request_t *r, smart_oo_issue_t *issue,
+    size_t index, smart_err_e err)
+{
+    u_char                   *p;
+    const smart_err_entry_t  *e;
+
+    e = smart_err_get(err);
+
+    p = ngx_pnalloc(r->pool, sizeof("Bundle.entry[]") + NGX_SIZE_T_LEN);
+    if (p == NULL) {
+        return NGX_ERROR;
+    }
+
+    ngx_sprintf(p, "Bundle.entry[%uz]%Z", index);
+
+    issue->severity = "error";
+    issue->code = e ? e->fhir_code : NULL;
+    issue->details_code = e ? e->code : NULL;
+    issue->details_text = e ? e->message : NULL;
+    issue->expression = (const char *) p;
+
+    return NGX_OK;
+}

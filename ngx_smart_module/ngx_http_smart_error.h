@@ -29,5 +29,9 @@ ngx_int_t ngx_http_smart_render_error(ngx_http_request_t *r,
 ngx_int_t ngx_http_smart_prepare_error(ngx_http_request_t *r,
     ngx_http_smart_ctx_t *ctx, smart_err_e err);
 
+/* One issue naming Bundle.entry[index], refused for err. */
+ngx_int_t ngx_http_smart_entry_issue(ngx_http_request_t *r,
+    smart_oo_issue_t *issue, size_t index, smart_err_e err);
+
 
 #endif /* _NGX_HTTP_SMART_ERROR_H_INCLUDED_ */

@@ -11,9 +11,10 @@
  * smart_precheck_request, captured in memory by the filters (never sent
  * to the client, never in a temporary file) and checked by the core's
  * smart_response_check() as a read.  The write goes on only when that
- * version is the patient's; for a single write the version read is sent
- * as If-Match (unless the client sent one), so a change in between is a
- * typed 412 conflict instead of a race.  A 404 or 410 allows only an
+ * version is the patient's, pinned to the version read (smart_pin.h):
+ * If-Match for a single write, entry.request.ifMatch for each entry of a
+ * batch or transaction, so a change in between is the server's 412
+ * instead of a race.  A 404 or 410 allows only an
  * update-as-create, whose body the policy proved the patient's.
  *
  * Pre-reads run one after the other (a transaction names at most
@@ -23,7 +24,9 @@
 
 #include "ngx_http_smart_module.h"
 #include "ngx_http_smart_util.h"
+#include "ngx_http_smart_error.h"
 #include "ngx_http_smart_precheck.h"
+#include "smart_pin.h"
 
 
 /* One request's pre-reads; the module ctx of its pre-read subrequests. */
@@ -34,14 +37,18 @@ typedef struct {
        location decides again and reads again */
     ngx_http_smart_loc_conf_t  *loc;
     ngx_str_t                   uri;
+    ngx_uint_t                  method;
     ngx_uint_t                  next;       /* pre-read in flight / next */
+    ngx_uint_t                  n;          /* pre-reads to make */
     ngx_uint_t                  status;     /* of the one in flight */
     ngx_str_t                   etag;
     u_char                     *buf;
     size_t                      len;
     size_t                      cap;
     off_t                       expect;     /* Content-Length or -1 */
-    ngx_str_t                   version;    /* single write: If-Match */
+    /* the entity-tag of each version read (W/"v"), empty when the server
+       gave none: the write is pinned to it */
+    ngx_str_t                  *tags;
     /* a Binary's securityContext, read next */
     smart_policy_preread_t      follow;
     unsigned                    following:1;
@@ -65,13 +72,25 @@ static ngx_int_t ngx_http_smart_pre_grow(ngx_http_request_t *r,
     ngx_http_smart_pre_t *pre, ngx_http_smart_loc_conf_t *slcf, size_t n);
 static smart_err_e ngx_http_smart_pre_judge(ngx_http_request_t *r,
     ngx_http_smart_ctx_t *ctx, ngx_http_smart_pre_t *pre,
-    const smart_policy_preread_t *target, ngx_uint_t single,
-    const char **why);
+    const smart_policy_preread_t *target, const char **why);
 static smart_err_e ngx_http_smart_pre_binary(ngx_http_request_t *r,
     ngx_http_smart_ctx_t *ctx, ngx_http_smart_pre_t *pre, const char **why);
-static void ngx_http_smart_pre_reset(ngx_http_smart_pre_t *pre);
-static ngx_int_t ngx_http_smart_pre_if_match(ngx_http_request_t *r,
+static ngx_int_t ngx_http_smart_pre_tag(ngx_http_request_t *r,
     ngx_http_smart_pre_t *pre);
+static void ngx_http_smart_pre_reset(ngx_http_smart_pre_t *pre);
+static ngx_uint_t ngx_http_smart_pre_same(ngx_http_request_t *r,
+    ngx_http_smart_loc_conf_t *slcf, ngx_http_smart_pre_t *pre);
+static ngx_int_t ngx_http_smart_pre_refuse(ngx_http_request_t *r,
+    ngx_http_smart_ctx_t *ctx, const smart_decision_t *d, size_t index,
+    smart_err_e err);
+static ngx_int_t ngx_http_smart_pre_pin(ngx_http_request_t *r,
+    ngx_http_smart_ctx_t *ctx, ngx_http_smart_pre_t *pre,
+    const smart_decision_t *d, smart_err_e *err, const char **why);
+static ngx_int_t ngx_http_smart_pre_if_match(ngx_http_request_t *r,
+    ngx_http_smart_pre_t *pre, smart_err_e *err, const char **why);
+static ngx_int_t ngx_http_smart_pre_bundle(ngx_http_request_t *r,
+    ngx_http_smart_ctx_t *ctx, ngx_http_smart_pre_t *pre,
+    const smart_decision_t *d, smart_err_e *err, const char **why);
 
 
 /*
@@ -86,7 +105,6 @@ ngx_http_smart_precheck(ngx_http_request_t *r,
     ngx_http_smart_loc_conf_t *slcf, ngx_http_smart_ctx_t *ctx,
     const smart_decision_t *d, smart_err_e *err, const char **why)
 {
-    ngx_uint_t                       single;
     ngx_http_smart_pre_t            *pre;
     const smart_policy_preread_t  *target;
 
@@ -99,8 +117,7 @@ ngx_http_smart_precheck(ngx_http_request_t *r,
     pre = ctx->pre;
 
     if (pre != NULL
-        && (pre->loc != slcf || pre->uri.len != r->uri.len
-            || ngx_strncmp(pre->uri.data, r->uri.data, r->uri.len) != 0))
+        && (!ngx_http_smart_pre_same(r, slcf, pre) || pre->n != d->nprereads))
     {
         /* an internal redirect: what was proven was for another request */
         pre = NULL;
@@ -112,17 +129,18 @@ ngx_http_smart_precheck(ngx_http_request_t *r,
             return NGX_ERROR;
         }
 
+        pre->tags = ngx_pcalloc(r->pool, d->nprereads * sizeof(ngx_str_t));
+        if (pre->tags == NULL) {
+            return NGX_ERROR;
+        }
+
         pre->parent = ctx;
         pre->loc = slcf;
         pre->uri = r->uri;
+        pre->method = r->method;
+        pre->n = d->nprereads;
         ctx->pre = pre;
     }
-
-    /* the version read guards a single write (If-Match) */
-
-    single = (d->interaction == SMART_FHIR_I_UPDATE
-              || d->interaction == SMART_FHIR_I_PATCH
-              || d->interaction == SMART_FHIR_I_DELETE);
 
     while (pre->next < d->nprereads) {
 
@@ -140,9 +158,9 @@ ngx_http_smart_precheck(ngx_http_request_t *r,
             return NGX_AGAIN;
         }
 
-        *err = ngx_http_smart_pre_judge(r, ctx, pre, target, single, why);
+        *err = ngx_http_smart_pre_judge(r, ctx, pre, target, why);
         if (*err != SMART_ERR__COUNT) {
-            return NGX_DECLINED;
+            return ngx_http_smart_pre_refuse(r, ctx, d, target->index, *err);
         }
 
         ngx_http_smart_pre_reset(pre);
@@ -158,11 +176,65 @@ ngx_http_smart_precheck(ngx_http_request_t *r,
         pre->next++;
     }
 
-    if (single && pre->version.len != 0) {
-        return ngx_http_smart_pre_if_match(r, pre);
+    return ngx_http_smart_pre_pin(r, ctx, pre, d, err, why);
+}
+
+
+/*
+ * 1 when the access handler is back after one of this request's
+ * pre-reads (the same location, URI and method, some still to make): the
+ * decision it holds stands.
+ */
+
+ngx_uint_t
+ngx_http_smart_precheck_pending(ngx_http_request_t *r,
+    ngx_http_smart_loc_conf_t *slcf, ngx_http_smart_ctx_t *ctx)
+{
+    ngx_http_smart_pre_t  *pre;
+
+    pre = ctx->pre;
+
+    return pre != NULL && ctx->decision != NULL
+           && ctx->decision->precheck && pre->n == ctx->decision->nprereads
+           && pre->next < pre->n && ngx_http_smart_pre_same(r, slcf, pre);
+}
+
+
+static ngx_uint_t
+ngx_http_smart_pre_same(ngx_http_request_t *r,
+    ngx_http_smart_loc_conf_t *slcf, ngx_http_smart_pre_t *pre)
+{
+    return pre->loc == slcf && pre->method == r->method
+           && pre->uri.len == r->uri.len
+           && ngx_strncmp(pre->uri.data, r->uri.data, r->uri.len) == 0;
+}
+
+
+/* A refusal; in a Bundle it names the entry (Bundle.entry[i]). */
+
+static ngx_int_t
+ngx_http_smart_pre_refuse(ngx_http_request_t *r, ngx_http_smart_ctx_t *ctx,
+    const smart_decision_t *d, size_t index, smart_err_e err)
+{
+    smart_oo_issue_t  *issue;
+
+    if (d->interaction != SMART_FHIR_I_BATCH
+        && d->interaction != SMART_FHIR_I_TRANSACTION)
+    {
+        return NGX_DECLINED;
     }
 
-    return NGX_OK;
+    issue = ngx_pcalloc(r->pool, sizeof(smart_oo_issue_t));
+    if (issue == NULL
+        || ngx_http_smart_entry_issue(r, issue, index, err) != NGX_OK)
+    {
+        return NGX_ERROR;
+    }
+
+    ctx->extra = issue;
+    ctx->nextra = 1;
+
+    return NGX_DECLINED;
 }
 
 
@@ -501,10 +573,9 @@ ngx_http_smart_pre_grow(ngx_http_request_t *r, ngx_http_smart_pre_t *pre,
 static smart_err_e
 ngx_http_smart_pre_judge(ngx_http_request_t *r, ngx_http_smart_ctx_t *ctx,
     ngx_http_smart_pre_t *pre, const smart_policy_preread_t *target,
-    ngx_uint_t single, const char **why)
+    const char **why)
 {
-    u_char                     *patient, *cid, *v, *base;
-    size_t                      n;
+    u_char                     *patient, *cid, *base;
     smart_response_t            res;
     smart_response_req_t        rq;
     ngx_http_smart_loc_conf_t  *slcf;
@@ -539,10 +610,17 @@ ngx_http_smart_pre_judge(ngx_http_request_t *r, ngx_http_smart_ctx_t *ctx,
         return SMART_ERR_RESPONSE_UNVERIFIABLE;
     }
 
-    if (!pre->following
-        && target->type == smart_fhir_type_index("Binary", 6))
-    {
-        return ngx_http_smart_pre_binary(r, ctx, pre, why);
+    if (!pre->following) {
+        /* the version the write replaces: what it is pinned to */
+
+        if (ngx_http_smart_pre_tag(r, pre) != NGX_OK) {
+            *why = "no memory";
+            return SMART_ERR_RESPONSE_UNVERIFIABLE;
+        }
+
+        if (target->type == smart_fhir_type_index("Binary", 6)) {
+            return ngx_http_smart_pre_binary(r, ctx, pre, why);
+        }
     }
 
     patient = ngx_http_smart_strz(r->pool, &ctx->claims.patient);
@@ -582,34 +660,47 @@ ngx_http_smart_pre_judge(ngx_http_request_t *r, ngx_http_smart_ctx_t *ctx,
 
     smart_response_free(&res);
 
-    if (single) {
-        /* the version read: the ETag, else meta.versionId */
+    return SMART_ERR__COUNT;
+}
 
-        if (pre->etag.len != 0
-            && ngx_strlchr(pre->etag.data, pre->etag.data + pre->etag.len,
-                           ',') == NULL
-            && ngx_strlchr(pre->etag.data, pre->etag.data + pre->etag.len,
-                           '*') == NULL)
-        {
-            /* one entity-tag, as the server sent it */
-            pre->version = pre->etag;
 
-        } else {
-            v = ngx_pnalloc(r->pool, SMART_RESPONSE_VERSION_MAX + 1);
+/*
+ * The entity-tag of the version read: the ETag when it is one tag, else
+ * W/"meta.versionId"; none when the server gave neither.
+ */
 
-            if (v != NULL
-                && smart_response_version((const char *) pre->buf, pre->len,
-                                          (char *) v,
-                                          SMART_RESPONSE_VERSION_MAX + 1, &n)
-                   == 0)
-            {
-                pre->version.data = v;
-                pre->version.len = n;
-            }
-        }
+static ngx_int_t
+ngx_http_smart_pre_tag(ngx_http_request_t *r, ngx_http_smart_pre_t *pre)
+{
+    char        vid[SMART_RESPONSE_VERSION_MAX + 1];
+    size_t      vlen, n;
+    ngx_str_t  *tag;
+
+    tag = &pre->tags[pre->next];
+
+    tag->data = ngx_pnalloc(r->pool, SMART_PIN_TAG_MAX + 1);
+    if (tag->data == NULL) {
+        return NGX_ERROR;
     }
 
-    return SMART_ERR__COUNT;
+    if (smart_response_version((const char *) pre->buf, pre->len, vid,
+                               sizeof(vid), &vlen)
+        != 0)
+    {
+        vlen = 0;
+    }
+
+    if (smart_pin_tag(pre->etag.len ? (const char *) pre->etag.data : NULL,
+                      pre->etag.len, vlen ? vid : NULL, vlen,
+                      (char *) tag->data, SMART_PIN_TAG_MAX + 1, &n)
+        != 0)
+    {
+        n = 0;
+    }
+
+    tag->len = n;
+
+    return NGX_OK;
 }
 
 
@@ -673,55 +764,145 @@ ngx_http_smart_pre_binary(ngx_http_request_t *r, ngx_http_smart_ctx_t *ctx,
 
 
 /*
- * The write carries the version it was judged on: If-Match W/"v", unless
- * the client sent its own If-Match naming one version (kept: it pins the
- * version the client means).
+ * Every pre-read proved its record: the write is pinned to the versions
+ * read (smart_pin.h).  A server that gave no version leaves its write
+ * unpinned (docs/scopes.md, "Writes by id: the pre-read").
  */
 
 static ngx_int_t
-ngx_http_smart_pre_if_match(ngx_http_request_t *r, ngx_http_smart_pre_t *pre)
+ngx_http_smart_pre_pin(ngx_http_request_t *r, ngx_http_smart_ctx_t *ctx,
+    ngx_http_smart_pre_t *pre, const smart_decision_t *d, smart_err_e *err,
+    const char **why)
 {
-    u_char           *p;
-    ngx_str_t         value;
+    switch (d->interaction) {
+
+    case SMART_FHIR_I_UPDATE:
+    case SMART_FHIR_I_PATCH:
+    case SMART_FHIR_I_DELETE:
+        return ngx_http_smart_pre_if_match(r, pre, err, why);
+
+    case SMART_FHIR_I_BATCH:
+    case SMART_FHIR_I_TRANSACTION:
+        return ngx_http_smart_pre_bundle(r, ctx, pre, d, err, why);
+
+    default:
+        return NGX_OK;
+    }
+}
+
+
+/*
+ * A single write: If-Match is the version read, unless the client's own
+ * names that version (kept); "*" or a list, which would match any
+ * version, are replaced; another version is a conflict.
+ */
+
+static ngx_int_t
+ngx_http_smart_pre_if_match(ngx_http_request_t *r, ngx_http_smart_pre_t *pre,
+    smart_err_e *err, const char **why)
+{
     ngx_uint_t        count;
+    smart_pin_e       pin;
     ngx_table_elt_t  *h;
 
     static ngx_str_t  name = ngx_string("If-Match");
     static ngx_str_t  name_lc = ngx_string("if-match");
 
-    h = ngx_http_smart_find_header(r, &name, &count);
-
-    if (h != NULL && count == 1
-        && ngx_strlchr(h->value.data, h->value.data + h->value.len, ',')
-           == NULL
-        && ngx_strlchr(h->value.data, h->value.data + h->value.len, '*')
-           == NULL)
-    {
-        /* the client's own guard, one version: kept */
+    if (pre->tags[0].len == 0) {
         return NGX_OK;
     }
 
-    /* none, or "*" or a list, which would match any version: the version
-       read replaces it */
+    h = ngx_http_smart_find_header(r, &name, &count);
 
-    if (pre->version.len > 0
-        && (pre->version.data[0] == '"'
-            || (pre->version.len > 2 && pre->version.data[0] == 'W'
-                && pre->version.data[1] == '/')))
-    {
-        value = pre->version;
+    if (h == NULL || count > 1) {
+        /* none, or several (a list): the version read replaces them */
+        pin = SMART_PIN_SET;
 
     } else {
-        value.len = sizeof("W/\"\"") - 1 + pre->version.len;
-        value.data = ngx_pnalloc(r->pool, value.len);
-        if (value.data == NULL) {
-            return NGX_ERROR;
-        }
-
-        p = ngx_cpymem(value.data, "W/\"", 3);
-        p = ngx_cpymem(p, pre->version.data, pre->version.len);
-        *p = '"';
+        pin = smart_pin_client((const char *) h->value.data, h->value.len,
+                               (const char *) pre->tags[0].data,
+                               pre->tags[0].len);
     }
 
-    return ngx_http_smart_set_in_header(r, &name, &name_lc, &value);
+    switch (pin) {
+
+    case SMART_PIN_KEEP:
+        return NGX_OK;
+
+    case SMART_PIN_SET:
+        return ngx_http_smart_set_in_header(r, &name, &name_lc,
+                                            &pre->tags[0]);
+
+    default:
+        *err = SMART_ERR_CONFLICT;
+        *why = "If-Match names another version than the current one";
+        return NGX_DECLINED;
+    }
+}
+
+
+/*
+ * A batch or transaction: each entry written after a pre-read gets
+ * request.ifMatch, in a copy of the body that replaces the one read.
+ */
+
+static ngx_int_t
+ngx_http_smart_pre_bundle(ngx_http_request_t *r, ngx_http_smart_ctx_t *ctx,
+    ngx_http_smart_pre_t *pre, const smart_decision_t *d, smart_err_e *err,
+    const char **why)
+{
+    char               *out;
+    size_t              i, n, outlen, entry;
+    ngx_int_t           rc;
+    smart_pin_e         pin;
+    smart_pin_entry_t  *pins;
+
+    pins = ngx_palloc(r->pool, d->nprereads * sizeof(smart_pin_entry_t));
+    if (pins == NULL) {
+        return NGX_ERROR;
+    }
+
+    n = 0;
+
+    for (i = 0; i < d->nprereads; i++) {
+        if (pre->tags[i].len != 0) {
+            pins[n].index = d->prereads[i].index;
+            pins[n].tag = (const char *) pre->tags[i].data;
+            pins[n].len = pre->tags[i].len;
+            n++;
+        }
+    }
+
+    if (n == 0) {
+        return NGX_OK;
+    }
+
+    pin = smart_pin_bundle((const char *) ctx->req_body.data,
+                           ctx->req_body.len, pins, n, &out, &outlen, &entry);
+
+    switch (pin) {
+
+    case SMART_PIN_SET:
+        break;
+
+    case SMART_PIN_CONFLICT:
+        *err = SMART_ERR_CONFLICT;
+        *why = "an entry's ifMatch names another version than the current "
+               "one";
+        return ngx_http_smart_pre_refuse(r, ctx, d, entry, *err);
+
+    case SMART_PIN_NOMEM:
+        return NGX_ERROR;
+
+    default:
+        *err = SMART_ERR_REQUEST_INVALID;
+        *why = "the bundle's entries cannot be pinned to the versions read";
+        return NGX_DECLINED;
+    }
+
+    rc = ngx_http_smart_replace_body(r, &ctx->req_body, (u_char *) out,
+                                     outlen);
+    free(out);
+
+    return rc;
 }

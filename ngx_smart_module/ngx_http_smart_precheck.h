@@ -18,6 +18,11 @@ ngx_int_t ngx_http_smart_precheck(ngx_http_request_t *r,
     ngx_http_smart_loc_conf_t *slcf, ngx_http_smart_ctx_t *ctx,
     const smart_decision_t *d, smart_err_e *err, const char **why);
 
+/* 1 when the access handler is back after one of this request's
+   pre-reads: the decision in ctx stands. */
+ngx_uint_t ngx_http_smart_precheck_pending(ngx_http_request_t *r,
+    ngx_http_smart_loc_conf_t *slcf, ngx_http_smart_ctx_t *ctx);
+
 /* Whether r is a pre-read this module started. */
 ngx_uint_t ngx_http_smart_precheck_subrequest(ngx_http_request_t *r);
 

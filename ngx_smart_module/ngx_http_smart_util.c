@@ -522,3 +522,53 @@ ngx_http_smart_strz(ngx_pool_t *pool, ngx_str_t *s)
 
     return p;
 }
+
+
+/*
+ * Replaces the request body read into memory (request_body_in_single_buf)
+ * with a copy of data: the upstream receives it with its own length (the
+ * proxy module sends content_length_n; the client's Content-Length header
+ * is never copied).  *held, the module's view of the body, follows.
+ */
+
+ngx_int_t
+ngx_http_smart_replace_body(ngx_http_request_t *r, ngx_str_t *held,
+    u_char *data, size_t len)
+{
+    u_char       *p;
+    ngx_buf_t    *b;
+    ngx_chain_t  *cl;
+
+    if (r->request_body == NULL) {
+        return NGX_ERROR;
+    }
+
+    b = ngx_create_temp_buf(r->pool, len);
+    cl = ngx_alloc_chain_link(r->pool);
+    p = ngx_pnalloc(r->pool, NGX_OFF_T_LEN);
+
+    if (b == NULL || cl == NULL || p == NULL) {
+        return NGX_ERROR;
+    }
+
+    b->last = ngx_cpymem(b->pos, data, len);
+    b->last_buf = 1;
+    b->last_in_chain = 1;
+
+    cl->buf = b;
+    cl->next = NULL;
+
+    r->request_body->bufs = cl;
+    r->headers_in.content_length_n = len;
+
+    if (r->headers_in.content_length != NULL) {
+        r->headers_in.content_length->value.data = p;
+        r->headers_in.content_length->value.len =
+                                       ngx_sprintf(p, "%uz", len) - p;
+    }
+
+    held->data = b->pos;
+    held->len = len;
+
+    return NGX_OK;
+}

@@ -91,6 +91,11 @@ ngx_int_t ngx_http_smart_subrequest_header(ngx_http_request_t *sr,
    response is not JSON"; NULL when it can. */
 const char *ngx_http_smart_json_body_refusal(ngx_http_request_t *r);
 
+/* Replaces the request body read into memory with a copy of data[0..len)
+   (the upstream gets it with its length); *held becomes that copy. */
+ngx_int_t ngx_http_smart_replace_body(ngx_http_request_t *r, ngx_str_t *held,
+    u_char *data, size_t len);
+
 /* A NUL-terminated copy of s in pool; NULL when memory runs out. */
 u_char *ngx_http_smart_strz(ngx_pool_t *pool, ngx_str_t *s);
 

@@ -75,6 +75,18 @@ our $Upstream = record('ms-mine', 'p1') . record('ms-other', 'p2')
         }
 _EOC_
 
+# the upstream's answer to a bundle: X-Body is the body it received
+our $Echo = <<'_EOC_';
+        location = /fhir/ {
+            add_header X-Body $request_body always;
+            proxy_pass http://127.0.0.1:$TEST_NGINX_UPSTREAM_PORT/_echo;
+        }
+        location = /_echo {
+            default_type application/fhir+json;
+            return 200 '{"resourceType":"Bundle","type":"transaction-response"}';
+        }
+_EOC_
+
 run_tests();
 
 __DATA__
@@ -94,14 +106,21 @@ __DATA__
  'PATCH if-match=W/\\"3\\"']
 --- upstream_requests: 6
 
-=== TEST 2: the client's own If-Match is kept
+=== TEST 2: the client's own If-Match naming the version read is kept; another version is a conflict
 --- config eval: $::Loc
 --- upstream_config eval: $::Upstream
 --- raw_request eval
-::req('DELETE', '/fhir/MedicationStatement/ms-mine', undef,
-      'If-Match: W/"2"')
---- error_code: 201
---- response_body_like: DELETE if-match=W/"2"
+[::req('DELETE', '/fhir/MedicationStatement/ms-mine', undef,
+       'If-Match: "3"'),
+ ::req('DELETE', '/fhir/MedicationStatement/ms-mine', undef,
+       'If-Match: W/"2"')]
+--- error_code eval
+[201, 409]
+--- response_body_like eval
+['DELETE if-match=\"3\"', '"code":"conflict"']
+--- response_body_unlike eval
+['W/', 'DELETE']
+--- upstream_requests: 3
 
 === TEST 3: another patient's record is never written
 --- config eval: $::Loc
@@ -168,6 +187,8 @@ X-Reason: scope-insufficient
 [403]
 --- response_headers eval
 ["X-Reason: patient-mismatch"]
+--- response_body_like eval
+['"expression":\["Bundle.entry\[1\]"\]']
 --- upstream_requests: 2
 
 === TEST 8: more writes by id than smart_precheck_max: refused before any pre-read
@@ -283,3 +304,41 @@ _EOC_
 [201, 201]
 --- response_body_like eval
 ['DELETE if-match=W/\"3\"', 'DELETE if-match=W/\"3\"']
+
+
+=== TEST 13: a transaction's entries are pinned to the versions read (entry.request.ifMatch)
+--- config eval: $::Loc
+--- upstream_config eval: $::Upstream . $::Echo
+--- raw_request eval
+[::req('POST', '/fhir/',
+    '{"resourceType":"Bundle","type":"transaction","entry":['
+    . '{"request":{"method":"DELETE","url":"MedicationStatement/ms-mine",'
+    . '"ifMatch":"*"}},'
+    . '{"request":{"method":"DELETE","url":"MedicationStatement/ms-mine"}},'
+    . '{"resource":' . ::ms('ms-gone', 'p1') . ','
+    . '"request":{"method":"PUT","url":"MedicationStatement/ms-gone"}}]}')]
+--- error_code eval
+[200]
+--- response_headers eval
+['X-Body: {"resourceType":"Bundle","type":"transaction","entry":['
+ . '{"request":{"method":"DELETE","url":"MedicationStatement/ms-mine",'
+ . '"ifMatch":"W/\\"3\\""}},'
+ . '{"request":{"ifMatch":"W/\\"3\\"","method":"DELETE",'
+ . '"url":"MedicationStatement/ms-mine"}},'
+ . '{"resource":' . ::ms('ms-gone', 'p1') . ','
+ . '"request":{"method":"PUT","url":"MedicationStatement/ms-gone"}}]}']
+--- upstream_requests: 5
+
+=== TEST 14: a transaction entry's ifMatch naming another version: conflict, named, nothing written
+--- config eval: $::Loc
+--- upstream_config eval: $::Upstream . $::Echo
+--- raw_request eval
+[::req('POST', '/fhir/',
+    '{"resourceType":"Bundle","type":"transaction","entry":['
+    . '{"request":{"method":"DELETE","url":"MedicationStatement/ms-mine",'
+    . '"ifMatch":"W/\\"2\\""}}]}')]
+--- error_code eval
+[409]
+--- response_body_like eval
+['"expression":\["Bundle.entry\[0\]"\]']
+--- upstream_requests: 1
