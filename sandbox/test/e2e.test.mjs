@@ -235,6 +235,41 @@ test('the medication app writes its own record by id: create, read back, update,
     const again = await fhir('GET', `MedicationStatement/${id}`, { token: t });
     assert.equal(again.body.status, 'completed');
 
+    // patch by id (JSON Patch): pre-read, then pinned to the version read
+    const p = await fhir('PATCH', `MedicationStatement/${id}`, { token: t,
+        contentType: 'application/json-patch+json',
+        body: [{ op: 'replace', path: '/status', value: 'stopped' }] });
+    assert.equal(p.status, 200, p.text);
+    assert.equal(p.body.status, 'stopped');
+    assert.equal(p.body.subject.reference, 'Patient/syn-0001');
+    assert.ok((await lab.upstreamSaw(p)).length >= 2, 'a pre-read, then the patch');
+
+    // a guard naming another version than the current one: refused before
+    // the server, nothing written
+    const stale = await fhir('PATCH', `MedicationStatement/${id}`, { token: t,
+        refusedByGateway: true,
+        contentType: 'application/json-patch+json',
+        headers: { 'If-Match': `W/"${again.body.meta.versionId}"` },
+        body: [{ op: 'replace', path: '/status', value: 'active' }] });
+    assert.equal(stale.status, 409, stale.text);
+    assert.equal(stale.code, 'conflict');
+    const current = await fhir('GET', `MedicationStatement/${id}`, { token: t });
+    assert.equal(current.body.status, 'stopped');
+
+    // a transaction updating it by id: the entry is pre-read and pinned
+    // (entry.request.ifMatch), and the server applies it
+    const tx = await fhir('POST', '', { token: t, body: {
+        resourceType: 'Bundle', type: 'transaction', entry: [{
+            resource: { ...medicationStatement('syn-0001'), id, status: 'completed' },
+            request: { method: 'PUT', url: `MedicationStatement/${id}` },
+        }] } });
+    assert.equal(tx.status, 200, tx.text);
+    assert.match(tx.body.entry[0].response.status, /^200/);
+    const afterTx = await fhir('GET', `MedicationStatement/${id}`, { token: t });
+    assert.equal(afterTx.body.status, 'completed');
+    assert.equal(Number(afterTx.body.meta.versionId),
+                 Number(current.body.meta.versionId) + 1);
+
     // another patient's record: never written
     const other = await fhir('GET', 'MedicationStatement?patient=syn-0002&_count=1',
         { token: tokens.backend.access_token });
@@ -365,7 +400,7 @@ test('every response left exactly one audit record that matches it', async () =>
             assert.equal(f.decision, 'deny');
             assert.equal(f.reason, r.code);
             assert.equal(f.client_id, '');
-        } else if (r.status === 403 || r.status === 406) {
+        } else if (r.status === 403 || r.status === 406 || opts.refusedByGateway) {
             assert.equal(f.decision, 'deny');
             assert.equal(f.reason, r.code);
         } else {
