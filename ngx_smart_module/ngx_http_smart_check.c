@@ -43,12 +43,7 @@ ngx_http_smart_check_prepare(ngx_http_request_t *r, ngx_http_smart_ctx_t *ctx)
 {
     ngx_table_elt_t  *ae;
 
-    static ngx_str_t  accept = ngx_string("Accept");
-    static ngx_str_t  accept_lc = ngx_string("accept");
-    static ngx_str_t  json = ngx_string("application/fhir+json");
     static ngx_str_t  encoding = ngx_string("Accept-Encoding");
-    static ngx_str_t  encoding_lc = ngx_string("accept-encoding");
-    static ngx_str_t  identity = ngx_string("identity");
 
     if (ngx_http_smart_check_wants_xml(r)) {
         return NGX_DECLINED;
@@ -61,12 +56,7 @@ ngx_http_smart_check_prepare(ngx_http_request_t *r, ngx_http_smart_ctx_t *ctx)
         ctx->ck_ae = ae->value;
     }
 
-    if (ngx_http_smart_set_in_header(r, &accept, &accept_lc, &json)
-        != NGX_OK
-        || ngx_http_smart_set_in_header(r, &encoding, &encoding_lc,
-                                        &identity)
-           != NGX_OK)
-    {
+    if (ngx_http_smart_want_json(r, 0) != NGX_OK) {
         return NGX_ERROR;
     }
 

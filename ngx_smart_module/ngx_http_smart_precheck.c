@@ -313,12 +313,6 @@ ngx_http_smart_pre_headers(ngx_http_request_t *r, ngx_http_request_t *sr)
     ngx_table_elt_t  *h, *auth;
 
     static ngx_str_t  auth_name = ngx_string("Authorization");
-    static ngx_str_t  accept = ngx_string("Accept");
-    static ngx_str_t  accept_lc = ngx_string("accept");
-    static ngx_str_t  json = ngx_string("application/fhir+json");
-    static ngx_str_t  encoding = ngx_string("Accept-Encoding");
-    static ngx_str_t  encoding_lc = ngx_string("accept-encoding");
-    static ngx_str_t  identity = ngx_string("identity");
 
     auth = ngx_http_smart_find_header(r, &auth_name, NULL);
 
@@ -342,12 +336,7 @@ ngx_http_smart_pre_headers(ngx_http_request_t *r, ngx_http_request_t *sr)
     ctx = ngx_http_get_module_ctx(r, ngx_http_smart_module);
     slcf = ngx_http_get_module_loc_conf(r, ngx_http_smart_module);
 
-    if (ngx_http_smart_subrequest_header(sr, &accept, &accept_lc, &json)
-        != NGX_OK
-        || ngx_http_smart_subrequest_header(sr, &encoding, &encoding_lc,
-                                            &identity)
-           != NGX_OK)
-    {
+    if (ngx_http_smart_want_json(sr, 1) != NGX_OK) {
         return NGX_ERROR;
     }
 

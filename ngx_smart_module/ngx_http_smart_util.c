@@ -572,3 +572,40 @@ ngx_http_smart_replace_body(ngx_http_request_t *r, ngx_str_t *held,
 
     return NGX_OK;
 }
+
+
+/*
+ * Asks the upstream for the whole answer as FHIR JSON without compression
+ * (Accept: application/fhir+json, Accept-Encoding: identity), which is
+ * what the checks can read: in r's own header list, or in a bare
+ * subrequest's (bare: ngx_http_smart_subrequest_bare()).
+ */
+
+ngx_int_t
+ngx_http_smart_want_json(ngx_http_request_t *r, ngx_uint_t bare)
+{
+    ngx_uint_t  i;
+
+    static ngx_str_t  hdr[3][2] = {
+        { ngx_string("Accept"), ngx_string("accept") },
+        { ngx_string("Accept-Encoding"), ngx_string("accept-encoding") },
+        { ngx_null_string, ngx_null_string }
+    };
+    static ngx_str_t  val[2] = {
+        ngx_string("application/fhir+json"),
+        ngx_string("identity")
+    };
+
+    for (i = 0; hdr[i][0].len != 0; i++) {
+        if ((bare ? ngx_http_smart_subrequest_header(r, &hdr[i][0],
+                                                     &hdr[i][1], &val[i])
+                  : ngx_http_smart_set_in_header(r, &hdr[i][0], &hdr[i][1],
+                                                 &val[i]))
+            != NGX_OK)
+        {
+            return NGX_ERROR;
+        }
+    }
+
+    return NGX_OK;
+}

@@ -86,6 +86,10 @@ ngx_int_t ngx_http_smart_subrequest_bare(ngx_http_request_t *r,
 ngx_int_t ngx_http_smart_subrequest_header(ngx_http_request_t *sr,
     ngx_str_t *key, ngx_str_t *lc, ngx_str_t *value);
 
+/* Asks the upstream for FHIR JSON without compression: in r's own header
+   list, or (bare) in a bare subrequest's. */
+ngx_int_t ngx_http_smart_want_json(ngx_http_request_t *r, ngx_uint_t bare);
+
 /* Why a response's body cannot be read as it is by the checks: "the
    response is compressed" (a Content-Encoding other than identity), "the
    response is not JSON"; NULL when it can. */
