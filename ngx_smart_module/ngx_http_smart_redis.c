@@ -57,6 +57,8 @@ typedef enum {
 struct ngx_http_smart_redis_s {
     ngx_http_smart_redis_conf_t    *conf;
     redisAsyncContext              *ac;
+    ngx_str_t                       host;           /* connected to */
+    in_port_t                       port;
     ngx_connection_t               *c;
     ngx_log_t                      *log;
 
@@ -97,10 +99,27 @@ struct ngx_http_smart_redis_s {
     unsigned                        blocked:1;      /* a reserve failed */
     unsigned                        error_reply:1;  /* parsing a '-' */
     unsigned                        negative:1;     /* $-1 */
+    unsigned                        urgent:1;       /* the owner waits */
+    unsigned                        asking:1;       /* a sentinel */
+    unsigned                        found:1;        /* master[] is news */
+
+    ngx_uint_t                      sentinel;       /* to ask next */
+    ngx_uint_t                      asked;          /* failed this round */
+    in_port_t                       master_port;
+    u_char                          master[NGX_SOCKADDR_STRLEN + 1];
 };
 
 
 static ngx_uint_t ngx_http_smart_redis_level(ngx_http_smart_redis_t *rd);
+static void ngx_http_smart_redis_target(ngx_http_smart_redis_t *rd);
+static void ngx_http_smart_redis_retry(ngx_http_smart_redis_t *rd);
+static ngx_uint_t ngx_http_smart_redis_failover(ngx_http_smart_redis_t *rd);
+static ngx_int_t ngx_http_smart_redis_ask(ngx_http_smart_redis_t *rd);
+static ngx_int_t ngx_http_smart_redis_send_argv(ngx_http_smart_redis_t *rd,
+    redisCallbackFn *fn, int argc, const char **argv, const size_t *argvlen);
+static void ngx_http_smart_redis_handshake_done(ngx_http_smart_redis_t *rd);
+static ngx_int_t ngx_http_smart_redis_master_addr(ngx_http_smart_redis_t *rd,
+    redisReply *reply);
 static void ngx_http_smart_redis_schedule(ngx_http_smart_redis_t *rd);
 static void ngx_http_smart_redis_drop(ngx_http_smart_redis_t *rd);
 static void ngx_http_smart_redis_progress(ngx_http_smart_redis_t *rd);
@@ -134,6 +153,10 @@ static void ngx_http_smart_redis_on_disconnect(const redisAsyncContext *ac,
     int status);
 static void ngx_http_smart_redis_on_handshake(redisAsyncContext *ac,
     void *r, void *privdata);
+static void ngx_http_smart_redis_on_master(redisAsyncContext *ac,
+    void *r, void *privdata);
+static void ngx_http_smart_redis_on_role(redisAsyncContext *ac,
+    void *r, void *privdata);
 
 
 ngx_http_smart_redis_t *
@@ -164,6 +187,7 @@ ngx_http_smart_redis_create(ngx_cycle_t *cycle,
     rd->state_handler = state;
     rd->drain = drain;
     rd->data = data;
+    ngx_http_smart_redis_target(rd);
 
     rd->connect_timer.handler = ngx_http_smart_redis_connect_timeout;
     rd->connect_timer.data = rd;
@@ -211,6 +235,34 @@ ngx_http_smart_redis_ready(ngx_http_smart_redis_t *rd)
 
 
 void
+ngx_http_smart_redis_urgent(ngx_http_smart_redis_t *rd)
+{
+    ngx_msec_int_t  left;
+
+    if (rd->urgent || rd->destroying
+        || rd->state == NGX_HTTP_SMART_REDIS_READY)
+    {
+        return;
+    }
+
+    rd->urgent = 1;
+
+    if (!rd->retry_timer.timer_set) {
+        return;
+    }
+
+    /* a long wait already planned is cut short */
+
+    left = (ngx_msec_int_t) (rd->retry_timer.timer.key - ngx_current_msec);
+
+    if (left > NGX_HTTP_SMART_REDIS_BACKOFF_URGENT) {
+        ngx_del_timer(&rd->retry_timer);
+        ngx_http_smart_redis_schedule(rd);
+    }
+}
+
+
+void
 ngx_http_smart_redis_connect(ngx_http_smart_redis_t *rd)
 {
     redisAsyncContext  *ac;
@@ -224,29 +276,31 @@ ngx_http_smart_redis_connect(ngx_http_smart_redis_t *rd)
         ngx_del_timer(&rd->retry_timer);
     }
 
-    /* the host is numeric (resolved at configuration time): no DNS here */
+    ngx_http_smart_redis_target(rd);
 
-    ac = redisAsyncConnect((char *) rd->conf->host.data, rd->conf->port);
+    /* the host is numeric (checked before): no DNS here */
+
+    ac = redisAsyncConnect((char *) rd->host.data, rd->port);
     if (ac == NULL) {
         ngx_log_error(NGX_LOG_ERR, rd->log, 0,
                       "smart: redis: out of memory connecting");
-        ngx_http_smart_redis_schedule(rd);
+        ngx_http_smart_redis_retry(rd);
         return;
     }
 
     if (ac->err) {
         ngx_log_error(ngx_http_smart_redis_level(rd), rd->log, 0,
                       "smart: redis connect to %V:%d failed: %s",
-                      &rd->conf->host, (int) rd->conf->port, ac->errstr);
+                      &rd->host, (int) rd->port, ac->errstr);
         redisAsyncFree(ac);
-        ngx_http_smart_redis_schedule(rd);
+        ngx_http_smart_redis_retry(rd);
         return;
     }
 
     c = ngx_get_connection(ac->c.fd, rd->log);
     if (c == NULL) {
         redisAsyncFree(ac);
-        ngx_http_smart_redis_schedule(rd);
+        ngx_http_smart_redis_retry(rd);
         return;
     }
 
@@ -438,6 +492,10 @@ ngx_http_smart_redis_schedule(ngx_http_smart_redis_t *rd)
         delay = NGX_HTTP_SMART_REDIS_BACKOFF_MAX;
     }
 
+    if (rd->urgent && delay > NGX_HTTP_SMART_REDIS_BACKOFF_URGENT) {
+        delay = NGX_HTTP_SMART_REDIS_BACKOFF_URGENT;
+    }
+
     delay = delay / 2 + (ngx_msec_t) ngx_random() % (delay / 2 + 1);
     rd->attempts++;
 
@@ -499,7 +557,7 @@ ngx_http_smart_redis_connect_timeout(ngx_event_t *ev)
 
     ngx_log_error(ngx_http_smart_redis_level(rd), rd->log, 0,
                   "smart: redis connect to %V:%d timed out",
-                  &rd->conf->host, (int) rd->conf->port);
+                  &rd->host, (int) rd->port);
 
     ngx_http_smart_redis_drop(rd);
 }
@@ -512,7 +570,7 @@ ngx_http_smart_redis_progress_timeout(ngx_event_t *ev)
 
     ngx_log_error(NGX_LOG_ERR, rd->log, 0,
                   "smart: redis %V:%d did not answer within %M ms, "
-                  "reconnecting", &rd->conf->host, (int) rd->conf->port,
+                  "reconnecting", &rd->host, (int) rd->port,
                   rd->conf->command_timeout);
 
     ngx_http_smart_redis_drop(rd);
@@ -660,7 +718,7 @@ ngx_http_smart_redis_send(ngx_http_smart_redis_t *rd)
 
         ngx_log_error(NGX_LOG_ERR, rd->log, err,
                       "smart: redis %V:%d send() failed",
-                      &rd->conf->host, (int) rd->conf->port);
+                      &rd->host, (int) rd->port);
         ngx_http_smart_redis_drop(rd);
         return;
     }
@@ -879,7 +937,7 @@ invalid:
 
     ngx_log_error(NGX_LOG_ERR, rd->log, 0,
                   "smart: redis %V:%d sent an unexpected reply, reconnecting",
-                  &rd->conf->host, (int) rd->conf->port);
+                  &rd->host, (int) rd->port);
     ngx_http_smart_redis_drop(rd);
 
     return NGX_DONE;
@@ -897,7 +955,7 @@ ngx_http_smart_redis_answer(ngx_http_smart_redis_t *rd, ngx_int_t rc)
     if (rd->pending == 0) {
         ngx_log_error(NGX_LOG_ERR, rd->log, 0,
                       "smart: redis %V:%d sent a reply to no command, "
-                      "reconnecting", &rd->conf->host, (int) rd->conf->port);
+                      "reconnecting", &rd->host, (int) rd->port);
         ngx_http_smart_redis_drop(rd);
         return NGX_DONE;
     }
@@ -907,6 +965,18 @@ ngx_http_smart_redis_answer(ngx_http_smart_redis_t *rd, ngx_int_t rc)
     rd->pending--;
 
     ngx_http_smart_redis_progress(rd);
+
+    if (rc == NGX_DECLINED && ngx_http_smart_redis_failover(rd)) {
+        ngx_log_error(NGX_LOG_ERR, rd->log, 0,
+                      "smart: redis %V:%d is read-only (a replica now), "
+                      "reconnecting", &rd->host, (int) rd->port);
+
+        /* sent again with the others the connection had not answered */
+
+        rd->reply(rd->data, NGX_ERROR, NULL, privdata);
+        ngx_http_smart_redis_drop(rd);
+        return NGX_DONE;
+    }
 
     /* the text only goes with an error reply (NGX_DECLINED) */
 
@@ -1091,11 +1161,11 @@ ngx_http_smart_redis_cleanup(void *data)
     if (rd->was_ready) {
         ngx_log_error(NGX_LOG_ERR, rd->log, 0,
                       "smart: redis %V:%d connection lost",
-                      &rd->conf->host, (int) rd->conf->port);
+                      &rd->host, (int) rd->port);
         rd->was_ready = 0;
     }
 
-    ngx_http_smart_redis_schedule(rd);
+    ngx_http_smart_redis_retry(rd);
     ngx_http_smart_redis_post(rd);
 }
 
@@ -1103,7 +1173,6 @@ ngx_http_smart_redis_cleanup(void *data)
 static void
 ngx_http_smart_redis_on_connect(const redisAsyncContext *cac, int status)
 {
-    int                      argc;
     char                     db[NGX_INT_T_LEN + 1];
     size_t                   argvlen[2];
     const char              *argv[2];
@@ -1120,30 +1189,40 @@ ngx_http_smart_redis_on_connect(const redisAsyncContext *cac, int status)
     if (status != REDIS_OK) {
         ngx_log_error(ngx_http_smart_redis_level(rd), rd->log, 0,
                       "smart: redis connect to %V:%d failed: %s",
-                      &rd->conf->host, (int) rd->conf->port, ac->errstr);
+                      &rd->host, (int) rd->port, ac->errstr);
         rd->state = NGX_HTTP_SMART_REDIS_CLOSING;
         return;                 /* hiredis frees the context next */
     }
 
     rd->state = NGX_HTTP_SMART_REDIS_HANDSHAKE;
 
-    /* AUTH, SELECT and a PING, pipelined; ready when the PING answers */
+    if (rd->asking) {
+        if (ngx_http_smart_redis_ask(rd) != NGX_OK) {
+            goto failed;
+        }
+
+        ngx_http_smart_redis_progress(rd);
+        return;
+    }
+
+    /*
+     * AUTH, SELECT, with sentinels a ROLE, and a PING, pipelined; ready
+     * when the PING answers
+     */
 
     if (rd->conf->password.len != 0) {
         argv[0] = "AUTH";
         argvlen[0] = 4;
         argv[1] = (const char *) rd->conf->password.data;
         argvlen[1] = rd->conf->password.len;
-        argc = 2;
 
-        if (redisAsyncCommandArgv(ac, ngx_http_smart_redis_on_handshake, rd,
-                                  argc, argv, argvlen)
-            != REDIS_OK)
+        if (ngx_http_smart_redis_send_argv(rd,
+                                           ngx_http_smart_redis_on_handshake,
+                                           2, argv, argvlen)
+            != NGX_OK)
         {
             goto failed;
         }
-
-        rd->handshake++;
     }
 
     if (rd->conf->db != 0) {
@@ -1153,27 +1232,35 @@ ngx_http_smart_redis_on_connect(const redisAsyncContext *cac, int status)
         argvlen[1] = ngx_sprintf((u_char *) db, "%ui", rd->conf->db)
                      - (u_char *) db;
 
-        if (redisAsyncCommandArgv(ac, ngx_http_smart_redis_on_handshake, rd,
-                                  2, argv, argvlen)
-            != REDIS_OK)
+        if (ngx_http_smart_redis_send_argv(rd,
+                                           ngx_http_smart_redis_on_handshake,
+                                           2, argv, argvlen)
+            != NGX_OK)
         {
             goto failed;
         }
-
-        rd->handshake++;
     }
 
-    argv[0] = "PING";
+    argv[0] = "ROLE";
     argvlen[0] = 4;
 
-    if (redisAsyncCommandArgv(ac, ngx_http_smart_redis_on_handshake, rd,
-                              1, argv, argvlen)
-        != REDIS_OK)
+    if (rd->conf->nsentinels != 0
+        && ngx_http_smart_redis_send_argv(rd, ngx_http_smart_redis_on_role,
+                                          1, argv, argvlen)
+           != NGX_OK)
     {
         goto failed;
     }
 
-    rd->handshake++;
+    argv[0] = "PING";
+
+    if (ngx_http_smart_redis_send_argv(rd, ngx_http_smart_redis_on_handshake,
+                                       1, argv, argvlen)
+        != NGX_OK)
+    {
+        goto failed;
+    }
+
     ngx_http_smart_redis_progress(rd);
 
     return;
@@ -1190,6 +1277,24 @@ failed:
                   "smart: redis handshake could not be sent");
 
     ngx_http_smart_redis_drop_later(rd);
+}
+
+
+/* A handshake command, its reply awaited by fn. */
+
+static ngx_int_t
+ngx_http_smart_redis_send_argv(ngx_http_smart_redis_t *rd,
+    redisCallbackFn *fn, int argc, const char **argv, const size_t *argvlen)
+{
+    if (redisAsyncCommandArgv(rd->ac, fn, rd, argc, argv, argvlen)
+        != REDIS_OK)
+    {
+        return NGX_ERROR;
+    }
+
+    rd->handshake++;
+
+    return NGX_OK;
 }
 
 
@@ -1221,12 +1326,21 @@ ngx_http_smart_redis_on_handshake(redisAsyncContext *ac, void *r,
     if (reply->type == REDIS_REPLY_ERROR) {
         ngx_log_error(NGX_LOG_ERR, rd->log, 0,
                       "smart: redis %V:%d refused the handshake: %*s",
-                      &rd->conf->host, (int) rd->conf->port,
+                      &rd->host, (int) rd->port,
                       (size_t) ngx_min(reply->len, 200), reply->str);
         ngx_http_smart_redis_drop(rd);
         return;
     }
 
+    ngx_http_smart_redis_handshake_done(rd);
+}
+
+
+/* One handshake reply was right: ready when it was the last. */
+
+static void
+ngx_http_smart_redis_handshake_done(ngx_http_smart_redis_t *rd)
+{
     if (rd->handshake != 0) {
         ngx_http_smart_redis_progress(rd);
         return;
@@ -1234,14 +1348,242 @@ ngx_http_smart_redis_on_handshake(redisAsyncContext *ac, void *r,
 
     rd->state = NGX_HTTP_SMART_REDIS_READY;
     rd->attempts = 0;
+    rd->urgent = 0;
 
     if (!rd->was_ready) {
         ngx_log_error(NGX_LOG_NOTICE, rd->log, 0,
                       "smart: redis %V:%d connected",
-                      &rd->conf->host, (int) rd->conf->port);
+                      &rd->host, (int) rd->port);
     }
 
     rd->was_ready = 1;
     ngx_http_smart_redis_progress(rd);
     ngx_http_smart_redis_post(rd);
+}
+
+
+/* --- Sentinel ------------------------------------------------------------ */
+
+/*
+ * Where the next connection goes: the configured address; with sentinels,
+ * the master a sentinel has just named, or else the next sentinel to ask.
+ */
+
+static void
+ngx_http_smart_redis_target(ngx_http_smart_redis_t *rd)
+{
+    ngx_http_smart_redis_addr_t  *a;
+
+    rd->asking = 0;
+
+    if (rd->conf->nsentinels == 0) {
+        rd->host = rd->conf->host;
+        rd->port = rd->conf->port;
+        return;
+    }
+
+    if (rd->found) {
+        rd->host.data = rd->master;
+        rd->host.len = ngx_strlen(rd->master);
+        rd->port = rd->master_port;
+        return;
+    }
+
+    a = &rd->conf->sentinels[rd->sentinel];
+    rd->host = a->host;
+    rd->port = a->port;
+    rd->asking = 1;
+}
+
+
+/*
+ * A connection has ended.  With sentinels, the next step comes at once
+ * when a sentinel has just named the master, or has failed and others of
+ * this round are left to ask; a master that failed or was lost is asked
+ * for again, of the next sentinel, after the backoff.
+ */
+
+static void
+ngx_http_smart_redis_retry(ngx_http_smart_redis_t *rd)
+{
+    ngx_uint_t  n;
+
+    n = rd->conf->nsentinels;
+
+    if (n == 0) {
+        ngx_http_smart_redis_schedule(rd);
+        return;
+    }
+
+    if (!rd->asking || !rd->found) {
+        rd->found = 0;
+        rd->sentinel = (rd->sentinel + 1) % n;
+    }
+
+    if (rd->asking && (rd->found || ++rd->asked < n)) {
+        if (rd->found) {
+            rd->asked = 0;
+        }
+
+        if (!rd->retry_timer.timer_set) {
+            ngx_add_timer(&rd->retry_timer, 1);
+        }
+
+        return;
+    }
+
+    rd->asked = 0;
+    ngx_http_smart_redis_schedule(rd);
+}
+
+
+/* On a sentinel: where is the master? */
+
+static ngx_int_t
+ngx_http_smart_redis_ask(ngx_http_smart_redis_t *rd)
+{
+    size_t       argvlen[3];
+    const char  *argv[3];
+
+    argv[0] = "SENTINEL";
+    argvlen[0] = 8;
+    argv[1] = "get-master-addr-by-name";
+    argvlen[1] = 23;
+    argv[2] = (const char *) rd->conf->master.data;
+    argvlen[2] = rd->conf->master.len;
+
+    return ngx_http_smart_redis_send_argv(rd, ngx_http_smart_redis_on_master,
+                                          3, argv, argvlen);
+}
+
+
+static void
+ngx_http_smart_redis_on_master(redisAsyncContext *ac, void *r,
+    void *privdata)
+{
+    redisReply              *reply = r;
+    ngx_http_smart_redis_t  *rd = privdata;
+
+    if (reply == NULL || rd->state != NGX_HTTP_SMART_REDIS_HANDSHAKE) {
+        return;                 /* the context is going away */
+    }
+
+    rd->handshake--;
+
+    if (ngx_http_smart_redis_master_addr(rd, reply) == NGX_OK) {
+        rd->found = 1;
+    }
+
+    /* done with this sentinel (the free is deferred by hiredis) */
+
+    ngx_http_smart_redis_drop(rd);
+}
+
+
+/* The reply [host, port]: the master's address, numeric. */
+
+static ngx_int_t
+ngx_http_smart_redis_master_addr(ngx_http_smart_redis_t *rd,
+    redisReply *reply)
+{
+    u_char      *host;
+    size_t       len;
+    ngx_int_t    port;
+#if (NGX_HAVE_INET6)
+    u_char       buf[16];
+#endif
+
+    if (reply->type != REDIS_REPLY_ARRAY || reply->elements != 2
+        || reply->element[0]->type != REDIS_REPLY_STRING
+        || reply->element[1]->type != REDIS_REPLY_STRING)
+    {
+        ngx_log_error(NGX_LOG_ERR, rd->log, 0,
+                      "smart: redis sentinel %V:%d does not name a master "
+                      "\"%V\"%s%*s", &rd->host, (int) rd->port,
+                      &rd->conf->master,
+                      reply->type == REDIS_REPLY_ERROR ? ": " : "",
+                      reply->type == REDIS_REPLY_ERROR
+                      ? (size_t) ngx_min(reply->len, 200) : 0,
+                      reply->type == REDIS_REPLY_ERROR ? reply->str : "");
+        return NGX_DECLINED;
+    }
+
+    host = (u_char *) reply->element[0]->str;
+    len = reply->element[0]->len;
+    port = ngx_atoi((u_char *) reply->element[1]->str,
+                    reply->element[1]->len);
+
+    if (port < 1 || port > 65535 || len == 0 || len > NGX_SOCKADDR_STRLEN
+        || (ngx_inet_addr(host, len) == INADDR_NONE
+#if (NGX_HAVE_INET6)
+            && ngx_inet6_addr(host, len, buf) != NGX_OK
+#endif
+           ))
+    {
+        ngx_log_error(NGX_LOG_ERR, rd->log, 0,
+                      "smart: redis sentinel %V:%d names an invalid address "
+                      "for master \"%V\"", &rd->host, (int) rd->port,
+                      &rd->conf->master);
+        return NGX_DECLINED;
+    }
+
+    if (rd->master_port != (in_port_t) port
+        || ngx_strlen(rd->master) != len
+        || ngx_strncmp(rd->master, host, len) != 0)
+    {
+        ngx_log_error(NGX_LOG_NOTICE, rd->log, 0,
+                      "smart: redis sentinel %V:%d: master \"%V\" is at "
+                      "%*s:%i", &rd->host, (int) rd->port, &rd->conf->master,
+                      len, host, port);
+    }
+
+    ngx_memcpy(rd->master, host, len);
+    rd->master[len] = '\0';
+    rd->master_port = (in_port_t) port;
+
+    return NGX_OK;
+}
+
+
+/* A sentinel may be stale: the master named must say it is one. */
+
+static void
+ngx_http_smart_redis_on_role(redisAsyncContext *ac, void *r, void *privdata)
+{
+    redisReply              *reply = r;
+    ngx_http_smart_redis_t  *rd = privdata;
+
+    if (reply == NULL || rd->state != NGX_HTTP_SMART_REDIS_HANDSHAKE) {
+        return;                 /* the context is going away */
+    }
+
+    rd->handshake--;
+
+    if (reply->type == REDIS_REPLY_ARRAY && reply->elements > 0
+        && reply->element[0]->type == REDIS_REPLY_STRING
+        && reply->element[0]->len == 6
+        && ngx_strncmp(reply->element[0]->str, "master", 6) == 0)
+    {
+        ngx_http_smart_redis_handshake_done(rd);
+        return;
+    }
+
+    ngx_log_error(NGX_LOG_ERR, rd->log, 0,
+                  "smart: redis %V:%d is not the master \"%V\", "
+                  "asking the sentinels again",
+                  &rd->host, (int) rd->port, &rd->conf->master);
+
+    ngx_http_smart_redis_drop(rd);
+}
+
+
+/*
+ * An error reply that means the server no longer takes writes because it
+ * was made a replica (failover): the command is lost, not refused.
+ */
+
+static ngx_uint_t
+ngx_http_smart_redis_failover(ngx_http_smart_redis_t *rd)
+{
+    return rd->err_len >= 8 && ngx_strncmp(rd->err, "READONLY", 8) == 0;
 }
