@@ -968,14 +968,20 @@ ngx_http_smart_redis_answer(ngx_http_smart_redis_t *rd, ngx_int_t rc)
 
     if (rc == NGX_DECLINED && ngx_http_smart_redis_failover(rd)) {
         ngx_log_error(NGX_LOG_ERR, rd->log, 0,
-                      "smart: redis %V:%d is read-only (a replica now), "
-                      "reconnecting", &rd->host, (int) rd->port);
+                      "smart: redis %V:%d cannot take writes, "
+                      "reconnecting: %*s", &rd->host, (int) rd->port,
+                      rd->err_len, rd->err);
 
         /* sent again with the others the connection had not answered */
 
         rd->reply(rd->data, NGX_ERROR, NULL, privdata);
         ngx_http_smart_redis_drop(rd);
         return NGX_DONE;
+    }
+
+    if (rc == NGX_OK) {
+        /* the backoff starts again once a server takes a command */
+        rd->attempts = 0;
     }
 
     /* the text only goes with an error reply (NGX_DECLINED) */
@@ -1347,7 +1353,6 @@ ngx_http_smart_redis_handshake_done(ngx_http_smart_redis_t *rd)
     }
 
     rd->state = NGX_HTTP_SMART_REDIS_READY;
-    rd->attempts = 0;
     rd->urgent = 0;
 
     if (!rd->was_ready) {
@@ -1579,11 +1584,18 @@ ngx_http_smart_redis_on_role(redisAsyncContext *ac, void *r, void *privdata)
 
 /*
  * An error reply that means the server no longer takes writes because it
- * was made a replica (failover): the command is lost, not refused.
+ * was made a replica (failover), or, with sentinels, because it lost its
+ * replicas (min-replicas-to-write: a replica may have been promoted): the
+ * command is lost, not refused, and the master is looked for again.
  */
 
 static ngx_uint_t
 ngx_http_smart_redis_failover(ngx_http_smart_redis_t *rd)
 {
-    return rd->err_len >= 8 && ngx_strncmp(rd->err, "READONLY", 8) == 0;
+    if (rd->err_len >= 8 && ngx_strncmp(rd->err, "READONLY", 8) == 0) {
+        return 1;
+    }
+
+    return rd->conf->nsentinels != 0 && rd->err_len >= 10
+           && ngx_strncmp(rd->err, "NOREPLICAS", 10) == 0;
 }

@@ -7,7 +7,8 @@ package Smart::Load;
 #   ... faults ...
 #   my $n = $l->stop;      # responses received (any status)
 #   my $c = Smart::Load::count(\@entries);
-#   # { records, distinct, duplicates, missing, workers }
+#   # { records, distinct, duplicates, missing, which, workers }
+#   # (which: the missing records as "worker:seq")
 #
 # The client is a forked child sending one request per connection, about
 # every $o{gap} s (default 2 ms), until stop() (SIGTERM: the request in
@@ -84,14 +85,15 @@ sub count {
         $seen{"$w:$s"}++;
         $max{$w} = $s if !defined $max{$w} || $s > $max{$w};
     }
-    my $missing = 0;
-    for my $w (keys %max) {
-        $missing += grep { !$seen{"$w:$_"} } 1 .. $max{$w};
+    my @missing;
+    for my $w (sort keys %max) {
+        push @missing, map { "$w:$_" } grep { !$seen{"$w:$_"} } 1 .. $max{$w};
     }
     my $distinct = scalar keys %seen;
     return { records => scalar @$entries, distinct => $distinct,
              duplicates => scalar(@$entries) - $distinct,
-             missing => $missing, workers => scalar keys %max };
+             missing => scalar @missing, which => \@missing,
+             workers => scalar keys %max };
 }
 
 1;
