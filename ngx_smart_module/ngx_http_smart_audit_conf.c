@@ -418,6 +418,16 @@ ngx_http_smart_audit_redis_param(ngx_conf_t *cf,
         return NGX_OK;
     }
 
+    if (ngx_strncmp(v->data, "wait=", 5) == 0) {
+        n = ngx_atoi(v->data + 5, v->len - 5);
+        if (n == NGX_ERROR || n > 16) {
+            return NGX_DECLINED;
+        }
+
+        amcf->redis.wait = (ngx_uint_t) n;
+        return NGX_OK;
+    }
+
     if (ngx_strncmp(v->data, "stream=", 7) == 0) {
         amcf->stream.data = v->data + 7;
         amcf->stream.len = v->len - 7;

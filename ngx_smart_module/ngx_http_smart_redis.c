@@ -88,6 +88,12 @@ struct ngx_http_smart_redis_s {
     u_char                         *in;             /* IN bytes */
     void                          **fifo;           /* PIPELINE slots */
     ngx_uint_t                      fifo_head;
+    ngx_uint_t                      held;           /* answered, unwaited */
+    ngx_uint_t                      unwaited;       /* committed since */
+    u_char                         *rcs;            /* held outcomes */
+    size_t                          wait_len;       /* 0: no WAIT */
+    u_char                          wait_cmd[64];
+    int64_t                         num;            /* a ':' reply */
 
     ngx_http_smart_redis_parse_e    pstate;
     off_t                           bulk;           /* $: left to skip */
@@ -99,6 +105,7 @@ struct ngx_http_smart_redis_s {
     unsigned                        blocked:1;      /* a reserve failed */
     unsigned                        error_reply:1;  /* parsing a '-' */
     unsigned                        negative:1;     /* $-1 */
+    unsigned                        int_reply:1;    /* parsing a ':' */
     unsigned                        urgent:1;       /* the owner waits */
     unsigned                        asking:1;       /* a sentinel */
     unsigned                        found:1;        /* master[] is news */
@@ -111,6 +118,14 @@ struct ngx_http_smart_redis_s {
 
 
 static ngx_uint_t ngx_http_smart_redis_level(ngx_http_smart_redis_t *rd);
+static ngx_int_t ngx_http_smart_redis_deliver(ngx_http_smart_redis_t *rd,
+    ngx_int_t rc);
+static ngx_int_t ngx_http_smart_redis_waited(ngx_http_smart_redis_t *rd,
+    ngx_int_t rc);
+static void ngx_http_smart_redis_wait_init(ngx_http_smart_redis_t *rd);
+static void ngx_http_smart_redis_number(ngx_http_smart_redis_t *rd,
+    u_char *p, u_char *last);
+static void ngx_http_smart_redis_wait_append(ngx_http_smart_redis_t *rd);
 static void ngx_http_smart_redis_target(ngx_http_smart_redis_t *rd);
 static void ngx_http_smart_redis_retry(ngx_http_smart_redis_t *rd);
 static ngx_uint_t ngx_http_smart_redis_failover(ngx_http_smart_redis_t *rd);
@@ -159,6 +174,10 @@ static void ngx_http_smart_redis_on_role(redisAsyncContext *ac,
     void *r, void *privdata);
 
 
+/* The fifo slot of a WAIT the adapter sent after a batch (wait=N). */
+static u_char  ngx_http_smart_redis_wait_mark;
+
+
 ngx_http_smart_redis_t *
 ngx_http_smart_redis_create(ngx_cycle_t *cycle,
     ngx_http_smart_redis_conf_t *conf, ngx_http_smart_redis_reply_pt reply,
@@ -188,6 +207,15 @@ ngx_http_smart_redis_create(ngx_cycle_t *cycle,
     rd->drain = drain;
     rd->data = data;
     ngx_http_smart_redis_target(rd);
+
+    if (conf->wait != 0) {
+        rd->rcs = ngx_pnalloc(cycle->pool, NGX_HTTP_SMART_REDIS_PIPELINE);
+        if (rd->rcs == NULL) {
+            return NULL;
+        }
+
+        ngx_http_smart_redis_wait_init(rd);
+    }
 
     rd->connect_timer.handler = ngx_http_smart_redis_connect_timeout;
     rd->connect_timer.data = rd;
@@ -341,12 +369,16 @@ ngx_http_smart_redis_buffer(ngx_http_smart_redis_t *rd, size_t *room)
         return NULL;
     }
 
-    if (rd->pending == NGX_HTTP_SMART_REDIS_PIPELINE) {
+    /* with wait=N, room is kept for the WAIT that ends the batch */
+
+    if (rd->pending + (rd->wait_len != 0) >= NGX_HTTP_SMART_REDIS_PIPELINE
+        || NGX_HTTP_SMART_REDIS_OUT - rd->out_last < rd->wait_len)
+    {
         rd->blocked = 1;
         return NULL;
     }
 
-    *room = NGX_HTTP_SMART_REDIS_OUT - rd->out_last;
+    *room = NGX_HTTP_SMART_REDIS_OUT - rd->out_last - rd->wait_len;
 
     return rd->out + rd->out_last;
 }
@@ -357,22 +389,28 @@ ngx_http_smart_redis_reserve(ngx_http_smart_redis_t *rd, size_t len)
 {
     size_t  n;
 
-    if (!ngx_http_smart_redis_ready(rd) || len > NGX_HTTP_SMART_REDIS_OUT) {
+    if (!ngx_http_smart_redis_ready(rd)
+        || len > NGX_HTTP_SMART_REDIS_OUT - rd->wait_len)
+    {
         return NULL;
     }
 
-    if (rd->pending == NGX_HTTP_SMART_REDIS_PIPELINE) {
+    /* with wait=N, room is kept for the WAIT that ends the batch */
+
+    if (rd->pending + (rd->wait_len != 0) >= NGX_HTTP_SMART_REDIS_PIPELINE) {
         rd->blocked = 1;
         return NULL;
     }
 
-    if (NGX_HTTP_SMART_REDIS_OUT - rd->out_last < len) {
+    if (NGX_HTTP_SMART_REDIS_OUT - rd->out_last < len + rd->wait_len) {
 
         /* what a short send() left: moved to the front */
 
         n = rd->out_last - rd->out_pos;
 
-        if (rd->out_pos != 0 && NGX_HTTP_SMART_REDIS_OUT - n >= len) {
+        if (rd->out_pos != 0
+            && NGX_HTTP_SMART_REDIS_OUT - n >= len + rd->wait_len)
+        {
             ngx_memmove(rd->out, rd->out + rd->out_pos, n);
             rd->out_pos = 0;
             rd->out_last = n;
@@ -399,6 +437,7 @@ ngx_http_smart_redis_commit(ngx_http_smart_redis_t *rd, size_t len,
     rd->out_last += len;
     rd->fifo[(rd->fifo_head + rd->pending) % NGX_HTTP_SMART_REDIS_PIPELINE]
         = privdata;
+    rd->unwaited++;
 
     if (rd->pending++ == 0 && rd->handshake == 0) {
         ngx_http_smart_redis_progress(rd);
@@ -691,6 +730,8 @@ ngx_http_smart_redis_send(ngx_http_smart_redis_t *rd)
 
     c = rd->c;
 
+    ngx_http_smart_redis_wait_append(rd);
+
     while (rd->out_pos < rd->out_last) {
         n = send(c->fd, rd->out + rd->out_pos, rd->out_last - rd->out_pos, 0);
 
@@ -802,11 +843,14 @@ ngx_http_smart_redis_parse(ngx_http_smart_redis_t *rd, u_char *p,
             case '+':
             case ':':
                 rd->error_reply = 0;
+                rd->int_reply = (p[-1] == ':');
+                rd->num = 0;
                 rd->pstate = NGX_HTTP_SMART_REDIS_P_LINE;
                 break;
 
             case '-':
                 rd->error_reply = 1;
+                rd->int_reply = 0;
                 rd->err_len = 0;
                 rd->pstate = NGX_HTTP_SMART_REDIS_P_LINE;
                 break;
@@ -827,6 +871,10 @@ ngx_http_smart_redis_parse(ngx_http_smart_redis_t *rd, u_char *p,
         case NGX_HTTP_SMART_REDIS_P_LINE:
 
             lf = ngx_strlchr(p, end, LF);
+
+            if (rd->int_reply) {
+                ngx_http_smart_redis_number(rd, p, lf != NULL ? lf : end);
+            }
 
             if (rd->error_reply) {
                 n = ngx_min((size_t) ((lf != NULL ? lf : end) - p),
@@ -949,10 +997,9 @@ invalid:
 static ngx_int_t
 ngx_http_smart_redis_answer(ngx_http_smart_redis_t *rd, ngx_int_t rc)
 {
-    void       *privdata;
-    ngx_str_t   err;
+    ngx_uint_t  slot;
 
-    if (rd->pending == 0) {
+    if (rd->pending == rd->held) {
         ngx_log_error(NGX_LOG_ERR, rd->log, 0,
                       "smart: redis %V:%d sent a reply to no command, "
                       "reconnecting", &rd->host, (int) rd->port);
@@ -960,31 +1007,59 @@ ngx_http_smart_redis_answer(ngx_http_smart_redis_t *rd, ngx_int_t rc)
         return NGX_DONE;
     }
 
-    privdata = rd->fifo[rd->fifo_head];
-    rd->fifo_head = (rd->fifo_head + 1) % NGX_HTTP_SMART_REDIS_PIPELINE;
-    rd->pending--;
-
-    ngx_http_smart_redis_progress(rd);
-
     if (rc == NGX_DECLINED && ngx_http_smart_redis_failover(rd)) {
         ngx_log_error(NGX_LOG_ERR, rd->log, 0,
                       "smart: redis %V:%d cannot take writes, "
                       "reconnecting: %*s", &rd->host, (int) rd->port,
                       rd->err_len, rd->err);
 
-        /* sent again with the others the connection had not answered */
+        /* this command is lost with all the connection has not answered */
 
-        rd->reply(rd->data, NGX_ERROR, NULL, privdata);
         ngx_http_smart_redis_drop(rd);
         return NGX_DONE;
     }
+
+    slot = (rd->fifo_head + rd->held) % NGX_HTTP_SMART_REDIS_PIPELINE;
+
+    if (rd->fifo[slot] == &ngx_http_smart_redis_wait_mark) {
+        return ngx_http_smart_redis_waited(rd, rc);
+    }
+
+    if (rd->wait_len != 0) {
+        /* held until the batch's WAIT answers */
+        rd->rcs[slot] = (u_char) (rc == NGX_OK);
+        rd->held++;
+        ngx_http_smart_redis_progress(rd);
+        return NGX_OK;
+    }
+
+    return ngx_http_smart_redis_deliver(rd, rc);
+}
+
+
+/* The oldest command's outcome goes to its owner. */
+
+static ngx_int_t
+ngx_http_smart_redis_deliver(ngx_http_smart_redis_t *rd, ngx_int_t rc)
+{
+    void       *privdata;
+    ngx_str_t   err;
+
+    privdata = rd->fifo[rd->fifo_head];
+    rd->fifo_head = (rd->fifo_head + 1) % NGX_HTTP_SMART_REDIS_PIPELINE;
+    rd->pending--;
+
+    ngx_http_smart_redis_progress(rd);
 
     if (rc == NGX_OK) {
         /* the backoff starts again once a server takes a command */
         rd->attempts = 0;
     }
 
-    /* the text only goes with an error reply (NGX_DECLINED) */
+    /*
+     * the text only goes with an error reply (NGX_DECLINED); for one held
+     * until a WAIT answered, it is the batch's last error text
+     */
 
     err.data = rd->err;
     err.len = (rc == NGX_DECLINED) ? rd->err_len : 0;
@@ -993,6 +1068,96 @@ ngx_http_smart_redis_answer(ngx_http_smart_redis_t *rd, ngx_int_t rc)
 
     return (rd->state == NGX_HTTP_SMART_REDIS_READY && rd->c != NULL)
            ? NGX_OK : NGX_DONE;
+}
+
+
+/*
+ * The batch's WAIT answered: when enough replicas have the batch, its
+ * outcomes go to their owners; else the batch is lost (the connection is
+ * dropped: its commands are sent again or spooled by their owners).
+ */
+
+static ngx_int_t
+ngx_http_smart_redis_waited(ngx_http_smart_redis_t *rd, ngx_int_t rc)
+{
+    if (rc != NGX_OK || rd->num < (int64_t) rd->conf->wait) {
+        ngx_log_error(NGX_LOG_ERR, rd->log, 0,
+                      "smart: redis %V:%d: %L of %ui replicas confirmed a "
+                      "batch within %M ms, reconnecting",
+                      &rd->host, (int) rd->port,
+                      rc == NGX_OK ? rd->num : (int64_t) 0, rd->conf->wait,
+                      rd->conf->command_timeout / 2);
+        ngx_http_smart_redis_drop(rd);
+        return NGX_DONE;
+    }
+
+    while (rd->held != 0) {
+        rd->held--;
+
+        if (ngx_http_smart_redis_deliver(rd,
+                                         rd->rcs[rd->fifo_head]
+                                         ? NGX_OK : NGX_DECLINED)
+            != NGX_OK)
+        {
+            return NGX_DONE;
+        }
+    }
+
+    /* the WAIT's own slot */
+
+    rd->fifo_head = (rd->fifo_head + 1) % NGX_HTTP_SMART_REDIS_PIPELINE;
+    rd->pending--;
+    ngx_http_smart_redis_progress(rd);
+
+    return NGX_OK;
+}
+
+
+/* Ends the batch committed since the last WAIT with a WAIT (room kept). */
+
+static void
+ngx_http_smart_redis_wait_append(ngx_http_smart_redis_t *rd)
+{
+    if (rd->wait_len == 0 || rd->unwaited == 0) {
+        return;
+    }
+
+    ngx_memcpy(rd->out + rd->out_last, rd->wait_cmd, rd->wait_len);
+    rd->out_last += rd->wait_len;
+    rd->fifo[(rd->fifo_head + rd->pending) % NGX_HTTP_SMART_REDIS_PIPELINE]
+        = &ngx_http_smart_redis_wait_mark;
+    rd->pending++;
+    rd->unwaited = 0;
+}
+
+
+static void
+ngx_http_smart_redis_wait_init(ngx_http_smart_redis_t *rd)
+{
+    u_char  n[NGX_INT_T_LEN], t[NGX_INT_T_LEN];
+    size_t  nl, tl;
+
+    nl = ngx_sprintf(n, "%ui", rd->conf->wait) - n;
+    tl = ngx_sprintf(t, "%M", rd->conf->command_timeout / 2) - t;
+
+    rd->wait_len = ngx_sprintf(rd->wait_cmd,
+                               "*3\r\n$4\r\nWAIT\r\n$%uz\r\n%*s\r\n"
+                               "$%uz\r\n%*s\r\n", nl, nl, n, tl, tl, t)
+                   - rd->wait_cmd;
+}
+
+
+/* The digits of an integer reply, p[0..last) of it (it may come in parts). */
+
+static void
+ngx_http_smart_redis_number(ngx_http_smart_redis_t *rd, u_char *p,
+    u_char *last)
+{
+    for ( /* void */ ; p < last; p++) {
+        if (*p >= '0' && *p <= '9' && rd->num < NGX_MAX_INT32_VALUE) {
+            rd->num = rd->num * 10 + (*p - '0');
+        }
+    }
 }
 
 
@@ -1031,10 +1196,14 @@ ngx_http_smart_redis_fail(ngx_http_smart_redis_t *rd)
         rd->fifo_head = (rd->fifo_head + 1) % NGX_HTTP_SMART_REDIS_PIPELINE;
         rd->pending--;
 
-        rd->reply(rd->data, NGX_ERROR, NULL, privdata);
+        if (privdata != &ngx_http_smart_redis_wait_mark) {
+            rd->reply(rd->data, NGX_ERROR, NULL, privdata);
+        }
     }
 
     rd->fifo_head = 0;
+    rd->held = 0;
+    rd->unwaited = 0;
     rd->out_pos = 0;
     rd->out_last = 0;
     rd->pstate = NGX_HTTP_SMART_REDIS_P_TYPE;

@@ -69,6 +69,7 @@ typedef struct {
     ngx_uint_t                      nsentinels;
     ngx_str_t                       master;
     ngx_uint_t                      db;
+    ngx_uint_t                      wait;       /* replicas, 0: no WAIT */
     ngx_str_t                       password;   /* empty: no AUTH */
     ngx_msec_t                      connect_timeout;
     ngx_msec_t                      command_timeout;

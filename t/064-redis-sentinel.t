@@ -1,16 +1,18 @@
 # Redis Sentinel (issue 15, docs/audit.md "Sentinel and failover"): one
 # master, one replica and three redis-sentinel processes (Debian's
 # packages) on loopback; the gateway finds the master through the
-# sentinels (smart_audit_redis sentinel=... master=...).  A failover is
-# forced (SENTINEL failover) under load; afterwards every record is in the
-# new master's stream, none missing by the workers' sequence numbers
-# (duplicates allowed, and counted).  The master runs as a hospital's
-# should (min-replicas-to-write 1): once its replica is promoted it refuses
-# writes (-NOREPLICAS) instead of acknowledging records that its demotion
-# would throw away; the gateway takes that, and -READONLY, as a failover:
-# the records are sent again or spooled, and the sentinels asked again.
-# Also: a sentinel that is down is skipped, the form's configuration
-# errors, and a master name no sentinel knows (records spooled).
+# sentinels (smart_audit_redis sentinel=... master=...), skipping one that
+# is down.  A failover is forced (SENTINEL failover) under load; then every
+# record is in the new master's stream, none missing by the workers'
+# sequence numbers (duplicates allowed, and counted).  As a hospital
+# should, the master runs with min-replicas-to-write 1 (once its replica is
+# promoted it refuses writes, -NOREPLICAS, instead of acknowledging records
+# its demotion would throw away) and the gateway with wait=1 (a batch is
+# acknowledged once a replica has it: without it, a record acknowledged
+# just before the promotion was missing in one run of two).  -NOREPLICAS
+# and -READONLY are taken as a failover: the records are sent again or
+# spooled, the sentinels asked again.  Also: a master name no sentinel
+# knows (records spooled), and the form's configuration errors.
 
 use strict;
 use warnings;
@@ -114,7 +116,8 @@ not the master
 
 === TEST 2: a failover forced under load: every record in the new master
 --- http_config
-    smart_audit_redis sentinel=$TEST_NGINX_SENTINELS master=audit stream=s2;
+    smart_audit_redis sentinel=$TEST_NGINX_SENTINELS master=audit stream=s2
+                      wait=1;
     smart_audit_spool $TEST_NGINX_SERVROOT/logs/spool;
 --- config eval: $::Loc
 --- more_headers eval: ::bearer()
@@ -165,3 +168,82 @@ GET /fhir/Patient/123
  qr/master "audit" is at 127\.0\.0\.1:$ENV{TEST_NGINX_NEW_PORT}/]
 --- no_error_log
 audit record lost
+
+=== TEST 3: a master name no sentinel knows: every sentinel asked, records spooled
+--- http_config
+    smart_audit_redis sentinel=$TEST_NGINX_SENTINELS master=nosuch stream=s3;
+    smart_audit_spool $TEST_NGINX_SERVROOT/logs/spool;
+--- config eval: $::Loc
+--- more_headers eval: ::bearer()
+--- request_delay: 0.3
+--- request
+GET /fhir/Patient/123
+--- error_code: 200
+--- stop_hook eval
+sub {
+    my ($r, $name) = @_;
+    my $cid = $r->[0]{headers}{'x-correlation-id'}[0];
+    my $spooled = '';
+    for my $f (glob("$ENV{TEST_NGINX_SERVROOT}/logs/spool.*")) {
+        open my $fh, '<', $f or next;
+        local $/;
+        $spooled .= <$fh>;
+    }
+    ::ok(index($spooled, "\"cid\":\"$cid\"") >= 0, "$name - record spooled");
+    ::is(scalar $::M->stream('s3') + scalar $::S->stream('s3'), 0,
+         "$name - nothing sent");
+}
+--- error_log eval
+[map { qr/sentinel 127\.0\.0\.1:$_ does not name a master "nosuch"/ }
+     map { $_->port } @::Sent]
+--- no_error_log
+audit record lost
+
+=== TEST 4: sentinel= without master= is refused
+--- http_config
+    smart_audit_redis sentinel=127.0.0.1:26379;
+--- config
+--- must_die
+--- error_log
+needs both "sentinel=" and "master="
+
+=== TEST 5: an address and sentinel= are refused together
+--- http_config
+    smart_audit_redis 127.0.0.1:6379 sentinel=127.0.0.1 master=m;
+--- config
+--- must_die
+--- error_log
+takes either HOST:PORT or "sentinel=" and "master="
+
+=== TEST 6: an empty sentinel address is refused
+--- http_config
+    smart_audit_redis sentinel=127.0.0.1:26379,,127.0.0.2 master=m;
+--- config
+--- must_die
+--- error_log
+has an empty address in "sentinel="
+
+=== TEST 7: more than 16 sentinels are refused
+--- http_config eval
+"smart_audit_redis sentinel=" . join(',', map { "127.0.0.1:$_" } 1 .. 17)
+. " master=m;"
+--- config
+--- must_die
+--- error_log
+has too many sentinels (at most 16)
+
+=== TEST 8: a master name with a control character is refused
+--- http_config eval
+"smart_audit_redis sentinel=127.0.0.1 \"master=a\x01b\";"
+--- config
+--- must_die
+--- error_log
+has an invalid "master=" name
+
+=== TEST 9: wait= above 16 is refused
+--- http_config
+    smart_audit_redis 127.0.0.1:6379 wait=17;
+--- config
+--- must_die
+--- error_log
+invalid parameter "wait=17"
