@@ -25,6 +25,13 @@
  * Anything else in the stream is a protocol error: the connection is
  * dropped, and the commands not answered come back as lost, as on any
  * other connection loss.
+ *
+ * Sentinel: the connection first goes to a sentinel, whose
+ * get-master-addr-by-name reply hiredis parses in the handshake; the
+ * sentinel connection is then dropped and the master connected to, its
+ * ROLE checked in the handshake.  wait=N: send() ends each batch with a
+ * WAIT whose fifo slot is a marker; replies before it are held (their
+ * outcome in rcs[]) and delivered in order once it confirms N replicas.
  */
 
 #include <ngx_config.h>
@@ -166,6 +173,8 @@ static void ngx_http_smart_redis_on_connect(const redisAsyncContext *ac,
     int status);
 static void ngx_http_smart_redis_on_disconnect(const redisAsyncContext *ac,
     int status);
+static ngx_http_smart_redis_t *ngx_http_smart_redis_handshake_reply(void *r,
+    void *privdata);
 static void ngx_http_smart_redis_on_handshake(redisAsyncContext *ac,
     void *r, void *privdata);
 static void ngx_http_smart_redis_on_master(redisAsyncContext *ac,
@@ -1485,18 +1494,34 @@ ngx_http_smart_redis_on_disconnect(const redisAsyncContext *ac, int status)
 }
 
 
+/* A handshake reply's owner, or NULL when the context is going away. */
+
+static ngx_http_smart_redis_t *
+ngx_http_smart_redis_handshake_reply(void *r, void *privdata)
+{
+    ngx_http_smart_redis_t  *rd = privdata;
+
+    if (r == NULL || rd->state != NGX_HTTP_SMART_REDIS_HANDSHAKE) {
+        return NULL;
+    }
+
+    rd->handshake--;
+
+    return rd;
+}
+
+
 static void
 ngx_http_smart_redis_on_handshake(redisAsyncContext *ac, void *r,
     void *privdata)
 {
     redisReply              *reply = r;
-    ngx_http_smart_redis_t  *rd = privdata;
+    ngx_http_smart_redis_t  *rd;
 
-    if (reply == NULL || rd->state != NGX_HTTP_SMART_REDIS_HANDSHAKE) {
-        return;                 /* the context is going away */
+    rd = ngx_http_smart_redis_handshake_reply(r, privdata);
+    if (rd == NULL) {
+        return;
     }
-
-    rd->handshake--;
 
     if (reply->type == REDIS_REPLY_ERROR) {
         ngx_log_error(NGX_LOG_ERR, rd->log, 0,
@@ -1636,13 +1661,12 @@ ngx_http_smart_redis_on_master(redisAsyncContext *ac, void *r,
     void *privdata)
 {
     redisReply              *reply = r;
-    ngx_http_smart_redis_t  *rd = privdata;
+    ngx_http_smart_redis_t  *rd;
 
-    if (reply == NULL || rd->state != NGX_HTTP_SMART_REDIS_HANDSHAKE) {
-        return;                 /* the context is going away */
+    rd = ngx_http_smart_redis_handshake_reply(r, privdata);
+    if (rd == NULL) {
+        return;
     }
-
-    rd->handshake--;
 
     if (ngx_http_smart_redis_master_addr(rd, reply) == NGX_OK) {
         rd->found = 1;
@@ -1725,13 +1749,12 @@ static void
 ngx_http_smart_redis_on_role(redisAsyncContext *ac, void *r, void *privdata)
 {
     redisReply              *reply = r;
-    ngx_http_smart_redis_t  *rd = privdata;
+    ngx_http_smart_redis_t  *rd;
 
-    if (reply == NULL || rd->state != NGX_HTTP_SMART_REDIS_HANDSHAKE) {
-        return;                 /* the context is going away */
+    rd = ngx_http_smart_redis_handshake_reply(r, privdata);
+    if (rd == NULL) {
+        return;
     }
-
-    rd->handshake--;
 
     if (reply->type == REDIS_REPLY_ARRAY && reply->elements > 0
         && reply->element[0]->type == REDIS_REPLY_STRING

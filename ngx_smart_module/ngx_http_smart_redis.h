@@ -7,9 +7,14 @@
  * owner's commands are written here from a bounded output buffer and their
  * replies are read and counted here (hiredis parses none of them).
  * Connect and command progress are bounded by NGINX timers; reconnects
- * back off exponentially with jitter; commands are pipelined.  Every
- * command's handler is called exactly once: with its reply's outcome, or
- * with NGX_ERROR when the connection is lost or timed out.
+ * back off exponentially with jitter (shorter while the owner has work
+ * waiting); commands are pipelined.  With sentinels, the master's address
+ * is asked of them in turn and checked with ROLE, and asked again after
+ * every loss.  With wait=N, a batch's replies are held until the WAIT N
+ * that ends it confirms it.  Every command's handler is called exactly
+ * once: with its reply's outcome, or with NGX_ERROR when the connection is
+ * lost or timed out, or the server cannot take writes (-READONLY; with
+ * sentinels -NOREPLICAS), or the batch's WAIT is not confirmed.
  */
 
 #ifndef _NGX_HTTP_SMART_REDIS_H_INCLUDED_

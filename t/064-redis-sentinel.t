@@ -23,6 +23,7 @@ use Test::More;
 use Smart::Token qw(:all);
 use Smart::Redis;
 use Smart::Load;
+use Smart::Conf;
 use Time::HiRes qw(sleep time);
 
 our $M = Smart::Redis->start(args => ['--min-replicas-to-write', '1',
@@ -71,16 +72,7 @@ sub master_port {
     return ref $a ? $a->[1] : 0;
 }
 
-our $Loc = <<'_EOC_';
-    location /fhir/ {
-        smart on;
-        smart_fhir_base /fhir/;
-        smart_issuer https://issuer.example.test;
-        smart_audience https://fhir.example.test;
-        smart_jwks_file $TEST_NGINX_FIXTURES/jwks-1.json;
-        proxy_pass http://127.0.0.1:$TEST_NGINX_UPSTREAM_PORT;
-    }
-_EOC_
+our $Loc = Smart::Conf::fhir_location();
 
 sub bearer { "Authorization: Bearer " . Smart::Token::mint() . "\n" }
 
@@ -123,10 +115,7 @@ not the master
 --- more_headers eval: ::bearer()
 --- request_hooks eval
 [sub {
-    my $load = Smart::Load->start(port => $ENV{TEST_NGINX_SERVER_PORT},
-                                  path => '/fhir/Patient/123',
-                                  headers => "Authorization: Bearer "
-                                             . Smart::Token::mint() . "\r\n");
+    my $load = Smart::Load->start(token => Smart::Token::mint());
     sleep 1.5;
     my $t0 = time;
     ::is($::Sent[0]->cmd('SENTINEL', 'failover', 'audit'), 'OK',

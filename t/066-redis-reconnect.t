@@ -17,6 +17,7 @@ use Test::More;
 use Smart::Token qw(:all);
 use Smart::Redis;
 use Smart::Load;
+use Smart::Conf;
 use Time::HiRes qw(sleep time);
 
 our $R = Smart::Redis->start(args => ['--appendonly', 'yes',
@@ -26,16 +27,7 @@ $ENV{TEST_NGINX_REDIS_PORT} = $R->port;
 our $Outage = 6;            # s: the old backoff is at its cap by then
 our $Bound = 1.5;           # s: Redis back -> first record in it
 
-our $Loc = <<'_EOC_';
-    location /fhir/ {
-        smart on;
-        smart_fhir_base /fhir/;
-        smart_issuer https://issuer.example.test;
-        smart_audience https://fhir.example.test;
-        smart_jwks_file $TEST_NGINX_FIXTURES/jwks-1.json;
-        proxy_pass http://127.0.0.1:$TEST_NGINX_UPSTREAM_PORT;
-    }
-_EOC_
+our $Loc = Smart::Conf::fhir_location();
 
 sub xlen { my $n = eval { $R->cmd('XLEN', $_[0]) }; defined $n ? $n : -1 }
 
@@ -81,10 +73,7 @@ __DATA__
 "Authorization: Bearer " . Smart::Token::mint() . "\n"
 --- request_hooks eval
 [sub {
-    my $load = Smart::Load->start(port => $ENV{TEST_NGINX_SERVER_PORT},
-                                  path => '/fhir/Patient/123',
-                                  headers => "Authorization: Bearer "
-                                             . Smart::Token::mint() . "\r\n");
+    my $load = Smart::Load->start(token => Smart::Token::mint());
     sleep 1;
     for my $round (1 .. 3) {
         my $t = ::outage('r1');

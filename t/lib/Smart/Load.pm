@@ -2,8 +2,8 @@ package Smart::Load;
 
 # Steady traffic for fault tests, and the audit stream checked by sequence.
 #
-#   my $l = Smart::Load->start(port => $p, path => '/fhir/Patient/123',
-#                              headers => "Authorization: Bearer ...\r\n");
+#   my $l = Smart::Load->start(token => Smart::Token::mint());
+#   # port: TEST_NGINX_SERVER_PORT, path: /fhir/Patient/123 by default
 #   ... faults ...
 #   my $n = $l->stop;      # responses received (any status)
 #   my $c = Smart::Load::count(\@entries);
@@ -28,8 +28,11 @@ use Time::HiRes qw(sleep);
 sub start {
     my ($class, %o) = @_;
     my $self = bless { dir => tempdir(CLEANUP => 1) }, ref $class || $class;
-    my $req = "GET $o{path} HTTP/1.1\r\nHost: localhost\r\n"
-            . "Connection: close\r\n" . ($o{headers} || '') . "\r\n";
+    my $port = $o{port} || $ENV{TEST_NGINX_SERVER_PORT};
+    my $req = "GET " . ($o{path} || '/fhir/Patient/123') . " HTTP/1.1\r\n"
+            . "Host: localhost\r\nConnection: close\r\n"
+            . (defined $o{token} ? "Authorization: Bearer $o{token}\r\n" : '')
+            . "\r\n";
     my $gap = defined $o{gap} ? $o{gap} : 0.002;
     my $pid = fork;
     die "Smart::Load: fork: $!\n" unless defined $pid;
@@ -38,7 +41,7 @@ sub start {
         local $SIG{TERM} = sub { $stop = 1 };
         until ($stop) {
             my $s = IO::Socket::INET->new(PeerAddr => '127.0.0.1',
-                                          PeerPort => $o{port},
+                                          PeerPort => $port,
                                           Proto => 'tcp', Timeout => 5);
             if ($s) {
                 print {$s} $req;
