@@ -26,102 +26,13 @@
  * dropped, and the commands not answered come back as lost, as on any
  * other connection loss.
  *
- * Sentinel: the connection first goes to a sentinel, whose
- * get-master-addr-by-name reply hiredis parses in the handshake; the
- * sentinel connection is then dropped and the master connected to, its
- * ROLE checked in the handshake.  wait=N: send() ends each batch with a
+ * Sentinel (finding the master, what a failover looks like) is in
+ * ngx_http_smart_redis_sentinel.c.  wait=N: send() ends each batch with a
  * WAIT whose fifo slot is a marker; replies before it are held (their
  * outcome in rcs[]) and delivered in order once it confirms N replicas.
  */
 
-#include <ngx_config.h>
-#include <ngx_core.h>
-#include <ngx_event.h>
-
-#include <hiredis/async.h>
-
-#include "ngx_http_smart_redis.h"
-
-
-typedef enum {
-    NGX_HTTP_SMART_REDIS_IDLE = 0,
-    NGX_HTTP_SMART_REDIS_CONNECTING,
-    NGX_HTTP_SMART_REDIS_HANDSHAKE,
-    NGX_HTTP_SMART_REDIS_READY,
-    NGX_HTTP_SMART_REDIS_CLOSING
-} ngx_http_smart_redis_state_e;
-
-
-typedef enum {
-    NGX_HTTP_SMART_REDIS_P_TYPE = 0,
-    NGX_HTTP_SMART_REDIS_P_LINE,        /* +, -, : up to LF */
-    NGX_HTTP_SMART_REDIS_P_LEN,         /* $ length digits */
-    NGX_HTTP_SMART_REDIS_P_LEN_LF,      /* $ length CR seen */
-    NGX_HTTP_SMART_REDIS_P_BULK         /* $ payload and its CRLF */
-} ngx_http_smart_redis_parse_e;
-
-
-struct ngx_http_smart_redis_s {
-    ngx_http_smart_redis_conf_t    *conf;
-    redisAsyncContext              *ac;
-    ngx_str_t                       host;           /* connected to */
-    in_port_t                       port;
-    ngx_connection_t               *c;
-    ngx_log_t                      *log;
-
-    ngx_event_t                     connect_timer;
-    ngx_event_t                     progress_timer;
-    ngx_event_t                     retry_timer;
-    ngx_event_t                     notify;
-    ngx_event_t                     flush;          /* timer or posted */
-    ngx_event_t                     drain_ev;       /* posted */
-    ngx_event_t                     drop_ev;        /* posted */
-    redisAsyncContext              *drop_ac;        /* what drop_ev drops */
-
-    ngx_http_smart_redis_state_e    state;
-    ngx_uint_t                      pending;        /* owner commands */
-    ngx_uint_t                      handshake;      /* replies awaited */
-    ngx_uint_t                      attempts;
-    ngx_uint_t                      was_ready;
-
-    ngx_http_smart_redis_reply_pt   reply;
-    ngx_http_smart_redis_state_pt   state_handler;
-    ngx_http_smart_redis_drain_pt   drain;
-    void                           *data;
-
-    u_char                         *out;            /* OUT bytes */
-    size_t                          out_pos;        /* written up to */
-    size_t                          out_last;       /* appended up to */
-    u_char                         *in;             /* IN bytes */
-    void                          **fifo;           /* PIPELINE slots */
-    ngx_uint_t                      fifo_head;
-    ngx_uint_t                      held;           /* answered, unwaited */
-    ngx_uint_t                      unwaited;       /* committed since */
-    u_char                         *rcs;            /* held outcomes */
-    size_t                          wait_len;       /* 0: no WAIT */
-    u_char                          wait_cmd[64];
-    int64_t                         num;            /* a ':' reply */
-
-    ngx_http_smart_redis_parse_e    pstate;
-    off_t                           bulk;           /* $: left to skip */
-    ngx_uint_t                      digits;
-    size_t                          err_len;
-    u_char                          err[NGX_HTTP_SMART_REDIS_ERR_MAX];
-
-    unsigned                        destroying:1;
-    unsigned                        blocked:1;      /* a reserve failed */
-    unsigned                        error_reply:1;  /* parsing a '-' */
-    unsigned                        negative:1;     /* $-1 */
-    unsigned                        int_reply:1;    /* parsing a ':' */
-    unsigned                        urgent:1;       /* the owner waits */
-    unsigned                        asking:1;       /* a sentinel */
-    unsigned                        found:1;        /* master[] is news */
-
-    ngx_uint_t                      sentinel;       /* to ask next */
-    ngx_uint_t                      asked;          /* failed this round */
-    in_port_t                       master_port;
-    u_char                          master[NGX_SOCKADDR_STRLEN + 1];
-};
+#include "ngx_http_smart_redis_private.h"
 
 
 static ngx_uint_t ngx_http_smart_redis_level(ngx_http_smart_redis_t *rd);
@@ -133,17 +44,6 @@ static void ngx_http_smart_redis_wait_init(ngx_http_smart_redis_t *rd);
 static void ngx_http_smart_redis_number(ngx_http_smart_redis_t *rd,
     u_char *p, u_char *last);
 static void ngx_http_smart_redis_wait_append(ngx_http_smart_redis_t *rd);
-static void ngx_http_smart_redis_target(ngx_http_smart_redis_t *rd);
-static void ngx_http_smart_redis_retry(ngx_http_smart_redis_t *rd);
-static ngx_uint_t ngx_http_smart_redis_failover(ngx_http_smart_redis_t *rd);
-static ngx_int_t ngx_http_smart_redis_ask(ngx_http_smart_redis_t *rd);
-static ngx_int_t ngx_http_smart_redis_send_argv(ngx_http_smart_redis_t *rd,
-    redisCallbackFn *fn, int argc, const char **argv, const size_t *argvlen);
-static void ngx_http_smart_redis_handshake_done(ngx_http_smart_redis_t *rd);
-static ngx_int_t ngx_http_smart_redis_master_addr(ngx_http_smart_redis_t *rd,
-    redisReply *reply);
-static void ngx_http_smart_redis_schedule(ngx_http_smart_redis_t *rd);
-static void ngx_http_smart_redis_drop(ngx_http_smart_redis_t *rd);
 static void ngx_http_smart_redis_progress(ngx_http_smart_redis_t *rd);
 static void ngx_http_smart_redis_post(ngx_http_smart_redis_t *rd);
 static void ngx_http_smart_redis_retry_handler(ngx_event_t *ev);
@@ -173,13 +73,7 @@ static void ngx_http_smart_redis_on_connect(const redisAsyncContext *ac,
     int status);
 static void ngx_http_smart_redis_on_disconnect(const redisAsyncContext *ac,
     int status);
-static ngx_http_smart_redis_t *ngx_http_smart_redis_handshake_reply(void *r,
-    void *privdata);
 static void ngx_http_smart_redis_on_handshake(redisAsyncContext *ac,
-    void *r, void *privdata);
-static void ngx_http_smart_redis_on_master(redisAsyncContext *ac,
-    void *r, void *privdata);
-static void ngx_http_smart_redis_on_role(redisAsyncContext *ac,
     void *r, void *privdata);
 
 
@@ -524,7 +418,7 @@ ngx_http_smart_redis_level(ngx_http_smart_redis_t *rd)
 
 /* Reconnect after an exponential delay with jitter (half to full). */
 
-static void
+void
 ngx_http_smart_redis_schedule(ngx_http_smart_redis_t *rd)
 {
     ngx_msec_t  delay;
@@ -551,7 +445,7 @@ ngx_http_smart_redis_schedule(ngx_http_smart_redis_t *rd)
 }
 
 
-static void
+void
 ngx_http_smart_redis_drop(ngx_http_smart_redis_t *rd)
 {
     if (rd->ac == NULL) {
@@ -1466,7 +1360,7 @@ failed:
 
 /* A handshake command, its reply awaited by fn. */
 
-static ngx_int_t
+ngx_int_t
 ngx_http_smart_redis_send_argv(ngx_http_smart_redis_t *rd,
     redisCallbackFn *fn, int argc, const char **argv, const size_t *argvlen)
 {
@@ -1496,7 +1390,7 @@ ngx_http_smart_redis_on_disconnect(const redisAsyncContext *ac, int status)
 
 /* A handshake reply's owner, or NULL when the context is going away. */
 
-static ngx_http_smart_redis_t *
+ngx_http_smart_redis_t *
 ngx_http_smart_redis_handshake_reply(void *r, void *privdata)
 {
     ngx_http_smart_redis_t  *rd = privdata;
@@ -1538,7 +1432,7 @@ ngx_http_smart_redis_on_handshake(redisAsyncContext *ac, void *r,
 
 /* One handshake reply was right: ready when it was the last. */
 
-static void
+void
 ngx_http_smart_redis_handshake_done(ngx_http_smart_redis_t *rd)
 {
     if (rd->handshake != 0) {
@@ -1558,236 +1452,4 @@ ngx_http_smart_redis_handshake_done(ngx_http_smart_redis_t *rd)
     rd->was_ready = 1;
     ngx_http_smart_redis_progress(rd);
     ngx_http_smart_redis_post(rd);
-}
-
-
-/* --- Sentinel ------------------------------------------------------------ */
-
-/*
- * Where the next connection goes: the configured address; with sentinels,
- * the master a sentinel has just named, or else the next sentinel to ask.
- */
-
-static void
-ngx_http_smart_redis_target(ngx_http_smart_redis_t *rd)
-{
-    ngx_http_smart_redis_addr_t  *a;
-
-    rd->asking = 0;
-
-    if (rd->conf->nsentinels == 0) {
-        rd->host = rd->conf->host;
-        rd->port = rd->conf->port;
-        return;
-    }
-
-    if (rd->found) {
-        rd->host.data = rd->master;
-        rd->host.len = ngx_strlen(rd->master);
-        rd->port = rd->master_port;
-        return;
-    }
-
-    a = &rd->conf->sentinels[rd->sentinel];
-    rd->host = a->host;
-    rd->port = a->port;
-    rd->asking = 1;
-}
-
-
-/*
- * A connection has ended.  With sentinels, the next step comes at once
- * when a sentinel has just named the master, or has failed and others of
- * this round are left to ask; a master that failed or was lost is asked
- * for again, of the next sentinel, after the backoff.
- */
-
-static void
-ngx_http_smart_redis_retry(ngx_http_smart_redis_t *rd)
-{
-    ngx_uint_t  n;
-
-    n = rd->conf->nsentinels;
-
-    if (n == 0) {
-        ngx_http_smart_redis_schedule(rd);
-        return;
-    }
-
-    if (!rd->asking || !rd->found) {
-        rd->found = 0;
-        rd->sentinel = (rd->sentinel + 1) % n;
-    }
-
-    if (rd->asking && (rd->found || ++rd->asked < n)) {
-        if (rd->found) {
-            rd->asked = 0;
-        }
-
-        if (!rd->retry_timer.timer_set) {
-            ngx_add_timer(&rd->retry_timer, 1);
-        }
-
-        return;
-    }
-
-    rd->asked = 0;
-    ngx_http_smart_redis_schedule(rd);
-}
-
-
-/* On a sentinel: where is the master? */
-
-static ngx_int_t
-ngx_http_smart_redis_ask(ngx_http_smart_redis_t *rd)
-{
-    size_t       argvlen[3];
-    const char  *argv[3];
-
-    argv[0] = "SENTINEL";
-    argvlen[0] = 8;
-    argv[1] = "get-master-addr-by-name";
-    argvlen[1] = 23;
-    argv[2] = (const char *) rd->conf->master.data;
-    argvlen[2] = rd->conf->master.len;
-
-    return ngx_http_smart_redis_send_argv(rd, ngx_http_smart_redis_on_master,
-                                          3, argv, argvlen);
-}
-
-
-static void
-ngx_http_smart_redis_on_master(redisAsyncContext *ac, void *r,
-    void *privdata)
-{
-    redisReply              *reply = r;
-    ngx_http_smart_redis_t  *rd;
-
-    rd = ngx_http_smart_redis_handshake_reply(r, privdata);
-    if (rd == NULL) {
-        return;
-    }
-
-    if (ngx_http_smart_redis_master_addr(rd, reply) == NGX_OK) {
-        rd->found = 1;
-    }
-
-    /* done with this sentinel (the free is deferred by hiredis) */
-
-    ngx_http_smart_redis_drop(rd);
-}
-
-
-/* The reply [host, port]: the master's address, numeric. */
-
-static ngx_int_t
-ngx_http_smart_redis_master_addr(ngx_http_smart_redis_t *rd,
-    redisReply *reply)
-{
-    u_char      *host;
-    size_t       len;
-    ngx_int_t    port;
-#if (NGX_HAVE_INET6)
-    u_char       buf[16];
-#endif
-
-    if (reply->type != REDIS_REPLY_ARRAY || reply->elements != 2
-        || reply->element[0]->type != REDIS_REPLY_STRING
-        || reply->element[1]->type != REDIS_REPLY_STRING)
-    {
-        ngx_log_error(NGX_LOG_ERR, rd->log, 0,
-                      "smart: redis sentinel %V:%d does not name a master "
-                      "\"%V\"%s%*s", &rd->host, (int) rd->port,
-                      &rd->conf->master,
-                      reply->type == REDIS_REPLY_ERROR ? ": " : "",
-                      reply->type == REDIS_REPLY_ERROR
-                      ? (size_t) ngx_min(reply->len, 200) : 0,
-                      reply->type == REDIS_REPLY_ERROR ? reply->str : "");
-        return NGX_DECLINED;
-    }
-
-    host = (u_char *) reply->element[0]->str;
-    len = reply->element[0]->len;
-    port = ngx_atoi((u_char *) reply->element[1]->str,
-                    reply->element[1]->len);
-
-    if (port < 1 || port > 65535 || len == 0 || len > NGX_SOCKADDR_STRLEN
-        || (ngx_inet_addr(host, len) == INADDR_NONE
-#if (NGX_HAVE_INET6)
-            && ngx_inet6_addr(host, len, buf) != NGX_OK
-#endif
-           ))
-    {
-        ngx_log_error(NGX_LOG_ERR, rd->log, 0,
-                      "smart: redis sentinel %V:%d names an invalid address "
-                      "for master \"%V\"", &rd->host, (int) rd->port,
-                      &rd->conf->master);
-        return NGX_DECLINED;
-    }
-
-    if (rd->master_port != (in_port_t) port
-        || ngx_strlen(rd->master) != len
-        || ngx_strncmp(rd->master, host, len) != 0)
-    {
-        ngx_log_error(NGX_LOG_NOTICE, rd->log, 0,
-                      "smart: redis sentinel %V:%d: master \"%V\" is at "
-                      "%*s:%i", &rd->host, (int) rd->port, &rd->conf->master,
-                      len, host, port);
-    }
-
-    ngx_memcpy(rd->master, host, len);
-    rd->master[len] = '\0';
-    rd->master_port = (in_port_t) port;
-
-    return NGX_OK;
-}
-
-
-/* A sentinel may be stale: the master named must say it is one. */
-
-static void
-ngx_http_smart_redis_on_role(redisAsyncContext *ac, void *r, void *privdata)
-{
-    redisReply              *reply = r;
-    ngx_http_smart_redis_t  *rd;
-
-    rd = ngx_http_smart_redis_handshake_reply(r, privdata);
-    if (rd == NULL) {
-        return;
-    }
-
-    if (reply->type == REDIS_REPLY_ARRAY && reply->elements > 0
-        && reply->element[0]->type == REDIS_REPLY_STRING
-        && reply->element[0]->len == 6
-        && ngx_strncmp(reply->element[0]->str, "master", 6) == 0)
-    {
-        ngx_http_smart_redis_handshake_done(rd);
-        return;
-    }
-
-    ngx_log_error(NGX_LOG_ERR, rd->log, 0,
-                  "smart: redis %V:%d is not the master \"%V\", "
-                  "asking the sentinels again",
-                  &rd->host, (int) rd->port, &rd->conf->master);
-
-    ngx_http_smart_redis_drop(rd);
-}
-
-
-/*
- * An error reply that means the server no longer takes writes because it
- * was made a replica (failover), or, with sentinels, because it lost its
- * replicas (min-replicas-to-write: a replica may have been promoted): the
- * command is lost, not refused, and the master is looked for again.
- */
-
-static ngx_uint_t
-ngx_http_smart_redis_failover(ngx_http_smart_redis_t *rd)
-{
-    if (rd->err_len >= 8 && ngx_strncmp(rd->err, "READONLY", 8) == 0) {
-        return 1;
-    }
-
-    return rd->conf->nsentinels != 0 && rd->err_len >= 10
-           && ngx_strncmp(rd->err, "NOREPLICAS", 10) == 0;
 }
