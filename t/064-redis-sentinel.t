@@ -39,6 +39,7 @@ $ENV{TEST_NGINX_DEAD_PORT} = do {
     my $p = $s->sockport; close $s; $p;
 };
 $ENV{TEST_NGINX_NEW_PORT} = $S->port;
+$ENV{TEST_NGINX_MASTER_PORT} = $M->port;
 $ENV{TEST_NGINX_SENTINELS} = join ',', "127.0.0.1:$ENV{TEST_NGINX_DEAD_PORT}",
                                        map { '127.0.0.1:' . $_->port } @Sent;
 
@@ -106,7 +107,30 @@ sub {
 audit record lost
 not the master
 
-=== TEST 2: a failover forced under load: every record in the new master
+=== TEST 2: wait=1 on the direct form: each batch confirmed by WAIT, once
+--- http_config
+    smart_audit_redis 127.0.0.1:$TEST_NGINX_MASTER_PORT stream=w1 wait=1;
+--- config eval: $::Loc
+--- more_headers eval: ::bearer()
+--- request eval
+[("GET /fhir/Patient/123") x 5]
+--- error_code eval
+[(200) x 5]
+--- wait: 0.3
+--- stop_hook eval
+sub {
+    my ($r, $name) = @_;
+    my @e = $::M->stream('w1');
+    ::is(scalar @e, 5, "$name - five records, no duplicate");
+    ::like($::M->cmd('INFO', 'commandstats'), qr/cmdstat_wait:calls=[1-9]/,
+           "$name - WAIT was sent");
+    ::is(scalar $::S->stream('w1'), 5, "$name - the replica has them");
+}
+--- no_error_log
+replicas confirmed
+audit record lost
+
+=== TEST 3: a failover forced under load: every record in the new master
 --- http_config
     smart_audit_redis sentinel=$TEST_NGINX_SENTINELS master=audit stream=s2
                       wait=1;
@@ -158,7 +182,7 @@ GET /fhir/Patient/123
 --- no_error_log
 audit record lost
 
-=== TEST 3: a master name no sentinel knows: every sentinel asked, records spooled
+=== TEST 4: a master name no sentinel knows: every sentinel asked, records spooled
 --- http_config
     smart_audit_redis sentinel=$TEST_NGINX_SENTINELS master=nosuch stream=s3;
     smart_audit_spool $TEST_NGINX_SERVROOT/logs/spool;
@@ -188,7 +212,7 @@ sub {
 --- no_error_log
 audit record lost
 
-=== TEST 4: sentinel= without master= is refused
+=== TEST 5: sentinel= without master= is refused
 --- http_config
     smart_audit_redis sentinel=127.0.0.1:26379;
 --- config
@@ -196,7 +220,7 @@ audit record lost
 --- error_log
 needs both "sentinel=" and "master="
 
-=== TEST 5: an address and sentinel= are refused together
+=== TEST 6: an address and sentinel= are refused together
 --- http_config
     smart_audit_redis 127.0.0.1:6379 sentinel=127.0.0.1 master=m;
 --- config
@@ -204,7 +228,7 @@ needs both "sentinel=" and "master="
 --- error_log
 takes either HOST:PORT or "sentinel=" and "master="
 
-=== TEST 6: an empty sentinel address is refused
+=== TEST 7: an empty sentinel address is refused
 --- http_config
     smart_audit_redis sentinel=127.0.0.1:26379,,127.0.0.2 master=m;
 --- config
@@ -212,16 +236,16 @@ takes either HOST:PORT or "sentinel=" and "master="
 --- error_log
 has an empty address in "sentinel="
 
-=== TEST 7: more than 16 sentinels are refused
+=== TEST 8: more than 16 sentinels are refused
 --- http_config eval
-"smart_audit_redis sentinel=" . join(',', map { "127.0.0.1:$_" } 1 .. 17)
+"smart_audit_redis sentinel=" . CORE::join(',', map { "127.0.0.1:$_" } 1 .. 17)
 . " master=m;"
 --- config
 --- must_die
 --- error_log
 has too many sentinels (at most 16)
 
-=== TEST 8: a master name with a control character is refused
+=== TEST 9: a master name with a control character is refused
 --- http_config eval
 "smart_audit_redis sentinel=127.0.0.1 \"master=a\x01b\";"
 --- config
@@ -229,7 +253,7 @@ has too many sentinels (at most 16)
 --- error_log
 has an invalid "master=" name
 
-=== TEST 9: wait= above 16 is refused
+=== TEST 10: wait= above 16 is refused
 --- http_config
     smart_audit_redis 127.0.0.1:6379 wait=17;
 --- config
