@@ -595,6 +595,12 @@ static void
 ngx_http_smart_audit_keep(ngx_http_smart_audit_worker_t *w,
     ngx_http_smart_audit_entry_t *e, const char *why)
 {
+    /* records wait: Redis is retried sooner (unless it is ready) */
+
+    if (w->rd != NULL) {
+        ngx_http_smart_redis_urgent(w->rd);
+    }
+
     /* a buffered line is counted as spooled once it is written */
 
     if (ngx_http_smart_spool_write(w, &e->rec) != NGX_OK) {
@@ -713,6 +719,12 @@ ngx_http_smart_audit_on_state(void *data, ngx_uint_t ready)
 
         ngx_http_smart_spool_replay_reset(w);
         ngx_http_smart_audit_gauges(w);
+
+        if (w->replay.nfiles != 0) {
+            /* a replay was under way: its records wait */
+            ngx_http_smart_redis_urgent(w->rd);
+        }
+
         return;
     }
 

@@ -14,7 +14,12 @@
 static ngx_int_t ngx_http_smart_tenant_variable(ngx_http_request_t *r,
     ngx_http_variable_value_t *v, uintptr_t data);
 static char *ngx_http_smart_audit_redis_addr(ngx_conf_t *cf,
-    ngx_http_smart_audit_main_conf_t *amcf, ngx_str_t *addr);
+    ngx_str_t *addr, in_port_t default_port, ngx_http_smart_redis_addr_t *a);
+static char *ngx_http_smart_audit_sentinels(ngx_conf_t *cf,
+    ngx_http_smart_audit_main_conf_t *amcf, ngx_str_t *list);
+static char *ngx_http_smart_audit_master(ngx_conf_t *cf,
+    ngx_http_smart_audit_main_conf_t *amcf, ngx_str_t *name);
+static ngx_int_t ngx_http_smart_audit_conf_rv(ngx_conf_t *cf, char *rv);
 static ngx_int_t ngx_http_smart_audit_redis_param(ngx_conf_t *cf,
     ngx_http_smart_audit_main_conf_t *amcf, ngx_str_t *v);
 static char *ngx_http_smart_audit_password(ngx_conf_t *cf,
@@ -176,20 +181,32 @@ ngx_http_smart_audit_redis(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 {
     ngx_http_smart_audit_main_conf_t  *amcf = conf;
 
-    char        *rv;
-    ngx_int_t    rc;
-    ngx_str_t   *value;
-    ngx_uint_t   i;
+    char                         *rv;
+    ngx_int_t                     rc;
+    ngx_str_t                    *value;
+    ngx_uint_t                    i;
+    ngx_http_smart_redis_addr_t   a;
 
     if (amcf->has_redis) {
         return "is duplicate";
     }
 
     value = cf->args->elts;
+    i = 1;
 
-    rv = ngx_http_smart_audit_redis_addr(cf, amcf, &value[1]);
-    if (rv != NGX_CONF_OK) {
-        return rv;
+    /* HOST:PORT, or sentinel=... master=... among the parameters */
+
+    if (ngx_strncmp(value[1].data, "sentinel=", 9) != 0
+        && ngx_strncmp(value[1].data, "master=", 7) != 0)
+    {
+        rv = ngx_http_smart_audit_redis_addr(cf, &value[1], 6379, &a);
+        if (rv != NGX_CONF_OK) {
+            return rv;
+        }
+
+        amcf->redis.host = a.host;
+        amcf->redis.port = a.port;
+        i = 2;
     }
 
     amcf->redis.connect_timeout = NGX_HTTP_SMART_REDIS_CONNECT_TIMEOUT;
@@ -197,7 +214,7 @@ ngx_http_smart_audit_redis(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
     ngx_str_set(&amcf->stream, "smart:audit");
     ngx_sprintf(amcf->maxlen, "%ui%Z", (ngx_uint_t) 1000000);
 
-    for (i = 2; i < cf->args->nelts; i++) {
+    for ( /* void */ ; i < cf->args->nelts; i++) {
         rc = ngx_http_smart_audit_redis_param(cf, amcf, &value[i]);
 
         if (rc == NGX_DECLINED) {
@@ -210,6 +227,16 @@ ngx_http_smart_audit_redis(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
         if (rc != NGX_OK) {
             return NGX_CONF_ERROR;
         }
+    }
+
+    if (amcf->redis.host.len != 0
+        && (amcf->redis.nsentinels != 0 || amcf->redis.master.len != 0))
+    {
+        return "takes either HOST:PORT or \"sentinel=\" and \"master=\"";
+    }
+
+    if ((amcf->redis.nsentinels != 0) != (amcf->redis.master.len != 0)) {
+        return "needs both \"sentinel=\" and \"master=\"";
     }
 
     amcf->has_redis = 1;
@@ -228,8 +255,8 @@ ngx_http_smart_audit_redis(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
  */
 
 static char *
-ngx_http_smart_audit_redis_addr(ngx_conf_t *cf,
-    ngx_http_smart_audit_main_conf_t *amcf, ngx_str_t *addr)
+ngx_http_smart_audit_redis_addr(ngx_conf_t *cf, ngx_str_t *addr,
+    in_port_t default_port, ngx_http_smart_redis_addr_t *a)
 {
     u_char     *p, text[NGX_SOCKADDR_STRLEN];
     size_t      len;
@@ -237,7 +264,7 @@ ngx_http_smart_audit_redis_addr(ngx_conf_t *cf,
 
     ngx_memzero(&u, sizeof(ngx_url_t));
     u.url = *addr;
-    u.default_port = 6379;
+    u.default_port = default_port;
 
     if (ngx_parse_url(cf->pool, &u) != NGX_OK || u.naddrs == 0) {
         ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
@@ -279,9 +306,91 @@ ngx_http_smart_audit_redis_addr(ngx_conf_t *cf,
     ngx_memcpy(p, text, len);
     p[len] = '\0';
 
-    amcf->redis.host.data = p;
-    amcf->redis.host.len = len;
-    amcf->redis.port = u.port;
+    a->host.data = p;
+    a->host.len = len;
+    a->port = u.port;
+
+    return NGX_CONF_OK;
+}
+
+
+/* sentinel=HOST[:PORT][,HOST[:PORT]...], port 26379 by default. */
+
+static char *
+ngx_http_smart_audit_sentinels(ngx_conf_t *cf,
+    ngx_http_smart_audit_main_conf_t *amcf, ngx_str_t *list)
+{
+    u_char     *p, *last, *comma;
+    char       *rv;
+    ngx_str_t   one;
+
+    if (amcf->redis.nsentinels != 0) {
+        return "has \"sentinel=\" twice";
+    }
+
+    amcf->redis.sentinels = ngx_pcalloc(cf->pool,
+                                        NGX_HTTP_SMART_REDIS_SENTINELS
+                                        * sizeof(ngx_http_smart_redis_addr_t));
+    if (amcf->redis.sentinels == NULL) {
+        return NGX_CONF_ERROR;
+    }
+
+    p = list->data;
+    last = list->data + list->len;
+
+    for ( ;; ) {
+        comma = ngx_strlchr(p, last, ',');
+        one.data = p;
+        one.len = (comma != NULL ? comma : last) - p;
+
+        if (one.len == 0) {
+            return "has an empty address in \"sentinel=\"";
+        }
+
+        if (amcf->redis.nsentinels == NGX_HTTP_SMART_REDIS_SENTINELS) {
+            return "has too many sentinels (at most 16)";
+        }
+
+        rv = ngx_http_smart_audit_redis_addr(cf, &one, 26379,
+                  &amcf->redis.sentinels[amcf->redis.nsentinels]);
+        if (rv != NGX_CONF_OK) {
+            return rv;
+        }
+
+        amcf->redis.nsentinels++;
+
+        if (comma == NULL) {
+            return NGX_CONF_OK;
+        }
+
+        p = comma + 1;
+    }
+}
+
+
+/* master=NAME: printable, as the sentinels know it. */
+
+static char *
+ngx_http_smart_audit_master(ngx_conf_t *cf,
+    ngx_http_smart_audit_main_conf_t *amcf, ngx_str_t *name)
+{
+    size_t  i;
+
+    if (amcf->redis.master.len != 0) {
+        return "has \"master=\" twice";
+    }
+
+    if (name->len == 0 || name->len > 256) {
+        return "needs a \"master=\" name of 1 to 256 characters";
+    }
+
+    for (i = 0; i < name->len; i++) {
+        if (name->data[i] <= ' ' || name->data[i] >= 0x7f) {
+            return "has an invalid \"master=\" name";
+        }
+    }
+
+    amcf->redis.master = *name;
 
     return NGX_CONF_OK;
 }
@@ -309,6 +418,16 @@ ngx_http_smart_audit_redis_param(ngx_conf_t *cf,
         return NGX_OK;
     }
 
+    if (ngx_strncmp(v->data, "wait=", 5) == 0) {
+        n = ngx_atoi(v->data + 5, v->len - 5);
+        if (n == NGX_ERROR || n > 16) {
+            return NGX_DECLINED;
+        }
+
+        amcf->redis.wait = (ngx_uint_t) n;
+        return NGX_OK;
+    }
+
     if (ngx_strncmp(v->data, "stream=", 7) == 0) {
         amcf->stream.data = v->data + 7;
         amcf->stream.len = v->len - 7;
@@ -324,6 +443,22 @@ ngx_http_smart_audit_redis_param(ngx_conf_t *cf,
 
         ngx_sprintf(amcf->maxlen, "%i%Z", n);
         return NGX_OK;
+    }
+
+    if (ngx_strncmp(v->data, "sentinel=", 9) == 0) {
+        s.data = v->data + 9;
+        s.len = v->len - 9;
+
+        return ngx_http_smart_audit_conf_rv(cf,
+                   ngx_http_smart_audit_sentinels(cf, amcf, &s));
+    }
+
+    if (ngx_strncmp(v->data, "master=", 7) == 0) {
+        s.data = v->data + 7;
+        s.len = v->len - 7;
+
+        return ngx_http_smart_audit_conf_rv(cf,
+                   ngx_http_smart_audit_master(cf, amcf, &s));
     }
 
     if (ngx_strncmp(v->data, "password_file=", 14) == 0) {
@@ -342,6 +477,24 @@ ngx_http_smart_audit_redis_param(ngx_conf_t *cf,
     }
 
     return NGX_DECLINED;
+}
+
+
+/* A parameter handler's message, logged: NGX_OK or NGX_ERROR. */
+
+static ngx_int_t
+ngx_http_smart_audit_conf_rv(ngx_conf_t *cf, char *rv)
+{
+    if (rv == NGX_CONF_OK) {
+        return NGX_OK;
+    }
+
+    if (rv != NGX_CONF_ERROR) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0, "\"smart_audit_redis\" %s",
+                           rv);
+    }
+
+    return NGX_ERROR;
 }
 
 

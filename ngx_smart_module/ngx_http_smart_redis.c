@@ -25,84 +25,25 @@
  * Anything else in the stream is a protocol error: the connection is
  * dropped, and the commands not answered come back as lost, as on any
  * other connection loss.
+ *
+ * Sentinel (finding the master, what a failover looks like) is in
+ * ngx_http_smart_redis_sentinel.c.  wait=N: send() ends each batch with a
+ * WAIT whose fifo slot is a marker; replies before it are held (their
+ * outcome in rcs[]) and delivered in order once it confirms N replicas.
  */
 
-#include <ngx_config.h>
-#include <ngx_core.h>
-#include <ngx_event.h>
-
-#include <hiredis/async.h>
-
-#include "ngx_http_smart_redis.h"
-
-
-typedef enum {
-    NGX_HTTP_SMART_REDIS_IDLE = 0,
-    NGX_HTTP_SMART_REDIS_CONNECTING,
-    NGX_HTTP_SMART_REDIS_HANDSHAKE,
-    NGX_HTTP_SMART_REDIS_READY,
-    NGX_HTTP_SMART_REDIS_CLOSING
-} ngx_http_smart_redis_state_e;
-
-
-typedef enum {
-    NGX_HTTP_SMART_REDIS_P_TYPE = 0,
-    NGX_HTTP_SMART_REDIS_P_LINE,        /* +, -, : up to LF */
-    NGX_HTTP_SMART_REDIS_P_LEN,         /* $ length digits */
-    NGX_HTTP_SMART_REDIS_P_LEN_LF,      /* $ length CR seen */
-    NGX_HTTP_SMART_REDIS_P_BULK         /* $ payload and its CRLF */
-} ngx_http_smart_redis_parse_e;
-
-
-struct ngx_http_smart_redis_s {
-    ngx_http_smart_redis_conf_t    *conf;
-    redisAsyncContext              *ac;
-    ngx_connection_t               *c;
-    ngx_log_t                      *log;
-
-    ngx_event_t                     connect_timer;
-    ngx_event_t                     progress_timer;
-    ngx_event_t                     retry_timer;
-    ngx_event_t                     notify;
-    ngx_event_t                     flush;          /* timer or posted */
-    ngx_event_t                     drain_ev;       /* posted */
-    ngx_event_t                     drop_ev;        /* posted */
-    redisAsyncContext              *drop_ac;        /* what drop_ev drops */
-
-    ngx_http_smart_redis_state_e    state;
-    ngx_uint_t                      pending;        /* owner commands */
-    ngx_uint_t                      handshake;      /* replies awaited */
-    ngx_uint_t                      attempts;
-    ngx_uint_t                      was_ready;
-
-    ngx_http_smart_redis_reply_pt   reply;
-    ngx_http_smart_redis_state_pt   state_handler;
-    ngx_http_smart_redis_drain_pt   drain;
-    void                           *data;
-
-    u_char                         *out;            /* OUT bytes */
-    size_t                          out_pos;        /* written up to */
-    size_t                          out_last;       /* appended up to */
-    u_char                         *in;             /* IN bytes */
-    void                          **fifo;           /* PIPELINE slots */
-    ngx_uint_t                      fifo_head;
-
-    ngx_http_smart_redis_parse_e    pstate;
-    off_t                           bulk;           /* $: left to skip */
-    ngx_uint_t                      digits;
-    size_t                          err_len;
-    u_char                          err[NGX_HTTP_SMART_REDIS_ERR_MAX];
-
-    unsigned                        destroying:1;
-    unsigned                        blocked:1;      /* a reserve failed */
-    unsigned                        error_reply:1;  /* parsing a '-' */
-    unsigned                        negative:1;     /* $-1 */
-};
+#include "ngx_http_smart_redis_private.h"
 
 
 static ngx_uint_t ngx_http_smart_redis_level(ngx_http_smart_redis_t *rd);
-static void ngx_http_smart_redis_schedule(ngx_http_smart_redis_t *rd);
-static void ngx_http_smart_redis_drop(ngx_http_smart_redis_t *rd);
+static ngx_int_t ngx_http_smart_redis_deliver(ngx_http_smart_redis_t *rd,
+    ngx_int_t rc);
+static ngx_int_t ngx_http_smart_redis_waited(ngx_http_smart_redis_t *rd,
+    ngx_int_t rc);
+static void ngx_http_smart_redis_wait_init(ngx_http_smart_redis_t *rd);
+static void ngx_http_smart_redis_number(ngx_http_smart_redis_t *rd,
+    u_char *p, u_char *last);
+static void ngx_http_smart_redis_wait_append(ngx_http_smart_redis_t *rd);
 static void ngx_http_smart_redis_progress(ngx_http_smart_redis_t *rd);
 static void ngx_http_smart_redis_post(ngx_http_smart_redis_t *rd);
 static void ngx_http_smart_redis_retry_handler(ngx_event_t *ev);
@@ -136,6 +77,10 @@ static void ngx_http_smart_redis_on_handshake(redisAsyncContext *ac,
     void *r, void *privdata);
 
 
+/* The fifo slot of a WAIT the adapter sent after a batch (wait=N). */
+static u_char  ngx_http_smart_redis_wait_mark;
+
+
 ngx_http_smart_redis_t *
 ngx_http_smart_redis_create(ngx_cycle_t *cycle,
     ngx_http_smart_redis_conf_t *conf, ngx_http_smart_redis_reply_pt reply,
@@ -164,6 +109,16 @@ ngx_http_smart_redis_create(ngx_cycle_t *cycle,
     rd->state_handler = state;
     rd->drain = drain;
     rd->data = data;
+    ngx_http_smart_redis_target(rd);
+
+    if (conf->wait != 0) {
+        rd->rcs = ngx_pnalloc(cycle->pool, NGX_HTTP_SMART_REDIS_PIPELINE);
+        if (rd->rcs == NULL) {
+            return NULL;
+        }
+
+        ngx_http_smart_redis_wait_init(rd);
+    }
 
     rd->connect_timer.handler = ngx_http_smart_redis_connect_timeout;
     rd->connect_timer.data = rd;
@@ -211,6 +166,34 @@ ngx_http_smart_redis_ready(ngx_http_smart_redis_t *rd)
 
 
 void
+ngx_http_smart_redis_urgent(ngx_http_smart_redis_t *rd)
+{
+    ngx_msec_int_t  left;
+
+    if (rd->urgent || rd->destroying
+        || rd->state == NGX_HTTP_SMART_REDIS_READY)
+    {
+        return;
+    }
+
+    rd->urgent = 1;
+
+    if (!rd->retry_timer.timer_set) {
+        return;
+    }
+
+    /* a long wait already planned is cut short */
+
+    left = (ngx_msec_int_t) (rd->retry_timer.timer.key - ngx_current_msec);
+
+    if (left > NGX_HTTP_SMART_REDIS_BACKOFF_URGENT) {
+        ngx_del_timer(&rd->retry_timer);
+        ngx_http_smart_redis_schedule(rd);
+    }
+}
+
+
+void
 ngx_http_smart_redis_connect(ngx_http_smart_redis_t *rd)
 {
     redisAsyncContext  *ac;
@@ -224,29 +207,31 @@ ngx_http_smart_redis_connect(ngx_http_smart_redis_t *rd)
         ngx_del_timer(&rd->retry_timer);
     }
 
-    /* the host is numeric (resolved at configuration time): no DNS here */
+    ngx_http_smart_redis_target(rd);
 
-    ac = redisAsyncConnect((char *) rd->conf->host.data, rd->conf->port);
+    /* the host is numeric (checked before): no DNS here */
+
+    ac = redisAsyncConnect((char *) rd->host.data, rd->port);
     if (ac == NULL) {
         ngx_log_error(NGX_LOG_ERR, rd->log, 0,
                       "smart: redis: out of memory connecting");
-        ngx_http_smart_redis_schedule(rd);
+        ngx_http_smart_redis_retry(rd);
         return;
     }
 
     if (ac->err) {
         ngx_log_error(ngx_http_smart_redis_level(rd), rd->log, 0,
                       "smart: redis connect to %V:%d failed: %s",
-                      &rd->conf->host, (int) rd->conf->port, ac->errstr);
+                      &rd->host, (int) rd->port, ac->errstr);
         redisAsyncFree(ac);
-        ngx_http_smart_redis_schedule(rd);
+        ngx_http_smart_redis_retry(rd);
         return;
     }
 
     c = ngx_get_connection(ac->c.fd, rd->log);
     if (c == NULL) {
         redisAsyncFree(ac);
-        ngx_http_smart_redis_schedule(rd);
+        ngx_http_smart_redis_retry(rd);
         return;
     }
 
@@ -287,12 +272,16 @@ ngx_http_smart_redis_buffer(ngx_http_smart_redis_t *rd, size_t *room)
         return NULL;
     }
 
-    if (rd->pending == NGX_HTTP_SMART_REDIS_PIPELINE) {
+    /* with wait=N, room is kept for the WAIT that ends the batch */
+
+    if (rd->pending + (rd->wait_len != 0) >= NGX_HTTP_SMART_REDIS_PIPELINE
+        || NGX_HTTP_SMART_REDIS_OUT - rd->out_last < rd->wait_len)
+    {
         rd->blocked = 1;
         return NULL;
     }
 
-    *room = NGX_HTTP_SMART_REDIS_OUT - rd->out_last;
+    *room = NGX_HTTP_SMART_REDIS_OUT - rd->out_last - rd->wait_len;
 
     return rd->out + rd->out_last;
 }
@@ -303,22 +292,28 @@ ngx_http_smart_redis_reserve(ngx_http_smart_redis_t *rd, size_t len)
 {
     size_t  n;
 
-    if (!ngx_http_smart_redis_ready(rd) || len > NGX_HTTP_SMART_REDIS_OUT) {
+    if (!ngx_http_smart_redis_ready(rd)
+        || len > NGX_HTTP_SMART_REDIS_OUT - rd->wait_len)
+    {
         return NULL;
     }
 
-    if (rd->pending == NGX_HTTP_SMART_REDIS_PIPELINE) {
+    /* with wait=N, room is kept for the WAIT that ends the batch */
+
+    if (rd->pending + (rd->wait_len != 0) >= NGX_HTTP_SMART_REDIS_PIPELINE) {
         rd->blocked = 1;
         return NULL;
     }
 
-    if (NGX_HTTP_SMART_REDIS_OUT - rd->out_last < len) {
+    if (NGX_HTTP_SMART_REDIS_OUT - rd->out_last < len + rd->wait_len) {
 
         /* what a short send() left: moved to the front */
 
         n = rd->out_last - rd->out_pos;
 
-        if (rd->out_pos != 0 && NGX_HTTP_SMART_REDIS_OUT - n >= len) {
+        if (rd->out_pos != 0
+            && NGX_HTTP_SMART_REDIS_OUT - n >= len + rd->wait_len)
+        {
             ngx_memmove(rd->out, rd->out + rd->out_pos, n);
             rd->out_pos = 0;
             rd->out_last = n;
@@ -345,6 +340,7 @@ ngx_http_smart_redis_commit(ngx_http_smart_redis_t *rd, size_t len,
     rd->out_last += len;
     rd->fifo[(rd->fifo_head + rd->pending) % NGX_HTTP_SMART_REDIS_PIPELINE]
         = privdata;
+    rd->unwaited++;
 
     if (rd->pending++ == 0 && rd->handshake == 0) {
         ngx_http_smart_redis_progress(rd);
@@ -422,7 +418,7 @@ ngx_http_smart_redis_level(ngx_http_smart_redis_t *rd)
 
 /* Reconnect after an exponential delay with jitter (half to full). */
 
-static void
+void
 ngx_http_smart_redis_schedule(ngx_http_smart_redis_t *rd)
 {
     ngx_msec_t  delay;
@@ -438,6 +434,10 @@ ngx_http_smart_redis_schedule(ngx_http_smart_redis_t *rd)
         delay = NGX_HTTP_SMART_REDIS_BACKOFF_MAX;
     }
 
+    if (rd->urgent && delay > NGX_HTTP_SMART_REDIS_BACKOFF_URGENT) {
+        delay = NGX_HTTP_SMART_REDIS_BACKOFF_URGENT;
+    }
+
     delay = delay / 2 + (ngx_msec_t) ngx_random() % (delay / 2 + 1);
     rd->attempts++;
 
@@ -445,7 +445,7 @@ ngx_http_smart_redis_schedule(ngx_http_smart_redis_t *rd)
 }
 
 
-static void
+void
 ngx_http_smart_redis_drop(ngx_http_smart_redis_t *rd)
 {
     if (rd->ac == NULL) {
@@ -499,7 +499,7 @@ ngx_http_smart_redis_connect_timeout(ngx_event_t *ev)
 
     ngx_log_error(ngx_http_smart_redis_level(rd), rd->log, 0,
                   "smart: redis connect to %V:%d timed out",
-                  &rd->conf->host, (int) rd->conf->port);
+                  &rd->host, (int) rd->port);
 
     ngx_http_smart_redis_drop(rd);
 }
@@ -512,7 +512,7 @@ ngx_http_smart_redis_progress_timeout(ngx_event_t *ev)
 
     ngx_log_error(NGX_LOG_ERR, rd->log, 0,
                   "smart: redis %V:%d did not answer within %M ms, "
-                  "reconnecting", &rd->conf->host, (int) rd->conf->port,
+                  "reconnecting", &rd->host, (int) rd->port,
                   rd->conf->command_timeout);
 
     ngx_http_smart_redis_drop(rd);
@@ -633,6 +633,8 @@ ngx_http_smart_redis_send(ngx_http_smart_redis_t *rd)
 
     c = rd->c;
 
+    ngx_http_smart_redis_wait_append(rd);
+
     while (rd->out_pos < rd->out_last) {
         n = send(c->fd, rd->out + rd->out_pos, rd->out_last - rd->out_pos, 0);
 
@@ -660,7 +662,7 @@ ngx_http_smart_redis_send(ngx_http_smart_redis_t *rd)
 
         ngx_log_error(NGX_LOG_ERR, rd->log, err,
                       "smart: redis %V:%d send() failed",
-                      &rd->conf->host, (int) rd->conf->port);
+                      &rd->host, (int) rd->port);
         ngx_http_smart_redis_drop(rd);
         return;
     }
@@ -744,11 +746,14 @@ ngx_http_smart_redis_parse(ngx_http_smart_redis_t *rd, u_char *p,
             case '+':
             case ':':
                 rd->error_reply = 0;
+                rd->int_reply = (p[-1] == ':');
+                rd->num = 0;
                 rd->pstate = NGX_HTTP_SMART_REDIS_P_LINE;
                 break;
 
             case '-':
                 rd->error_reply = 1;
+                rd->int_reply = 0;
                 rd->err_len = 0;
                 rd->pstate = NGX_HTTP_SMART_REDIS_P_LINE;
                 break;
@@ -769,6 +774,10 @@ ngx_http_smart_redis_parse(ngx_http_smart_redis_t *rd, u_char *p,
         case NGX_HTTP_SMART_REDIS_P_LINE:
 
             lf = ngx_strlchr(p, end, LF);
+
+            if (rd->int_reply) {
+                ngx_http_smart_redis_number(rd, p, lf != NULL ? lf : end);
+            }
 
             if (rd->error_reply) {
                 n = ngx_min((size_t) ((lf != NULL ? lf : end) - p),
@@ -879,7 +888,7 @@ invalid:
 
     ngx_log_error(NGX_LOG_ERR, rd->log, 0,
                   "smart: redis %V:%d sent an unexpected reply, reconnecting",
-                  &rd->conf->host, (int) rd->conf->port);
+                  &rd->host, (int) rd->port);
     ngx_http_smart_redis_drop(rd);
 
     return NGX_DONE;
@@ -891,16 +900,53 @@ invalid:
 static ngx_int_t
 ngx_http_smart_redis_answer(ngx_http_smart_redis_t *rd, ngx_int_t rc)
 {
-    void       *privdata;
-    ngx_str_t   err;
+    ngx_uint_t  slot;
 
-    if (rd->pending == 0) {
+    if (rd->pending == rd->held) {
         ngx_log_error(NGX_LOG_ERR, rd->log, 0,
                       "smart: redis %V:%d sent a reply to no command, "
-                      "reconnecting", &rd->conf->host, (int) rd->conf->port);
+                      "reconnecting", &rd->host, (int) rd->port);
         ngx_http_smart_redis_drop(rd);
         return NGX_DONE;
     }
+
+    if (rc == NGX_DECLINED && ngx_http_smart_redis_failover(rd)) {
+        ngx_log_error(NGX_LOG_ERR, rd->log, 0,
+                      "smart: redis %V:%d cannot take writes, "
+                      "reconnecting: %*s", &rd->host, (int) rd->port,
+                      rd->err_len, rd->err);
+
+        /* this command is lost with all the connection has not answered */
+
+        ngx_http_smart_redis_drop(rd);
+        return NGX_DONE;
+    }
+
+    slot = (rd->fifo_head + rd->held) % NGX_HTTP_SMART_REDIS_PIPELINE;
+
+    if (rd->fifo[slot] == &ngx_http_smart_redis_wait_mark) {
+        return ngx_http_smart_redis_waited(rd, rc);
+    }
+
+    if (rd->wait_len != 0) {
+        /* held until the batch's WAIT answers */
+        rd->rcs[slot] = (u_char) (rc == NGX_OK);
+        rd->held++;
+        ngx_http_smart_redis_progress(rd);
+        return NGX_OK;
+    }
+
+    return ngx_http_smart_redis_deliver(rd, rc);
+}
+
+
+/* The oldest command's outcome goes to its owner. */
+
+static ngx_int_t
+ngx_http_smart_redis_deliver(ngx_http_smart_redis_t *rd, ngx_int_t rc)
+{
+    void       *privdata;
+    ngx_str_t   err;
 
     privdata = rd->fifo[rd->fifo_head];
     rd->fifo_head = (rd->fifo_head + 1) % NGX_HTTP_SMART_REDIS_PIPELINE;
@@ -908,7 +954,15 @@ ngx_http_smart_redis_answer(ngx_http_smart_redis_t *rd, ngx_int_t rc)
 
     ngx_http_smart_redis_progress(rd);
 
-    /* the text only goes with an error reply (NGX_DECLINED) */
+    if (rc == NGX_OK) {
+        /* the backoff starts again once a server takes a command */
+        rd->attempts = 0;
+    }
+
+    /*
+     * the text only goes with an error reply (NGX_DECLINED); for one held
+     * until a WAIT answered, it is the batch's last error text
+     */
 
     err.data = rd->err;
     err.len = (rc == NGX_DECLINED) ? rd->err_len : 0;
@@ -917,6 +971,96 @@ ngx_http_smart_redis_answer(ngx_http_smart_redis_t *rd, ngx_int_t rc)
 
     return (rd->state == NGX_HTTP_SMART_REDIS_READY && rd->c != NULL)
            ? NGX_OK : NGX_DONE;
+}
+
+
+/*
+ * The batch's WAIT answered: when enough replicas have the batch, its
+ * outcomes go to their owners; else the batch is lost (the connection is
+ * dropped: its commands are sent again or spooled by their owners).
+ */
+
+static ngx_int_t
+ngx_http_smart_redis_waited(ngx_http_smart_redis_t *rd, ngx_int_t rc)
+{
+    if (rc != NGX_OK || rd->num < (int64_t) rd->conf->wait) {
+        ngx_log_error(NGX_LOG_ERR, rd->log, 0,
+                      "smart: redis %V:%d: %L of %ui replicas confirmed a "
+                      "batch within %M ms, reconnecting",
+                      &rd->host, (int) rd->port,
+                      rc == NGX_OK ? rd->num : (int64_t) 0, rd->conf->wait,
+                      rd->conf->command_timeout / 2);
+        ngx_http_smart_redis_drop(rd);
+        return NGX_DONE;
+    }
+
+    while (rd->held != 0) {
+        rd->held--;
+
+        if (ngx_http_smart_redis_deliver(rd,
+                                         rd->rcs[rd->fifo_head]
+                                         ? NGX_OK : NGX_DECLINED)
+            != NGX_OK)
+        {
+            return NGX_DONE;
+        }
+    }
+
+    /* the WAIT's own slot */
+
+    rd->fifo_head = (rd->fifo_head + 1) % NGX_HTTP_SMART_REDIS_PIPELINE;
+    rd->pending--;
+    ngx_http_smart_redis_progress(rd);
+
+    return NGX_OK;
+}
+
+
+/* Ends the batch committed since the last WAIT with a WAIT (room kept). */
+
+static void
+ngx_http_smart_redis_wait_append(ngx_http_smart_redis_t *rd)
+{
+    if (rd->wait_len == 0 || rd->unwaited == 0) {
+        return;
+    }
+
+    ngx_memcpy(rd->out + rd->out_last, rd->wait_cmd, rd->wait_len);
+    rd->out_last += rd->wait_len;
+    rd->fifo[(rd->fifo_head + rd->pending) % NGX_HTTP_SMART_REDIS_PIPELINE]
+        = &ngx_http_smart_redis_wait_mark;
+    rd->pending++;
+    rd->unwaited = 0;
+}
+
+
+static void
+ngx_http_smart_redis_wait_init(ngx_http_smart_redis_t *rd)
+{
+    u_char  n[NGX_INT_T_LEN], t[NGX_INT_T_LEN];
+    size_t  nl, tl;
+
+    nl = ngx_sprintf(n, "%ui", rd->conf->wait) - n;
+    tl = ngx_sprintf(t, "%M", rd->conf->command_timeout / 2) - t;
+
+    rd->wait_len = ngx_sprintf(rd->wait_cmd,
+                               "*3\r\n$4\r\nWAIT\r\n$%uz\r\n%*s\r\n"
+                               "$%uz\r\n%*s\r\n", nl, nl, n, tl, tl, t)
+                   - rd->wait_cmd;
+}
+
+
+/* The digits of an integer reply, p[0..last) of it (it may come in parts). */
+
+static void
+ngx_http_smart_redis_number(ngx_http_smart_redis_t *rd, u_char *p,
+    u_char *last)
+{
+    for ( /* void */ ; p < last; p++) {
+        if (*p >= '0' && *p <= '9' && rd->num < NGX_MAX_INT32_VALUE) {
+            rd->num = rd->num * 10 + (*p - '0');
+        }
+    }
 }
 
 
@@ -955,10 +1099,14 @@ ngx_http_smart_redis_fail(ngx_http_smart_redis_t *rd)
         rd->fifo_head = (rd->fifo_head + 1) % NGX_HTTP_SMART_REDIS_PIPELINE;
         rd->pending--;
 
-        rd->reply(rd->data, NGX_ERROR, NULL, privdata);
+        if (privdata != &ngx_http_smart_redis_wait_mark) {
+            rd->reply(rd->data, NGX_ERROR, NULL, privdata);
+        }
     }
 
     rd->fifo_head = 0;
+    rd->held = 0;
+    rd->unwaited = 0;
     rd->out_pos = 0;
     rd->out_last = 0;
     rd->pstate = NGX_HTTP_SMART_REDIS_P_TYPE;
@@ -1091,11 +1239,11 @@ ngx_http_smart_redis_cleanup(void *data)
     if (rd->was_ready) {
         ngx_log_error(NGX_LOG_ERR, rd->log, 0,
                       "smart: redis %V:%d connection lost",
-                      &rd->conf->host, (int) rd->conf->port);
+                      &rd->host, (int) rd->port);
         rd->was_ready = 0;
     }
 
-    ngx_http_smart_redis_schedule(rd);
+    ngx_http_smart_redis_retry(rd);
     ngx_http_smart_redis_post(rd);
 }
 
@@ -1103,7 +1251,6 @@ ngx_http_smart_redis_cleanup(void *data)
 static void
 ngx_http_smart_redis_on_connect(const redisAsyncContext *cac, int status)
 {
-    int                      argc;
     char                     db[NGX_INT_T_LEN + 1];
     size_t                   argvlen[2];
     const char              *argv[2];
@@ -1120,30 +1267,40 @@ ngx_http_smart_redis_on_connect(const redisAsyncContext *cac, int status)
     if (status != REDIS_OK) {
         ngx_log_error(ngx_http_smart_redis_level(rd), rd->log, 0,
                       "smart: redis connect to %V:%d failed: %s",
-                      &rd->conf->host, (int) rd->conf->port, ac->errstr);
+                      &rd->host, (int) rd->port, ac->errstr);
         rd->state = NGX_HTTP_SMART_REDIS_CLOSING;
         return;                 /* hiredis frees the context next */
     }
 
     rd->state = NGX_HTTP_SMART_REDIS_HANDSHAKE;
 
-    /* AUTH, SELECT and a PING, pipelined; ready when the PING answers */
+    if (rd->asking) {
+        if (ngx_http_smart_redis_ask(rd) != NGX_OK) {
+            goto failed;
+        }
+
+        ngx_http_smart_redis_progress(rd);
+        return;
+    }
+
+    /*
+     * AUTH, SELECT, with sentinels a ROLE, and a PING, pipelined; ready
+     * when the PING answers
+     */
 
     if (rd->conf->password.len != 0) {
         argv[0] = "AUTH";
         argvlen[0] = 4;
         argv[1] = (const char *) rd->conf->password.data;
         argvlen[1] = rd->conf->password.len;
-        argc = 2;
 
-        if (redisAsyncCommandArgv(ac, ngx_http_smart_redis_on_handshake, rd,
-                                  argc, argv, argvlen)
-            != REDIS_OK)
+        if (ngx_http_smart_redis_send_argv(rd,
+                                           ngx_http_smart_redis_on_handshake,
+                                           2, argv, argvlen)
+            != NGX_OK)
         {
             goto failed;
         }
-
-        rd->handshake++;
     }
 
     if (rd->conf->db != 0) {
@@ -1153,27 +1310,35 @@ ngx_http_smart_redis_on_connect(const redisAsyncContext *cac, int status)
         argvlen[1] = ngx_sprintf((u_char *) db, "%ui", rd->conf->db)
                      - (u_char *) db;
 
-        if (redisAsyncCommandArgv(ac, ngx_http_smart_redis_on_handshake, rd,
-                                  2, argv, argvlen)
-            != REDIS_OK)
+        if (ngx_http_smart_redis_send_argv(rd,
+                                           ngx_http_smart_redis_on_handshake,
+                                           2, argv, argvlen)
+            != NGX_OK)
         {
             goto failed;
         }
-
-        rd->handshake++;
     }
 
-    argv[0] = "PING";
+    argv[0] = "ROLE";
     argvlen[0] = 4;
 
-    if (redisAsyncCommandArgv(ac, ngx_http_smart_redis_on_handshake, rd,
-                              1, argv, argvlen)
-        != REDIS_OK)
+    if (rd->conf->nsentinels != 0
+        && ngx_http_smart_redis_send_argv(rd, ngx_http_smart_redis_on_role,
+                                          1, argv, argvlen)
+           != NGX_OK)
     {
         goto failed;
     }
 
-    rd->handshake++;
+    argv[0] = "PING";
+
+    if (ngx_http_smart_redis_send_argv(rd, ngx_http_smart_redis_on_handshake,
+                                       1, argv, argvlen)
+        != NGX_OK)
+    {
+        goto failed;
+    }
+
     ngx_http_smart_redis_progress(rd);
 
     return;
@@ -1193,6 +1358,24 @@ failed:
 }
 
 
+/* A handshake command, its reply awaited by fn. */
+
+ngx_int_t
+ngx_http_smart_redis_send_argv(ngx_http_smart_redis_t *rd,
+    redisCallbackFn *fn, int argc, const char **argv, const size_t *argvlen)
+{
+    if (redisAsyncCommandArgv(rd->ac, fn, rd, argc, argv, argvlen)
+        != REDIS_OK)
+    {
+        return NGX_ERROR;
+    }
+
+    rd->handshake++;
+
+    return NGX_OK;
+}
+
+
 static void
 ngx_http_smart_redis_on_disconnect(const redisAsyncContext *ac, int status)
 {
@@ -1205,40 +1388,65 @@ ngx_http_smart_redis_on_disconnect(const redisAsyncContext *ac, int status)
 }
 
 
+/* A handshake reply's owner, or NULL when the context is going away. */
+
+ngx_http_smart_redis_t *
+ngx_http_smart_redis_handshake_reply(void *r, void *privdata)
+{
+    ngx_http_smart_redis_t  *rd = privdata;
+
+    if (r == NULL || rd->state != NGX_HTTP_SMART_REDIS_HANDSHAKE) {
+        return NULL;
+    }
+
+    rd->handshake--;
+
+    return rd;
+}
+
+
 static void
 ngx_http_smart_redis_on_handshake(redisAsyncContext *ac, void *r,
     void *privdata)
 {
     redisReply              *reply = r;
-    ngx_http_smart_redis_t  *rd = privdata;
+    ngx_http_smart_redis_t  *rd;
 
-    if (reply == NULL || rd->state != NGX_HTTP_SMART_REDIS_HANDSHAKE) {
-        return;                 /* the context is going away */
+    rd = ngx_http_smart_redis_handshake_reply(r, privdata);
+    if (rd == NULL) {
+        return;
     }
-
-    rd->handshake--;
 
     if (reply->type == REDIS_REPLY_ERROR) {
         ngx_log_error(NGX_LOG_ERR, rd->log, 0,
                       "smart: redis %V:%d refused the handshake: %*s",
-                      &rd->conf->host, (int) rd->conf->port,
+                      &rd->host, (int) rd->port,
                       (size_t) ngx_min(reply->len, 200), reply->str);
         ngx_http_smart_redis_drop(rd);
         return;
     }
 
+    ngx_http_smart_redis_handshake_done(rd);
+}
+
+
+/* One handshake reply was right: ready when it was the last. */
+
+void
+ngx_http_smart_redis_handshake_done(ngx_http_smart_redis_t *rd)
+{
     if (rd->handshake != 0) {
         ngx_http_smart_redis_progress(rd);
         return;
     }
 
     rd->state = NGX_HTTP_SMART_REDIS_READY;
-    rd->attempts = 0;
+    rd->urgent = 0;
 
     if (!rd->was_ready) {
         ngx_log_error(NGX_LOG_NOTICE, rd->log, 0,
                       "smart: redis %V:%d connected",
-                      &rd->conf->host, (int) rd->conf->port);
+                      &rd->host, (int) rd->port);
     }
 
     rd->was_ready = 1;

@@ -7,9 +7,14 @@
  * owner's commands are written here from a bounded output buffer and their
  * replies are read and counted here (hiredis parses none of them).
  * Connect and command progress are bounded by NGINX timers; reconnects
- * back off exponentially with jitter; commands are pipelined.  Every
- * command's handler is called exactly once: with its reply's outcome, or
- * with NGX_ERROR when the connection is lost or timed out.
+ * back off exponentially with jitter (shorter while the owner has work
+ * waiting); commands are pipelined.  With sentinels, the master's address
+ * is asked of them in turn and checked with ROLE, and asked again after
+ * every loss.  With wait=N, a batch's replies are held until the WAIT N
+ * that ends it confirms it.  Every command's handler is called exactly
+ * once: with its reply's outcome, or with NGX_ERROR when the connection is
+ * lost or timed out, or the server cannot take writes (-READONLY; with
+ * sentinels -NOREPLICAS), or the batch's WAIT is not confirmed.
  */
 
 #ifndef _NGX_HTTP_SMART_REDIS_H_INCLUDED_
@@ -24,6 +29,8 @@
 #define NGX_HTTP_SMART_REDIS_COMMAND_TIMEOUT   2000    /* ms without reply */
 #define NGX_HTTP_SMART_REDIS_BACKOFF_MIN       100     /* ms */
 #define NGX_HTTP_SMART_REDIS_BACKOFF_MAX       5000    /* ms */
+#define NGX_HTTP_SMART_REDIS_BACKOFF_URGENT    400     /* ms, work waits */
+#define NGX_HTTP_SMART_REDIS_SENTINELS         16
 #define NGX_HTTP_SMART_REDIS_OUT               (256 * 1024)   /* bytes */
 #define NGX_HTTP_SMART_REDIS_IN                (16 * 1024)    /* bytes */
 #define NGX_HTTP_SMART_REDIS_PIPELINE          8192    /* commands */
@@ -53,7 +60,21 @@ typedef void (*ngx_http_smart_redis_state_pt)(void *data, ngx_uint_t ready);
 typedef struct {
     ngx_str_t                       host;       /* numeric, NUL-terminated */
     in_port_t                       port;
+} ngx_http_smart_redis_addr_t;
+
+
+/*
+ * Either host:port, or (nsentinels != 0) the sentinels to ask for the
+ * address of the master called master.
+ */
+typedef struct {
+    ngx_str_t                       host;       /* numeric, NUL-terminated */
+    in_port_t                       port;
+    ngx_http_smart_redis_addr_t    *sentinels;
+    ngx_uint_t                      nsentinels;
+    ngx_str_t                       master;
     ngx_uint_t                      db;
+    ngx_uint_t                      wait;       /* replicas, 0: no WAIT */
     ngx_str_t                       password;   /* empty: no AUTH */
     ngx_msec_t                      connect_timeout;
     ngx_msec_t                      command_timeout;
@@ -70,7 +91,12 @@ void ngx_http_smart_redis_connect(ngx_http_smart_redis_t *rd);
 
 ngx_uint_t ngx_http_smart_redis_ready(ngx_http_smart_redis_t *rd);
 
-/* Commands sent and not yet answered. */
+/*
+ * The owner has work waiting (records queued or spooled): until the
+ * connection is ready, reconnect attempts come at most
+ * NGX_HTTP_SMART_REDIS_BACKOFF_URGENT ms apart, not BACKOFF_MAX.
+ */
+void ngx_http_smart_redis_urgent(ngx_http_smart_redis_t *rd);
 
 /*
  * The free end of the output buffer and its size in *room, without making

@@ -7,6 +7,8 @@ package Smart::Redis;
 #   my @e = $r->stream('smart:audit');    # [{ _id => ..., field => value }]
 #   $r->stop; $r->restart;                # restart: same port
 #   my $s = Smart::Redis->silent;         # accepts and reads, never answers
+#   my $r2 = Smart::Redis->start(args => ['--replicaof', '127.0.0.1', $p]);
+#   my $s1 = Smart::Redis->sentinel(master => 'm', master_port => $p);
 #
 # redis-server runs in the foreground of a forked child
 # (--daemonize no --save '' --appendonly no --bind 127.0.0.1), in its own
@@ -34,7 +36,29 @@ sub _free_port {
 sub start {
     my ($class, %o) = @_;
     my $self = bless { port => $o{port} || _free_port(),
+                       args => $o{args} || [],
                        dir => tempdir(CLEANUP => 1) }, ref $class || $class;
+    $self->_spawn;
+    return $self;
+}
+
+# A redis-sentinel (Debian's package) monitoring 127.0.0.1:master_port as
+# master (quorum 2 by default), with short timeouts for tests.
+sub sentinel {
+    my ($class, %o) = @_;
+    my $dir = tempdir(CLEANUP => 1);
+    my $name = $o{master} || 'mymaster';
+    open my $fh, '>', "$dir/sentinel.conf"
+        or die "Smart::Redis: sentinel.conf: $!\n";
+    print {$fh} "sentinel monitor $name 127.0.0.1 $o{master_port} "
+              . ($o{quorum} || 2) . "\n"
+              . "sentinel down-after-milliseconds $name "
+              . ($o{down_after} || 1000) . "\n"
+              . "sentinel failover-timeout $name "
+              . ($o{failover_timeout} || 10000) . "\n";
+    close $fh;
+    my $self = bless { port => $o{port} || _free_port(), dir => $dir,
+                       sentinel => 1 }, ref $class || $class;
     $self->_spawn;
     return $self;
 }
@@ -49,9 +73,16 @@ sub _spawn {
         open STDOUT, '>', "$self->{dir}/redis.log";
         open STDERR, '>&', \*STDOUT;
         chdir $self->{dir};
+        if ($self->{sentinel}) {
+            exec $ENV{SMART_REDIS_SENTINEL} || 'redis-sentinel',
+                 "$self->{dir}/sentinel.conf", '--port', $self->{port},
+                 '--bind', '127.0.0.1', '--daemonize', 'no',
+                 '--dir', $self->{dir};
+            exit 127;
+        }
         exec $Server, '--port', $self->{port}, '--bind', '127.0.0.1',
              '--save', '', '--appendonly', 'no', '--daemonize', 'no',
-             '--dir', $self->{dir};
+             '--dir', $self->{dir}, @{ $self->{args} };
         exit 127;
     }
     $self->{pid} = $pid;
