@@ -52,9 +52,11 @@ typedef struct {
 } ngx_http_smart_audit_entry_t;
 
 
+/* A spool file this worker replays; it holds the file's lock (fd). */
 typedef struct {
     char                         *path;             /* ngx_alloc()ed */
-    off_t                         start;
+    off_t                         start;            /* acknowledged: @off */
+    ngx_fd_t                      fd;               /* open, locked */
 } ngx_http_smart_audit_file_t;
 
 
@@ -70,7 +72,8 @@ typedef struct {
     ngx_http_smart_audit_file_t   files[NGX_HTTP_SMART_AUDIT_FILES];
     ngx_uint_t                    nfiles;
 
-    ngx_fd_t                      fd;               /* files[0], open */
+    ngx_fd_t                      fd;               /* files[0].fd while
+                                                       it is replayed */
     off_t                         acked;            /* lines before it */
     off_t                         ends[NGX_HTTP_SMART_AUDIT_BATCH];
     ngx_uint_t                    nsent;

@@ -8,11 +8,20 @@
  * buffer that a posted event writes with one write() per pass (or sooner
  * when it is full).  When Redis is ready, spool files are renamed to
  * PATH.<pid>.<serial> and replayed in order, a batch at a time; a file is
- * unlinked only once Redis acknowledged every line of it.  Spools of
- * workers that are gone (reload, crash, restart) are adopted by renaming
- * them, so exactly one live worker replays each file.  At exit, a partly
- * replayed file is renamed PATH.<pid>.<serial>@<offset> so that its
- * adopter starts after the acknowledged lines.
+ * unlinked only once Redis acknowledged every line of it.
+ *
+ * Ownership is a lock, not a pid: the worker that writes or replays a
+ * file holds an exclusive flock() on it for as long as it owns it (flock
+ * locks belong to the open file, so a worker's own second open conflicts
+ * too, and nothing is inherited: workers open their files themselves).
+ * Files no one holds (their worker is gone: reload, crash, restart; or
+ * set aside) are adopted by locking and renaming them, so exactly one
+ * live worker replays each file, whatever process has its pid now.  As
+ * each batch is acknowledged, the file being replayed is renamed
+ * PATH.<pid>.<serial>@<offset>, so that after a crash its adopter starts
+ * after the acknowledged lines (at most one batch is sent again).  A
+ * write that fails part way through a line cuts the file back to the
+ * line before it, so a record is counted lost once.
  *
  * The audit module calls in; nothing here calls the audit module.
  */
@@ -20,7 +29,7 @@
 #include "ngx_http_smart_spool.h"
 
 #include <glob.h>
-#include <signal.h>
+#include <sys/file.h>
 
 
 #define NGX_HTTP_SMART_AUDIT_READ          (2 * SMART_AUDIT_LINE_MAX)
@@ -33,9 +42,15 @@ static void ngx_http_smart_spool_flush(ngx_http_smart_audit_worker_t *w);
 static void ngx_http_smart_spool_handler(ngx_event_t *ev);
 static void ngx_http_smart_spool_scan_handler(ngx_event_t *ev);
 static ngx_int_t ngx_http_smart_spool_push_file(
-    ngx_http_smart_audit_worker_t *w, const char *from, off_t start);
+    ngx_http_smart_audit_worker_t *w, const char *from, off_t start,
+    ngx_fd_t fd);
+static ngx_int_t ngx_http_smart_spool_claim(ngx_http_smart_audit_worker_t *w,
+    const char *path, ngx_fd_t *fd);
+static void ngx_http_smart_spool_cut(ngx_http_smart_audit_worker_t *w,
+    size_t partial);
+static void ngx_http_smart_spool_mark(ngx_http_smart_audit_worker_t *w);
 static void ngx_http_smart_spool_replay_exit(
-    ngx_http_smart_audit_worker_t *w, ngx_cycle_t *cycle);
+    ngx_http_smart_audit_worker_t *w);
 static ssize_t ngx_http_smart_spool_replay_read(
     ngx_http_smart_audit_worker_t *w);
 static ngx_int_t ngx_http_smart_spool_replay_batch(
@@ -117,21 +132,23 @@ ngx_http_smart_spool_exit(ngx_http_smart_audit_worker_t *w,
     ngx_file_info_t  fi;
 
     ngx_http_smart_spool_flush(w);
-    ngx_http_smart_spool_replay_exit(w, cycle);
+    ngx_http_smart_spool_replay_exit(w);
 
-    if (w->spool_fd != NGX_INVALID_FILE) {
-        ngx_close_file(w->spool_fd);
-        w->spool_fd = NGX_INVALID_FILE;
+    if (w->spool_fd == NGX_INVALID_FILE) {
+        return;
     }
 
-    /* an empty spool (opened by the access check) is not left behind */
+    /* an empty spool (opened by the access check) is not left behind;
+       removed while it is still this worker's */
 
-    if (w->spool_path != NULL
-        && ngx_file_info(w->spool_path, &fi) != NGX_FILE_ERROR
+    if (ngx_fd_info(w->spool_fd, &fi) != NGX_FILE_ERROR
         && ngx_file_size(&fi) == 0)
     {
         (void) ngx_delete_file(w->spool_path);
     }
+
+    ngx_close_file(w->spool_fd);
+    w->spool_fd = NGX_INVALID_FILE;
 }
 
 
@@ -141,36 +158,17 @@ ngx_http_smart_spool_exit(ngx_http_smart_audit_worker_t *w,
  */
 
 static void
-ngx_http_smart_spool_replay_exit(ngx_http_smart_audit_worker_t *w,
-    ngx_cycle_t *cycle)
+ngx_http_smart_spool_replay_exit(ngx_http_smart_audit_worker_t *w)
 {
-    char        *path;
-    u_char      *at, name[NGX_MAX_PATH];
-    size_t       len;
-    ngx_uint_t   i;
+    ngx_uint_t  i;
 
-    if (w->replay.fd != NGX_INVALID_FILE) {
-        ngx_close_file(w->replay.fd);
-        w->replay.fd = NGX_INVALID_FILE;
+    /* renamed before the lock goes: an adopter sees the offset */
 
-        if (w->replay.acked > w->replay.files[0].start) {
-            path = w->replay.files[0].path;
-            at = (u_char *) ngx_strchr(path, '@');
-            len = (at != NULL) ? (size_t) (at - (u_char *) path)
-                               : ngx_strlen(path);
-
-            *ngx_snprintf(name, sizeof(name) - 1, "%*s@%O", len, path,
-                          w->replay.acked) = '\0';
-
-            if (ngx_rename_file(path, name) == NGX_FILE_ERROR) {
-                ngx_log_error(NGX_LOG_ERR, cycle->log, ngx_errno,
-                              "smart: audit spool rename \"%s\" failed",
-                              path);
-            }
-        }
-    }
+    ngx_http_smart_spool_mark(w);
+    w->replay.fd = NGX_INVALID_FILE;
 
     for (i = 0; i < w->replay.nfiles; i++) {
+        ngx_close_file(w->replay.files[i].fd);
         ngx_free(w->replay.files[i].path);
     }
 
@@ -183,6 +181,9 @@ ngx_http_smart_spool_replay_exit(ngx_http_smart_audit_worker_t *w,
 ngx_int_t
 ngx_http_smart_spool_open(ngx_http_smart_audit_worker_t *w)
 {
+    ngx_fd_t    fd;
+    ngx_uint_t  i;
+
     if (w->spool_path == NULL) {
         return NGX_DECLINED;
     }
@@ -191,16 +192,32 @@ ngx_http_smart_spool_open(ngx_http_smart_audit_worker_t *w)
         return w->spool_failed ? NGX_DECLINED : NGX_OK;
     }
 
-    w->spool_fd = ngx_open_file(w->spool_path, NGX_FILE_APPEND,
-                                NGX_FILE_CREATE_OR_OPEN, 0600);
+    /*
+     * The lock says the file is this worker's.  A file left under this
+     * name by an earlier process with the same pid is appended to (it is
+     * replayed whole later); one an adopter has just locked, to rename
+     * it, is let go and the name opened again.
+     */
 
-    if (w->spool_fd == NGX_INVALID_FILE) {
-        return NGX_DECLINED;
+    for (i = 0; i < 3; i++) {
+        /* read-write: the same file and lock are replayed later */
+        fd = ngx_open_file(w->spool_path, NGX_FILE_RDWR|O_APPEND,
+                           NGX_FILE_CREATE_OR_OPEN, 0600);
+
+        if (fd == NGX_INVALID_FILE) {
+            return NGX_DECLINED;
+        }
+
+        if (flock(fd, LOCK_EX|LOCK_NB) == 0) {
+            w->spool_fd = fd;
+            w->spool_failed = 0;
+            return NGX_OK;
+        }
+
+        ngx_close_file(fd);
     }
 
-    w->spool_failed = 0;
-
-    return NGX_OK;
+    return NGX_DECLINED;
 }
 
 
@@ -353,7 +370,9 @@ failed:
     w->spool_failed = 1;
 
     if (done > 0 && (i == 0 || w->slines[i - 1].end != done)) {
-        w->spool_dirty = 1;
+        /* part of a line is on disk: cut it off (counted lost below) */
+        ngx_http_smart_spool_cut(w, (i == 0) ? done
+                                            : done - w->slines[i - 1].end);
     }
 
     lost = w->snlines - i;
@@ -372,11 +391,40 @@ failed:
 }
 
 
+/*
+ * Cuts the partial bytes of a line a failed write left at the end of the
+ * spool, so the record is counted lost once (here) and not again by the
+ * replay that would skip it.  Shrinking a file needs no space.  Only when
+ * even that fails is the line ended instead (spool_dirty), and the replay
+ * counts it a second time.
+ */
+
+static void
+ngx_http_smart_spool_cut(ngx_http_smart_audit_worker_t *w, size_t partial)
+{
+    ngx_file_info_t  fi;
+
+    if (ngx_fd_info(w->spool_fd, &fi) != NGX_FILE_ERROR
+        && ngx_file_size(&fi) >= (off_t) partial
+        && ftruncate(w->spool_fd, ngx_file_size(&fi) - partial) == 0)
+    {
+        return;
+    }
+
+    ngx_log_error(NGX_LOG_ERR, w->log, ngx_errno,
+                  "smart: audit spool \"%s\": a partly written line could "
+                  "not be cut off", w->spool_path);
+
+    w->spool_dirty = 1;
+}
+
+
 /* This worker's spool becomes a replay file; new records start a new one. */
 
 void
 ngx_http_smart_spool_rotate(ngx_http_smart_audit_worker_t *w)
 {
+    ngx_fd_t         fd;
     ngx_file_info_t  fi;
 
     if (w->replay.nfiles >= NGX_HTTP_SMART_AUDIT_FILES) {
@@ -392,26 +440,35 @@ ngx_http_smart_spool_rotate(ngx_http_smart_audit_worker_t *w)
         return;
     }
 
-    if (w->spool_fd != NGX_INVALID_FILE) {
-        ngx_close_file(w->spool_fd);
-        w->spool_fd = NGX_INVALID_FILE;
-        w->spool_dirty = 0;
+    if (w->spool_fd == NGX_INVALID_FILE) {
+        /* not this worker's file (a spool that could not be opened) */
+        return;
     }
 
-    (void) ngx_http_smart_spool_push_file(w, w->spool_path, 0);
+    /* the file and its lock go to the replay list together */
+
+    fd = w->spool_fd;
+    w->spool_fd = NGX_INVALID_FILE;
+    w->spool_dirty = 0;
+
+    (void) ngx_http_smart_spool_push_file(w, w->spool_path, 0, fd);
 }
 
 
-/* Renames from to PATH.<pid>.<serial>[@start] and lists it for replay. */
+/*
+ * Renames from to PATH.<pid>.<serial>[@start] and lists it for replay
+ * with its locked fd, which the list now owns (closed on failure).
+ */
 
 static ngx_int_t
 ngx_http_smart_spool_push_file(ngx_http_smart_audit_worker_t *w,
-    const char *from, off_t start)
+    const char *from, off_t start, ngx_fd_t fd)
 {
     u_char                       *p, name[NGX_MAX_PATH];
     ngx_http_smart_audit_file_t  *f;
 
     if (w->replay.nfiles >= NGX_HTTP_SMART_AUDIT_FILES) {
+        ngx_close_file(fd);
         return NGX_DECLINED;
     }
 
@@ -431,17 +488,20 @@ ngx_http_smart_spool_push_file(ngx_http_smart_audit_worker_t *w,
         ngx_log_error(NGX_LOG_ERR, w->log, ngx_errno,
                       "smart: audit spool rename \"%s\" to \"%s\" failed",
                       from, name);
+        ngx_close_file(fd);
         return NGX_ERROR;
     }
 
     f = &w->replay.files[w->replay.nfiles];
     f->path = ngx_alloc(p - name, w->log);
     if (f->path == NULL) {
-        return NGX_ERROR;           /* stays on disk for a later scan */
+        ngx_close_file(fd);         /* stays on disk for a later scan */
+        return NGX_ERROR;
     }
 
     ngx_memcpy(f->path, name, p - name);
     f->start = start;
+    f->fd = fd;
     w->replay.nfiles++;
 
     ngx_log_error(NGX_LOG_INFO, w->log, 0,
@@ -453,8 +513,10 @@ ngx_http_smart_spool_push_file(ngx_http_smart_audit_worker_t *w,
 
 
 /*
- * Takes over spool files of processes that are gone: replay files first
- * (they are older), then live spools.  The rename makes the claim atomic.
+ * Takes over the spool files no process holds (their worker is gone, or
+ * set them aside): replay files first (they are older), then spools.  The
+ * lock, then the rename, make the claim atomic; whose pid a name carries
+ * does not matter (a pid may now be another process's, or this one's).
  */
 
 void
@@ -465,7 +527,7 @@ ngx_http_smart_spool_adopt(ngx_http_smart_audit_worker_t *w)
     u_char      *s, *at, pattern[NGX_MAX_PATH];
     size_t       i, plen;
     glob_t       g;
-    ngx_pid_t    pid;
+    ngx_fd_t     fd;
     ngx_uint_t   live;
 
     plen = w->amcf->spool.len;
@@ -479,10 +541,9 @@ ngx_http_smart_spool_adopt(ngx_http_smart_audit_worker_t *w)
     for (pass = 0; pass < 2; pass++) {
         for (i = 0; i < g.gl_pathc; i++) {
             s = (u_char *) g.gl_pathv[i] + plen + 1;
-            pid = 0;
 
-            while (*s >= '0' && *s <= '9' && pid < 0x7fffffff / 10) {
-                pid = pid * 10 + (*s++ - '0');
+            while (*s >= '0' && *s <= '9') {
+                s++;
             }
 
             live = (*s == '\0');
@@ -491,8 +552,7 @@ ngx_http_smart_spool_adopt(ngx_http_smart_audit_worker_t *w)
                 continue;
             }
 
-            if (pid == ngx_pid || pid <= 0
-                || kill(pid, 0) == 0 || ngx_errno != ESRCH)
+            if (ngx_http_smart_spool_claim(w, g.gl_pathv[i], &fd) != NGX_OK)
             {
                 continue;
             }
@@ -507,7 +567,7 @@ ngx_http_smart_spool_adopt(ngx_http_smart_audit_worker_t *w)
                 }
             }
 
-            if (ngx_http_smart_spool_push_file(w, g.gl_pathv[i], start)
+            if (ngx_http_smart_spool_push_file(w, g.gl_pathv[i], start, fd)
                 == NGX_DECLINED)
             {
                 goto done;
@@ -518,6 +578,42 @@ ngx_http_smart_spool_adopt(ngx_http_smart_audit_worker_t *w)
 done:
 
     globfree(&g);
+}
+
+
+/*
+ * NGX_OK with *fd open and locked when path is a file no process holds,
+ * still under that name (its owner may have renamed it between the open
+ * and the lock); NGX_DECLINED otherwise.
+ */
+
+static ngx_int_t
+ngx_http_smart_spool_claim(ngx_http_smart_audit_worker_t *w,
+    const char *path, ngx_fd_t *fd)
+{
+    ngx_file_info_t  fi, pi;
+
+    *fd = ngx_open_file(path, NGX_FILE_RDONLY, NGX_FILE_OPEN, 0);
+
+    if (*fd == NGX_INVALID_FILE) {
+        return NGX_DECLINED;
+    }
+
+    if (flock(*fd, LOCK_EX|LOCK_NB) == 0
+        && ngx_fd_info(*fd, &fi) != NGX_FILE_ERROR
+        && ngx_file_info(path, &pi) != NGX_FILE_ERROR
+        && fi.st_ino == pi.st_ino && fi.st_dev == pi.st_dev)
+    {
+        return NGX_OK;
+    }
+
+    ngx_close_file(*fd);
+    *fd = NGX_INVALID_FILE;
+
+    ngx_log_debug1(NGX_LOG_DEBUG_HTTP, w->log, 0,
+                   "smart: audit spool \"%s\" is held", path);
+
+    return NGX_DECLINED;
 }
 
 
@@ -604,16 +700,8 @@ ngx_http_smart_spool_replay_read(ngx_http_smart_audit_worker_t *w)
     rp = &w->replay;
 
     if (rp->fd == NGX_INVALID_FILE) {
-        rp->fd = ngx_open_file(rp->files[0].path, NGX_FILE_RDONLY,
-                               NGX_FILE_OPEN, 0);
-        if (rp->fd == NGX_INVALID_FILE) {
-            ngx_log_error(NGX_LOG_ERR, w->log, ngx_errno,
-                          "smart: audit replay cannot open \"%s\"",
-                          rp->files[0].path);
-            ngx_http_smart_spool_replay_next(w, 0);
-            return 0;
-        }
-
+        /* the file was opened (and locked) when it was listed */
+        rp->fd = rp->files[0].fd;
         rp->acked = rp->files[0].start;
     }
 
@@ -796,12 +884,9 @@ ngx_http_smart_spool_replay_ack(ngx_http_smart_audit_worker_t *w,
         rp->nsent = 0;
         rp->nacked = 0;
 
-        if (rp->fd != NGX_INVALID_FILE) {
-            ngx_close_file(rp->fd);
-            rp->fd = NGX_INVALID_FILE;
-        }
-
-        rp->files[0].start = rp->acked;
+        /* read again from there, the lock kept */
+        ngx_http_smart_spool_mark(w);
+        rp->fd = NGX_INVALID_FILE;
         return;
     }
 
@@ -809,8 +894,64 @@ ngx_http_smart_spool_replay_ack(ngx_http_smart_audit_worker_t *w,
     ngx_http_smart_status_add(NGX_HTTP_SMART_STAT_AUDIT_REPLAYED, 1);
 
     if (rp->nacked == rp->nsent) {
+        ngx_http_smart_spool_mark(w);
         ngx_http_smart_spool_replay_pump(w);
     }
+}
+
+
+/*
+ * The batch is acknowledged: files[0] is renamed to carry the offset
+ * (PATH.<pid>.<serial>@<acked>), so a crash sends at most the next batch
+ * again.  A failed rename only costs duplicates.
+ */
+
+static void
+ngx_http_smart_spool_mark(ngx_http_smart_audit_worker_t *w)
+{
+    char                           *path;
+    u_char                         *at, *p, name[NGX_MAX_PATH];
+    size_t                          len;
+    ngx_http_smart_audit_file_t    *f;
+    ngx_http_smart_audit_replay_t  *rp;
+
+    rp = &w->replay;
+
+    if (rp->nfiles == 0 || rp->fd == NGX_INVALID_FILE) {
+        /* files[0] is not being replayed: acked is not its */
+        return;
+    }
+
+    f = &rp->files[0];
+
+    if (rp->acked <= f->start) {
+        return;
+    }
+
+    at = (u_char *) ngx_strchr(f->path, '@');
+    len = (at != NULL) ? (size_t) (at - (u_char *) f->path)
+                       : ngx_strlen(f->path);
+
+    p = ngx_snprintf(name, sizeof(name) - 1, "%*s@%O", len, f->path,
+                     rp->acked);
+    *p++ = '\0';
+
+    path = ngx_alloc(p - name, w->log);
+    if (path == NULL) {
+        return;
+    }
+
+    if (ngx_rename_file(f->path, name) == NGX_FILE_ERROR) {
+        ngx_log_error(NGX_LOG_ERR, w->log, ngx_errno,
+                      "smart: audit spool rename \"%s\" failed", f->path);
+        ngx_free(path);
+        return;
+    }
+
+    ngx_memcpy(path, name, p - name);
+    ngx_free(f->path);
+    f->path = path;
+    f->start = rp->acked;
 }
 
 
@@ -834,11 +975,8 @@ ngx_http_smart_spool_replay_next(ngx_http_smart_audit_worker_t *w,
     ngx_http_smart_audit_replay_t  *rp;
 
     rp = &w->replay;
-
-    if (rp->fd != NGX_INVALID_FILE) {
-        ngx_close_file(rp->fd);
-        rp->fd = NGX_INVALID_FILE;
-    }
+    rp->fd = NGX_INVALID_FILE;
+    rp->acked = 0;
 
     if (done) {
         if (ngx_delete_file(rp->files[0].path) == NGX_FILE_ERROR) {
@@ -852,6 +990,8 @@ ngx_http_smart_spool_replay_next(ngx_http_smart_audit_worker_t *w,
         }
     }
 
+    /* unlinked before its lock goes: no one adopts a replayed file */
+    ngx_close_file(rp->files[0].fd);
     ngx_free(rp->files[0].path);
     rp->nfiles--;
     ngx_memmove(&rp->files[0], &rp->files[1],

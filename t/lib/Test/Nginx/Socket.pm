@@ -64,7 +64,7 @@ my %KnownSection = map { $_ => 1 } @ConfSections, qw(
     response_body_unlike error_log
     no_error_log timeout wait skip_nginx must_die upstream_requests
     upstream_log_like no_upstream request_delay request_hooks stop_hook
-    ONLY SKIP LAST
+    worker_killed ONLY SKIP LAST
 );
 
 # --- exported helpers -------------------------------------------------------
@@ -1117,6 +1117,11 @@ sub _run_block {
     }
 
     my $log = _error_log_text();
+    if (_has($block, 'worker_killed')) {
+        # the test kills a worker on purpose: that exit is no crash
+        $log = join '', grep { !/exited on signal 9\b/ }
+                        split /^/, $log;
+    }
     _check_error_log($block, $name, $log, 1);
     _check_health($name, $log, $stop);
 }
