@@ -243,6 +243,13 @@ ngx_http_smart_audit_worker_create(ngx_cycle_t *cycle,
     ngx_queue_init(&w->returned);
     ngx_memcpy(w->prev, smart_audit_zero_hash, SMART_AUDIT_HASH_LEN);
 
+    ngx_http_smart_flood_init(&w->flood_refused, cycle->log,
+                              "redis refused audit records");
+    ngx_http_smart_flood_init(&w->flood_lost, cycle->log,
+                              "audit records lost (spool not writable)");
+    ngx_http_smart_flood_init(&w->flood_spool, cycle->log,
+                              "audit spool writes failed");
+
     /* the chain's name: random, so a restarted worker starts a new chain */
 
     if (RAND_bytes(raw, sizeof(raw)) != 1) {
@@ -604,7 +611,7 @@ ngx_http_smart_audit_keep(ngx_http_smart_audit_worker_t *w,
     /* a buffered line is counted as spooled once it is written */
 
     if (ngx_http_smart_spool_write(w, &e->rec) != NGX_OK) {
-        ngx_log_error(NGX_LOG_ERR, w->log, 0,
+        ngx_http_smart_flood_log(&w->flood_lost, NGX_LOG_ERR, w->log, 0,
                       "smart: audit record lost (%s, spool not writable): "
                       "cid \"%*s\" worker %*s seq %*s", why,
                       e->rec.f[SMART_AUDIT_F_CID].len,
@@ -670,8 +677,10 @@ ngx_http_smart_audit_on_reply(void *data, ngx_int_t rc, ngx_str_t *err,
     }
 
     if (rc == NGX_DECLINED) {
-        ngx_log_error(NGX_LOG_ERR, w->log, 0,
-                      "smart: redis refused an audit record: %V", err);
+        ngx_http_smart_status_add(NGX_HTTP_SMART_STAT_AUDIT_REFUSED, 1);
+        ngx_http_smart_flood_log(&w->flood_refused, NGX_LOG_ERR, w->log, 0,
+                                 "smart: redis refused an audit record: %V",
+                                 err);
         w->count--;
         w->bytes -= e->size;
         ngx_http_smart_audit_keep(w, e, "redis refused it");

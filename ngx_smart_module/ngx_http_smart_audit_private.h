@@ -10,6 +10,7 @@
 #define _NGX_HTTP_SMART_AUDIT_PRIVATE_H_INCLUDED_
 
 
+#include "ngx_http_smart_util.h"
 #include "ngx_http_smart_audit.h"
 #include "ngx_http_smart_redis.h"
 #include "smart_audit_record.h"
@@ -121,6 +122,11 @@ typedef struct {
 
     ngx_int_t                     g_queue;          /* gauges reported */
     ngx_int_t                     g_connected;
+
+    /* repeated failures: logged once, then counted per interval */
+    ngx_http_smart_flood_t        flood_refused;    /* by Redis */
+    ngx_http_smart_flood_t        flood_lost;       /* spool unwritable */
+    ngx_http_smart_flood_t        flood_spool;      /* spool write failed */
 
     /* freed entries of ENTRY_SLOT bytes, reused instead of malloc()/free() */
     void                         *spare[NGX_HTTP_SMART_AUDIT_ENTRY_SPARE];

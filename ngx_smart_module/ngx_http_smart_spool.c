@@ -364,9 +364,6 @@ failed:
         return;
     }
 
-    ngx_log_error(NGX_LOG_ERR, w->log, err,
-                  "smart: audit spool \"%s\" write failed", w->spool_path);
-
     w->spool_failed = 1;
 
     if (done > 0 && (i == 0 || w->slines[i - 1].end != done)) {
@@ -379,9 +376,10 @@ failed:
     first = &w->slines[i];
     last = &w->slines[w->snlines - 1];
 
-    ngx_log_error(NGX_LOG_ERR, w->log, 0,
-                  "smart: audit record lost (spool write failed): "
-                  "%ui record(s), worker %*s seq %*s to %*s", lost,
+    ngx_http_smart_flood_log(&w->flood_spool, NGX_LOG_ERR, w->log, err,
+                  "smart: audit spool \"%s\" write failed, audit record "
+                  "lost: %ui record(s), worker %*s seq %*s to %*s",
+                  w->spool_path, lost,
                   (size_t) NGX_HTTP_SMART_AUDIT_WORKER_LEN, w->worker,
                   first->seq_len, first->seq, last->seq_len, last->seq);
     ngx_http_smart_status_add(NGX_HTTP_SMART_STAT_AUDIT_LOST, lost);
@@ -875,9 +873,10 @@ ngx_http_smart_spool_replay_ack(ngx_http_smart_audit_worker_t *w,
     }
 
     if (rc == NGX_DECLINED) {
-        ngx_log_error(NGX_LOG_ERR, w->log, 0,
-                      "smart: redis refused a replayed audit record: %V; "
-                      "replay paused", err);
+        ngx_http_smart_status_add(NGX_HTTP_SMART_STAT_AUDIT_REFUSED, 1);
+        ngx_http_smart_flood_log(&w->flood_refused, NGX_LOG_ERR, w->log, 0,
+                                 "smart: redis refused a replayed audit "
+                                 "record: %V; replay paused", err);
 
         /* the rest of this batch is sent again from `acked` later */
         rp->ignore = rp->nsent - rp->nacked - 1;

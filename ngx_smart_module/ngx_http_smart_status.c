@@ -250,6 +250,13 @@ ngx_http_smart_status_render(u_char *p, u_char *end)
                              NGX_HTTP_SMART_STAT_AUDIT_SENT + i));
     }
 
+    p = ngx_http_smart_status_metric(p, end, "smart_audit_refused_total",
+            "Audit records Redis refused (each then spooled or lost).",
+            "counter");
+    p = ngx_slprintf(p, end, "smart_audit_refused_total %A\n",
+                     ngx_http_smart_status_get(
+                         NGX_HTTP_SMART_STAT_AUDIT_REFUSED));
+
     p = ngx_http_smart_status_metric(p, end, "smart_audit_queue_depth",
             "Audit records queued for Redis, summed over workers.", "gauge");
     p = ngx_slprintf(p, end, "smart_audit_queue_depth %A\n",
@@ -287,8 +294,8 @@ ngx_http_smart_status_handler(ngx_http_request_t *r)
         return NGX_HTTP_SERVICE_UNAVAILABLE;
     }
 
-    /* 2 kB of fixed lines, two lines (allow, deny) per catalogue code */
-    size = 2048 + 2 * 128 * SMART_ERR__COUNT;
+    /* 4 kB of fixed lines, two lines (allow, deny) per catalogue code */
+    size = 4096 + 2 * 128 * SMART_ERR__COUNT;
 
     b = ngx_create_temp_buf(r->pool, size);
     if (b == NULL) {

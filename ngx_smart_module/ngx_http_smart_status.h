@@ -26,6 +26,7 @@ typedef enum {
     NGX_HTTP_SMART_STAT_AUDIT_SPOOLED,
     NGX_HTTP_SMART_STAT_AUDIT_REPLAYED,
     NGX_HTTP_SMART_STAT_AUDIT_LOST,
+    NGX_HTTP_SMART_STAT_AUDIT_REFUSED,      /* by Redis: then kept */
     NGX_HTTP_SMART_STAT_AUDIT_QUEUE,        /* gauge */
     NGX_HTTP_SMART_STAT_REDIS_CONNECTED,    /* gauge, workers connected */
     NGX_HTTP_SMART_STAT_REQ_ALLOW,          /* allowed, reason "ok" */

@@ -609,3 +609,74 @@ ngx_http_smart_want_json(ngx_http_request_t *r, ngx_uint_t bare)
 
     return NGX_OK;
 }
+
+
+/* --- repeated failures ----------------------------------------------------- */
+
+static void
+ngx_http_smart_flood_handler(ngx_event_t *ev)
+{
+    ngx_http_smart_flood_t  *f = ev->data;
+
+    if (f->more == 0) {
+        /* quiet for a whole interval: the next failure is logged whole */
+        return;
+    }
+
+    ngx_log_error(f->level, ev->log, 0,
+                  "smart: %s: %ui more in the last %M s", f->label,
+                  f->more, f->interval / 1000);
+
+    f->more = 0;
+
+    if (!ngx_exiting) {
+        ngx_add_timer(ev, f->interval);
+    }
+}
+
+
+void
+ngx_http_smart_flood_init(ngx_http_smart_flood_t *f, ngx_log_t *log,
+    const char *label)
+{
+    ngx_memzero(f, sizeof(ngx_http_smart_flood_t));
+
+    f->ev.handler = ngx_http_smart_flood_handler;
+    f->ev.data = f;
+    f->ev.log = log;
+    /* a pending count never holds a graceful shutdown */
+    f->ev.cancelable = 1;
+    f->interval = NGX_HTTP_SMART_FLOOD_INTERVAL;
+    f->label = label;
+}
+
+
+void
+ngx_http_smart_flood_log(ngx_http_smart_flood_t *f, ngx_uint_t level,
+    ngx_log_t *log, ngx_err_t err, const char *fmt, ...)
+{
+    u_char   *p, msg[NGX_MAX_ERROR_STR];
+    va_list   args;
+
+    if (f->ev.timer_set) {
+        f->more++;
+        return;
+    }
+
+    va_start(args, fmt);
+    p = ngx_vslprintf(msg, msg + sizeof(msg), fmt, args);
+    va_end(args);
+
+    ngx_log_error(level, log, err, "%*s", (size_t) (p - msg), msg);
+
+    f->level = level;
+    f->more = 0;
+
+    if (f->ev.log == NULL) {
+        f->ev.log = log;
+    }
+
+    if (!ngx_exiting) {
+        ngx_add_timer(&f->ev, f->interval);
+    }
+}

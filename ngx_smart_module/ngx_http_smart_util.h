@@ -100,6 +100,27 @@ const char *ngx_http_smart_json_body_refusal(ngx_http_request_t *r);
 ngx_int_t ngx_http_smart_replace_body(ngx_http_request_t *r, ngx_str_t *held,
     u_char *data, size_t len);
 
+/*
+ * A repeated failure logged once, then as a count per interval: the first
+ * message is logged whole; those within the next interval are counted,
+ * and when it ends one line says how many there were ("<label>: N more in
+ * the last T s"), for as long as they go on.
+ */
+typedef struct {
+    ngx_event_t                 ev;
+    ngx_uint_t                  more;
+    ngx_uint_t                  level;
+    ngx_msec_t                  interval;
+    const char                 *label;
+} ngx_http_smart_flood_t;
+
+#define NGX_HTTP_SMART_FLOOD_INTERVAL  5000     /* ms */
+
+void ngx_http_smart_flood_init(ngx_http_smart_flood_t *f, ngx_log_t *log,
+    const char *label);
+void ngx_http_smart_flood_log(ngx_http_smart_flood_t *f, ngx_uint_t level,
+    ngx_log_t *log, ngx_err_t err, const char *fmt, ...);
+
 /* A NUL-terminated copy of s in pool; NULL when memory runs out. */
 u_char *ngx_http_smart_strz(ngx_pool_t *pool, ngx_str_t *s);
 
