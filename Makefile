@@ -13,8 +13,25 @@ BUILD         ?= build
 CC            ?= cc
 
 WARN          := -Wall -Wextra -Werror
-CORE_CFLAGS   := -std=c99 -D_POSIX_C_SOURCE=200809L -O2 -g $(WARN) \
-                 -Ingx_smart_module
+# Hardened build (docs/building.md): Debian's dpkg-buildflags with
+# hardening=+all (stack protector, _FORTIFY_SOURCE, format checks, relro,
+# now); the same set where dpkg-buildflags is absent.  The module is -fPIC
+# (NGINX builds dynamic modules so), the tools PIE (gcc's default on Debian).
+HARDEN_ENV    := DEB_BUILD_MAINT_OPTIONS=hardening=+all
+HARDEN_CFLAGS ?= $(strip $(shell $(HARDEN_ENV) dpkg-buildflags --get CPPFLAGS \
+                     2>/dev/null) $(shell $(HARDEN_ENV) dpkg-buildflags \
+                     --get CFLAGS 2>/dev/null))
+HARDEN_LDFLAGS ?= $(strip $(shell $(HARDEN_ENV) dpkg-buildflags --get LDFLAGS \
+                     2>/dev/null))
+ifeq ($(HARDEN_CFLAGS),)
+HARDEN_CFLAGS := -g -O2 -D_FORTIFY_SOURCE=2 -fstack-protector-strong \
+                 -Wformat -Werror=format-security
+endif
+ifeq ($(HARDEN_LDFLAGS),)
+HARDEN_LDFLAGS := -Wl,-z,relro -Wl,-z,now
+endif
+CORE_CFLAGS   := -std=c99 -D_POSIX_C_SOURCE=200809L $(HARDEN_CFLAGS) -O2 -g \
+                 $(WARN) -Ingx_smart_module
 CORE_LIBS     := -ljansson -lcrypto
 SAN_FLAGS     := -fsanitize=address,undefined -fno-omit-frame-pointer \
                  -fno-sanitize-recover=undefined
@@ -49,10 +66,12 @@ module: $(MODULE)
 module-san: $(MODULE_SAN)
 
 $(MODULE): config $(CORE_SRCS) $(CORE_HDRS) $(GLUE_SRCS)
-	./scripts/build-module $(BUILD)/nginx "$(WARN)"
+	./scripts/build-module $(BUILD)/nginx "$(WARN) $(HARDEN_CFLAGS)" \
+	    "$(HARDEN_LDFLAGS)"
 
 $(MODULE_SAN): config $(CORE_SRCS) $(CORE_HDRS) $(GLUE_SRCS)
-	./scripts/build-module $(BUILD)/nginx-san "$(WARN) -O1 $(SAN_FLAGS)"
+	./scripts/build-module $(BUILD)/nginx-san \
+	    "$(WARN) $(HARDEN_CFLAGS) -O1 $(SAN_FLAGS)" "$(HARDEN_LDFLAGS)"
 
 module-static: $(NGINX_STATIC)
 
@@ -70,7 +89,7 @@ unit: $(UNIT_BINS)
 $(BUILD)/tests/%: tests/%.c $(CORE_SRCS) $(CORE_HDRS) $(wildcard tests/*.h)
 	@mkdir -p $(dir $@)
 	$(CC) $(CORE_CFLAGS) -O1 $(SAN_FLAGS) -Itests -o $@ $< $(CORE_SRCS) \
-	    $(CORE_LIBS) -lcmocka -ljwt
+	    $(HARDEN_LDFLAGS) $(CORE_LIBS) -lcmocka -ljwt
 
 test-unit: unit test-table
 	@set -e; for t in $(UNIT_BINS); do \
@@ -88,11 +107,12 @@ tools: $(AUDIT_EXPORT)
 
 $(AUDIT_EXPORT): tools/smart-audit-export.c $(CORE_SRCS) $(CORE_HDRS)
 	@mkdir -p $(dir $@)
-	$(CC) $(CORE_CFLAGS) -o $@ $< $(CORE_SRCS) $(CORE_LIBS) -lhiredis
+	$(CC) $(CORE_CFLAGS) -o $@ $< $(CORE_SRCS) $(HARDEN_LDFLAGS) \
+	    $(CORE_LIBS) -lhiredis
 
 $(SCOPE_CHECK): tools/smart-scope-check.c $(CORE_SRCS) $(CORE_HDRS)
 	@mkdir -p $(dir $@)
-	$(CC) $(CORE_CFLAGS) -o $@ $< $(CORE_SRCS) $(CORE_LIBS)
+	$(CC) $(CORE_CFLAGS) -o $@ $< $(CORE_SRCS) $(HARDEN_LDFLAGS) $(CORE_LIBS)
 
 # tests/test_policy.c runs the table through the CLI's own table code
 $(BUILD)/tests/test_policy: tools/smart-scope-check.c
