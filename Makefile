@@ -53,7 +53,8 @@ NGINX_STATIC  := $(BUILD)/nginx-static/objs/nginx
         test-t-san test-t-static \
         deps clean fuzz test-fuzz bench tools test-table \
         bench-callgrind bench-rss bench-perf demo demo-stop test-e2e \
-        sandbox-deps tables tables-check layers-check
+        sandbox-deps tables tables-check layers-check deb test-deb \
+        install uninstall
 
 all: module unit tools
 
@@ -66,12 +67,12 @@ module: $(MODULE)
 module-san: $(MODULE_SAN)
 
 $(MODULE): config $(CORE_SRCS) $(CORE_HDRS) $(GLUE_SRCS)
-	./scripts/build-module $(BUILD)/nginx "$(WARN) $(HARDEN_CFLAGS)" \
+	./scripts/build-module $(BUILD)/nginx "$(WARN) $(HARDEN_CFLAGS) -fPIC" \
 	    "$(HARDEN_LDFLAGS)"
 
 $(MODULE_SAN): config $(CORE_SRCS) $(CORE_HDRS) $(GLUE_SRCS)
 	./scripts/build-module $(BUILD)/nginx-san \
-	    "$(WARN) $(HARDEN_CFLAGS) -O1 $(SAN_FLAGS)" "$(HARDEN_LDFLAGS)"
+	    "$(WARN) $(HARDEN_CFLAGS) -fPIC -O1 $(SAN_FLAGS)" "$(HARDEN_LDFLAGS)"
 
 module-static: $(NGINX_STATIC)
 
@@ -231,3 +232,39 @@ $(BUILD)/bench/verify_speed: bench/verify_speed.c $(CORE_SRCS) $(CORE_HDRS)
 
 clean:
 	rm -rf $(BUILD)
+
+# --- packages and installation (docs/install.md) ---------------------------
+
+# Debian packages libnginx-mod-http-smart and smart-module-tools (debian/,
+# dh_nginx) into $(BUILD)/deb
+deb:
+	./scripts/build-deb $(BUILD)/deb
+
+# build, install, nginx -t in Debian's layout, purge (root; scripts/test-deb)
+test-deb: deb
+	./scripts/test-deb $(BUILD)/deb
+
+# make install [DESTDIR=...] [PREFIX=/usr/local] [MODULEDIR=...]
+PREFIX        ?= /usr/local
+BINDIR        ?= $(PREFIX)/bin
+MANDIR        ?= $(PREFIX)/share/man
+DOCDIR        ?= $(PREFIX)/share/doc/ngx_smart_module
+MODULEDIR     ?= $(PREFIX)/lib/nginx/modules
+EXAMPLEDIR    ?= $(DOCDIR)/conf-examples
+
+install: module tools
+	install -d $(DESTDIR)$(MODULEDIR) $(DESTDIR)$(BINDIR) \
+	    $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(DOCDIR) $(DESTDIR)$(EXAMPLEDIR)
+	install -m 0644 $(MODULE) $(DESTDIR)$(MODULEDIR)/
+	install -m 0755 $(SCOPE_CHECK) $(AUDIT_EXPORT) $(DESTDIR)$(BINDIR)/
+	install -m 0644 packaging/man/*.1 $(DESTDIR)$(MANDIR)/man1/
+	install -m 0644 README.md LICENSE docs/*.md $(DESTDIR)$(DOCDIR)/
+	install -m 0644 conf-examples/*.conf $(DESTDIR)$(EXAMPLEDIR)/
+
+uninstall:
+	rm -f $(DESTDIR)$(MODULEDIR)/ngx_http_smart_module.so \
+	    $(DESTDIR)$(BINDIR)/smart-scope-check \
+	    $(DESTDIR)$(BINDIR)/smart-audit-export \
+	    $(DESTDIR)$(MANDIR)/man1/smart-scope-check.1 \
+	    $(DESTDIR)$(MANDIR)/man1/smart-audit-export.1
+	rm -rf $(DESTDIR)$(DOCDIR)
