@@ -17,18 +17,25 @@ WARN          := -Wall -Wextra -Werror
 # hardening=+all (stack protector, _FORTIFY_SOURCE, format checks, relro,
 # now); the same set where dpkg-buildflags is absent.  The module is -fPIC
 # (NGINX builds dynamic modules so), the tools PIE (gcc's default on Debian).
+# HARDEN=0 builds without them (to measure what they cost).
+HARDEN        ?= 1
 HARDEN_ENV    := DEB_BUILD_MAINT_OPTIONS=hardening=+all
 HARDEN_CFLAGS ?= $(strip $(shell $(HARDEN_ENV) dpkg-buildflags --get CPPFLAGS \
                      2>/dev/null) $(shell $(HARDEN_ENV) dpkg-buildflags \
                      --get CFLAGS 2>/dev/null))
 HARDEN_LDFLAGS ?= $(strip $(shell $(HARDEN_ENV) dpkg-buildflags --get LDFLAGS \
                      2>/dev/null))
-ifeq ($(HARDEN_CFLAGS),)
+ifeq ($(HARDEN),0)
+HARDEN_CFLAGS :=
+HARDEN_LDFLAGS :=
+else ifeq ($(HARDEN_CFLAGS),)
 HARDEN_CFLAGS := -g -O2 -D_FORTIFY_SOURCE=2 -fstack-protector-strong \
                  -Wformat -Werror=format-security
 endif
+ifneq ($(HARDEN),0)
 ifeq ($(HARDEN_LDFLAGS),)
 HARDEN_LDFLAGS := -Wl,-z,relro -Wl,-z,now
+endif
 endif
 CORE_CFLAGS   := -std=c99 -D_POSIX_C_SOURCE=200809L $(HARDEN_CFLAGS) -O2 -g \
                  $(WARN) -Ingx_smart_module
