@@ -211,6 +211,7 @@ test-e2e: module tools sandbox-deps
 	    node --test --test-concurrency=1 sandbox/test/
 
 test: deps tables-check layers-check test-unit test-fuzz test-t test-t-san test-t-static \
+      test-deb \
       test-e2e
 
 # --- benchmark (not part of make test: numbers, not assertions) -----------
