@@ -262,12 +262,14 @@ EXAMPLEDIR    ?= $(DOCDIR)/conf-examples
 
 install: module tools
 	install -d $(DESTDIR)$(MODULEDIR) $(DESTDIR)$(BINDIR) \
-	    $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(DOCDIR) $(DESTDIR)$(EXAMPLEDIR)
+	    $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(DOCDIR) \
+	    $(DESTDIR)$(EXAMPLEDIR)/debian
 	install -m 0644 $(MODULE) $(DESTDIR)$(MODULEDIR)/
 	install -m 0755 $(SCOPE_CHECK) $(AUDIT_EXPORT) $(DESTDIR)$(BINDIR)/
 	install -m 0644 packaging/man/*.1 $(DESTDIR)$(MANDIR)/man1/
 	install -m 0644 README.md LICENSE docs/*.md $(DESTDIR)$(DOCDIR)/
 	install -m 0644 conf-examples/*.conf $(DESTDIR)$(EXAMPLEDIR)/
+	install -m 0644 conf-examples/debian/* $(DESTDIR)$(EXAMPLEDIR)/debian/
 
 uninstall:
 	rm -f $(DESTDIR)$(MODULEDIR)/ngx_http_smart_module.so \
