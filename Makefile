@@ -3,7 +3,10 @@
 #   make            module (.so) + unit tests + tools
 #   make test       unit tests, fuzzers, t/ suite (dynamic module, again
 #                   under ASan+UBSan, and a static build), e2e tests
-#   make deps       install build and test dependencies (Debian 12)
+#   make deps       install build and test dependencies (Debian 12;
+#                   scripts/install-deps build|deb|test|demo for fewer)
+#   make deb        Debian packages in build/deb (test-deb: install, check,
+#                   purge); make install [DESTDIR= PREFIX=] (docs/install.md)
 #   make demo       start the lab (sandbox/) and run the guided tour
 #   make demo-stop  stop the lab
 
