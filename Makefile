@@ -3,7 +3,10 @@
 #   make            module (.so) + unit tests + tools
 #   make test       unit tests, fuzzers, t/ suite (dynamic module, again
 #                   under ASan+UBSan, and a static build), e2e tests
-#   make deps       install build and test dependencies (Debian 12)
+#   make deps       install build and test dependencies (Debian 12;
+#                   scripts/install-deps build|deb|test|demo for fewer)
+#   make deb        Debian packages in build/deb (test-deb: install, check,
+#                   purge); make install [DESTDIR= PREFIX=] (docs/install.md)
 #   make demo       start the lab (sandbox/) and run the guided tour
 #   make demo-stop  stop the lab
 
@@ -13,8 +16,32 @@ BUILD         ?= build
 CC            ?= cc
 
 WARN          := -Wall -Wextra -Werror
-CORE_CFLAGS   := -std=c99 -D_POSIX_C_SOURCE=200809L -O2 -g $(WARN) \
-                 -Ingx_smart_module
+# Hardened build (docs/building.md): Debian's dpkg-buildflags with
+# hardening=+all (stack protector, _FORTIFY_SOURCE, format checks, relro,
+# now); the same set where dpkg-buildflags is absent.  The module is -fPIC
+# (NGINX builds dynamic modules so), the tools PIE (gcc's default on Debian).
+# HARDEN=0 builds without them (to measure what they cost).
+HARDEN        ?= 1
+HARDEN_ENV    := DEB_BUILD_MAINT_OPTIONS=hardening=+all
+HARDEN_CFLAGS ?= $(strip $(shell $(HARDEN_ENV) dpkg-buildflags --get CPPFLAGS \
+                     2>/dev/null) $(shell $(HARDEN_ENV) dpkg-buildflags \
+                     --get CFLAGS 2>/dev/null))
+HARDEN_LDFLAGS ?= $(strip $(shell $(HARDEN_ENV) dpkg-buildflags --get LDFLAGS \
+                     2>/dev/null))
+ifeq ($(HARDEN),0)
+HARDEN_CFLAGS :=
+HARDEN_LDFLAGS :=
+else ifeq ($(HARDEN_CFLAGS),)
+HARDEN_CFLAGS := -g -O2 -D_FORTIFY_SOURCE=2 -fstack-protector-strong \
+                 -Wformat -Werror=format-security
+endif
+ifneq ($(HARDEN),0)
+ifeq ($(HARDEN_LDFLAGS),)
+HARDEN_LDFLAGS := -Wl,-z,relro -Wl,-z,now
+endif
+endif
+CORE_CFLAGS   := -std=c99 -D_POSIX_C_SOURCE=200809L $(HARDEN_CFLAGS) -O2 -g \
+                 $(WARN) -Ingx_smart_module
 CORE_LIBS     := -ljansson -lcrypto
 SAN_FLAGS     := -fsanitize=address,undefined -fno-omit-frame-pointer \
                  -fno-sanitize-recover=undefined
@@ -36,7 +63,8 @@ NGINX_STATIC  := $(BUILD)/nginx-static/objs/nginx
         test-t-san test-t-static \
         deps clean fuzz test-fuzz bench tools test-table \
         bench-callgrind bench-rss bench-perf demo demo-stop test-e2e \
-        sandbox-deps tables tables-check layers-check
+        sandbox-deps tables tables-check layers-check deb test-deb \
+        install uninstall
 
 all: module unit tools
 
@@ -49,10 +77,12 @@ module: $(MODULE)
 module-san: $(MODULE_SAN)
 
 $(MODULE): config $(CORE_SRCS) $(CORE_HDRS) $(GLUE_SRCS)
-	./scripts/build-module $(BUILD)/nginx "$(WARN)"
+	./scripts/build-module $(BUILD)/nginx "$(WARN) $(HARDEN_CFLAGS) -fPIC" \
+	    "$(HARDEN_LDFLAGS)"
 
 $(MODULE_SAN): config $(CORE_SRCS) $(CORE_HDRS) $(GLUE_SRCS)
-	./scripts/build-module $(BUILD)/nginx-san "$(WARN) -O1 $(SAN_FLAGS)"
+	./scripts/build-module $(BUILD)/nginx-san \
+	    "$(WARN) $(HARDEN_CFLAGS) -fPIC -O1 $(SAN_FLAGS)" "$(HARDEN_LDFLAGS)"
 
 module-static: $(NGINX_STATIC)
 
@@ -70,7 +100,7 @@ unit: $(UNIT_BINS)
 $(BUILD)/tests/%: tests/%.c $(CORE_SRCS) $(CORE_HDRS) $(wildcard tests/*.h)
 	@mkdir -p $(dir $@)
 	$(CC) $(CORE_CFLAGS) -O1 $(SAN_FLAGS) -Itests -o $@ $< $(CORE_SRCS) \
-	    $(CORE_LIBS) -lcmocka -ljwt
+	    $(HARDEN_LDFLAGS) $(CORE_LIBS) -lcmocka -ljwt
 
 test-unit: unit test-table
 	@set -e; for t in $(UNIT_BINS); do \
@@ -88,11 +118,12 @@ tools: $(AUDIT_EXPORT)
 
 $(AUDIT_EXPORT): tools/smart-audit-export.c $(CORE_SRCS) $(CORE_HDRS)
 	@mkdir -p $(dir $@)
-	$(CC) $(CORE_CFLAGS) -o $@ $< $(CORE_SRCS) $(CORE_LIBS) -lhiredis
+	$(CC) $(CORE_CFLAGS) -o $@ $< $(CORE_SRCS) $(HARDEN_LDFLAGS) \
+	    $(CORE_LIBS) -lhiredis
 
 $(SCOPE_CHECK): tools/smart-scope-check.c $(CORE_SRCS) $(CORE_HDRS)
 	@mkdir -p $(dir $@)
-	$(CC) $(CORE_CFLAGS) -o $@ $< $(CORE_SRCS) $(CORE_LIBS)
+	$(CC) $(CORE_CFLAGS) -o $@ $< $(CORE_SRCS) $(HARDEN_LDFLAGS) $(CORE_LIBS)
 
 # tests/test_policy.c runs the table through the CLI's own table code
 $(BUILD)/tests/test_policy: tools/smart-scope-check.c
@@ -183,6 +214,7 @@ test-e2e: module tools sandbox-deps
 	    node --test --test-concurrency=1 sandbox/test/
 
 test: deps tables-check layers-check test-unit test-fuzz test-t test-t-san test-t-static \
+      test-deb \
       test-e2e
 
 # --- benchmark (not part of make test: numbers, not assertions) -----------
@@ -211,3 +243,41 @@ $(BUILD)/bench/verify_speed: bench/verify_speed.c $(CORE_SRCS) $(CORE_HDRS)
 
 clean:
 	rm -rf $(BUILD)
+
+# --- packages and installation (docs/install.md) ---------------------------
+
+# Debian packages libnginx-mod-http-smart and smart-module-tools (debian/,
+# dh_nginx) into $(BUILD)/deb
+deb:
+	./scripts/build-deb $(BUILD)/deb
+
+# build, install, nginx -t in Debian's layout, purge (root; scripts/test-deb)
+test-deb: deb
+	./scripts/test-deb $(BUILD)/deb
+
+# make install [DESTDIR=...] [PREFIX=/usr/local] [MODULEDIR=...]
+PREFIX        ?= /usr/local
+BINDIR        ?= $(PREFIX)/bin
+MANDIR        ?= $(PREFIX)/share/man
+DOCDIR        ?= $(PREFIX)/share/doc/ngx_smart_module
+MODULEDIR     ?= $(PREFIX)/lib/nginx/modules
+EXAMPLEDIR    ?= $(DOCDIR)/conf-examples
+
+install: module tools
+	install -d $(DESTDIR)$(MODULEDIR) $(DESTDIR)$(BINDIR) \
+	    $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(DOCDIR) \
+	    $(DESTDIR)$(EXAMPLEDIR)/debian
+	install -m 0644 $(MODULE) $(DESTDIR)$(MODULEDIR)/
+	install -m 0755 $(SCOPE_CHECK) $(AUDIT_EXPORT) $(DESTDIR)$(BINDIR)/
+	install -m 0644 packaging/man/*.1 $(DESTDIR)$(MANDIR)/man1/
+	install -m 0644 README.md LICENSE docs/*.md $(DESTDIR)$(DOCDIR)/
+	install -m 0644 conf-examples/*.conf $(DESTDIR)$(EXAMPLEDIR)/
+	install -m 0644 conf-examples/debian/* $(DESTDIR)$(EXAMPLEDIR)/debian/
+
+uninstall:
+	rm -f $(DESTDIR)$(MODULEDIR)/ngx_http_smart_module.so \
+	    $(DESTDIR)$(BINDIR)/smart-scope-check \
+	    $(DESTDIR)$(BINDIR)/smart-audit-export \
+	    $(DESTDIR)$(MANDIR)/man1/smart-scope-check.1 \
+	    $(DESTDIR)$(MANDIR)/man1/smart-audit-export.1
+	rm -rf $(DESTDIR)$(DOCDIR)

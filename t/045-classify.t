@@ -216,3 +216,22 @@ my $r = sub { "$_[0] HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n"
  "X-Reason: ^request-invalid\$", "X-Reason: ^request-invalid\$",
  "X-Reason: ^request-invalid\$", "X-Correlation-ID: ^case-test-0001\$"]
 --- upstream_requests: 3
+
+=== TEST 12: [base] without the trailing slash is the base, not a 301
+The pattern of every conf-example (t/050 checks they have it): `location =
+/fhir` rewrites internally to the base, so a transaction POSTed to /fhir and
+a system search GET /fhir?... keep their method, body and arguments.
+--- config eval
+"    location = /fhir {\n        rewrite ^ /fhir/ last;\n    }\n" . $::Loc
+--- raw_request eval
+[::raw('POST /fhir', 'Content-Type: application/fhir+json',
+       \'{"resourceType":"Bundle","type":"transaction","entry":[]}'),
+ ::raw('GET /fhir?_type=Patient&name=x')]
+--- error_code eval
+[200, 200]
+--- response_headers eval
+["X-Interaction: transaction", "X-Interaction: search-system"]
+--- upstream_requests: 2
+--- upstream_log_like
+^POST /fhir/ 
+^GET /fhir/\?_type=Patient&name=x 

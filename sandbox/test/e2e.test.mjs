@@ -270,6 +270,20 @@ test('the medication app writes its own record by id: create, read back, update,
     assert.equal(Number(afterTx.body.meta.versionId),
                  Number(current.body.meta.versionId) + 1);
 
+    // the same, POSTed to the base as the spec writes it, without the
+    // trailing slash: it reaches the gateway as a POST (no 301 that a
+    // client replays as GET) and the server applies it
+    const bare = await fhir('POST', lab.fhirBase.replace(/\/+$/, ''), { token: t,
+        body: {
+            resourceType: 'Bundle', type: 'transaction', entry: [{
+                resource: { ...medicationStatement('syn-0001'), id, status: 'on-hold' },
+                request: { method: 'PUT', url: `MedicationStatement/${id}` },
+            }] } });
+    assert.equal(bare.status, 200, bare.text);
+    assert.equal(bare.body.type, 'transaction-response');
+    const afterBare = await fhir('GET', `MedicationStatement/${id}`, { token: t });
+    assert.equal(afterBare.body.status, 'on-hold');
+
     // another patient's record: never written
     const other = await fhir('GET', 'MedicationStatement?patient=syn-0002&_count=1',
         { token: tokens.backend.access_token });
