@@ -155,14 +155,14 @@ export class Lab {
 
     // The upstream requests logged since a response's mark (the FHIR server
     // writes a line per request, with the correlation ID it received).
-    async upstreamSaw(res, { waitMs = 1000 } = {}) {
+    async upstreamSaw(res, { waitMs = 1000, min = 1 } = {}) {
         const deadline = Date.now() + waitMs;
         for (;;) {
             const lines = this.readLogFrom(res.logMark);
             // the gateway always sends the correlation ID upstream: a line
             // without it is not this response's request
             const mine = lines.filter((l) => !res.cid || l.cid === res.cid);
-            if (mine.length > 0 || Date.now() > deadline) return mine;
+            if (mine.length >= min || Date.now() > deadline) return mine;
             await new Promise((r) => setTimeout(r, 50));
         }
     }

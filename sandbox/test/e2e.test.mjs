@@ -229,7 +229,7 @@ test('the medication app writes its own record by id: create, read back, update,
     const u = await fhir('PUT', `MedicationStatement/${id}`, { token: t,
         body: { ...medicationStatement('syn-0001'), id, status: 'completed' } });
     assert.ok(u.status === 200 || u.status === 201, u.text);
-    const seen = await lab.upstreamSaw(u);
+    const seen = await lab.upstreamSaw(u, { min: 2, waitMs: 3000 });
     assert.ok(seen.length >= 2, 'a pre-read, then the write');
 
     const again = await fhir('GET', `MedicationStatement/${id}`, { token: t });
@@ -242,7 +242,8 @@ test('the medication app writes its own record by id: create, read back, update,
     assert.equal(p.status, 200, p.text);
     assert.equal(p.body.status, 'stopped');
     assert.equal(p.body.subject.reference, 'Patient/syn-0001');
-    assert.ok((await lab.upstreamSaw(p)).length >= 2, 'a pre-read, then the patch');
+    assert.ok((await lab.upstreamSaw(p, { min: 2, waitMs: 3000 })).length >= 2,
+        'a pre-read, then the patch');
 
     // a guard naming another version than the current one: refused before
     // the server, nothing written
