@@ -63,7 +63,8 @@ NGINX_STATIC  := $(BUILD)/nginx-static/objs/nginx
         test-t-san test-t-static \
         deps clean fuzz test-fuzz bench tools test-table \
         bench-callgrind bench-rss bench-perf demo demo-stop test-e2e \
-        sandbox-deps tables tables-check layers-check deb test-deb \
+        sandbox-deps tables tables-check layers-check copyright-check \
+        deb test-deb \
         install uninstall
 
 all: module unit tools
@@ -144,6 +145,10 @@ tables-check:
 layers-check:
 	./scripts/check-layers ngx_smart_module
 
+# every hand-written source file carries the copyright line (LICENSE)
+copyright-check:
+	./scripts/copyright check
+
 # --- libFuzzer targets of the core (clang), run for a bounded time ---------
 
 FUZZ_SRCS     := $(sort $(wildcard tests/fuzz/fuzz_*.c))
@@ -213,7 +218,7 @@ test-e2e: module tools sandbox-deps
 	SMART_LAB_MODULE=$(CURDIR)/$(MODULE) NGINX_BIN=$(NGINX_BIN) \
 	    node --test --test-concurrency=1 sandbox/test/
 
-test: deps tables-check layers-check test-unit test-fuzz test-t test-t-san test-t-static \
+test: deps tables-check layers-check copyright-check test-unit test-fuzz test-t test-t-san test-t-static \
       test-deb \
       test-e2e
 

@@ -1,3 +1,5 @@
+# Copyright (C) 2026 The ngx_smart_module authors
+# SPDX-License-Identifier: BSD-2-Clause
 package BenchLib;
 
 # Shared helpers of bench/run.pl, bench/callgrind.pl and bench/rss.pl:

@@ -1,4 +1,6 @@
 #!/usr/bin/perl
+# Copyright (C) 2026 The ngx_smart_module authors
+# SPDX-License-Identifier: BSD-2-Clause
 # make bench-callgrind: instructions per request of the module's
 # access-phase handler (and, in the last row, of the audit module's
 # handlers), counted by valgrind --tool=callgrind, which is deterministic.

@@ -1,3 +1,9 @@
+
+/*
+ * Copyright (C) 2026 The ngx_smart_module authors
+ * SPDX-License-Identifier: BSD-2-Clause
+ */
+
 /*
  * The response check in the core, on the bench's own bodies, and the
  * parts of it: what the gateway's added CPU of variants H and I is made of

@@ -1,3 +1,5 @@
+-- Copyright (C) 2026 The ngx_smart_module authors
+-- SPDX-License-Identifier: BSD-2-Clause
 -- wrk script: a different bearer token on every request (cold verification).
 -- usage: wrk ... -s bench/cycle.lua URL -- TOKENS_FILE
 local tokens = {}

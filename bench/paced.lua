@@ -1,3 +1,5 @@
+-- Copyright (C) 2026 The ngx_smart_module authors
+-- SPDX-License-Identifier: BSD-2-Clause
 -- wrk script: a pause between a response and the connection's next
 -- request, so that the offered load stays well below saturation and the
 -- latency shows what each request costs rather than the queue.  wrk's

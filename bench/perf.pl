@@ -1,4 +1,6 @@
 #!/usr/bin/perl
+# Copyright (C) 2026 The ngx_smart_module authors
+# SPDX-License-Identifier: BSD-2-Clause
 # make bench-perf: where the worker's CPU goes under load, for a missed
 # target's explanation.  Starts the upstream and one gateway (B: RS256,
 # cached; BENCH_PERF_VARIANT=F: search + narrowing + audit to Redis; G: F

@@ -1,4 +1,6 @@
 #!/usr/bin/perl
+# Copyright (C) 2026 The ngx_smart_module authors
+# SPDX-License-Identifier: BSD-2-Clause
 # make bench-rss: the RSS of the single worker of configuration F (search
 # with narrowing, token cache, audit to Redis) before and after 1,000,000
 # requests (wrk -t1 -c32, in bounded chunks until the counted requests

@@ -1,4 +1,6 @@
 #!/usr/bin/perl
+# Copyright (C) 2026 The ngx_smart_module authors
+# SPDX-License-Identifier: BSD-2-Clause
 # make bench: plain NGINX proxying against the gateway, on loopback, in
 # interleaved rounds, as ratios within one round (the machine is noisy).
 #

@@ -1,5 +1,10 @@
 
 /*
+ * Copyright (C) 2026 The ngx_smart_module authors
+ * SPDX-License-Identifier: BSD-2-Clause
+ */
+
+/*
  * ngx_smart_module: the audit trail (docs/directives.md, docs/audit.md).
  *
  * The module: its directive table (parsed in ngx_http_smart_audit_conf.c),

@@ -1,5 +1,10 @@
 
 /*
+ * Copyright (C) 2026 The ngx_smart_module authors
+ * SPDX-License-Identifier: BSD-2-Clause
+ */
+
+/*
  * ngx_smart_module: the audit module (ngx_http_smart_audit.c); its
  * counters are declared in ngx_http_smart_status.h.
  */

@@ -1,5 +1,10 @@
 
 /*
+ * Copyright (C) 2026 The ngx_smart_module authors
+ * SPDX-License-Identifier: BSD-2-Clause
+ */
+
+/*
  * ngx_smart_module: the audit module's configuration (docs/directives.md):
  * the directives smart_audit_redis, smart_audit_spool and smart_status,
  * the main and location configuration with the checks of

@@ -1,5 +1,10 @@
 
 /*
+ * Copyright (C) 2026 The ngx_smart_module authors
+ * SPDX-License-Identifier: BSD-2-Clause
+ */
+
+/*
  * ngx_smart_module: the audit module's internals, shared by the files of
  * the audit unit and by no other file: the configuration, a record's
  * entry, the per-worker state (queue, hash chain, spool and replay) and

@@ -1,5 +1,10 @@
 
 /*
+ * Copyright (C) 2026 The ngx_smart_module authors
+ * SPDX-License-Identifier: BSD-2-Clause
+ */
+
+/*
  * ngx_smart_module: shared-memory cache of verified tokens.
  *
  * Key: SHA-256 over the location's policy fingerprint and the token, so an

@@ -1,5 +1,10 @@
 
 /*
+ * Copyright (C) 2026 The ngx_smart_module authors
+ * SPDX-License-Identifier: BSD-2-Clause
+ */
+
+/*
  * ngx_smart_module: verified tokens remembered (ngx_http_smart_cache.c):
  * the shared token cache (smart_token_cache), the per-worker memo and the
  * per-worker cache of parsed scope sets.

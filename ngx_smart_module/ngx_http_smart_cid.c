@@ -1,5 +1,10 @@
 
 /*
+ * Copyright (C) 2026 The ngx_smart_module authors
+ * SPDX-License-Identifier: BSD-2-Clause
+ */
+
+/*
  * ngx_smart_module: correlation IDs (docs/errors.md, "Correlation IDs").
  *
  * Every smart request has one ID, shown to the client, sent upstream and

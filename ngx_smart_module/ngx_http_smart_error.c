@@ -1,5 +1,10 @@
 
 /*
+ * Copyright (C) 2026 The ngx_smart_module authors
+ * SPDX-License-Identifier: BSD-2-Clause
+ */
+
+/*
  * ngx_smart_module: the module's own refusals (docs/errors.md).
  *
  * One place renders a catalogue entry (smart_errors.c) into a typed

@@ -1,5 +1,10 @@
 
 /*
+ * Copyright (C) 2026 The ngx_smart_module authors
+ * SPDX-License-Identifier: BSD-2-Clause
+ */
+
+/*
  * ngx_smart_module: which catalogue row answers a failed response
  * (docs/errors.md, "Upstream failures"): the upstream's status or NGINX's
  * own, read or write, and the upstream's own OperationOutcome issues that

@@ -1,5 +1,10 @@
 
 /*
+ * Copyright (C) 2026 The ngx_smart_module authors
+ * SPDX-License-Identifier: BSD-2-Clause
+ */
+
+/*
  * ngx_smart_module: key sources (ngx_http_smart_keys.c): JWKS and PEM
  * files, the HMAC secret, and the IdP's JWKS fetched by subrequest.
  */

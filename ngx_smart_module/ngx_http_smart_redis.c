@@ -1,5 +1,10 @@
 
 /*
+ * Copyright (C) 2026 The ngx_smart_module authors
+ * SPDX-License-Identifier: BSD-2-Clause
+ */
+
+/*
  * ngx_smart_module: the hiredis async adapter on the NGINX event loop.
  *
  * The hiredis socket is wrapped in an ngx_connection_t taken from the

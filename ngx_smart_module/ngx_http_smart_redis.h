@@ -1,5 +1,10 @@
 
 /*
+ * Copyright (C) 2026 The ngx_smart_module authors
+ * SPDX-License-Identifier: BSD-2-Clause
+ */
+
+/*
  * ngx_smart_module: a Redis connection on the NGINX event loop.
  *
  * Knows Redis, not audit.  One connection per worker and owner; hiredis

@@ -1,5 +1,10 @@
 
 /*
+ * Copyright (C) 2026 The ngx_smart_module authors
+ * SPDX-License-Identifier: BSD-2-Clause
+ */
+
+/*
  * ngx_smart_module: the Redis connection's internals, shared by
  * ngx_http_smart_redis.c (the connection, the buffer, the replies) and
  * ngx_http_smart_redis_sentinel.c (finding the master), and by no other

@@ -1,5 +1,10 @@
 
 /*
+ * Copyright (C) 2026 The ngx_smart_module authors
+ * SPDX-License-Identifier: BSD-2-Clause
+ */
+
+/*
  * ngx_smart_module: Redis Sentinel for the connection of
  * ngx_http_smart_redis.c (docs/audit.md "Sentinel and failover").
  *

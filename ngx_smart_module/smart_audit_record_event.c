@@ -1,3 +1,9 @@
+
+/*
+ * Copyright (C) 2026 The ngx_smart_module authors
+ * SPDX-License-Identifier: BSD-2-Clause
+ */
+
 /*
  * ngx_smart_module policy core: an audit record as a FHIR R4 AuditEvent
  * (IHE BALP RESTful access; docs/audit.md), for smart-audit-export.

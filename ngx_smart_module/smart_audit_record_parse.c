@@ -1,3 +1,9 @@
+
+/*
+ * Copyright (C) 2026 The ngx_smart_module authors
+ * SPDX-License-Identifier: BSD-2-Clause
+ */
+
 /*
  * ngx_smart_module policy core: audit records read back (docs/audit.md):
  * one NDJSON line of the spool (spool replay, smart-audit-export) or the

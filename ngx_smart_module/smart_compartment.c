@@ -1,3 +1,9 @@
+
+/*
+ * Copyright (C) 2026 The ngx_smart_module authors
+ * SPDX-License-Identifier: BSD-2-Clause
+ */
+
 /*
  * ngx_smart_module policy core: is one FHIR resource in a patient's
  * compartment (smart_compartment.h, docs/scopes.md "Checked on the

@@ -1,3 +1,9 @@
+
+/*
+ * Copyright (C) 2026 The ngx_smart_module authors
+ * SPDX-License-Identifier: BSD-2-Clause
+ */
+
 /*
  * ngx_smart_module policy core: is one FHIR resource in a patient's
  * compartment (docs/scopes.md, "Checked on the response")?

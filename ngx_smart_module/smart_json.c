@@ -1,3 +1,9 @@
+
+/*
+ * Copyright (C) 2026 The ngx_smart_module authors
+ * SPDX-License-Identifier: BSD-2-Clause
+ */
+
 /*
  * ngx_smart_module policy core: where values start and end in JSON text
  * (smart_json.h).  Iterative scanners: no recursion, whatever the text.

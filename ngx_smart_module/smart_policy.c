@@ -1,3 +1,9 @@
+
+/*
+ * Copyright (C) 2026 The ngx_smart_module authors
+ * SPDX-License-Identifier: BSD-2-Clause
+ */
+
 /*
  * ngx_smart_module policy core: the authorization decision (docs/scopes.md).
  * docs/scopes.md states every rule in reviewer language; this unit is the

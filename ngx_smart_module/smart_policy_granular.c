@@ -1,3 +1,9 @@
+
+/*
+ * Copyright (C) 2026 The ngx_smart_module authors
+ * SPDX-License-Identifier: BSD-2-Clause
+ */
+
 /*
  * ngx_smart_module policy core: granular scopes ("patient/Observation.rs?
  * category=...").  A search inside one scope or inside the union of the

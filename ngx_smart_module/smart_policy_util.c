@@ -1,3 +1,9 @@
+
+/*
+ * Copyright (C) 2026 The ngx_smart_module authors
+ * SPDX-License-Identifier: BSD-2-Clause
+ */
+
 /*
  * ngx_smart_module policy core: the helpers every path of the decision
  * shares.  The growing buffer of a query string; the result of one path

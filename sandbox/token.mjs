@@ -1,3 +1,5 @@
+// Copyright (C) 2026 The ngx_smart_module authors
+// SPDX-License-Identifier: BSD-2-Clause
 // Prints an access token from the lab's issuer for one persona, for your
 // own requests:
 //   TOKEN=$(node sandbox/token.mjs patient-app)

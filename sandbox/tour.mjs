@@ -1,3 +1,5 @@
+// Copyright (C) 2026 The ngx_smart_module authors
+// SPDX-License-Identifier: BSD-2-Clause
 // The guided tour of the lab (make demo runs it after sandbox/lab up).
 // Each step says what it shows, makes the request through the gateway as
 // one of the personas, prints what came back, and checks it: the tour ends

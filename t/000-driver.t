@@ -1,3 +1,5 @@
+# Copyright (C) 2026 The ngx_smart_module authors
+# SPDX-License-Identifier: BSD-2-Clause
 # Self-tests of the t/lib driver.  Uses no smart_* directive, so it passes
 # with and without TEST_NGINX_MODULE.
 

@@ -1,3 +1,5 @@
+# Copyright (C) 2026 The ngx_smart_module authors
+# SPDX-License-Identifier: BSD-2-Clause
 # Self-tests of Smart::Token and the fixtures: every token the helpers mint
 # verifies (or, for the hostile ones, fails to verify) in Perl with
 # Crypt::JWT against the committed JWKS and PEM files.  No nginx involved.

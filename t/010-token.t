@@ -1,3 +1,5 @@
+# Copyright (C) 2026 The ngx_smart_module authors
+# SPDX-License-Identifier: BSD-2-Clause
 # Token verification in the access phase: what passes, and every way a
 # token is refused (docs/directives.md, docs/errors.md).  Refusals must
 # never reach the upstream: each one checks --- upstream_requests: 0.

@@ -1,3 +1,5 @@
+# Copyright (C) 2026 The ngx_smart_module authors
+# SPDX-License-Identifier: BSD-2-Clause
 # The module's header and body filters are in NGINX's filter chain: the
 # correlation header on a proxied answer, an upstream failure turned into
 # the typed OperationOutcome, and the JWKS body captured from a subrequest.

@@ -1,3 +1,5 @@
+# Copyright (C) 2026 The ngx_smart_module authors
+# SPDX-License-Identifier: BSD-2-Clause
 # Keys fetched from the IdP by subrequest (smart_jwks_request): first fetch,
 # rotation picked up without a reload, failures answered 503
 # configuration-invalid (never 401), last good key set kept.

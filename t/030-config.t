@@ -1,3 +1,5 @@
+# Copyright (C) 2026 The ngx_smart_module authors
+# SPDX-License-Identifier: BSD-2-Clause
 # nginx -t refuses incomplete or contradictory configuration, naming the
 # directive (docs/directives.md).
 

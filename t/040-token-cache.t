@@ -1,3 +1,5 @@
+# Copyright (C) 2026 The ngx_smart_module authors
+# SPDX-License-Identifier: BSD-2-Clause
 # smart_token_cache: verified tokens shared by the workers, scoped to the
 # policy that verified them, and still refused once expired.
 

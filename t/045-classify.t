@@ -1,3 +1,5 @@
+# Copyright (C) 2026 The ngx_smart_module authors
+# SPDX-License-Identifier: BSD-2-Clause
 # The FHIR request is classified on the raw request target, after the token
 # check: ambiguous URIs, method overrides, unknown resource types and bodies
 # above smart_body_max are refused with typed 400/413 responses, and nothing

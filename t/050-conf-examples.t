@@ -1,3 +1,5 @@
+# Copyright (C) 2026 The ngx_smart_module authors
+# SPDX-License-Identifier: BSD-2-Clause
 # Every configuration in conf-examples/ passes `nginx -t` with the module
 # built here and sets server_tokens off.  Paths the examples take from a
 # real installation are mapped onto this tree: the module path onto

@@ -1,3 +1,5 @@
+# Copyright (C) 2026 The ngx_smart_module authors
+# SPDX-License-Identifier: BSD-2-Clause
 # smart_errors: upstream failures, and failures NGINX produces in front of
 # the upstream, become the typed OperationOutcome of docs/errors.md; the
 # upstream's body and the headers that leak internals never reach the app;

@@ -1,3 +1,5 @@
+# Copyright (C) 2026 The ngx_smart_module authors
+# SPDX-License-Identifier: BSD-2-Clause
 # Every 413 in a smart location is the typed request-too-large refusal of
 # docs/errors.md, whichever limit fired: NGINX's client_max_body_size
 # (checked on Content-Length before the access phase, and on chunked bodies

@@ -1,3 +1,5 @@
+# Copyright (C) 2026 The ngx_smart_module authors
+# SPDX-License-Identifier: BSD-2-Clause
 # Requests NGINX accepts without the request header list it builds for
 # HTTP/1.x (issue 12, finding 1), and the responses NGINX makes itself
 # before a location is chosen (finding 10).

@@ -1,3 +1,5 @@
+# Copyright (C) 2026 The ngx_smart_module authors
+# SPDX-License-Identifier: BSD-2-Clause
 # Subrequests into a "smart on" location.  NGINX runs no access phase for
 # subrequests, so auth_request, mirror or an SSI include pointed at a FHIR
 # location reached the upstream without any token check; they are refused

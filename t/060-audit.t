@@ -1,3 +1,5 @@
+# Copyright (C) 2026 The ngx_smart_module authors
+# SPDX-License-Identifier: BSD-2-Clause
 # The audit trail (docs/audit.md): one record per request in Redis
 # with the correlation ID returned to the client; nothing lost while Redis
 # is gone (spool, replayed exactly once); a Redis that never answers does

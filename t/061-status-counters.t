@@ -1,3 +1,5 @@
+# Copyright (C) 2026 The ngx_smart_module authors
+# SPDX-License-Identifier: BSD-2-Clause
 # smart_status (docs/directives.md): requests are counted by the decision and
 # reason of their audit record ($smart_decision, $smart_reason).  An
 # upstream failure smart_errors typed is decision="allow" with its code

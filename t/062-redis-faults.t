@@ -1,3 +1,5 @@
+# Copyright (C) 2026 The ngx_smart_module authors
+# SPDX-License-Identifier: BSD-2-Clause
 # Faults inside hiredis (tests/fault/hiredis_fail.c, preloaded): when the
 # handshake cannot be sent from hiredis's connect callback (as on out of
 # memory), the connection is dropped from a posted event, not under

@@ -1,3 +1,5 @@
+# Copyright (C) 2026 The ngx_smart_module authors
+# SPDX-License-Identifier: BSD-2-Clause
 # The audit spool's ownership and accounting (issue 15; docs/audit.md,
 # "Spool"): a spool file belongs to the worker holding its lock, not to
 # whatever process has the pid in its name now; a replay saves its

@@ -1,3 +1,5 @@
+# Copyright (C) 2026 The ngx_smart_module authors
+# SPDX-License-Identifier: BSD-2-Clause
 # Redis Sentinel (issue 15, docs/audit.md "Sentinel and failover"): one
 # master, one replica and three redis-sentinel processes (Debian's
 # packages) on loopback; the gateway finds the master through the

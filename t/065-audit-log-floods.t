@@ -1,3 +1,5 @@
+# Copyright (C) 2026 The ngx_smart_module authors
+# SPDX-License-Identifier: BSD-2-Clause
 # Repeated audit failures do not flood the error log (issue 15 item 5;
 # docs/audit.md, "Errors in the log"): the first refusal by Redis is
 # logged whole, the rest as one count per interval, and refusals have

@@ -1,3 +1,5 @@
+# Copyright (C) 2026 The ngx_smart_module authors
+# SPDX-License-Identifier: BSD-2-Clause
 # Reconnecting while records wait (issue 15, item 6): Redis stops under
 # load for long enough that the idle backoff reaches its cap (5 s), then
 # comes back, three times; a worker with records waiting retries at most

@@ -1,3 +1,5 @@
+# Copyright (C) 2026 The ngx_smart_module authors
+# SPDX-License-Identifier: BSD-2-Clause
 # SMART scopes in the access phase, end to end with real tokens
 # (docs/scopes.md): allowed requests reach the upstream (narrowed where the rules
 # say so, visible in the URI the upstream received), refused ones get 403

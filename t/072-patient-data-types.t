@@ -1,3 +1,5 @@
+# Copyright (C) 2026 The ngx_smart_module authors
+# SPDX-License-Identifier: BSD-2-Clause
 # Patient data outside the R4 patient CompartmentDefinition (issue 12,
 # finding 7): Device, Task, ... reference a Patient and are limited like
 # compartment types; Binary and the other types tied to anyone by a

@@ -1,3 +1,5 @@
+# Copyright (C) 2026 The ngx_smart_module authors
+# SPDX-License-Identifier: BSD-2-Clause
 # Parsing differentials (docs/security.md): where FHIR servers may read a
 # request differently from the gateway, the gateway refuses it by rule with
 # 400 request-invalid (or 403 where a scope rule closes the class), and the

@@ -1,3 +1,5 @@
+# Copyright (C) 2026 The ngx_smart_module authors
+# SPDX-License-Identifier: BSD-2-Clause
 # The response check (issue 14; docs/scopes.md, "Checked on the response"):
 # under patient scopes a read by id of a compartment type is forwarded and
 # its response released only when the record is the patient's.  The

@@ -1,3 +1,5 @@
+# Copyright (C) 2026 The ngx_smart_module authors
+# SPDX-License-Identifier: BSD-2-Clause
 # Writes by id under patient scopes, proven by a pre-read (issue 14;
 # docs/scopes.md, "Writes by id: the pre-read"): before PUT, PATCH or
 # DELETE of T/id goes upstream, the gateway reads T/id through

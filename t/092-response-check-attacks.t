@@ -1,3 +1,5 @@
+# Copyright (C) 2026 The ngx_smart_module authors
+# SPDX-License-Identifier: BSD-2-Clause
 # Attacks on the response check (issue 14), from a security review of the
 # first version: each block is a way another patient's record, or facts
 # about it, could have reached a patient app through a checked read.  The

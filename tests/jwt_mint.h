@@ -1,3 +1,9 @@
+
+/*
+ * Copyright (C) 2026 The ngx_smart_module authors
+ * SPDX-License-Identifier: BSD-2-Clause
+ */
+
 /*
  * Test helper: mints JWS compact tokens with OpenSSL from the private keys
  * in tests/fixtures/, so that the verifier is tested against real

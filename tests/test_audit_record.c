@@ -1,3 +1,9 @@
+
+/*
+ * Copyright (C) 2026 The ngx_smart_module authors
+ * SPDX-License-Identifier: BSD-2-Clause
+ */
+
 /*
  * Unit tests of smart_audit_record.c: canonical form and hash chain,
  * NDJSON round trip (hostile values included), XADD argv, BALP action and

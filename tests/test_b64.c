@@ -1,3 +1,9 @@
+
+/*
+ * Copyright (C) 2026 The ngx_smart_module authors
+ * SPDX-License-Identifier: BSD-2-Clause
+ */
+
 /*
  * Unit tests of smart_b64.c: strict base64url decoding and standard base64
  * encoding with snprintf() semantics.

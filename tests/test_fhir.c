@@ -1,3 +1,9 @@
+
+/*
+ * Copyright (C) 2026 The ngx_smart_module authors
+ * SPDX-License-Identifier: BSD-2-Clause
+ */
+
 /*
  * Unit tests of the FHIR request classifier (smart_fhir.c, docs/scopes.md)
  * and of the generated FHIR R4 tables (smart_fhir_tables.c).

@@ -1,3 +1,9 @@
+
+/*
+ * Copyright (C) 2026 The ngx_smart_module authors
+ * SPDX-License-Identifier: BSD-2-Clause
+ */
+
 /*
  * Unit tests of the JSON position scanners (smart_json.[ch]): values
  * skipped whole, nesting bounded, members found by their decoded name,

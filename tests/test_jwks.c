@@ -1,3 +1,9 @@
+
+/*
+ * Copyright (C) 2026 The ngx_smart_module authors
+ * SPDX-License-Identifier: BSD-2-Clause
+ */
+
 /*
  * Unit tests of smart_jwks.c: JWKS, PEM and HMAC loaders, and the rules on
  * which keys are kept, skipped or fail the whole document.

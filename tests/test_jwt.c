@@ -1,3 +1,9 @@
+
+/*
+ * Copyright (C) 2026 The ngx_smart_module authors
+ * SPDX-License-Identifier: BSD-2-Clause
+ */
+
 /*
  * Unit tests of smart_jwt.c: token verification against real signatures
  * made with the fixture keys, and the hostile tokens a gateway meets.

@@ -1,3 +1,9 @@
+
+/*
+ * Copyright (C) 2026 The ngx_smart_module authors
+ * SPDX-License-Identifier: BSD-2-Clause
+ */
+
 /*
  * Unit tests of the version pins of writes after a pre-read (smart_pin.[ch]):
  * the entity-tag taken from the ETag or meta.versionId, the client's own

@@ -1,3 +1,9 @@
+
+/*
+ * Copyright (C) 2026 The ngx_smart_module authors
+ * SPDX-License-Identifier: BSD-2-Clause
+ */
+
 /*
  * Unit tests of the authorization decision (smart_policy.[ch],
  * docs/scopes.md): the decision table tests/policy/decisions.tsv run

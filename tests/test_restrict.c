@@ -1,3 +1,9 @@
+
+/*
+ * Copyright (C) 2026 The ngx_smart_module authors
+ * SPDX-License-Identifier: BSD-2-Clause
+ */
+
 /*
  * Unit tests of granular restrictions on a resource (smart_restrict.[ch],
  * docs/scopes.md "Granular scopes in decisions") and of the token tables

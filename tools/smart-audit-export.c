@@ -1,3 +1,9 @@
+
+/*
+ * Copyright (C) 2026 The ngx_smart_module authors
+ * SPDX-License-Identifier: BSD-2-Clause
+ */
+
 /*
  * smart-audit-export: audit records (docs/audit.md) from the Redis stream
  * or a spool file, written as FHIR R4 AuditEvent NDJSON (IHE BALP RESTful

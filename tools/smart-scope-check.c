@@ -1,3 +1,9 @@
+
+/*
+ * Copyright (C) 2026 The ngx_smart_module authors
+ * SPDX-License-Identifier: BSD-2-Clause
+ */
+
 /*
  * smart-scope-check (docs/scopes.md, docs/directives.md).  Decides one
  * request, or a TSV table of cases, with the same policy core as the

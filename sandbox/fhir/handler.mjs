@@ -1,3 +1,5 @@
+// Copyright (C) 2026 The ngx_smart_module authors
+// SPDX-License-Identifier: BSD-2-Clause
 // The HTTP side of the sandbox FHIR server: node:http requests in,
 // FhirRouter (from @medplum/fhir-router) for the FHIR interactions, and
 // around it what a real FHIR server sends and the gateway relies on:

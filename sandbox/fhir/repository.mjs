@@ -1,3 +1,5 @@
+// Copyright (C) 2026 The ngx_smart_module authors
+// SPDX-License-Identifier: BSD-2-Clause
 // @medplum/fhir-router's MemoryRepository with what the sandbox server
 // needs on top (FhirRouter and its batch processor call these methods, so
 // the additions apply to every route and to bundle entries alike):

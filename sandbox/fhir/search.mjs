@@ -1,3 +1,5 @@
+// Copyright (C) 2026 The ngx_smart_module authors
+// SPDX-License-Identifier: BSD-2-Clause
 // Search parameters as received (URL query and form body) -> what the
 // router and repository get, plus the parts of a search MemoryRepository
 // ignores: _include/_revinclude, _elements/_summary, paging links.

@@ -1,3 +1,5 @@
+// Copyright (C) 2026 The ngx_smart_module authors
+// SPDX-License-Identifier: BSD-2-Clause
 // Loading a seed Bundle (transaction, batch or collection) into the
 // repository: every entry is stored under its own id with update (PUT)
 // semantics and validated like any write.  The first bad entry stops the

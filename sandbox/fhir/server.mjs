@@ -1,4 +1,6 @@
 #!/usr/bin/env node
+// Copyright (C) 2026 The ngx_smart_module authors
+// SPDX-License-Identifier: BSD-2-Clause
 // The lab's upstream FHIR R4 server: @medplum/fhir-router's FhirRouter over
 // an in-memory repository, seeded from a Bundle, on 127.0.0.1 only.
 //

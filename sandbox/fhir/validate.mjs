@@ -1,3 +1,5 @@
+// Copyright (C) 2026 The ngx_smart_module authors
+// SPDX-License-Identifier: BSD-2-Clause
 // Validation of every resource the server stores (create, update, patch,
 // batch/transaction entries and the seed).  Neither FhirRouter nor
 // MemoryRepository validates; @medplum/core's validateResource checks

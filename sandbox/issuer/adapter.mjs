@@ -1,3 +1,5 @@
+// Copyright (C) 2026 The ngx_smart_module authors
+// SPDX-License-Identifier: BSD-2-Clause
 // oidc-provider storage for the lab: in memory on purpose (tokens, sessions
 // and grants vanish with the process), with expiry and a bound, so the lab
 // can run for days.  A deployment uses its real authorization server.

@@ -1,3 +1,5 @@
+// Copyright (C) 2026 The ngx_smart_module authors
+// SPDX-License-Identifier: BSD-2-Clause
 // The issuer's two HTML pages (sign-in and consent).  Plain forms, so a
 // person with a browser and a scripted client (sandbox/lib/smart-client.mjs)
 // drive them the same way.

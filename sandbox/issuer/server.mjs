@@ -1,3 +1,5 @@
+// Copyright (C) 2026 The ngx_smart_module authors
+// SPDX-License-Identifier: BSD-2-Clause
 // Sandbox SMART token issuer: oidc-provider issuing JWT access tokens for
 // one resource (the gateway's FHIR base) to the personas of
 // sandbox/personas.json.  Loopback only; the lab is not a deployment.

@@ -1,3 +1,5 @@
+// Copyright (C) 2026 The ngx_smart_module authors
+// SPDX-License-Identifier: BSD-2-Clause
 // Signing keys of the sandbox token issuer: PEM files on disk, turned into
 // JWKs whose kid is the RFC 7638 thumbprint, so the issuer and the tour
 // (which signs one deliberately expired token) agree on the kid.

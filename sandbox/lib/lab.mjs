@@ -1,3 +1,5 @@
+// Copyright (C) 2026 The ngx_smart_module authors
+// SPDX-License-Identifier: BSD-2-Clause
 // What the tour and the end-to-end tests share: the running lab's
 // addresses (lab.env, written by sandbox/lab up), tokens for the personas,
 // requests through the gateway, and what the upstream saw.

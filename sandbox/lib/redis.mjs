@@ -1,3 +1,5 @@
+// Copyright (C) 2026 The ngx_smart_module authors
+// SPDX-License-Identifier: BSD-2-Clause
 // Just enough of a Redis client (RESP2 over one socket) for the tour and
 // the end-to-end tests to read the audit stream back.
 

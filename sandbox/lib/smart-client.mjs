@@ -1,3 +1,5 @@
+// Copyright (C) 2026 The ngx_smart_module authors
+// SPDX-License-Identifier: BSD-2-Clause
 // A scripted SMART client for the lab: gets access tokens from the sandbox
 // issuer by client credentials, or by authorization code + PKCE with the
 // sign-in and consent forms filled in as a person would.  Used by the tour

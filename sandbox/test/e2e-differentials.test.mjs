@@ -1,3 +1,5 @@
+// Copyright (C) 2026 The ngx_smart_module authors
+// SPDX-License-Identifier: BSD-2-Clause
 // Parsing differentials end to end (issue 12, docs/security.md): each
 // request below was shown to reach another patient's data through the
 // gateway.  For the reads, the FHIR server is first asked directly (the

@@ -1,3 +1,5 @@
+// Copyright (C) 2026 The ngx_smart_module authors
+// SPDX-License-Identifier: BSD-2-Clause
 // A US Core single-patient sequence through the gateway (issue 14), as a
 // patient app makes it: search each type by patient, read, vread and
 // _history each result, follow each reference, _revinclude Provenance.

@@ -1,3 +1,5 @@
+// Copyright (C) 2026 The ngx_smart_module authors
+// SPDX-License-Identifier: BSD-2-Clause
 // End to end: the lab (FHIR server, issuer, Redis, NGINX with the module)
 // started for this file, tokens obtained from the issuer by client
 // credentials and by authorization code + PKCE, and the gateway's decisions,

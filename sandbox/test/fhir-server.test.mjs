@@ -1,3 +1,5 @@
+// Copyright (C) 2026 The ngx_smart_module authors
+// SPDX-License-Identifier: BSD-2-Clause
 // The sandbox FHIR server (sandbox/fhir/server.mjs) as the gateway sees it:
 // started as a child process on a free port with a small committed seed
 // (fixtures/fhir-server-bundle.json: 3 patients, 32 Observations

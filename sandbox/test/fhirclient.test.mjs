@@ -1,3 +1,5 @@
+// Copyright (C) 2026 The ngx_smart_module authors
+// SPDX-License-Identifier: BSD-2-Clause
 // Smoke test with the official SMART JavaScript client (fhirclient 2.6.3)
 // as a real app would run it on a server: the app's /launch calls
 // authorize() (discovery through the gateway's smart-configuration, PKCE),

@@ -1,3 +1,5 @@
+// Copyright (C) 2026 The ngx_smart_module authors
+// SPDX-License-Identifier: BSD-2-Clause
 // Starts a private lab for a test file: its own directory under build/,
 // five free consecutive loopback ports, stopped again by stop().
 

@@ -1,3 +1,5 @@
+// Copyright (C) 2026 The ngx_smart_module authors
+// SPDX-License-Identifier: BSD-2-Clause
 // Tests for the synthetic FHIR data generator (sandbox/seed/).
 // Run from the repository root: node --test sandbox/test/seed.test.mjs
 

@@ -1,3 +1,9 @@
+
+/*
+ * Copyright (C) 2026 The ngx_smart_module authors
+ * SPDX-License-Identifier: BSD-2-Clause
+ */
+
 /*
  * Fault injection for the t/ suite (LD_PRELOAD): with SMART_FAULT_HIREDIS
  * set in the environment of the NGINX that loads it, every

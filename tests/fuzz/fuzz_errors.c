@@ -1,3 +1,9 @@
+
+/*
+ * Copyright (C) 2026 The ngx_smart_module authors
+ * SPDX-License-Identifier: BSD-2-Clause
+ */
+
 /*
  * libFuzzer target: OperationOutcome and WWW-Authenticate rendering with
  * hostile contact, correlation ID, realm, scope and extra-issue strings.

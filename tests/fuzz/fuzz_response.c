@@ -1,3 +1,9 @@
+
+/*
+ * Copyright (C) 2026 The ngx_smart_module authors
+ * SPDX-License-Identifier: BSD-2-Clause
+ */
+
 /*
  * libFuzzer target: the response check (smart_response.c,
  * smart_compartment.c, smart_json.c).

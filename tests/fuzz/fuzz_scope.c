@@ -1,3 +1,9 @@
+
+/*
+ * Copyright (C) 2026 The ngx_smart_module authors
+ * SPDX-License-Identifier: BSD-2-Clause
+ */
+
 /*
  * libFuzzer target for the scope grammar: parse, check the set's
  * invariants, format every scope and parse the canonical text back (it must

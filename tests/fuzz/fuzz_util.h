@@ -1,3 +1,9 @@
+
+/*
+ * Copyright (C) 2026 The ngx_smart_module authors
+ * SPDX-License-Identifier: BSD-2-Clause
+ */
+
 /*
  * Helpers shared by the libFuzzer targets: a check that aborts (libFuzzer
  * reports the input), and copies of input parts into buffers of their exact

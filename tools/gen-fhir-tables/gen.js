@@ -1,4 +1,6 @@
 #!/usr/bin/env node
+// Copyright (C) 2026 The ngx_smart_module authors
+// SPDX-License-Identifier: BSD-2-Clause
 /*
  * Generates ngx_smart_module/smart_fhir_tables.c and .h from the official
  * FHIR R4 (4.0.1) definitions shipped by the npm package pinned in

@@ -1,3 +1,5 @@
+# Copyright (C) 2026 The ngx_smart_module authors
+# SPDX-License-Identifier: BSD-2-Clause
 package Smart::Conf;
 
 # Shared pieces of t/ test files: the standard "smart on" FHIR location

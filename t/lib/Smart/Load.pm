@@ -1,3 +1,5 @@
+# Copyright (C) 2026 The ngx_smart_module authors
+# SPDX-License-Identifier: BSD-2-Clause
 package Smart::Load;
 
 # Steady traffic for fault tests, and the audit stream checked by sequence.

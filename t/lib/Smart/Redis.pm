@@ -1,3 +1,5 @@
+# Copyright (C) 2026 The ngx_smart_module authors
+# SPDX-License-Identifier: BSD-2-Clause
 package Smart::Redis;
 
 # A private redis-server for t/ tests, and a tiny RESP client.

@@ -1,3 +1,5 @@
+# Copyright (C) 2026 The ngx_smart_module authors
+# SPDX-License-Identifier: BSD-2-Clause
 package Smart::Token;
 
 # Token minting helpers for the t/ suite.

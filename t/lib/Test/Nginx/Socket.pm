@@ -1,3 +1,5 @@
+# Copyright (C) 2026 The ngx_smart_module authors
+# SPDX-License-Identifier: BSD-2-Clause
 package Test::Nginx::Socket;
 
 # A Test::Nginx::Socket-compatible driver for the t/ suite, built on
