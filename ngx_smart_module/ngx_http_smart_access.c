@@ -343,6 +343,11 @@ ngx_http_smart_decided(ngx_http_request_t *r, ngx_http_smart_loc_conf_t *slcf,
         }
     }
 
+    if (!slcf->forward_token) {
+        /* smart_forward_token off: the FHIR server never sees the token */
+        ngx_http_smart_hide_token(r);
+    }
+
     ctx->allowed = 1;
     ngx_str_set(&ctx->reason, "ok");
 

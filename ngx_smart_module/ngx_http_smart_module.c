@@ -282,6 +282,13 @@ static ngx_command_t  ngx_http_smart_commands[] = {
       offsetof(ngx_http_smart_loc_conf_t, explain),
       NULL },
 
+    { ngx_string("smart_forward_token"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_FLAG,
+      ngx_conf_set_flag_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_smart_loc_conf_t, forward_token),
+      NULL },
+
       ngx_null_command
 };
 
@@ -809,6 +816,7 @@ ngx_http_smart_create_loc_conf(ngx_conf_t *cf)
     conf->jwks_refresh = NGX_CONF_UNSET_MSEC;
     conf->leeway = NGX_CONF_UNSET;
     conf->explain = NGX_CONF_UNSET;
+    conf->forward_token = NGX_CONF_UNSET;
     conf->errors = NGX_CONF_UNSET;
     conf->body_max = NGX_CONF_UNSET_SIZE;
     conf->response_check = NGX_CONF_UNSET_UINT;
@@ -842,6 +850,7 @@ ngx_http_smart_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
                              "patient");
     ngx_conf_merge_str_value(conf->error_contact, prev->error_contact, "");
     ngx_conf_merge_value(conf->explain, prev->explain, 0);
+    ngx_conf_merge_value(conf->forward_token, prev->forward_token, 1);
     ngx_conf_merge_value(conf->errors, prev->errors, 1);
     ngx_conf_merge_size_value(conf->body_max, prev->body_max, 1024 * 1024);
     ngx_conf_merge_uint_value(conf->patient_search, prev->patient_search,

@@ -319,7 +319,12 @@ ngx_http_smart_pre_headers(ngx_http_request_t *r, ngx_http_request_t *sr)
 
     static ngx_str_t  auth_name = ngx_string("Authorization");
 
-    auth = ngx_http_smart_find_header(r, &auth_name, NULL);
+    ctx = ngx_http_get_module_ctx(r, ngx_http_smart_module);
+    slcf = ngx_http_get_module_loc_conf(r, ngx_http_smart_module);
+
+    /* smart_forward_token off: the pre-read goes without it too */
+    auth = slcf->forward_token
+           ? ngx_http_smart_find_header(r, &auth_name, NULL) : NULL;
 
     if (ngx_http_smart_subrequest_bare(r, sr, 4) != NGX_OK) {
         return NGX_ERROR;
@@ -337,9 +342,6 @@ ngx_http_smart_pre_headers(ngx_http_request_t *r, ngx_http_request_t *sr)
 #endif
         sr->headers_in.authorization = h;
     }
-
-    ctx = ngx_http_get_module_ctx(r, ngx_http_smart_module);
-    slcf = ngx_http_get_module_loc_conf(r, ngx_http_smart_module);
 
     if (ngx_http_smart_want_json(sr, 1) != NGX_OK) {
         return NGX_ERROR;

@@ -385,6 +385,18 @@ ngx_http_smart_set_in_header(ngx_http_request_t *r, ngx_str_t *key,
 }
 
 
+/* Hides the client's Authorization header from the upstream. */
+
+void
+ngx_http_smart_hide_token(ngx_http_request_t *r)
+{
+    static ngx_str_t  names[] = { ngx_string("authorization") };
+
+    r->headers_in.authorization = NULL;
+    ngx_http_smart_hide_in_headers(r, names, 1);
+}
+
+
 /*
  * An NGINX header list cannot lose an element (NGINX keeps pointers into
  * it), so a hidden header is renamed: to Connection, a header proxy_pass

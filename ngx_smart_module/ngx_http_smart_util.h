@@ -82,6 +82,9 @@ ngx_int_t ngx_http_smart_set_in_header(ngx_http_request_t *r, ngx_str_t *key,
 void ngx_http_smart_hide_in_headers(ngx_http_request_t *r, ngx_str_t *names,
     ngx_uint_t n);
 
+/* Hides the client's Authorization header from the upstream. */
+void ngx_http_smart_hide_token(ngx_http_request_t *r);
+
 /* Makes sr a bare GET: its own empty header list (room for n headers, it
    grows), no body (a fake empty one, as auth_request does, so the client's
    body is never read or sent for it). */
