@@ -57,6 +57,8 @@ static ngx_int_t ngx_http_smart_body_bytes(ngx_http_request_t *r,
 static ngx_int_t ngx_http_smart_classify(ngx_http_request_t *r,
     ngx_http_smart_loc_conf_t *slcf, ngx_http_smart_ctx_t *ctx,
     ngx_http_smart_headers_t *hs);
+static ngx_int_t ngx_http_smart_require_holds(ngx_http_request_t *r,
+    ngx_http_smart_loc_conf_t *slcf, const char **detail);
 static ngx_int_t ngx_http_smart_decided(ngx_http_request_t *r,
     ngx_http_smart_loc_conf_t *slcf, ngx_http_smart_ctx_t *ctx,
     smart_decision_t *d);
@@ -182,6 +184,18 @@ ngx_http_smart_access_handler(ngx_http_request_t *r)
         }
 
         ctx->verified_by = slcf;
+
+        if (slcf->require != NULL) {
+            rc = ngx_http_smart_require_holds(r, slcf, &detail);
+
+            if (rc != NGX_OK) {
+                return (rc == NGX_DECLINED)
+                       ? ngx_http_smart_deny(r, ctx,
+                                             SMART_ERR_CLAIM_REQUIREMENT,
+                                             detail)
+                       : NGX_HTTP_INTERNAL_SERVER_ERROR;
+            }
+        }
     }
 
     if (ngx_http_smart_needs_body(r) && !ctx->body_done) {
@@ -201,6 +215,49 @@ ngx_http_smart_access_handler(ngx_http_request_t *r)
     }
 
     return ngx_http_smart_decide(r, slcf, ctx);
+}
+
+
+/*
+ * smart_require: NGX_OK when every value is non-empty and not "0",
+ * NGX_DECLINED (*detail names the value) when one is, NGX_ERROR on no
+ * memory.
+ */
+
+static ngx_int_t
+ngx_http_smart_require_holds(ngx_http_request_t *r,
+    ngx_http_smart_loc_conf_t *slcf, const char **detail)
+{
+    u_char                    *p;
+    ngx_str_t                  val;
+    ngx_uint_t                 i;
+    ngx_http_complex_value_t  *cv;
+
+    cv = slcf->require->elts;
+
+    for (i = 0; i < slcf->require->nelts; i++) {
+        if (ngx_http_complex_value(r, &cv[i], &val) != NGX_OK) {
+            return NGX_ERROR;
+        }
+
+        if (val.len == 0 || (val.len == 1 && val.data[0] == '0')) {
+            p = ngx_pnalloc(r->pool, sizeof("smart_require value  of  is "
+                                            "empty or 0")
+                                     + 2 * NGX_INT_T_LEN);
+            if (p == NULL) {
+                return NGX_ERROR;
+            }
+
+            /* the position, never the value: it is the token's */
+            ngx_sprintf(p, "smart_require value %ui of %ui is empty or 0%Z",
+                        i + 1, slcf->require->nelts);
+            *detail = (const char *) p;
+
+            return NGX_DECLINED;
+        }
+    }
+
+    return NGX_OK;
 }
 
 

@@ -62,6 +62,8 @@ static char *ngx_http_smart_precheck_request(ngx_conf_t *cf,
     ngx_command_t *cmd, void *conf);
 static char *ngx_http_smart_operation(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
+static char *ngx_http_smart_require(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
 static char *ngx_http_smart_check_body_max(ngx_conf_t *cf, void *post,
     void *data);
 static ngx_int_t ngx_http_smart_init_process(ngx_cycle_t *cycle);
@@ -280,6 +282,13 @@ static ngx_command_t  ngx_http_smart_commands[] = {
       ngx_conf_set_flag_slot,
       NGX_HTTP_LOC_CONF_OFFSET,
       offsetof(ngx_http_smart_loc_conf_t, explain),
+      NULL },
+
+    { ngx_string("smart_require"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_1MORE,
+      ngx_http_smart_require,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      0,
       NULL },
 
     { ngx_string("smart_forward_token"),
@@ -679,6 +688,61 @@ ngx_http_smart_precheck_request(ngx_conf_t *cf, ngx_command_t *cmd,
 }
 
 
+/*
+ * smart_require VALUE ...: every value (a complex value: $smart_claim_*,
+ * a map of them, ...) must be non-empty and not "0" once the token is
+ * verified.  The directive may repeat; a level that has any replaces the
+ * inherited ones (as proxy_set_header).
+ */
+
+static char *
+ngx_http_smart_require(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+{
+    ngx_http_smart_loc_conf_t  *slcf = conf;
+
+    ngx_str_t                         *value;
+    ngx_uint_t                         i;
+    ngx_http_complex_value_t          *cv;
+    ngx_http_compile_complex_value_t   ccv;
+
+    value = cf->args->elts;
+
+    if (slcf->require == NGX_CONF_UNSET_PTR) {
+        slcf->require = ngx_array_create(cf->pool, 4,
+                                         sizeof(ngx_http_complex_value_t));
+        if (slcf->require == NULL) {
+            return NGX_CONF_ERROR;
+        }
+    }
+
+    for (i = 1; i < cf->args->nelts; i++) {
+        cv = ngx_array_push(slcf->require);
+        if (cv == NULL) {
+            return NGX_CONF_ERROR;
+        }
+
+        ngx_memzero(&ccv, sizeof(ngx_http_compile_complex_value_t));
+        ccv.cf = cf;
+        ccv.value = &value[i];
+        ccv.complex_value = cv;
+
+        if (ngx_http_compile_complex_value(&ccv) != NGX_OK) {
+            return NGX_CONF_ERROR;
+        }
+
+        if (cv->lengths == NULL) {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                               "\"smart_require\": \"%V\" has no variable: "
+                               "it would hold for every token or none",
+                               &value[i]);
+            return NGX_CONF_ERROR;
+        }
+    }
+
+    return NGX_CONF_OK;
+}
+
+
 static char *
 ngx_http_smart_operation(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 {
@@ -824,6 +888,7 @@ ngx_http_smart_create_loc_conf(ngx_conf_t *cf)
     conf->precheck_max = NGX_CONF_UNSET_UINT;
     conf->patient_search = NGX_CONF_UNSET_UINT;
     conf->operations = NGX_CONF_UNSET_PTR;
+    conf->require = NGX_CONF_UNSET_PTR;
 
     return conf;
 }
@@ -856,6 +921,7 @@ ngx_http_smart_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
     ngx_conf_merge_uint_value(conf->patient_search, prev->patient_search,
                               SMART_PATIENT_SEARCH_NARROW);
     ngx_conf_merge_ptr_value(conf->operations, prev->operations, NULL);
+    ngx_conf_merge_ptr_value(conf->require, prev->require, NULL);
     ngx_conf_merge_uint_value(conf->response_check, prev->response_check,
                               SMART_RESPONSE_CHECK_ON);
     ngx_conf_merge_size_value(conf->response_check_max,

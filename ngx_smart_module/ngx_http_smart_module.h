@@ -87,6 +87,8 @@ typedef struct {
     ngx_str_t                   error_contact;  /* NUL-terminated */
     ngx_flag_t                  explain;
     ngx_flag_t                  forward_token;  /* smart_forward_token */
+    ngx_array_t                *require;        /* smart_require:
+                                                   ngx_http_complex_value_t */
     ngx_flag_t                  errors;         /* smart_errors */
     size_t                      body_max;
     ngx_uint_t                  patient_search;

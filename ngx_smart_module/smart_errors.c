@@ -148,7 +148,13 @@ static const smart_err_entry_t  smart_err_table[SMART_ERR__COUNT] = {
         "The app asked for these records in a format that cannot be checked "
         "before they are shown. The app must ask for JSON; contact the "
         "app's support.",
-        SMART_RETRY_NO }
+        SMART_RETRY_NO },
+
+    [SMART_ERR_CLAIM_REQUIREMENT] = {
+        "claim-requirement-failed", 403, "forbidden", "error",
+        "Your sign-in does not meet this service's requirements for this "
+        "app. Contact support.",
+        SMART_RETRY_CONTACT_SUPPORT }
 };
 
 

@@ -71,7 +71,9 @@ static const expect_row_t  spec_rows[] = {
     { "audit-unavailable", 503, "transient", SMART_RETRY_YES },
     { "response-unverifiable", 502, "transient",
       SMART_RETRY_CONTACT_SUPPORT },
-    { "format-unsupported", 406, "not-supported", SMART_RETRY_NO }
+    { "format-unsupported", 406, "not-supported", SMART_RETRY_NO },
+    { "claim-requirement-failed", 403, "forbidden",
+      SMART_RETRY_CONTACT_SUPPORT }
 };
 
 
