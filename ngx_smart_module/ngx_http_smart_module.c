@@ -20,6 +20,7 @@
 #include "ngx_http_smart_access.h"
 #include "ngx_http_smart_precheck.h"
 #include "smart_b64.h"
+#include "smart_claim.h"
 
 #include <openssl/evp.h>
 
@@ -1299,10 +1300,9 @@ ngx_http_smart_variable_claim(ngx_http_request_t *r,
 
     u_char                *p, *seg, *dot;
     size_t                 len, plen;
-    json_t                *claim;
     ngx_str_t              key;
     ngx_http_smart_ctx_t  *ctx;
-    char                   num[NGX_INT64_LEN + 32];
+    char                   text[SMART_CLAIM_TEXT_MAX + 1];
 
     v->not_found = 1;
 
@@ -1312,7 +1312,7 @@ ngx_http_smart_variable_claim(ngx_http_request_t *r,
     }
 
     len = sizeof("smart_claim_") - 1;
-    if (name->len <= len || name->len - len > 64) {
+    if (name->len <= len || name->len - len > SMART_CLAIM_NAME_MAX) {
         return NGX_OK;
     }
 
@@ -1355,44 +1355,19 @@ ngx_http_smart_variable_claim(ngx_http_request_t *r,
         }
     }
 
-    claim = json_object_get(ctx->payload, (const char *) key.data);
-
-    if (json_is_string(claim)) {
-        v->data = (u_char *) json_string_value(claim);
-        v->len = json_string_length(claim);
-
-    } else if (json_is_integer(claim)) {
-        len = ngx_sprintf((u_char *) num, "%L",
-                          (int64_t) json_integer_value(claim))
-              - (u_char *) num;
-        goto copy;
-
-    } else if (json_is_real(claim)) {
-        len = (size_t) snprintf(num, sizeof(num), "%.17g",
-                                json_real_value(claim));
-        if (len >= sizeof(num)) {
-            return NGX_OK;
-        }
-        goto copy;
-
-    } else {
+    if (smart_claim_text(ctx->payload, (const char *) key.data, key.len,
+                         text, sizeof(text), &len)
+        != 0)
+    {
         return NGX_OK;
     }
 
-    v->valid = 1;
-    v->no_cacheable = 0;
-    v->not_found = 0;
-
-    return NGX_OK;
-
-copy:
-
-    v->data = ngx_pnalloc(r->pool, len);
+    v->data = ngx_pnalloc(r->pool, len + 1);
     if (v->data == NULL) {
         return NGX_ERROR;
     }
 
-    ngx_memcpy(v->data, num, len);
+    ngx_memcpy(v->data, text, len);
     v->len = len;
     v->valid = 1;
     v->no_cacheable = 0;
