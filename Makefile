@@ -64,6 +64,7 @@ NGINX_STATIC  := $(BUILD)/nginx-static/objs/nginx
         deps clean fuzz test-fuzz bench tools test-table \
         bench-callgrind bench-rss bench-perf demo demo-stop test-e2e \
         sandbox-deps tables tables-check layers-check copyright-check \
+        directives-check \
         deb test-deb \
         install uninstall
 
@@ -145,6 +146,10 @@ tables-check:
 layers-check:
 	./scripts/check-layers ngx_smart_module
 
+# every directive in the code is documented in nginx.org's form, and no other
+directives-check:
+	./scripts/check-directives ngx_smart_module docs/directives.md
+
 # every hand-written source file carries the copyright line (LICENSE)
 copyright-check:
 	./scripts/copyright check
@@ -218,7 +223,8 @@ test-e2e: module tools sandbox-deps
 	SMART_LAB_MODULE=$(CURDIR)/$(MODULE) NGINX_BIN=$(NGINX_BIN) \
 	    node --test --test-concurrency=1 sandbox/test/
 
-test: deps tables-check layers-check copyright-check test-unit test-fuzz test-t test-t-san test-t-static \
+test: deps tables-check layers-check copyright-check directives-check \
+      test-unit test-fuzz test-t test-t-san test-t-static \
       test-deb \
       test-e2e
 
