@@ -568,6 +568,7 @@ ngx_http_smart_jwks_done(ngx_http_request_t *r, void *data, ngx_int_t rc)
     if (ks == NULL) {
         st->failed = ngx_current_msec ? ngx_current_msec : 1;
         ngx_http_smart_count(NGX_HTTP_SMART_STAT_JWKS_FAILURE);
+        ngx_http_smart_stamp(NGX_HTTP_SMART_STAT_JWKS_FAILED_TIME);
 
         ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
                       "smart: JWKS from \"%V\" refused: %s%s",
@@ -581,6 +582,7 @@ ngx_http_smart_jwks_done(ngx_http_request_t *r, void *data, ngx_int_t rc)
     st->fetched = ngx_current_msec;
     st->failed = 0;
     ngx_http_smart_count(NGX_HTTP_SMART_STAT_JWKS_REFRESH);
+    ngx_http_smart_stamp(NGX_HTTP_SMART_STAT_JWKS_OK_TIME);
 
     ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
                   "smart: JWKS from \"%V\" loaded: %uz keys",

@@ -29,6 +29,10 @@
 #include "smart_policy.h"
 
 
+/* the module's release (debian/changelog has the same) */
+#define NGX_HTTP_SMART_VERSION  "0.2.0"
+
+
 #define NGX_HTTP_SMART_FP_LEN           32      /* SHA-256 */
 #define NGX_HTTP_SMART_JWKS_EARLY       30      /* s between kid refreshes */
 #define NGX_HTTP_SMART_JWKS_RETRY       1000    /* ms after a failed fetch */

@@ -16,6 +16,10 @@
 
 #include "ngx_http_smart_status.h"
 
+#include <jansson.h>
+#include <nginx.h>
+#include <openssl/crypto.h>
+
 
 #define NGX_HTTP_SMART_STATUS_SIZE  (64 * 1024)
 
@@ -104,6 +108,17 @@ ngx_http_smart_count(ngx_http_smart_stat_e counter)
 
 
 void
+ngx_http_smart_stamp(ngx_http_smart_stat_e gauge)
+{
+    if (ngx_http_smart_stats != NULL
+        && (ngx_uint_t) gauge < NGX_HTTP_SMART_STAT_COUNT)
+    {
+        ngx_http_smart_stats[gauge] = (ngx_atomic_uint_t) ngx_time();
+    }
+}
+
+
+void
 ngx_http_smart_status_add(ngx_uint_t counter, ngx_int_t delta)
 {
     if (ngx_http_smart_stats == NULL || counter >= NGX_HTTP_SMART_STAT_COUNT
@@ -171,6 +186,59 @@ ngx_http_smart_status_get(ngx_uint_t counter)
                  "\n")
 
 
+/*
+ * What operators alert on besides the counters: the build, the workers
+ * configured, and when the key sets fetched by subrequest were last
+ * refreshed or last failed (0: never; the age is derived at scrape).
+ */
+
+static u_char *
+ngx_http_smart_status_info(u_char *p, u_char *end)
+{
+    time_t            ok, failed;
+    ngx_core_conf_t  *ccf;
+
+    ccf = (ngx_core_conf_t *) ngx_get_conf(ngx_cycle->conf_ctx,
+                                           ngx_core_module);
+
+    p = ngx_http_smart_status_metric(p, end, "smart_build_info",
+            "The module's build: its version, NGINX's and the libraries'.",
+            "gauge");
+    p = ngx_slprintf(p, end,
+                     "smart_build_info{version=\"" NGX_HTTP_SMART_VERSION
+                     "\",nginx=\"" NGINX_VERSION "\",openssl=\"%s\","
+                     "jansson=\"" JANSSON_VERSION "\"} 1\n",
+                     OpenSSL_version(OPENSSL_VERSION_STRING));
+
+    p = ngx_http_smart_status_metric(p, end, "smart_worker_processes",
+            "Worker processes configured.", "gauge");
+    p = ngx_slprintf(p, end, "smart_worker_processes %i\n",
+                     ccf ? ccf->worker_processes : 0);
+
+    ok = (time_t) ngx_http_smart_status_get(NGX_HTTP_SMART_STAT_JWKS_OK_TIME);
+    failed = (time_t) ngx_http_smart_status_get(
+                                        NGX_HTTP_SMART_STAT_JWKS_FAILED_TIME);
+
+    p = ngx_http_smart_status_metric(p, end,
+            "smart_jwks_last_refresh_timestamp_seconds",
+            "When a key set fetched by subrequest was last loaded, or last "
+            "refused (Unix time; 0: never).", "gauge");
+    p = ngx_slprintf(p, end,
+                     "smart_jwks_last_refresh_timestamp_seconds"
+                     "{result=\"ok\"} %T\n"
+                     "smart_jwks_last_refresh_timestamp_seconds"
+                     "{result=\"failed\"} %T\n", ok, failed);
+
+    p = ngx_http_smart_status_metric(p, end, "smart_jwks_age_seconds",
+            "Seconds since a key set was last loaded by subrequest (-1: "
+            "never).", "gauge");
+    p = ngx_slprintf(p, end, "smart_jwks_age_seconds %T\n",
+                     ok ? ngx_time() - ok : (time_t) -1);
+
+    return p;
+}
+
+
 /* One smart_requests_total line per catalogue code, counters from base. */
 
 static u_char *
@@ -233,6 +301,8 @@ ngx_http_smart_status_render(u_char *p, u_char *end)
                      ngx_http_smart_status_get(NGX_HTTP_SMART_STAT_CACHE_HIT),
                      ngx_http_smart_status_get(
                          NGX_HTTP_SMART_STAT_CACHE_MISS));
+
+    p = ngx_http_smart_status_info(p, end);
 
     p = ngx_http_smart_status_metric(p, end, "smart_jwks_refresh_total",
             "JWKS fetches by result.", "counter");

@@ -21,6 +21,8 @@ typedef enum {
     NGX_HTTP_SMART_STAT_CACHE_MISS,
     NGX_HTTP_SMART_STAT_JWKS_REFRESH,
     NGX_HTTP_SMART_STAT_JWKS_FAILURE,
+    NGX_HTTP_SMART_STAT_JWKS_OK_TIME,       /* Unix time of the last */
+    NGX_HTTP_SMART_STAT_JWKS_FAILED_TIME,   /* ... and of the last failure */
     NGX_HTTP_SMART_STAT__GLUE_COUNT     /* the status module adds its own */
 } ngx_http_smart_stat_e;
 
@@ -50,6 +52,9 @@ typedef enum {
 /* Counts one event; a no-op without smart_status or an audit sink, safe
    in any worker. */
 void ngx_http_smart_count(ngx_http_smart_stat_e counter);
+
+/* Sets a time gauge to now; a no-op as ngx_http_smart_count(). */
+void ngx_http_smart_stamp(ngx_http_smart_stat_e gauge);
 
 /* The shared zone (smart_status or an audit sink), the page, one count
    per request by its decision, and a delta on one counter. */

@@ -272,3 +272,25 @@ my $body = '{"resourceType":"Patient"}';
 [qr/smart: fetching JWKS from "\/_jwks" \(refresh\)/,
  qr/smart: JWKS from "\/_jwks" loaded: 2 keys/]
 --- upstream_requests: 2
+
+=== TEST 90: smart_status says when the key set was last loaded or refused, and the build
+--- config eval: $::Srv . "    location = /status { smart_status; }\n"
+--- raw_request eval
+["GET /status HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n",
+ ::put_jwks(::fixture('jwks-1.json')),
+ ::get_with(Smart::Token::mint()),
+ ::put_jwks('{"keys": "not a key set"}'),
+ ::get_with(Smart::Token::mint(kid => 'unknown-kid')),
+ "GET /status HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n"]
+--- error_code eval
+[200, 201, 200, 204, 401, 200]
+--- response_body_like eval
+[qr/^smart_build_info\{version="\d+\.\d+\.\d+",nginx="1\.\d+\.\d+",openssl="[^"]+",jansson="[\d.]+"\}[ ]1$
+.*^smart_worker_processes[ ]1$
+.*^smart_jwks_last_refresh_timestamp_seconds\{result="ok"\}[ ]0$
+.*^smart_jwks_last_refresh_timestamp_seconds\{result="failed"\}[ ]0$
+.*^smart_jwks_age_seconds[ ]-1$/msx,
+ '', '', '', '',
+ qr/^smart_jwks_last_refresh_timestamp_seconds\{result="ok"\}[ ]1[7-9]\d{8}$
+.*^smart_jwks_last_refresh_timestamp_seconds\{result="failed"\}[ ]1[7-9]\d{8}$
+.*^smart_jwks_age_seconds[ ][0-2]$/msx]
