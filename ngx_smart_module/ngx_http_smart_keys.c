@@ -604,6 +604,15 @@ ngx_http_smart_jwks_capture_header(ngx_http_request_t *r)
     fetch->status = r->headers_out.status;
     r->header_sent = 1;
 
+    /*
+     * A cached answer (proxy_cache on the JWKS location) is a file buffer:
+     * NGINX's copy filter, above this one, reads it into memory, as it does
+     * for any response without sendfile (asynchronously with "aio
+     * threads"); bounded by SMART_JWKS_MAX_SIZE, once per refresh.
+     */
+
+    r->filter_need_in_memory = 1;
+
     return NGX_OK;
 }
 

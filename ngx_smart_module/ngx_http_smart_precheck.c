@@ -428,6 +428,9 @@ ngx_http_smart_precheck_capture_header(ngx_http_request_t *r)
     pre->status = r->headers_out.status;
     pre->expect = r->headers_out.content_length_n;
 
+    /* a cached answer is read into memory by the copy filter above */
+    r->filter_need_in_memory = 1;
+
     if (r->headers_out.etag != NULL && r->headers_out.etag->hash != 0) {
         pre->etag.len = r->headers_out.etag->value.len;
         pre->etag.data = ngx_pstrdup(r->pool, &r->headers_out.etag->value);

@@ -294,3 +294,30 @@ my $body = '{"resourceType":"Patient"}';
  qr/^smart_jwks_last_refresh_timestamp_seconds\{result="ok"\}[ ]1[7-9]\d{8}$
 .*^smart_jwks_last_refresh_timestamp_seconds\{result="failed"\}[ ]1[7-9]\d{8}$
 .*^smart_jwks_age_seconds[ ][0-2]$/msx]
+
+=== TEST 91: proxy_cache on the JWKS location: a cached key set (a file buffer) is read, not refused
+--- http_config
+    proxy_cache_path $TEST_NGINX_SERVROOT/jwks-cache keys_zone=jwks:1m;
+    # Debian's nginx.conf: a cached answer then stays a file buffer
+    sendfile on;
+--- config eval
+my $c = $::Srv;
+$c =~ s{proxy_max_temp_file_size 0;}{proxy_cache jwks; proxy_cache_key jwks; proxy_cache_valid 200 10m;};
+$c . "    location = /warm {\n"
+   . "        proxy_pass http://127.0.0.1:\$TEST_NGINX_SERVER_PORT/idp/jwks.json;\n"
+   . "        proxy_cache jwks; proxy_cache_key jwks; proxy_cache_valid 200 10m;\n"
+   . "        add_header X-Cache \$upstream_cache_status always;\n"
+   . "    }\n"
+--- raw_request eval
+[::put_jwks(::fixture('jwks-1.json')),
+ "GET /warm HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n",
+ "GET /warm HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n",
+ ::get_with(Smart::Token::mint())]
+--- error_code eval
+[201, 200, 200, 200]
+--- response_headers eval
+['', 'X-Cache: MISS', 'X-Cache: HIT', '']
+--- error_log
+smart: JWKS from "/_jwks" loaded: 3 keys
+--- no_error_log
+file buffer
