@@ -221,6 +221,9 @@ ngx_http_smart_audit_init_process(ngx_cycle_t *cycle)
         return NGX_ERROR;
     }
 
+    /* records a killed predecessor in this slot left in memory */
+    (void) ngx_http_smart_status_audit_claim(cycle->log);
+
     ngx_http_smart_audit_worker = w;
 
     return NGX_OK;
@@ -358,6 +361,9 @@ ngx_http_smart_audit_exit_process(ngx_cycle_t *cycle)
                               -w->g_connected);
     w->g_queue = 0;
     w->g_connected = 0;
+
+    /* every record is counted now: the slot is let go */
+    ngx_http_smart_status_audit_release();
 
     ngx_http_smart_audit_spare_free(w);
 
@@ -625,7 +631,7 @@ ngx_http_smart_audit_keep(ngx_http_smart_audit_worker_t *w,
                       e->rec.f[SMART_AUDIT_F_WORKER].data,
                       e->rec.f[SMART_AUDIT_F_SEQ].len,
                       e->rec.f[SMART_AUDIT_F_SEQ].data);
-        ngx_http_smart_status_add(NGX_HTTP_SMART_STAT_AUDIT_LOST, 1);
+        ngx_http_smart_status_audit_fate(NGX_HTTP_SMART_STAT_AUDIT_LOST, 1);
     }
 
     ngx_http_smart_audit_release(w, e);
@@ -656,6 +662,8 @@ ngx_http_smart_audit_gauges(ngx_http_smart_audit_worker_t *w)
     ngx_http_smart_status_add(NGX_HTTP_SMART_STAT_REDIS_CONNECTED,
                               connected - w->g_connected);
     w->g_connected = connected;
+
+    ngx_http_smart_status_audit_gauges(w->g_queue, w->g_connected);
 }
 
 
@@ -693,7 +701,7 @@ ngx_http_smart_audit_on_reply(void *data, ngx_int_t rc, ngx_str_t *err,
         return;
     }
 
-    ngx_http_smart_status_add(NGX_HTTP_SMART_STAT_AUDIT_SENT, 1);
+    ngx_http_smart_status_audit_fate(NGX_HTTP_SMART_STAT_AUDIT_SENT, 1);
     ngx_http_smart_audit_free(w, e);
     ngx_http_smart_audit_gauges(w);
 

@@ -421,6 +421,7 @@ ngx_http_smart_audit_build(ngx_http_smart_audit_worker_t *w,
     /* the chain moves on only with a complete record */
 
     w->seq++;
+    ngx_http_smart_status_audit_issued();
     ngx_memcpy(w->prev, e->rec.f[SMART_AUDIT_F_HASH].data,
                SMART_AUDIT_HASH_LEN);
 

@@ -359,7 +359,8 @@ failed:
     }
 
     if (i != 0) {
-        ngx_http_smart_status_add(NGX_HTTP_SMART_STAT_AUDIT_SPOOLED, i);
+        ngx_http_smart_status_audit_fate(NGX_HTTP_SMART_STAT_AUDIT_SPOOLED,
+                                         i);
     }
 
     if (done == w->slen) {
@@ -387,7 +388,7 @@ failed:
                   w->spool_path, lost,
                   (size_t) NGX_HTTP_SMART_AUDIT_WORKER_LEN, w->worker,
                   first->seq_len, first->seq, last->seq_len, last->seq);
-    ngx_http_smart_status_add(NGX_HTTP_SMART_STAT_AUDIT_LOST, lost);
+    ngx_http_smart_status_audit_fate(NGX_HTTP_SMART_STAT_AUDIT_LOST, lost);
 
     w->slen = 0;
     w->snlines = 0;

@@ -28,8 +28,19 @@ static ngx_int_t ngx_http_smart_status_init_zone(ngx_shm_zone_t *shm_zone,
     void *data);
 
 
-static ngx_atomic_t    *ngx_http_smart_stats;
-static ngx_shm_zone_t  *ngx_http_smart_stats_zone;
+/* a worker's audit accounting (ngx_http_smart_status.h) */
+typedef struct {
+    ngx_atomic_t            pid;            /* 0: free */
+    ngx_atomic_t            issued;
+    ngx_atomic_t            kept;
+    ngx_atomic_t            queue;          /* its gauge contributions */
+    ngx_atomic_t            connected;
+} ngx_http_smart_slot_t;
+
+
+static ngx_atomic_t           *ngx_http_smart_stats;
+static ngx_shm_zone_t         *ngx_http_smart_stats_zone;
+static ngx_http_smart_slot_t  *ngx_http_smart_slot;     /* this worker's */
 
 
 /* Called for every configuration read: a new one may have no zone. */
@@ -87,8 +98,12 @@ ngx_http_smart_status_init_zone(ngx_shm_zone_t *shm_zone, void *data)
         return NGX_OK;
     }
 
-    ngx_http_smart_stats = ngx_slab_calloc(shpool, sizeof(ngx_atomic_t)
-                                                   * NGX_HTTP_SMART_STAT_COUNT);
+    /* the counters, then one slot per process slot */
+
+    ngx_http_smart_stats = ngx_slab_calloc(shpool,
+                                sizeof(ngx_atomic_t) * NGX_HTTP_SMART_STAT_COUNT
+                                + sizeof(ngx_http_smart_slot_t)
+                                  * NGX_MAX_PROCESSES);
     if (ngx_http_smart_stats == NULL) {
         return NGX_ERROR;
     }
@@ -104,6 +119,120 @@ void
 ngx_http_smart_count(ngx_http_smart_stat_e counter)
 {
     ngx_http_smart_status_add(counter, 1);
+}
+
+
+static ngx_http_smart_slot_t *
+ngx_http_smart_status_slots(void)
+{
+    return (ngx_http_smart_slot_t *)
+               (ngx_http_smart_stats + NGX_HTTP_SMART_STAT_COUNT);
+}
+
+
+void
+ngx_http_smart_status_audit_issued(void)
+{
+    if (ngx_http_smart_slot != NULL) {
+        (void) ngx_atomic_fetch_add(&ngx_http_smart_slot->issued, 1);
+    }
+}
+
+
+/* A fate of n of this worker's records: the counter and the slot. */
+
+void
+ngx_http_smart_status_audit_fate(ngx_uint_t counter, ngx_int_t n)
+{
+    ngx_http_smart_status_add(counter, n);
+
+    if (ngx_http_smart_slot != NULL && n > 0) {
+        (void) ngx_atomic_fetch_add(&ngx_http_smart_slot->kept,
+                                    (ngx_atomic_int_t) n);
+    }
+}
+
+
+/* This worker's gauge contributions, for a successor to take back. */
+
+void
+ngx_http_smart_status_audit_gauges(ngx_int_t queue, ngx_int_t connected)
+{
+    if (ngx_http_smart_slot != NULL) {
+        ngx_http_smart_slot->queue = (ngx_atomic_uint_t) queue;
+        ngx_http_smart_slot->connected = (ngx_atomic_uint_t) connected;
+    }
+}
+
+
+/*
+ * Takes this process slot's audit slot.  A slot still held by another pid
+ * belonged to a worker that did not exit (killed, crashed: NGINX respawns
+ * into the same slot): the records it built and never counted died with
+ * it.  They are counted lost (crash) and logged once; its gauges are
+ * taken back.  Returns how many.
+ */
+
+ngx_int_t
+ngx_http_smart_status_audit_claim(ngx_log_t *log)
+{
+    ngx_int_t               lost;
+    ngx_uint_t              level;
+    ngx_http_smart_slot_t  *slot;
+
+    if (ngx_http_smart_stats == NULL || ngx_process_slot < 0
+        || ngx_process_slot >= NGX_MAX_PROCESSES)
+    {
+        return 0;
+    }
+
+    slot = &ngx_http_smart_status_slots()[ngx_process_slot];
+    lost = 0;
+
+    if (slot->pid != 0 && (ngx_pid_t) slot->pid != ngx_pid) {
+        lost = (ngx_int_t) (slot->issued - slot->kept);
+
+        ngx_http_smart_status_add(NGX_HTTP_SMART_STAT_AUDIT_QUEUE,
+                                  -(ngx_int_t) slot->queue);
+        ngx_http_smart_status_add(NGX_HTTP_SMART_STAT_REDIS_CONNECTED,
+                                  -(ngx_int_t) slot->connected);
+
+        level = NGX_LOG_NOTICE;
+
+        if (lost > 0) {
+            level = NGX_LOG_ERR;
+            ngx_http_smart_status_add(NGX_HTTP_SMART_STAT_AUDIT_LOST, lost);
+            ngx_http_smart_status_add(NGX_HTTP_SMART_STAT_AUDIT_CRASH_LOST,
+                                      lost);
+        }
+
+        ngx_log_error(level, log, 0,
+                      "smart: worker %P died with %i audit record(s) in "
+                      "memory: counted lost (crash)", (ngx_pid_t) slot->pid,
+                      lost);
+    }
+
+    slot->issued = 0;
+    slot->kept = 0;
+    slot->queue = 0;
+    slot->connected = 0;
+    slot->pid = (ngx_atomic_uint_t) ngx_pid;
+
+    ngx_http_smart_slot = slot;
+
+    return lost;
+}
+
+
+/* A clean exit: every record was counted. */
+
+void
+ngx_http_smart_status_audit_release(void)
+{
+    if (ngx_http_smart_slot != NULL) {
+        ngx_http_smart_slot->pid = 0;
+        ngx_http_smart_slot = NULL;
+    }
 }
 
 
@@ -324,6 +453,13 @@ ngx_http_smart_status_render(u_char *p, u_char *end)
                          ngx_http_smart_status_get(
                              NGX_HTTP_SMART_STAT_AUDIT_SENT + i));
     }
+
+    p = ngx_http_smart_status_metric(p, end, "smart_audit_crash_lost_total",
+            "Of the lost audit records, those that died in the memory of a "
+            "worker that was killed or crashed.", "counter");
+    p = ngx_slprintf(p, end, "smart_audit_crash_lost_total %A\n",
+                     ngx_http_smart_status_get(
+                         NGX_HTTP_SMART_STAT_AUDIT_CRASH_LOST));
 
     p = ngx_http_smart_status_metric(p, end, "smart_audit_refused_total",
             "Audit records Redis refused (each then spooled or lost).",

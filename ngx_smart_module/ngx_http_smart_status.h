@@ -34,6 +34,7 @@ typedef enum {
     NGX_HTTP_SMART_STAT_AUDIT_REPLAYED,
     NGX_HTTP_SMART_STAT_AUDIT_LOST,
     NGX_HTTP_SMART_STAT_AUDIT_REFUSED,      /* by Redis: then kept */
+    NGX_HTTP_SMART_STAT_AUDIT_CRASH_LOST,   /* of lost: a worker died */
     NGX_HTTP_SMART_STAT_AUDIT_QUEUE,        /* gauge */
     NGX_HTTP_SMART_STAT_REDIS_CONNECTED,    /* gauge, workers connected */
     NGX_HTTP_SMART_STAT_REQ_ALLOW,          /* allowed, reason "ok" */
@@ -52,6 +53,20 @@ typedef enum {
 /* Counts one event; a no-op without smart_status or an audit sink, safe
    in any worker. */
 void ngx_http_smart_count(ngx_http_smart_stat_e counter);
+
+/*
+ * Per-worker audit accounting in the shared zone, one slot per process
+ * slot: records built (issued) and records whose fate is counted (kept:
+ * sent, spooled or lost).  A worker that exits cleanly frees its slot; one
+ * respawned into the slot of a worker that died counts the records that
+ * died with it (ngx_http_smart_status_audit_claim()).
+ */
+void ngx_http_smart_status_audit_issued(void);
+void ngx_http_smart_status_audit_fate(ngx_uint_t counter, ngx_int_t n);
+void ngx_http_smart_status_audit_gauges(ngx_int_t queue,
+    ngx_int_t connected);
+ngx_int_t ngx_http_smart_status_audit_claim(ngx_log_t *log);
+void ngx_http_smart_status_audit_release(void);
 
 /* Sets a time gauge to now; a no-op as ngx_http_smart_count(). */
 void ngx_http_smart_stamp(ngx_http_smart_stat_e gauge);

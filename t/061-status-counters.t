@@ -26,7 +26,8 @@ our @Codes = qw(token-missing token-invalid token-expired scope-insufficient
                 request-too-large conflict rate-limited data-unavailable
                 upstream-timeout write-outcome-unknown upstream-error
                 not-found configuration-invalid audit-unavailable
-                response-unverifiable format-unsupported);
+                response-unverifiable format-unsupported
+                claim-requirement-failed);
 
 our $Smart = <<'_EOC_';
         smart on;

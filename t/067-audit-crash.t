@@ -1,0 +1,97 @@
+# Copyright (C) 2026 The ngx_smart_module authors
+# SPDX-License-Identifier: BSD-2-Clause
+# A worker killed with audit records in memory (issue 15 item 3;
+# docs/audit.md, "Guarantees"): the worker NGINX respawns in its slot
+# counts them lost (smart_audit_crash_lost_total), logs it once, and takes
+# back the dead worker's gauges, so the counters balance: sent + spooled +
+# lost = requests.
+
+use strict;
+use warnings;
+
+use lib 't/lib';
+use Test::Nginx::Socket 'no_plan';
+use Test::More;
+use Smart::Token qw(:all);
+use Smart::Redis;
+use Time::HiRes ();
+
+our $R = Smart::Redis->start;
+$ENV{TEST_NGINX_REDIS_PORT} = $R->port;
+
+our $Loc = <<'_EOC_';
+    location /fhir/ {
+        smart on;
+        smart_fhir_base /fhir/;
+        smart_issuer https://issuer.example.test;
+        smart_audience https://fhir.example.test;
+        smart_jwks_file $TEST_NGINX_FIXTURES/jwks-1.json;
+        proxy_pass http://127.0.0.1:$TEST_NGINX_UPSTREAM_PORT;
+    }
+    location = /status { smart_status; }
+_EOC_
+
+sub bearer { "Authorization: Bearer " . Smart::Token::mint(@_) . "\n" }
+
+sub metric {
+    my ($text, $re) = @_;
+    return $text =~ /^$re (-?\d+)$/m ? $1 : -1;
+}
+
+sub worker_pid {
+    open my $f, '<', "$ENV{TEST_NGINX_SERVROOT}/logs/nginx.pid" or return;
+    chomp(my $master = <$f>);
+    for my $d (glob '/proc/[0-9]*') {
+        open my $s, '<', "$d/stat" or next;
+        my @st = split / /, scalar <$s>;
+        return $st[0] if $st[3] == $master;
+    }
+    return;
+}
+
+run_tests();
+
+__DATA__
+
+=== TEST 1: records in flight die with a SIGKILLed worker: counted lost (crash), counters balance
+--- http_config
+    smart_audit_redis 127.0.0.1:$TEST_NGINX_REDIS_PORT stream=c1;
+    smart_audit_spool $TEST_NGINX_SERVROOT/logs/spool;
+--- config eval: $::Loc
+--- more_headers eval
+::bearer()
+--- request eval
+[(map { "GET /fhir/Patient/123?_elements=n$_" } 0 .. 9), "GET /status"]
+--- request_hooks eval
+[sub {
+     # Redis holds every write for 3 s: the records wait in the worker
+     Time::HiRes::sleep(0.5);
+     $::R->cmd('CLIENT', 'PAUSE', 3000, 'WRITE');
+ },
+ (undef) x 9,
+ sub {
+     # within the 2 s reply timeout: kill the worker now
+     Time::HiRes::sleep(0.2);
+     kill 'KILL', ::worker_pid();
+     Time::HiRes::sleep(1);
+ }]
+--- worker_killed
+--- stop_hook eval
+sub {
+    my ($r, $name) = @_;
+    my $s = $r->[-1]{body};
+    my $lost = ::metric($s, 'smart_audit_records_total\{result="lost"\}');
+    my $crash = ::metric($s, 'smart_audit_crash_lost_total');
+    my $sent = ::metric($s, 'smart_audit_records_total\{result="sent"\}');
+    my $spooled = ::metric($s, 'smart_audit_records_total\{result="spooled"\}');
+    ::ok($crash > 0, "$name - records died with the worker ($crash)")
+        or ::diag($s);
+    ::is($crash, $lost, "$name - every loss is the crash's");
+    ::is($sent + $spooled + $lost, 10, "$name - sent + spooled + lost = requests");
+    ::like($s, qr/^smart_redis_connected [01]$/m,
+           "$name - the dead worker's gauge taken back");
+    open my $f, '<', "$ENV{TEST_NGINX_SERVROOT}/logs/error.log" or die;
+    my $log = do { local $/; <$f> };
+    ::like($log, qr/died with $crash audit record\(s\) in memory: counted lost \(crash\)/,
+           "$name - logged once");
+}
