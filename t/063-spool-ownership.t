@@ -15,6 +15,7 @@ use Test::Nginx::Socket 'no_plan';
 use Test::More;
 use Smart::Token qw(:all);
 use Smart::Redis;
+use Smart::Status qw(status_location metric worker_pid);
 use File::Temp qw(tempdir);
 use Time::HiRes qw(sleep);
 use JSON::PP ();
@@ -36,17 +37,7 @@ our @Fields = qw(v ts cid tenant client_id iss sub fhir_user patient jti
                  status outcome upstream_status upstream_ms total_ms
                  remote_addr bytes_sent worker seq prev hash);
 
-our $Loc = <<'_EOC_';
-    location /fhir/ {
-        smart on;
-        smart_fhir_base /fhir/;
-        smart_issuer https://issuer.example.test;
-        smart_audience https://fhir.example.test;
-        smart_jwks_file $TEST_NGINX_FIXTURES/jwks-1.json;
-        proxy_pass http://127.0.0.1:$TEST_NGINX_UPSTREAM_PORT;
-    }
-    location = /status { smart_status; }
-_EOC_
+our $Loc = status_location();
 
 sub bearer { "Authorization: Bearer " . Smart::Token::mint(@_) . "\n" }
 
@@ -81,21 +72,10 @@ sub counts {
     return \%n;
 }
 
-sub worker_pid {
-    open my $f, '<', "$ENV{TEST_NGINX_SERVROOT}/logs/nginx.pid" or return;
-    chomp(my $master = <$f>);
-    for my $d (glob '/proc/[0-9]*') {
-        open my $s, '<', "$d/stat" or next;
-        my @st = split / /, scalar <$s>;
-        return $st[0] if $st[3] == $master;
-    }
-    return;
-}
 
-sub metric {
+sub records {
     my ($text, $result) = @_;
-    return $text =~ /^smart_audit_records_total\{result="$result"\} (\d+)$/m
-           ? $1 : -1;
+    return metric($text, "smart_audit_records_total\\{result=\"$result\"\\}");
 }
 
 run_tests();
@@ -212,9 +192,9 @@ sub {
             unless $::Small;
         my $last = $r->[-1]{body};
         my ($sent, $spooled, $lost, $replayed) =
-            map { ::metric($last, $_) } qw(sent spooled lost replayed);
+            map { ::records($last, $_) } qw(sent spooled lost replayed);
         ::ok($lost > 0, "$name - records lost to the full disk ($lost)");
-        ::is(::metric($::First, 'lost'), $lost,
+        ::is(::records($::First, 'lost'), $lost,
              "$name - the replay counted no loss again") or ::diag($last);
         ::is($sent + $spooled + $lost, 40,
              "$name - sent + spooled + lost = requests") or ::diag($last);

@@ -13,6 +13,7 @@ use Test::Nginx::Socket 'no_plan';
 use Test::More;
 use Smart::Token qw(:all);
 use Smart::Redis;
+use Smart::Status qw(status_location metric worker_pid);
 
 # a Redis that refuses every write: -OOM
 our $R = Smart::Redis->start;
@@ -20,24 +21,9 @@ $R->cmd('CONFIG', 'SET', 'maxmemory-policy', 'noeviction');
 $R->cmd('CONFIG', 'SET', 'maxmemory', 1);
 $ENV{TEST_NGINX_REDIS_PORT} = $R->port;
 
-our $Loc = <<'_EOC_';
-    location /fhir/ {
-        smart on;
-        smart_fhir_base /fhir/;
-        smart_issuer https://issuer.example.test;
-        smart_audience https://fhir.example.test;
-        smart_jwks_file $TEST_NGINX_FIXTURES/jwks-1.json;
-        proxy_pass http://127.0.0.1:$TEST_NGINX_UPSTREAM_PORT;
-    }
-    location = /status { smart_status; }
-_EOC_
+our $Loc = status_location();
 
 sub bearer { "Authorization: Bearer " . Smart::Token::mint(@_) . "\n" }
-
-sub metric {
-    my ($text, $name) = @_;
-    return $text =~ /^\Q$name\E (\d+)$/m ? $1 : -1;
-}
 
 run_tests();
 

@@ -14,40 +14,16 @@ use Test::Nginx::Socket 'no_plan';
 use Test::More;
 use Smart::Token qw(:all);
 use Smart::Redis;
+use Smart::Status qw(status_location metric worker_pid);
 use Time::HiRes ();
 
 our $R = Smart::Redis->start;
 $ENV{TEST_NGINX_REDIS_PORT} = $R->port;
 
-our $Loc = <<'_EOC_';
-    location /fhir/ {
-        smart on;
-        smart_fhir_base /fhir/;
-        smart_issuer https://issuer.example.test;
-        smart_audience https://fhir.example.test;
-        smart_jwks_file $TEST_NGINX_FIXTURES/jwks-1.json;
-        proxy_pass http://127.0.0.1:$TEST_NGINX_UPSTREAM_PORT;
-    }
-    location = /status { smart_status; }
-_EOC_
+our $Loc = status_location();
 
 sub bearer { "Authorization: Bearer " . Smart::Token::mint(@_) . "\n" }
 
-sub metric {
-    my ($text, $re) = @_;
-    return $text =~ /^$re (-?\d+)$/m ? $1 : -1;
-}
-
-sub worker_pid {
-    open my $f, '<', "$ENV{TEST_NGINX_SERVROOT}/logs/nginx.pid" or return;
-    chomp(my $master = <$f>);
-    for my $d (glob '/proc/[0-9]*') {
-        open my $s, '<', "$d/stat" or next;
-        my @st = split / /, scalar <$s>;
-        return $st[0] if $st[3] == $master;
-    }
-    return;
-}
 
 run_tests();
 
