@@ -186,6 +186,9 @@ ngx_http_smart_audit_init(ngx_conf_t *cf)
 static ngx_int_t
 ngx_http_smart_audit_init_process(ngx_cycle_t *cycle)
 {
+    ngx_str_t                          chain;
+    ngx_http_smart_crash_t             crash;
+    ngx_http_smart_audit_entry_t      *e;
     ngx_http_smart_audit_worker_t     *w;
     ngx_http_smart_audit_main_conf_t  *amcf;
 
@@ -221,10 +224,20 @@ ngx_http_smart_audit_init_process(ngx_cycle_t *cycle)
         return NGX_ERROR;
     }
 
-    /* records a killed predecessor in this slot left in memory */
-    (void) ngx_http_smart_status_audit_claim(cycle->log);
-
     ngx_http_smart_audit_worker = w;
+
+    /* records a killed predecessor in this slot left in memory: counted
+       lost, and a gap marker in the stream names them */
+
+    chain.data = w->worker;
+    chain.len = NGX_HTTP_SMART_AUDIT_WORKER_LEN;
+
+    if (ngx_http_smart_status_audit_claim(cycle->log, &chain, &crash) > 0) {
+        e = ngx_http_smart_audit_gap(w, &crash, cycle->log);
+        if (e != NULL) {
+            ngx_http_smart_audit_submit(w, e);
+        }
+    }
 
     return NGX_OK;
 }

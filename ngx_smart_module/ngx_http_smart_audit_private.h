@@ -159,6 +159,11 @@ char *ngx_http_smart_status(ngx_conf_t *cf, ngx_command_t *cmd, void *conf);
  * when memory runs out), which moves the worker's chain on; an entry given
  * back; the reusable entries freed at exit.
  */
+/* The gap marker of records a killed worker took with it. */
+ngx_http_smart_audit_entry_t *ngx_http_smart_audit_gap(
+    ngx_http_smart_audit_worker_t *w, ngx_http_smart_crash_t *crash,
+    ngx_log_t *log);
+
 ngx_http_smart_audit_entry_t *ngx_http_smart_audit_build(
     ngx_http_smart_audit_worker_t *w, ngx_http_request_t *r,
     ngx_http_smart_audit_loc_conf_t *alcf, ngx_http_smart_ctx_t *ctx);

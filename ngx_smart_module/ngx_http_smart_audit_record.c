@@ -381,6 +381,67 @@ ngx_http_smart_audit_entry(ngx_http_smart_audit_worker_t *w,
 }
 
 
+/*
+ * The gap marker (docs/audit.md, "Guarantees"): a record of this worker's
+ * chain with interaction "audit-gap", reason "crash", decision "none",
+ * and in id "<worker>:<first>-<last>" the chain and seq range of the
+ * records a killed worker took with it; smart-audit-export --verify
+ * reports it.
+ */
+
+ngx_http_smart_audit_entry_t *
+ngx_http_smart_audit_gap(ngx_http_smart_audit_worker_t *w,
+    ngx_http_smart_crash_t *crash, ngx_log_t *log)
+{
+    u_char                         *p, id[32 + 2 * NGX_INT64_LEN + 2];
+    ngx_tm_t                        tm;
+    ngx_time_t                     *tp;
+    ngx_http_smart_audit_entry_t   *e;
+    ngx_http_smart_audit_values_t   val;
+
+    ngx_memzero(val.v, sizeof(val.v));
+
+    ngx_str_set(&val.v[SMART_AUDIT_F_V], SMART_AUDIT_VERSION);
+
+    tp = ngx_timeofday();
+    ngx_gmtime(tp->sec, &tm);
+    p = ngx_sprintf(val.ts, "%4d-%02d-%02dT%02d:%02d:%02d.%03MZ",
+                    tm.ngx_tm_year, tm.ngx_tm_mon, tm.ngx_tm_mday,
+                    tm.ngx_tm_hour, tm.ngx_tm_min, tm.ngx_tm_sec, tp->msec);
+    val.v[SMART_AUDIT_F_TS].data = val.ts;
+    val.v[SMART_AUDIT_F_TS].len = p - val.ts;
+
+    ngx_str_set(&val.v[SMART_AUDIT_F_INTERACTION], "audit-gap");
+    ngx_str_set(&val.v[SMART_AUDIT_F_DECISION], "none");
+    ngx_str_set(&val.v[SMART_AUDIT_F_REASON], "crash");
+
+    p = ngx_sprintf(id, "%*s:%uL-%uL", crash->worker_len, crash->worker,
+                    crash->first, crash->last);
+    val.v[SMART_AUDIT_F_ID].data = id;
+    val.v[SMART_AUDIT_F_ID].len = p - id;
+
+    val.v[SMART_AUDIT_F_WORKER].data = w->worker;
+    val.v[SMART_AUDIT_F_WORKER].len = NGX_HTTP_SMART_AUDIT_WORKER_LEN;
+
+    ngx_http_smart_audit_num(&val.v[SMART_AUDIT_F_SEQ], val.seq, w->seq + 1);
+
+    val.v[SMART_AUDIT_F_PREV].data = w->prev;
+    val.v[SMART_AUDIT_F_PREV].len = SMART_AUDIT_HASH_LEN;
+
+    e = ngx_http_smart_audit_entry(w, &val, log);
+    if (e == NULL) {
+        return NULL;
+    }
+
+    w->seq++;
+    ngx_http_smart_status_audit_issued();
+    ngx_memcpy(w->prev, e->rec.f[SMART_AUDIT_F_HASH].data,
+               SMART_AUDIT_HASH_LEN);
+
+    return e;
+}
+
+
 ngx_http_smart_audit_entry_t *
 ngx_http_smart_audit_build(ngx_http_smart_audit_worker_t *w,
     ngx_http_request_t *r, ngx_http_smart_audit_loc_conf_t *alcf,

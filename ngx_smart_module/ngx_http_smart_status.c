@@ -21,7 +21,7 @@
 #include <openssl/crypto.h>
 
 
-#define NGX_HTTP_SMART_STATUS_SIZE  (64 * 1024)
+#define NGX_HTTP_SMART_STATUS_SIZE  (256 * 1024)    /* counters, slots */
 
 
 static ngx_int_t ngx_http_smart_status_init_zone(ngx_shm_zone_t *shm_zone,
@@ -35,6 +35,8 @@ typedef struct {
     ngx_atomic_t            kept;
     ngx_atomic_t            queue;          /* its gauge contributions */
     ngx_atomic_t            connected;
+    ngx_atomic_t            worker_len;
+    u_char                  worker[32];     /* its chain (audit "worker") */
 } ngx_http_smart_slot_t;
 
 
@@ -174,7 +176,8 @@ ngx_http_smart_status_audit_gauges(ngx_int_t queue, ngx_int_t connected)
  */
 
 ngx_int_t
-ngx_http_smart_status_audit_claim(ngx_log_t *log)
+ngx_http_smart_status_audit_claim(ngx_log_t *log, ngx_str_t *worker,
+    ngx_http_smart_crash_t *crash)
 {
     ngx_int_t               lost;
     ngx_uint_t              level;
@@ -188,6 +191,7 @@ ngx_http_smart_status_audit_claim(ngx_log_t *log)
 
     slot = &ngx_http_smart_status_slots()[ngx_process_slot];
     lost = 0;
+    ngx_memzero(crash, sizeof(ngx_http_smart_crash_t));
 
     if (slot->pid != 0 && (ngx_pid_t) slot->pid != ngx_pid) {
         lost = (ngx_int_t) (slot->issued - slot->kept);
@@ -201,6 +205,13 @@ ngx_http_smart_status_audit_claim(ngx_log_t *log)
 
         if (lost > 0) {
             level = NGX_LOG_ERR;
+            crash->lost = lost;
+            crash->first = (uint64_t) slot->kept + 1;
+            crash->last = (uint64_t) slot->issued;
+            crash->worker_len = ngx_min((size_t) slot->worker_len,
+                                        sizeof(crash->worker));
+            ngx_memcpy(crash->worker, slot->worker, crash->worker_len);
+
             ngx_http_smart_status_add(NGX_HTTP_SMART_STAT_AUDIT_LOST, lost);
             ngx_http_smart_status_add(NGX_HTTP_SMART_STAT_AUDIT_CRASH_LOST,
                                       lost);
@@ -216,6 +227,8 @@ ngx_http_smart_status_audit_claim(ngx_log_t *log)
     slot->kept = 0;
     slot->queue = 0;
     slot->connected = 0;
+    slot->worker_len = ngx_min(worker->len, sizeof(slot->worker));
+    ngx_memcpy(slot->worker, worker->data, slot->worker_len);
     slot->pid = (ngx_atomic_uint_t) ngx_pid;
 
     ngx_http_smart_slot = slot;

@@ -65,7 +65,18 @@ void ngx_http_smart_status_audit_issued(void);
 void ngx_http_smart_status_audit_fate(ngx_uint_t counter, ngx_int_t n);
 void ngx_http_smart_status_audit_gauges(ngx_int_t queue,
     ngx_int_t connected);
-ngx_int_t ngx_http_smart_status_audit_claim(ngx_log_t *log);
+/* What a worker that died took with it: lost records, its chain, and
+   their seq range (first..last; records are counted in order). */
+typedef struct {
+    ngx_int_t                   lost;
+    u_char                      worker[32];
+    size_t                      worker_len;
+    uint64_t                    first;
+    uint64_t                    last;
+} ngx_http_smart_crash_t;
+
+ngx_int_t ngx_http_smart_status_audit_claim(ngx_log_t *log,
+    ngx_str_t *worker, ngx_http_smart_crash_t *crash);
 void ngx_http_smart_status_audit_release(void);
 
 /* Sets a time gauge to now; a no-op as ngx_http_smart_count(). */

@@ -18,6 +18,7 @@ use Smart::Status qw(status_location metric worker_pid);
 use Time::HiRes ();
 
 our $R = Smart::Redis->start;
+our $Export = $ENV{SMART_AUDIT_EXPORT} || 'build/tools/smart-audit-export';
 $ENV{TEST_NGINX_REDIS_PORT} = $R->port;
 
 our $Loc = status_location();
@@ -49,7 +50,8 @@ __DATA__
      # within the 2 s reply timeout: kill the worker now
      Time::HiRes::sleep(0.2);
      kill 'KILL', ::worker_pid();
-     Time::HiRes::sleep(1);
+     # the new worker sends its gap marker once Redis takes writes again
+     Time::HiRes::sleep(3.5);
  }]
 --- worker_killed
 --- stop_hook eval
@@ -63,11 +65,22 @@ sub {
     ::ok($crash > 0, "$name - records died with the worker ($crash)")
         or ::diag($s);
     ::is($crash, $lost, "$name - every loss is the crash's");
-    ::is($sent + $spooled + $lost, 10, "$name - sent + spooled + lost = requests");
+    ::is($sent + $spooled + $lost, 11,
+         "$name - sent + spooled + lost = requests + the gap marker");
     ::like($s, qr/^smart_redis_connected [01]$/m,
            "$name - the dead worker's gauge taken back");
     open my $f, '<', "$ENV{TEST_NGINX_SERVROOT}/logs/error.log" or die;
     my $log = do { local $/; <$f> };
     ::like($log, qr/died with $crash audit record\(s\) in memory: counted lost \(crash\)/,
            "$name - logged once");
+    my @gap = grep { ($_->{interaction} // '') eq 'audit-gap' }
+              $::R->stream('c1');
+    ::is(scalar @gap, 1, "$name - one gap marker in the stream");
+    ::like($gap[0]{id} // '', qr/^[0-9a-f]{16}:1-10$/,
+           "$name - it names the dead chain and its seq range");
+    my $out = `$::Export --redis 127.0.0.1:$ENV{TEST_NGINX_REDIS_PORT} --stream c1 --verify 2>&1`;
+    ::like($out, qr/^crash-gap lost=[0-9a-f]{16}:1-10 reason=crash /m,
+           "$name - --verify reports the range") or ::diag($out);
+    ::like($out, qr/ 0 problems, 0 unreadable, 1 crash gaps$/m,
+           "$name - and counts it, not as a problem") or ::diag($out);
 }
