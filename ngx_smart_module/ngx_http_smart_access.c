@@ -154,6 +154,10 @@ ngx_http_smart_access_handler(ngx_http_request_t *r)
     }
 
     if (ngx_http_smart_is_public(r, slcf)) {
+        if (!slcf->forward_token) {
+            ngx_http_smart_hide_token(r);
+        }
+
         ctx->allowed = 1;
         ngx_str_set(&ctx->reason, "ok");
         ctx->interaction.data = (u_char *)

@@ -97,3 +97,15 @@ qr/GET \/fhir\/Patient\/p1 auth="-"/
 === TEST 6: a value other than on or off is a configuration error
 --- config eval: ::fhir_location('smart_forward_token maybe;')
 --- must_die
+
+=== TEST 7: off, a public endpoint (metadata) does not pass a token on either
+--- config eval: ::fhir_location('smart_forward_token off;')
+--- upstream_config
+        location = /fhir/metadata {
+            default_type application/fhir+json;
+            return 200 '{"resourceType":"CapabilityStatement","status":"active","kind":"instance","fhirVersion":"4.0.1","format":["json"],"date":"2026-01-01","publisher":"auth=$http_authorization"}';
+        }
+--- raw_request eval
+::req('GET', '/fhir/metadata')
+--- error_code: 200
+--- response_body_like: "publisher":"auth="\}
