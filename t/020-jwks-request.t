@@ -294,6 +294,21 @@ my $body = '{"resourceType":"Patient"}';
  qr/^smart_jwks_last_refresh_timestamp_seconds\{result="ok"\}[ ]1[7-9]\d{8}$
 .*^smart_jwks_last_refresh_timestamp_seconds\{result="failed"\}[ ]1[7-9]\d{8}$
 .*^smart_jwks_age_seconds[ ][0-2]$/msx]
+--- stop_hook eval
+sub {
+    my ($r, $name) = @_;
+    # Prometheus's own checker, where installed (scripts/install-deps test)
+    SKIP: {
+        Test::More::skip('promtool not installed', 1) unless -x '/usr/bin/promtool';
+        my $f = "$ENV{TEST_NGINX_SERVROOT}/status.prom";
+        open my $o, '>', $f or die "$f: $!";
+        print {$o} $r->[-1]{body};
+        close $o;
+        my $out = `/usr/bin/promtool check metrics < $f 2>&1`;
+        Test::More::is($? >> 8, 0, "$name - promtool check metrics")
+            or Test::More::diag($out);
+    }
+}
 
 === TEST 91: proxy_cache on the JWKS location: a cached key set (a file buffer) is read, not refused
 --- http_config
