@@ -44,6 +44,11 @@ typedef struct {
 } ngx_http_smart_audit_values_t;
 
 
+static ngx_http_smart_audit_entry_t *ngx_http_smart_audit_chain(
+    ngx_http_smart_audit_worker_t *w, ngx_http_smart_audit_values_t *val,
+    ngx_log_t *log);
+
+
 /*
  * Values the module makes itself, printable ASCII by construction: fixed
  * vocabularies (decision, action, interaction, reason: catalogue codes),
@@ -396,7 +401,6 @@ ngx_http_smart_audit_gap(ngx_http_smart_audit_worker_t *w,
     u_char                         *p, id[32 + 2 * NGX_INT64_LEN + 2];
     ngx_tm_t                        tm;
     ngx_time_t                     *tp;
-    ngx_http_smart_audit_entry_t   *e;
     ngx_http_smart_audit_values_t   val;
 
     ngx_memzero(val.v, sizeof(val.v));
@@ -420,25 +424,7 @@ ngx_http_smart_audit_gap(ngx_http_smart_audit_worker_t *w,
     val.v[SMART_AUDIT_F_ID].data = id;
     val.v[SMART_AUDIT_F_ID].len = p - id;
 
-    val.v[SMART_AUDIT_F_WORKER].data = w->worker;
-    val.v[SMART_AUDIT_F_WORKER].len = NGX_HTTP_SMART_AUDIT_WORKER_LEN;
-
-    ngx_http_smart_audit_num(&val.v[SMART_AUDIT_F_SEQ], val.seq, w->seq + 1);
-
-    val.v[SMART_AUDIT_F_PREV].data = w->prev;
-    val.v[SMART_AUDIT_F_PREV].len = SMART_AUDIT_HASH_LEN;
-
-    e = ngx_http_smart_audit_entry(w, &val, log);
-    if (e == NULL) {
-        return NULL;
-    }
-
-    w->seq++;
-    ngx_http_smart_status_audit_issued();
-    ngx_memcpy(w->prev, e->rec.f[SMART_AUDIT_F_HASH].data,
-               SMART_AUDIT_HASH_LEN);
-
-    return e;
+    return ngx_http_smart_audit_chain(w, &val, log);
 }
 
 
@@ -447,7 +433,6 @@ ngx_http_smart_audit_build(ngx_http_smart_audit_worker_t *w,
     ngx_http_request_t *r, ngx_http_smart_audit_loc_conf_t *alcf,
     ngx_http_smart_ctx_t *ctx)
 {
-    ngx_http_smart_audit_entry_t   *e;
     ngx_http_smart_audit_values_t   val;
 
     ngx_memzero(val.v, sizeof(val.v));
@@ -464,22 +449,35 @@ ngx_http_smart_audit_build(ngx_http_smart_audit_worker_t *w,
     ngx_http_smart_audit_upstream(r, &val);
     ngx_http_smart_audit_exchange(r, &val);
 
-    /* the chain: this worker, the next seq, the previous record's hash */
+    return ngx_http_smart_audit_chain(w, &val, r->connection->log);
+}
 
-    val.v[SMART_AUDIT_F_WORKER].data = w->worker;
-    val.v[SMART_AUDIT_F_WORKER].len = NGX_HTTP_SMART_AUDIT_WORKER_LEN;
 
-    ngx_http_smart_audit_num(&val.v[SMART_AUDIT_F_SEQ], val.seq, w->seq + 1);
+/*
+ * The record as the next link of this worker's chain: its worker, the
+ * next seq, the previous record's hash.  The chain moves on only with a
+ * complete record.
+ */
 
-    val.v[SMART_AUDIT_F_PREV].data = w->prev;
-    val.v[SMART_AUDIT_F_PREV].len = SMART_AUDIT_HASH_LEN;
+static ngx_http_smart_audit_entry_t *
+ngx_http_smart_audit_chain(ngx_http_smart_audit_worker_t *w,
+    ngx_http_smart_audit_values_t *val, ngx_log_t *log)
+{
+    ngx_http_smart_audit_entry_t  *e;
 
-    e = ngx_http_smart_audit_entry(w, &val, r->connection->log);
+    val->v[SMART_AUDIT_F_WORKER].data = w->worker;
+    val->v[SMART_AUDIT_F_WORKER].len = NGX_HTTP_SMART_AUDIT_WORKER_LEN;
+
+    ngx_http_smart_audit_num(&val->v[SMART_AUDIT_F_SEQ], val->seq,
+                             w->seq + 1);
+
+    val->v[SMART_AUDIT_F_PREV].data = w->prev;
+    val->v[SMART_AUDIT_F_PREV].len = SMART_AUDIT_HASH_LEN;
+
+    e = ngx_http_smart_audit_entry(w, val, log);
     if (e == NULL) {
         return NULL;
     }
-
-    /* the chain moves on only with a complete record */
 
     w->seq++;
     ngx_http_smart_status_audit_issued();
