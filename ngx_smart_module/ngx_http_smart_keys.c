@@ -19,6 +19,11 @@
 #include "ngx_http_smart_util.h"
 #include "ngx_http_smart_status.h"
 #include "ngx_http_smart_keys.h"
+#include "ngx_http_smart_jwks_shared.h"
+
+
+/* seconds one worker may take to refresh a shared key set */
+#define NGX_HTTP_SMART_JWKS_LEASE  30
 
 
 typedef struct {
@@ -27,6 +32,8 @@ typedef struct {
     ngx_msec_t                  failed;     /* last failure; 0: none */
     time_t                      early;      /* last unknown-kid fetch */
     ngx_uint_t                  in_flight;
+    ngx_atomic_uint_t           gen;        /* shared generation held */
+    unsigned                    leased:1;   /* this worker refreshes */
 } ngx_http_smart_jwks_state_t;
 
 
@@ -54,6 +61,8 @@ static void ngx_http_smart_jwks_wait(ngx_http_request_t *r,
     ngx_http_smart_ctx_t *ctx);
 static void ngx_http_smart_jwks_wait_handler(ngx_event_t *ev);
 static void ngx_http_smart_jwks_states_free(void *data);
+static void ngx_http_smart_jwks_adopt(ngx_http_request_t *r,
+    ngx_http_smart_jwks_src_t *src, ngx_http_smart_jwks_state_t *st);
 
 
 static ngx_http_smart_jwks_state_t  *ngx_http_smart_jwks_states;
@@ -314,6 +323,12 @@ ngx_http_smart_keys_get(ngx_http_request_t *r, ngx_http_smart_loc_conf_t *slcf,
     st = &ngx_http_smart_jwks_states[slcf->jwks_index];
     now = ngx_current_msec;
 
+    /* a key set another worker loaded: no fetch of this worker's own */
+
+    if (ngx_http_smart_jwks_shared_newer(src->index, st->gen)) {
+        ngx_http_smart_jwks_adopt(r, src, st);
+    }
+
     if (st->keys != NULL && !unknown_kid) {
 
         if (ctx->kid_refreshed && ctx->waiting && st->in_flight
@@ -326,10 +341,19 @@ ngx_http_smart_keys_get(ngx_http_request_t *r, ngx_http_smart_loc_conf_t *slcf,
 
         if (now - st->fetched >= src->refresh && !st->in_flight
             && (st->failed == 0
-                || now - st->failed >= NGX_HTTP_SMART_JWKS_RETRY))
+                || now - st->failed >= NGX_HTTP_SMART_JWKS_RETRY)
+            && ngx_http_smart_jwks_shared_lease(src->index,
+                                                NGX_HTTP_SMART_JWKS_LEASE))
         {
-            /* stale: refresh behind the request, which goes on */
-            (void) ngx_http_smart_jwks_fetch(r, slcf, ctx, 1);
+            /* stale: refresh behind the request, which goes on; one
+               worker at a time (the others take what it loads) */
+
+            st->leased = 1;
+
+            if (ngx_http_smart_jwks_fetch(r, slcf, ctx, 1) != NGX_OK) {
+                st->leased = 0;
+                ngx_http_smart_jwks_shared_release(src->index);
+            }
         }
 
         *ks = st->keys;
@@ -517,6 +541,11 @@ ngx_http_smart_jwks_done(ngx_http_request_t *r, void *data, ngx_int_t rc)
     st = fetch->state;
     st->in_flight = 0;
 
+    if (st->leased) {
+        st->leased = 0;
+        ngx_http_smart_jwks_shared_release(fetch->src->index);
+    }
+
     if (fetch->waiter != NULL) {
         fetch->waiter->jwks_done = 1;
     }
@@ -581,6 +610,9 @@ ngx_http_smart_jwks_done(ngx_http_request_t *r, void *data, ngx_int_t rc)
     st->keys = ks;
     st->fetched = ngx_current_msec;
     st->failed = 0;
+    st->gen = ngx_http_smart_jwks_shared_write(fetch->src->index,
+                                               &fetch->src->uri, fetch->buf,
+                                               fetch->len);
     ngx_http_smart_count(NGX_HTTP_SMART_STAT_JWKS_REFRESH);
     ngx_http_smart_stamp(NGX_HTTP_SMART_STAT_JWKS_OK_TIME);
 
@@ -589,6 +621,65 @@ ngx_http_smart_jwks_done(ngx_http_request_t *r, void *data, ngx_int_t rc)
                   &fetch->src->uri, ks->nkeys);
 
     return rc;
+}
+
+
+/*
+ * Takes the key set another worker loaded (ngx_http_smart_jwks_shared.c):
+ * parsed here, once per generation, and then as fresh as if fetched.  A
+ * document that does not load (it did for the worker that published it)
+ * leaves this worker's key set as it was.
+ */
+
+static void
+ngx_http_smart_jwks_adopt(ngx_http_request_t *r,
+    ngx_http_smart_jwks_src_t *src, ngx_http_smart_jwks_state_t *st)
+{
+    int                 n;
+    char                err[256];
+    u_char             *buf;
+    size_t              len;
+    smart_keyset_t     *ks;
+    ngx_atomic_uint_t   gen;
+
+    buf = ngx_alloc(SMART_JWKS_MAX_SIZE, r->connection->log);
+    if (buf == NULL) {
+        return;
+    }
+
+    ks = NULL;
+
+    if (ngx_http_smart_jwks_shared_read(src->index, &src->uri, st->gen, buf,
+                                        &len, &gen)
+        == NGX_OK)
+    {
+        ks = smart_keyset_new();
+
+        if (ks != NULL) {
+            n = smart_keyset_add_jwks(ks, (const char *) buf, len, err,
+                                      sizeof(err));
+            if (n <= 0) {
+                smart_keyset_free(ks);
+                ks = NULL;
+            }
+        }
+    }
+
+    ngx_free(buf);
+
+    if (ks == NULL) {
+        return;
+    }
+
+    smart_keyset_free(st->keys);
+    st->keys = ks;
+    st->gen = gen;
+    st->fetched = ngx_current_msec;
+    st->failed = 0;
+
+    ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
+                  "smart: JWKS from \"%V\" taken from another worker: "
+                  "%uz keys", &src->uri, ks->nkeys);
 }
 
 

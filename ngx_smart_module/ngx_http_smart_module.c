@@ -16,6 +16,7 @@
 #include "ngx_http_smart_cid.h"
 #include "ngx_http_smart_cache.h"
 #include "ngx_http_smart_keys.h"
+#include "ngx_http_smart_jwks_shared.h"
 #include "ngx_http_smart_filter.h"
 #include "ngx_http_smart_access.h"
 #include "ngx_http_smart_precheck.h"
@@ -1380,8 +1381,9 @@ ngx_http_smart_variable_claim(ngx_http_request_t *r,
 static ngx_int_t
 ngx_http_smart_init(ngx_conf_t *cf)
 {
-    ngx_http_handler_pt        *h;
-    ngx_http_core_main_conf_t  *cmcf;
+    ngx_http_handler_pt         *h;
+    ngx_http_core_main_conf_t   *cmcf;
+    ngx_http_smart_main_conf_t  *smcf;
 
     cmcf = ngx_http_conf_get_module_main_conf(cf, ngx_http_core_module);
 
@@ -1398,6 +1400,17 @@ ngx_http_smart_init(ngx_conf_t *cf)
     }
 
     *h = ngx_http_smart_subrequest_handler;
+
+    /* the key sets fetched by subrequest, shared by the workers: every
+       location is merged by now, so every source is known */
+
+    smcf = ngx_http_conf_get_module_main_conf(cf, ngx_http_smart_module);
+
+    if (ngx_http_smart_jwks_shared_zone(cf, smcf->jwks_srcs.nelts)
+        != NGX_OK)
+    {
+        return NGX_ERROR;
+    }
 
     return ngx_http_smart_filter_init(cf);
 }
