@@ -629,7 +629,7 @@ ngx_http_smart_want_json(ngx_http_request_t *r, ngx_uint_t bare)
 }
 
 
-/* --- repeated failures ----------------------------------------------------- */
+/* --- repeated failures ---------------------------------------------------- */
 
 static void
 ngx_http_smart_flood_handler(ngx_event_t *ev)
