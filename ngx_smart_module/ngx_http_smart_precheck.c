@@ -682,17 +682,23 @@ ngx_http_smart_pre_tag(ngx_http_request_t *r, ngx_http_smart_pre_t *pre)
         return NGX_ERROR;
     }
 
-    if (smart_response_version((const char *) pre->buf, pre->len, vid,
-                               sizeof(vid), &vlen)
-        != 0)
+    /* the ETag first: the body is parsed again only when it is unusable */
+
+    if (pre->etag.len != 0
+        && smart_pin_tag((const char *) pre->etag.data, pre->etag.len, NULL,
+                         0, (char *) tag->data, SMART_PIN_TAG_MAX + 1, &n)
+           == 0)
     {
-        vlen = 0;
+        tag->len = n;
+        return NGX_OK;
     }
 
-    if (smart_pin_tag(pre->etag.len ? (const char *) pre->etag.data : NULL,
-                      pre->etag.len, vlen ? vid : NULL, vlen,
-                      (char *) tag->data, SMART_PIN_TAG_MAX + 1, &n)
-        != 0)
+    if (smart_response_version((const char *) pre->buf, pre->len, vid,
+                               sizeof(vid), &vlen)
+        != 0
+        || smart_pin_tag(NULL, 0, vid, vlen, (char *) tag->data,
+                         SMART_PIN_TAG_MAX + 1, &n)
+           != 0)
     {
         n = 0;
     }

@@ -68,7 +68,27 @@ sub record {
 _EOC_
 }
 
-our $Upstream = record('ms-mine', 'p1') . record('ms-other', 'p2')
+# a record whose version comes from meta.versionId alone: no ETag, or an
+# ETag that is a list (one tag is needed)
+sub record_vid {
+    my ($id, $vid, $etag) = @_;
+    my $stored = ms($id, 'p1');
+    $stored =~ s/"status"/"meta":{"versionId":"$vid"},"status"/;
+    my $hdr = defined $etag ? "add_header ETag '$etag';" : '';
+    return <<"_EOC_";
+        location = /fhir/MedicationStatement/$id {
+            default_type application/fhir+json;
+            if (\$request_method = GET) {
+                $hdr
+                return 200 '$stored';
+            }
+            return 201 '{"resourceType":"OperationOutcome","issue":[{"severity":"information","code":"informational","diagnostics":"\$request_method if-match=\$http_if_match"}]}';
+        }
+_EOC_
+}
+
+our $Upstream = record_vid('ms-vid', '7') . record_vid('ms-vlist', '5', 'W/"1", W/"2"')
+              . record('ms-mine', 'p1') . record('ms-other', 'p2')
               . record('ms-gone', 'p1', 404) . record('ms-broken', 'p1', 500)
               . <<'_EOC_';
         location = /fhir/MedicationStatement/ms-xml {
@@ -344,3 +364,15 @@ _EOC_
 --- response_body_like eval
 ['"expression":\["Bundle.entry\[0\]"\]']
 --- upstream_requests: 1
+
+
+=== TEST 15: without a usable ETag the write is pinned to meta.versionId
+--- config eval: $::Loc
+--- upstream_config eval: $::Upstream
+--- raw_request eval
+[::req('DELETE', '/fhir/MedicationStatement/ms-vid'),
+ ::req('DELETE', '/fhir/MedicationStatement/ms-vlist')]
+--- error_code eval
+[201, 201]
+--- response_body_like eval
+['DELETE if-match=W/\\"7\\"', 'DELETE if-match=W/\\"5\\"']
