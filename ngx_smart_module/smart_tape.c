@@ -1,0 +1,926 @@
+
+/*
+ * Copyright (C) 2026 The ngx_smart_module authors
+ * SPDX-License-Identifier: BSD-2-Clause
+ */
+
+/*
+ * ngx_smart_module policy core: a strict JSON parser that builds no tree
+ * (smart_tape.h).  One pass over the text with an explicit stack of open
+ * containers: no recursion, whatever the text.  Plain C: no NGINX
+ * headers.
+ */
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "smart_tape.h"
+
+
+#define SMART_TAPE_LEN_MAX      ((size_t) UINT32_MAX - 1)
+
+/* objects with more members are checked for repeats by sorting */
+#define SMART_TAPE_PAIRWISE_MAX 32
+
+/* byte classes inside a string */
+#define SMART_TAPE_C_PLAIN      0
+#define SMART_TAPE_C_END        1       /* '"' */
+#define SMART_TAPE_C_ESCAPE     2       /* '\\' */
+#define SMART_TAPE_C_CONTROL    3       /* below 0x20 */
+#define SMART_TAPE_C_HIGH       4       /* 0x80 and above */
+
+
+typedef struct {
+    smart_tape_t            *t;
+    const unsigned char     *p;
+    size_t                   len;
+    size_t                   i;
+    size_t                  *stack;     /* node index of each open
+                                           container */
+    unsigned                 depth;
+    unsigned                 max_depth;
+} smart_tape_parser_t;
+
+
+/*
+ * The class of each byte inside a string: 0 plain, 1 '"', 2 '\\',
+ * 3 a control character, 4 the first byte of a UTF-8 sequence (or not
+ * UTF-8).
+ */
+static const unsigned char  smart_tape_class[256] = {
+    3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3,
+    3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3,
+    0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 2, 0, 0, 0,
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+    4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4,
+    4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4,
+    4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4,
+    4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4,
+    4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4,
+    4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4,
+    4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4,
+    4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4,
+};
+
+
+static void
+smart_tape_ws(smart_tape_parser_t *ps)
+{
+    while (ps->i < ps->len
+           && (ps->p[ps->i] == ' ' || ps->p[ps->i] == '\n'
+               || ps->p[ps->i] == '\r' || ps->p[ps->i] == '\t'))
+    {
+        ps->i++;
+    }
+}
+
+
+/* A new node of type at the current offset; NULL without memory. */
+static smart_tape_node_t *
+smart_tape_push(smart_tape_parser_t *ps, uint8_t type)
+{
+    size_t              cap;
+    smart_tape_t       *t;
+    smart_tape_node_t  *nodes, *v;
+
+    t = ps->t;
+
+    if (t->n == t->cap) {
+        cap = (t->cap == 0) ? 64 + ps->len / 16 : t->cap * 2;
+
+        nodes = realloc(t->nodes, cap * sizeof(smart_tape_node_t));
+        if (nodes == NULL) {
+            return NULL;
+        }
+
+        t->nodes = nodes;
+        t->cap = cap;
+    }
+
+    v = &t->nodes[t->n++];
+    v->str = NULL;
+    v->len = 0;
+    v->skip = 1;
+    v->count = 0;
+    v->start = (uint32_t) ps->i;
+    v->end = (uint32_t) ps->i;
+    v->type = type;
+
+    return v;
+}
+
+
+/*
+ * The length of the UTF-8 sequence at p[0..n) (its first byte 0x80 or
+ * above), 0 when it is not strict UTF-8: RFC 3629's table, as jansson
+ * checks it.
+ */
+static size_t
+smart_tape_utf8(const unsigned char *p, size_t n)
+{
+    size_t         k, need;
+    unsigned char  lo, hi;
+
+    lo = 0x80;
+    hi = 0xbf;
+
+    if (p[0] < 0xc2) {
+        return 0;
+
+    } else if (p[0] < 0xe0) {
+        need = 2;
+
+    } else if (p[0] < 0xf0) {
+        need = 3;
+        lo = (p[0] == 0xe0) ? 0xa0 : 0x80;      /* overlong */
+        hi = (p[0] == 0xed) ? 0x9f : 0xbf;      /* surrogates */
+
+    } else if (p[0] < 0xf5) {
+        need = 4;
+        lo = (p[0] == 0xf0) ? 0x90 : 0x80;      /* overlong */
+        hi = (p[0] == 0xf4) ? 0x8f : 0xbf;      /* above U+10FFFF */
+
+    } else {
+        return 0;
+    }
+
+    if (n < need || p[1] < lo || p[1] > hi) {
+        return 0;
+    }
+
+    for (k = 2; k < need; k++) {
+        if (p[k] < 0x80 || p[k] > 0xbf) {
+            return 0;
+        }
+    }
+
+    return need;
+}
+
+
+/* The value of 4 hex digits at p[0..4), -1 when one is not. */
+static long
+smart_tape_hex4(const unsigned char *p)
+{
+    long     v;
+    size_t   k;
+    int      d;
+
+    v = 0;
+
+    for (k = 0; k < 4; k++) {
+        if (p[k] >= '0' && p[k] <= '9') {
+            d = p[k] - '0';
+
+        } else if ((p[k] | 0x20) >= 'a' && (p[k] | 0x20) <= 'f') {
+            d = (p[k] | 0x20) - 'a' + 10;
+
+        } else {
+            return -1;
+        }
+
+        v = v * 16 + d;
+    }
+
+    return v;
+}
+
+
+/*
+ * The \u escape at p[0..n) (p[0] is 'u'): the code point in *cp and the
+ * bytes it takes (5, or 11 for a surrogate pair), 0 when it is not one
+ * jansson takes.
+ */
+static size_t
+smart_tape_unicode(const unsigned char *p, size_t n, long *cp)
+{
+    long  hi, lo;
+
+    if (n < 5 || (hi = smart_tape_hex4(p + 1)) < 0 || hi == 0) {
+        return 0;
+    }
+
+    if (hi >= 0xdc00 && hi <= 0xdfff) {
+        return 0;
+    }
+
+    if (hi < 0xd800 || hi > 0xdbff) {
+        *cp = hi;
+        return 5;
+    }
+
+    if (n < 11 || p[5] != '\\' || p[6] != 'u'
+        || (lo = smart_tape_hex4(p + 7)) < 0xdc00 || lo > 0xdfff)
+    {
+        return 0;
+    }
+
+    *cp = 0x10000 + ((hi - 0xd800) << 10) + (lo - 0xdc00);
+
+    return 11;
+}
+
+
+/* Writes code point cp as UTF-8 at d; the bytes written. */
+static size_t
+smart_tape_put_utf8(char *d, long cp)
+{
+    if (cp < 0x80) {
+        d[0] = (char) cp;
+        return 1;
+    }
+
+    if (cp < 0x800) {
+        d[0] = (char) (0xc0 | (cp >> 6));
+        d[1] = (char) (0x80 | (cp & 0x3f));
+        return 2;
+    }
+
+    if (cp < 0x10000) {
+        d[0] = (char) (0xe0 | (cp >> 12));
+        d[1] = (char) (0x80 | ((cp >> 6) & 0x3f));
+        d[2] = (char) (0x80 | (cp & 0x3f));
+        return 3;
+    }
+
+    d[0] = (char) (0xf0 | (cp >> 18));
+    d[1] = (char) (0x80 | ((cp >> 12) & 0x3f));
+    d[2] = (char) (0x80 | ((cp >> 6) & 0x3f));
+    d[3] = (char) (0x80 | (cp & 0x3f));
+
+    return 4;
+}
+
+
+/*
+ * One escape at p[0..n) (p[0] is the byte after the backslash): the bytes
+ * it takes, 0 when it is not valid; its decoded bytes go to d (when not
+ * NULL), their count to *dn.
+ */
+static size_t
+smart_tape_escape(const unsigned char *p, size_t n, char *d, size_t *dn)
+{
+    long         cp;
+    size_t       used;
+    const char  *from, *to;
+
+    static const char  *simple = "\"\\/bfnrt";
+    static const char  *value = "\"\\/\b\f\n\r\t";
+
+    if (n == 0) {
+        return 0;
+    }
+
+    if (p[0] == 'u') {
+        used = smart_tape_unicode(p, n, &cp);
+
+        if (used > 0 && d != NULL) {
+            *dn = smart_tape_put_utf8(d, cp);
+        }
+
+        return used;
+    }
+
+    from = (p[0] != '\0') ? strchr(simple, p[0]) : NULL;
+    if (from == NULL) {
+        return 0;
+    }
+
+    to = value + (from - simple);
+
+    if (d != NULL) {
+        *d = *to;
+        *dn = 1;
+    }
+
+    return 1;
+}
+
+
+/* Decodes the escaped string s[0..n) (valid) into the decoded buffer. */
+static int
+smart_tape_decode(smart_tape_parser_t *ps, smart_tape_node_t *v,
+    const unsigned char *s, size_t n)
+{
+    char          *d;
+    size_t         k, dn;
+    smart_tape_t  *t;
+
+    t = ps->t;
+
+    if (t->decoded == NULL) {
+        t->decoded = malloc(ps->len);
+        if (t->decoded == NULL) {
+            return SMART_TAPE_NOMEM;
+        }
+    }
+
+    d = t->decoded + t->used;
+    v->str = d;
+
+    for (k = 0; k < n; /* void */) {
+        if (s[k] != '\\') {
+            *d++ = (char) s[k++];
+            continue;
+        }
+
+        dn = 0;
+        k += 1 + smart_tape_escape(s + k + 1, n - k - 1, d, &dn);
+        d += dn;
+    }
+
+    v->len = (uint32_t) (d - v->str);
+    t->used += v->len;
+
+    return SMART_TAPE_OK;
+}
+
+
+/* The string at the current '"', as a node of type. */
+static int
+smart_tape_string(smart_tape_parser_t *ps, uint8_t type)
+{
+    size_t               i, k, start;
+    int                  escaped;
+    const unsigned char *p;
+    smart_tape_node_t   *v;
+
+    p = ps->p;
+    start = ps->i + 1;
+    escaped = 0;
+
+    for (i = start; i < ps->len; /* void */) {
+        switch (smart_tape_class[p[i]]) {
+
+        case SMART_TAPE_C_PLAIN:
+            i++;
+            continue;
+
+        case SMART_TAPE_C_END:
+            goto done;
+
+        case SMART_TAPE_C_ESCAPE:
+            k = smart_tape_escape(p + i + 1, ps->len - i - 1, NULL, NULL);
+            if (k == 0) {
+                return SMART_TAPE_BAD;
+            }
+
+            escaped = 1;
+            i += 1 + k;
+            continue;
+
+        case SMART_TAPE_C_HIGH:
+            k = smart_tape_utf8(p + i, ps->len - i);
+            if (k == 0) {
+                return SMART_TAPE_BAD;
+            }
+
+            i += k;
+            continue;
+
+        default:
+            return SMART_TAPE_BAD;
+        }
+    }
+
+    return SMART_TAPE_BAD;
+
+done:
+
+    v = smart_tape_push(ps, type);
+    if (v == NULL) {
+        return SMART_TAPE_NOMEM;
+    }
+
+    v->end = (uint32_t) (i + 1);
+    ps->i = i + 1;
+
+    if (escaped) {
+        return smart_tape_decode(ps, v, p + start, i - start);
+    }
+
+    v->str = (const char *) p + start;
+    v->len = (uint32_t) (i - start);
+
+    return SMART_TAPE_OK;
+}
+
+
+static size_t
+smart_tape_digits(const unsigned char *p, size_t len, size_t i)
+{
+    while (i < len && p[i] >= '0' && p[i] <= '9') {
+        i++;
+    }
+
+    return i;
+}
+
+
+/* A number (RFC 8259 section 6) at the current offset. */
+static int
+smart_tape_number(smart_tape_parser_t *ps)
+{
+    size_t               i, k;
+    const unsigned char *p;
+    smart_tape_node_t   *v;
+
+    p = ps->p;
+    i = ps->i;
+
+    if (p[i] == '-') {
+        i++;
+    }
+
+    if (i < ps->len && p[i] == '0') {
+        i++;
+
+    } else {
+        k = smart_tape_digits(p, ps->len, i);
+        if (k == i) {
+            return SMART_TAPE_BAD;
+        }
+
+        i = k;
+    }
+
+    if (i < ps->len && p[i] == '.') {
+        k = smart_tape_digits(p, ps->len, i + 1);
+        if (k == i + 1) {
+            return SMART_TAPE_BAD;
+        }
+
+        i = k;
+    }
+
+    if (i < ps->len && (p[i] == 'e' || p[i] == 'E')) {
+        i++;
+
+        if (i < ps->len && (p[i] == '+' || p[i] == '-')) {
+            i++;
+        }
+
+        k = smart_tape_digits(p, ps->len, i);
+        if (k == i) {
+            return SMART_TAPE_BAD;
+        }
+
+        i = k;
+    }
+
+    v = smart_tape_push(ps, SMART_TAPE_NUMBER);
+    if (v == NULL) {
+        return SMART_TAPE_NOMEM;
+    }
+
+    v->str = (const char *) p + ps->i;
+    v->len = (uint32_t) (i - ps->i);
+    v->end = (uint32_t) i;
+    ps->i = i;
+
+    return SMART_TAPE_OK;
+}
+
+
+static int
+smart_tape_literal(smart_tape_parser_t *ps, const char *word, uint8_t type)
+{
+    size_t              n;
+    smart_tape_node_t  *v;
+
+    n = strlen(word);
+
+    if (ps->len - ps->i < n || memcmp(ps->p + ps->i, word, n) != 0) {
+        return SMART_TAPE_BAD;
+    }
+
+    v = smart_tape_push(ps, type);
+    if (v == NULL) {
+        return SMART_TAPE_NOMEM;
+    }
+
+    ps->i += n;
+    v->end = (uint32_t) ps->i;
+
+    return SMART_TAPE_OK;
+}
+
+
+static int
+smart_tape_key_cmp(const void *a, const void *b)
+{
+    int                       rc;
+    const smart_tape_node_t  *x, *y;
+
+    x = *(const smart_tape_node_t *const *) a;
+    y = *(const smart_tape_node_t *const *) b;
+
+    rc = memcmp(x->str, y->str, (x->len < y->len) ? x->len : y->len);
+
+    return (rc != 0) ? rc : (x->len > y->len) - (x->len < y->len);
+}
+
+
+static int
+smart_tape_same_key(const smart_tape_node_t *x, const smart_tape_node_t *y)
+{
+    return x->len == y->len && memcmp(x->str, y->str, x->len) == 0;
+}
+
+
+/*
+ * Repeated member names of the object just closed: pairwise for small
+ * objects, by sorting their keys for large ones (no quadratic time for a
+ * hostile object with many members).
+ */
+static int
+smart_tape_repeats(const smart_tape_node_t *obj)
+{
+    int                        rc;
+    size_t                     i, j, n;
+    const smart_tape_node_t   *k, *m, **keys;
+
+    n = obj->count;
+
+    if (n <= SMART_TAPE_PAIRWISE_MAX) {
+        for (k = obj + 1, i = 0; i < n; i++, k += 1 + k[1].skip) {
+            for (m = k + 1 + k[1].skip, j = i + 1; j < n;
+                 j++, m += 1 + m[1].skip)
+            {
+                if (smart_tape_same_key(k, m)) {
+                    return SMART_TAPE_BAD;
+                }
+            }
+        }
+
+        return SMART_TAPE_OK;
+    }
+
+    keys = malloc(n * sizeof(smart_tape_node_t *));
+    if (keys == NULL) {
+        return SMART_TAPE_NOMEM;
+    }
+
+    for (k = obj + 1, i = 0; i < n; i++, k += 1 + k[1].skip) {
+        keys[i] = k;
+    }
+
+    qsort(keys, n, sizeof(smart_tape_node_t *), smart_tape_key_cmp);
+
+    rc = SMART_TAPE_OK;
+
+    for (i = 1; i < n; i++) {
+        if (smart_tape_same_key(keys[i - 1], keys[i])) {
+            rc = SMART_TAPE_BAD;
+            break;
+        }
+    }
+
+    free(keys);
+
+    return rc;
+}
+
+
+/* Opens an object or an array at the current offset. */
+static int
+smart_tape_open(smart_tape_parser_t *ps, uint8_t type)
+{
+    if (ps->depth == ps->max_depth) {
+        return SMART_TAPE_DEEP;
+    }
+
+    if (smart_tape_push(ps, type) == NULL) {
+        return SMART_TAPE_NOMEM;
+    }
+
+    ps->stack[ps->depth++] = ps->t->n - 1;
+    ps->i++;
+
+    return SMART_TAPE_OK;
+}
+
+
+/* Closes the innermost container at the current '}' or ']'. */
+static int
+smart_tape_close(smart_tape_parser_t *ps)
+{
+    size_t              at;
+    smart_tape_node_t  *c;
+
+    at = ps->stack[--ps->depth];
+    c = &ps->t->nodes[at];
+    c->skip = (uint32_t) (ps->t->n - at);
+    c->end = (uint32_t) (++ps->i);
+
+    return (c->type == SMART_TAPE_OBJECT) ? smart_tape_repeats(c)
+                                          : SMART_TAPE_OK;
+}
+
+
+/* One scalar value, or the opening of a container, at the offset. */
+static int
+smart_tape_value(smart_tape_parser_t *ps)
+{
+    if (ps->i >= ps->len) {
+        return SMART_TAPE_BAD;
+    }
+
+    switch (ps->p[ps->i]) {
+
+    case '{':
+        return smart_tape_open(ps, SMART_TAPE_OBJECT);
+
+    case '[':
+        return smart_tape_open(ps, SMART_TAPE_ARRAY);
+
+    case '"':
+        return smart_tape_string(ps, SMART_TAPE_STRING);
+
+    case 't':
+        return smart_tape_literal(ps, "true", SMART_TAPE_TRUE);
+
+    case 'f':
+        return smart_tape_literal(ps, "false", SMART_TAPE_FALSE);
+
+    case 'n':
+        return smart_tape_literal(ps, "null", SMART_TAPE_NULL);
+
+    default:
+        return smart_tape_number(ps);
+    }
+}
+
+
+/* A member's name and its ':', at the offset (white space skipped). */
+static int
+smart_tape_key(smart_tape_parser_t *ps)
+{
+    int  rc;
+
+    if (ps->i >= ps->len || ps->p[ps->i] != '"') {
+        return SMART_TAPE_BAD;
+    }
+
+    rc = smart_tape_string(ps, SMART_TAPE_KEY);
+    if (rc != SMART_TAPE_OK) {
+        return rc;
+    }
+
+    smart_tape_ws(ps);
+
+    if (ps->i >= ps->len || ps->p[ps->i] != ':') {
+        return SMART_TAPE_BAD;
+    }
+
+    ps->i++;
+    smart_tape_ws(ps);
+
+    return SMART_TAPE_OK;
+}
+
+
+/*
+ * After a value, or just after a '{' or '[': the ',', the closing bracket
+ * or the first member of the innermost container.  *more is 1 when a
+ * value must follow.
+ */
+static int
+smart_tape_after(smart_tape_parser_t *ps, int opened, int *more)
+{
+    int                 object;
+    unsigned char       close, c;
+    smart_tape_node_t  *top;
+
+    top = &ps->t->nodes[ps->stack[ps->depth - 1]];
+    object = (top->type == SMART_TAPE_OBJECT);
+    close = object ? '}' : ']';
+
+    smart_tape_ws(ps);
+
+    if (ps->i >= ps->len) {
+        return SMART_TAPE_BAD;
+    }
+
+    c = ps->p[ps->i];
+    *more = 0;
+
+    if (c == close) {
+        return smart_tape_close(ps);
+    }
+
+    if (!opened) {
+        if (c != ',') {
+            return SMART_TAPE_BAD;
+        }
+
+        ps->i++;
+        smart_tape_ws(ps);
+    }
+
+    top->count++;
+    *more = 1;
+
+    return object ? smart_tape_key(ps) : SMART_TAPE_OK;
+}
+
+
+static int
+smart_tape_run(smart_tape_parser_t *ps)
+{
+    int     rc, more, opened;
+    size_t  n;
+
+    smart_tape_ws(ps);
+
+    if (ps->i >= ps->len || (ps->p[ps->i] != '{' && ps->p[ps->i] != '[')) {
+        return SMART_TAPE_BAD;
+    }
+
+    more = 1;
+
+    do {
+        if (more) {
+            /* a container's value only opens it */
+            n = ps->t->n;
+            rc = smart_tape_value(ps);
+            opened = (rc == SMART_TAPE_OK
+                      && (ps->t->nodes[n].type == SMART_TAPE_OBJECT
+                          || ps->t->nodes[n].type == SMART_TAPE_ARRAY));
+
+        } else {
+            rc = SMART_TAPE_OK;
+            opened = 0;
+        }
+
+        if (rc != SMART_TAPE_OK) {
+            return rc;
+        }
+
+        if (ps->depth == 0) {
+            break;
+        }
+
+        rc = smart_tape_after(ps, opened, &more);
+        if (rc != SMART_TAPE_OK) {
+            return rc;
+        }
+
+    } while (ps->depth > 0);
+
+    smart_tape_ws(ps);
+
+    return (ps->i == ps->len) ? SMART_TAPE_OK : SMART_TAPE_BAD;
+}
+
+
+int
+smart_tape_parse(smart_tape_t *t, const char *p, size_t len,
+    unsigned max_depth)
+{
+    int                  rc;
+    size_t               stack[128], *heap;
+    smart_tape_parser_t  ps;
+
+    memset(t, 0, sizeof(smart_tape_t));
+
+    if (p == NULL || len == 0 || len > SMART_TAPE_LEN_MAX) {
+        return SMART_TAPE_BAD;
+    }
+
+    heap = NULL;
+
+    if (max_depth > sizeof(stack) / sizeof(stack[0])) {
+        /* a deep bound: the stack grows no larger than the text */
+        if (max_depth > len) {
+            max_depth = (unsigned) len;
+        }
+
+        heap = malloc(max_depth * sizeof(size_t));
+        if (heap == NULL) {
+            return SMART_TAPE_NOMEM;
+        }
+    }
+
+    memset(&ps, 0, sizeof(smart_tape_parser_t));
+    ps.t = t;
+    ps.p = (const unsigned char *) p;
+    ps.len = len;
+    ps.stack = (heap != NULL) ? heap : stack;
+    ps.max_depth = max_depth;
+
+    rc = smart_tape_run(&ps);
+
+    free(heap);
+
+    if (rc != SMART_TAPE_OK) {
+        smart_tape_free(t);
+    }
+
+    return rc;
+}
+
+
+void
+smart_tape_free(smart_tape_t *t)
+{
+    if (t != NULL) {
+        free(t->nodes);
+        free(t->decoded);
+        memset(t, 0, sizeof(smart_tape_t));
+    }
+}
+
+
+const smart_tape_node_t *
+smart_tape_root(const smart_tape_t *t)
+{
+    return (t != NULL && t->n > 0) ? &t->nodes[0] : NULL;
+}
+
+
+const smart_tape_node_t *
+smart_tape_getn(const smart_tape_node_t *obj, const char *name, size_t n)
+{
+    size_t                    i;
+    const smart_tape_node_t  *k;
+
+    if (!smart_tape_is(obj, SMART_TAPE_OBJECT)) {
+        return NULL;
+    }
+
+    for (k = obj + 1, i = 0; i < obj->count; i++, k += 1 + k[1].skip) {
+        if (k->len == n && memcmp(k->str, name, n) == 0) {
+            return k + 1;
+        }
+    }
+
+    return NULL;
+}
+
+
+const smart_tape_node_t *
+smart_tape_get(const smart_tape_node_t *obj, const char *name)
+{
+    return smart_tape_getn(obj, name, strlen(name));
+}
+
+
+const smart_tape_node_t *
+smart_tape_first(const smart_tape_node_t *arr)
+{
+    return (smart_tape_is(arr, SMART_TAPE_ARRAY) && arr->count > 0)
+           ? arr + 1 : NULL;
+}
+
+
+const smart_tape_node_t *
+smart_tape_next(const smart_tape_node_t *arr, const smart_tape_node_t *v)
+{
+    if (v == NULL || !smart_tape_is(arr, SMART_TAPE_ARRAY)) {
+        return NULL;
+    }
+
+    v += v->skip;
+
+    return (v < arr + arr->skip) ? v : NULL;
+}
+
+
+size_t
+smart_tape_count(const smart_tape_node_t *v)
+{
+    return (smart_tape_is(v, SMART_TAPE_OBJECT)
+            || smart_tape_is(v, SMART_TAPE_ARRAY))
+           ? v->count : 0;
+}
+
+
+const char *
+smart_tape_str(const smart_tape_node_t *v, size_t *n)
+{
+    if (!smart_tape_is(v, SMART_TAPE_STRING)) {
+        *n = 0;
+        return NULL;
+    }
+
+    *n = v->len;
+
+    return v->str;
+}
+
+
+int
+smart_tape_str_is(const smart_tape_node_t *v, const char *s)
+{
+    size_t  n;
+
+    n = strlen(s);
+
+    return smart_tape_is(v, SMART_TAPE_STRING) && v->len == n
+           && memcmp(v->str, s, n) == 0;
+}
