@@ -13,8 +13,11 @@
  * bench/BenchLib.pm's upstream()), times
  *   (a) smart_json_skip() over the body: the shape pre-pass (size, nesting),
  *   (b) json_loadb(JSON_REJECT_DUPLICATES) + json_decref(): jansson's tree,
- *       built and freed, as smart_response_check() does once per body,
- *   (c) smart_response_check() on the whole body, as the gateway calls it
+ *       built and freed, as smart_response_check() did once per body until
+ *       the fifth round,
+ *   (c) smart_tape_parse() + smart_tape_free(): the tree-less parse that
+ *       replaced it,
+ *   (d) smart_response_check() on the whole body, as the gateway calls it
  *       (a read of the body's resourceType, or an Observation search for a
  *       Bundle; patient 123),
  * and prints microseconds per body, per KiB and MB/s.  It also counts the
@@ -38,6 +41,7 @@
 #include "smart_fhir_tables.h"
 #include "smart_json.h"
 #include "smart_response.h"
+#include "smart_tape.h"
 
 
 #define ROUNDS  5
@@ -94,18 +98,21 @@ now(void)
 }
 
 
-enum { SKIP, LOAD, CHECK };
+enum { SKIP, LOAD, TAPE, CHECK };
 
 static const char  *names[] = {
-    "smart_json_skip", "json_loadb+decref", "smart_response_check"
+    "smart_json_skip", "json_loadb+decref", "smart_tape_parse+free",
+    "smart_response_check"
 };
 
 
 static int
 once(int what, const smart_response_req_t *rq, const char *body, size_t len)
 {
+    int                rc;
     size_t             off;
     json_t            *doc;
+    smart_tape_t       t;
     smart_response_t   out;
 
     switch (what) {
@@ -121,6 +128,11 @@ once(int what, const smart_response_req_t *rq, const char *body, size_t len)
         }
         json_decref(doc);
         return 0;
+
+    case TAPE:
+        rc = smart_tape_parse(&t, body, len, SMART_RESPONSE_MAX_DEPTH);
+        smart_tape_free(&t);
+        return rc;
 
     default:
         if (smart_response_check(rq, body, len, &out)

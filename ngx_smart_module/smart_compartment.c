@@ -7,12 +7,11 @@
 /*
  * ngx_smart_module policy core: is one FHIR resource in a patient's
  * compartment (smart_compartment.h, docs/scopes.md "Checked on the
- * response")?  Plain C99 + jansson: no NGINX headers.
+ * response")?  It reads a document smart_tape_parse() has parsed.  Plain
+ * C99: no NGINX headers.
  */
 
 #include <string.h>
-
-#include <jansson.h>
 
 #include "smart_compartment.h"
 #include "smart_fhir.h"
@@ -24,10 +23,6 @@
 /* the canonical URL a Reference.type may give instead of the type name */
 #define SMART_REF_SD_PREFIX     "http://hl7.org/fhir/StructureDefinition/"
 #define SMART_REF_SD_PREFIX_LEN (sizeof(SMART_REF_SD_PREFIX) - 1)
-
-/* longest member name in a generated element path, plus the NUL */
-#define SMART_CPATH_SEG_MAX     64
-
 
 /*
  * The relative part "Type/id[/_history/vid]" of a reference; 0 when it is
@@ -112,17 +107,14 @@ smart_ref_parse(const char *s, size_t n, const char *base, size_t base_len,
 
 
 int
-smart_compartment_type(const json_t *resource)
+smart_compartment_type(const smart_tape_node_t *resource)
 {
-    const json_t  *rt;
+    size_t       n;
+    const char  *s;
 
-    rt = json_object_get(resource, "resourceType");
-    if (!json_is_string(rt)) {
-        return -1;
-    }
+    s = smart_tape_str(smart_tape_get(resource, "resourceType"), &n);
 
-    return smart_fhir_type_index(json_string_value(rt),
-                                 json_string_length(rt));
+    return (s != NULL) ? smart_fhir_type_index(s, n) : -1;
 }
 
 
@@ -138,7 +130,7 @@ smart_compartment_is_patient(const smart_compartment_t *cx, const char *id,
 
 /* Reference.type, when present, must name Patient. */
 static int
-smart_compartment_ref_type_ok(const json_t *type)
+smart_compartment_ref_type_ok(const smart_tape_node_t *type)
 {
     const char  *s;
     size_t       n;
@@ -147,12 +139,10 @@ smart_compartment_ref_type_ok(const json_t *type)
         return 1;
     }
 
-    if (!json_is_string(type)) {
+    s = smart_tape_str(type, &n);
+    if (s == NULL) {
         return 0;
     }
-
-    s = json_string_value(type);
-    n = json_string_length(type);
 
     if (n > SMART_REF_SD_PREFIX_LEN
         && memcmp(s, SMART_REF_SD_PREFIX, SMART_REF_SD_PREFIX_LEN) == 0)
@@ -168,42 +158,42 @@ smart_compartment_ref_type_ok(const json_t *type)
 /* Is v a Reference to Patient/P (in any form smart_ref_parse() takes)? */
 static int
 smart_compartment_ref_is_patient(const smart_compartment_t *cx,
-    const json_t *v)
+    const smart_tape_node_t *v)
 {
-    smart_ref_t    ref;
-    const json_t  *s;
+    size_t        n;
+    const char   *s;
+    smart_ref_t   ref;
 
-    s = json_object_get(v, "reference");
-    if (!json_is_string(s)) {
+    s = smart_tape_str(smart_tape_get(v, "reference"), &n);
+    if (s == NULL) {
         /* identifier or display only: names no one we can see */
         return 0;
     }
 
-    if (smart_ref_parse(json_string_value(s), json_string_length(s),
-                        cx->base, cx->base_len, &ref)
-        != 0
+    if (smart_ref_parse(s, n, cx->base, cx->base_len, &ref) != 0
         || ref.type != SMART_FHIR_TYPE_PATIENT)
     {
         return 0;
     }
 
-    return smart_compartment_ref_type_ok(json_object_get(v, "type"))
+    return smart_compartment_ref_type_ok(smart_tape_get(v, "type"))
            && smart_compartment_is_patient(cx, ref.id, ref.id_len);
 }
 
 
 int
-smart_element_any(const json_t *v, const char *path,
-    int (*pred)(const json_t *element, const void *data), const void *data)
+smart_element_any(const smart_tape_node_t *v, const char *path,
+    int (*pred)(const smart_tape_node_t *element, const void *data),
+    const void *data)
 {
-    size_t       i, n;
-    char         key[SMART_CPATH_SEG_MAX];
-    const char  *dot;
+    size_t                    n;
+    const char               *dot;
+    const smart_tape_node_t  *e;
 
-    if (json_is_array(v)) {
-        for (i = 0; i < json_array_size(v); i++) {
-            if (!json_is_array(json_array_get(v, i))
-                && smart_element_any(json_array_get(v, i), path, pred, data))
+    if (smart_tape_is(v, SMART_TAPE_ARRAY)) {
+        for (e = smart_tape_first(v); e != NULL; e = smart_tape_next(v, e)) {
+            if (!smart_tape_is(e, SMART_TAPE_ARRAY)
+                && smart_element_any(e, path, pred, data))
             {
                 return 1;
             }
@@ -220,30 +210,23 @@ smart_element_any(const json_t *v, const char *path,
         return pred(v, data);
     }
 
-    if (!json_is_object(v)) {
+    if (!smart_tape_is(v, SMART_TAPE_OBJECT)) {
         return 0;
     }
 
     dot = strchr(path, '.');
     n = (dot != NULL) ? (size_t) (dot - path) : strlen(path);
 
-    if (n >= sizeof(key)) {
-        return 0;
-    }
-
-    memcpy(key, path, n);
-    key[n] = '\0';
-
-    return smart_element_any(json_object_get(v, key),
+    return smart_element_any(smart_tape_getn(v, path, n),
                              (dot != NULL) ? dot + 1 : path + n, pred, data);
 }
 
 
 /* smart_element_any() predicate: v is a Reference to the patient. */
 static int
-smart_compartment_ref_pred(const json_t *v, const void *data)
+smart_compartment_ref_pred(const smart_tape_node_t *v, const void *data)
 {
-    return json_is_object(v)
+    return smart_tape_is(v, SMART_TAPE_OBJECT)
            && smart_compartment_ref_is_patient(data, v);
 }
 
@@ -273,7 +256,7 @@ smart_compartment_path_counts(const smart_fhir_cparam_t *cp,
 
 static smart_compartment_e
 smart_compartment_by_refs(const smart_compartment_t *cx, int t,
-    const json_t *resource)
+    const smart_tape_node_t *resource)
 {
     size_t                      i, k;
     const smart_fhir_type_t    *ty;
@@ -300,10 +283,11 @@ smart_compartment_by_refs(const smart_compartment_t *cx, int t,
 
 smart_compartment_e
 smart_compartment_check(const smart_compartment_t *cx,
-    const json_t *resource)
+    const smart_tape_node_t *resource)
 {
-    int            t;
-    const json_t  *id;
+    int          t;
+    size_t       n;
+    const char  *id;
 
     t = smart_compartment_type(resource);
     if (t < 0) {
@@ -323,11 +307,9 @@ smart_compartment_check(const smart_compartment_t *cx,
     }
 
     if (t == SMART_FHIR_TYPE_PATIENT) {
-        id = json_object_get(resource, "id");
+        id = smart_tape_str(smart_tape_get(resource, "id"), &n);
 
-        return (json_is_string(id)
-                && smart_compartment_is_patient(cx, json_string_value(id),
-                                                json_string_length(id)))
+        return (id != NULL && smart_compartment_is_patient(cx, id, n))
                ? SMART_COMPARTMENT_IN : SMART_COMPARTMENT_OUT;
     }
 

@@ -23,7 +23,7 @@
 
 #include <stddef.h>
 
-#include <jansson.h>
+#include "smart_tape.h"
 
 
 /* A literal reference, as smart_ref_parse() read it. */
@@ -92,7 +92,7 @@ typedef enum {
  * The type index of resource's resourceType, or -1 when resource is not an
  * object or its resourceType is absent, not a string or not an R4 type.
  */
-int smart_compartment_type(const json_t *resource);
+int smart_compartment_type(const smart_tape_node_t *resource);
 
 /*
  * Is resource in the compartment of cx->patient?
@@ -114,7 +114,7 @@ int smart_compartment_type(const json_t *resource);
  * cx->patient that is not a valid FHIR id proves nothing (OUT).
  */
 smart_compartment_e smart_compartment_check(const smart_compartment_t *cx,
-    const json_t *resource);
+    const smart_tape_node_t *resource);
 
 /*
  * Does one element at the dotted member path below v ("agent.who",
@@ -125,8 +125,9 @@ smart_compartment_e smart_compartment_check(const smart_compartment_t *cx,
  * walk along the generated element paths: compartment references here,
  * granular restrictions in smart_restrict.c.
  */
-int smart_element_any(const json_t *v, const char *path,
-    int (*pred)(const json_t *element, const void *data), const void *data);
+int smart_element_any(const smart_tape_node_t *v, const char *path,
+    int (*pred)(const smart_tape_node_t *element, const void *data),
+    const void *data);
 
 /* "in", "out", "not-patient-data", "unprovable", "invalid"; "unknown". */
 const char *smart_compartment_name(smart_compartment_e e);

@@ -27,6 +27,11 @@
 #include "smart_policy_private.h"
 
 
+/* the nesting the response check takes (SMART_RESPONSE_MAX_DEPTH): a
+   deeper body is not proven, so an update-as-create of it is refused */
+#define SMART_PRECHECK_DEPTH    100
+
+
 /*
  * Can a write by id of a compartment type (not Patient) be allowed after a
  * pre-read?  1, or 0 with r set to the refusal, which names needed: under
@@ -63,15 +68,26 @@ smart_precheck_possible(smart_policy_ctx_t *c, const char *needed,
  * proof the pre-read's answer gets (smart_compartment_check(), relative
  * references only: the policy does not know the base URL)?  The write
  * checks already require every compartment reference to be P and one to
- * be; this is the same question asked the way the response check asks it.
+ * be; this is the same question asked the way the response check asks it,
+ * by the same code: the body (jansson's tree here) is written out and
+ * read into the tape that check takes.  0 without memory.
  */
 static int
 smart_precheck_create_ok(smart_policy_ctx_t *c, const smart_fhir_req_t *req,
     const json_t *body)
 {
+    int                  in;
+    char                *text;
+    smart_tape_t         t;
     smart_compartment_t  cx;
 
     if (req->interaction != SMART_FHIR_I_UPDATE || body == NULL) {
+        return 0;
+    }
+
+    text = json_dumps(body, JSON_COMPACT | JSON_PRESERVE_ORDER);
+    if (text == NULL) {
+        c->nomem = 1;
         return 0;
     }
 
@@ -79,7 +95,15 @@ smart_precheck_create_ok(smart_policy_ctx_t *c, const smart_fhir_req_t *req,
     cx.patient = c->patient;
     cx.patient_len = c->patient_len;
 
-    return smart_compartment_check(&cx, body) == SMART_COMPARTMENT_IN;
+    in = smart_tape_parse(&t, text, strlen(text), SMART_PRECHECK_DEPTH)
+         == SMART_TAPE_OK
+         && smart_compartment_check(&cx, smart_tape_root(&t))
+            == SMART_COMPARTMENT_IN;
+
+    smart_tape_free(&t);
+    free(text);
+
+    return in;
 }
 
 

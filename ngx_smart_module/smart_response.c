@@ -8,26 +8,24 @@
  * ngx_smart_module policy core: the response check (smart_response.h,
  * docs/scopes.md "Checked on the response").
  *
- * Shape: the body is bounded (size, then nesting with smart_json_skip()),
- * parsed once with jansson, and walked: one resource, or the entries of a
- * Bundle (and of a searchset or history Bundle inside a batch-response).
- * Every decision is made on the parsed tree.  When include entries are
- * withheld, the new body is cut from the server's own bytes at the
- * positions smart_json.c finds for the same entries (their count must
- * agree with the tree's), so everything released is byte for byte what
- * the server sent.  Plain C99 + jansson: no NGINX headers.
+ * Shape: the body is bounded (size, then nesting), parsed once by
+ * smart_tape_parse() (strict JSON, no repeated member names, no tree: a
+ * flat array of nodes that know where their text is), and walked: one
+ * resource, or the entries of a Bundle (and of a searchset or history
+ * Bundle inside a batch-response).  When include entries are withheld,
+ * the new body is cut from the server's own bytes at the offsets the
+ * parse recorded for those entries, so everything released is byte for
+ * byte what the server sent.  Plain C99: no NGINX headers.
  */
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include <jansson.h>
-
 #include "smart_compartment.h"
-#include "smart_json.h"
 #include "smart_restrict.h"
 #include "smart_response.h"
+#include "smart_tape.h"
 #include "smart_text.h"
 
 
@@ -73,8 +71,7 @@ typedef struct {
                                                type, -1: any */
     const char                  *id;        /* history instance or NULL */
     int                          nested;    /* inside a batch-response */
-    size_t                       off;       /* offset of the Bundle object
-                                               in the body */
+    const smart_tape_node_t     *entries;   /* Bundle.entry, or NULL */
     size_t                       n;         /* entries */
     smart_resp_entries_t        *pos;       /* computed when first needed */
 } smart_resp_bundle_t;
@@ -95,8 +92,8 @@ typedef struct {
 } smart_resp_ctx_t;
 
 
-static int smart_resp_bundle(smart_resp_ctx_t *c, const json_t *bundle,
-    smart_resp_bundle_t *b);
+static int smart_resp_bundle(smart_resp_ctx_t *c,
+    const smart_tape_node_t *bundle, smart_resp_bundle_t *b);
 
 
 /* Records the first refusal; the caller stops at once. */
@@ -116,7 +113,7 @@ smart_resp_refuse(smart_resp_ctx_t *c, smart_response_verdict_e v,
 
 
 static int
-smart_resp_is_type(const json_t *res, const char *name)
+smart_resp_is_type(const smart_tape_node_t *res, const char *name)
 {
     int  t;
 
@@ -132,30 +129,27 @@ smart_resp_is_type(const json_t *res, const char *name)
  * it).
  */
 static int
-smart_resp_outcome_ok(const json_t *res)
+smart_resp_outcome_ok(const smart_tape_node_t *res)
 {
     return smart_resp_is_type(res, "OperationOutcome")
-           && json_object_get(res, "contained") == NULL;
+           && smart_tape_get(res, "contained") == NULL;
 }
 
 
 static int
-smart_resp_bundle_kind(const json_t *bundle)
+smart_resp_bundle_kind(const smart_tape_node_t *bundle)
 {
-    size_t       i;
-    const char  *s;
+    size_t                    i;
+    const smart_tape_node_t  *type;
 
     static const char  *names[] = {
         "searchset", "history", "batch-response", "transaction-response"
     };
 
-    s = json_string_value(json_object_get(bundle, "type"));
-    if (s == NULL) {
-        return SMART_RESP_B_OTHER;
-    }
+    type = smart_tape_get(bundle, "type");
 
     for (i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
-        if (strcmp(s, names[i]) == 0) {
+        if (smart_tape_str_is(type, names[i])) {
             return SMART_RESP_B_SEARCHSET + (int) i;
         }
     }
@@ -176,38 +170,39 @@ smart_resp_entries_free(smart_resp_entries_t *pos)
 }
 
 
-/*
- * Where the n entries of the Bundle at offset off sit in the text.  The
- * tree said n; text that says otherwise is not what jansson parsed.
- */
+/* Where the entries of a Bundle sit in the text, as the parse found. */
 static smart_resp_entries_t *
-smart_resp_entries(smart_resp_ctx_t *c, size_t off, size_t n)
+smart_resp_entries(const smart_tape_node_t *entries)
 {
-    size_t                 aoff;
-    smart_resp_entries_t  *pos;
+    size_t                    k, n;
+    smart_resp_entries_t     *pos;
+    const smart_tape_node_t  *e;
 
     pos = calloc(1, sizeof(smart_resp_entries_t));
     if (pos == NULL) {
         return NULL;
     }
 
+    n = smart_tape_count(entries);
     pos->n = n;
-    pos->starts = malloc(n * sizeof(size_t));
-    pos->ends = malloc(n * sizeof(size_t));
-    pos->drop = calloc(n, 1);
+    pos->starts = malloc((n > 0 ? n : 1) * sizeof(size_t));
+    pos->ends = malloc((n > 0 ? n : 1) * sizeof(size_t));
+    pos->drop = calloc(n > 0 ? n : 1, 1);
 
-    if (pos->starts == NULL || pos->ends == NULL || pos->drop == NULL
-        || smart_json_member(c->body, c->len, off, "entry", &aoff)
-           != SMART_JSON_OK
-        || smart_json_elements(c->body, c->len, &aoff, &pos->end,
-                               pos->starts, pos->ends, n)
-           != SMART_JSON_OK)
-    {
+    if (pos->starts == NULL || pos->ends == NULL || pos->drop == NULL) {
         smart_resp_entries_free(pos);
         return NULL;
     }
 
-    pos->start = aoff;
+    for (e = smart_tape_first(entries), k = 0; e != NULL;
+         e = smart_tape_next(entries, e), k++)
+    {
+        pos->starts[k] = e->start;
+        pos->ends[k] = e->end;
+    }
+
+    pos->start = entries->start;
+    pos->end = entries->end;
 
     return pos;
 }
@@ -218,12 +213,11 @@ static int
 smart_resp_positions(smart_resp_ctx_t *c, smart_resp_bundle_t *b)
 {
     if (b->pos == NULL) {
-        b->pos = smart_resp_entries(c, b->off, b->n);
+        b->pos = smart_resp_entries(b->entries);
 
         if (b->pos == NULL) {
             (void) smart_resp_refuse(c, SMART_RESPONSE_UNVERIFIABLE,
-                                     "no memory, or the Bundle's text does "
-                                     "not match its parse");
+                                     "no memory");
             return -1;
         }
     }
@@ -268,7 +262,8 @@ smart_resp_answer(smart_resp_ctx_t *c, smart_compartment_e e)
  * kept when one restriction holds (smart_response.h).
  */
 static int
-smart_resp_restricted(smart_resp_ctx_t *c, const json_t *res, int type)
+smart_resp_restricted(smart_resp_ctx_t *c, const smart_tape_node_t *res,
+    int type)
 {
     int                         outside, checked;
     size_t                      k;
@@ -317,7 +312,8 @@ smart_resp_restricted(smart_resp_ctx_t *c, const json_t *res, int type)
 
 /* A resource the request asked for, of type (any when -1). */
 static int
-smart_resp_resource(smart_resp_ctx_t *c, const json_t *res, int type)
+smart_resp_resource(smart_resp_ctx_t *c, const smart_tape_node_t *res,
+    int type)
 {
     if (type >= 0 && smart_compartment_type(res) != type) {
         return smart_resp_refuse(c, SMART_RESPONSE_UNVERIFIABLE,
@@ -333,33 +329,32 @@ smart_resp_resource(smart_resp_ctx_t *c, const json_t *res, int type)
 
 
 static int
-smart_resp_search_mode(const json_t *entry)
+smart_resp_search_mode(const smart_tape_node_t *entry)
 {
-    const char    *s;
-    const json_t  *search, *mode;
+    const smart_tape_node_t  *search, *mode;
 
-    search = json_object_get(entry, "search");
+    search = smart_tape_get(entry, "search");
     if (search == NULL) {
         return SMART_RESP_M_MATCH;
     }
 
-    mode = json_object_get(search, "mode");
-    if (!json_is_object(search) || (mode != NULL && !json_is_string(mode))) {
+    mode = smart_tape_get(search, "mode");
+    if (!smart_tape_is(search, SMART_TAPE_OBJECT)
+        || (mode != NULL && !smart_tape_is(mode, SMART_TAPE_STRING)))
+    {
         return SMART_RESP_M_BAD;
     }
 
-    s = (mode != NULL) ? json_string_value(mode) : "match";
-
-    if (strcmp(s, "match") == 0) {
+    if (mode == NULL || smart_tape_str_is(mode, "match")) {
         return SMART_RESP_M_MATCH;
     }
 
-    if (strcmp(s, "include") == 0) {
+    if (smart_tape_str_is(mode, "include")) {
         return SMART_RESP_M_INCLUDE;
     }
 
-    return (strcmp(s, "outcome") == 0) ? SMART_RESP_M_OUTCOME
-                                       : SMART_RESP_M_BAD;
+    return smart_tape_str_is(mode, "outcome") ? SMART_RESP_M_OUTCOME
+                                              : SMART_RESP_M_BAD;
 }
 
 
@@ -370,15 +365,15 @@ smart_resp_search_mode(const json_t *entry)
  * rest is still worth sending.
  */
 static int
-smart_resp_search_entry(smart_resp_ctx_t *c, const json_t *entry,
+smart_resp_search_entry(smart_resp_ctx_t *c, const smart_tape_node_t *entry,
     const smart_resp_bundle_t *b)
 {
-    int                   mode;
-    const json_t         *res;
-    smart_compartment_e   e;
+    int                       mode;
+    smart_compartment_e       e;
+    const smart_tape_node_t  *res;
 
     mode = smart_resp_search_mode(entry);
-    res = json_object_get(entry, "resource");
+    res = smart_tape_get(entry, "resource");
 
     if (mode == SMART_RESP_M_BAD) {
         return smart_resp_refuse(c, SMART_RESPONSE_UNVERIFIABLE,
@@ -414,14 +409,17 @@ smart_resp_search_entry(smart_resp_ctx_t *c, const json_t *entry,
 
 /* Does the string v name Type/id of the history asked for? */
 static int
-smart_resp_names_instance(const smart_resp_ctx_t *c, const json_t *v,
-    const smart_resp_bundle_t *b)
+smart_resp_names_instance(const smart_resp_ctx_t *c,
+    const smart_tape_node_t *v, const smart_resp_bundle_t *b)
 {
-    smart_ref_t  ref;
+    size_t        n;
+    const char   *s;
+    smart_ref_t   ref;
 
-    return json_is_string(v)
-           && smart_ref_parse(json_string_value(v), json_string_length(v),
-                              c->cx.base, c->cx.base_len, &ref) == 0
+    s = smart_tape_str(v, &n);
+
+    return s != NULL
+           && smart_ref_parse(s, n, c->cx.base, c->cx.base_len, &ref) == 0
            && ref.type == b->type && ref.id_len == strlen(b->id)
            && memcmp(ref.id, b->id, ref.id_len) == 0;
 }
@@ -438,13 +436,13 @@ smart_resp_names_instance(const smart_resp_ctx_t *c, const json_t *v,
  * would name a record no one has proven the patient's.
  */
 static int
-smart_resp_deleted(smart_resp_ctx_t *c, const json_t *entry,
+smart_resp_deleted(smart_resp_ctx_t *c, const smart_tape_node_t *entry,
     const smart_resp_bundle_t *b)
 {
-    const json_t  *url, *full;
+    const smart_tape_node_t  *url, *full;
 
-    url = json_object_get(json_object_get(entry, "request"), "url");
-    full = json_object_get(entry, "fullUrl");
+    url = smart_tape_get(smart_tape_get(entry, "request"), "url");
+    full = smart_tape_get(entry, "fullUrl");
 
     if (b->id == NULL || b->type < 0
         || !smart_resp_names_instance(c, url, b)
@@ -460,12 +458,12 @@ smart_resp_deleted(smart_resp_ctx_t *c, const json_t *entry,
 
 
 static int
-smart_resp_history_entry(smart_resp_ctx_t *c, const json_t *entry,
-    const smart_resp_bundle_t *b)
+smart_resp_history_entry(smart_resp_ctx_t *c,
+    const smart_tape_node_t *entry, const smart_resp_bundle_t *b)
 {
-    const json_t  *res;
+    const smart_tape_node_t  *res;
 
-    res = json_object_get(entry, "resource");
+    res = smart_tape_get(entry, "resource");
 
     return (res != NULL) ? smart_resp_resource(c, res, b->type)
                          : smart_resp_deleted(c, entry, b);
@@ -477,8 +475,7 @@ smart_resp_history_entry(smart_resp_ctx_t *c, const json_t *entry,
  * as a Bundle of its own, entries of any type, no instance to name.
  */
 static int
-smart_resp_nested(smart_resp_ctx_t *c, const json_t *res,
-    smart_resp_bundle_t *outer, size_t i)
+smart_resp_nested(smart_resp_ctx_t *c, const smart_tape_node_t *res)
 {
     smart_resp_bundle_t  nb;
 
@@ -494,31 +491,18 @@ smart_resp_nested(smart_resp_ctx_t *c, const json_t *res,
                                  "searchset or a history");
     }
 
-    if (smart_resp_positions(c, outer) != 0) {
-        return SMART_RESP_REFUSED;
-    }
-
-    if (smart_json_member(c->body, c->len, outer->pos->starts[i], "resource",
-                          &nb.off)
-        != SMART_JSON_OK)
-    {
-        return smart_resp_refuse(c, SMART_RESPONSE_UNVERIFIABLE,
-                                 "the Bundle's text does not match its "
-                                 "parse");
-    }
-
     return smart_resp_bundle(c, res, &nb);
 }
 
 
 static int
-smart_resp_batch_entry(smart_resp_ctx_t *c, const json_t *entry,
-    smart_resp_bundle_t *b, size_t i)
+smart_resp_batch_entry(smart_resp_ctx_t *c, const smart_tape_node_t *entry,
+    smart_resp_bundle_t *b)
 {
-    const json_t  *res, *outcome;
+    const smart_tape_node_t  *res, *outcome;
 
-    res = json_object_get(entry, "resource");
-    outcome = json_object_get(json_object_get(entry, "response"), "outcome");
+    res = smart_tape_get(entry, "resource");
+    outcome = smart_tape_get(smart_tape_get(entry, "response"), "outcome");
 
     if (outcome != NULL && !smart_resp_outcome_ok(outcome)) {
         return smart_resp_refuse(c, SMART_RESPONSE_UNVERIFIABLE,
@@ -532,7 +516,7 @@ smart_resp_batch_entry(smart_resp_ctx_t *c, const json_t *entry,
     }
 
     if (!b->nested && smart_resp_is_type(res, "Bundle")) {
-        return smart_resp_nested(c, res, b, i);
+        return smart_resp_nested(c, res);
     }
 
     return smart_resp_resource(c, res, -1);
@@ -540,10 +524,10 @@ smart_resp_batch_entry(smart_resp_ctx_t *c, const json_t *entry,
 
 
 static int
-smart_resp_entry(smart_resp_ctx_t *c, const json_t *entry,
-    smart_resp_bundle_t *b, size_t i)
+smart_resp_entry(smart_resp_ctx_t *c, const smart_tape_node_t *entry,
+    smart_resp_bundle_t *b)
 {
-    if (!json_is_object(entry)) {
+    if (!smart_tape_is(entry, SMART_TAPE_OBJECT)) {
         return smart_resp_refuse(c, SMART_RESPONSE_UNVERIFIABLE,
                                  "a Bundle entry is not an object");
     }
@@ -557,7 +541,7 @@ smart_resp_entry(smart_resp_ctx_t *c, const json_t *entry,
         return smart_resp_history_entry(c, entry, b);
 
     default:
-        return smart_resp_batch_entry(c, entry, b, i);
+        return smart_resp_batch_entry(c, entry, b);
     }
 }
 
@@ -590,8 +574,8 @@ smart_resp_edit(smart_resp_ctx_t *c, smart_resp_bundle_t *b)
 
 
 static int
-smart_resp_bundle_ok(smart_resp_ctx_t *c, const json_t *bundle,
-    const smart_resp_bundle_t *b, const json_t *entries)
+smart_resp_bundle_ok(smart_resp_ctx_t *c, const smart_tape_node_t *bundle,
+    const smart_resp_bundle_t *b, const smart_tape_node_t *entries)
 {
     int  kind;
 
@@ -606,19 +590,18 @@ smart_resp_bundle_ok(smart_resp_ctx_t *c, const json_t *bundle,
                                  "returns");
     }
 
-    if (entries != NULL && !json_is_array(entries)) {
+    if (entries != NULL && !smart_tape_is(entries, SMART_TAPE_ARRAY)) {
         return smart_resp_refuse(c, SMART_RESPONSE_UNVERIFIABLE,
                                  "Bundle.entry is not an array");
     }
 
-    if (json_array_size(entries)
-        > SMART_RESPONSE_MAX_ENTRIES - c->entries)
+    if (smart_tape_count(entries) > SMART_RESPONSE_MAX_ENTRIES - c->entries)
     {
         return smart_resp_refuse(c, SMART_RESPONSE_UNVERIFIABLE,
                                  "too many Bundle entries");
     }
 
-    c->entries += json_array_size(entries);
+    c->entries += smart_tape_count(entries);
 
     return SMART_RESP_KEEP;
 }
@@ -626,24 +609,28 @@ smart_resp_bundle_ok(smart_resp_ctx_t *c, const json_t *bundle,
 
 /* Every entry of one Bundle; KEEP or REFUSED. */
 static int
-smart_resp_bundle(smart_resp_ctx_t *c, const json_t *bundle,
+smart_resp_bundle(smart_resp_ctx_t *c, const smart_tape_node_t *bundle,
     smart_resp_bundle_t *b)
 {
-    int            rc;
-    size_t         i;
-    const json_t  *entries;
+    int                       rc;
+    size_t                    i;
+    const smart_tape_node_t  *entries, *e;
 
-    entries = json_object_get(bundle, "entry");
+    entries = smart_tape_get(bundle, "entry");
 
     rc = smart_resp_bundle_ok(c, bundle, b, entries);
-    b->n = json_array_size(entries);
+    b->entries = entries;
+    b->n = smart_tape_count(entries);
 
-    for (i = 0; rc == SMART_RESP_KEEP && i < b->n; i++) {
+    for (e = smart_tape_first(entries), i = 0;
+         rc == SMART_RESP_KEEP && e != NULL;
+         e = smart_tape_next(entries, e), i++)
+    {
         if (!b->nested) {
             c->outer = (long) i;
         }
 
-        rc = smart_resp_entry(c, json_array_get(entries, i), b, i);
+        rc = smart_resp_entry(c, e, b);
 
         if (rc == SMART_RESP_WITHHOLD) {
             rc = (smart_resp_positions(c, b) == 0) ? SMART_RESP_KEEP
@@ -825,7 +812,7 @@ smart_resp_expected(smart_fhir_interaction_e i)
 
 /* The parsed body: one resource or one Bundle; KEEP or REFUSED. */
 static int
-smart_resp_document(smart_resp_ctx_t *c, const json_t *doc)
+smart_resp_document(smart_resp_ctx_t *c, const smart_tape_node_t *doc)
 {
     smart_fhir_interaction_e  i;
     smart_resp_bundle_t       b;
@@ -912,8 +899,7 @@ static int
 smart_resp_prepare(smart_resp_ctx_t *c, const smart_response_req_t *rq,
     const char *body, size_t len)
 {
-    int     rc;
-    size_t  off, max;
+    size_t  max;
 
     if (rq == NULL
         || (smart_resp_needs_patient(rq)
@@ -956,18 +942,35 @@ smart_resp_prepare(smart_resp_ctx_t *c, const smart_response_req_t *rq,
                                  "the body is larger than the check takes");
     }
 
-    off = 0;
-    rc = smart_json_skip(body, len, &off, SMART_RESPONSE_MAX_DEPTH);
+    return SMART_RESP_KEEP;
+}
 
-    if (rc == SMART_JSON_DEEP) {
+
+/* The body parsed (its nesting bounded); KEEP or REFUSED. */
+static int
+smart_resp_parse(smart_resp_ctx_t *c, smart_tape_t *t)
+{
+    switch (smart_tape_parse(t, c->body, c->len, SMART_RESPONSE_MAX_DEPTH)) {
+
+    case SMART_TAPE_OK:
+        return smart_tape_is(smart_tape_root(t), SMART_TAPE_OBJECT)
+               ? SMART_RESP_KEEP
+               : smart_resp_refuse(c, SMART_RESPONSE_UNVERIFIABLE,
+                                   "the body is not a JSON object");
+
+    case SMART_TAPE_DEEP:
         return smart_resp_refuse(c, SMART_RESPONSE_UNVERIFIABLE,
                                  "the body is nested too deep");
-    }
 
-    return (rc == SMART_JSON_OK)
-           ? SMART_RESP_KEEP
-           : smart_resp_refuse(c, SMART_RESPONSE_UNVERIFIABLE,
-                               "the body is not JSON");
+    case SMART_TAPE_NOMEM:
+        return smart_resp_refuse(c, SMART_RESPONSE_UNVERIFIABLE,
+                                 "no memory");
+
+    default:
+        return smart_resp_refuse(c, SMART_RESPONSE_UNVERIFIABLE,
+                                 "the body is not JSON (or a member is "
+                                 "repeated)");
+    }
 }
 
 
@@ -977,7 +980,7 @@ smart_response_check(const smart_response_req_t *rq, const char *body,
 {
     int                rc;
     size_t             i;
-    json_t            *doc;
+    smart_tape_t       t;
     smart_resp_ctx_t   c;
 
     memset(out, 0, sizeof(smart_response_t));
@@ -993,20 +996,16 @@ smart_response_check(const smart_response_req_t *rq, const char *body,
     c.outer = -1;
     c.out = out;
 
+    memset(&t, 0, sizeof(smart_tape_t));
+
     rc = smart_resp_prepare(&c, rq, body, len);
 
     if (rc == SMART_RESP_KEEP) {
-        doc = json_loadb(body, len, JSON_REJECT_DUPLICATES, NULL);
+        rc = smart_resp_parse(&c, &t);
+    }
 
-        if (doc == NULL || !json_is_object(doc)) {
-            rc = smart_resp_refuse(&c, SMART_RESPONSE_UNVERIFIABLE,
-                                   "the body is not a JSON object (or a "
-                                   "member is repeated, or no memory)");
-        } else {
-            rc = smart_resp_document(&c, doc);
-        }
-
-        json_decref(doc);
+    if (rc == SMART_RESP_KEEP) {
+        rc = smart_resp_document(&c, smart_tape_root(&t));
     }
 
     if (rc == SMART_RESP_KEEP && c.nedits > 0) {
@@ -1018,6 +1017,7 @@ smart_response_check(const smart_response_req_t *rq, const char *body,
     }
 
     free(c.edits);
+    smart_tape_free(&t);
 
     return out->verdict;
 }
@@ -1052,44 +1052,57 @@ smart_response_verdict_name(smart_response_verdict_e v)
 }
 
 
-int
-smart_response_version(const char *body, size_t len, char *out, size_t size,
-    size_t *n)
+/* The body parsed as a JSON object, 0 when it is one. */
+static int
+smart_resp_load(smart_tape_t *t, const char *body, size_t len)
 {
-    size_t         vlen, off;
-    json_t        *root;
-    const char    *v;
-
-    *n = 0;
-    off = 0;
-
-    /* the nesting bounded before jansson recurses into it */
-
-    if (body == NULL || len == 0
-        || smart_json_skip(body, len, &off, SMART_RESPONSE_MAX_DEPTH) != 0)
+    if (smart_tape_parse(t, body, len, SMART_RESPONSE_MAX_DEPTH)
+        != SMART_TAPE_OK)
     {
         return -1;
     }
 
-    root = json_loadb(body, len, JSON_REJECT_DUPLICATES, NULL);
-    if (root == NULL) {
+    if (!smart_tape_is(smart_tape_root(t), SMART_TAPE_OBJECT)) {
+        smart_tape_free(t);
         return -1;
     }
-
-    v = json_string_value(json_object_get(json_object_get(root, "meta"),
-                                          "versionId"));
-    vlen = (v != NULL) ? strlen(v) : 0;
-
-    if (v == NULL || vlen + 1 > size || !smart_fhir_valid_id(v, vlen)) {
-        json_decref(root);
-        return -1;
-    }
-
-    memcpy(out, v, vlen + 1);
-    *n = vlen;
-    json_decref(root);
 
     return 0;
+}
+
+
+int
+smart_response_version(const char *body, size_t len, char *out, size_t size,
+    size_t *n)
+{
+    int           rc;
+    size_t        vlen;
+    const char   *v;
+    smart_tape_t  t;
+
+    *n = 0;
+
+    if (body == NULL || len == 0 || smart_resp_load(&t, body, len) != 0) {
+        return -1;
+    }
+
+    v = smart_tape_str(smart_tape_get(smart_tape_get(smart_tape_root(&t),
+                                                     "meta"),
+                                      "versionId"),
+                       &vlen);
+
+    rc = -1;
+
+    if (v != NULL && vlen + 1 <= size && smart_fhir_valid_id(v, vlen)) {
+        memcpy(out, v, vlen);
+        out[vlen] = '\0';
+        *n = vlen;
+        rc = 0;
+    }
+
+    smart_tape_free(&t);
+
+    return rc;
 }
 
 
@@ -1097,43 +1110,39 @@ int
 smart_response_binary_context(const char *body, size_t len, const char *base,
     size_t base_len, int *type, char *id, size_t size)
 {
-    size_t         off;
-    json_t        *root;
-    const char    *ref;
-    smart_ref_t    r;
+    int                       rc;
+    size_t                    n;
+    const char               *ref;
+    smart_ref_t               r;
+    smart_tape_t              t;
+    const smart_tape_node_t  *root;
 
     *type = -1;
-    off = 0;
 
     if (body == NULL || len == 0 || size == 0
-        || smart_json_skip(body, len, &off, SMART_RESPONSE_MAX_DEPTH) != 0)
+        || smart_resp_load(&t, body, len) != 0)
     {
         return -1;
     }
 
-    root = json_loadb(body, len, JSON_REJECT_DUPLICATES, NULL);
-    if (root == NULL) {
-        return -1;
-    }
+    root = smart_tape_root(&t);
+    ref = smart_tape_str(smart_tape_get(smart_tape_get(root,
+                                                       "securityContext"),
+                                        "reference"),
+                         &n);
+    rc = -1;
 
-    ref = json_string_value(json_object_get(
-                                json_object_get(root, "securityContext"),
-                                "reference"));
-
-    if (!smart_resp_is_type(root, "Binary") || ref == NULL
-        || smart_ref_parse(ref, strlen(ref), base, base_len, &r) != 0
-        || r.id_len + 1 > size)
+    if (smart_resp_is_type(root, "Binary") && ref != NULL
+        && smart_ref_parse(ref, n, base, base_len, &r) == 0
+        && r.id_len + 1 <= size)
     {
-        json_decref(root);
-        return -1;
+        memcpy(id, r.id, r.id_len);
+        id[r.id_len] = '\0';
+        *type = r.type;
+        rc = 0;
     }
 
-    memcpy(id, r.id, r.id_len);
-    id[r.id_len] = '\0';
-    *type = r.type;
+    smart_tape_free(&t);
 
-    json_decref(root);
-
-    return 0;
+    return rc;
 }
-

@@ -17,12 +17,12 @@
  * patient-mismatch, or response-unverifiable when it cannot be checked.
  * A response is never released unchecked.
  *
- * The body is untrusted: bounded in size and nesting before jansson parses
- * it (JSON_REJECT_DUPLICATES), every allocation checked, nothing kept
- * after the call but the filtered body the caller frees.  The same code
- * serves the module, the tools, the unit tests (tests/test_response.c) and
- * the fuzzer (tests/fuzz/fuzz_response.c).  Plain C99 + jansson: no NGINX
- * headers.
+ * The body is untrusted: bounded in size, then parsed strictly by
+ * smart_tape_parse() (nesting bounded, no repeated member names, no
+ * tree), every allocation checked, nothing kept after the call but the
+ * filtered body the caller frees.  The same code serves the module, the
+ * tools, the unit tests (tests/test_response.c) and the fuzzer
+ * (tests/fuzz/fuzz_response.c).  Plain C99: no NGINX headers.
  */
 
 #ifndef SMART_RESPONSE_H

@@ -16,13 +16,12 @@
  * parameter, arrays by any element (smart_element_any(), the walk the
  * compartment check takes), and the element found at the end is compared
  * as its data type says.  Nothing is allocated but smart_restrict_copy()'s
- * block.  Plain C99 + jansson: no NGINX headers.
+ * block.  It reads a document smart_tape_parse() has parsed.  Plain C99:
+ * no NGINX headers.
  */
 
 #include <stdlib.h>
 #include <string.h>
-
-#include <jansson.h>
 
 #include "smart_compartment.h"
 #include "smart_fhir.h"
@@ -200,10 +199,10 @@ smart_restrict_supported(int t, const smart_scope_param_t *params, size_t n)
 
 /* 1 when v is the JSON string s[0..n). */
 static int
-smart_restrict_str_is(const json_t *v, const char *s, size_t n)
+smart_restrict_str_is(const smart_tape_node_t *v, const char *s, size_t n)
 {
-    return json_is_string(v) && json_string_length(v) == n
-           && memcmp(json_string_value(v), s, n) == 0;
+    return smart_tape_is(v, SMART_TAPE_STRING) && v->len == n
+           && memcmp(v->str, s, n) == 0;
 }
 
 
@@ -212,13 +211,13 @@ smart_restrict_str_is(const json_t *v, const char *s, size_t n)
  * members sname and cname read as the token's system and code.
  */
 static int
-smart_restrict_pair(const json_t *v, const char *sname, const char *cname,
-    const smart_restrict_token_t *tok)
+smart_restrict_pair(const smart_tape_node_t *v, const char *sname,
+    const char *cname, const smart_restrict_token_t *tok)
 {
-    const json_t  *sys, *code;
+    const smart_tape_node_t  *sys, *code;
 
-    sys = json_object_get(v, sname);
-    code = json_object_get(v, cname);
+    sys = smart_tape_get(v, sname);
+    code = smart_tape_get(v, cname);
 
     if (!tok->bar) {
         return smart_restrict_str_is(code, tok->code, tok->code_len);
@@ -242,26 +241,26 @@ smart_restrict_pair(const json_t *v, const char *sname, const char *cname,
 
 /* The element v at the end of a path, of the given data type. */
 static int
-smart_restrict_leaf(const json_t *v, int datatype,
+smart_restrict_leaf(const smart_tape_node_t *v, int datatype,
     const smart_restrict_token_t *tok)
 {
-    size_t         i;
-    const char    *b;
-    const json_t  *coding;
+    const char               *b;
+    const smart_tape_node_t  *coding, *c;
 
     switch (datatype) {
 
     case SMART_FHIR_TOKEN_CODING:
-        return json_is_object(v)
+        return smart_tape_is(v, SMART_TAPE_OBJECT)
                && smart_restrict_pair(v, "system", "code", tok);
 
     case SMART_FHIR_TOKEN_CODEABLECONCEPT:
-        coding = json_object_get(v, "coding");
+        coding = smart_tape_get(v, "coding");
 
-        for (i = 0; i < json_array_size(coding); i++) {
-            if (json_is_object(json_array_get(coding, i))
-                && smart_restrict_pair(json_array_get(coding, i), "system",
-                                       "code", tok))
+        for (c = smart_tape_first(coding); c != NULL;
+             c = smart_tape_next(coding, c))
+        {
+            if (smart_tape_is(c, SMART_TAPE_OBJECT)
+                && smart_restrict_pair(c, "system", "code", tok))
             {
                 return 1;
             }
@@ -270,19 +269,20 @@ smart_restrict_leaf(const json_t *v, int datatype,
         return 0;
 
     case SMART_FHIR_TOKEN_IDENTIFIER:
-        return json_is_object(v)
+        return smart_tape_is(v, SMART_TAPE_OBJECT)
                && smart_restrict_pair(v, "system", "value", tok);
 
     case SMART_FHIR_TOKEN_CONTACTPOINT:
         return !tok->bar
-               && smart_restrict_str_is(json_object_get(v, "value"),
+               && smart_restrict_str_is(smart_tape_get(v, "value"),
                                         tok->code, tok->code_len);
 
     case SMART_FHIR_TOKEN_STRING:
         return !tok->bar && smart_restrict_str_is(v, tok->code, tok->code_len);
 
     case SMART_FHIR_TOKEN_BOOLEAN:
-        b = json_is_true(v) ? "true" : json_is_false(v) ? "false" : NULL;
+        b = smart_tape_is(v, SMART_TAPE_TRUE) ? "true"
+            : smart_tape_is(v, SMART_TAPE_FALSE) ? "false" : NULL;
 
         return !tok->bar && b != NULL && tok->code_len == strlen(b)
                && memcmp(tok->code, b, tok->code_len) == 0;
@@ -301,7 +301,7 @@ typedef struct {
 
 
 static int
-smart_restrict_pred(const json_t *v, const void *data)
+smart_restrict_pred(const smart_tape_node_t *v, const void *data)
 {
     const smart_restrict_want_t  *w;
 
@@ -313,7 +313,7 @@ smart_restrict_pred(const json_t *v, const void *data)
 
 /* One parameter: one comma piece matches along one path (OR, OR). */
 static int
-smart_restrict_param_holds(int t, const json_t *resource,
+smart_restrict_param_holds(int t, const smart_tape_node_t *resource,
     const smart_scope_param_t *sp)
 {
     size_t                        k, next, start, end;
@@ -353,12 +353,14 @@ smart_restrict_param_holds(int t, const json_t *resource,
 
 
 int
-smart_restrict_match(int t, const json_t *resource,
+smart_restrict_match(int t, const smart_tape_node_t *resource,
     const smart_scope_param_t *params, size_t n)
 {
     size_t  i;
 
-    if (!json_is_object(resource) || (n > 0 && params == NULL)) {
+    if (!smart_tape_is(resource, SMART_TAPE_OBJECT)
+        || (n > 0 && params == NULL))
+    {
         return 0;
     }
 

@@ -27,9 +27,8 @@
 
 #include <stddef.h>
 
-#include <jansson.h>
-
 #include "smart_scope.h"
+#include "smart_tape.h"
 
 
 /*
@@ -91,7 +90,7 @@ int smart_restrict_supported(int t, const smart_scope_param_t *params,
  * never satisfied; n 0 is (nothing restricts).  resource is not checked
  * against t: the caller has.
  */
-int smart_restrict_match(int t, const json_t *resource,
+int smart_restrict_match(int t, const smart_tape_node_t *resource,
     const smart_scope_param_t *params, size_t n);
 
 /*

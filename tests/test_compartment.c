@@ -23,6 +23,8 @@
 #include "smart_compartment.h"
 #include "smart_fhir.h"
 
+#include "tape_json.h"
+
 
 #define P       "pat-1"
 #define Q       "pat-2"
@@ -62,10 +64,15 @@ static const smart_compartment_t  cx_abs = {
 static smart_compartment_e
 check_json(const smart_compartment_t *cx, json_t *j)
 {
-    smart_compartment_e  e;
+    tape_json_t               d;
+    smart_compartment_e       e;
+    const smart_tape_node_t  *root;
 
     assert_non_null(j);
-    e = smart_compartment_check(cx, j);
+    root = tape_json(&d, j);
+    assert_non_null(root);
+    e = smart_compartment_check(cx, root);
+    tape_json_free(&d);
     json_decref(j);
 
     return e;
@@ -161,7 +168,7 @@ check_path(const smart_fhir_type_t *ty, const smart_fhir_cparam_t *cp,
 
     for (arrays = 0; arrays < 2; arrays++) {
         j = build_at_path(ty->name, path->element, ref, arrays);
-        e = smart_compartment_check(cx, j);
+        e = check_json(cx, json_incref(j));
 
         if (e != expect) {
             fail_msg("%s.%s (parameter %s, arrays %d) with %s: %s, "
@@ -421,13 +428,19 @@ test_reference_objects(void **state)
 
     run_cases(&cx_rel, cases, sizeof(cases) / sizeof(cases[0]));
 
-    /* a NUL inside the string is part of it */
-    assert_int_equal(check_json(&cx_rel,
-                                json_pack("{s:s, s:{s:s%}}", "resourceType",
-                                          "Observation", "subject",
-                                          "reference", "Patient/" P "\0x",
-                                          sizeof("Patient/" P) + 1)),
-                     OUT);
+    /* a NUL inside the string: no such document reaches the check (the
+       parser refuses \u0000, as jansson does) */
+    {
+        tape_json_t  d;
+        json_t      *j;
+
+        j = json_pack("{s:s, s:{s:s%}}", "resourceType", "Observation",
+                      "subject", "reference", "Patient/" P "\0x",
+                      sizeof("Patient/" P) + 1);
+        assert_non_null(j);
+        assert_null(tape_json(&d, j));
+        json_decref(j);
+    }
 }
 
 

@@ -25,6 +25,8 @@
 #include "smart_fhir.h"
 #include "smart_restrict.h"
 
+#include "tape_json.h"
+
 
 #define CAT_SYS  "http://terminology.hl7.org/CodeSystem/observation-category"
 
@@ -76,6 +78,23 @@ type_of(const char *name)
 }
 
 
+/* smart_restrict_match() on j, read as the response check reads a body. */
+static int
+match_json(int t, const json_t *j, const smart_scope_param_t *p, size_t n)
+{
+    int                       ok;
+    tape_json_t               d;
+    const smart_tape_node_t  *root;
+
+    root = tape_json(&d, j);
+    assert_non_null(root);
+    ok = smart_restrict_match(t, root, p, n);
+    tape_json_free(&d);
+
+    return ok;
+}
+
+
 /* Does the resource text satisfy name=value (one parameter)? */
 static int
 holds(const char *type, const char *json, const char *name,
@@ -90,7 +109,7 @@ holds(const char *type, const char *json, const char *name,
 
     res = json_loads(json, JSON_REJECT_DUPLICATES, NULL);
     assert_non_null(res);
-    ok = smart_restrict_match(type_of(type), res, ps.p, ps.n);
+    ok = match_json(type_of(type), res, ps.p, ps.n);
     json_decref(res);
 
     return ok;
@@ -305,7 +324,7 @@ match_one(int t, const json_t *res, const char *name, const char *value)
     memset(&ps, 0, sizeof(params_t));
     param(&ps, name, value);
 
-    return smart_restrict_match(t, res, ps.p, ps.n);
+    return match_json(t, res, ps.p, ps.n);
 }
 
 
@@ -546,35 +565,46 @@ test_or_and(void **state)
     memset(&ps, 0, sizeof(params_t));
     param(&ps, "category", CAT_SYS "|laboratory");
     param(&ps, "status", "final");
-    assert_true(smart_restrict_match(t, res, ps.p, ps.n));
+    assert_true(match_json(t, res, ps.p, ps.n));
 
     memset(&ps, 0, sizeof(params_t));
     param(&ps, "category", CAT_SYS "|laboratory");
     param(&ps, "status", "amended");
-    assert_false(smart_restrict_match(t, res, ps.p, ps.n));
+    assert_false(match_json(t, res, ps.p, ps.n));
 
     /* a repeated parameter: AND as well */
     memset(&ps, 0, sizeof(params_t));
     param(&ps, "category", "laboratory");
     param(&ps, "category", "chem");
-    assert_true(smart_restrict_match(t, res, ps.p, ps.n));
+    assert_true(match_json(t, res, ps.p, ps.n));
 
     memset(&ps, 0, sizeof(params_t));
     param(&ps, "category", "laboratory");
     param(&ps, "category", "imaging");
-    assert_false(smart_restrict_match(t, res, ps.p, ps.n));
+    assert_false(match_json(t, res, ps.p, ps.n));
 
     /* one unsupported parameter fails the whole restriction */
     memset(&ps, 0, sizeof(params_t));
     param(&ps, "category", "laboratory");
     param(&ps, "date", "2020");
-    assert_false(smart_restrict_match(t, res, ps.p, ps.n));
+    assert_false(match_json(t, res, ps.p, ps.n));
     assert_false(smart_restrict_supported(t, ps.p, ps.n));
 
     /* nothing restricts; not a resource */
-    assert_true(smart_restrict_match(t, res, NULL, 0));
+    assert_true(match_json(t, res, NULL, 0));
     assert_false(smart_restrict_supported(t, NULL, 0));
-    assert_false(smart_restrict_match(t, json_array_get(res, 0), NULL, 0));
+    assert_false(smart_restrict_match(t, NULL, NULL, 0));
+    {
+        tape_json_t  d;
+        json_t      *arr;
+
+        /* an array is not a resource */
+        arr = json_pack("[O]", res);
+        assert_non_null(arr);
+        assert_false(smart_restrict_match(t, tape_json(&d, arr), NULL, 0));
+        tape_json_free(&d);
+        json_decref(arr);
+    }
 
     json_decref(res);
 }
