@@ -82,6 +82,35 @@ our $Upstream = <<"_EOC_";
         }
 _EOC_
 
+# Bodies written to files: a NUL byte cannot be written in nginx.conf.
+use File::Temp ();
+our $Files = File::Temp::tempdir(CLEANUP => 1);
+sub ::put_file {
+    my ($name, $text) = @_;
+    open my $fh, '>', "$Files/$name" or die "$Files/$name: $!";
+    binmode $fh;
+    print $fh $text;
+    close $fh;
+}
+::put_file('nul.json', '{"resourceType":"Observation","id":"nul",'
+                       . '"valueInteger":1' . "\0" . ','
+                       . '"code":{"text":"SECRET-P2"},'
+                       . '"subject":{"reference":"Patient/p1"}}');
+::put_file('big.json', '{"resourceType":"Observation","id":"big",'
+                       . '"valueQuantity":{"value":'
+                       . '123456789012345678901234567890.5e400},'
+                       . '"component":[{"valueInteger":'
+                       . '98765432109876543210987654321}],'
+                       . '"subject":{"reference":"Patient/p1"}}');
+
+our $FileUpstream = <<"_EOC_";
+        location /fhir/Observation/ {
+            default_type application/fhir+json;
+            alias $Files/;
+            try_files \$uri.json =404;
+        }
+_EOC_
+
 run_tests();
 
 __DATA__
@@ -236,3 +265,23 @@ X-Reason: ok
 X-Reason: response-unverifiable
 --- response_body_unlike: SECRET-P2
 --- timeout: 10
+
+=== TEST 15: a NUL byte between tokens: refused (jansson skipped it; no client parser does)
+--- config eval: $::Loc
+--- upstream_config eval: $::FileUpstream
+--- raw_request eval
+::get('/fhir/Observation/nul', $::P)
+--- error_code: 502
+--- response_headers
+X-Reason: response-unverifiable
+--- response_body_unlike: SECRET-P2
+
+=== TEST 16: numbers beyond 64 bits or a double (a FHIR decimal may be longer): released as sent
+--- config eval: $::Loc
+--- upstream_config eval: $::FileUpstream
+--- raw_request eval
+::get('/fhir/Observation/big', $::P)
+--- error_code: 200
+--- response_headers
+X-Reason: ok
+--- response_body_like: "value":123456789012345678901234567890\.5e400\},"component":\[\{"valueInteger":98765432109876543210987654321\}\]
