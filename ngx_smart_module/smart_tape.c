@@ -70,12 +70,48 @@ static const unsigned char  smart_tape_class[256] = {
 static void
 smart_tape_ws(smart_tape_parser_t *ps)
 {
-    while (ps->i < ps->len
-           && (ps->p[ps->i] == ' ' || ps->p[ps->i] == '\n'
-               || ps->p[ps->i] == '\r' || ps->p[ps->i] == '\t'))
+    size_t               i;
+    const unsigned char *p;
+
+    p = ps->p;
+
+    for (i = ps->i;
+         i < ps->len && p[i] <= ' '
+         && (p[i] == ' ' || p[i] == '\n' || p[i] == '\r' || p[i] == '\t');
+         i++)
     {
-        ps->i++;
+        /* void */
     }
+
+    ps->i = i;
+}
+
+
+#define SMART_TAPE_ONES         0x0101010101010101ULL
+#define SMART_TAPE_HIGHS        0x8080808080808080ULL
+
+/*
+ * Are the 8 bytes at p all plain string bytes (no '"', '\\', control
+ * character or byte above 0x7f)?  Bit tricks on one word: each test may
+ * flag a plain byte next to a special one, never miss a special one; a
+ * flagged word is read byte by byte.
+ */
+static int
+smart_tape_plain8(const unsigned char *p)
+{
+    uint64_t  w, q, b;
+
+    memcpy(&w, p, sizeof(uint64_t));
+
+    q = w ^ (SMART_TAPE_ONES * '"');
+    b = w ^ (SMART_TAPE_ONES * '\\');
+
+    return (((q - SMART_TAPE_ONES) & ~q)
+            | ((b - SMART_TAPE_ONES) & ~b)
+            | ((w - SMART_TAPE_ONES * 0x20) & ~w)
+            | w)
+           & SMART_TAPE_HIGHS
+           ? 0 : 1;
 }
 
 
@@ -354,6 +390,11 @@ smart_tape_string(smart_tape_parser_t *ps, uint8_t type)
     escaped = 0;
 
     for (i = start; i < ps->len; /* void */) {
+        if (ps->len - i >= 8 && smart_tape_plain8(p + i)) {
+            i += 8;
+            continue;
+        }
+
         switch (smart_tape_class[p[i]]) {
 
         case SMART_TAPE_C_PLAIN:
@@ -532,26 +573,45 @@ smart_tape_same_key(const smart_tape_node_t *x, const smart_tape_node_t *y)
 }
 
 
+/* A key's length and three of its bytes: equal for equal keys. */
+static uint64_t
+smart_tape_key_tag(const smart_tape_node_t *k)
+{
+    const unsigned char  *s;
+
+    if (k->len == 0) {
+        return 0;
+    }
+
+    s = (const unsigned char *) k->str;
+
+    return ((uint64_t) k->len << 32) | ((uint64_t) s[0] << 16)
+           | ((uint64_t) s[k->len / 2] << 8) | s[k->len - 1];
+}
+
+
 /*
- * Repeated member names of the object just closed: pairwise for small
- * objects, by sorting their keys for large ones (no quadratic time for a
- * hostile object with many members).
+ * Repeated member names of the object just closed: pairwise on tags for
+ * small objects, by sorting their keys for large ones (no quadratic time
+ * for a hostile object with many members).
  */
 static int
 smart_tape_repeats(const smart_tape_node_t *obj)
 {
     int                        rc;
     size_t                     i, j, n;
-    const smart_tape_node_t   *k, *m, **keys;
+    uint64_t                   tag[SMART_TAPE_PAIRWISE_MAX];
+    const smart_tape_node_t   *k, **keys, *small[SMART_TAPE_PAIRWISE_MAX];
 
     n = obj->count;
 
     if (n <= SMART_TAPE_PAIRWISE_MAX) {
         for (k = obj + 1, i = 0; i < n; i++, k += 1 + k[1].skip) {
-            for (m = k + 1 + k[1].skip, j = i + 1; j < n;
-                 j++, m += 1 + m[1].skip)
-            {
-                if (smart_tape_same_key(k, m)) {
+            small[i] = k;
+            tag[i] = smart_tape_key_tag(k);
+
+            for (j = 0; j < i; j++) {
+                if (tag[j] == tag[i] && smart_tape_same_key(small[j], k)) {
                     return SMART_TAPE_BAD;
                 }
             }

@@ -354,6 +354,62 @@ test_prefixes(void **state)
 }
 
 
+/* Long strings, read 8 bytes at a time: a special byte at any offset of a
+   word is found. */
+static void
+test_long_strings(void **state)
+{
+    char          doc[64], *copy;
+    size_t        k, n;
+    const char   *str;
+    smart_tape_t  t;
+
+    (void) state;
+
+    for (k = 0; k < 24; k++) {
+        /* ["aaaa...<special>...aaaa"], 24 bytes of string */
+        memset(doc, 'a', sizeof(doc));
+        doc[0] = '[';
+        doc[1] = '"';
+        doc[26] = '"';
+        doc[27] = ']';
+
+        doc[2 + k] = '\x01';
+        assert_int_equal(verdict(doc, 28), SMART_TAPE_BAD);
+
+        doc[2 + k] = '\x80';
+        assert_int_equal(verdict(doc, 28), SMART_TAPE_BAD);
+
+        doc[2 + k] = '\x7f';
+        assert_int_equal(verdict(doc, 28), SMART_TAPE_OK);
+
+        /* a quote ends the string early: garbage follows */
+        doc[2 + k] = '"';
+        assert_int_equal(verdict(doc, 28), SMART_TAPE_BAD);
+
+        /* an escaped quote is part of it */
+        if (k < 23) {
+            doc[2 + k] = '\\';
+            doc[3 + k] = '"';
+            assert_int_equal(parse_n(&t, doc, 28, 100, &copy),
+                             SMART_TAPE_OK);
+            str = smart_tape_str(smart_tape_first(smart_tape_root(&t)), &n);
+            assert_int_equal(n, 23);
+            assert_int_equal(str[k], '"');
+            smart_tape_free(&t);
+            free(copy);
+        }
+
+        /* a two-byte UTF-8 sequence across a word's end */
+        if (k < 23) {
+            doc[2 + k] = '\xc3';
+            doc[3 + k] = '\xa9';
+            assert_int_equal(verdict(doc, 28), SMART_TAPE_OK);
+        }
+    }
+}
+
+
 int
 main(void)
 {
@@ -364,6 +420,7 @@ main(void)
         cmocka_unit_test(test_depth),
         cmocka_unit_test(test_repeats),
         cmocka_unit_test(test_prefixes),
+        cmocka_unit_test(test_long_strings),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
