@@ -612,7 +612,21 @@ ngx_http_smart_pre_judge(ngx_http_request_t *r, ngx_http_smart_ctx_t *ctx,
     if (!pre->following) {
         /* the version the write replaces: what it is pinned to */
 
-        if (ngx_http_smart_pre_tag(r, pre) != NGX_OK) {
+        switch (ngx_http_smart_pre_tag(r, pre)) {
+
+        case NGX_OK:
+            break;
+
+        case NGX_DECLINED:
+            if (target->interaction != SMART_FHIR_I_READ) {
+                /* a write is never sent unpinned when a version exists */
+                *why = "the record's version (ETag, meta.versionId) "
+                       "cannot be written as an entity-tag";
+                return SMART_ERR_RESPONSE_UNVERIFIABLE;
+            }
+            break;
+
+        default:
             *why = "no memory";
             return SMART_ERR_RESPONSE_UNVERIFIABLE;
         }
@@ -665,12 +679,15 @@ ngx_http_smart_pre_judge(ngx_http_request_t *r, ngx_http_smart_ctx_t *ctx,
 
 /*
  * The entity-tag of the version read: the ETag when it is one tag, else
- * W/"meta.versionId"; none when the server gave neither.
+ * W/"meta.versionId"; none (NGX_OK, an empty tag) when the server gave
+ * neither; NGX_DECLINED (an empty tag) when it gave a version that is
+ * neither (an ETag that is no tag, a versionId that is no FHIR id).
  */
 
 static ngx_int_t
 ngx_http_smart_pre_tag(ngx_http_request_t *r, ngx_http_smart_pre_t *pre)
 {
+    int         rc;
     char        vid[SMART_RESPONSE_VERSION_MAX + 1];
     size_t      vlen, n;
     ngx_str_t  *tag;
@@ -693,14 +710,21 @@ ngx_http_smart_pre_tag(ngx_http_request_t *r, ngx_http_smart_pre_t *pre)
         return NGX_OK;
     }
 
-    if (smart_response_version((const char *) pre->buf, pre->len, vid,
-                               sizeof(vid), &vlen)
-        != 0
+    tag->len = 0;
+
+    rc = smart_response_version((const char *) pre->buf, pre->len, vid,
+                                sizeof(vid), &vlen);
+
+    if (rc == SMART_RESPONSE_VERSION_NONE) {
+        return (pre->etag.len == 0) ? NGX_OK : NGX_DECLINED;
+    }
+
+    if (rc != 0
         || smart_pin_tag(NULL, 0, vid, vlen, (char *) tag->data,
                          SMART_PIN_TAG_MAX + 1, &n)
            != 0)
     {
-        n = 0;
+        return NGX_DECLINED;
     }
 
     tag->len = n;
@@ -797,9 +821,11 @@ ngx_http_smart_pre_pin(ngx_http_request_t *r, ngx_http_smart_ctx_t *ctx,
 
 
 /*
- * A single write: If-Match is the version read, unless the client's own
- * names that version (kept); "*" or a list, which would match any
- * version, are replaced; another version is a conflict.
+ * A single write: If-Match becomes the version read when the client sent
+ * none or "*", or a guard (one tag or a list) that names that version; a
+ * guard that names only other versions, or holds anything unreadable, is
+ * a conflict.  NGINX itself answers 400 to several If-Match lines; should
+ * several reach the module, they are a conflict too.
  */
 
 static ngx_int_t
@@ -819,29 +845,30 @@ ngx_http_smart_pre_if_match(ngx_http_request_t *r, ngx_http_smart_pre_t *pre,
 
     h = ngx_http_smart_find_header(r, &name, &count);
 
-    if (h == NULL || count > 1) {
-        /* none, or several (a list): the version read replaces them */
-        pin = SMART_PIN_SET;
-
-    } else {
-        pin = smart_pin_client((const char *) h->value.data, h->value.len,
-                               (const char *) pre->tags[0].data,
-                               pre->tags[0].len);
-    }
+    pin = (count > 1)
+          ? SMART_PIN_CONFLICT
+          : smart_pin_client((h != NULL) ? (const char *) h->value.data
+                                         : NULL,
+                             (h != NULL) ? h->value.len : 0,
+                             (const char *) pre->tags[0].data,
+                             pre->tags[0].len);
 
     switch (pin) {
 
     case SMART_PIN_KEEP:
-        return NGX_OK;
-
     case SMART_PIN_SET:
+        /* the exact tag the server gave, never the client's spelling */
         return ngx_http_smart_set_in_header(r, &name, &name_lc,
                                             &pre->tags[0]);
 
-    default:
+    case SMART_PIN_CONFLICT:
         *err = SMART_ERR_CONFLICT;
-        *why = "If-Match names another version than the current one";
+        *why = "If-Match names another version than the current one, or "
+               "cannot be read";
         return NGX_DECLINED;
+
+    default:
+        return NGX_ERROR;
     }
 }
 

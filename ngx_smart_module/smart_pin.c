@@ -18,11 +18,16 @@
 #include "smart_pin.h"
 
 
-/* one edit of the body: p[start..end) becomes text[0..len) */
+/*
+ * One edit of the body: p[start..end) becomes text[0..len).  The longest
+ * text is "ifMatch": and a tag of SMART_PIN_TAG_MAX bytes as a JSON
+ * string: its two quotes escaped (smart_pin_tag_ok() allows no others),
+ * its own two and a comma.
+ */
 typedef struct {
     size_t                   start;
     size_t                   end;
-    char                     text[SMART_PIN_TAG_MAX + 32];
+    char                     text[SMART_PIN_TAG_MAX + 16];
     size_t                   len;
 } smart_pin_edit_t;
 
@@ -82,21 +87,56 @@ smart_pin_opaque(const char *p, size_t len, const char **op, size_t *olen)
 }
 
 
+/* Is c a byte of an opaque tag the gateway writes (RFC 9110 etagc, but
+   visible ASCII only, and no comma or backslash)? */
+static int
+smart_pin_etagc(char c)
+{
+    return c >= 0x21 && c <= 0x7e && c != '"' && c != ',' && c != '\\';
+}
+
+
+/*
+ * Is tag[0..len) exactly one entity-tag, W/"x" or "x" (x of
+ * smart_pin_etagc() bytes), of at most SMART_PIN_TAG_MAX bytes?
+ */
+static int
+smart_pin_tag_ok(const char *tag, size_t len)
+{
+    size_t  i, start;
+
+    if (tag == NULL || len > SMART_PIN_TAG_MAX) {
+        return 0;
+    }
+
+    start = (len >= 2 && tag[0] == 'W' && tag[1] == '/') ? 2 : 0;
+
+    if (len < start + 3 || tag[start] != '"' || tag[len - 1] != '"') {
+        return 0;
+    }
+
+    for (i = start + 1; i < len - 1; i++) {
+        if (!smart_pin_etagc(tag[i])) {
+            return 0;
+        }
+    }
+
+    return 1;
+}
+
+
 int
 smart_pin_tag(const char *etag, size_t elen, const char *vid, size_t vlen,
     char *out, size_t size, size_t *n)
 {
-    size_t       olen;
-    const char  *op;
+    size_t  i;
 
     *n = 0;
 
     if (etag != NULL) {
         smart_pin_trim(&etag, &elen);
 
-        if (smart_pin_opaque(etag, elen, &op, &olen) == 0
-            && etag[elen - 1] == '"' && elen + 1 <= size)
-        {
+        if (smart_pin_tag_ok(etag, elen) && elen + 1 <= size) {
             /* one tag, as the server sent it (a strong one stays strong) */
             memcpy(out, etag, elen);
             out[elen] = '\0';
@@ -105,17 +145,25 @@ smart_pin_tag(const char *etag, size_t elen, const char *vid, size_t vlen,
         }
     }
 
-    if (vid == NULL || smart_pin_opaque(vid, vlen, &op, &olen) != 0
-        || vid[0] == '"' || vid[0] == 'W' || olen + 5 > size)
+    /* a versionId is the opaque part itself, whatever its first bytes */
+
+    if (vid == NULL || vlen == 0 || vlen + 5 > size
+        || vlen + 4 > SMART_PIN_TAG_MAX)
     {
         return -1;
     }
 
+    for (i = 0; i < vlen; i++) {
+        if (!smart_pin_etagc(vid[i])) {
+            return -1;
+        }
+    }
+
     memcpy(out, "W/\"", 3);
-    memcpy(out + 3, op, olen);
-    out[3 + olen] = '"';
-    out[4 + olen] = '\0';
-    *n = olen + 4;
+    memcpy(out + 3, vid, vlen);
+    out[3 + vlen] = '"';
+    out[4 + vlen] = '\0';
+    *n = vlen + 4;
 
     return 0;
 }
@@ -125,8 +173,15 @@ smart_pin_e
 smart_pin_client(const char *client, size_t clen, const char *tag,
     size_t tlen)
 {
-    size_t       i, olen, tolen;
-    const char  *op, *top;
+    int          found;
+    size_t       n, mlen, olen, tolen;
+    const char  *m, *next, *comma, *op, *top, *end;
+
+    if (!smart_pin_tag_ok(tag, tlen)
+        || smart_pin_opaque(tag, tlen, &top, &tolen) != 0)
+    {
+        return SMART_PIN_BAD;
+    }
 
     if (client == NULL) {
         return SMART_PIN_SET;
@@ -134,33 +189,50 @@ smart_pin_client(const char *client, size_t clen, const char *tag,
 
     smart_pin_trim(&client, &clen);
 
-    if (clen == 0) {
+    if (clen == 0 || (clen == 1 && client[0] == '*')) {
+        /* none, or "*": any version would do, so the one read is set */
         return SMART_PIN_SET;
     }
 
-    for (i = 0; i < clen; i++) {
-        if (client[i] == ',' || client[i] == '*') {
-            /* a list or "*": matches any version, so none is proven */
-            return SMART_PIN_SET;
+    /*
+     * One tag or a list (several headers arrive joined): every member
+     * must be a tag the gateway reads ("*" is never a member; a comma
+     * inside a tag, which FHIR versions never hold, reads as two), and
+     * the version read must be one of them (weak comparison: FHIR's
+     * versions are weak entity-tags).  Anything else names no version the
+     * gateway proved.
+     */
+
+    found = 0;
+    n = 0;
+    end = client + clen;
+
+    for (next = client; next != NULL; /* void */) {
+        m = next;
+        comma = memchr(m, ',', (size_t) (end - m));
+        next = (comma != NULL) ? comma + 1 : NULL;
+
+        mlen = (size_t) (((comma != NULL) ? comma : end) - m);
+        smart_pin_trim(&m, &mlen);
+
+        if (mlen == 0) {
+            continue;           /* an empty list element (RFC 9110 5.6.1) */
+        }
+
+        n++;
+
+        if ((mlen == 1 && m[0] == '*')
+            || smart_pin_opaque(m, mlen, &op, &olen) != 0)
+        {
+            return SMART_PIN_CONFLICT;
+        }
+
+        if (olen == tolen && memcmp(op, top, olen) == 0) {
+            found = 1;
         }
     }
 
-    if (smart_pin_opaque(tag, tlen, &top, &tolen) != 0) {
-        return SMART_PIN_BAD;
-    }
-
-    if (smart_pin_opaque(client, clen, &op, &olen) != 0) {
-        /* a guard the gateway cannot read names no version it proved */
-        return SMART_PIN_CONFLICT;
-    }
-
-    /* weak comparison: FHIR's versions are weak entity-tags */
-
-    if (olen == tolen && memcmp(op, top, olen) == 0) {
-        return SMART_PIN_KEEP;
-    }
-
-    return SMART_PIN_CONFLICT;
+    return (n > 0 && found) ? SMART_PIN_KEEP : SMART_PIN_CONFLICT;
 }
 
 
@@ -190,7 +262,9 @@ smart_pin_string(char *out, const char *tag, size_t tlen)
 
 /*
  * The edit that pins entry e (its text starts at p[start]): replace the
- * value of request.ifMatch, or add the member first in request.
+ * value of request.ifMatch with the tag (the client's own naming the
+ * version read is written as that tag too), or add the member first in
+ * request.  SMART_PIN_SET when an edit is made.
  */
 static smart_pin_e
 smart_pin_edit(const char *p, size_t len, size_t start, const json_t *e,
@@ -209,14 +283,10 @@ smart_pin_edit(const char *p, size_t len, size_t start, const json_t *e,
 
     client = (im != NULL) ? json_string_value(im) : NULL;
 
-    if (pin->len > SMART_PIN_TAG_MAX) {
-        return SMART_PIN_BAD;
-    }
-
     rc = smart_pin_client(client, client ? json_string_length(im) : 0,
                           pin->tag, pin->len);
 
-    if (rc != SMART_PIN_SET) {
+    if (rc != SMART_PIN_SET && rc != SMART_PIN_KEEP) {
         return rc;
     }
 
@@ -376,13 +446,12 @@ smart_pin_bundle(const char *body, size_t len, const smart_pin_entry_t *pins,
                             json_array_get(entries, pins[i].index),
                             &pins[i], &ed[ned]);
 
-        if (rc == SMART_PIN_SET) {
-            ned++;
-
-        } else if (rc != SMART_PIN_KEEP) {
+        if (rc != SMART_PIN_SET) {
             *entry = pins[i].index;
             goto done;
         }
+
+        ned++;
     }
 
     rc = smart_pin_apply(body, len, ed, ned, out, outlen);

@@ -13,10 +13,13 @@
  * read and the write (the record moved to another patient) would be
  * overwritten unproven.  The gateway pins the write to the version read:
  * If-Match for a single write, entry.request.ifMatch for each entry of a
- * batch or transaction.  A client's own guard naming that version is
- * kept; one naming another version is refused as a conflict (the server
- * would have refused it, unless the record changed to that very version
- * in between); "*" or a list, which match any version, are replaced.
+ * batch or transaction, always as the tag of the version read.  None or
+ * "*" (any version) gets that tag; a client's own guard (one tag or a
+ * list) is honoured, never widened: it goes on as that tag when it names
+ * the version read, and is refused as a conflict when it names only
+ * other versions or holds anything unreadable (the server would have
+ * refused it, unless the record changed to that very version in
+ * between).
  *
  * Plain C99 + jansson: no NGINX headers.
  */
@@ -49,17 +52,23 @@ typedef struct {
 
 
 /*
- * The entity-tag of the version read, as W/"v" in out (NUL-terminated,
- * *n bytes): from the server's ETag when it is one tag (etag, elen; NULL
- * when none), else from meta.versionId (vid, vlen; NULL when none).  -1
- * when neither gives one tag of visible ASCII that fits.
+ * The entity-tag of the version read in out (NUL-terminated, *n bytes):
+ * the server's ETag when it is one tag (etag, elen; NULL when none), else
+ * W/"v" for meta.versionId v (vid, vlen; NULL when none; v is the opaque
+ * part whatever its first bytes).  -1 when neither gives one tag of
+ * visible ASCII (no comma or backslash) that fits size and
+ * SMART_PIN_TAG_MAX.
  */
 int smart_pin_tag(const char *etag, size_t elen, const char *vid,
     size_t vlen, char *out, size_t size, size_t *n);
 
 /*
- * What to do with the client's If-Match (client, clen; NULL when it sent
- * none) on a write pinned to tag: SET, KEEP or CONFLICT.
+ * What the client's If-Match (client, clen; NULL when it sent none) says
+ * of a write pinned to tag (one entity-tag, as smart_pin_tag() writes
+ * it): SET (none, or "*"), KEEP (one tag or a list naming the version
+ * read; the caller still sends tag, not the client's spelling), CONFLICT
+ * (only other versions, or anything unreadable in it), BAD (tag is not
+ * one entity-tag).
  */
 smart_pin_e smart_pin_client(const char *client, size_t clen,
     const char *tag, size_t tlen);

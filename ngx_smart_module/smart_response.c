@@ -1075,10 +1075,11 @@ int
 smart_response_version(const char *body, size_t len, char *out, size_t size,
     size_t *n)
 {
-    int           rc;
-    size_t        vlen;
-    const char   *v;
-    smart_tape_t  t;
+    int                       rc;
+    size_t                    vlen;
+    const char               *v;
+    smart_tape_t              t;
+    const smart_tape_node_t  *vid;
 
     *n = 0;
 
@@ -1086,12 +1087,11 @@ smart_response_version(const char *body, size_t len, char *out, size_t size,
         return -1;
     }
 
-    v = smart_tape_str(smart_tape_get(smart_tape_get(smart_tape_root(&t),
-                                                     "meta"),
-                                      "versionId"),
-                       &vlen);
+    vid = smart_tape_get(smart_tape_get(smart_tape_root(&t), "meta"),
+                         "versionId");
+    v = smart_tape_str(vid, &vlen);
 
-    rc = -1;
+    rc = (vid == NULL) ? SMART_RESPONSE_VERSION_NONE : -1;
 
     if (v != NULL && vlen + 1 <= size && smart_fhir_valid_id(v, vlen)) {
         memcpy(out, v, vlen);

@@ -174,10 +174,13 @@ smart_response_verdict_e smart_response_check(const smart_response_req_t *rq,
 
 /*
  * The resource's meta.versionId in body[0..len), copied NUL-terminated
- * into out[0..size) with its length in *n: 0; -1 when the body is not a
- * JSON object with a meta.versionId that is a FHIR id, or out is too
- * small.
+ * into out[0..size) with its length in *n: 0;
+ * SMART_RESPONSE_VERSION_NONE when the body is a JSON object without a
+ * meta.versionId member; -1 when the body is not a JSON object, or its
+ * meta.versionId is not a FHIR id, or out is too small.
  */
+#define SMART_RESPONSE_VERSION_NONE  1
+
 int smart_response_version(const char *body, size_t len, char *out,
     size_t size, size_t *n);
 

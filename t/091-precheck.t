@@ -88,6 +88,8 @@ _EOC_
 }
 
 our $Upstream = record_vid('ms-vid', '7') . record_vid('ms-vlist', '5', 'W/"1", W/"2"')
+              . record_vid('ms-wvid', 'Wx1')
+              . record_vid('ms-badvid', 'a b') . record_vid('ms-badtag', 'a b', 'x y')
               . record('ms-mine', 'p1') . record('ms-other', 'p2')
               . record('ms-gone', 'p1', 404) . record('ms-broken', 'p1', 500)
               . <<'_EOC_';
@@ -128,21 +130,24 @@ __DATA__
  'PATCH if-match=W/\\"3\\"']
 --- upstream_requests: 6
 
-=== TEST 2: the client's own If-Match naming the version read is kept; another version is a conflict
+=== TEST 2: the client's own If-Match naming the version read goes on as the version read; another version is a conflict
 --- config eval: $::Loc
 --- upstream_config eval: $::Upstream
 --- raw_request eval
 [::req('DELETE', '/fhir/MedicationStatement/ms-mine', undef,
        'If-Match: "3"'),
  ::req('DELETE', '/fhir/MedicationStatement/ms-mine', undef,
+       'If-Match: 3'),
+ ::req('DELETE', '/fhir/MedicationStatement/ms-mine', undef,
        'If-Match: W/"2"')]
 --- error_code eval
-[201, 409]
+[201, 201, 409]
 --- response_body_like eval
-['DELETE if-match=\"3\"', '"code":"conflict"']
+['DELETE if-match=W/\\"3\\"', 'DELETE if-match=W/\\"3\\"',
+ '"code":"conflict"']
 --- response_body_unlike eval
-['W/', 'DELETE']
---- upstream_requests: 3
+['if-match=\\"3', 'if-match=3', 'DELETE']
+--- upstream_requests: 5
 
 === TEST 3: another patient's record is never written
 --- config eval: $::Loc
@@ -315,17 +320,31 @@ _EOC_
 --- response_headers eval
 ["X-Reason: data-unavailable", "X-Reason: data-unavailable"]
 
-=== TEST 12: a client's If-Match that would match any version is replaced by the version read
+=== TEST 12: "*" is replaced by the version read; a list keeps the client's guard; several If-Match lines are refused (by NGINX)
 --- config eval: $::Loc
 --- upstream_config eval: $::Upstream
 --- raw_request eval
 [::req('DELETE', '/fhir/MedicationStatement/ms-mine', undef, 'If-Match: *'),
  ::req('DELETE', '/fhir/MedicationStatement/ms-mine', undef,
-       'If-Match: W/"1", W/"2"')]
+       'If-Match: W/"1", W/"3"'),
+ ::req('DELETE', '/fhir/MedicationStatement/ms-mine', undef,
+       'If-Match: W/"1"', 'If-Match: W/"3"'),
+ ::req('DELETE', '/fhir/MedicationStatement/ms-mine', undef,
+       'If-Match: W/"1", W/"2"'),
+ ::req('DELETE', '/fhir/MedicationStatement/ms-mine', undef,
+       'If-Match: W/"1"', 'If-Match: W/"2"'),
+ ::req('DELETE', '/fhir/MedicationStatement/ms-mine', undef,
+       'If-Match: *, W/"3"'),
+ ::req('DELETE', '/fhir/MedicationStatement/ms-mine', undef,
+       'If-Match: W/"3", junk tag')]
 --- error_code eval
-[201, 201]
+[201, 201, 400, 409, 400, 409, 409]
 --- response_body_like eval
-['DELETE if-match=W/\"3\"', 'DELETE if-match=W/\"3\"']
+['DELETE if-match=W/\"3\"', 'DELETE if-match=W/\"3\"',
+ '', '"code":"conflict"', '', '"code":"conflict"', '"code":"conflict"']
+--- response_body_unlike eval
+['W/\"1', 'W/\"1', 'DELETE', 'DELETE', 'DELETE', 'DELETE', 'DELETE']
+--- upstream_requests: 7
 
 
 === TEST 13: a transaction's entries are pinned to the versions read (entry.request.ifMatch)
@@ -376,3 +395,49 @@ _EOC_
 [201, 201]
 --- response_body_like eval
 ['DELETE if-match=W/\\"7\\"', 'DELETE if-match=W/\\"5\\"']
+
+=== TEST 16: a versionId that starts with W is a version like any other
+--- config eval: $::Loc
+--- upstream_config eval: $::Upstream
+--- raw_request eval
+[::req('DELETE', '/fhir/MedicationStatement/ms-wvid')]
+--- error_code eval
+[201]
+--- response_body_like eval
+['DELETE if-match=W/\\"Wx1\\"']
+
+=== TEST 17: a version the gateway cannot write as an entity-tag: the write is refused, never sent unpinned
+--- config eval: $::Loc
+--- upstream_config eval: $::Upstream
+--- raw_request eval
+[::req('DELETE', '/fhir/MedicationStatement/ms-badvid'),
+ ::req('DELETE', '/fhir/MedicationStatement/ms-badtag')]
+--- error_code eval
+[502, 502]
+--- response_headers eval
+["X-Reason: response-unverifiable", "X-Reason: response-unverifiable"]
+--- upstream_requests: 2
+
+=== TEST 18: a transaction entry's own ifMatch: a list naming the version read, or another spelling of it, goes on as the version read
+--- config eval: $::Loc
+--- upstream_config eval: $::Upstream . $::Echo
+--- raw_request eval
+[::req('POST', '/fhir/',
+    '{"resourceType":"Bundle","type":"transaction","entry":['
+    . '{"request":{"method":"DELETE","url":"MedicationStatement/ms-mine",'
+    . '"ifMatch":"W/\\"1\\", W/\\"3\\""}},'
+    . '{"request":{"method":"DELETE","url":"MedicationStatement/ms-mine",'
+    . '"ifMatch":"3"}}]}'),
+ ::req('POST', '/fhir/',
+    '{"resourceType":"Bundle","type":"transaction","entry":['
+    . '{"request":{"method":"DELETE","url":"MedicationStatement/ms-mine",'
+    . '"ifMatch":"W/\\"1\\", W/\\"2\\""}}]}')]
+--- error_code eval
+[200, 409]
+--- response_headers eval
+['X-Body: {"resourceType":"Bundle","type":"transaction","entry":['
+ . '{"request":{"method":"DELETE","url":"MedicationStatement/ms-mine",'
+ . '"ifMatch":"W/\\"3\\""}},'
+ . '{"request":{"method":"DELETE","url":"MedicationStatement/ms-mine",'
+ . '"ifMatch":"W/\\"3\\""}}]}', '']
+--- upstream_requests: 5

@@ -63,6 +63,14 @@ test_tag(void **state)
     tag_is(NULL, "", NULL);
     tag_is(NULL, "\x01", NULL);
     tag_is(NULL, "caf\xc3\xa9", NULL);
+
+    /* a versionId is never read as an entity-tag: its first letter may be
+       a W, and it may hold a slash */
+    tag_is(NULL, "Wx1", "W/\"Wx1\"");
+    tag_is(NULL, "W", "W/\"W\"");
+    tag_is(NULL, "W/3", "W/\"W/3\"");
+    tag_is(NULL, "W/\"3\"", NULL);
+    tag_is(NULL, "a,b", NULL);
 }
 
 
@@ -104,7 +112,22 @@ test_client(void **state)
     assert_int_equal(client("", "W/\"3\""), SMART_PIN_SET);
     assert_int_equal(client("  ", "W/\"3\""), SMART_PIN_SET);
     assert_int_equal(client("*", "W/\"3\""), SMART_PIN_SET);
-    assert_int_equal(client("W/\"2\", W/\"3\"", "W/\"3\""), SMART_PIN_SET);
+    assert_int_equal(client(" * ", "W/\"3\""), SMART_PIN_SET);
+
+    /* a list (or several headers joined) keeps the client's guard: the
+       version read when it names it, else a conflict; nothing unreadable
+       in it is ignored */
+    assert_int_equal(client("W/\"2\", W/\"3\"", "W/\"3\""), SMART_PIN_KEEP);
+    assert_int_equal(client("W/\"3\",W/\"2\"", "\"3\""), SMART_PIN_KEEP);
+    assert_int_equal(client("W/\"3\", , ", "W/\"3\""), SMART_PIN_KEEP);
+    assert_int_equal(client("W/\"1\", W/\"2\"", "W/\"3\""),
+                     SMART_PIN_CONFLICT);
+    assert_int_equal(client("W/\"3\", x y", "W/\"3\""), SMART_PIN_CONFLICT);
+    assert_int_equal(client("*, W/\"3\"", "W/\"3\""), SMART_PIN_CONFLICT);
+    assert_int_equal(client("W/\"3\", *", "W/\"3\""), SMART_PIN_CONFLICT);
+    assert_int_equal(client("**", "W/\"3\""), SMART_PIN_CONFLICT);
+    assert_int_equal(client(",", "W/\"3\""), SMART_PIN_CONFLICT);
+    assert_int_equal(client(" , ,", "W/\"3\""), SMART_PIN_CONFLICT);
     assert_int_equal(client("W/\"3\"", "W/\"3\""), SMART_PIN_KEEP);
     assert_int_equal(client("\"3\"", "W/\"3\""), SMART_PIN_KEEP);
     assert_int_equal(client("3", "W/\"3\""), SMART_PIN_KEEP);
@@ -180,8 +203,14 @@ test_bundle(void **state)
         "{\"entry\":[{\"request\":{\"method\":\"PUT\",\"\\u0069fMatch\":"
         "\"W/\\\"3\\\"\",\"url\":\"A/1\"}}]}", &e);
 
-    /* the client's own guard naming the version read: kept as written */
+    /* the client's own guard naming the version read: written as the
+       version read, whatever its spelling, a list naming it too */
     pin("{\"entry\":[{\"request\":{\"ifMatch\":\"W/\\\"3\\\"\"}}]}", two, 1,
+        "{\"entry\":[{\"request\":{\"ifMatch\":\"W/\\\"3\\\"\"}}]}", &e);
+    pin("{\"entry\":[{\"request\":{\"ifMatch\":\"3\"}}]}", two, 1,
+        "{\"entry\":[{\"request\":{\"ifMatch\":\"W/\\\"3\\\"\"}}]}", &e);
+    pin("{\"entry\":[{\"request\":{\"ifMatch\":\"W/\\\"1\\\", \\\"3\\\"\"}}]}",
+        two, 1,
         "{\"entry\":[{\"request\":{\"ifMatch\":\"W/\\\"3\\\"\"}}]}", &e);
 }
 
@@ -202,6 +231,11 @@ test_bundle_refused(void **state)
                      SMART_PIN_CONFLICT);
     assert_int_equal(e, 1);
 
+    assert_int_equal(pin("{\"entry\":[{},{\"request\":{\"ifMatch\":"
+                         "\"W/\\\"1\\\", W/\\\"2\\\"\"}}]}", one, 1, NULL, &e),
+                     SMART_PIN_CONFLICT);
+    assert_int_equal(e, 1);
+
     assert_int_equal(pin("{\"entry\":[{},{\"request\":{\"ifMatch\":3}}]}",
                          one, 1, NULL, &e), SMART_PIN_CONFLICT);
     assert_int_equal(pin("{\"entry\":[{},{\"request\":{}}]}", bad, 2, NULL,
@@ -215,6 +249,29 @@ test_bundle_refused(void **state)
                          &e), SMART_PIN_BAD);
     assert_int_equal(pin("{\"entry\":[{},{\"request\":{}},{\"a\":1,"
                          "\"a\":2}]}", one, 1, NULL, &e), SMART_PIN_BAD);
+
+    /* a tag that is not one entity-tag (the caller's mistake) is refused
+       before anything is written, whatever the entry holds */
+    {
+        char               quotes[SMART_PIN_TAG_MAX + 1];
+        smart_pin_entry_t  q[1];
+
+        memset(quotes, '"', SMART_PIN_TAG_MAX);
+        quotes[SMART_PIN_TAG_MAX] = '\0';
+        q[0].index = 1;
+        q[0].tag = quotes;
+        q[0].len = SMART_PIN_TAG_MAX;
+
+        assert_int_equal(pin("{\"entry\":[{},{\"request\":{}}]}", q, 1,
+                             NULL, &e), SMART_PIN_BAD);
+        assert_int_equal(pin("{\"entry\":[{},{\"request\":{\"ifMatch\":"
+                             "\"*\"}}]}", q, 1, NULL, &e), SMART_PIN_BAD);
+
+        q[0].tag = "3";
+        q[0].len = 1;
+        assert_int_equal(pin("{\"entry\":[{},{\"request\":{}}]}", q, 1,
+                             NULL, &e), SMART_PIN_BAD);
+    }
 }
 
 

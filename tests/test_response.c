@@ -1176,8 +1176,13 @@ test_version(void **state)
     assert_string_equal(v, "12");
     assert_int_equal(n, 2);
 
-    /* absent, not a string, not an id, not JSON, duplicate keys */
-    assert_int_equal(VER("{\"resourceType\":\"Observation\"}"), -1);
+    /* absent: none; not a string, not an id, not JSON, duplicate keys:
+       unusable */
+    assert_int_equal(VER("{\"resourceType\":\"Observation\"}"),
+                     SMART_RESPONSE_VERSION_NONE);
+    assert_int_equal(VER("{\"meta\":{}}"), SMART_RESPONSE_VERSION_NONE);
+    assert_int_equal(VER("{\"meta\":7}"), SMART_RESPONSE_VERSION_NONE);
+    assert_int_equal(VER("{\"meta\":{\"versionId\":null}}"), -1);
     assert_int_equal(VER("{\"meta\":{\"versionId\":12}}"), -1);
     assert_int_equal(VER("{\"meta\":{\"versionId\":\"1\\\"2\"}}"), -1);
     assert_int_equal(VER("{\"meta\":{\"versionId\":\"a b\"}}"), -1);
