@@ -331,7 +331,11 @@ sub run_variant {
     return wrk($is_paced ? $pc : $conns, url($v, $path), @a);
 }
 
-my @order = grep { $gw{$_} } qw(A B C D E F G A2 H A3 I A4 J);
+# BENCH_ONLY="A A2 H": only those variants (A is always run: the ratios
+# are to it), for a longer look at a few
+my %only = map { $_ => 1 } 'A', split /[\s,]+/, ($ENV{BENCH_ONLY} || '');
+my @order = grep { $gw{$_} && (!$ENV{BENCH_ONLY} || $only{$_}) }
+            qw(A B C D E F G A2 H A3 I A4 J);
 my (%res, %pres, %xlen, %spool);
 
 for my $r (1 .. $rounds) {

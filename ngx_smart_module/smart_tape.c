@@ -14,6 +14,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#if defined(__SSE2__) && defined(__GNUC__)
+#include <emmintrin.h>
+#endif
+
 #include "smart_tape.h"
 
 
@@ -67,13 +71,17 @@ static const unsigned char  smart_tape_class[256] = {
 };
 
 
-static void
+static inline void
 smart_tape_ws(smart_tape_parser_t *ps)
 {
     size_t               i;
     const unsigned char *p;
 
     p = ps->p;
+
+    if (ps->i < ps->len && p[ps->i] > ' ') {
+        return;                 /* compact JSON: most calls */
+    }
 
     for (i = ps->i;
          i < ps->len && p[i] <= ' '
@@ -90,28 +98,64 @@ smart_tape_ws(smart_tape_parser_t *ps)
 #define SMART_TAPE_ONES         0x0101010101010101ULL
 #define SMART_TAPE_HIGHS        0x8080808080808080ULL
 
+
 /*
- * Are the 8 bytes at p all plain string bytes (no '"', '\\', control
- * character or byte above 0x7f)?  Bit tricks on one word: each test may
- * flag a plain byte next to a special one, never miss a special one; a
- * flagged word is read byte by byte.
+ * How many of the bytes at p[0..n) are plain string bytes (not '"',
+ * '\\', a control character or a byte above 0x7f) before the first that is
+ * not, looked at 16 (SSE2) or 8 bytes at a time; a short or flagged word
+ * stops the run there and leaves the rest to the byte loop, which decides
+ * every byte the word tests flag (they may flag a plain byte next to a
+ * special one, never miss a special one).
  */
-static int
-smart_tape_plain8(const unsigned char *p)
+static size_t
+smart_tape_plain_run(const unsigned char *p, size_t n)
 {
+    size_t    i;
     uint64_t  w, q, b;
 
-    memcpy(&w, p, sizeof(uint64_t));
+    i = 0;
 
-    q = w ^ (SMART_TAPE_ONES * '"');
-    b = w ^ (SMART_TAPE_ONES * '\\');
+#if defined(__SSE2__) && defined(__GNUC__)
+    {
+        int      m;
+        __m128i  v, x;
 
-    return (((q - SMART_TAPE_ONES) & ~q)
-            | ((b - SMART_TAPE_ONES) & ~b)
-            | ((w - SMART_TAPE_ONES * 0x20) & ~w)
-            | w)
-           & SMART_TAPE_HIGHS
-           ? 0 : 1;
+        while (n - i >= 16) {
+            v = _mm_loadu_si128((const __m128i *) (const void *) (p + i));
+
+            /* signed: a byte above 0x7f is below 0x20 too */
+            x = _mm_or_si128(_mm_or_si128(
+                                 _mm_cmpeq_epi8(v, _mm_set1_epi8('"')),
+                                 _mm_cmpeq_epi8(v, _mm_set1_epi8('\\'))),
+                             _mm_cmplt_epi8(v, _mm_set1_epi8(0x20)));
+            m = _mm_movemask_epi8(x);
+
+            if (m != 0) {
+                return i + (size_t) __builtin_ctz((unsigned) m);
+            }
+
+            i += 16;
+        }
+    }
+#endif
+
+    while (n - i >= 8) {
+        memcpy(&w, p + i, sizeof(uint64_t));
+
+        q = w ^ (SMART_TAPE_ONES * '"');
+        b = w ^ (SMART_TAPE_ONES * '\\');
+
+        if ((((q - SMART_TAPE_ONES) & ~q) | ((b - SMART_TAPE_ONES) & ~b)
+             | ((w - SMART_TAPE_ONES * 0x20) & ~w) | w)
+            & SMART_TAPE_HIGHS)
+        {
+            break;
+        }
+
+        i += 8;
+    }
+
+    return i;
 }
 
 
@@ -390,9 +434,10 @@ smart_tape_string(smart_tape_parser_t *ps, uint8_t type)
     escaped = 0;
 
     for (i = start; i < ps->len; /* void */) {
-        if (ps->len - i >= 8 && smart_tape_plain8(p + i)) {
-            i += 8;
-            continue;
+        i += smart_tape_plain_run(p + i, ps->len - i);
+
+        if (i == ps->len) {
+            break;
         }
 
         switch (smart_tape_class[p[i]]) {

@@ -354,57 +354,64 @@ test_prefixes(void **state)
 }
 
 
-/* Long strings, read 8 bytes at a time: a special byte at any offset of a
-   word is found. */
+/* Long strings, read 16 or 8 bytes at a time: a special byte at any
+   offset of a word is found. */
+#define LONG_STR  40
+
 static void
 test_long_strings(void **state)
 {
-    char          doc[64], *copy;
-    size_t        k, n;
+    char          doc[LONG_STR + 8], *copy;
+    size_t        k, n, end;
     const char   *str;
     smart_tape_t  t;
 
     (void) state;
 
-    for (k = 0; k < 24; k++) {
-        /* ["aaaa...<special>...aaaa"], 24 bytes of string */
+    end = LONG_STR + 4;
+
+    for (k = 0; k < LONG_STR; k++) {
+        /* ["aaaa...<special>...aaaa"] */
         memset(doc, 'a', sizeof(doc));
         doc[0] = '[';
         doc[1] = '"';
-        doc[26] = '"';
-        doc[27] = ']';
+        doc[LONG_STR + 2] = '"';
+        doc[LONG_STR + 3] = ']';
+
+        assert_int_equal(verdict(doc, end), SMART_TAPE_OK);
 
         doc[2 + k] = '\x01';
-        assert_int_equal(verdict(doc, 28), SMART_TAPE_BAD);
+        assert_int_equal(verdict(doc, end), SMART_TAPE_BAD);
 
         doc[2 + k] = '\x80';
-        assert_int_equal(verdict(doc, 28), SMART_TAPE_BAD);
+        assert_int_equal(verdict(doc, end), SMART_TAPE_BAD);
 
         doc[2 + k] = '\x7f';
-        assert_int_equal(verdict(doc, 28), SMART_TAPE_OK);
+        assert_int_equal(verdict(doc, end), SMART_TAPE_OK);
 
         /* a quote ends the string early: garbage follows */
         doc[2 + k] = '"';
-        assert_int_equal(verdict(doc, 28), SMART_TAPE_BAD);
+        assert_int_equal(verdict(doc, end), SMART_TAPE_BAD);
 
-        /* an escaped quote is part of it */
-        if (k < 23) {
+        if (k + 1 < LONG_STR) {
+            /* an escaped quote is part of it */
             doc[2 + k] = '\\';
             doc[3 + k] = '"';
-            assert_int_equal(parse_n(&t, doc, 28, 100, &copy),
+            assert_int_equal(parse_n(&t, doc, end, 100, &copy),
                              SMART_TAPE_OK);
             str = smart_tape_str(smart_tape_first(smart_tape_root(&t)), &n);
-            assert_int_equal(n, 23);
+            assert_int_equal(n, LONG_STR - 1);
             assert_int_equal(str[k], '"');
             smart_tape_free(&t);
             free(copy);
-        }
 
-        /* a two-byte UTF-8 sequence across a word's end */
-        if (k < 23) {
+            /* a two-byte UTF-8 sequence, across a word's end too */
             doc[2 + k] = '\xc3';
             doc[3 + k] = '\xa9';
-            assert_int_equal(verdict(doc, 28), SMART_TAPE_OK);
+            assert_int_equal(verdict(doc, end), SMART_TAPE_OK);
+
+            /* cut short inside the string */
+            assert_int_equal(verdict(doc, 3 + k), SMART_TAPE_BAD);
         }
     }
 }
