@@ -99,6 +99,17 @@ our $Upstream = record_vid('ms-vid', '7') . record_vid('ms-vlist', '5', 'W/"1", 
         }
 _EOC_
 
+# a transaction of entries; a DELETE entry of MedicationStatement/$id,
+# with its own ifMatch when one is given
+sub txn { '{"resourceType":"Bundle","type":"transaction","entry":['
+          . join(',', @_) . ']}' }
+sub del_entry {
+    my ($id, $ifmatch) = @_;
+    return '{"request":{"method":"DELETE","url":"MedicationStatement/'
+         . $id . '"' . (defined $ifmatch ? ",\"ifMatch\":\"$ifmatch\"" : '')
+         . '}}';
+}
+
 # the upstream's answer to a bundle: X-Body is the body it received
 our $Echo = <<'_EOC_';
         location = /fhir/ {
@@ -413,22 +424,12 @@ _EOC_
 --- config eval: $::Loc
 --- upstream_config eval: $::Upstream . $::Echo
 --- raw_request eval
-[::req('POST', '/fhir/',
-    '{"resourceType":"Bundle","type":"transaction","entry":['
-    . '{"request":{"method":"DELETE","url":"MedicationStatement/ms-mine",'
-    . '"ifMatch":"W/\\"1\\", W/\\"3\\""}},'
-    . '{"request":{"method":"DELETE","url":"MedicationStatement/ms-mine",'
-    . '"ifMatch":"3"}}]}'),
- ::req('POST', '/fhir/',
-    '{"resourceType":"Bundle","type":"transaction","entry":['
-    . '{"request":{"method":"DELETE","url":"MedicationStatement/ms-mine",'
-    . '"ifMatch":"W/\\"1\\", W/\\"2\\""}}]}')]
+[::req('POST', '/fhir/', ::txn(::del_entry('ms-mine', 'W/\\"1\\", W/\\"3\\"'),
+                               ::del_entry('ms-mine', '3'))),
+ ::req('POST', '/fhir/', ::txn(::del_entry('ms-mine', 'W/\\"1\\", W/\\"2\\"')))]
 --- error_code eval
 [200, 409]
 --- response_headers eval
-['X-Body: {"resourceType":"Bundle","type":"transaction","entry":['
- . '{"request":{"method":"DELETE","url":"MedicationStatement/ms-mine",'
- . '"ifMatch":"W/\\"3\\""}},'
- . '{"request":{"method":"DELETE","url":"MedicationStatement/ms-mine",'
- . '"ifMatch":"W/\\"3\\""}}]}', '']
+['X-Body: ' . ::txn(::del_entry('ms-mine', 'W/\\"3\\"'),
+                    ::del_entry('ms-mine', 'W/\\"3\\"')), '']
 --- upstream_requests: 5
