@@ -392,7 +392,7 @@ smart_policy_decide(const smart_policy_conf_t *conf,
               || req->interaction == SMART_FHIR_I_BATCH_OR_TRANSACTION);
 
     if (parsed && body != NULL && body_len > 0) {
-        json = json_loadb(body, body_len, JSON_REJECT_DUPLICATES, NULL);
+        json = smart_policy_json_load(body, body_len);
         body_present = (json != NULL);
 
         if (json == NULL) {

@@ -56,8 +56,7 @@ smart_binary_json(const json_t *binary)
     if (smart_b64url_decode(tmp, i, dec, SMART_B64URL_DECODED_MAX(n) + 1,
                             &out_len) == 0)
     {
-        j = json_loadb((const char *) dec, out_len, JSON_REJECT_DUPLICATES,
-                       NULL);
+        j = smart_policy_json_load((const char *) dec, out_len);
     }
 
     free(tmp);

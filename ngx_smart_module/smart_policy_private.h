@@ -104,6 +104,7 @@ void smart_sb_add(smart_policy_sbuf_t *sb, const char *s, size_t n);
 void smart_sb_adds(smart_policy_sbuf_t *sb, const char *s);
 void smart_sb_add_encoded(smart_policy_sbuf_t *sb, const char *s, size_t n);
 char *smart_dupn(const char *s, size_t n);
+json_t *smart_policy_json_load(const char *p, size_t len);
 
 /* the result of one path, and the best of several */
 void smart_res_init(smart_policy_res_t *r);

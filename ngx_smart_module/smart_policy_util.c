@@ -968,3 +968,22 @@ smart_narrow_param(smart_policy_ctx_t *c, int t, smart_policy_res_t *r)
 
     return 0;
 }
+
+
+/*
+ * jansson's json_loadb() as the policy reads a body, with one rule more:
+ * text holding a NUL byte is not JSON.  jansson 2.14 skips a NUL after a
+ * number or a literal ("[1\0,2]" reads as [1,2]) where other parsers
+ * refuse the text or stop there, so a FHIR server could read such a body
+ * differently from the gateway (docs/security.md; the response check's
+ * parser, smart_tape.h, refuses it too).
+ */
+json_t *
+smart_policy_json_load(const char *p, size_t len)
+{
+    if (p == NULL || memchr(p, '\0', len) != NULL) {
+        return NULL;
+    }
+
+    return json_loadb(p, len, JSON_REJECT_DUPLICATES, NULL);
+}
