@@ -11,7 +11,7 @@
  *
  * For each FILE (a read's resource or a searchset page, written by
  * bench/BenchLib.pm's upstream()), times
- *   (a) smart_json_skip() over the body: the shape pre-pass (size, nesting),
+ *   (a) smart_json_skip() over the body: a scan without checks, for scale,
  *   (b) json_loadb(JSON_REJECT_DUPLICATES) + json_decref(): jansson's tree,
  *       built and freed, as smart_response_check() did once per body until
  *       the fifth round,

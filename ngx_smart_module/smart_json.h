@@ -7,12 +7,12 @@
 /*
  * ngx_smart_module policy core: where values start and end in JSON text.
  *
- * jansson gives a tree without positions.  The response check
- * (smart_response.c) withholds some entries of a Bundle and must keep
- * every other byte as the server sent it (a decimal keeps its digits, a
- * string its escapes), so it cuts the text itself, at the positions these
- * scanners find.  smart_json_skip() also bounds the nesting of a document
- * before jansson, which recurses, parses it.
+ * jansson gives a tree without positions.  Write pinning (smart_pin.c)
+ * sets entry.request.ifMatch in a batch or transaction body the policy
+ * parsed with jansson and must keep every other byte as the client sent
+ * it (a decimal keeps its digits, a string its escapes), so it edits the
+ * text itself, at the positions these scanners find.  (The response check
+ * reads bodies with smart_tape.h, whose nodes carry their positions.)
  *
  * The scanners never read past the given length and answer
  * SMART_JSON_BAD for anything cut short or out of place where they look;
