@@ -63,6 +63,7 @@ NGINX_STATIC  := $(BUILD)/nginx-static/objs/nginx
         test-t-san test-t-static \
         deps clean fuzz test-fuzz bench tools test-table \
         bench-callgrind bench-rss bench-perf demo demo-stop test-e2e \
+        test-e2e-san \
         sandbox-deps tables tables-check layers-check copyright-check \
         directives-check \
         deb test-deb \
@@ -223,10 +224,23 @@ test-e2e: module tools sandbox-deps
 	SMART_LAB_MODULE=$(CURDIR)/$(MODULE) NGINX_BIN=$(NGINX_BIN) \
 	    node --test --test-concurrency=1 sandbox/test/
 
+# the same lab and tests with the ASan/UBSan module: any report fails it
+SAN_LOGS      := $(BUILD)/e2e-san-logs
+
+test-e2e-san: module-san tools sandbox-deps
+	rm -rf $(SAN_LOGS) && mkdir -p $(SAN_LOGS)
+	SMART_LAB_MODULE=$(CURDIR)/$(MODULE_SAN) \
+	NGINX_BIN=$(CURDIR)/scripts/nginx-sanitized NGINX_REAL=$(NGINX_BIN) \
+	SMART_SAN_LOGS=$(CURDIR)/$(SAN_LOGS) \
+	    node --test --test-concurrency=1 sandbox/test/
+	@if [ -n "$$(ls -A $(SAN_LOGS))" ]; then \
+	    cat $(SAN_LOGS)/*; echo "test-e2e-san: sanitizer reports"; exit 1; \
+	fi
+
 test: deps tables-check layers-check copyright-check directives-check \
       test-unit test-fuzz test-t test-t-san test-t-static \
       test-deb \
-      test-e2e
+      test-e2e test-e2e-san
 
 # --- benchmark (not part of make test: numbers, not assertions) -----------
 
