@@ -200,7 +200,7 @@ X-Interaction: batch
 --- raw_request eval
 (my $t = $::Auth) =~ s/^Authorization: //; $t =~ s/\n//;
 my $r = sub { "$_[0] HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n"
-              . join('', map { "$_\r\n" } @_[1 .. $#_]) . "\r\n" };
+              . CORE::join('', map { "$_\r\n" } @_[1 .. $#_]) . "\r\n" };
 [$r->('GET /fhir/Patient/p1', "AUTHORIZATION: $t"),
  $r->('GET /fhir/Patient/p1', "authorization: $t"),
  $r->('GET /fhir/Patient/p1', "authorization: $t", "AUTHORIZATION: $t"),
