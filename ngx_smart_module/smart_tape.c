@@ -160,7 +160,7 @@ smart_tape_plain_run(const unsigned char *p, size_t n)
 
 
 /* A new node of type at the current offset; NULL without memory. */
-static smart_tape_node_t *
+static inline smart_tape_node_t *
 smart_tape_push(smart_tape_parser_t *ps, uint8_t type)
 {
     size_t              cap;
@@ -421,7 +421,7 @@ smart_tape_decode(smart_tape_parser_t *ps, smart_tape_node_t *v,
 
 
 /* The string at the current '"', as a node of type. */
-static int
+static inline int
 smart_tape_string(smart_tape_parser_t *ps, uint8_t type)
 {
     size_t               i, k, start;
