@@ -30,6 +30,13 @@
 
 
 /* what an entry function answers; a refusal is written into the result */
+/*
+ * Nodes lent to the parse from the stack (48 bytes each, 9 KiB): a
+ * resource of a few KiB fits without an allocation; larger bodies move
+ * to the heap.
+ */
+#define SMART_RESPONSE_STOCK    192
+
 #define SMART_RESP_KEEP         0
 #define SMART_RESP_WITHHOLD     1
 #define SMART_RESP_REFUSED      2
@@ -946,11 +953,17 @@ smart_resp_prepare(smart_resp_ctx_t *c, const smart_response_req_t *rq,
 }
 
 
-/* The body parsed (its nesting bounded); KEEP or REFUSED. */
+/*
+ * The body parsed (its nesting bounded) into the caller's stock of nodes
+ * first; KEEP or REFUSED.
+ */
 static int
-smart_resp_parse(smart_resp_ctx_t *c, smart_tape_t *t)
+smart_resp_parse(smart_resp_ctx_t *c, smart_tape_t *t,
+    smart_tape_node_t *stock, size_t nstock)
 {
-    switch (smart_tape_parse(t, c->body, c->len, SMART_RESPONSE_MAX_DEPTH)) {
+    switch (smart_tape_parse_in(t, c->body, c->len, SMART_RESPONSE_MAX_DEPTH,
+                                stock, nstock))
+    {
 
     case SMART_TAPE_OK:
         return smart_tape_is(smart_tape_root(t), SMART_TAPE_OBJECT)
@@ -982,6 +995,7 @@ smart_response_check(const smart_response_req_t *rq, const char *body,
     size_t             i;
     smart_tape_t       t;
     smart_resp_ctx_t   c;
+    smart_tape_node_t  stock[SMART_RESPONSE_STOCK];
 
     memset(out, 0, sizeof(smart_response_t));
     out->verdict = SMART_RESPONSE_RELEASE;
@@ -1001,7 +1015,7 @@ smart_response_check(const smart_response_req_t *rq, const char *body,
     rc = smart_resp_prepare(&c, rq, body, len);
 
     if (rc == SMART_RESP_KEEP) {
-        rc = smart_resp_parse(&c, &t);
+        rc = smart_resp_parse(&c, &t, stock, SMART_RESPONSE_STOCK);
     }
 
     if (rc == SMART_RESP_KEEP) {

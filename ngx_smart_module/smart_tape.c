@@ -43,6 +43,10 @@ typedef struct {
                                            container */
     unsigned                 depth;
     unsigned                 max_depth;
+    const char              *key;       /* the name of the member whose
+                                           value comes next, NULL in an
+                                           array */
+    uint32_t                 key_len;
 } smart_tape_parser_t;
 
 
@@ -107,7 +111,7 @@ smart_tape_ws(smart_tape_parser_t *ps)
  * every byte the word tests flag (they may flag a plain byte next to a
  * special one, never miss a special one).
  */
-static size_t
+static inline size_t
 smart_tape_plain_run(const unsigned char *p, size_t n)
 {
     size_t    i;
@@ -157,41 +161,83 @@ smart_tape_plain_run(const unsigned char *p, size_t n)
 
     return i;
 }
-
-
-/* A new node of type at the current offset; NULL without memory. */
-static inline smart_tape_node_t *
-smart_tape_push(smart_tape_parser_t *ps, uint8_t type)
+/*
+ * Room for more nodes: the array doubled (the caller's stock copied to
+ * the heap the first time).
+ */
+static int
+smart_tape_grow(smart_tape_parser_t *ps)
 {
     size_t              cap;
     smart_tape_t       *t;
-    smart_tape_node_t  *nodes, *v;
+    smart_tape_node_t  *nodes;
 
     t = ps->t;
 
-    if (t->n == t->cap) {
-        cap = (t->cap == 0) ? 64 + ps->len / 16 : t->cap * 2;
+    if (t->cap == 0) {
+        cap = 64 + ps->len / 16;
 
-        nodes = realloc(t->nodes, cap * sizeof(smart_tape_node_t));
-        if (nodes == NULL) {
-            return NULL;
+    } else if (t->cap > ((size_t) UINT32_MAX) / 2) {
+        return SMART_TAPE_NOMEM;
+
+    } else {
+        cap = t->cap * 2;
+    }
+
+    if (t->nodes != NULL && t->nodes == t->stock) {
+        nodes = malloc(cap * sizeof(smart_tape_node_t));
+        if (nodes != NULL) {
+            memcpy(nodes, t->nodes, t->n * sizeof(smart_tape_node_t));
         }
 
-        t->nodes = nodes;
-        t->cap = cap;
+    } else {
+        nodes = realloc(t->nodes, cap * sizeof(smart_tape_node_t));
+    }
+
+    if (nodes == NULL) {
+        return SMART_TAPE_NOMEM;
+    }
+
+    t->nodes = nodes;
+    t->cap = cap;
+
+    return SMART_TAPE_OK;
+}
+
+
+/*
+ * A new node of type at the current offset, the value of the member
+ * named last (if any); NULL without memory.
+ */
+static inline smart_tape_node_t *
+smart_tape_push(smart_tape_parser_t *ps, uint8_t type)
+{
+    smart_tape_t       *t;
+    smart_tape_node_t  *v;
+
+    t = ps->t;
+
+    if (t->n == t->cap && smart_tape_grow(ps) != SMART_TAPE_OK) {
+        return NULL;
     }
 
     v = &t->nodes[t->n++];
     v->str = NULL;
+    v->key = ps->key;
     v->len = 0;
+    v->key_len = ps->key_len;
     v->skip = 1;
     v->count = 0;
     v->start = (uint32_t) ps->i;
     v->end = (uint32_t) ps->i;
     v->type = type;
 
+    ps->key = NULL;
+    ps->key_len = 0;
+
     return v;
 }
+
 
 
 /*
@@ -380,13 +426,15 @@ smart_tape_escape(const unsigned char *p, size_t n, char *d, size_t *dn)
     return 1;
 }
 
-
-/* Decodes the escaped string s[0..n) (valid) into the decoded buffer. */
+/*
+ * Decodes the escaped string s[0..n) (valid) into the decoded buffer:
+ * *out and *out_len.
+ */
 static int
-smart_tape_decode(smart_tape_parser_t *ps, smart_tape_node_t *v,
-    const unsigned char *s, size_t n)
+smart_tape_decode(smart_tape_parser_t *ps, const unsigned char *s, size_t n,
+    const char **out, uint32_t *out_len)
 {
-    char          *d;
+    char          *d, *from;
     size_t         k, dn;
     smart_tape_t  *t;
 
@@ -399,8 +447,8 @@ smart_tape_decode(smart_tape_parser_t *ps, smart_tape_node_t *v,
         }
     }
 
-    d = t->decoded + t->used;
-    v->str = d;
+    from = t->decoded + t->used;
+    d = from;
 
     for (k = 0; k < n; /* void */) {
         if (s[k] != '\\') {
@@ -413,87 +461,135 @@ smart_tape_decode(smart_tape_parser_t *ps, smart_tape_node_t *v,
         d += dn;
     }
 
-    v->len = (uint32_t) (d - v->str);
-    t->used += v->len;
+    *out = from;
+    *out_len = (uint32_t) (d - from);
+    t->used += *out_len;
 
     return SMART_TAPE_OK;
 }
 
 
-/* The string at the current '"', as a node of type. */
-static inline int
-smart_tape_string(smart_tape_parser_t *ps, uint8_t type)
+/*
+ * The rest of the string whose bytes from start are plain up to i (a
+ * byte that is not, or the end of the text): escapes and UTF-8 checked,
+ * *s and *n as for smart_tape_scan().
+ */
+static int
+smart_tape_scan_rest(smart_tape_parser_t *ps, size_t start, size_t i,
+    const char **s, uint32_t *n)
 {
-    size_t               i, k, start;
+    size_t               k, len;
     int                  escaped;
     const unsigned char *p;
-    smart_tape_node_t   *v;
 
     p = ps->p;
-    start = ps->i + 1;
+    len = ps->len;
     escaped = 0;
 
-    for (i = start; i < ps->len; /* void */) {
-        i += smart_tape_plain_run(p + i, ps->len - i);
-
-        if (i == ps->len) {
-            break;
+    for ( ;; ) {
+        if (i >= len) {
+            return SMART_TAPE_BAD;
         }
 
         switch (smart_tape_class[p[i]]) {
 
-        case SMART_TAPE_C_PLAIN:
-            i++;
-            continue;
-
         case SMART_TAPE_C_END:
             goto done;
 
+        case SMART_TAPE_C_PLAIN:
+            /* flagged with a special byte in the same word */
+            i++;
+            break;
+
         case SMART_TAPE_C_ESCAPE:
-            k = smart_tape_escape(p + i + 1, ps->len - i - 1, NULL, NULL);
+            k = smart_tape_escape(p + i + 1, len - i - 1, NULL, NULL);
             if (k == 0) {
                 return SMART_TAPE_BAD;
             }
 
             escaped = 1;
             i += 1 + k;
-            continue;
+            break;
 
         case SMART_TAPE_C_HIGH:
-            k = smart_tape_utf8(p + i, ps->len - i);
+            k = smart_tape_utf8(p + i, len - i);
             if (k == 0) {
                 return SMART_TAPE_BAD;
             }
 
             i += k;
-            continue;
+            break;
 
         default:
             return SMART_TAPE_BAD;
         }
-    }
 
-    return SMART_TAPE_BAD;
+        if (i < len) {
+            i += smart_tape_plain_run(p + i, len - i);
+        }
+    }
 
 done:
 
-    v = smart_tape_push(ps, type);
+    ps->i = i + 1;
+
+    if (escaped) {
+        return smart_tape_decode(ps, p + start, i - start, s, n);
+    }
+
+    *s = (const char *) p + start;
+    *n = (uint32_t) (i - start);
+
+    return SMART_TAPE_OK;
+}
+
+
+/*
+ * The string at the current '"' (a value or a member's name), checked and
+ * decoded: *s and *n; the offset moves past its closing '"'.  Inline: the
+ * common string, plain bytes up to its '"'; the rest in the function
+ * above.
+ */
+static inline int
+smart_tape_scan(smart_tape_parser_t *ps, const char **s, uint32_t *n)
+{
+    size_t               i, start;
+    const unsigned char *p;
+
+    p = ps->p;
+    start = ps->i + 1;
+    i = start + smart_tape_plain_run(p + start, ps->len - start);
+
+    if (i < ps->len && p[i] == '"') {
+        ps->i = i + 1;
+        *s = (const char *) p + start;
+        *n = (uint32_t) (i - start);
+
+        return SMART_TAPE_OK;
+    }
+
+    return smart_tape_scan_rest(ps, start, i, s, n);
+}
+
+
+/* A string value at the current '"'. */
+static int
+smart_tape_string(smart_tape_parser_t *ps)
+{
+    int                 rc;
+    smart_tape_node_t  *v;
+
+    v = smart_tape_push(ps, SMART_TAPE_STRING);
     if (v == NULL) {
         return SMART_TAPE_NOMEM;
     }
 
-    v->end = (uint32_t) (i + 1);
-    ps->i = i + 1;
+    rc = smart_tape_scan(ps, &v->str, &v->len);
+    v->end = (uint32_t) ps->i;
 
-    if (escaped) {
-        return smart_tape_decode(ps, v, p + start, i - start);
-    }
-
-    v->str = (const char *) p + start;
-    v->len = (uint32_t) (i - start);
-
-    return SMART_TAPE_OK;
+    return rc;
 }
+
 
 
 static size_t
@@ -605,33 +701,36 @@ smart_tape_key_cmp(const void *a, const void *b)
     x = *(const smart_tape_node_t *const *) a;
     y = *(const smart_tape_node_t *const *) b;
 
-    rc = memcmp(x->str, y->str, (x->len < y->len) ? x->len : y->len);
+    rc = memcmp(x->key, y->key,
+                (x->key_len < y->key_len) ? x->key_len : y->key_len);
 
-    return (rc != 0) ? rc : (x->len > y->len) - (x->len < y->len);
+    return (rc != 0) ? rc : (x->key_len > y->key_len)
+                            - (x->key_len < y->key_len);
 }
 
 
 static int
 smart_tape_same_key(const smart_tape_node_t *x, const smart_tape_node_t *y)
 {
-    return x->len == y->len && memcmp(x->str, y->str, x->len) == 0;
+    return x->key_len == y->key_len
+           && memcmp(x->key, y->key, x->key_len) == 0;
 }
 
 
-/* A key's length and three of its bytes: equal for equal keys. */
+/* A member name's length and three of its bytes: equal for equal names. */
 static uint64_t
 smart_tape_key_tag(const smart_tape_node_t *k)
 {
     const unsigned char  *s;
 
-    if (k->len == 0) {
+    if (k->key_len == 0) {
         return 0;
     }
 
-    s = (const unsigned char *) k->str;
+    s = (const unsigned char *) k->key;
 
-    return ((uint64_t) k->len << 32) | ((uint64_t) s[0] << 16)
-           | ((uint64_t) s[k->len / 2] << 8) | s[k->len - 1];
+    return ((uint64_t) k->key_len << 32) | ((uint64_t) s[0] << 16)
+           | ((uint64_t) s[k->key_len / 2] << 8) | s[k->key_len - 1];
 }
 
 
@@ -651,7 +750,7 @@ smart_tape_repeats(const smart_tape_node_t *obj)
     n = obj->count;
 
     if (n <= SMART_TAPE_PAIRWISE_MAX) {
-        for (k = obj + 1, i = 0; i < n; i++, k += 1 + k[1].skip) {
+        for (k = obj + 1, i = 0; i < n; i++, k += k->skip) {
             small[i] = k;
             tag[i] = smart_tape_key_tag(k);
 
@@ -670,7 +769,7 @@ smart_tape_repeats(const smart_tape_node_t *obj)
         return SMART_TAPE_NOMEM;
     }
 
-    for (k = obj + 1, i = 0; i < n; i++, k += 1 + k[1].skip) {
+    for (k = obj + 1, i = 0; i < n; i++, k += k->skip) {
         keys[i] = k;
     }
 
@@ -706,6 +805,8 @@ smart_tape_open(smart_tape_parser_t *ps, uint8_t type)
     ps->stack[ps->depth++] = ps->t->n - 1;
     ps->i++;
 
+    smart_tape_ws(ps);
+
     return SMART_TAPE_OK;
 }
 
@@ -727,43 +828,9 @@ smart_tape_close(smart_tape_parser_t *ps)
 }
 
 
-/* One scalar value, or the opening of a container, at the offset. */
+/* A member's name and its ':' at the offset; white space after it. */
 static int
-smart_tape_value(smart_tape_parser_t *ps)
-{
-    if (ps->i >= ps->len) {
-        return SMART_TAPE_BAD;
-    }
-
-    switch (ps->p[ps->i]) {
-
-    case '{':
-        return smart_tape_open(ps, SMART_TAPE_OBJECT);
-
-    case '[':
-        return smart_tape_open(ps, SMART_TAPE_ARRAY);
-
-    case '"':
-        return smart_tape_string(ps, SMART_TAPE_STRING);
-
-    case 't':
-        return smart_tape_literal(ps, "true", SMART_TAPE_TRUE);
-
-    case 'f':
-        return smart_tape_literal(ps, "false", SMART_TAPE_FALSE);
-
-    case 'n':
-        return smart_tape_literal(ps, "null", SMART_TAPE_NULL);
-
-    default:
-        return smart_tape_number(ps);
-    }
-}
-
-
-/* A member's name and its ':', at the offset (white space skipped). */
-static int
-smart_tape_key(smart_tape_parser_t *ps)
+smart_tape_name(smart_tape_parser_t *ps)
 {
     int  rc;
 
@@ -771,7 +838,7 @@ smart_tape_key(smart_tape_parser_t *ps)
         return SMART_TAPE_BAD;
     }
 
-    rc = smart_tape_string(ps, SMART_TAPE_KEY);
+    rc = smart_tape_scan(ps, &ps->key, &ps->key_len);
     if (rc != SMART_TAPE_OK) {
         return rc;
     }
@@ -789,56 +856,42 @@ smart_tape_key(smart_tape_parser_t *ps)
 }
 
 
-/*
- * After a value, or just after a '{' or '[': the ',', the closing bracket
- * or the first member of the innermost container.  *more is 1 when a
- * value must follow.
- */
+/* One scalar value at the offset. */
 static int
-smart_tape_after(smart_tape_parser_t *ps, int opened, int *more)
+smart_tape_scalar(smart_tape_parser_t *ps)
 {
-    int                 object;
-    unsigned char       close, c;
-    smart_tape_node_t  *top;
+    switch (ps->p[ps->i]) {
 
-    top = &ps->t->nodes[ps->stack[ps->depth - 1]];
-    object = (top->type == SMART_TAPE_OBJECT);
-    close = object ? '}' : ']';
+    case '"':
+        return smart_tape_string(ps);
 
-    smart_tape_ws(ps);
+    case 't':
+        return smart_tape_literal(ps, "true", SMART_TAPE_TRUE);
 
-    if (ps->i >= ps->len) {
-        return SMART_TAPE_BAD;
+    case 'f':
+        return smart_tape_literal(ps, "false", SMART_TAPE_FALSE);
+
+    case 'n':
+        return smart_tape_literal(ps, "null", SMART_TAPE_NULL);
+
+    default:
+        return smart_tape_number(ps);
     }
-
-    c = ps->p[ps->i];
-    *more = 0;
-
-    if (c == close) {
-        return smart_tape_close(ps);
-    }
-
-    if (!opened) {
-        if (c != ',') {
-            return SMART_TAPE_BAD;
-        }
-
-        ps->i++;
-        smart_tape_ws(ps);
-    }
-
-    top->count++;
-    *more = 1;
-
-    return object ? smart_tape_key(ps) : SMART_TAPE_OK;
 }
 
 
+/*
+ * The document, in one loop over four states: a value is expected
+ * ("value"), a value has ended inside the innermost container ("after"),
+ * that container ends ("close"), an object's member begins ("member").
+ * White space has been skipped on entry to each.
+ */
 static int
 smart_tape_run(smart_tape_parser_t *ps)
 {
-    int     rc, more, opened;
-    size_t  n;
+    int                  rc;
+    unsigned char        c;
+    smart_tape_node_t   *top;
 
     smart_tape_ws(ps);
 
@@ -846,40 +899,91 @@ smart_tape_run(smart_tape_parser_t *ps)
         return SMART_TAPE_BAD;
     }
 
-    more = 1;
+value:
 
-    do {
-        if (more) {
-            /* a container's value only opens it */
-            n = ps->t->n;
-            rc = smart_tape_value(ps);
-            opened = (rc == SMART_TAPE_OK
-                      && (ps->t->nodes[n].type == SMART_TAPE_OBJECT
-                          || ps->t->nodes[n].type == SMART_TAPE_ARRAY));
+    if (ps->i >= ps->len) {
+        return SMART_TAPE_BAD;
+    }
 
-        } else {
-            rc = SMART_TAPE_OK;
-            opened = 0;
-        }
+    c = ps->p[ps->i];
 
+    if (c == '{' || c == '[') {
+        rc = smart_tape_open(ps, (c == '{') ? SMART_TAPE_OBJECT
+                                            : SMART_TAPE_ARRAY);
         if (rc != SMART_TAPE_OK) {
             return rc;
         }
 
-        if (ps->depth == 0) {
-            break;
+        if (ps->i < ps->len && ps->p[ps->i] == c + 2) {
+            /* '{' + 2 is '}', '[' + 2 is ']': empty */
+            goto close;
         }
 
-        rc = smart_tape_after(ps, opened, &more);
-        if (rc != SMART_TAPE_OK) {
-            return rc;
+        top = &ps->t->nodes[ps->t->n - 1];
+        top->count++;
+
+        if (c == '{') {
+            goto member;
         }
 
-    } while (ps->depth > 0);
+        goto value;
+    }
+
+    rc = smart_tape_scalar(ps);
+    if (rc != SMART_TAPE_OK) {
+        return rc;
+    }
+
+after:
+
+    smart_tape_ws(ps);
+
+    if (ps->i >= ps->len) {
+        return SMART_TAPE_BAD;
+    }
+
+    top = &ps->t->nodes[ps->stack[ps->depth - 1]];
+    c = ps->p[ps->i];
+
+    if (c == ',') {
+        ps->i++;
+        smart_tape_ws(ps);
+        top->count++;
+
+        if (top->type == SMART_TAPE_OBJECT) {
+            goto member;
+        }
+
+        goto value;
+    }
+
+    if (c != ((top->type == SMART_TAPE_OBJECT) ? '}' : ']')) {
+        return SMART_TAPE_BAD;
+    }
+
+close:
+
+    rc = smart_tape_close(ps);
+    if (rc != SMART_TAPE_OK) {
+        return rc;
+    }
+
+    if (ps->depth > 0) {
+        goto after;
+    }
 
     smart_tape_ws(ps);
 
     return (ps->i == ps->len) ? SMART_TAPE_OK : SMART_TAPE_BAD;
+
+member:
+
+    rc = smart_tape_name(ps);
+    if (rc != SMART_TAPE_OK) {
+        return rc;
+    }
+
+    goto value;
 }
 
 
@@ -887,11 +991,25 @@ int
 smart_tape_parse(smart_tape_t *t, const char *p, size_t len,
     unsigned max_depth)
 {
+    return smart_tape_parse_in(t, p, len, max_depth, NULL, 0);
+}
+
+
+int
+smart_tape_parse_in(smart_tape_t *t, const char *p, size_t len,
+    unsigned max_depth, smart_tape_node_t *stock, size_t nstock)
+{
     int                  rc;
     size_t               stack[128], *heap;
     smart_tape_parser_t  ps;
 
     memset(t, 0, sizeof(smart_tape_t));
+
+    if (stock != NULL && nstock > 0) {
+        t->nodes = stock;
+        t->stock = stock;
+        t->cap = nstock;
+    }
 
     if (p == NULL || len == 0 || len > SMART_TAPE_LEN_MAX) {
         return SMART_TAPE_BAD;
@@ -934,7 +1052,10 @@ void
 smart_tape_free(smart_tape_t *t)
 {
     if (t != NULL) {
-        free(t->nodes);
+        if (t->nodes != t->stock) {
+            free(t->nodes);
+        }
+
         free(t->decoded);
         memset(t, 0, sizeof(smart_tape_t));
     }
@@ -952,15 +1073,15 @@ const smart_tape_node_t *
 smart_tape_getn(const smart_tape_node_t *obj, const char *name, size_t n)
 {
     size_t                    i;
-    const smart_tape_node_t  *k;
+    const smart_tape_node_t  *v;
 
     if (!smart_tape_is(obj, SMART_TAPE_OBJECT)) {
         return NULL;
     }
 
-    for (k = obj + 1, i = 0; i < obj->count; i++, k += 1 + k[1].skip) {
-        if (k->len == n && memcmp(k->str, name, n) == 0) {
-            return k + 1;
+    for (v = obj + 1, i = 0; i < obj->count; i++, v += v->skip) {
+        if (v->key_len == n && memcmp(v->key, name, n) == 0) {
+            return v;
         }
     }
 
@@ -993,6 +1114,42 @@ smart_tape_next(const smart_tape_node_t *arr, const smart_tape_node_t *v)
     v += v->skip;
 
     return (v < arr + arr->skip) ? v : NULL;
+}
+
+
+const smart_tape_node_t *
+smart_tape_member_first(const smart_tape_node_t *obj)
+{
+    return (smart_tape_is(obj, SMART_TAPE_OBJECT) && obj->count > 0)
+           ? obj + 1 : NULL;
+}
+
+
+const smart_tape_node_t *
+smart_tape_member_next(const smart_tape_node_t *obj,
+    const smart_tape_node_t *v)
+{
+    if (v == NULL || !smart_tape_is(obj, SMART_TAPE_OBJECT)) {
+        return NULL;
+    }
+
+    v += v->skip;
+
+    return (v < obj + obj->skip) ? v : NULL;
+}
+
+
+const char *
+smart_tape_member_name(const smart_tape_node_t *v, size_t *n)
+{
+    if (v == NULL || v->key == NULL) {
+        *n = 0;
+        return NULL;
+    }
+
+    *n = v->key_len;
+
+    return v->key;
 }
 
 

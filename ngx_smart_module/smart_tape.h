@@ -8,13 +8,14 @@
  * ngx_smart_module policy core: a strict JSON parser that builds no tree.
  *
  * smart_tape_parse() reads a document once and writes one node per value
- * (and one per object key) into a flat array, in document order: a
- * container's members follow it, and each node knows how many nodes its
- * subtree takes, so the next sibling is one addition away.  Strings point
- * into the text unless they hold escapes; those are decoded once into one
- * buffer of the text's size.  A check of a 2 KB resource makes two
- * allocations instead of jansson's ~400 (docs/performance.md, fifth
- * round).
+ * into a flat array, in document order: a container's members follow it,
+ * and each node knows how many nodes its subtree takes, so the next
+ * sibling is one addition away.  An object's member is one node: its
+ * value, carrying the member's name.  Strings point into the text unless
+ * they hold escapes; those are decoded once into one buffer of the text's
+ * size.  A caller may lend a first array of nodes (smart_tape_parse_in()):
+ * a check of a 2 KB resource then allocates nothing
+ * (docs/performance.md, fifth round).
  *
  * What it accepts is what jansson's json_loadb(JSON_REJECT_DUPLICATES)
  * accepts (the response check used jansson before; tests/fuzz/
@@ -52,22 +53,23 @@
 #define SMART_TAPE_TRUE         5
 #define SMART_TAPE_FALSE        6
 #define SMART_TAPE_NULL         7
-#define SMART_TAPE_KEY          8       /* an object member's name; its
-                                           value is the next node */
 
 
 typedef struct {
-    const char              *str;       /* STRING, KEY: the decoded bytes
-                                           (no NUL after them); NUMBER:
-                                           its text; NULL otherwise */
+    const char              *str;       /* STRING: the decoded bytes (no
+                                           NUL after them); NUMBER: its
+                                           text; NULL otherwise */
+    const char              *key;       /* a member of an object: its
+                                           name, decoded; NULL otherwise */
     uint32_t                 len;       /* of str */
+    uint32_t                 key_len;   /* of key */
     uint32_t                 skip;      /* nodes of this value's subtree,
                                            itself included: the next
                                            sibling is this + skip */
     uint32_t                 count;     /* OBJECT: members; ARRAY:
                                            elements */
     uint32_t                 start;     /* the value's first byte in the
-                                           text */
+                                           text (not its name's) */
     uint32_t                 end;       /* just past its last byte */
     uint8_t                  type;      /* SMART_TAPE_* */
 } smart_tape_node_t;
@@ -77,6 +79,8 @@ typedef struct {
     smart_tape_node_t       *nodes;     /* nodes[0]: the document */
     size_t                   n;
     size_t                   cap;
+    smart_tape_node_t       *stock;     /* the caller's first array, not
+                                           freed here */
     char                    *decoded;   /* escaped strings, decoded */
     size_t                   used;
 } smart_tape_t;
@@ -89,6 +93,14 @@ typedef struct {
  */
 int smart_tape_parse(smart_tape_t *t, const char *p, size_t len,
     unsigned max_depth);
+
+/*
+ * The same, with the caller's array of nstock nodes used first (the
+ * parse moves to the heap when the document needs more).  The array must
+ * outlive t's use; smart_tape_free() does not free it.
+ */
+int smart_tape_parse_in(smart_tape_t *t, const char *p, size_t len,
+    unsigned max_depth, smart_tape_node_t *stock, size_t nstock);
 
 void smart_tape_free(smart_tape_t *t);
 
@@ -116,6 +128,18 @@ const smart_tape_node_t *smart_tape_first(const smart_tape_node_t *arr);
    element of arr. */
 const smart_tape_node_t *smart_tape_next(const smart_tape_node_t *arr,
     const smart_tape_node_t *v);
+
+/* The first member of an object, NULL when empty (or not an object). */
+const smart_tape_node_t *smart_tape_member_first(
+    const smart_tape_node_t *obj);
+
+/* The member after v in its object, NULL after the last.  v must be a
+   member of obj. */
+const smart_tape_node_t *smart_tape_member_next(const smart_tape_node_t *obj,
+    const smart_tape_node_t *v);
+
+/* The name of the member v, NULL (and *n 0) when v is not a member. */
+const char *smart_tape_member_name(const smart_tape_node_t *v, size_t *n);
 
 /* Elements of an array, members of an object; 0 for anything else. */
 size_t smart_tape_count(const smart_tape_node_t *v);

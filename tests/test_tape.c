@@ -331,6 +331,124 @@ test_repeats(void **state)
 }
 
 
+/* An object's members: one node each, carrying the decoded name. */
+static void
+test_members(void **state)
+{
+    char                     *copy;
+    size_t                    n;
+    const char               *name;
+    smart_tape_t              t;
+    const smart_tape_node_t  *root, *m, *arr;
+
+    static const char  doc[] =
+        "{\"a\":1,\"b\\u0063\":[true,{\"\":null}],\"d\":{}}";
+
+    (void) state;
+
+    assert_int_equal(parse_n(&t, doc, sizeof(doc) - 1, 10, &copy),
+                     SMART_TAPE_OK);
+
+    root = smart_tape_root(&t);
+    assert_null(smart_tape_member_name(root, &n));
+    assert_int_equal(n, 0);
+
+    m = smart_tape_member_first(root);
+    name = smart_tape_member_name(m, &n);
+    assert_int_equal(n, 1);
+    assert_memory_equal(name, "a", 1);
+    assert_true(smart_tape_is(m, SMART_TAPE_NUMBER));
+
+    m = smart_tape_member_next(root, m);
+    name = smart_tape_member_name(m, &n);
+    assert_int_equal(n, 2);
+    assert_memory_equal(name, "bc", 2);
+    assert_ptr_equal(m, smart_tape_get(root, "bc"));
+    arr = m;
+
+    /* an array's elements have no name; "" is a name */
+    assert_null(smart_tape_member_name(smart_tape_first(arr), &n));
+    m = smart_tape_next(arr, smart_tape_first(arr));
+    assert_non_null(smart_tape_member_name(smart_tape_member_first(m), &n));
+    assert_int_equal(n, 0);
+    assert_true(smart_tape_is(smart_tape_get(m, ""), SMART_TAPE_NULL));
+
+    m = smart_tape_member_next(root, arr);
+    assert_ptr_equal(m, smart_tape_get(root, "d"));
+    assert_null(smart_tape_member_first(m));
+    assert_null(smart_tape_member_next(root, m));
+
+    /* the member walk is for objects only, the element walk for arrays */
+    assert_null(smart_tape_member_first(arr));
+    assert_null(smart_tape_first(root));
+    assert_null(smart_tape_member_next(arr, smart_tape_first(arr)));
+
+    smart_tape_free(&t);
+    free(copy);
+}
+
+
+/* A lent array is used first, left to the caller, and outgrown safely. */
+static void
+test_stock(void **state)
+{
+    char                     *s;
+    size_t                    k;
+    smart_tape_t              t;
+    smart_tape_node_t         stock[16];
+    const smart_tape_node_t  *root;
+
+    static const size_t  sizes[] = { 1, 7, 8, 9, 100 };
+
+    (void) state;
+
+    for (k = 0; k < sizeof(sizes) / sizeof(sizes[0]); k++) {
+        /* 1 + n nodes */
+        s = wide_object(sizes[k], 0);
+
+        assert_int_equal(smart_tape_parse_in(&t, s, strlen(s), 10, stock,
+                                             9),
+                         SMART_TAPE_OK);
+
+        root = smart_tape_root(&t);
+        assert_int_equal(smart_tape_count(root), sizes[k]);
+        assert_int_equal(root->skip, sizes[k] + 1);
+        assert_true(smart_tape_is(smart_tape_get(root, "m0"),
+                                  SMART_TAPE_NUMBER));
+
+        if (sizes[k] + 1 <= 9) {
+            assert_ptr_equal(t.nodes, stock);
+
+        } else {
+            assert_ptr_not_equal(t.nodes, stock);
+            assert_int_equal(stock[0].type, SMART_TAPE_OBJECT);
+        }
+
+        smart_tape_free(&t);        /* must not free the stock */
+        assert_null(smart_tape_root(&t));
+
+        /* refused: nothing left, the stock untouched by free */
+        s[strlen(s) - 1] = ',';
+        assert_int_equal(smart_tape_parse_in(&t, s, strlen(s), 10, stock,
+                                             9),
+                         SMART_TAPE_BAD);
+        assert_null(smart_tape_root(&t));
+        smart_tape_free(&t);
+        free(s);
+    }
+
+    /* no stock, or an empty one: the heap from the start */
+    assert_int_equal(smart_tape_parse_in(&t, "[1]", 3, 10, NULL, 5),
+                     SMART_TAPE_OK);
+    assert_ptr_not_equal(t.nodes, stock);
+    smart_tape_free(&t);
+    assert_int_equal(smart_tape_parse_in(&t, "[1]", 3, 10, stock, 0),
+                     SMART_TAPE_OK);
+    assert_ptr_not_equal(t.nodes, stock);
+    smart_tape_free(&t);
+}
+
+
 /* Cut short anywhere, a document is refused and nothing past n is read. */
 static void
 test_prefixes(void **state)
@@ -426,6 +544,8 @@ main(void)
         cmocka_unit_test(test_lookups),
         cmocka_unit_test(test_depth),
         cmocka_unit_test(test_repeats),
+        cmocka_unit_test(test_members),
+        cmocka_unit_test(test_stock),
         cmocka_unit_test(test_prefixes),
         cmocka_unit_test(test_long_strings),
     };

@@ -83,23 +83,32 @@ static void
 fuzz_tape_object(const char *text, size_t len, const json_t *j,
     const smart_tape_node_t *v)
 {
-    size_t                    i;
+    size_t                    i, n;
+    const char               *name;
     const json_t             *jv;
-    const smart_tape_node_t  *k;
+    const smart_tape_node_t  *k, *m;
 
     fuzz_check(v->type == SMART_TAPE_OBJECT
                && v->count == json_object_size(j));
 
-    for (k = v + 1, i = 0; i < v->count; i++, k += 1 + k[1].skip) {
-        fuzz_check(k->type == SMART_TAPE_KEY);
+    m = smart_tape_member_first(v);
 
-        jv = json_object_getn(j, k->str, k->len);
+    for (k = v + 1, i = 0; i < v->count; i++, k += k->skip) {
+        /* the accessors walk the members the same way */
+        fuzz_check(m == k);
+        m = smart_tape_member_next(v, m);
+
+        name = smart_tape_member_name(k, &n);
+        fuzz_check(name != NULL && name == k->key && n == k->key_len);
+
+        jv = json_object_getn(j, name, n);
         fuzz_check(jv != NULL);
-        fuzz_check(smart_tape_getn(v, k->str, k->len) == k + 1);
+        fuzz_check(smart_tape_getn(v, name, n) == k);
 
-        fuzz_tape_same(text, len, jv, k + 1);
+        fuzz_tape_same(text, len, jv, k);
     }
 
+    fuzz_check(m == NULL);
     fuzz_check(k == v + v->skip);
 }
 
@@ -118,7 +127,7 @@ fuzz_tape_array(const char *text, size_t len, const json_t *j,
     for (e = smart_tape_first(v), i = 0; e != NULL;
          e = smart_tape_next(v, e), i++)
     {
-        fuzz_check(i < v->count);
+        fuzz_check(i < v->count && e->key == NULL);
         fuzz_tape_same(text, len, json_array_get(j, i), e);
     }
 
@@ -176,15 +185,20 @@ fuzz_tape_same(const char *text, size_t len, const json_t *j,
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-    int            rc;
-    char          *text;
-    json_t        *j;
-    json_error_t   err;
-    smart_tape_t   t;
+    int                 rc;
+    char               *text;
+    size_t              nstock;
+    json_t             *j;
+    json_error_t        err;
+    smart_tape_t        t;
+    smart_tape_node_t   stock[8];
 
     text = fuzz_dup_exact(data, size);
 
-    rc = smart_tape_parse(&t, text, size, FUZZ_TAPE_DEPTH);
+    /* a lent array of 0 to 8 nodes: the move to the heap exercised */
+    nstock = (size > 0) ? data[size - 1] % 9 : 0;
+
+    rc = smart_tape_parse_in(&t, text, size, FUZZ_TAPE_DEPTH, stock, nstock);
     j = json_loadb(text, size, JSON_REJECT_DUPLICATES, &err);
 
     fuzz_check(rc == SMART_TAPE_OK || rc == SMART_TAPE_BAD
@@ -200,7 +214,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         fuzz_check(j == NULL || memchr(text, '\0', size) != NULL);
 
     } else if (rc == SMART_TAPE_OK) {
-        fuzz_check(t.n == smart_tape_root(&t)->skip);
+        fuzz_check(t.n == smart_tape_root(&t)->skip
+                   && smart_tape_root(&t)->key == NULL);
         fuzz_tape_same(text, size, j, smart_tape_root(&t));
     }
 
