@@ -163,25 +163,29 @@ smart_tape_plain_run(const unsigned char *p, size_t n)
 }
 /*
  * Room for more nodes: the array doubled (the caller's stock copied to
- * the heap the first time).
+ * the heap the first time), never beyond what the text can hold: every
+ * value but the first takes a byte of its own and a ',' or a closing
+ * bracket, so len bytes hold at most (len + 1) / 2 nodes.
  */
 static int
 smart_tape_grow(smart_tape_parser_t *ps)
 {
-    size_t              cap;
+    size_t              cap, most;
     smart_tape_t       *t;
     smart_tape_node_t  *nodes;
 
     t = ps->t;
+    most = ps->len / 2 + 1;
 
-    if (t->cap == 0) {
-        cap = 64 + ps->len / 16;
+    cap = (t->cap == 0) ? 64 + ps->len / 16 : t->cap * 2;
 
-    } else if (t->cap > ((size_t) UINT32_MAX) / 2) {
+    if (cap > most) {
+        cap = most;
+    }
+
+    if (cap <= t->n) {
+        /* cannot happen (see above) */
         return SMART_TAPE_NOMEM;
-
-    } else {
-        cap = t->cap * 2;
     }
 
     if (t->nodes != NULL && t->nodes == t->stock) {

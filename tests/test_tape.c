@@ -235,6 +235,37 @@ test_lookups(void **state)
     assert_true(smart_tape_is(e, SMART_TAPE_NULL));
     assert_null(smart_tape_next(arr, e));
 
+    /* members: one node each, carrying the decoded name */
+    assert_null(smart_tape_member_name(root, &n));
+    assert_int_equal(n, 0);
+
+    e = smart_tape_member_first(root);
+    s = smart_tape_member_name(e, &n);
+    assert_int_equal(n, 12);
+    assert_memory_equal(s, "resourceType", 12);
+
+    e = smart_tape_member_next(root, e);
+    assert_ptr_equal(e, arr);
+    e = smart_tape_member_next(root, e);
+    s = smart_tape_member_name(e, &n);
+    assert_int_equal(n, 3);
+    assert_memory_equal(s, "key", 3);
+    assert_ptr_equal(e, smart_tape_get(root, "key"));
+
+    e = smart_tape_member_next(root, smart_tape_member_next(root, e));
+    assert_true(smart_tape_is(e, SMART_TAPE_TRUE));
+    assert_null(smart_tape_member_next(root, e));
+
+    /* an element has no name; each walk is for its own kind */
+    assert_null(smart_tape_member_name(smart_tape_first(arr), &n));
+    assert_null(smart_tape_member_first(arr));
+    assert_null(smart_tape_member_next(arr, smart_tape_first(arr)));
+    assert_null(smart_tape_member_first(smart_tape_first(arr) + 1));
+    e = smart_tape_member_first(smart_tape_first(arr));
+    assert_true(smart_tape_is(e, SMART_TAPE_NUMBER));
+    assert_non_null(smart_tape_member_name(e, &n));
+    assert_int_equal(n, 1);
+
     smart_tape_free(&t);
     assert_null(smart_tape_root(&t));
     free(copy);
@@ -331,63 +362,6 @@ test_repeats(void **state)
 }
 
 
-/* An object's members: one node each, carrying the decoded name. */
-static void
-test_members(void **state)
-{
-    char                     *copy;
-    size_t                    n;
-    const char               *name;
-    smart_tape_t              t;
-    const smart_tape_node_t  *root, *m, *arr;
-
-    static const char  doc[] =
-        "{\"a\":1,\"b\\u0063\":[true,{\"\":null}],\"d\":{}}";
-
-    (void) state;
-
-    assert_int_equal(parse_n(&t, doc, sizeof(doc) - 1, 10, &copy),
-                     SMART_TAPE_OK);
-
-    root = smart_tape_root(&t);
-    assert_null(smart_tape_member_name(root, &n));
-    assert_int_equal(n, 0);
-
-    m = smart_tape_member_first(root);
-    name = smart_tape_member_name(m, &n);
-    assert_int_equal(n, 1);
-    assert_memory_equal(name, "a", 1);
-    assert_true(smart_tape_is(m, SMART_TAPE_NUMBER));
-
-    m = smart_tape_member_next(root, m);
-    name = smart_tape_member_name(m, &n);
-    assert_int_equal(n, 2);
-    assert_memory_equal(name, "bc", 2);
-    assert_ptr_equal(m, smart_tape_get(root, "bc"));
-    arr = m;
-
-    /* an array's elements have no name; "" is a name */
-    assert_null(smart_tape_member_name(smart_tape_first(arr), &n));
-    m = smart_tape_next(arr, smart_tape_first(arr));
-    assert_non_null(smart_tape_member_name(smart_tape_member_first(m), &n));
-    assert_int_equal(n, 0);
-    assert_true(smart_tape_is(smart_tape_get(m, ""), SMART_TAPE_NULL));
-
-    m = smart_tape_member_next(root, arr);
-    assert_ptr_equal(m, smart_tape_get(root, "d"));
-    assert_null(smart_tape_member_first(m));
-    assert_null(smart_tape_member_next(root, m));
-
-    /* the member walk is for objects only, the element walk for arrays */
-    assert_null(smart_tape_member_first(arr));
-    assert_null(smart_tape_first(root));
-    assert_null(smart_tape_member_next(arr, smart_tape_first(arr)));
-
-    smart_tape_free(&t);
-    free(copy);
-}
-
-
 /* A lent array is used first, left to the caller, and outgrown safely. */
 static void
 test_stock(void **state)
@@ -446,6 +420,61 @@ test_stock(void **state)
                      SMART_TAPE_OK);
     assert_ptr_not_equal(t.nodes, stock);
     smart_tape_free(&t);
+}
+
+
+/* "[u,u,...,u]": n units (each ending in ','), the last ',' dropped. */
+static char *
+dense_array(const char *unit, size_t n, size_t *len)
+{
+    char    *s, *p;
+    size_t   i, u;
+
+    u = strlen(unit);
+    s = malloc(n * u + 2);
+    assert_non_null(s);
+
+    p = s;
+    *p++ = '[';
+
+    for (i = 0; i < n; i++) {
+        memcpy(p, unit, u);
+        p += u;
+    }
+
+    p[-1] = ']';
+    *len = (size_t) (p - s);
+
+    return s;
+}
+
+
+/* The densest documents: the node array never outgrows (len + 1) / 2. */
+static void
+test_dense(void **state)
+{
+    char          *s;
+    size_t         k, n, len;
+    smart_tape_t   t;
+
+    static const char  *units[] = { "0,", "[],", "{},", "\"\"," };
+
+    (void) state;
+
+    for (k = 0; k < sizeof(units) / sizeof(units[0]); k++) {
+        for (n = 1; n < 3000; n = n * 3 + 1) {
+            s = dense_array(units[k], n, &len);
+
+            assert_int_equal(smart_tape_parse(&t, s, len, 10),
+                             SMART_TAPE_OK);
+            assert_int_equal(t.n, n + 1);
+            assert_true(t.n <= (len + 1) / 2);
+            assert_true(t.cap <= len / 2 + 1);
+
+            smart_tape_free(&t);
+            free(s);
+        }
+    }
 }
 
 
@@ -544,8 +573,8 @@ main(void)
         cmocka_unit_test(test_lookups),
         cmocka_unit_test(test_depth),
         cmocka_unit_test(test_repeats),
-        cmocka_unit_test(test_members),
         cmocka_unit_test(test_stock),
+        cmocka_unit_test(test_dense),
         cmocka_unit_test(test_prefixes),
         cmocka_unit_test(test_long_strings),
     };

@@ -216,6 +216,10 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     } else if (rc == SMART_TAPE_OK) {
         fuzz_check(t.n == smart_tape_root(&t)->skip
                    && smart_tape_root(&t)->key == NULL);
+
+        /* the node array's bound (smart_tape_grow()) */
+        fuzz_check(t.n <= (size + 1) / 2
+                   && (t.nodes == stock || t.cap <= size / 2 + 1));
         fuzz_tape_same(text, size, j, smart_tape_root(&t));
     }
 
