@@ -47,6 +47,7 @@ typedef struct {
                                            value comes next, NULL in an
                                            array */
     uint32_t                 key_len;
+    int                      fail;      /* why smart_tape_push() failed */
 } smart_tape_parser_t;
 
 
@@ -163,9 +164,11 @@ smart_tape_plain_run(const unsigned char *p, size_t n)
 }
 /*
  * Room for more nodes: the array doubled (the caller's stock copied to
- * the heap the first time), never beyond what the text can hold: every
- * value but the first takes a byte of its own and a ',' or a closing
- * bracket, so len bytes hold at most (len + 1) / 2 nodes.
+ * the heap the first time), never beyond what a document of the text's
+ * length can hold: every value but the first takes a byte of its own and
+ * a ',' or a closing bracket, so len bytes of JSON hold at most
+ * (len + 1) / 2 values.  A text that needs more (unclosed brackets,
+ * "[[[[") is not JSON.
  */
 static int
 smart_tape_grow(smart_tape_parser_t *ps)
@@ -177,15 +180,15 @@ smart_tape_grow(smart_tape_parser_t *ps)
     t = ps->t;
     most = ps->len / 2 + 1;
 
+    if (t->n >= most) {
+        ps->fail = SMART_TAPE_BAD;
+        return SMART_TAPE_BAD;
+    }
+
     cap = (t->cap == 0) ? 64 + ps->len / 16 : t->cap * 2;
 
     if (cap > most) {
         cap = most;
-    }
-
-    if (cap <= t->n) {
-        /* cannot happen (see above) */
-        return SMART_TAPE_NOMEM;
     }
 
     if (t->nodes != NULL && t->nodes == t->stock) {
@@ -199,6 +202,7 @@ smart_tape_grow(smart_tape_parser_t *ps)
     }
 
     if (nodes == NULL) {
+        ps->fail = SMART_TAPE_NOMEM;
         return SMART_TAPE_NOMEM;
     }
 
@@ -211,7 +215,7 @@ smart_tape_grow(smart_tape_parser_t *ps)
 
 /*
  * A new node of type at the current offset, the value of the member
- * named last (if any); NULL without memory.
+ * named last (if any); NULL with ps->fail set when there is no room.
  */
 static inline smart_tape_node_t *
 smart_tape_push(smart_tape_parser_t *ps, uint8_t type)
@@ -585,7 +589,7 @@ smart_tape_string(smart_tape_parser_t *ps)
 
     v = smart_tape_push(ps, SMART_TAPE_STRING);
     if (v == NULL) {
-        return SMART_TAPE_NOMEM;
+        return ps->fail;
     }
 
     rc = smart_tape_scan(ps, &v->str, &v->len);
@@ -660,7 +664,7 @@ smart_tape_number(smart_tape_parser_t *ps)
 
     v = smart_tape_push(ps, SMART_TAPE_NUMBER);
     if (v == NULL) {
-        return SMART_TAPE_NOMEM;
+        return ps->fail;
     }
 
     v->str = (const char *) p + ps->i;
@@ -686,7 +690,7 @@ smart_tape_literal(smart_tape_parser_t *ps, const char *word, uint8_t type)
 
     v = smart_tape_push(ps, type);
     if (v == NULL) {
-        return SMART_TAPE_NOMEM;
+        return ps->fail;
     }
 
     ps->i += n;
@@ -803,7 +807,7 @@ smart_tape_open(smart_tape_parser_t *ps, uint8_t type)
     }
 
     if (smart_tape_push(ps, type) == NULL) {
-        return SMART_TAPE_NOMEM;
+        return ps->fail;
     }
 
     ps->stack[ps->depth++] = ps->t->n - 1;

@@ -475,6 +475,16 @@ test_dense(void **state)
             free(s);
         }
     }
+
+    /* more values than a document of that length holds: not JSON (not
+       "no memory"), before the bound on nesting if that is farther */
+    assert_int_equal(verdict("[[[[[", 5), SMART_TAPE_BAD);
+    assert_int_equal(verdict("[1,[2,[3,[", 10), SMART_TAPE_BAD);
+    assert_int_equal(verdict("{\"a\":[[[[[[", 11), SMART_TAPE_BAD);
+    assert_int_equal(smart_tape_parse(&t, "[[[[[", 5, 2), SMART_TAPE_DEEP);
+    assert_int_equal(smart_tape_parse(&t, "[[[]]]", 6, 10), SMART_TAPE_OK);
+    assert_int_equal(t.n, 3);
+    smart_tape_free(&t);
 }
 
 
