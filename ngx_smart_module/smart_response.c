@@ -234,6 +234,54 @@ smart_resp_positions(smart_resp_ctx_t *c, smart_resp_bundle_t *b)
 
 
 /*
+ * The compartment check of a resource the response would release, with
+ * what it carries in "contained".  A resource proven the patient's
+ * carries its contained resources as part of its record.  One that holds
+ * no one's data (an Organization, a Medication) may carry resources that
+ * hold no one's data either, or the patient's own: another patient's
+ * record there (a hostile server could hide one) answers for the whole.
+ * An OperationOutcome carries nothing (smart_resp_outcome_ok()), and a
+ * contained resource no further one (FHIR forbids it).
+ */
+static smart_compartment_e
+smart_resp_compartment(smart_resp_ctx_t *c, const smart_tape_node_t *res)
+{
+    smart_compartment_e       e;
+    const smart_tape_node_t  *list, *v;
+
+    e = smart_compartment_check(&c->cx, res);
+    list = smart_tape_get(res, "contained");
+
+    if (e != SMART_COMPARTMENT_NOT_PATIENT_DATA || list == NULL) {
+        return e;
+    }
+
+    if (!smart_tape_is(list, SMART_TAPE_ARRAY)
+        || smart_resp_is_type(res, "OperationOutcome"))
+    {
+        return SMART_COMPARTMENT_UNPROVABLE;
+    }
+
+    for (v = smart_tape_first(list); v != NULL; v = smart_tape_next(list, v))
+    {
+        if (smart_tape_get(v, "contained") != NULL) {
+            return SMART_COMPARTMENT_UNPROVABLE;
+        }
+
+        e = smart_compartment_check(&c->cx, v);
+
+        if (e != SMART_COMPARTMENT_IN
+            && e != SMART_COMPARTMENT_NOT_PATIENT_DATA)
+        {
+            return e;
+        }
+    }
+
+    return SMART_COMPARTMENT_NOT_PATIENT_DATA;
+}
+
+
+/*
  * What the compartment check's answer means for a resource the request
  * asked for (a read, a match, a version, a batch entry): kept only when
  * proven the patient's or holding no one's data.
@@ -286,7 +334,7 @@ smart_resp_restricted(smart_resp_ctx_t *c, const smart_tape_node_t *res,
 
         if (r->patient) {
             if (!checked) {
-                e = smart_compartment_check(&c->cx, res);
+                e = smart_resp_compartment(c, res);
                 checked = 1;
             }
 
@@ -331,7 +379,7 @@ smart_resp_resource(smart_resp_ctx_t *c, const smart_tape_node_t *res,
         return smart_resp_restricted(c, res, type);
     }
 
-    return smart_resp_answer(c, smart_compartment_check(&c->cx, res));
+    return smart_resp_answer(c, smart_resp_compartment(c, res));
 }
 
 
@@ -407,7 +455,7 @@ smart_resp_search_entry(smart_resp_ctx_t *c, const smart_tape_node_t *entry,
                                    "resources");
     }
 
-    e = smart_compartment_check(&c->cx, res);
+    e = smart_resp_compartment(c, res);
 
     return (e == SMART_COMPARTMENT_OUT || e == SMART_COMPARTMENT_UNPROVABLE)
            ? SMART_RESP_WITHHOLD : smart_resp_answer(c, e);
@@ -506,17 +554,9 @@ static int
 smart_resp_batch_entry(smart_resp_ctx_t *c, const smart_tape_node_t *entry,
     smart_resp_bundle_t *b)
 {
-    const smart_tape_node_t  *res, *outcome;
+    const smart_tape_node_t  *res;
 
     res = smart_tape_get(entry, "resource");
-    outcome = smart_tape_get(smart_tape_get(entry, "response"), "outcome");
-
-    if (outcome != NULL && !smart_resp_outcome_ok(outcome)) {
-        return smart_resp_refuse(c, SMART_RESPONSE_UNVERIFIABLE,
-                                 "a response.outcome is not an "
-                                 "OperationOutcome without contained "
-                                 "resources");
-    }
 
     if (res == NULL) {
         return SMART_RESP_KEEP;
@@ -534,9 +574,21 @@ static int
 smart_resp_entry(smart_resp_ctx_t *c, const smart_tape_node_t *entry,
     smart_resp_bundle_t *b)
 {
+    const smart_tape_node_t  *outcome;
+
     if (!smart_tape_is(entry, SMART_TAPE_OBJECT)) {
         return smart_resp_refuse(c, SMART_RESPONSE_UNVERIFIABLE,
                                  "a Bundle entry is not an object");
+    }
+
+    /* any entry may carry one (history, batch-response, searchset) */
+    outcome = smart_tape_get(smart_tape_get(entry, "response"), "outcome");
+
+    if (outcome != NULL && !smart_resp_outcome_ok(outcome)) {
+        return smart_resp_refuse(c, SMART_RESPONSE_UNVERIFIABLE,
+                                 "a response.outcome is not an "
+                                 "OperationOutcome without contained "
+                                 "resources");
     }
 
     switch (b->kind) {

@@ -103,6 +103,18 @@ sub ::put_file {
                        . '98765432109876543210987654321}],'
                        . '"subject":{"reference":"Patient/p1"}}');
 
+# A search whose included Organization carries another patient's record
+# in "contained" (found by a second reader: no one's data was released
+# with whatever it contained).
+our $Org = '{"resourceType":"Organization","id":"org1","name":"Lab",'
+         . '"contained":[' . $Theirs . ']}';
+our $SearchUpstream = <<"_EOC_";
+        location = /fhir/Observation {
+            default_type application/fhir+json;
+            return 200 '{"resourceType":"Bundle","type":"searchset","entry":[{"resource":$Mine,"search":{"mode":"match"}},{"resource":$Org,"search":{"mode":"include"}}]}';
+        }
+_EOC_
+
 our $FileUpstream = <<"_EOC_";
         location /fhir/Observation/ {
             default_type application/fhir+json;
@@ -285,3 +297,15 @@ X-Reason: response-unverifiable
 --- response_headers
 X-Reason: ok
 --- response_body_like: "value":123456789012345678901234567890\.5e400\},"component":\[\{"valueInteger":98765432109876543210987654321\}\]
+
+
+=== TEST 17: an included resource of no one's data carrying another patient's record in contained: withheld
+--- config eval: $::Loc
+--- upstream_config eval: $::SearchUpstream
+--- raw_request eval
+::get('/fhir/Observation?patient=p1&_include=Observation:performer', $::P)
+--- error_code: 200
+--- response_headers
+X-Reason: ok
+--- response_body_like: "id":"mine".*1 included resource was left out
+--- response_body_unlike: SECRET-P2|Organization

@@ -793,6 +793,140 @@ test_batch(void **state)
 }
 
 
+/*
+ * What a resource carries in "contained".  A resource proven the
+ * patient's carries its contained resources as part of it; one that holds
+ * no one's data (an Organization, an OperationOutcome) must not carry
+ * another patient's record there: a contained resource of patient data
+ * is checked like the resource itself, and an OperationOutcome carrying
+ * anything is released nowhere.
+ */
+#define ORG_WITH(contained)                                                  \
+    "{\"resourceType\":\"Organization\",\"id\":\"org1\",\"contained\":["     \
+    contained "]}"
+
+#define OO_WITH(contained)                                                   \
+    "{\"resourceType\":\"OperationOutcome\",\"issue\":[],\"contained\":["    \
+    contained "]}"
+
+#define SUBSTANCE                                                            \
+    "{\"resourceType\":\"Substance\",\"id\":\"s1\",\"code\":{}}"
+
+static void
+test_contained(void **state)
+{
+    smart_response_t      out;
+    smart_response_req_t  rq;
+
+    (void) state;
+
+    rq = req(SMART_FHIR_I_BATCH, NULL);
+
+    /* an OperationOutcome as an entry's resource: nothing contained */
+    assert_int_equal(run(&rq, BUNDLE("batch-response",
+                                     "{\"resource\":" OO_WITH(PAT(Q)) ","
+                                     RESPONSE("200") "}"), &out),
+                     SMART_RESPONSE_UNVERIFIABLE);
+    assert_int_equal(run(&rq, BUNDLE("batch-response",
+                                     "{\"resource\":" OO_WITH(SUBSTANCE) ","
+                                     RESPONSE("200") "}"), &out),
+                     SMART_RESPONSE_UNVERIFIABLE);
+
+    /* no one's data holding another patient's record */
+    assert_int_equal(run(&rq, BUNDLE("batch-response",
+                                     "{\"resource\":" ORG_WITH(PAT(Q)) ","
+                                     RESPONSE("200") "}"), &out),
+                     SMART_RESPONSE_MISMATCH);
+    assert_int_equal(run(&rq, BUNDLE("batch-response",
+                                     "{\"resource\":"
+                                     ORG_WITH(SUBSTANCE "," OBS("o9", Q))
+                                     "," RESPONSE("200") "}"), &out),
+                     SMART_RESPONSE_MISMATCH);
+    assert_int_equal(run(&rq, BUNDLE("batch-response",
+                                     "{\"resource\":" ORG_WITH(PAT("p9"))
+                                     "," RESPONSE("200") "}"), &out),
+                     SMART_RESPONSE_MISMATCH);
+
+    /* ... holding nothing of anyone's, or the patient's own: released */
+    assert_int_equal(run(&rq, BUNDLE("batch-response",
+                                     "{\"resource\":" ORG_WITH(SUBSTANCE)
+                                     "," RESPONSE("200") "}"), &out),
+                     SMART_RESPONSE_RELEASE);
+    assert_int_equal(run(&rq, BUNDLE("batch-response",
+                                     "{\"resource\":" ORG_WITH(OBS("o1", P))
+                                     "," RESPONSE("200") "}"), &out),
+                     SMART_RESPONSE_RELEASE);
+
+    /* contained that is not a list of resources, or nests more */
+    assert_int_equal(run(&rq, BUNDLE("batch-response",
+                                     "{\"resource\":{\"resourceType\":"
+                                     "\"Organization\",\"contained\":"
+                                     PAT(Q) "}," RESPONSE("200") "}"), &out),
+                     SMART_RESPONSE_UNVERIFIABLE);
+    assert_int_equal(run(&rq, BUNDLE("batch-response",
+                                     "{\"resource\":"
+                                     ORG_WITH(ORG_WITH(PAT(Q))) ","
+                                     RESPONSE("200") "}"), &out),
+                     SMART_RESPONSE_UNVERIFIABLE);
+
+    /* a record proven the patient's carries its contained resources */
+    assert_int_equal(verdict(SMART_FHIR_I_READ, "Observation",
+                             "{\"resourceType\":\"Observation\",\"id\":"
+                             "\"o1\",\"subject\":{\"reference\":\"Patient/"
+                             P "\"},\"contained\":[" PAT("x") "]}"),
+                     SMART_RESPONSE_RELEASE);
+
+    /* the same rule for matches, includes and versions */
+    rq = req(SMART_FHIR_I_SEARCH_SYSTEM, NULL);
+    assert_int_equal(run(&rq, BUNDLE("searchset", MATCH(ORG_WITH(PAT(Q)))),
+                         &out),
+                     SMART_RESPONSE_MISMATCH);
+    assert_int_equal(run(&rq, BUNDLE("searchset", MATCH(OO_WITH(PAT(Q)))),
+                         &out),
+                     SMART_RESPONSE_UNVERIFIABLE);
+
+    rq = req(SMART_FHIR_I_SEARCH_TYPE, "Observation");
+    expect_filtered(&rq, BUNDLE("searchset",
+                                MATCH(OBS("o1", P)) ","
+                                INCLUDE(ORG_WITH(PAT(Q)))),
+                    BUNDLE("searchset", MATCH(OBS("o1", P)) ","
+                           ONE_WITHHELD),
+                    1);
+    expect_filtered(&rq, BUNDLE("searchset",
+                                MATCH(OBS("o1", P)) ","
+                                INCLUDE(OO_WITH(SUBSTANCE))),
+                    BUNDLE("searchset", MATCH(OBS("o1", P)) ","
+                           ONE_WITHHELD),
+                    1);
+
+    rq = req(SMART_FHIR_I_HISTORY_SYSTEM, NULL);
+    assert_int_equal(run(&rq, BUNDLE("history",
+                                     VERSION(ORG_WITH(PAT(Q)),
+                                             "Organization/org1")),
+                         &out),
+                     SMART_RESPONSE_MISMATCH);
+
+    /* response.outcome in every kind of Bundle */
+    rq = req(SMART_FHIR_I_HISTORY_SYSTEM, NULL);
+    assert_int_equal(run(&rq, BUNDLE("history",
+                                     "{\"resource\":" OBS("o1", P) ","
+                                     "\"request\":{\"method\":\"PUT\","
+                                     "\"url\":\"Observation/o1\"},"
+                                     "\"response\":{\"status\":\"200\","
+                                     "\"outcome\":" OO_WITH(PAT(Q)) "}}"),
+                         &out),
+                     SMART_RESPONSE_UNVERIFIABLE);
+    rq = req(SMART_FHIR_I_SEARCH_TYPE, "Observation");
+    assert_int_equal(run(&rq, BUNDLE("searchset",
+                                     "{\"resource\":" OBS("o1", P) ","
+                                     "\"search\":{\"mode\":\"match\"},"
+                                     "\"response\":{\"status\":\"200\","
+                                     "\"outcome\":" OO_WITH(PAT(Q)) "}}"),
+                         &out),
+                     SMART_RESPONSE_UNVERIFIABLE);
+}
+
+
 static void
 test_batch_nested(void **state)
 {
@@ -1253,6 +1387,7 @@ main(void)
         cmocka_unit_test(test_everything),
         cmocka_unit_test(test_batch),
         cmocka_unit_test(test_batch_nested),
+        cmocka_unit_test(test_contained),
         cmocka_unit_test(test_entry_bound),
         cmocka_unit_test(test_restricted_read),
         cmocka_unit_test(test_restricted_history),
