@@ -103,7 +103,8 @@ ngx_http_smart_correlation_with(ngx_http_request_t *r,
     ngx_http_smart_loc_conf_t *slcf, ngx_http_smart_ctx_t *ctx,
     ngx_table_elt_t *h, ngx_uint_t n)
 {
-    u_char  *p;
+    u_char     *p;
+    ngx_int_t   rc;
 
     if (ctx->cid.len != 0) {
         return NGX_OK;
@@ -127,8 +128,13 @@ ngx_http_smart_correlation_with(ngx_http_request_t *r,
     p = ngx_http_smart_cid_hex(p, ngx_http_smart_cid_seq++);
     ctx->cid.len = p - ctx->cid.data;
 
-    /* the upstream must see the same ID as the client and the audit log */
+    /*
+     * the upstream must see the same ID as the client and the audit log;
+     * a request without a header list is never sent upstream
+     */
 
-    return ngx_http_smart_set_in_header(r, &slcf->correlation_header,
-                                        &slcf->correlation_lc, &ctx->cid);
+    rc = ngx_http_smart_set_in_header(r, &slcf->correlation_header,
+                                      &slcf->correlation_lc, &ctx->cid);
+
+    return (rc == NGX_DECLINED) ? NGX_OK : rc;
 }

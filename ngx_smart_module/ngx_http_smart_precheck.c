@@ -79,7 +79,8 @@ static smart_err_e ngx_http_smart_pre_judge(ngx_http_request_t *r,
     ngx_http_smart_ctx_t *ctx, ngx_http_smart_pre_t *pre,
     const smart_policy_preread_t *target, const char **why);
 static smart_err_e ngx_http_smart_pre_binary(ngx_http_request_t *r,
-    ngx_http_smart_ctx_t *ctx, ngx_http_smart_pre_t *pre, const char **why);
+    ngx_http_smart_ctx_t *ctx, ngx_http_smart_pre_t *pre,
+    const smart_policy_preread_t *target, const char **why);
 static ngx_int_t ngx_http_smart_pre_tag(ngx_http_request_t *r,
     ngx_http_smart_pre_t *pre);
 static void ngx_http_smart_pre_reset(ngx_http_smart_pre_t *pre);
@@ -610,29 +611,32 @@ ngx_http_smart_pre_judge(ngx_http_request_t *r, ngx_http_smart_ctx_t *ctx,
     }
 
     if (!pre->following) {
-        /* the version the write replaces: what it is pinned to */
 
-        switch (ngx_http_smart_pre_tag(r, pre)) {
+        if (target->interaction != SMART_FHIR_I_READ) {
+            /*
+             * the version the write replaces: what it is pinned to (a
+             * read, a Binary's in a bundle, has nothing to guard)
+             */
 
-        case NGX_OK:
-            break;
+            switch (ngx_http_smart_pre_tag(r, pre)) {
 
-        case NGX_DECLINED:
-            if (target->interaction != SMART_FHIR_I_READ) {
+            case NGX_OK:
+                break;
+
+            case NGX_DECLINED:
                 /* a write is never sent unpinned when a version exists */
                 *why = "the record's version (ETag, meta.versionId) "
                        "cannot be written as an entity-tag";
                 return SMART_ERR_RESPONSE_UNVERIFIABLE;
-            }
-            break;
 
-        default:
-            *why = "no memory";
-            return SMART_ERR_RESPONSE_UNVERIFIABLE;
+            default:
+                *why = "no memory";
+                return SMART_ERR_RESPONSE_UNVERIFIABLE;
+            }
         }
 
         if (target->type == smart_fhir_type_index("Binary", 6)) {
-            return ngx_http_smart_pre_binary(r, ctx, pre, why);
+            return ngx_http_smart_pre_binary(r, ctx, pre, target, why);
         }
     }
 
@@ -742,7 +746,8 @@ ngx_http_smart_pre_tag(ngx_http_request_t *r, ngx_http_smart_pre_t *pre)
 
 static smart_err_e
 ngx_http_smart_pre_binary(ngx_http_request_t *r, ngx_http_smart_ctx_t *ctx,
-    ngx_http_smart_pre_t *pre, const char **why)
+    ngx_http_smart_pre_t *pre, const smart_policy_preread_t *target,
+    const char **why)
 {
     int                         type;
     ngx_http_smart_loc_conf_t  *slcf;
@@ -782,7 +787,8 @@ ngx_http_smart_pre_binary(ngx_http_request_t *r, ngx_http_smart_ctx_t *ctx,
         return SMART_ERR_SCOPE_INSUFFICIENT;
     }
 
-    pre->follow.index = 0;
+    /* a refusal of the resource read next names the Binary's entry */
+    pre->follow.index = target->index;
     pre->follow.interaction = SMART_FHIR_I_READ;
     pre->follow.type = type;
     pre->follow.create_ok = 0;
@@ -832,6 +838,7 @@ static ngx_int_t
 ngx_http_smart_pre_if_match(ngx_http_request_t *r, ngx_http_smart_pre_t *pre,
     smart_err_e *err, const char **why)
 {
+    ngx_int_t         rc;
     ngx_uint_t        count;
     smart_pin_e       pin;
     ngx_table_elt_t  *h;
@@ -858,8 +865,16 @@ ngx_http_smart_pre_if_match(ngx_http_request_t *r, ngx_http_smart_pre_t *pre,
     case SMART_PIN_KEEP:
     case SMART_PIN_SET:
         /* the exact tag the server gave, never the client's spelling */
-        return ngx_http_smart_set_in_header(r, &name, &name_lc,
-                                            &pre->tags[0]);
+        rc = ngx_http_smart_set_in_header(r, &name, &name_lc,
+                                          &pre->tags[0]);
+
+        if (rc == NGX_DECLINED) {
+            /* never sent unpinned */
+            *err = SMART_ERR_RESPONSE_UNVERIFIABLE;
+            *why = "the write's headers cannot carry If-Match";
+        }
+
+        return rc;
 
     case SMART_PIN_CONFLICT:
         *err = SMART_ERR_CONFLICT;

@@ -331,7 +331,11 @@ ngx_http_smart_set_out_header(ngx_http_request_t *r, ngx_str_t *key,
 
 /*
  * Sets a request header the upstream will see, replacing the value of
- * every header of that name (lc: the name in lowercase).
+ * every header of that name (lc: the name in lowercase).  NGX_DECLINED
+ * when the request has no header list to set it in (HTTP/0.9, a request
+ * refused before its headers were read, a subrequest's copy): a caller
+ * whose header guards the request (If-Match, If-None-Exist) must not
+ * send it on.
  */
 
 ngx_int_t
@@ -342,14 +346,8 @@ ngx_http_smart_set_in_header(ngx_http_request_t *r, ngx_str_t *key,
     ngx_table_elt_t        *h;
     ngx_http_smart_walk_t   w;
 
-    /*
-     * No list to add to (HTTP/0.9, a request refused before its headers
-     * were read, a subrequest's copy): such a request is never sent
-     * upstream by the module.
-     */
-
     if (!ngx_http_smart_headers_usable(r, NGX_HTTP_SMART_HEADERS_IN_PUSH)) {
-        return NGX_OK;
+        return NGX_DECLINED;
     }
 
     replaced = 0;

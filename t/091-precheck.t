@@ -99,6 +99,26 @@ our $Upstream = record_vid('ms-vid', '7') . record_vid('ms-vlist', '5', 'W/"1", 
         }
 _EOC_
 
+# Binaries for bundles: b1 belongs to p1 (through its DocumentReference),
+# b2 to p2; each answers with an ETag like any read
+our $Binaries = <<'_EOC_';
+        location ~ ^/fhir/Binary/(?<bid>b\d)$ {
+            default_type application/fhir+json;
+            add_header ETag 'W/"9"';
+            set $doc d1;
+            if ($bid = b2) { set $doc d2; }
+            return 200 '{"resourceType":"Binary","id":"$bid","securityContext":{"reference":"DocumentReference/$doc"},"contentType":"text/plain"}';
+        }
+        location ~ ^/fhir/DocumentReference/(?<did>d\d)$ {
+            default_type application/fhir+json;
+            set $pat p1;
+            if ($did = d2) { set $pat p2; }
+            return 200 '{"resourceType":"DocumentReference","id":"$did","status":"current","subject":{"reference":"Patient/$pat"}}';
+        }
+_EOC_
+
+sub get_entry { '{"request":{"method":"GET","url":"Binary/' . $_[0] . '"}}' }
+
 # a transaction of entries; a DELETE entry of MedicationStatement/$id,
 # with its own ifMatch when one is given
 sub txn { '{"resourceType":"Bundle","type":"transaction","entry":['
@@ -433,3 +453,21 @@ _EOC_
 ['X-Body: ' . ::txn(::del_entry('ms-mine', 'W/\\"3\\"'),
                     ::del_entry('ms-mine', 'W/\\"3\\"')), '']
 --- upstream_requests: 5
+
+
+=== TEST 18: a Binary read in a bundle is proven, not pinned (a read has no version to guard); a refusal names its entry
+--- config eval: $::Loc
+--- upstream_config eval: $::Upstream . $::Binaries . $::Echo
+--- raw_request eval
+[::req('POST', '/fhir/', ::txn(::get_entry('b1'), ::del_entry('ms-mine'))),
+ ::req('POST', '/fhir/', ::txn(::del_entry('ms-mine'), ::get_entry('b2')))]
+--- error_code eval
+[200, 403]
+--- response_headers eval
+['X-Body: {"resourceType":"Bundle","type":"transaction","entry":['
+ . '{"request":{"method":"GET","url":"Binary/b1"}},'
+ . '{"request":{"ifMatch":"W/\\"3\\"","method":"DELETE",'
+ . '"url":"MedicationStatement/ms-mine"}}]}',
+ 'X-Reason: patient-mismatch']
+--- response_body_like eval
+['', '"expression":\[\"Bundle.entry\[1\]\"\]']
