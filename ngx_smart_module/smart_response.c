@@ -29,7 +29,6 @@
 #include "smart_text.h"
 
 
-/* what an entry function answers; a refusal is written into the result */
 /*
  * Nodes lent to the parse from the stack (48 bytes each, 9 KiB): a
  * resource of a few KiB fits without an allocation; larger bodies move
@@ -37,6 +36,7 @@
  */
 #define SMART_RESPONSE_STOCK    192
 
+/* what an entry function answers; a refusal is written into the result */
 #define SMART_RESP_KEEP         0
 #define SMART_RESP_WITHHOLD     1
 #define SMART_RESP_REFUSED      2

@@ -162,6 +162,8 @@ smart_tape_plain_run(const unsigned char *p, size_t n)
 
     return i;
 }
+
+
 /*
  * Room for more nodes: the array doubled (the caller's stock copied to
  * the heap the first time), never beyond what a document of the text's
@@ -245,7 +247,6 @@ smart_tape_push(smart_tape_parser_t *ps, uint8_t type)
 
     return v;
 }
-
 
 
 /*
@@ -434,6 +435,7 @@ smart_tape_escape(const unsigned char *p, size_t n, char *d, size_t *dn)
     return 1;
 }
 
+
 /*
  * Decodes the escaped string s[0..n) (valid) into the decoded buffer:
  * *out and *out_len.
@@ -597,7 +599,6 @@ smart_tape_string(smart_tape_parser_t *ps)
 
     return rc;
 }
-
 
 
 static size_t
@@ -1104,32 +1105,47 @@ smart_tape_get(const smart_tape_node_t *obj, const char *name)
 }
 
 
+/* The first child of a container of type, NULL when empty or not one. */
+static const smart_tape_node_t *
+smart_tape_child(const smart_tape_node_t *c, int type)
+{
+    return (smart_tape_is(c, type) && c->count > 0) ? c + 1 : NULL;
+}
+
+
+/* The child after v in a container of type, NULL after the last. */
+static const smart_tape_node_t *
+smart_tape_sibling(const smart_tape_node_t *c, const smart_tape_node_t *v,
+    int type)
+{
+    if (v == NULL || !smart_tape_is(c, type)) {
+        return NULL;
+    }
+
+    v += v->skip;
+
+    return (v < c + c->skip) ? v : NULL;
+}
+
+
 const smart_tape_node_t *
 smart_tape_first(const smart_tape_node_t *arr)
 {
-    return (smart_tape_is(arr, SMART_TAPE_ARRAY) && arr->count > 0)
-           ? arr + 1 : NULL;
+    return smart_tape_child(arr, SMART_TAPE_ARRAY);
 }
 
 
 const smart_tape_node_t *
 smart_tape_next(const smart_tape_node_t *arr, const smart_tape_node_t *v)
 {
-    if (v == NULL || !smart_tape_is(arr, SMART_TAPE_ARRAY)) {
-        return NULL;
-    }
-
-    v += v->skip;
-
-    return (v < arr + arr->skip) ? v : NULL;
+    return smart_tape_sibling(arr, v, SMART_TAPE_ARRAY);
 }
 
 
 const smart_tape_node_t *
 smart_tape_member_first(const smart_tape_node_t *obj)
 {
-    return (smart_tape_is(obj, SMART_TAPE_OBJECT) && obj->count > 0)
-           ? obj + 1 : NULL;
+    return smart_tape_child(obj, SMART_TAPE_OBJECT);
 }
 
 
@@ -1137,13 +1153,7 @@ const smart_tape_node_t *
 smart_tape_member_next(const smart_tape_node_t *obj,
     const smart_tape_node_t *v)
 {
-    if (v == NULL || !smart_tape_is(obj, SMART_TAPE_OBJECT)) {
-        return NULL;
-    }
-
-    v += v->skip;
-
-    return (v < obj + obj->skip) ? v : NULL;
+    return smart_tape_sibling(obj, v, SMART_TAPE_OBJECT);
 }
 
 
